@@ -1,0 +1,30 @@
+// System packages the tests need that npm cannot install. As root they are installed with apt-get;
+// otherwise the suite stops with the exact command to run.
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+/** Debian package → a file whose presence proves it is installed. */
+export const SYSTEM_PACKAGES = {
+  // Wire compatibility from Python (test/e2e/python-clients.test.ts): stubs, gRPC and arrays.
+  'python3-grpcio': '/usr/lib/python3/dist-packages/grpc/__init__.py',
+  'python3-grpc-tools': '/usr/lib/python3/dist-packages/grpc_tools/__init__.py',
+  'python3-numpy': '/usr/lib/python3/dist-packages/numpy/__init__.py',
+};
+
+export function ensureSystemPackages() {
+  const missing = Object.entries(SYSTEM_PACKAGES)
+    .filter(([, proof]) => !existsSync(proof))
+    .map(([name]) => name);
+  if (missing.length === 0) return;
+  const install = `apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(`The tests need these Debian packages: ${missing.join(' ')}\nInstall them with:\n  sudo apt-get update && sudo ${install}`);
+    process.exit(1);
+  }
+  console.log(`Installing system packages: ${missing.join(' ')}`);
+  const sh = (cmd) => spawnSync('bash', ['-c', cmd], { stdio: 'inherit' }).status === 0;
+  if (!sh(install) && !(sh('apt-get update') && sh(install))) {
+    console.error(`Could not install ${missing.join(' ')}: run \`apt-get update && ${install}\` and retry.`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// The whole test suite, as README and CI run it: system packages, lint, type-check + build, tests.
+// Usage: npm test [-- <file or folder filter> ...]   e.g. `npm test -- tensors` runs matching test files only.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ensureSystemPackages } from './system-packages.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function run(label, command, args, options = {}) {
+  const started = Date.now();
+  process.stdout.write(`\n== ${label}\n`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.status !== 0) {
+    console.error(`\n${label} failed (exit ${result.status ?? result.signal}).`);
+    process.exit(result.status || 1);
+  }
+  process.stdout.write(`== ${label}: ok in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+function findTests(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) found.push(...findTests(path));
+    else if (entry.endsWith('.test.js')) found.push(path);
+  }
+  return found;
+}
+
+ensureSystemPackages();
+run('lint', 'npx', ['eslint', '.', '--max-warnings=0']);
+run('type-check and build', 'npx', ['tsc', '-p', 'tsconfig.json']);
+
+const all = [...findTests(join(root, 'dist/src')), ...findTests(join(root, 'dist/test'))].map((p) => relative(root, p)).sort();
+const selected = filters.length ? all.filter((p) => filters.some((f) => p.includes(f))) : all;
+if (selected.length === 0) {
+  console.error(`no test files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+run(`tests (${selected.length} files)`, process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', ...selected], {
+  env: { ...process.env, MALLOC_TRIM_THRESHOLD_: '0' },
+});

@@ -1,0 +1,71 @@
+/**
+ * The contract between the serving core and a model runtime (ONNX Runtime today; TF.js, Python or
+ * custom runtimes later). A backend knows how to read a model file's signature and how to turn a
+ * model version into running instances. It knows nothing about protocols, queues or batching.
+ */
+import type { DataType } from '../tensors/data-type.js';
+import type { Tensor } from '../tensors/tensor.js';
+import type { ModelConfig } from '../repository/model-config.js';
+
+/** One input or output as the model file declares it. `-1` marks a dimension of any size. */
+export interface TensorSignature {
+  readonly name: string;
+  readonly datatype: DataType;
+  readonly shape: readonly number[];
+}
+
+export interface ModelSignature {
+  readonly inputs: readonly TensorSignature[];
+  readonly outputs: readonly TensorSignature[];
+}
+
+export interface LoadSpec {
+  /** `<model>/<version>` for logs and errors. */
+  readonly label: string;
+  /** Absolute path of the model file (e.g. `<repo>/<model>/<version>/model.onnx`). */
+  readonly modelPath: string;
+  /** The complete, validated configuration. */
+  readonly config: ModelConfig;
+  /** Intra-op threads each instance may use (the server divides the cores among instances). */
+  readonly intraOpThreads: number;
+}
+
+/** Time spent in each phase of one execution, in nanoseconds (the statistics API's units). */
+export interface ExecutionTiming {
+  readonly computeInputNs: number;
+  readonly computeInferNs: number;
+  readonly computeOutputNs: number;
+}
+
+export interface ExecutionResult {
+  readonly outputs: Tensor[];
+  readonly timing: ExecutionTiming;
+}
+
+/**
+ * One execution context (Triton: model instance). Never runs two executions at once; the
+ * scheduler only hands work to an idle instance. Inputs are full tensors (already batched);
+ * their buffers may be transferred to another thread and must not be used by the caller afterwards.
+ */
+export interface ModelInstance {
+  execute(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<ExecutionResult>;
+}
+
+export interface LoadedModel {
+  readonly signature: ModelSignature;
+  readonly instances: readonly ModelInstance[];
+  /** Releases every instance. Callers guarantee no execution is in flight. */
+  unload(): Promise<void>;
+}
+
+export interface Backend {
+  /** Triton backend name, e.g. `onnxruntime`. */
+  readonly name: string;
+  /** Triton platform name, e.g. `onnxruntime_onnx`. */
+  readonly platform: string;
+  /** File looked for in a version folder when the config names none. */
+  readonly defaultModelFilename: string;
+  /** Reads a model file's signature without keeping it loaded (used to complete configs). */
+  inspect(modelPath: string): Promise<ModelSignature>;
+  load(spec: LoadSpec): Promise<LoadedModel>;
+}

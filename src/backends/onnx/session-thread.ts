@@ -1,0 +1,119 @@
+/**
+ * The main thread's handle on one session worker: starts it, waits for the session, sends runs and
+ * matches answers to callers. One `SessionThread` is one model instance.
+ */
+import { Worker } from 'node:worker_threads';
+import { CranberriesError, internal } from '../../core/errors.js';
+import type { Tensor } from '../../tensors/tensor.js';
+import type { ExecutionResult, ModelInstance } from '../backend.js';
+import { transferableTensors, type FromWorker, type RawValueMetadata, type SessionWorkerData, type ToWorker } from './worker-messages.js';
+
+const WORKER_URL = new URL('./session-worker.js', import.meta.url);
+
+interface Pending {
+  resolve(result: ExecutionResult): void;
+  reject(error: Error): void;
+}
+
+export interface SessionMetadata {
+  readonly inputs: readonly RawValueMetadata[];
+  readonly outputs: readonly RawValueMetadata[];
+}
+
+export class SessionThread implements ModelInstance {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  private released: (() => void) | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly metadata: SessionMetadata,
+    private readonly label: string,
+  ) {
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', (error) => this.fail(internal(`${label}: session worker crashed: ${error.message}`, error)));
+    worker.on('exit', (code) => {
+      this.released?.();
+      if (code !== 0) this.fail(internal(`${label}: session worker exited with code ${code}`));
+    });
+  }
+
+  /** Starts a worker and resolves once its session is created (and warmed up). */
+  static start(data: SessionWorkerData, label: string): Promise<SessionThread> {
+    const worker = new Worker(WORKER_URL, { workerData: data, env: process.env });
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(new CranberriesError('INVALID_ARGUMENT', `${label}: ${error.message}`));
+      const onExit = (code: number): void => reject(internal(`${label}: session worker exited with code ${code} while loading`));
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+      worker.once('message', (message: FromWorker) => {
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        if (message.kind === 'loaded') {
+          resolve(new SessionThread(worker, message, label));
+        } else {
+          void worker.terminate();
+          const reason = message.kind === 'loadFailed' ? message.message : `unexpected ${message.kind}`;
+          reject(new CranberriesError('INVALID_ARGUMENT', `${label}: ONNX Runtime cannot load the model: ${reason}`));
+        }
+      });
+    });
+  }
+
+  execute(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const { tensors, transfer } = transferableTensors(inputs);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const message: ToWorker = { kind: 'run', id, inputs: tensors, outputs: outputNames };
+      this.worker.postMessage(message, transfer);
+    });
+  }
+
+  /** Releases the session and ends the thread; the thread's memory goes back with it. */
+  async release(): Promise<void> {
+    if (this.failure) {
+      await this.worker.terminate();
+      return;
+    }
+    const done = new Promise<void>((resolve) => (this.released = resolve));
+    this.worker.postMessage({ kind: 'release' } satisfies ToWorker);
+    await done;
+    await this.worker.terminate();
+  }
+
+  private onMessage(message: FromWorker): void {
+    switch (message.kind) {
+      case 'result': {
+        const pending = this.take(message.id);
+        pending?.resolve({
+          outputs: [...message.outputs],
+          timing: { computeInputNs: message.computeInputNs, computeInferNs: message.computeInferNs, computeOutputNs: message.computeOutputNs },
+        });
+        return;
+      }
+      case 'runFailed':
+        this.take(message.id)?.reject(internal(`${this.label}: onnxruntime: ${message.message}`));
+        return;
+      case 'released':
+        this.released?.();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private take(id: number): Pending | undefined {
+    const pending = this.pending.get(id);
+    this.pending.delete(id);
+    return pending;
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Open Inference Protocol gRPC for the load generator: one grpc-js channel (HTTP/2 multiplexes the
+ * concurrent calls), tensors as `raw_input_contents`, protos from the server's own proto loader.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { oipPackageDefinition, serviceDefinition } from '../protocols/grpc/proto-loader.js';
+import { binaryByteLength, encodeBinaryTensor } from '../tensors/binary-codec.js';
+import { parseStatistics, type StatisticsSnapshot } from './server-statistics.js';
+import { tensorInfo, type BenchTransport, type InferTarget, type ModelInfo } from './transport.js';
+
+type Callback = (error: grpc.ServiceError | null, response?: unknown) => void;
+type Unary = (request: unknown, callback: Callback) => void;
+
+interface OipClient extends grpc.Client {
+  ModelInfer: Unary;
+  ModelMetadata: Unary;
+  ModelConfig: Unary;
+  ModelStatistics: Unary;
+}
+
+export class GrpcTransport implements BenchTransport {
+  readonly protocol = 'grpc' as const;
+  private readonly client: OipClient;
+
+  /** `address` is `host:port` (a leading `http://` or `grpc://` is ignored). */
+  constructor(address: string) {
+    const Client = grpc.makeGenericClientConstructor(serviceDefinition(oipPackageDefinition(), 'inference.GRPCInferenceService'), 'GRPCInferenceService');
+    const target = address.replace(/^[a-z]+:\/\//, '').replace(/\/$/, '');
+    this.client = new Client(target, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': -1,
+      'grpc.max_send_message_length': -1,
+    }) as unknown as OipClient;
+  }
+
+  async metadata(model: string, version?: string): Promise<ModelInfo> {
+    const metadata = (await this.call('ModelMetadata', { name: model, version: version ?? '' })) as { name: string; versions: string[]; inputs: unknown[]; outputs: unknown[] };
+    const config = (await this.call('ModelConfig', { name: model, version: version ?? '' })) as { config?: { max_batch_size?: number } };
+    return {
+      name: metadata.name,
+      versions: metadata.versions,
+      inputs: metadata.inputs.map(tensorInfo),
+      outputs: metadata.outputs.map(tensorInfo),
+      maxBatchSize: config.config?.max_batch_size ?? 0,
+    };
+  }
+
+  async statistics(model: string, version?: string): Promise<StatisticsSnapshot> {
+    return parseStatistics(await this.call('ModelStatistics', { name: model, version: version ?? '' }));
+  }
+
+  prepare(target: InferTarget): () => Promise<void> {
+    const request = {
+      model_name: target.model,
+      model_version: target.version ?? '',
+      inputs: target.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
+      outputs: (target.outputs ?? []).map((name) => ({ name })),
+      raw_input_contents: target.inputs.map((t) => Buffer.from(encodeBinaryTensor(t.data))),
+    };
+    return () => this.call('ModelInfer', request).then(() => undefined);
+  }
+
+  payloadBytes(target: InferTarget): number {
+    return target.inputs.reduce((n, t) => n + binaryByteLength(t.data), 0);
+  }
+
+  close(): Promise<void> {
+    this.client.close();
+    return Promise.resolve();
+  }
+
+  private call(method: 'ModelInfer' | 'ModelMetadata' | 'ModelConfig' | 'ModelStatistics', request: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.client[method](request, (error, response) => {
+        if (error) reject(new Error(`gRPC ${grpc.status[error.code] ?? error.code}: ${error.details.slice(0, 200)}`));
+        else resolve(response);
+      });
+    });
+  }
+}

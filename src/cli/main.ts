@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * The `cranberries` command line. Flag names follow Triton's (`--model-repository`, `--http-port`,
+ * `--model-control-mode`, ...) so its users feel at home.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { VERSION } from '../core/version.js';
+import { serveCommand } from './serve.js';
+import { inferCommand } from './infer.js';
+import { benchCommand } from './bench.js';
+
+const program = new Command()
+  .name('cranberries')
+  .description('Serve machine-learning models over the Open Inference Protocol and the TensorFlow Serving APIs.')
+  .version(VERSION)
+  // Program options only before the command name, so commands may define their own `--version`.
+  .enablePositionalOptions();
+
+program.addCommand(serveCommand());
+program.addCommand(inferCommand());
+program.addCommand(benchCommand());
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof InvalidArgumentError) process.exitCode = 2;
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode ||= 1;
+});
+

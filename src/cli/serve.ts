@@ -1,0 +1,92 @@
+/** `cranberries serve`: one process serving a model repository. */
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
+import { PACKAGE_ROOT } from '../core/version.js';
+import { ModelServer } from '../server/model-server.js';
+import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
+import type { ModelControlMode } from '../serving/serving-core.js';
+import { collect, port, positiveNumber } from './options.js';
+
+interface ServeFlags extends ObservabilityFlags {
+  modelRepository: string;
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  metricsPort: number;
+  logLevel: LogLevel;
+  modelControlMode: ModelControlMode;
+  repositoryPollSecs: number;
+  loadModel: string[];
+  httpMaxBodyMb: number;
+  grpcMaxMessageMb: number;
+  cacheSizeMb: number;
+  modelConfigFile?: string;
+  modelConfigFilePollWaitSeconds: number;
+  allowVersionLabelsForUnavailableModels: boolean;
+}
+
+export function serveCommand(): Command {
+  const command = new Command('serve')
+    .description('Serve the models of a model repository (Triton layout) over OIP REST/gRPC.')
+    .option('--model-repository <dir>', 'model repository folder', resolve(PACKAGE_ROOT, 'models'))
+    .option('--host <address>', 'address to bind the endpoints to', '0.0.0.0')
+    .option('--http-port <port>', 'HTTP port (OIP REST); 0 picks a free port', port, 8000)
+    .option('--grpc-port <port>', 'gRPC port (OIP gRPC); 0 picks a free port', port, 8001)
+    .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--model-control-mode <mode>', 'none: load all at start; poll: follow repository changes; explicit: load/unload only through the repository API').choices(['none', 'poll', 'explicit']).default('none'))
+    .option('--repository-poll-secs <seconds>', 'poll interval in poll mode', positiveNumber, 15)
+    .option('--load-model <name>', 'explicit mode: load this model at startup (repeatable; * = all)', collect, [])
+    .option('--http-max-body-mb <mb>', 'largest HTTP request body accepted, in MiB', positiveNumber, 64)
+    .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
+    .option('--cache-size-mb <mb>', 'response cache size in MiB for models with response_cache { enable: true }; 0 = no cache', nonNegativeNumber, 0)
+    .option('--model-config-file <file>', 'TF Serving model list (model_config_list text format): serve exactly the models it lists (base_path = a model folder) instead of the repository\'s')
+    .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
+    .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false);
+  return addObservabilityFlags(command)
+    .action(async (flags: ServeFlags) => {
+      const logger = createLogger(flags.logLevel);
+      if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
+        logger.warn('--load-model only applies with --model-control-mode explicit; ignored');
+      }
+      if (flags.loadModel.includes('*') && flags.loadModel.length > 1) throw new Error('--load-model=* must be given alone');
+      if (flags.modelConfigFile !== undefined && flags.modelControlMode !== 'none') {
+        throw new Error('--model-config-file decides the served models itself; it cannot be combined with --model-control-mode poll or explicit');
+      }
+      const server = new ModelServer({
+        modelRepository: resolve(flags.modelRepository),
+        host: flags.host,
+        httpPort: flags.httpPort,
+        grpcPort: flags.grpcPort,
+        metricsPort: flags.metricsPort,
+        controlMode: flags.modelControlMode,
+        pollSeconds: flags.repositoryPollSecs,
+        loadModels: flags.loadModel,
+        httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
+        grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
+        cacheSizeBytes: Math.round(flags.cacheSizeMb * 1024 * 1024),
+        modelConfigFile: flags.modelConfigFile === undefined ? undefined : resolve(flags.modelConfigFile),
+        modelConfigFilePollSeconds: flags.modelConfigFilePollWaitSeconds,
+        allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
+        ...observabilityOptions(flags),
+        logger,
+      });
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'stopping: draining requests and unloading models');
+        void server.stop().then(() => process.exit(0));
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      await server.start();
+    });
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number ≥ 0`);
+  return n;
+}

@@ -1,0 +1,50 @@
+/**
+ * The coordination store: a small hierarchical key-value store with ephemeral nodes, versions for
+ * compare-and-set, and change notifications — the subset of ZooKeeper that Cranberries' cluster
+ * needs. Two implementations: ZooKeeper (`zookeeper-store.ts`) for real clusters and an in-process
+ * one (`memory-store.ts`) that `cranberries serve` uses by default. Everything above it
+ * (registration, desired state, status, election) is written once against this interface.
+ *
+ * Paths are absolute (`/cranberries/nodes/w1`); data is bytes (callers store JSON). Errors are
+ * `CranberriesError`s: NOT_FOUND (no such node), ALREADY_EXISTS (create on an existing path),
+ * FAILED_PRECONDITION (version mismatch on a conditional set/delete), UNAVAILABLE (no connection).
+ */
+import type { Lifecycle } from '../../core/lifecycle.js';
+
+export type CreateMode = 'persistent' | 'ephemeral' | 'persistent-sequential' | 'ephemeral-sequential';
+
+export interface StoreNode {
+  readonly data: Uint8Array;
+  /** Incremented by every set; pass it back to `set`/`remove` for compare-and-set. */
+  readonly version: number;
+}
+
+/**
+ * Connection life as the store's users see it. `expired` means the session (and with it every
+ * ephemeral node this store created) is gone; the store then opens a new session by itself and
+ * reports `connected` again, after which owners must recreate their ephemeral nodes.
+ */
+export type SessionState = 'connected' | 'disconnected' | 'expired';
+
+export interface CoordinationStore extends Lifecycle {
+  get(path: string): Promise<StoreNode | undefined>;
+  /** Returns the created path (with the sequence suffix for sequential modes). */
+  create(path: string, data: Uint8Array, mode: CreateMode): Promise<string>;
+  /** Sets data; with `expectedVersion`, only if the node is at that version. Returns the new version. */
+  set(path: string, data: Uint8Array, expectedVersion?: number): Promise<number>;
+  /** Removes a node (and, with `recursive`, its children); a missing node is not an error. */
+  remove(path: string, options?: { expectedVersion?: number; recursive?: boolean }): Promise<void>;
+  /** Child names (not paths), sorted; empty for a missing node. */
+  children(path: string): Promise<readonly string[]>;
+  /** Creates the node and its missing parents as empty persistent nodes. */
+  ensurePath(path: string): Promise<void>;
+  /**
+   * Calls `onChange` whenever the node's data, existence or children change (and once after every
+   * reconnect, since changes may have been missed). Watches are re-armed internally; the returned
+   * function stops watching.
+   */
+  watch(path: string, onChange: () => void): () => void;
+  /** Session state changes; returns an unsubscribe function. */
+  onSessionState(listener: (state: SessionState) => void): () => void;
+  readonly sessionState: SessionState;
+}

@@ -1,0 +1,311 @@
+/**
+ * The embedded coordination store: ZooKeeper's data model in process memory, for `cranberries
+ * serve` (one process acting as controller, worker and admin API at once) and for tests.
+ *
+ * A `MemoryStoreServer` holds the tree; each `MemoryStore` is one client session on it, so several
+ * components in one process share state exactly as they would through ZooKeeper. Semantics follow
+ * ZooKeeper's: per-node versions for compare-and-set, ephemeral nodes owned by a session (and
+ * removed with it), sequential suffixes from a per-parent counter, no children under ephemerals,
+ * watches that fire on a node's data, existence or children. Notifications are delivered
+ * asynchronously (never inside the mutating call), like a network store's.
+ *
+ * For tests, a client can be cut off (`disconnect()`/`reconnect()`: operations fail with
+ * UNAVAILABLE, notifications are held back, listeners run once on reconnect) and its session can
+ * be expired (`expireSession()`: its ephemerals vanish, it reports `expired` then `connected`).
+ */
+import { CranberriesError, unavailable } from '../../core/errors.js';
+import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
+import { baseName, childPath, parentPath, pathPrefixes, sequenceSuffix, validatePath } from './store-paths.js';
+
+interface TreeNode {
+  data: Uint8Array;
+  version: number;
+  /** The session that owns an ephemeral node; undefined for persistent nodes. */
+  owner: number | undefined;
+  readonly children: Set<string>;
+  /** Next sequential suffix for children of this node. */
+  sequence: number;
+}
+
+type WatchListener = () => void;
+
+/** The shared tree: what a ZooKeeper ensemble is to its clients. */
+export class MemoryStoreServer {
+  private readonly tree = new Map<string, TreeNode>([['/', newNode(new Uint8Array(0), undefined)]]);
+  private readonly watchers = new Map<string, Set<WatchListener>>();
+  private nextSessionId = 1;
+  private readonly sessions = new Set<number>();
+
+  /** Opens a session and returns its id. */
+  openSession(): number {
+    const id = this.nextSessionId++;
+    this.sessions.add(id);
+    return id;
+  }
+
+  /** Ends a session: its ephemeral nodes are removed (and their watchers notified). */
+  closeSession(session: number): void {
+    if (!this.sessions.delete(session)) return;
+    const owned = [...this.tree.entries()].filter(([, node]) => node.owner === session).map(([path]) => path);
+    for (const path of owned) this.removeOne(path);
+  }
+
+  hasSession(session: number): boolean {
+    return this.sessions.has(session);
+  }
+
+  get(path: string): StoreNode | undefined {
+    validatePath(path);
+    const node = this.tree.get(path);
+    return node ? { data: node.data.slice(), version: node.version } : undefined;
+  }
+
+  create(session: number, path: string, data: Uint8Array, mode: CreateMode): string {
+    validatePath(path);
+    const parentName = parentPath(path);
+    const parent = parentName === undefined ? undefined : this.tree.get(parentName);
+    if (parentName === undefined) throw new CranberriesError('ALREADY_EXISTS', `node '/' already exists`);
+    if (!parent) throw new CranberriesError('NOT_FOUND', `cannot create '${path}': parent '${parentName}' does not exist`);
+    if (parent.owner !== undefined) throw new CranberriesError('FAILED_PRECONDITION', `cannot create '${path}': parent '${parentName}' is ephemeral`);
+    const sequential = mode === 'persistent-sequential' || mode === 'ephemeral-sequential';
+    const created = sequential ? `${path}${sequenceSuffix(parent.sequence++)}` : path;
+    if (this.tree.has(created)) throw new CranberriesError('ALREADY_EXISTS', `node '${created}' already exists`);
+    const ephemeral = mode === 'ephemeral' || mode === 'ephemeral-sequential';
+    this.tree.set(created, newNode(data.slice(), ephemeral ? session : undefined));
+    parent.children.add(baseName(created));
+    this.notify(created, parentName);
+    return created;
+  }
+
+  set(path: string, data: Uint8Array, expectedVersion?: number): number {
+    validatePath(path);
+    const node = this.tree.get(path);
+    if (!node) throw new CranberriesError('NOT_FOUND', `cannot set '${path}': node does not exist`);
+    if (expectedVersion !== undefined && expectedVersion !== node.version) {
+      throw new CranberriesError('FAILED_PRECONDITION', `cannot set '${path}': version is ${node.version}, expected ${expectedVersion}`);
+    }
+    node.data = data.slice();
+    node.version++;
+    this.notify(path);
+    return node.version;
+  }
+
+  remove(path: string, options: { expectedVersion?: number; recursive?: boolean } = {}): void {
+    validatePath(path);
+    if (path === '/') throw new CranberriesError('INVALID_ARGUMENT', `the root node cannot be removed`);
+    const node = this.tree.get(path);
+    if (!node) return;
+    if (options.expectedVersion !== undefined && options.expectedVersion !== node.version) {
+      throw new CranberriesError('FAILED_PRECONDITION', `cannot remove '${path}': version is ${node.version}, expected ${options.expectedVersion}`);
+    }
+    if (node.children.size > 0 && !options.recursive) {
+      throw new CranberriesError('FAILED_PRECONDITION', `cannot remove '${path}': it has children (${node.children.size})`);
+    }
+    this.removeOne(path);
+  }
+
+  children(path: string): readonly string[] {
+    validatePath(path);
+    const node = this.tree.get(path);
+    return node ? [...node.children].sort() : [];
+  }
+
+  /** Registers a watcher of one path; returns its removal. */
+  addWatcher(path: string, listener: WatchListener): () => void {
+    validatePath(path);
+    let set = this.watchers.get(path);
+    if (!set) this.watchers.set(path, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.watchers.get(path) === set) this.watchers.delete(path);
+    };
+  }
+
+  /** Removes a node and its subtree, children first (as a recursive ZooKeeper delete does). */
+  private removeOne(path: string): void {
+    const node = this.tree.get(path);
+    if (!node) return;
+    for (const child of [...node.children]) this.removeOne(childPath(path, child));
+    this.tree.delete(path);
+    const parentName = parentPath(path)!;
+    this.tree.get(parentName)?.children.delete(baseName(path));
+    this.notify(path, parentName);
+  }
+
+  private notify(...paths: string[]): void {
+    const listeners = paths.flatMap((p) => [...(this.watchers.get(p) ?? [])]);
+    if (listeners.length === 0) return;
+    // Delivered after the mutating call returns, as a network store's notification would be.
+    setImmediate(() => {
+      for (const listener of listeners) listener();
+    });
+  }
+}
+
+function newNode(data: Uint8Array, owner: number | undefined): TreeNode {
+  return { data, version: 0, owner, children: new Set(), sequence: 0 };
+}
+
+interface Watch {
+  readonly path: string;
+  readonly onChange: () => void;
+  removeWatcher: () => void;
+}
+
+/** One client session on a `MemoryStoreServer`. */
+export class MemoryStore implements CoordinationStore {
+  private session: number | undefined;
+  private state: SessionState = 'disconnected';
+  private cutOff = false;
+  private readonly watches = new Set<Watch>();
+  private readonly stateListeners = new Set<(state: SessionState) => void>();
+
+  /** Without a server, the store gets a private one. */
+  constructor(readonly server: MemoryStoreServer = new MemoryStoreServer()) {}
+
+  get sessionState(): SessionState {
+    return this.state;
+  }
+
+  /** The current session id (for tests). */
+  get sessionId(): number | undefined {
+    return this.session;
+  }
+
+  start(): Promise<void> {
+    if (this.session === undefined) {
+      this.session = this.server.openSession();
+      this.cutOff = false;
+      this.setState('connected');
+    }
+    return Promise.resolve();
+  }
+
+  /** Closes the session: its ephemeral nodes are removed at once. */
+  stop(): Promise<void> {
+    if (this.session !== undefined) this.server.closeSession(this.session);
+    this.session = undefined;
+    for (const watch of this.watches) watch.removeWatcher();
+    this.watches.clear();
+    this.setState('disconnected');
+    return Promise.resolve();
+  }
+
+  /** Test aid: the connection drops; the session (and its ephemerals) lives on until expired. */
+  disconnect(): void {
+    if (this.session === undefined || this.cutOff) return;
+    this.cutOff = true;
+    this.setState('disconnected');
+  }
+
+  /** Test aid: the connection comes back within the session; every watch listener runs once. */
+  reconnect(): void {
+    if (this.session === undefined || !this.cutOff) return;
+    this.cutOff = false;
+    if (!this.server.hasSession(this.session)) {
+      this.renewSession();
+      return;
+    }
+    this.setState('connected');
+    this.notifyAllWatches();
+  }
+
+  /**
+   * Test aid: the server expires this client's session (its ephemerals vanish). A connected client
+   * learns of it at once and opens a new session (`expired`, then `connected`); a disconnected one
+   * learns of it when it reconnects, as a ZooKeeper client does.
+   */
+  expireSession(): void {
+    if (this.session === undefined) return;
+    this.server.closeSession(this.session);
+    if (!this.cutOff) this.renewSession();
+  }
+
+  get(path: string): Promise<StoreNode | undefined> {
+    return this.op(() => this.server.get(path));
+  }
+
+  create(path: string, data: Uint8Array, mode: CreateMode): Promise<string> {
+    return this.op((session) => this.server.create(session, path, data, mode));
+  }
+
+  set(path: string, data: Uint8Array, expectedVersion?: number): Promise<number> {
+    return this.op(() => this.server.set(path, data, expectedVersion));
+  }
+
+  remove(path: string, options?: { expectedVersion?: number; recursive?: boolean }): Promise<void> {
+    return this.op(() => this.server.remove(path, options));
+  }
+
+  children(path: string): Promise<readonly string[]> {
+    return this.op(() => this.server.children(path));
+  }
+
+  ensurePath(path: string): Promise<void> {
+    return this.op((session) => {
+      validatePath(path);
+      for (const prefix of pathPrefixes(path)) {
+        if (this.server.get(prefix) === undefined) this.server.create(session, prefix, new Uint8Array(0), 'persistent');
+      }
+    });
+  }
+
+  watch(path: string, onChange: () => void): () => void {
+    validatePath(path);
+    const watch: Watch = {
+      path,
+      onChange,
+      removeWatcher: this.server.addWatcher(path, () => {
+        // A cut-off client hears nothing; it catches up with one call per watch on reconnect.
+        if (!this.cutOff && this.watches.has(watch)) onChange();
+      }),
+    };
+    this.watches.add(watch);
+    return () => {
+      watch.removeWatcher();
+      this.watches.delete(watch);
+    };
+  }
+
+  onSessionState(listener: (state: SessionState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private renewSession(): void {
+    this.setState('expired');
+    this.session = this.server.openSession();
+    this.setState('connected');
+    this.notifyAllWatches();
+  }
+
+  private notifyAllWatches(): void {
+    const watches = [...this.watches];
+    setImmediate(() => {
+      for (const watch of watches) if (this.watches.has(watch)) watch.onChange();
+    });
+  }
+
+  private op<T>(fn: (session: number) => T): Promise<T> {
+    try {
+      const session = this.session;
+      if (session === undefined || this.cutOff) throw unavailable('coordination store: not connected');
+      return Promise.resolve(fn(session));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private setState(state: SessionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    for (const listener of [...this.stateListeners]) {
+      try {
+        listener(state);
+      } catch {
+        // A listener's failure must not break the store.
+      }
+    }
+  }
+}

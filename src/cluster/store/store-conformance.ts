@@ -1,0 +1,263 @@
+/**
+ * The coordination-store conformance suite (hono's pattern): one runner that every implementation's
+ * test calls, so the in-process store and ZooKeeper are held to the same behaviour. A test file
+ * passes a harness that opens client sessions on one shared backing store and can expire a
+ * session; cases an implementation cannot run are listed in `skip` with the reason.
+ *
+ * Each case works under its own fresh root path, so cases never see each other's nodes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CranberriesError, type ErrorCode } from '../../core/errors.js';
+import type { CoordinationStore, SessionState } from './coordination-store.js';
+
+export interface StoreHarness {
+  /** Opens (and starts) a new client session on the shared backing store. */
+  open(): Promise<CoordinationStore>;
+  /** Makes the server expire `store`'s session; resolves once the server has dropped it. */
+  expire(store: CoordinationStore): Promise<void>;
+  /** Releases whatever the harness holds (servers, clients it opened). */
+  close(): Promise<void>;
+}
+
+export interface ConformanceOptions {
+  /** Case name → why this implementation skips it. */
+  readonly skip?: Readonly<Record<string, string>>;
+  /** Upper bound for waiting on a notification or state change. Default 10 s. */
+  readonly waitMs?: number;
+}
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+const text = (data: Uint8Array | undefined): string | undefined => (data ? new TextDecoder().decode(data) : undefined);
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof CranberriesError, `expected a CranberriesError, got ${String(error)}`);
+    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
+    return true;
+  });
+}
+
+/** Polls `check` every 20 ms until true, or fails after `timeoutMs`. */
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+let rootCounter = 0;
+
+export function runStoreConformance(name: string, makeHarness: () => Promise<StoreHarness>, options: ConformanceOptions = {}): void {
+  const waitMs = options.waitMs ?? 10_000;
+  describe(`${name}: coordination store conformance`, () => {
+    let harness: StoreHarness;
+    let a: CoordinationStore;
+    let b: CoordinationStore;
+    let root: string;
+
+    before(async () => {
+      harness = await makeHarness();
+      a = await harness.open();
+      b = await harness.open();
+    });
+    after(async () => {
+      await harness?.close();
+    });
+
+    const test = (title: string, body: () => Promise<void>): void => {
+      const reason = options.skip?.[title];
+      it(title, reason ? { skip: reason } : {}, async () => {
+        root = `/conformance-${process.pid}-${Date.now()}-${rootCounter++}`;
+        await a.ensurePath(root);
+        await body();
+      });
+    };
+
+    test('create, get, set and remove a node', async () => {
+      const path = `${root}/n`;
+      assert.equal(await a.get(path), undefined);
+      assert.equal(await a.create(path, bytes('one'), 'persistent'), path);
+      const node = await b.get(path);
+      assert.equal(text(node?.data), 'one');
+      assert.equal(node?.version, 0);
+      assert.equal(await b.set(path, bytes('two')), 1);
+      assert.equal(text((await a.get(path))?.data), 'two');
+      await a.remove(path);
+      assert.equal(await b.get(path), undefined);
+      await a.remove(path); // a missing node is not an error
+    });
+
+    test('binary data round-trips unchanged', async () => {
+      const data = Uint8Array.from({ length: 256 }, (_, i) => i);
+      await a.create(`${root}/bin`, data, 'persistent');
+      assert.deepEqual([...((await b.get(`${root}/bin`))?.data ?? [])], [...data]);
+      await a.create(`${root}/empty`, new Uint8Array(0), 'persistent');
+      assert.equal((await b.get(`${root}/empty`))?.data.byteLength, 0);
+    });
+
+    test('errors: existing node, missing parent, missing node, children of an ephemeral, bad path', async () => {
+      await a.create(`${root}/x`, bytes(''), 'persistent');
+      await rejectsWith(b.create(`${root}/x`, bytes(''), 'persistent'), 'ALREADY_EXISTS');
+      await rejectsWith(a.create(`${root}/missing/child`, bytes(''), 'persistent'), 'NOT_FOUND');
+      await rejectsWith(a.set(`${root}/missing`, bytes('')), 'NOT_FOUND');
+      await a.create(`${root}/eph`, bytes(''), 'ephemeral');
+      await rejectsWith(a.create(`${root}/eph/child`, bytes(''), 'persistent'), 'FAILED_PRECONDITION');
+      await rejectsWith(a.get('relative/path'), 'INVALID_ARGUMENT');
+      await rejectsWith(a.get(`${root}/`), 'INVALID_ARGUMENT');
+    });
+
+    test('compare-and-set: a stale version is refused and changes nothing', async () => {
+      const path = `${root}/cas`;
+      await a.create(path, bytes('v0'), 'persistent');
+      assert.equal(await a.set(path, bytes('v1'), 0), 1);
+      await rejectsWith(b.set(path, bytes('stale'), 0), 'FAILED_PRECONDITION');
+      assert.equal(text((await a.get(path))?.data), 'v1');
+      await rejectsWith(b.remove(path, { expectedVersion: 0 }), 'FAILED_PRECONDITION');
+      assert.notEqual(await a.get(path), undefined);
+      await b.remove(path, { expectedVersion: 1 });
+      assert.equal(await a.get(path), undefined);
+    });
+
+    test('sequential nodes get increasing 10-digit suffixes', async () => {
+      const first = await a.create(`${root}/s-`, bytes(''), 'persistent-sequential');
+      const second = await b.create(`${root}/s-`, bytes(''), 'persistent-sequential');
+      const third = await a.create(`${root}/s-`, bytes(''), 'ephemeral-sequential');
+      for (const path of [first, second, third]) assert.match(path, new RegExp(`^${root}/s-\\d{10}$`));
+      assert.ok(first < second && second < third, `${first} < ${second} < ${third}`);
+      assert.deepEqual(await b.children(root), [first, second, third].map((p) => p.slice(root.length + 1)));
+    });
+
+    test('children are names, sorted; a missing node has none', async () => {
+      for (const name of ['c', 'a', 'b']) await a.create(`${root}/${name}`, bytes(''), 'persistent');
+      assert.deepEqual(await b.children(root), ['a', 'b', 'c']);
+      assert.deepEqual(await b.children(`${root}/nothing`), []);
+    });
+
+    test('ensurePath creates missing parents and is idempotent', async () => {
+      await a.ensurePath(`${root}/p/q/r`);
+      await b.ensurePath(`${root}/p/q/r`);
+      assert.deepEqual(await a.children(`${root}/p/q`), ['r']);
+      assert.notEqual(await b.get(`${root}/p`), undefined);
+    });
+
+    test('remove: refused with children unless recursive', async () => {
+      await a.ensurePath(`${root}/tree/x/y`);
+      await a.create(`${root}/tree/z`, bytes('z'), 'persistent');
+      await rejectsWith(b.remove(`${root}/tree`), 'FAILED_PRECONDITION');
+      await b.remove(`${root}/tree`, { recursive: true });
+      assert.equal(await a.get(`${root}/tree`), undefined);
+      assert.deepEqual(await a.children(root), []);
+    });
+
+    test('ephemeral nodes vanish when their session ends', async () => {
+      const other = await harness.open();
+      await other.create(`${root}/eph`, bytes('e'), 'ephemeral');
+      await other.create(`${root}/per`, bytes('p'), 'persistent');
+      assert.notEqual(await a.get(`${root}/eph`), undefined);
+      await other.stop();
+      await eventually(async () => (await a.get(`${root}/eph`)) === undefined, waitMs, 'the ephemeral node to vanish');
+      assert.equal(text((await a.get(`${root}/per`))?.data), 'p');
+    });
+
+    test('session expiry: ephemerals vanish, the store reports expired then connected and works again', async () => {
+      const other = await harness.open();
+      const states: SessionState[] = [];
+      const unsubscribe = other.onSessionState((state) => states.push(state));
+      await other.create(`${root}/eph`, bytes('e'), 'ephemeral');
+      let watchCalls = 0;
+      const unwatch = other.watch(`${root}/watched`, () => watchCalls++);
+      await harness.expire(other);
+      await eventually(() => states.includes('expired') && other.sessionState === 'connected', waitMs, 'expired then connected');
+      assert.ok(states.indexOf('expired') < states.lastIndexOf('connected'), `states: ${states.join(', ')}`);
+      assert.equal(await a.get(`${root}/eph`), undefined);
+      // Owners recreate their ephemerals on the new session.
+      await other.create(`${root}/eph`, bytes('again'), 'ephemeral');
+      assert.equal(text((await a.get(`${root}/eph`))?.data), 'again');
+      // Watches survive the new session: listeners were called after it, and still fire on changes.
+      await eventually(() => watchCalls >= 1, waitMs, 'a watch call after the new session');
+      const before = watchCalls;
+      await a.create(`${root}/watched`, bytes(''), 'persistent');
+      await eventually(() => watchCalls > before, waitMs, 'the watch to fire on the new session');
+      unwatch();
+      unsubscribe();
+      await other.stop();
+      assert.equal(await a.get(`${root}/eph`), undefined);
+    });
+
+    test('watches fire on data changes, and keep firing (re-armed)', async () => {
+      const path = `${root}/w`;
+      await a.create(path, bytes('0'), 'persistent');
+      let calls = 0;
+      const unwatch = b.watch(path, () => calls++);
+      await settle();
+      const start = calls;
+      await a.set(path, bytes('1'));
+      await eventually(() => calls > start, waitMs, 'the first data notification');
+      const second = calls;
+      await a.set(path, bytes('2'));
+      await eventually(() => calls > second, waitMs, 'the second data notification');
+      unwatch();
+      const stopped = calls;
+      await a.set(path, bytes('3'));
+      await settle();
+      assert.equal(calls, stopped, 'no calls after unwatching');
+    });
+
+    test('watches fire on creation and deletion of the node', async () => {
+      const path = `${root}/later`;
+      let calls = 0;
+      const unwatch = b.watch(path, () => calls++);
+      await settle();
+      const start = calls;
+      await a.create(path, bytes(''), 'persistent');
+      await eventually(() => calls > start, waitMs, 'a notification of creation');
+      const created = calls;
+      await a.remove(path);
+      await eventually(() => calls > created, waitMs, 'a notification of deletion');
+      unwatch();
+    });
+
+    test('watches fire on children changes, including ephemerals of ended sessions', async () => {
+      let calls = 0;
+      const unwatch = b.watch(root, () => calls++);
+      await settle();
+      const start = calls;
+      await a.create(`${root}/kid`, bytes(''), 'persistent');
+      await eventually(() => calls > start, waitMs, 'a notification of a new child');
+      const other = await harness.open();
+      await eventually(async () => (await b.children(root)).length === 1, waitMs, 'the first child');
+      const beforeEphemeral = calls;
+      await other.create(`${root}/eph`, bytes(''), 'ephemeral');
+      await eventually(() => calls > beforeEphemeral, waitMs, 'a notification of the ephemeral child');
+      const beforeEnd = calls;
+      await other.stop();
+      await eventually(() => calls > beforeEnd, waitMs, 'a notification when the ephemeral child vanishes');
+      assert.deepEqual(await b.children(root), ['kid']);
+      unwatch();
+    });
+
+    test('several watches on one path are independent', async () => {
+      const path = `${root}/multi`;
+      await a.create(path, bytes(''), 'persistent');
+      let first = 0;
+      let second = 0;
+      const stopFirst = b.watch(path, () => first++);
+      const stopSecond = b.watch(path, () => second++);
+      await settle();
+      stopFirst();
+      const [f, s] = [first, second];
+      await a.set(path, bytes('x'));
+      await eventually(() => second > s, waitMs, 'the remaining watch to fire');
+      assert.equal(first, f);
+      stopSecond();
+    });
+  });
+}
+
+/** Lets in-flight notifications land (a store may deliver them a little later). */
+function settle(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 150));
+}

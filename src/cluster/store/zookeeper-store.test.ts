@@ -1,0 +1,159 @@
+/**
+ * The ZooKeeper store against a real, private ZooKeeper server (Debian package): the shared
+ * conformance suite, then what only a network store has: chroot, fail-fast while the server is
+ * down, reconnect within the session, and a new session after expiry.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CranberriesError } from '../../core/errors.js';
+import { killZooKeeperSession, startZooKeeper, type TestZooKeeper } from '../../../test/helpers/zookeeper.js';
+import type { SessionState } from './coordination-store.js';
+import { runStoreConformance } from './store-conformance.js';
+import { parseZooKeeperAddress } from './zookeeper-address.js';
+import { ZooKeeperStore } from './zookeeper-store.js';
+
+const SESSION_MS = 2000;
+
+function openStore(connectionString: string, extra: Partial<ConstructorParameters<typeof ZooKeeperStore>[0]> = {}): ZooKeeperStore {
+  return new ZooKeeperStore({ connectionString, sessionTimeoutMs: SESSION_MS, operationTimeoutMs: 2000, connectTimeoutMs: 10_000, ...extra });
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+runStoreConformance('zookeeper store', async () => {
+  const zk = await startZooKeeper();
+  const opened: ZooKeeperStore[] = [];
+  return {
+    async open() {
+      const store = openStore(`${zk.connectionString}/conformance`);
+      opened.push(store);
+      await store.start();
+      return store;
+    },
+    async expire(store) {
+      assert.ok(store instanceof ZooKeeperStore);
+      const credentials = store.sessionCredentials();
+      assert.ok(credentials, 'the store has a session');
+      await killZooKeeperSession(zk.connectionString, credentials);
+    },
+    async close() {
+      await Promise.all(opened.map((s) => s.stop()));
+      await zk.close();
+    },
+  };
+});
+
+describe('zookeeper connection strings', () => {
+  it('parses servers and chroot, and names what is wrong', () => {
+    assert.deepEqual(parseZooKeeperAddress('a:1,b:2/x/y'), { servers: 'a:1,b:2', chroot: '/x/y' });
+    assert.deepEqual(parseZooKeeperAddress('127.0.0.1:2181'), { servers: '127.0.0.1:2181', chroot: undefined });
+    assert.deepEqual(parseZooKeeperAddress('h:2181/'), { servers: 'h:2181', chroot: undefined });
+    assert.throws(() => parseZooKeeperAddress('host'), /'host' is not host:port/);
+    assert.throws(() => parseZooKeeperAddress('h:99999'), /'h:99999' is not host:port/);
+    assert.throws(() => parseZooKeeperAddress('h:1,,h:2'), /expected host:port/);
+    assert.throws(() => parseZooKeeperAddress('h:1/a//b'), /invalid chroot/);
+  });
+});
+
+describe('zookeeper store: connection life', () => {
+  let zk: TestZooKeeper;
+  before(async () => {
+    zk = await startZooKeeper();
+  });
+  after(async () => {
+    await zk?.close();
+  });
+
+  it('applies the chroot (creating it) so callers see only their own paths', async () => {
+    const chrooted = openStore(`${zk.connectionString}/apps/one`);
+    const raw = openStore(zk.connectionString);
+    await chrooted.start();
+    await raw.start();
+    assert.equal(await chrooted.create('/n', new Uint8Array([7]), 'persistent'), '/n');
+    const seq = await chrooted.create('/s-', new Uint8Array(0), 'persistent-sequential');
+    assert.match(seq, /^\/s-\d{10}$/);
+    assert.deepEqual([...(await raw.get('/apps/one/n'))!.data], [7]);
+    assert.deepEqual(await chrooted.children('/'), ['n', seq.slice(1)]);
+    await chrooted.stop();
+    await raw.stop();
+  });
+
+  it('start() fails with UNAVAILABLE within its timeout when nothing listens', async () => {
+    const started = Date.now();
+    const store = openStore('127.0.0.1:1', { connectTimeoutMs: 800 });
+    await assert.rejects(store.start(), (e: unknown) => e instanceof CranberriesError && e.code === 'UNAVAILABLE' && /within 800 ms/.test(e.message));
+    assert.ok(Date.now() - started < 3000);
+  });
+
+  it('while the server is down operations fail fast; after it returns the session resumes and watches catch up', async () => {
+    const store = openStore(zk.connectionString, { sessionTimeoutMs: 8000, backoffInitialMs: 50, backoffMaxMs: 400 });
+    const states: SessionState[] = [];
+    store.onSessionState((s) => states.push(s));
+    await store.start();
+    await store.ensurePath('/outage');
+    await store.create('/outage/eph', new Uint8Array(0), 'ephemeral');
+    let watchCalls = 0;
+    store.watch('/outage', () => watchCalls++);
+    await new Promise((r) => setTimeout(r, 100));
+
+    await zk.stop();
+    await eventually(() => store.sessionState === 'disconnected', 5000, 'the store to notice the outage');
+    const started = Date.now();
+    await assert.rejects(store.get('/outage'), (e: unknown) => e instanceof CranberriesError && e.code === 'UNAVAILABLE');
+    assert.ok(Date.now() - started < 500, 'fails fast, not after a timeout');
+
+    await zk.restart();
+    await eventually(() => store.sessionState === 'connected', 8000, 'the store to reconnect');
+    assert.deepEqual(states, ['connected', 'disconnected', 'connected'], 'the same session resumed (no expiry)');
+    assert.deepEqual(await store.children('/outage'), ['eph'], 'its ephemeral survived');
+    await eventually(() => watchCalls >= 1, 3000, 'a catch-up call of the watch');
+    const seen = watchCalls;
+    const other = openStore(zk.connectionString);
+    await other.start();
+    await other.create('/outage/new', new Uint8Array(0), 'persistent');
+    await eventually(() => watchCalls > seen, 3000, 'the watch to fire after the reconnect');
+    await other.stop();
+    await store.stop();
+  });
+
+  it('stop() while the server is down returns promptly and leaves no reconnect loop behind', async () => {
+    const store = openStore(zk.connectionString, { backoffInitialMs: 50, backoffMaxMs: 200 });
+    await store.start();
+    await zk.stop();
+    await eventually(() => store.sessionState === 'disconnected', 5000, 'the store to notice the outage');
+    const started = Date.now();
+    await store.stop();
+    assert.ok(Date.now() - started < 500);
+    await zk.restart();
+    // Were a reconnect loop still running, it would open a session now; the server counts them.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(store.sessionState, 'disconnected');
+  });
+
+  it('an expired session is replaced: expired → connected, ephemerals recreated by the owner', async () => {
+    const store = openStore(zk.connectionString);
+    const observer = openStore(zk.connectionString);
+    await store.start();
+    await observer.start();
+    await store.ensurePath('/expiry');
+    await store.create('/expiry/me', new Uint8Array(0), 'ephemeral');
+    const states: SessionState[] = [];
+    store.onSessionState((s) => {
+      states.push(s);
+      if (s === 'connected') void store.create('/expiry/me', new Uint8Array(0), 'ephemeral').catch(() => {});
+    });
+    await killZooKeeperSession(zk.connectionString, store.sessionCredentials()!);
+    await eventually(() => states.includes('expired') && store.sessionState === 'connected', 10_000, 'a new session');
+    await eventually(async () => (await observer.children('/expiry')).includes('me'), 5000, 'the ephemeral to be recreated');
+    await store.stop();
+    await eventually(async () => (await observer.children('/expiry')).length === 0, 5000, 'the ephemeral to vanish on stop');
+    await observer.stop();
+  });
+});

@@ -1,0 +1,493 @@
+/**
+ * The coordination store over Apache ZooKeeper (`node-zookeeper-client`).
+ *
+ * Guarantees on top of the raw client:
+ * - **Fail fast.** While not connected every operation rejects at once with UNAVAILABLE; an
+ *   operation in flight is bounded by `operationTimeoutMs` (the library would otherwise queue it
+ *   until the connection returns, possibly forever).
+ * - **Reconnect with jittered exponential backoff.** The library reconnects by itself, waiting a
+ *   random time in [0, spinDelay) between rounds; this store raises `spinDelay` exponentially per
+ *   failed attempt (capped) and resets it once connected.
+ * - **Watches that last.** ZooKeeper watches are one-shot; each `watch()` re-arms itself (before
+ *   notifying, so no change slips between notification and the caller's read), survives
+ *   reconnects and new sessions, and its listener runs once after every reconnect because changes
+ *   may have been missed while cut off. Notifications are coalesced per watch.
+ * - **Session expiry.** The client learns of it only when it reconnects (`expired`); the store
+ *   then drops that client, opens a new session with a fresh client and reports `expired` →
+ *   `connected`, after which owners recreate their ephemeral nodes.
+ * - **Chroot.** The connection string's chroot is applied here (and created when missing), so
+ *   callers only see their own paths.
+ */
+import { EventEmitter } from 'node:events';
+import { CreateMode as ZkCreateMode, Exception, State, createClient, type Client, type Stat } from 'node-zookeeper-client';
+import { CranberriesError, unavailable } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
+import { childPath, pathPrefixes, validatePath } from './store-paths.js';
+import { fromZooKeeperError, parseZooKeeperAddress, zooKeeperErrorCode, type ZooKeeperAddress } from './zookeeper-address.js';
+
+export interface ZooKeeperStoreOptions {
+  /** `host:port[,host:port...][/chroot]` */
+  readonly connectionString: string;
+  /** Requested session timeout; the server clamps it into [2, 20] × its tickTime. Default 10 s. */
+  readonly sessionTimeoutMs?: number;
+  /** Upper bound of one operation. Default 5 s. */
+  readonly operationTimeoutMs?: number;
+  /** How long `start()` waits for the first connection. Default 15 s. */
+  readonly connectTimeoutMs?: number;
+  /** Reconnect backoff: first delay bound and cap, in ms. Defaults 100 ms and 5 s. */
+  readonly backoffInitialMs?: number;
+  readonly backoffMaxMs?: number;
+  readonly logger?: Logger;
+}
+
+const DEFAULTS = { sessionTimeoutMs: 10_000, operationTimeoutMs: 5_000, connectTimeoutMs: 15_000, backoffInitialMs: 100, backoffMaxMs: 5_000 };
+
+const CREATE_MODES: Record<CreateMode, number> = {
+  persistent: ZkCreateMode.PERSISTENT,
+  ephemeral: ZkCreateMode.EPHEMERAL,
+  'persistent-sequential': ZkCreateMode.PERSISTENT_SEQUENTIAL,
+  'ephemeral-sequential': ZkCreateMode.EPHEMERAL_SEQUENTIAL,
+};
+
+/** The library's connection manager states (lib/ConnectionManager.js), for the backoff hook. */
+const CM_DISCONNECTED = 0;
+const CM_CONNECTING = 1;
+const CM_CONNECTED = 2;
+const CM_CLOSED = -2;
+
+/** The parts of the library's internal connection manager that backoff and shutdown adjust. */
+interface ConnectionManagerInternals extends EventEmitter {
+  spinDelay: number;
+  socket?: { destroy(): void } | undefined;
+  connectTimeoutHandler?: NodeJS.Timeout | null;
+  connect(): void;
+  onSocketConnected(): void;
+}
+
+interface Watch {
+  readonly path: string;
+  readonly onChange: () => void;
+  /** Stable function: the library ignores a watcher already registered on a path. */
+  readonly onEvent: () => void;
+  active: boolean;
+  pending: boolean;
+  /** The node's identity when last armed (creation, data and children zxids, or `absent`). */
+  fingerprint: string | undefined;
+}
+
+type Callback<T> = (error: unknown, value?: T) => void;
+
+export class ZooKeeperStore implements CoordinationStore {
+  private readonly address: ZooKeeperAddress;
+  private readonly options: typeof DEFAULTS;
+  private client: Client | undefined;
+  /** Bumped for every new client, so events of a replaced client are ignored. */
+  private generation = 0;
+  private state: SessionState = 'disconnected';
+  private everConnected = false;
+  private stopped = true;
+  private readonly watches = new Set<Watch>();
+  private readonly stateListeners = new Set<(state: SessionState) => void>();
+  private firstConnect: { resolve: () => void; reject: (error: Error) => void } | undefined;
+
+  constructor(private readonly config: ZooKeeperStoreOptions) {
+    this.address = parseZooKeeperAddress(config.connectionString);
+    this.options = {
+      sessionTimeoutMs: config.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs,
+      operationTimeoutMs: config.operationTimeoutMs ?? DEFAULTS.operationTimeoutMs,
+      connectTimeoutMs: config.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      backoffInitialMs: config.backoffInitialMs ?? DEFAULTS.backoffInitialMs,
+      backoffMaxMs: config.backoffMaxMs ?? DEFAULTS.backoffMaxMs,
+    };
+  }
+
+  get sessionState(): SessionState {
+    return this.state;
+  }
+
+  /** The session timeout the server granted (ms), once connected. */
+  get negotiatedSessionTimeoutMs(): number | undefined {
+    return this.client?.getSessionTimeout();
+  }
+
+  /** The current session's id and password (what a client needs to resume or end the session). */
+  sessionCredentials(): { id: Buffer; password: Buffer } | undefined {
+    if (!this.client || this.state !== 'connected') return undefined;
+    return { id: this.client.getSessionId(), password: this.client.getSessionPassword() };
+  }
+
+  /** Connects (creating the chroot if missing); rejects with UNAVAILABLE after `connectTimeoutMs`. */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const connected = new Promise<void>((resolve, reject) => (this.firstConnect = { resolve, reject }));
+    const timer = setTimeout(() => {
+      this.firstConnect?.reject(unavailable(`could not connect to ZooKeeper at ${this.config.connectionString} within ${this.options.connectTimeoutMs} ms`));
+    }, this.options.connectTimeoutMs);
+    this.openClient();
+    try {
+      await connected;
+    } catch (error) {
+      await this.stop();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.firstConnect = undefined;
+    }
+  }
+
+  /** Closes the session (its ephemeral nodes vanish at once); pending operations fail. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const watch of this.watches) watch.active = false;
+    this.watches.clear();
+    const client = this.client;
+    this.client = undefined;
+    this.generation++;
+    const wasConnected = this.state === 'connected';
+    this.setState('disconnected');
+    if (!client) return;
+    const manager = connectionManager(client);
+    if (!wasConnected) {
+      // Closing a client that is between connection attempts would make the library open a new
+      // session on its next attempt; stop its reconnect loop instead (the session, if any, times out).
+      if (manager) abandon(manager);
+      else client.close();
+      return;
+    }
+    const closed = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(2000, this.options.operationTimeoutMs));
+      manager?.on('state', (s: number) => {
+        if (s === CM_CLOSED) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    client.close();
+    await closed;
+  }
+
+  get(path: string): Promise<StoreNode | undefined> {
+    return this.run<StoreNode | undefined>('get', path, (client, full, done) =>
+      client.getData(full, (error, data, stat) => {
+        if (zooKeeperErrorCode(error) === Exception.NO_NODE) return done(null, undefined);
+        done(error, error ? undefined : { data: new Uint8Array(data ?? new Uint8Array(0)), version: stat.version });
+      }),
+    );
+  }
+
+  create(path: string, data: Uint8Array, mode: CreateMode): Promise<string> {
+    return this.run<string>('create', path, (client, full, done) =>
+      client.create(full, toBuffer(data), CREATE_MODES[mode], (error, created) => done(error, error ? undefined : this.local(created))),
+    );
+  }
+
+  set(path: string, data: Uint8Array, expectedVersion?: number): Promise<number> {
+    return this.run<number>('set', path, (client, full, done) =>
+      client.setData(full, toBuffer(data), expectedVersion ?? -1, (error, stat: Stat) => done(error, error ? undefined : stat.version)),
+    );
+  }
+
+  async remove(path: string, options: { expectedVersion?: number; recursive?: boolean } = {}): Promise<void> {
+    validatePath(path);
+    if (options.recursive) {
+      if (options.expectedVersion !== undefined) {
+        const node = await this.get(path);
+        if (!node) return;
+        if (node.version !== options.expectedVersion) {
+          throw new CranberriesError('FAILED_PRECONDITION', `ZooKeeper remove '${path}': version is ${node.version}, expected ${options.expectedVersion}`);
+        }
+      }
+      // Children first; a child created meanwhile makes the parent's delete fail NOT_EMPTY: retry.
+      for (let attempt = 0; ; attempt++) {
+        for (const child of await this.children(path)) await this.remove(childPath(path, child), { recursive: true });
+        try {
+          return await this.removeOne(path, options.expectedVersion);
+        } catch (error) {
+          if (!(error instanceof CranberriesError && error.code === 'FAILED_PRECONDITION' && /NOT_EMPTY/.test(error.message)) || attempt >= 4) throw error;
+        }
+      }
+    }
+    return this.removeOne(path, options.expectedVersion);
+  }
+
+  children(path: string): Promise<readonly string[]> {
+    return this.run<readonly string[]>('children', path, (client, full, done) =>
+      client.getChildren(full, (error, children) => {
+        if (zooKeeperErrorCode(error) === Exception.NO_NODE) return done(null, []);
+        done(error, error ? undefined : [...children].sort());
+      }),
+    );
+  }
+
+  async ensurePath(path: string): Promise<void> {
+    validatePath(path);
+    if (path === '/' || (await this.get(path)) !== undefined) return;
+    for (const prefix of pathPrefixes(path)) await this.createIfMissing(this.full(prefix), prefix);
+  }
+
+  watch(path: string, onChange: () => void): () => void {
+    validatePath(path);
+    const watch: Watch = {
+      path,
+      onChange,
+      active: true,
+      pending: false,
+      fingerprint: undefined,
+      onEvent: () => {
+        if (watch.active) this.arm(watch, true);
+      },
+    };
+    this.watches.add(watch);
+    this.arm(watch, false);
+    return () => {
+      // The library cannot unregister a watcher; an inactive one is ignored when it fires.
+      watch.active = false;
+      this.watches.delete(watch);
+    };
+  }
+
+  onSessionState(listener: (state: SessionState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  // ---- connection life ----
+
+  private openClient(): void {
+    const generation = ++this.generation;
+    const client = createClient(this.address.servers, {
+      sessionTimeout: this.options.sessionTimeoutMs,
+      spinDelay: this.options.backoffInitialMs,
+      retries: 0,
+    });
+    this.client = client;
+    this.installBackoff(client);
+    client.on('state', (state: State) => {
+      if (generation !== this.generation || this.stopped) return;
+      if (state === State.SYNC_CONNECTED) void this.onConnected(client, generation);
+      else if (state === State.DISCONNECTED) this.onDisconnected();
+      else if (state === State.EXPIRED) this.onExpired();
+    });
+    client.connect();
+  }
+
+  /**
+   * Two fixes to the library's reconnect loop, through its connection manager's state events:
+   * the spin delay between rounds grows exponentially per failed attempt (the library waits a
+   * random time below it: full jitter), and a handshake that never completes is cut off — the
+   * library only times out the TCP connect, so a server that accepts the socket while starting
+   * up and never answers the session request would otherwise hang the client forever.
+   */
+  private installBackoff(client: Client): void {
+    const manager = connectionManager(client);
+    if (!manager) return; // another library version: its own fixed spin delay applies
+    let failures = 0;
+    let handshake: NodeJS.Timeout | undefined;
+    const handshakeMs = Math.max(1000, Math.min(5000, Math.floor(this.options.sessionTimeoutMs / 2)));
+    manager.on('state', (state: number) => {
+      clearTimeout(handshake);
+      handshake = undefined;
+      if (state === CM_CONNECTING) {
+        handshake = setTimeout(() => manager.socket?.destroy(), handshakeMs).unref();
+        return;
+      }
+      if (state === CM_CONNECTED) failures = 0;
+      else if (state === CM_DISCONNECTED) failures++;
+      else return;
+      manager.spinDelay = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** Math.min(failures, 20));
+    });
+  }
+
+  private async onConnected(client: Client, generation: number): Promise<void> {
+    if (!this.everConnected && this.address.chroot) {
+      // The chroot must exist before anything else happens under it.
+      try {
+        for (const prefix of pathPrefixes(this.address.chroot)) await this.createIfMissingWith(client, prefix);
+      } catch (error) {
+        this.config.logger?.warn({ err: String(error), chroot: this.address.chroot }, 'could not create the ZooKeeper chroot; retrying on the next connection');
+        return;
+      }
+      if (generation !== this.generation) return;
+    }
+    this.everConnected = true;
+    this.config.logger?.info({ zookeeper: this.config.connectionString, sessionTimeoutMs: client.getSessionTimeout() }, 'connected to ZooKeeper');
+    this.setState('connected');
+    this.firstConnect?.resolve();
+    // Changes may have been missed while away: re-arm every watch and tell every listener once.
+    for (const watch of this.watches) {
+      this.arm(watch, false);
+      this.notify(watch);
+    }
+  }
+
+  private onDisconnected(): void {
+    this.config.logger?.warn({ zookeeper: this.config.connectionString }, 'disconnected from ZooKeeper; reconnecting');
+    this.setState('disconnected');
+  }
+
+  private onExpired(): void {
+    this.config.logger?.warn({ zookeeper: this.config.connectionString }, 'ZooKeeper session expired; opening a new session');
+    this.setState('expired');
+    // The expired client is finished (the library stops retrying it); a new one opens a new session.
+    this.openClient();
+  }
+
+  private setState(state: SessionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    for (const listener of [...this.stateListeners]) {
+      try {
+        listener(state);
+      } catch {
+        // A listener's failure must not break the store.
+      }
+    }
+  }
+
+  // ---- operations ----
+
+  /** Runs one library call: fails fast when not connected, bounded by the operation timeout. */
+  private run<T>(what: string, path: string, call: (client: Client, full: string, done: Callback<T>) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      try {
+        validatePath(path);
+      } catch (error) {
+        return reject(error as Error);
+      }
+      const client = this.client;
+      if (!client || this.state !== 'connected') {
+        return reject(unavailable(`ZooKeeper is not connected (${this.config.connectionString}): cannot ${what} '${path}'`));
+      }
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        reject(unavailable(`ZooKeeper did not answer ${what} '${path}' within ${this.options.operationTimeoutMs} ms`));
+      }, this.options.operationTimeoutMs);
+      const done: Callback<T> = (error, value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error) reject(fromZooKeeperError(error, what, path));
+        else resolve(value as T);
+      };
+      try {
+        call(client, this.full(path), done);
+      } catch (error) {
+        done(new CranberriesError('INVALID_ARGUMENT', `ZooKeeper ${what} '${path}': ${String(error)}`));
+      }
+    });
+  }
+
+  private removeOne(path: string, expectedVersion: number | undefined): Promise<void> {
+    return this.run<void>('remove', path, (client, full, done) =>
+      client.remove(full, expectedVersion ?? -1, (error) => done(zooKeeperErrorCode(error) === Exception.NO_NODE ? null : error)),
+    );
+  }
+
+  private createIfMissing(full: string, path: string): Promise<void> {
+    return this.run<void>('create', path, (client, _full, done) =>
+      client.create(full, CREATE_MODES.persistent, (error) => done(zooKeeperErrorCode(error) === Exception.NODE_EXISTS ? null : error)),
+    );
+  }
+
+  /** Creates a raw (un-chrooted) path on a given client, before the store reports `connected`. */
+  private createIfMissingWith(client: Client, full: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(unavailable(`ZooKeeper did not answer create '${full}'`)), this.options.operationTimeoutMs);
+      client.create(full, CREATE_MODES.persistent, (error) => {
+        clearTimeout(timer);
+        if (error && zooKeeperErrorCode(error) !== Exception.NODE_EXISTS) reject(fromZooKeeperError(error, 'create', full));
+        else resolve();
+      });
+    });
+  }
+
+  /**
+   * Arms the one-shot watchers of a watch (data/existence, and children when the node exists) and
+   * reads the node's identity as it is once armed. A change that landed between a watcher firing
+   * and this re-arm fires nothing itself, but it shows in the identity: so a re-arm after an event
+   * notifies when, and only when, the identity differs from the one seen at the previous arm.
+   */
+  private arm(watch: Watch, notifyOnChange: boolean): void {
+    const client = this.client;
+    if (!client || this.state !== 'connected' || !watch.active) return; // armed again on (re)connect
+    const full = this.full(watch.path);
+    const settle = (fingerprint: string): void => {
+      if (!watch.active || fingerprint === watch.fingerprint) return;
+      watch.fingerprint = fingerprint;
+      if (notifyOnChange) this.notify(watch);
+    };
+    try {
+      client.exists(full, watch.onEvent, (error, stat) => {
+        if (error || !watch.active) return; // connection trouble: re-armed and notified on reconnect
+        if (!stat) return settle('absent');
+        // Read after the data watcher is set: any later data change fires it again.
+        client.getChildren(full, watch.onEvent, (childError, _children, childStat) => {
+          if (zooKeeperErrorCode(childError) === Exception.NO_NODE) return settle('absent');
+          if (!childError) settle(identity(childStat));
+        });
+      });
+    } catch {
+      // Only a malformed path throws, and watch() validated it.
+    }
+  }
+
+  private notify(watch: Watch): void {
+    if (watch.pending) return;
+    watch.pending = true;
+    setImmediate(() => {
+      watch.pending = false;
+      if (!watch.active) return;
+      try {
+        watch.onChange();
+      } catch {
+        // A listener's failure must not break the store.
+      }
+    });
+  }
+
+  private full(path: string): string {
+    const chroot = this.address.chroot;
+    if (!chroot) return path;
+    return path === '/' ? chroot : `${chroot}${path}`;
+  }
+
+  private local(full: string): string {
+    const chroot = this.address.chroot;
+    if (!chroot || !full.startsWith(chroot)) return full;
+    return full.length === chroot.length ? '/' : full.slice(chroot.length);
+  }
+}
+
+function identity(stat: Stat): string {
+  return `${stat.czxid.toString('hex')}:${stat.mzxid.toString('hex')}:${stat.pzxid.toString('hex')}`;
+}
+
+function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function connectionManager(client: Client): ConnectionManagerInternals | undefined {
+  const manager = (client as unknown as { connectionManager?: unknown }).connectionManager;
+  if (manager instanceof EventEmitter && typeof (manager as Partial<ConnectionManagerInternals>).spinDelay === 'number') {
+    return manager as ConnectionManagerInternals;
+  }
+  return undefined;
+}
+
+/**
+ * Stops a disconnected client's reconnect loop for good: no new attempt starts, an attempt already
+ * scheduled closes its socket as soon as it connects (the handler is looked up when the attempt
+ * starts), and the current socket is closed.
+ */
+function abandon(manager: ConnectionManagerInternals): void {
+  manager.connect = () => {};
+  manager.onSocketConnected = function (this: ConnectionManagerInternals) {
+    if (this.connectTimeoutHandler) clearTimeout(this.connectTimeoutHandler);
+    this.socket?.destroy();
+  };
+  manager.socket?.destroy();
+}

@@ -1,0 +1,163 @@
+/**
+ * The one place that wires a gateway together: coordination store → table watcher → picker,
+ * health and retry budget → request router → REST and gRPC front ends (the shared OIP adapters
+ * over GatewayService, with the relaying hooks installed) and the metrics endpoint.
+ *
+ * Start order: store, first table read, then the endpoints (so the first request already has a
+ * table); stop order is the reverse, closing upstream connections last.
+ */
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { Logger } from '../core/logger.js';
+import { VERSION } from '../core/version.js';
+import { clusterPaths, DEFAULT_ROOT } from '../cluster/layout.js';
+import type { CoordinationStore } from '../cluster/store/coordination-store.js';
+import { createHttpApp } from '../protocols/http/http-server.js';
+import { createGrpcServer } from '../protocols/grpc/index.js';
+import { installHttpRequestTracking } from '../metrics/http-request-tracking.js';
+import { MetricsServer } from '../server/metrics-server.js';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { EndpointHealth } from './endpoint-health.js';
+import type { EndpointTable } from './endpoint-table.js';
+import { GatewayMetrics } from './gateway-metrics.js';
+import { GatewayService, type ModelControl } from './gateway-service.js';
+import { installGrpcForwarding } from './grpc-forwarding.js';
+import { GrpcUpstreams } from './grpc-upstreams.js';
+import { HttpUpstreams } from './http-upstreams.js';
+import { Picker } from './picker.js';
+import { RequestRouter } from './request-router.js';
+import { installRestForwarding } from './rest-forwarding.js';
+import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
+import { TableWatcher } from './table-watcher.js';
+
+export interface GatewayServerOptions {
+  /** Not yet started; the gateway starts and stops it. */
+  readonly store: CoordinationStore;
+  /** Root of the cluster's nodes in the store. Default `/cranberries`. */
+  readonly root?: string | undefined;
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly metricsPort: number;
+  readonly httpMaxBodyBytes: number;
+  readonly grpcMaxMessageBytes: number;
+  readonly logger: Logger;
+  /** Writes desired state for repository load/unload (the cluster admin API's functions). */
+  readonly control?: ModelControl | undefined;
+  /** Further REST plugins on the gateway's app (the cluster admin API). */
+  readonly restPlugins?: readonly FastifyPluginCallback[] | undefined;
+  /** How long workers that vanish from the store stay usable as a fallback. Default 15 s. */
+  readonly retainVanishedMs?: number | undefined;
+  readonly retryBudget?: RetryBudgetOptions | undefined;
+  /** First health probe of a down worker after this many ms (then backoff to 5 s). Default 100. */
+  readonly probeDelayMs?: number | undefined;
+}
+
+export interface GatewayPorts {
+  readonly http: number;
+  readonly grpc: number;
+  readonly metrics: number;
+}
+
+export class GatewayServer {
+  readonly watcher: TableWatcher;
+  readonly health: EndpointHealth;
+  readonly picker: Picker;
+  readonly router: RequestRouter;
+  readonly service: GatewayService;
+  readonly metricsServer: MetricsServer;
+  private readonly httpUpstreams: HttpUpstreams;
+  private readonly grpcUpstreams: GrpcUpstreams;
+  private readonly http: FastifyInstance;
+  private readonly grpc: grpc.Server;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly options: GatewayServerOptions) {
+    const log = options.logger;
+    const table = (): EndpointTable => this.watcher.current;
+    this.httpUpstreams = new HttpUpstreams();
+    this.grpcUpstreams = new GrpcUpstreams({ maxMessageBytes: options.grpcMaxMessageBytes });
+    this.watcher = new TableWatcher({
+      store: options.store,
+      paths: clusterPaths(options.root ?? DEFAULT_ROOT),
+      retainVanishedMs: options.retainVanishedMs,
+      logger: log.child({ component: 'endpoint-table' }),
+    });
+    this.health = new EndpointHealth({ probe: (endpoint) => this.httpUpstreams.live(endpoint), initialProbeDelayMs: options.probeDelayMs });
+    this.picker = new Picker(this.health);
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    this.metricsServer = new MetricsServer(registry);
+    const metrics = new GatewayMetrics(this.metricsServer.registry, { table, stale: () => this.watcher.stale, health: this.health, picker: this.picker });
+    this.router = new RequestRouter({ table, picker: this.picker, health: this.health, budget: new RetryBudget(options.retryBudget), observer: metrics });
+    this.service = new GatewayService({
+      table,
+      tableUpdated: this.watcher.updated,
+      router: this.router,
+      http: this.httpUpstreams,
+      grpc: this.grpcUpstreams,
+      health: this.health,
+      metadata: { name: 'cranberries', version: VERSION, extensions: [] },
+      control: options.control,
+      logger: log.child({ component: 'gateway' }),
+    });
+
+    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
+    installHttpRequestTracking(this.http);
+    installRestForwarding(this.http, { service: this.service, router: this.router, http: this.httpUpstreams, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
+    for (const plugin of options.restPlugins ?? []) void this.http.register(plugin);
+    this.grpc = createGrpcServer({ service: this.service, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
+    installGrpcForwarding(this.grpc, { service: this.service, router: this.router, upstreams: this.grpcUpstreams, logger: log.child({ component: 'grpc' }) });
+
+    this.unsubscribe.push(
+      this.watcher.updated.subscribe((next) => {
+        this.health.retainOnly(next.endpoints);
+        this.httpUpstreams.retainOnly(next.endpoints);
+        this.grpcUpstreams.retainOnly(next.endpoints);
+      }),
+      this.health.changed.subscribe((change) => {
+        const fields = { node: change.endpoint.nodeId, http: change.endpoint.httpAddress, grpc: change.endpoint.grpcAddress, reason: change.reason };
+        if (change.up) {
+          // A channel that sat in reconnect backoff while the worker was away starts afresh.
+          this.grpcUpstreams.reset(change.endpoint);
+          log.info(fields, 'worker is reachable again');
+        } else log.warn(fields, 'worker unreachable: marked down, probing it');
+      }),
+    );
+  }
+
+  /** Connects to the store, reads the table, then opens the endpoints. */
+  async start(): Promise<GatewayPorts> {
+    const { host, logger } = this.options;
+    await this.options.store.start();
+    await this.watcher.start();
+    await this.http.listen({ host, port: this.options.httpPort });
+    const http = (this.http.server.address() as AddressInfo).port;
+    const grpcPort = await new Promise<number>((resolve, reject) =>
+      this.grpc.bindAsync(`${host}:${this.options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    );
+    const metrics = await this.metricsServer.listen(host, this.options.metricsPort);
+    const table = this.watcher.current;
+    logger.info(
+      { host, http, grpc: grpcPort, metrics, workers: table.endpoints.length, models: table.models().length },
+      `gateway listening: HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`,
+    );
+    return { http, grpc: grpcPort, metrics };
+  }
+
+  async stop(): Promise<void> {
+    this.service.beginStopping();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    await Promise.allSettled([
+      this.http.close(),
+      new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve())),
+      this.metricsServer.close(),
+    ]);
+    this.health.stop();
+    await this.watcher.stop();
+    await this.options.store.stop();
+    this.grpcUpstreams.close();
+    await this.httpUpstreams.close();
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The gateway's gRPC behaviour on top of the shared gRPC server (`createGrpcServer` over the
+ * GatewayService): inference methods are re-registered with pass-through (de)serializers, so a
+ * request's bytes reach the worker as the client sent them and the answer's bytes come back as the
+ * worker sent them. Only the routing fields are read (wire-fields.ts). Relayed methods:
+ *
+ * - `inference.GRPCInferenceService/ModelInfer` (model_name = 1, model_version = 2, id = 3).
+ * - `inference.GRPCInferenceService/ModelStreamInfer`: each request on the client's stream becomes
+ *   one relayed ModelInfer (so consecutive requests may go to different replicas), and each answer
+ *   is wrapped as a `ModelStreamInferResponse` (infer_response = 2, error_message = 1) without
+ *   decoding it. The request parameter `triton_enable_empty_final_response` is handled here, as
+ *   the worker's own stream handler would.
+ * - `tensorflow.serving.PredictionService/{Predict,Classify,Regress,GetModelMetadata,MultiInference}`
+ *   and `tensorflow.serving.ModelService/GetModelStatus`, routed by their ModelSpec.
+ *
+ * ModelMetadata, ModelConfig and ModelStatistics are re-registered too, to answer from a READY
+ * replica and from all workers asynchronously. Everything else stays as the shared adapter serves it.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { asCranberriesError, invalidArgument } from '../core/errors.js';
+import { oipPackageDefinition, serviceDefinition, OIP_SERVICE_NAME, toServiceError, logFailure } from '../protocols/grpc/index.js';
+import { decodeModelVersion, requireModelName } from '../protocols/grpc/oip-infer-codec.js';
+import type { WireModelRef } from '../protocols/grpc/oip-messages.js';
+import type { GatewayService } from './gateway-service.js';
+import type { GrpcAnswer, GrpcUpstreams } from './grpc-upstreams.js';
+import { echoRequestId, streamRequestId, unaryRequestId } from '../metrics/grpc-request-tracking.js';
+import { REQUEST_ID_HEADER } from '../metrics/request-id.js';
+import type { RequestRouter, RouteTarget } from './request-router.js';
+import { isTrueBoolParameter, lengthDelimited, readInferRoute, readTfModelSpec, stringField, trueBoolParameterEntry, withoutMapEntry } from './wire-fields.js';
+
+export interface GrpcForwardingOptions {
+  readonly service: GatewayService;
+  readonly router: RequestRouter;
+  readonly upstreams: GrpcUpstreams;
+  readonly logger?: Logger | undefined;
+}
+
+const OIP = `/${OIP_SERVICE_NAME}`;
+const PREDICTION_SERVICE = '/tensorflow.serving.PredictionService';
+const MODEL_SERVICE = '/tensorflow.serving.ModelService';
+const MODEL_INFER = `${OIP}/ModelInfer`;
+/** Parameters map field of ModelInferRequest / ModelInferResponse. */
+const PARAMETERS_FIELD = 4;
+const ENABLE_FINAL_FLAG = 'triton_enable_empty_final_response';
+const FINAL_FLAG = 'triton_final_response';
+/** Requests of one stream in flight at once; beyond that the stream stops reading (HTTP/2 flow control). */
+const MAX_STREAM_IN_FLIGHT = 64;
+
+const passThrough = (buffer: Buffer): Buffer => buffer;
+
+/** Where a message goes, read from its bytes. */
+type Router = (message: Buffer) => { model: string; version: number | undefined; id: string };
+
+export function installGrpcForwarding(server: grpc.Server, options: GrpcForwardingOptions): void {
+  const replace = <Req, Res>(path: string, handler: grpc.handleUnaryCall<Req, Res> | grpc.handleBidiStreamingCall<Req, Res>, serialize: grpc.serialize<Res>, deserialize: grpc.deserialize<Req>, type: string): void => {
+    server.unregister(path);
+    server.register(path, handler, serialize, deserialize, type);
+  };
+
+  const oipRoute: Router = (message) => {
+    const route = readInferRoute(message);
+    const model = requireModelName(route.model, 'model_name');
+    return { model, version: decodeModelVersion(route.version, model), id: route.id };
+  };
+  const tfRoute = (nested: boolean): Router => (message) => {
+    const spec = readTfModelSpec(message, nested);
+    if (spec.model === '') throw invalidArgument('model_spec.name is empty: name the model');
+    // A version label is resolved by the worker; any replica of the model knows the same labels.
+    return { model: spec.model, version: spec.label === undefined ? spec.version : undefined, id: '' };
+  };
+
+  replace(MODEL_INFER, relayUnary(options, MODEL_INFER, oipRoute), passThrough, passThrough, 'unary');
+  replace(`${OIP}/ModelStreamInfer`, relayStream(options), passThrough, passThrough, 'bidi');
+  for (const method of ['Predict', 'Classify', 'Regress', 'GetModelMetadata']) {
+    const path = `${PREDICTION_SERVICE}/${method}`;
+    replace(path, relayUnary(options, path, tfRoute(false)), passThrough, passThrough, 'unary');
+  }
+  replace(`${PREDICTION_SERVICE}/MultiInference`, relayUnary(options, `${PREDICTION_SERVICE}/MultiInference`, tfRoute(true)), passThrough, passThrough, 'unary');
+  replace(`${MODEL_SERVICE}/GetModelStatus`, relayUnary(options, `${MODEL_SERVICE}/GetModelStatus`, tfRoute(false)), passThrough, passThrough, 'unary');
+  replace(
+    `${MODEL_SERVICE}/HandleReloadConfigRequest`,
+    ((_call, callback) => {
+      callback({ code: grpc.status.UNIMPLEMENTED, details: 'HandleReloadConfigRequest: change the deployed models through the cluster admin API of the gateway' });
+    }),
+    passThrough,
+    passThrough,
+    'unary',
+  );
+
+  const definition = serviceDefinition(oipPackageDefinition(), OIP_SERVICE_NAME);
+  const answerAsync = (rpc: string, produce: (request: WireModelRef) => Promise<unknown>): void => {
+    const method = definition[rpc];
+    if (!method) throw new Error(`${OIP_SERVICE_NAME}/${rpc} is not in the loaded protos`);
+    const handler: grpc.handleUnaryCall<WireModelRef, unknown> = (call, callback) => {
+      produce(call.request).then(
+        (value) => callback(null, value),
+        (error: unknown) => {
+          logFailure(options.logger, rpc, error);
+          callback(toServiceError(error));
+        },
+      );
+    };
+    replace(`${OIP}/${rpc}`, handler, method.responseSerialize as grpc.serialize<unknown>, method.requestDeserialize as grpc.deserialize<WireModelRef>, 'unary');
+  };
+  const modelRef = (request: WireModelRef): [string, number | undefined] => {
+    const name = requireModelName(request.name, 'name');
+    return [name, decodeModelVersion(request.version, name)];
+  };
+  answerAsync('ModelMetadata', async (request) => {
+    const metadata = await options.service.fetchModelMetadata(...modelRef(request));
+    const tensor = (t: { name: string; datatype: string; shape: readonly number[] }): object => ({ name: t.name, datatype: t.datatype, shape: t.shape });
+    return { name: metadata.name, versions: metadata.versions, platform: metadata.platform, inputs: metadata.inputs.map(tensor), outputs: metadata.outputs.map(tensor) };
+  });
+  answerAsync('ModelConfig', async (request) => ({ config: await options.service.fetchModelConfig(...modelRef(request)) }));
+  answerAsync('ModelStatistics', async (request) => {
+    const [name, version] = request.name === '' && request.version === '' ? [undefined, undefined] : modelRef(request);
+    return { model_stats: await options.service.fetchModelStatistics(name, version) };
+  });
+}
+
+/** The client's metadata for the worker, minus what grpc-js sets itself, plus the request id. */
+function forwardedMetadata(incoming: grpc.Metadata, requestId: string): grpc.Metadata {
+  const metadata = incoming.clone();
+  metadata.remove('user-agent');
+  metadata.set(REQUEST_ID_HEADER, requestId);
+  return metadata;
+}
+
+function callOptions(call: { getDeadline(): grpc.Deadline }): grpc.CallOptions {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? { deadline: ms } : {};
+}
+
+/** Sends one message to a replica of its model (retrying per the router's policy). */
+function send(options: GrpcForwardingOptions, path: string, message: Buffer, target: RouteTarget, metadata: grpc.Metadata, callOpts: grpc.CallOptions): Promise<GrpcAnswer> {
+  const signal = target.signal;
+  return options.router.route(target, (endpoint) =>
+    options.upstreams.unary(endpoint, path, message, metadata, callOpts, (outgoing) => {
+      signal?.addEventListener('abort', () => outgoing.cancel(), { once: true });
+    }),
+  );
+}
+
+/** The worker's status, relayed as it came (code, details and trailing metadata). */
+function relayedStatus(error: grpc.ServiceError): Partial<grpc.StatusObject> {
+  return { code: error.code, details: error.details, metadata: error.metadata };
+}
+
+function relayUnary(options: GrpcForwardingOptions, path: string, route: Router): grpc.handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    let target: ReturnType<Router>;
+    try {
+      target = route(call.request);
+    } catch (error) {
+      callback(toServiceError(error));
+      return;
+    }
+    const controller = new AbortController();
+    const onCancelled = (): void => controller.abort();
+    call.once('cancelled', onCancelled);
+    const requestId = unaryRequestId(call.metadata, target.id).id;
+    echoRequestId(call, requestId);
+    send(options, path, call.request, { ...target, requestId, signal: controller.signal }, forwardedMetadata(call.metadata, requestId), callOptions(call)).then(
+      (answer) => {
+        call.off('cancelled', onCancelled);
+        if (answer.error) callback(relayedStatus(answer.error));
+        else callback(null, answer.response);
+      },
+      (error: unknown) => {
+        call.off('cancelled', onCancelled);
+        logFailure(options.logger, path, error);
+        callback(toServiceError(error));
+      },
+    );
+  };
+}
+
+function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCall<Buffer, Buffer> {
+  return (call) => {
+    const controller = new AbortController();
+    const callOpts = callOptions(call);
+    let inFlight = 0;
+    let paused = false;
+    let clientDone = false;
+    let closed = false;
+
+    const finishIfDone = (): void => {
+      if (clientDone && inFlight === 0 && !closed) {
+        closed = true;
+        call.end();
+      }
+    };
+    const settle = (): void => {
+      inFlight--;
+      if (paused && inFlight < MAX_STREAM_IN_FLIGHT) {
+        paused = false;
+        call.resume();
+      }
+      finishIfDone();
+    };
+
+    const answer = async (raw: Buffer): Promise<Buffer> => {
+      let route = { model: '', version: '', id: '' };
+      try {
+        const { message, removed } = withoutMapEntry(raw, PARAMETERS_FIELD, ENABLE_FINAL_FLAG);
+        route = readInferRoute(message);
+        const model = requireModelName(route.model, 'model_name');
+        const requestId = streamRequestId(call.metadata, route.id).id;
+        const target = { model, version: decodeModelVersion(route.version, model), requestId, signal: controller.signal };
+        const result = await send(options, MODEL_INFER, message, target, forwardedMetadata(call.metadata, requestId), callOpts);
+        if (result.error) return streamError(result.error.details, route);
+        const response = removed !== undefined && isTrueBoolParameter(removed) ? Buffer.concat([result.response, trueBoolParameterEntry(PARAMETERS_FIELD, FINAL_FLAG)]) : result.response;
+        return lengthDelimited(2, response);
+      } catch (error) {
+        logFailure(options.logger, 'ModelStreamInfer', error);
+        return streamError(asCranberriesError(error).message, route);
+      }
+    };
+
+    call.on('data', (raw: Buffer) => {
+      inFlight++;
+      if (inFlight >= MAX_STREAM_IN_FLIGHT && !paused) {
+        paused = true;
+        call.pause();
+      }
+      void answer(raw).then((response) => {
+        if (closed || call.cancelled) {
+          settle();
+          return;
+        }
+        let settled = false;
+        call.write(response, () => {
+          if (settled) return;
+          settled = true;
+          settle();
+        });
+      });
+    });
+    call.on('end', () => {
+      clientDone = true;
+      finishIfDone();
+    });
+    call.on('cancelled', () => {
+      closed = true;
+      controller.abort();
+    });
+    call.on('error', (error: Error) => {
+      options.logger?.debug({ err: error, rpc: 'ModelStreamInfer' }, 'stream error');
+      closed = true;
+      controller.abort();
+    });
+  };
+}
+
+/** A ModelStreamInferResponse carrying an error and the request's model, version and id. */
+function streamError(message: string, route: { model: string; version: string; id: string }): Buffer {
+  const inferResponse = Buffer.concat([stringField(1, route.model), stringField(2, route.version), stringField(3, route.id)]);
+  return Buffer.concat([stringField(1, message), lengthDelimited(2, inferResponse)]);
+}

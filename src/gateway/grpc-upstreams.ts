@@ -1,0 +1,107 @@
+/**
+ * gRPC channels from the gateway to the workers: one `grpc.Client` per worker, created on first use,
+ * closed when the worker leaves the table and recreated when it comes back up (so a channel sitting
+ * in reconnect backoff never delays a worker that is live again). Calls go out with identity
+ * serializers: the gateway relays a request's bytes as it received them and the answer's bytes as
+ * the worker sent them, never decoding a tensor.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Endpoint } from './endpoint-table.js';
+import type { AttemptOutcome, FailureKind } from './request-router.js';
+
+export interface GrpcUpstreamsOptions {
+  readonly maxMessageBytes: number;
+}
+
+/** The answer of a relayed unary call: the worker's bytes, or its error status (final, not retried). */
+export type GrpcAnswer = { readonly response: Buffer; readonly error?: undefined } | { readonly response?: undefined; readonly error: grpc.ServiceError };
+
+const identity = (buffer: Buffer): Buffer => buffer;
+
+/** UNAVAILABLE statuses grpc-js makes up itself when it has no usable connection. */
+const CONNECT_FAILURE = /^No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|Stream refused by server/;
+/** ... and when a connection broke under a call. */
+const BROKEN_CONNECTION = /^Connection dropped|ECONNRESET|EPIPE|ETIMEDOUT|^Write (error|failed)|GOAWAY|Channel closed before call started/;
+
+/** Transport failure → retry classification; undefined for a status the worker itself sent. */
+export function classifyGrpcError(error: grpc.ServiceError): FailureKind | undefined {
+  if (error.code !== grpc.status.UNAVAILABLE) return undefined;
+  if (CONNECT_FAILURE.test(error.details)) return 'refused';
+  if (BROKEN_CONNECTION.test(error.details)) return 'reset';
+  return 'unavailable';
+}
+
+export class GrpcUpstreams {
+  private readonly clients = new Map<string, grpc.Client>();
+
+  constructor(private readonly options: GrpcUpstreamsOptions) {}
+
+  client(endpoint: Endpoint): grpc.Client {
+    let client = this.clients.get(endpoint.grpcAddress);
+    if (!client) {
+      client = new grpc.Client(endpoint.grpcAddress, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': this.options.maxMessageBytes,
+        'grpc.max_send_message_length': this.options.maxMessageBytes,
+        // A worker that restarts is back within a second or two; do not wait out a long backoff.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+        'grpc.keepalive_time_ms': 30_000,
+        'grpc.keepalive_timeout_ms': 10_000,
+        // Each worker gets its own channel; never share subchannels across them.
+        'grpc.use_local_subchannel_pool': 1,
+      });
+      this.clients.set(endpoint.grpcAddress, client);
+    }
+    return client;
+  }
+
+  /** Drops the channel of a worker (it comes back with a fresh one on next use). */
+  reset(endpoint: Endpoint): void {
+    const client = this.clients.get(endpoint.grpcAddress);
+    if (!client) return;
+    this.clients.delete(endpoint.grpcAddress);
+    client.close();
+  }
+
+  /** Closes the channels of workers no longer in `endpoints`. */
+  retainOnly(endpoints: readonly Endpoint[]): void {
+    const keep = new Set(endpoints.map((e) => e.grpcAddress));
+    for (const [address, client] of this.clients) {
+      if (keep.has(address)) continue;
+      this.clients.delete(address);
+      client.close();
+    }
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  /**
+   * One relayed unary call. Transport failures are classified for the retry policy; a status the
+   * worker sent is a final answer, except UNAVAILABLE, which is retryable and carried along.
+   * `onCall` receives the outgoing call so the caller can cancel it when its client goes away.
+   */
+  unary(
+    endpoint: Endpoint,
+    method: string,
+    request: Buffer,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    onCall?: (call: grpc.ClientUnaryCall) => void,
+  ): Promise<AttemptOutcome<GrpcAnswer>> {
+    return new Promise((resolve) => {
+      const call = this.client(endpoint).makeUnaryRequest<Buffer, Buffer>(method, identity, identity, request, metadata, options, (error, response) => {
+        if (!error) {
+          resolve({ ok: true, value: { response: response ?? Buffer.alloc(0) } });
+          return;
+        }
+        const kind = classifyGrpcError(error);
+        if (kind === undefined) resolve({ ok: true, value: { error } });
+        else resolve({ ok: false, kind, detail: error.details, answer: kind === 'unavailable' ? { error } : undefined });
+      });
+      onCall?.(call);
+    });
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * REST connections from the gateway to the workers: one undici `Pool` of keep-alive connections
+ * per worker, created on first use and closed when the worker leaves the table. `send` forwards a
+ * buffered request and buffers the answer, classifying transport failures for the retry policy
+ * (request-router.ts): a request is retryable until the whole answer has arrived, which is why both
+ * directions are buffered — a worker killed mid-answer is retried, not half-relayed.
+ */
+import { Pool } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Endpoint } from './endpoint-table.js';
+import type { AttemptOutcome, FailureKind } from './request-router.js';
+
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Path and query, as the client sent them. */
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer | undefined;
+}
+
+export interface UpstreamResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: readonly Buffer[];
+  readonly length: number;
+}
+
+export interface HttpUpstreamsOptions {
+  /** Connections per worker. Default 128. */
+  readonly connectionsPerWorker?: number;
+  /** Default 2000 ms: a worker that cannot accept a connection in that time is treated as down. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Request headers a worker needs; everything else (hop-by-hop, host, cookies) stays at the gateway. */
+const FORWARDED_REQUEST_HEADERS = [
+  'content-type',
+  'content-encoding',
+  'accept-encoding',
+  'inference-header-content-length',
+  'accept',
+] as const;
+
+/** Response headers that describe the gateway's connection, not the answer. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
+
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN']);
+const BROKEN_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ETIMEDOUT', 'ECONNABORTED']);
+
+/** The headers of a client request that go to the worker, plus the request id. */
+export function forwardedHeaders(headers: IncomingHttpHeaders, requestId: string): Record<string, string> {
+  const out: Record<string, string> = { 'x-request-id': requestId };
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = headers[name];
+    if (typeof value === 'string') out[name] = value;
+  }
+  return out;
+}
+
+/** The response headers to relay to the client (the gateway sets its own length and connection). */
+export function relayedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+/** Transport failure → retry classification; undefined for anything else (aborts, bugs). */
+export function classifyHttpError(error: unknown): FailureKind | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (CONNECT_FAILURES.has(code)) return 'refused';
+  if (BROKEN_CONNECTION.has(code)) return 'reset';
+  return undefined;
+}
+
+export class HttpUpstreams {
+  private readonly pools = new Map<string, Pool>();
+  private readonly connections: number;
+  private readonly connectTimeoutMs: number;
+
+  constructor(options: HttpUpstreamsOptions = {}) {
+    this.connections = options.connectionsPerWorker ?? 128;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+  }
+
+  pool(endpoint: Endpoint): Pool {
+    let pool = this.pools.get(endpoint.httpAddress);
+    if (!pool) {
+      pool = new Pool(`http://${endpoint.httpAddress}`, {
+        connections: this.connections,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connect: { timeout: this.connectTimeoutMs },
+      });
+      this.pools.set(endpoint.httpAddress, pool);
+    }
+    return pool;
+  }
+
+  /** Closes the pools of workers no longer in `endpoints` (their requests in flight finish first). */
+  retainOnly(endpoints: readonly Endpoint[]): void {
+    const keep = new Set(endpoints.map((e) => e.httpAddress));
+    for (const [address, pool] of this.pools) {
+      if (keep.has(address)) continue;
+      this.pools.delete(address);
+      pool.close().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.allSettled(pools.map((pool) => pool.destroy()));
+  }
+
+  /**
+   * One attempt: the whole answer, or a classified failure. A 503 is `unavailable` (the version is
+   * unloading on that worker) and carries the answer for when no retry is possible.
+   */
+  async send(endpoint: Endpoint, request: UpstreamRequest, signal?: AbortSignal): Promise<AttemptOutcome<UpstreamResponse>> {
+    let response: UpstreamResponse;
+    try {
+      const { statusCode, headers, body } = await this.pool(endpoint).request({
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+        body: request.body,
+        signal,
+      });
+      const chunks: Buffer[] = [];
+      let length = 0;
+      for await (const chunk of body) {
+        chunks.push(chunk as Buffer);
+        length += (chunk as Buffer).length;
+      }
+      response = { statusCode, headers: relayedHeaders(headers), body: chunks, length };
+    } catch (error) {
+      const kind = signal?.aborted ? undefined : classifyHttpError(error);
+      if (kind === undefined) throw error;
+      return { ok: false, kind, detail: describe(error) };
+    }
+    if (response.statusCode === 503) return { ok: false, kind: 'unavailable', detail: 'the worker answered 503', answer: response };
+    return { ok: true, value: response };
+  }
+
+  /** GET a JSON document from a worker; NOT_FOUND-style answers come back as their status. */
+  async getJson(endpoint: Endpoint, path: string, signal?: AbortSignal): Promise<{ status: number; json: unknown }> {
+    const { statusCode, body } = await this.pool(endpoint).request({ method: 'GET', path, signal });
+    const text = await body.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: statusCode, json };
+  }
+
+  /** `POST` with a JSON body, answer as JSON. */
+  async postJson(endpoint: Endpoint, path: string, value: unknown, signal?: AbortSignal): Promise<{ status: number; json: unknown }> {
+    const { statusCode, body } = await this.pool(endpoint).request({
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(value),
+      signal,
+    });
+    const text = await body.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: statusCode, json };
+  }
+
+  /** The worker's liveness (`GET /v2/health/live` = 200), within `timeoutMs`. */
+  async live(endpoint: Endpoint, timeoutMs = 1000): Promise<boolean> {
+    try {
+      const { statusCode, body } = await this.pool(endpoint).request({ method: 'GET', path: '/v2/health/live', signal: AbortSignal.timeout(timeoutMs) });
+      await body.dump();
+      return statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+}

@@ -1,0 +1,167 @@
+/**
+ * A carbon plaintext-protocol client (`<path> <value> <timestamp>\n` over TCP) that never makes
+ * its caller wait: `enqueue` appends to a bounded in-memory buffer and returns; the socket drains
+ * the buffer in the background. While carbon is unreachable the sender reconnects with jittered
+ * exponential backoff and keeps buffering; when the buffer is full the OLDEST lines are dropped
+ * (the newest figures are worth most, and counters are cumulative) and counted in `dropped`.
+ *
+ * What it cannot promise: the plaintext protocol has no acknowledgements, so lines already handed
+ * to the kernel when carbon dies are lost without anyone knowing. A carbon that shuts down cleanly
+ * closes the connection first, which the sender notices before its next write.
+ */
+import { Socket } from 'node:net';
+import type { Logger } from 'pino';
+
+export interface CarbonSenderOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Lines kept while carbon is unreachable; beyond it the oldest are dropped. */
+  readonly maxBufferedLines: number;
+  readonly minBackoffMs?: number | undefined;
+  readonly maxBackoffMs?: number | undefined;
+  /** A connect that takes longer is abandoned and retried. */
+  readonly connectTimeoutMs?: number | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/** Lines per socket write: large enough to be cheap, small enough not to hold much in flight. */
+const LINES_PER_WRITE = 2000;
+
+export class CarbonSender {
+  /** Lines handed to the socket. */
+  sent = 0;
+  /** Lines dropped because the buffer was full. */
+  dropped = 0;
+  private queue: string[] = [];
+  private head = 0;
+  private socket: Socket | undefined;
+  private connected = false;
+  private writing = false;
+  private closed = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(private readonly options: CarbonSenderOptions) {
+    if (!Number.isInteger(options.maxBufferedLines) || options.maxBufferedLines < 1) {
+      throw new RangeError(`maxBufferedLines must be a positive integer, got ${options.maxBufferedLines}`);
+    }
+    this.minBackoffMs = options.minBackoffMs ?? 100;
+    this.maxBackoffMs = Math.max(this.minBackoffMs, options.maxBackoffMs ?? 30_000);
+  }
+
+  get buffered(): number {
+    return this.queue.length - this.head;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Opens the connection (in the background). */
+  start(): void {
+    this.connect();
+  }
+
+  /** Buffers lines (each ending in `\n`) and sends them as soon as possible. Never blocks. */
+  enqueue(lines: readonly string[]): void {
+    if (this.closed) return;
+    for (const line of lines) this.queue.push(line);
+    const excess = this.buffered - this.options.maxBufferedLines;
+    if (excess > 0) {
+      this.head += excess;
+      this.dropped += excess;
+    }
+    this.compact();
+    this.flush();
+  }
+
+  /**
+   * Stops reconnecting. Whatever is still buffered gets up to `graceMs` to reach carbon over an
+   * open connection; then the socket is destroyed.
+   */
+  async close(graceMs = 1000): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    const socket = this.socket;
+    if (!socket) return;
+    const deadline = Date.now() + graceMs;
+    while (this.connected && (this.buffered > 0 || this.writing) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      socket.once('close', () => resolve());
+      socket.end();
+      setTimeout(() => socket.destroy(), Math.max(0, deadline - Date.now())).unref();
+    });
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const socket = new Socket();
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setTimeout(this.options.connectTimeoutMs ?? 5000, () => socket.destroy(new Error('connect timed out')));
+    socket.on('error', (error) => {
+      // 'close' follows; one log line per failed attempt series is enough.
+      if (this.attempt === 0 || this.connected) this.options.logger?.warn({ err: error.message, host: this.options.host, port: this.options.port }, 'graphite: connection failed; buffering points');
+    });
+    socket.on('close', () => {
+      const wasConnected = this.connected;
+      this.connected = false;
+      this.writing = false;
+      if (this.socket === socket) this.socket = undefined;
+      if (wasConnected) this.options.logger?.warn({ host: this.options.host, port: this.options.port }, 'graphite: connection closed; reconnecting');
+      this.scheduleReconnect();
+    });
+    // Carbon never writes to us; reading keeps 'end' (a clean close by carbon) observable.
+    socket.on('data', () => {});
+    socket.connect(this.options.port, this.options.host, () => {
+      socket.setTimeout(0);
+      this.connected = true;
+      if (this.attempt > 0) this.options.logger?.info({ host: this.options.host, port: this.options.port, buffered: this.buffered }, 'graphite: connected');
+      this.attempt = 0;
+      this.flush();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    const ceiling = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(this.attempt, 30));
+    this.attempt++;
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    this.reconnectTimer.unref();
+  }
+
+  /** Writes buffered lines until the buffer is empty or the socket asks us to wait ('drain'). */
+  private flush(): void {
+    const socket = this.socket;
+    if (!socket || !this.connected || this.writing) return;
+    while (this.buffered > 0) {
+      const end = Math.min(this.queue.length, this.head + LINES_PER_WRITE);
+      const chunk = this.queue.slice(this.head, end).join('');
+      this.sent += end - this.head;
+      this.head = end;
+      this.compact();
+      if (!socket.write(chunk)) {
+        this.writing = true;
+        socket.once('drain', () => {
+          this.writing = false;
+          this.flush();
+        });
+        return;
+      }
+    }
+  }
+
+  /** Drops consumed entries once they are the bigger part of the array (amortised O(1)). */
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Request ids and failure accounting for a fastify app serving inference routes:
+ * - every request gets an id (`request-id.ts`): the `x-request-id` header, or later the OIP `id`
+ *   of the body (`adoptOipRequestId`, called by the infer route once decoded), or a UUID; it is
+ *   fastify's `request.id`, so it is in every log line of the request;
+ * - every answer carries it back in `x-request-id`, and every `{"error": ...}` body gets it as
+ *   `"request_id"` after the `"error"` key;
+ * - a failed inference route reports its error to the service (`rejected-requests.ts`), which
+ *   counts failures `infer` never saw (undecodable bodies, body limits) and ignores the rest.
+ *
+ * Installed on the app before it starts (hooks on the root reach every plugin's routes).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RejectionRecorder } from './rejected-requests.js';
+import { versionOrUndefined } from './rejected-requests.js';
+import { REQUEST_ID_HEADER, resolveRequestId, usableRequestId } from './request-id.js';
+
+export interface HttpRequestTrackingOptions {
+  /** Receives the failures of inference routes (the serving core). */
+  readonly recorder?: RejectionRecorder | undefined;
+}
+
+const ERROR_BODY_START = '{"error":';
+
+export function installHttpRequestTracking(app: FastifyInstance, options: HttpRequestTrackingOptions = {}): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.id = resolveRequestId(request.headers[REQUEST_ID_HEADER]).id;
+    done();
+  });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    if (reply.statusCode >= 400 && typeof payload === 'string' && payload.startsWith(ERROR_BODY_START) && payload.endsWith('}')) {
+      done(null, `${payload.slice(0, -1)},"request_id":${JSON.stringify(request.id)}}`);
+      return;
+    }
+    done(null, payload);
+  });
+  const recorder = options.recorder;
+  if (recorder) {
+    app.addHook('onError', (request, _reply, error, done) => {
+      const target = inferenceTarget(request);
+      if (target) recorder.recordRejected(target.model, target.version, error, request.id);
+      done();
+    });
+  }
+}
+
+/** Once an inference body is decoded: its OIP `id` becomes the request id unless a header named one. */
+export function adoptOipRequestId(request: FastifyRequest, oipId: string | undefined): void {
+  if (oipId === undefined || usableRequestId(request.headers[REQUEST_ID_HEADER]) !== undefined) return;
+  const usable = usableRequestId(oipId);
+  if (usable !== undefined) request.id = usable;
+}
+
+/** Model and version of an OIP inference route (`/v2/models/:model[/versions/:version]/infer`). */
+function inferenceTarget(request: FastifyRequest): { model: string; version: number | undefined } | undefined {
+  const url = request.routeOptions.url;
+  if (url === undefined || !url.endsWith('/infer')) return undefined;
+  const params = request.params as { model?: unknown; version?: unknown } | undefined;
+  if (typeof params?.model !== 'string') return undefined;
+  return { model: params.model, version: typeof params.version === 'string' ? versionOrUndefined(params.version) : undefined };
+}

@@ -1,0 +1,53 @@
+/**
+ * Request ids: one id per inference request that appears in its logs, in its error answer and in
+ * the `x-request-id` response header, so an operator can follow a request from the client through
+ * the gateway to the worker.
+ *
+ * Which id a request gets: the `x-request-id` header (or gRPC metadata) when the caller sent a
+ * usable one, else the OIP request `id`, else a generated UUID. The header wins over the OIP id
+ * because the gateway forwards requests without decoding their bodies: the id it chose travels in
+ * the header, and the worker must log the same one.
+ */
+import { randomUUID } from 'node:crypto';
+import { CranberriesError, asCranberriesError } from '../core/errors.js';
+import type { RequestContext } from '../serving/inference-service.js';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Printable ASCII without spaces, at most 128 characters: safe in a header, a log line and a path. */
+const USABLE_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** What adapters pass to `infer` beyond `RequestContext`: the id the request is known by. */
+export interface TracedRequestContext extends RequestContext {
+  readonly requestId?: string | undefined;
+}
+
+export interface ResolvedRequestId {
+  readonly id: string;
+  /** True when the caller chose the id (header or OIP id), false when it was generated. */
+  readonly fromCaller: boolean;
+}
+
+/** A header value (or gRPC metadata value) as an id, if it is usable as one. */
+export function usableRequestId(value: unknown): string | undefined {
+  const text = Array.isArray(value) ? (value as unknown[])[0] : value;
+  if (typeof text === 'string') return USABLE_ID.test(text) ? text : undefined;
+  if (Buffer.isBuffer(text)) return usableRequestId(text.toString('latin1'));
+  return undefined;
+}
+
+/** Header first, then the OIP `id`, then a fresh UUID (see the module comment for why). */
+export function resolveRequestId(header: unknown, oipId?: unknown): ResolvedRequestId {
+  const id = usableRequestId(header) ?? usableRequestId(oipId);
+  return id !== undefined ? { id, fromCaller: true } : { id: randomUUID(), fromCaller: false };
+}
+
+/**
+ * The error with ` (request id: X)` appended to its message, for protocols whose error answer is a
+ * bare message (gRPC). The code, and so the status and the failure reason, stay the same.
+ */
+export function withRequestId(error: unknown, requestId: string): CranberriesError {
+  const failure = asCranberriesError(error);
+  if (failure.message.endsWith(`(request id: ${requestId})`)) return failure;
+  return new CranberriesError(failure.code, `${failure.message} (request id: ${requestId})`, { cause: failure });
+}

@@ -1,0 +1,51 @@
+/**
+ * Builds the gRPC server of a Cranberries model server: the Open Inference Protocol service
+ * (`inference.GRPCInferenceService`), the standard health service and any further services (TF
+ * Serving's PredictionService / ModelService are added this way), registered but not bound. The
+ * composition code binds the address and port, so tests and the CLI choose where to listen.
+ *
+ * Message size limits apply both ways; `tritonclient` itself allows up to INT32_MAX, so the limit
+ * is the server's choice. A request over the limit fails with RESOURCE_EXHAUSTED.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { InferenceService } from '../../serving/inference-service.js';
+import { createHealthImplementation, HEALTH_SERVICE_NAME } from './health-service.js';
+import { createOipImplementation, OIP_SERVICE_NAME } from './oip-service.js';
+import { oipPackageDefinition, serviceDefinition } from './proto-loader.js';
+import { tfServingGrpcServices } from '../tfserving/tfs-grpc-service.js';
+
+/** A further service to serve next to the inference and health services. */
+export interface GrpcServiceRegistration {
+  /** Fully qualified name, e.g. `tensorflow.serving.PredictionService` (also answers health checks). */
+  readonly name: string;
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+}
+
+export interface GrpcServerOptions {
+  readonly service: InferenceService;
+  /** Largest message accepted or sent, in bytes. */
+  readonly maxMessageBytes: number;
+  readonly logger?: Logger | undefined;
+  readonly extraServices?: readonly GrpcServiceRegistration[] | undefined;
+}
+
+export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
+  const { service, maxMessageBytes, logger } = options;
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes <= 0) {
+    throw new RangeError(`maxMessageBytes must be a positive integer, got ${maxMessageBytes}`);
+  }
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+  });
+  const extras = [...tfServingGrpcServices(service, logger), ...(options.extraServices ?? [])];
+  const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);
+
+  const definitions = oipPackageDefinition();
+  server.addService(serviceDefinition(definitions, OIP_SERVICE_NAME), createOipImplementation(service, logger));
+  server.addService(serviceDefinition(definitions, HEALTH_SERVICE_NAME), createHealthImplementation(service, served));
+  for (const extra of extras) server.addService(extra.definition, extra.implementation);
+  return server;
+}

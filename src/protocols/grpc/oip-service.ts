@@ -1,0 +1,179 @@
+/**
+ * Handlers of `inference.GRPCInferenceService` (Open Inference Protocol + Triton extensions) on top
+ * of the InferenceService façade. Each handler decodes its message, calls the façade and encodes the
+ * answer; failures become gRPC statuses in `status-mapping.ts`. Shared-memory, trace and log RPCs
+ * are answered UNIMPLEMENTED because Cranberries does not offer those extensions.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { CranberriesError } from '../../core/errors.js';
+import type { InferenceService, ModelStatistics, StatisticDuration } from '../../serving/inference-service.js';
+import type { ModelConfig } from '../../repository/model-config.js';
+import { callContext } from './call-context.js';
+import { decodeInferRequest, decodeModelVersion, encodeInferResponse, requireModelName } from './oip-infer-codec.js';
+import type {
+  WireModelInferRequest,
+  WireModelInferResponse,
+  WireModelMetadataResponse,
+  WireModelRef,
+  WireModelIndex,
+  WireRepositoryIndexRequest,
+  WireRepositoryModelRequest,
+  WireStatisticDuration,
+} from './oip-messages.js';
+import { decodeLoadOptions, encodeModelIndex } from './oip-repository.js';
+import { createStreamInferHandler } from './oip-stream.js';
+import { logFailure, toServiceError } from './status-mapping.js';
+import { echoRequestId, failedInference, unaryRequestId } from '../../metrics/grpc-request-tracking.js';
+import type { TracedRequestContext } from '../../metrics/request-id.js';
+
+export const OIP_SERVICE_NAME = 'inference.GRPCInferenceService';
+
+type Empty = Record<string, never>;
+
+/** Wraps a sync or async handler into a grpc-js unary handler that maps every failure to a status. */
+function unary<Req, Res>(
+  rpc: string,
+  logger: Logger | undefined,
+  handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const fail = (error: unknown): void => {
+      logFailure(logger, rpc, error);
+      callback(toServiceError(error));
+    };
+    let result: Res | Promise<Res>;
+    try {
+      result = handler(call.request, call);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (result instanceof Promise) result.then((value) => callback(null, value), fail);
+    else callback(null, result);
+  };
+}
+
+function unimplemented(rpc: string, extension: string): grpc.handleUnaryCall<unknown, unknown> {
+  return (_call, callback) => {
+    callback({ code: grpc.status.UNIMPLEMENTED, details: `${rpc}: the ${extension} extension is not supported by this server` });
+  };
+}
+
+/** ModelReady never fails: unknown models, bad versions and unready models are all "not ready". */
+function isModelReady(service: InferenceService, request: WireModelRef): boolean {
+  if (request.name === '') return false;
+  try {
+    return service.modelReady(request.name, decodeModelVersion(request.version, request.name));
+  } catch (error) {
+    if (error instanceof CranberriesError && error.code !== 'INTERNAL') return false;
+    throw error;
+  }
+}
+
+function modelRef(request: WireModelRef): [string, number | undefined] {
+  const name = requireModelName(request.name, 'name');
+  return [name, decodeModelVersion(request.version, name)];
+}
+
+function duration(value: StatisticDuration): WireStatisticDuration {
+  return { count: value.count, ns: value.ns };
+}
+
+function encodeStatistics(stats: ModelStatistics): object {
+  const inference = stats.inference_stats;
+  return {
+    name: stats.name,
+    version: stats.version,
+    last_inference: stats.last_inference,
+    inference_count: stats.inference_count,
+    execution_count: stats.execution_count,
+    inference_stats: {
+      success: duration(inference.success),
+      fail: duration(inference.fail),
+      queue: duration(inference.queue),
+      compute_input: duration(inference.compute_input),
+      compute_infer: duration(inference.compute_infer),
+      compute_output: duration(inference.compute_output),
+      cache_hit: duration(inference.cache_hit),
+      cache_miss: duration(inference.cache_miss),
+    },
+    batch_stats: stats.batch_stats.map((batch) => ({
+      batch_size: batch.batch_size,
+      compute_input: duration(batch.compute_input),
+      compute_infer: duration(batch.compute_infer),
+      compute_output: duration(batch.compute_output),
+    })),
+  };
+}
+
+export function createOipImplementation(service: InferenceService, logger?: Logger): grpc.UntypedServiceImplementation {
+  return {
+    ServerLive: unary<Empty, { live: boolean }>('ServerLive', logger, () => ({ live: service.live() })),
+    ServerReady: unary<Empty, { ready: boolean }>('ServerReady', logger, () => ({ ready: service.ready() })),
+    ModelReady: unary<WireModelRef, { ready: boolean }>('ModelReady', logger, (request) => ({ ready: isModelReady(service, request) })),
+
+    ServerMetadata: unary<Empty, object>('ServerMetadata', logger, () => {
+      const metadata = service.serverMetadata();
+      return { name: metadata.name, version: metadata.version, extensions: metadata.extensions };
+    }),
+    ModelMetadata: unary<WireModelRef, WireModelMetadataResponse>('ModelMetadata', logger, (request) => {
+      const metadata = service.modelMetadata(...modelRef(request));
+      return {
+        name: metadata.name,
+        versions: metadata.versions,
+        platform: metadata.platform,
+        inputs: metadata.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
+        outputs: metadata.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
+      };
+    }),
+
+    ModelInfer: unary<WireModelInferRequest, WireModelInferResponse>('ModelInfer', logger, async (message, call) => {
+      const requestId = unaryRequestId(call.metadata, message.id);
+      echoRequestId(call, requestId.id);
+      const context = callContext(call);
+      try {
+        const traced: TracedRequestContext = { signal: context.signal, requestId: requestId.id };
+        return encodeInferResponse(await service.infer(decodeInferRequest(message), traced), message.id);
+      } catch (error) {
+        throw failedInference(service, message, error, requestId);
+      } finally {
+        context.dispose();
+      }
+    }),
+    ModelStreamInfer: createStreamInferHandler(service, logger),
+
+    // The façade's ModelConfig already has the protobuf JSON shape (snake_case, enum names).
+    ModelConfig: unary<WireModelRef, { config: ModelConfig }>('ModelConfig', logger, (request) => ({
+      config: service.modelConfig(...modelRef(request)),
+    })),
+    ModelStatistics: unary<WireModelRef, { model_stats: object[] }>('ModelStatistics', logger, (request) => {
+      // Empty name: every model; a version without a name makes no sense and is refused.
+      const [name, version] = request.name === '' && request.version === '' ? [undefined, undefined] : modelRef(request);
+      return { model_stats: service.modelStatistics(name, version).map(encodeStatistics) };
+    }),
+
+    RepositoryIndex: unary<WireRepositoryIndexRequest, { models: WireModelIndex[] }>('RepositoryIndex', logger, async (request) => ({
+      models: (await service.repositoryIndex(request.ready)).map(encodeModelIndex),
+    })),
+    RepositoryModelLoad: unary<WireRepositoryModelRequest, Empty>('RepositoryModelLoad', logger, async (request) => {
+      const model = requireModelName(request.model_name, 'model_name');
+      await service.loadModel(model, decodeLoadOptions(model, request.parameters));
+      return {};
+    }),
+    RepositoryModelUnload: unary<WireRepositoryModelRequest, Empty>('RepositoryModelUnload', logger, async (request) => {
+      // `unload_dependents` needs no handling: Cranberries has no ensembles whose members load along.
+      await service.unloadModel(requireModelName(request.model_name, 'model_name'));
+      return {};
+    }),
+
+    SystemSharedMemoryStatus: unimplemented('SystemSharedMemoryStatus', 'system shared-memory'),
+    SystemSharedMemoryRegister: unimplemented('SystemSharedMemoryRegister', 'system shared-memory'),
+    SystemSharedMemoryUnregister: unimplemented('SystemSharedMemoryUnregister', 'system shared-memory'),
+    CudaSharedMemoryStatus: unimplemented('CudaSharedMemoryStatus', 'CUDA shared-memory'),
+    CudaSharedMemoryRegister: unimplemented('CudaSharedMemoryRegister', 'CUDA shared-memory'),
+    CudaSharedMemoryUnregister: unimplemented('CudaSharedMemoryUnregister', 'CUDA shared-memory'),
+    TraceSetting: unimplemented('TraceSetting', 'trace'),
+    LogSettings: unimplemented('LogSettings', 'logging'),
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Tensor data of ModelInfer (docs/protocols.md 2.3). Inputs come either typed, in the one
+ * `InferTensorContents` list that matches their datatype, or raw, one `raw_input_contents` entry
+ * per input in input order; a request never mixes the two and FP16/BF16 only travel raw. Outputs
+ * always go out raw, like Triton, because `tritonclient` reads nothing else.
+ *
+ * Raw inputs are decoded as views of the received message when their alignment allows it, and raw
+ * outputs are views of the result tensors: the hot path copies tensor bytes only when it must.
+ */
+import { invalidArgument } from '../../core/errors.js';
+import { decodeBinaryTensor, encodeBinaryTensor } from '../../tensors/binary-codec.js';
+import { isDataType, type DataType } from '../../tensors/data-type.js';
+import { elementCount, type Tensor, type TensorData } from '../../tensors/tensor.js';
+import type { WireInferInputTensor, WireInferOutputTensor, WireInt64, WireParameters, WireTensorContents } from './oip-messages.js';
+
+type ContentsField = keyof WireTensorContents;
+
+const CONTENTS_FIELDS: readonly ContentsField[] = [
+  'bool_contents',
+  'int_contents',
+  'int64_contents',
+  'uint_contents',
+  'uint64_contents',
+  'fp32_contents',
+  'fp64_contents',
+  'bytes_contents',
+];
+
+/** The typed list of each datatype; undefined for the raw-only FP16 and BF16. */
+const TYPED_FIELD: Readonly<Record<DataType, ContentsField | undefined>> = {
+  BOOL: 'bool_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  FP16: undefined,
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+  BF16: undefined,
+};
+
+const SHARED_MEMORY_PARAMETERS = ['shared_memory_region', 'shared_memory_offset', 'shared_memory_byte_size'];
+
+/** Shared-memory extensions are not offered; a tensor that points into a region is refused clearly. */
+export function rejectSharedMemory(parameters: WireParameters | undefined, where: string): void {
+  if (parameters === undefined) return;
+  for (const key of SHARED_MEMORY_PARAMETERS) {
+    if (Object.hasOwn(parameters, key)) {
+      throw invalidArgument(`${where}: parameter '${key}' asks for shared memory, which this server does not support; send the data in the request`);
+    }
+  }
+}
+
+/** Wire dims (int64, decimal strings) → numbers; every dim must be a non-negative safe integer. */
+export function decodeShape(shape: readonly WireInt64[], tensorName: string): number[] {
+  const dims = new Array<number>(shape.length);
+  for (let i = 0; i < shape.length; i++) {
+    const dim = Number(shape[i]);
+    if (!Number.isSafeInteger(dim) || dim < 0) {
+      throw invalidArgument(`input '${tensorName}': shape dimension ${i} is ${String(shape[i])}; dimensions must be integers >= 0`);
+    }
+    dims[i] = dim;
+  }
+  return dims;
+}
+
+/** Decodes every input; `raw` is the request's `raw_input_contents` (empty when typed contents are used). */
+export function decodeInputTensors(inputs: readonly WireInferInputTensor[], raw: readonly Uint8Array[] | undefined): Tensor[] {
+  const useRaw = raw !== undefined && raw.length > 0;
+  if (useRaw && raw.length !== inputs.length) {
+    throw invalidArgument(`raw_input_contents has ${raw.length} entries for ${inputs.length} inputs; it needs exactly one per input, in input order`);
+  }
+  const tensors = new Array<Tensor>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    tensors[i] = decodeInput(inputs[i] as WireInferInputTensor, i, useRaw ? raw[i] : undefined);
+  }
+  return tensors;
+}
+
+function decodeInput(input: WireInferInputTensor, index: number, raw: Uint8Array | undefined): Tensor {
+  const name = input.name;
+  if (!name) throw invalidArgument(`input ${index} has an empty name`);
+  const datatype = input.datatype;
+  if (!isDataType(datatype)) throw invalidArgument(`input '${name}': unknown datatype '${datatype}'`);
+  rejectSharedMemory(input.parameters, `input '${name}'`);
+  const shape = decodeShape(input.shape, name);
+  const populated = populatedFields(input.contents);
+  if (raw !== undefined) {
+    if (populated.length > 0) {
+      throw invalidArgument(
+        `input '${name}' has ${populated.join(', ')} while the request uses raw_input_contents; send all inputs raw or all typed`,
+      );
+    }
+    return { name, datatype, shape, data: decodeBinaryTensor(datatype, shape, raw, name) };
+  }
+  return { name, datatype, shape, data: decodeTypedContents(name, datatype, shape, input.contents ?? {}, populated) };
+}
+
+function populatedFields(contents: WireTensorContents | null | undefined): ContentsField[] {
+  if (!contents) return [];
+  return CONTENTS_FIELDS.filter((field) => (contents[field]?.length ?? 0) > 0);
+}
+
+function decodeTypedContents(
+  name: string,
+  datatype: DataType,
+  shape: readonly number[],
+  contents: WireTensorContents,
+  populated: readonly ContentsField[],
+): TensorData {
+  const field = TYPED_FIELD[datatype];
+  if (field === undefined) throw invalidArgument(`input '${name}': ${datatype} data can only be sent in raw_input_contents`);
+  const stray = populated.filter((other) => other !== field);
+  if (stray.length > 0) throw invalidArgument(`input '${name}': ${datatype} data belongs in ${field}, got ${stray.join(', ')}`);
+  const count = elementCount(shape);
+  const length = contents[field]?.length ?? 0;
+  if (length !== count) {
+    throw invalidArgument(`input '${name}': shape [${shape.join(',')}] needs ${count} elements, ${field} holds ${length}`);
+  }
+  switch (datatype) {
+    case 'BOOL':
+      return Uint8Array.from(contents.bool_contents ?? [], (value) => (value ? 1 : 0));
+    case 'INT8':
+      return checkedIntegers(new Int8Array(count), contents.int_contents, -0x80, 0x7f, name, datatype);
+    case 'INT16':
+      return checkedIntegers(new Int16Array(count), contents.int_contents, -0x8000, 0x7fff, name, datatype);
+    case 'INT32':
+      return Int32Array.from(contents.int_contents ?? []);
+    case 'UINT8':
+      return checkedIntegers(new Uint8Array(count), contents.uint_contents, 0, 0xff, name, datatype);
+    case 'UINT16':
+      return checkedIntegers(new Uint16Array(count), contents.uint_contents, 0, 0xffff, name, datatype);
+    case 'UINT32':
+      return Uint32Array.from(contents.uint_contents ?? []);
+    case 'INT64':
+      return BigInt64Array.from(contents.int64_contents ?? [], (value) => BigInt(value));
+    case 'UINT64':
+      return BigUint64Array.from(contents.uint64_contents ?? [], (value) => BigInt(value));
+    case 'FP32':
+      return Float32Array.from(contents.fp32_contents ?? []);
+    case 'FP64':
+      return Float64Array.from(contents.fp64_contents ?? []);
+    default:
+      // BYTES: the Buffers already are per-element views of the message.
+      return contents.bytes_contents ?? [];
+  }
+}
+
+/** The wire list is int32/uint32; narrower datatypes must not silently wrap. */
+function checkedIntegers<T extends Int8Array | Int16Array | Uint8Array | Uint16Array>(
+  target: T,
+  values: readonly number[] | undefined,
+  min: number,
+  max: number,
+  name: string,
+  datatype: DataType,
+): T {
+  if (values === undefined) return target;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as number;
+    if (value < min || value > max) throw invalidArgument(`input '${name}': element ${i} = ${value} is out of range for ${datatype}`);
+    target[i] = value;
+  }
+  return target;
+}
+
+/** Output metadata and the parallel `raw_output_contents` (one entry per output, even when empty). */
+export function encodeOutputTensors(outputs: readonly Tensor[]): { outputs: WireInferOutputTensor[]; raw: Uint8Array[] } {
+  const metadata = new Array<WireInferOutputTensor>(outputs.length);
+  const raw = new Array<Uint8Array>(outputs.length);
+  for (let i = 0; i < outputs.length; i++) {
+    const tensor = outputs[i] as Tensor;
+    metadata[i] = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape };
+    raw[i] = encodeBinaryTensor(tensor.data);
+  }
+  return { outputs: metadata, raw };
+}

@@ -1,0 +1,49 @@
+/**
+ * The HTTP front end: one fastify app carrying the generic HTTP behaviour every REST API of
+ * Cranberries shares (raw Buffer bodies, request decompression, response compression, body limit,
+ * `{"error": ...}` bodies, 404/405) and the OIP REST routes as a plugin. Other REST APIs (TF Serving
+ * `/v1/...`) register as further plugins on the same app before it listens.
+ *
+ * The app is returned with routes registered but not listening: the caller owns `listen`/`close`.
+ * Per-request logging is off: at tens of thousands of requests per second a log line per request
+ * would cost more than the request; failures with status ≥ 500 are still logged.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { InferenceService } from '../../serving/inference-service.js';
+import { frameworkErrorHandler, installErrorHandling } from './error-mapping.js';
+import { oipRoutes } from './oip-routes.js';
+import { installBodyParsing } from './request-body.js';
+import { installResponseCompression } from './response-compression.js';
+import { tfServingRoutes } from '../tfserving/tfs-rest-routes.js';
+
+export interface HttpAppOptions {
+  readonly service: InferenceService;
+  /** Largest request body accepted, after decompression; larger ones get 413. */
+  readonly maxBodyBytes: number;
+  /** Omitted or false: no logging. */
+  readonly logger?: Logger | false;
+}
+
+/** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
+const MAX_PATH_PARAMETER_LENGTH = 1024;
+
+export function createHttpApp(options: HttpAppOptions): FastifyInstance {
+  // A pino Logger is a FastifyBaseLogger; typing it as the base keeps the app a plain
+  // FastifyInstance, which plugins typed against the default accept.
+  const loggerInstance: FastifyBaseLogger | undefined = options.logger || undefined;
+  const app = Fastify({
+    ...(loggerInstance ? { loggerInstance } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.maxBodyBytes,
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
+    frameworkErrors: frameworkErrorHandler,
+    return503OnClosing: true,
+  });
+  installErrorHandling(app, options.maxBodyBytes);
+  installBodyParsing(app);
+  installResponseCompression(app);
+  void app.register(oipRoutes(options.service));
+  void app.register(tfServingRoutes(options.service, options.maxBodyBytes));
+  return app;
+}

@@ -1,0 +1,63 @@
+/**
+ * Request bodies as the inference APIs need them: every body, whatever its Content-Type, is read
+ * as one raw Buffer (the OIP binary extension mixes JSON and raw tensor bytes, and Triton never
+ * checks Content-Type), after undoing `Content-Encoding: gzip | deflate` (deflate = zlib stream).
+ *
+ * The size limit applies to the decompressed body as well as to the bytes on the wire, so a small
+ * compressed body cannot expand past it. Other encodings are answered 501 with
+ * `Accept-Encoding: gzip, deflate`, as Triton does.
+ */
+import { createGunzip, createInflate } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sendError } from './error-mapping.js';
+
+/** What fastify's body reader looks at to compare the wire size with Content-Length. */
+type CountingStream = Transform & { receivedEncodedLength: number };
+
+export function installBodyParsing(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
+    done(null, unpooled(body as Buffer));
+  });
+
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding === undefined || encoding === '' || encoding === 'identity') {
+      done(null, payload);
+      return;
+    }
+    if (encoding !== 'gzip' && encoding !== 'deflate') {
+      void sendError(reply.header('accept-encoding', 'gzip, deflate'), 501, 'Unsupported compression type');
+      return;
+    }
+    const decoder = (encoding === 'gzip' ? createGunzip() : createInflate()) as unknown as CountingStream;
+    decoder.receivedEncodedLength = 0;
+    payload.on('data', (chunk: Buffer) => {
+      decoder.receivedEncodedLength += chunk.length;
+    });
+    payload.on('error', (error) => decoder.destroy(error));
+    payload.pipe(decoder);
+    done(null, decoder);
+  });
+}
+
+/** The body as a Buffer; an empty one for requests without a body. */
+export function bodyOf(request: FastifyRequest): Buffer {
+  return Buffer.isBuffer(request.body) ? request.body : EMPTY;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Small Buffers from `Buffer.concat` are slices of Node's shared allocation pool. Tensor data
+ * decoded from the body are views into it, and the serving core may transfer a tensor's
+ * ArrayBuffer to a worker thread, which must never be the pool. Copying a body under 4 KiB costs
+ * less than a microsecond; larger bodies already own their ArrayBuffer.
+ */
+function unpooled(body: Buffer): Buffer {
+  if (body.byteOffset === 0 && body.buffer.byteLength === body.byteLength) return body;
+  const copy = Buffer.allocUnsafeSlow(body.byteLength);
+  body.copy(copy);
+  return copy;
+}

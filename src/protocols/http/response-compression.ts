@@ -1,0 +1,69 @@
+/**
+ * Response compression as Triton does it: when `Accept-Encoding` names gzip or deflate, bodies
+ * are compressed and `Content-Encoding` says how. `Inference-Header-Content-Length` keeps the
+ * length of the *uncompressed* JSON part (protocols.md §1.9). Small bodies (health, metadata, most
+ * errors) go out as they are: compressing them costs more than it saves.
+ *
+ * Compression runs on libuv's thread pool (async zlib), never on the event loop, at zlib's fastest
+ * level: tensor data compresses little better at higher levels and latency matters more.
+ */
+import { promisify } from 'node:util';
+import { constants, deflate, gzip, type ZlibOptions } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+
+const gzipAsync = promisify<Buffer | string, ZlibOptions, Buffer>(gzip);
+const deflateAsync = promisify<Buffer | string, ZlibOptions, Buffer>(deflate);
+const ZLIB_OPTIONS: ZlibOptions = { level: constants.Z_BEST_SPEED };
+
+/** Bodies at or below this many bytes are never compressed. */
+export const COMPRESSION_THRESHOLD_BYTES = 1024;
+
+export type ResponseEncoding = 'gzip' | 'deflate';
+
+/**
+ * The encoding to answer with for an `Accept-Encoding` header: the one of gzip/deflate with the
+ * highest q-value (gzip on ties; `*` counts as gzip), or undefined when neither is acceptable.
+ */
+export function pickResponseEncoding(acceptEncoding: string | undefined): ResponseEncoding | undefined {
+  if (!acceptEncoding) return undefined;
+  let gzipQ = -1;
+  let deflateQ = -1;
+  let anyQ = -1;
+  for (const part of acceptEncoding.split(',')) {
+    const [token = '', ...params] = part.split(';');
+    let q = 1;
+    for (const param of params) {
+      const [key, value] = param.split('=');
+      if (key?.trim().toLowerCase() === 'q' && value !== undefined) q = Number(value.trim());
+    }
+    if (!(q > 0)) q = 0;
+    const name = token.trim().toLowerCase();
+    if (name === 'gzip' || name === 'x-gzip') gzipQ = q;
+    else if (name === 'deflate') deflateQ = q;
+    else if (name === '*') anyQ = q;
+  }
+  if (gzipQ < 0) gzipQ = anyQ;
+  if (deflateQ < 0) deflateQ = anyQ;
+  if (gzipQ <= 0 && deflateQ <= 0) return undefined;
+  return gzipQ >= deflateQ ? 'gzip' : 'deflate';
+}
+
+export function installResponseCompression(app: FastifyInstance, thresholdBytes = COMPRESSION_THRESHOLD_BYTES): void {
+  // Callback style, so the common case (nothing to compress) costs no promise.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const accept = request.headers['accept-encoding'];
+    if (accept === undefined || (typeof payload !== 'string' && !Buffer.isBuffer(payload))) return done(null, payload);
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+    if (size <= thresholdBytes || request.method === 'HEAD' || reply.hasHeader('content-encoding')) return done(null, payload);
+    const encoding = pickResponseEncoding(accept);
+    if (encoding === undefined) return done(null, payload);
+    (encoding === 'gzip' ? gzipAsync : deflateAsync)(payload, ZLIB_OPTIONS).then(
+      (compressed) => {
+        reply.header('content-encoding', encoding);
+        reply.header('vary', 'accept-encoding');
+        done(null, compressed);
+      },
+      (error: Error) => done(error),
+    );
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * Protocol-neutral tensors → the JSON text of TF Serving REST responses (protocols.md §3.5):
+ * nested lists following the shape, written as text directly (no intermediate JS arrays).
+ *
+ * - Floats: the shortest decimal that reads back as the same value (for FP32: the same float32, so
+ *   `0.1f` prints `0.1`, not `0.10000000149011612`), integral values with a trailing `.0` (`3.0`),
+ *   non-finite values as the tokens `NaN`, `Infinity`, `-Infinity` (as TF Serving writes them).
+ * - Integers (64-bit included) as exact JSON integers, BOOL as `true`/`false`.
+ * - DT_STRING as JSON strings (UTF-8; invalid sequences become U+FFFD), except outputs whose name
+ *   ends in `_bytes`, which are written `{"b64": "..."}`.
+ * - FP16/BF16: UNIMPLEMENTED, as in TF Serving's JSON.
+ */
+import { CranberriesError } from '../../core/errors.js';
+import { elementCount, isBytesData, type Tensor } from '../../tensors/tensor.js';
+import { tfDataTypeOf } from './tf-data-types.js';
+
+type ElementWriter = (index: number) => string;
+
+/** The JSON text of a whole tensor. */
+export function tensorJson(tensor: Tensor): string {
+  return nested(elementWriter(tensor), tensor.shape, 0, 0);
+}
+
+/** The JSON text of row `row` of a tensor (its value along the first dimension). */
+export function tensorRowJson(tensor: Tensor, row: number, writer: ElementWriter = elementWriter(tensor)): string {
+  const rowShape = tensor.shape.slice(1);
+  return nested(writer, rowShape, 0, row * elementCount(rowShape));
+}
+
+/** The element writer of a tensor, to be shared by the calls that write its rows. */
+export function elementWriter(tensor: Tensor): ElementWriter {
+  const data = tensor.data;
+  if (isBytesData(data)) {
+    if (tensor.name.endsWith('_bytes')) return (i) => `{"b64":"${Buffer.from(data[i]!.buffer, data[i]!.byteOffset, data[i]!.byteLength).toString('base64')}"}`;
+    return (i) => JSON.stringify(Buffer.from(data[i]!.buffer, data[i]!.byteOffset, data[i]!.byteLength).toString('utf8'));
+  }
+  switch (tensor.datatype) {
+    case 'FP32': {
+      const values = data as Float32Array;
+      return (i) => formatFloat32(values[i]!);
+    }
+    case 'FP64': {
+      const values = data as Float64Array;
+      return (i) => formatFloat64(values[i]!);
+    }
+    case 'BOOL':
+      return (i) => (data[i] ? 'true' : 'false');
+    case 'FP16':
+    case 'BF16':
+      throw new CranberriesError('UNIMPLEMENTED', `output '${tensor.name}': ${tfDataTypeOf(tensor.datatype)} values cannot be written as JSON; use the gRPC API`);
+    default: {
+      const values = data as ArrayLike<number | bigint>;
+      return (i) => String(values[i]);
+    }
+  }
+}
+
+function nested(writer: ElementWriter, shape: readonly number[], depth: number, offset: number): string {
+  if (depth === shape.length) return writer(offset);
+  const length = shape[depth]!;
+  if (length === 0) return '[]';
+  const stride = elementCount(shape.slice(depth + 1));
+  let text = '[';
+  for (let i = 0; i < length; i++) {
+    if (i > 0) text += ',';
+    text += depth + 1 === shape.length ? writer(offset + i) : nested(writer, shape, depth + 1, offset + i * stride);
+  }
+  return text + ']';
+}
+
+/** Shortest decimal that reads back as the same float32, with `.0` on integral values. */
+export function formatFloat32(value: number): string {
+  if (!Number.isFinite(value)) return nonFinite(value);
+  let text = String(value);
+  // A float32 widened to double usually prints with 17 digits; at most 9 always identify a float32.
+  if (text.length > 9) {
+    for (let precision = 6; precision <= 9; precision++) {
+      const candidate = Number(value.toPrecision(precision));
+      if (Math.fround(candidate) === value) {
+        text = String(candidate);
+        break;
+      }
+    }
+  }
+  return withPoint(text);
+}
+
+/** Shortest round-tripping decimal (JavaScript's own), with `.0` on integral values. */
+export function formatFloat64(value: number): string {
+  return Number.isFinite(value) ? withPoint(String(value)) : nonFinite(value);
+}
+
+function withPoint(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */ || c === 101 /* e */) return text;
+  }
+  return `${text}.0`;
+}
+
+function nonFinite(value: number): string {
+  return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+}

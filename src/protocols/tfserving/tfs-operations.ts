@@ -1,0 +1,164 @@
+/**
+ * The TF Serving API's operations — status, metadata, predict, classify, regress, labels, model
+ * list reloads — on the InferenceService façade, independent of REST or gRPC. Both adapters decode
+ * their wire form, call these and encode the answer, so the two APIs behave the same by
+ * construction.
+ *
+ * Version selection (TF Serving's): a version number, a version label, or neither (the latest
+ * READY version). The version is pinned once per request, so the metadata a request was decoded
+ * against and the version that runs it are the same even while a newer version arrives.
+ *
+ * Without `TfServingExtensions` on the service (e.g. a gateway), labels and reloads are
+ * UNIMPLEMENTED and status reports the READY versions the metadata lists.
+ */
+import { CranberriesError, invalidArgument } from '../../core/errors.js';
+import type { ModelConfigListEntry } from '../../repository/model-config-list.js';
+import type { InferenceService, ModelMetadata, RequestContext, TfServingExtensions, VersionStatus } from '../../serving/inference-service.js';
+import type { RequestedOutput } from '../../serving/inference.js';
+import type { Tensor } from '../../tensors/tensor.js';
+import { classificationsOf, examplesToInputs, regressionsOf, type ClassScore } from './example-tensors.js';
+import type { Example } from './examples.js';
+import { checkSignature, classifyFit, regressFit, type Fit, type Method } from './signatures.js';
+
+/** Which model version a request addresses: a number, a label, or neither (latest). */
+export interface ModelRef {
+  readonly model: string;
+  readonly version?: number | undefined;
+  readonly label?: string | undefined;
+}
+
+export interface PredictResult {
+  readonly version: number;
+  readonly signature: string;
+  readonly outputs: readonly Tensor[];
+}
+
+export interface ClassifyResult {
+  readonly version: number;
+  readonly signature: string;
+  /** Per example, `[label, score]` per class. */
+  readonly results: ClassScore[][];
+}
+
+export interface RegressResult {
+  readonly version: number;
+  readonly signature: string;
+  readonly results: number[];
+}
+
+/** The extensions of `service`, when it implements them. */
+export function tfServingExtensionsOf(service: InferenceService): TfServingExtensions | undefined {
+  const candidate = service as InferenceService & Partial<TfServingExtensions>;
+  return typeof candidate.resolveVersionLabel === 'function' && typeof candidate.modelVersionStatus === 'function'
+    ? (candidate as InferenceService & TfServingExtensions)
+    : undefined;
+}
+
+export class TfServingOperations {
+  private readonly extensions: TfServingExtensions | undefined;
+
+  constructor(readonly service: InferenceService) {
+    this.extensions = tfServingExtensionsOf(service);
+  }
+
+  /** The version a ref names: its number, its label's version, or undefined (latest). */
+  version(ref: ModelRef): number | undefined {
+    if (ref.label === undefined) return ref.version;
+    return this.requireExtensions('version labels').resolveVersionLabel(ref.model, ref.label);
+  }
+
+  status(ref: ModelRef): readonly VersionStatus[] {
+    const version = this.version(ref);
+    if (this.extensions) return this.extensions.modelVersionStatus(ref.model, version);
+    return this.service.modelMetadata(ref.model, version).versions.map((v) => ({ version: Number(v), state: 'READY' }));
+  }
+
+  /** The metadata of the addressed version and its number (the latest READY one when none is named). */
+  metadata(ref: ModelRef): { version: number; metadata: ModelMetadata } {
+    const requested = this.version(ref);
+    const metadata = this.service.modelMetadata(ref.model, requested);
+    return { version: requested ?? Math.max(...metadata.versions.map(Number)), metadata };
+  }
+
+  /**
+   * Runs a predict request; `inputs` decodes the request's tensors against the version's metadata.
+   * `outputFilter` names the outputs to return (empty or undefined: all).
+   */
+  async predict(
+    ref: ModelRef,
+    signatureName: string,
+    inputs: (metadata: ModelMetadata) => Tensor[],
+    outputFilter: readonly string[] | undefined,
+    context: RequestContext,
+  ): Promise<PredictResult> {
+    const { version, metadata } = this.metadata(ref);
+    const signature = checkSignature(signatureName, 'predict', metadata);
+    const outputs = outputFilter && outputFilter.length > 0 ? requestedOutputs(outputFilter, metadata) : undefined;
+    const response = await this.service.infer({ model: ref.model, version, inputs: inputs(metadata), outputs }, context);
+    return { version: response.version, signature, outputs: response.outputs };
+  }
+
+  async classify(ref: ModelRef, signatureName: string, examples: readonly Example[], context: RequestContext): Promise<ClassifyResult> {
+    const { version, signature, output } = this.prepareExamples(ref, signatureName, 'classify');
+    const scores = await this.runExamples(ref.model, version, examples, output, context);
+    const labels = this.extensions?.outputLabels(ref.model, scores.version, output.name);
+    return { version: scores.version, signature, results: classificationsOf(scores.tensor, examples.length, labels) };
+  }
+
+  async regress(ref: ModelRef, signatureName: string, examples: readonly Example[], context: RequestContext): Promise<RegressResult> {
+    const { version, signature, output } = this.prepareExamples(ref, signatureName, 'regress');
+    const values = await this.runExamples(ref.model, version, examples, output, context);
+    return { version: values.version, signature, results: regressionsOf(values.tensor, examples.length) };
+  }
+
+  labels(model: string): Readonly<Record<string, number>> {
+    return this.requireExtensions('version labels').versionLabels(model);
+  }
+
+  updateLabels(model: string, changes: Readonly<Record<string, number | null>>): Readonly<Record<string, number>> {
+    return this.requireExtensions('version labels').updateVersionLabels(model, changes);
+  }
+
+  reload(models: readonly ModelConfigListEntry[]): Promise<void> {
+    return this.requireExtensions('model config reloads').reloadModelConfigList(models);
+  }
+
+  private prepareExamples(ref: ModelRef, signatureName: string, method: Exclude<Method, 'predict'>): { version: number; signature: string; output: FitOutput } {
+    const { version, metadata } = this.metadata(ref);
+    const signature = checkSignature(signatureName, method, metadata);
+    const fit: Fit = method === 'classify' ? classifyFit(metadata) : regressFit(metadata);
+    if (!fit.ok) throw invalidArgument(fit.reason);
+    return { version, signature, output: { name: fit.output.name, metadata } };
+  }
+
+  private async runExamples(model: string, version: number, examples: readonly Example[], output: FitOutput, context: RequestContext): Promise<{ version: number; tensor: Tensor }> {
+    const inputs = examplesToInputs(examples, output.metadata.inputs, model);
+    const response = await this.service.infer({ model, version, inputs, outputs: [{ name: output.name }] }, context);
+    const tensor = response.outputs.find((t) => t.name === output.name);
+    if (!tensor) throw new CranberriesError('INTERNAL', `model '${model}' returned no output '${output.name}'`);
+    return { version: response.version, tensor };
+  }
+
+  private requireExtensions(feature: string): TfServingExtensions {
+    if (!this.extensions) throw new CranberriesError('UNIMPLEMENTED', `${feature} are not supported by this server`);
+    return this.extensions;
+  }
+}
+
+interface FitOutput {
+  readonly name: string;
+  readonly metadata: ModelMetadata;
+}
+
+function requestedOutputs(filter: readonly string[], metadata: ModelMetadata): RequestedOutput[] {
+  const known = new Set(metadata.outputs.map((t) => t.name));
+  const seen = new Set<string>();
+  return filter.map((name) => {
+    if (!known.has(name)) {
+      throw invalidArgument(`output tensor alias not found in signature: ${name}. Outputs expected to be in the set {${[...known].join(',')}}.`);
+    }
+    if (seen.has(name)) throw invalidArgument(`duplicate output tensor alias: ${name}`);
+    seen.add(name);
+    return { name };
+  });
+}

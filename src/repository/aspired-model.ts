@@ -1,0 +1,24 @@
+/**
+ * What a model source (the repository poller, the explicit load API, or a cluster assignment) asks
+ * the model manager to serve for one model: the complete list of versions. A version missing from
+ * the list is to be unloaded (TF Serving's aspired-versions contract).
+ */
+import type { ModelConfig } from './model-config.js';
+
+export interface AspiredVersion {
+  readonly version: number;
+  readonly modelPath: string;
+  /** Identity of the model file (size and mtime): a different stamp means "reload". */
+  readonly stamp: string;
+}
+
+export type AspiredModel =
+  | {
+      readonly ok: true;
+      readonly config: ModelConfig;
+      /** Identity of the configuration (its text, or its JSON): a different stamp reloads every version. */
+      readonly configStamp: string;
+      readonly versions: readonly AspiredVersion[];
+    }
+  /** The model exists but cannot be served (e.g. a broken config.pbtxt); the reason is shown to users. */
+  | { readonly ok: false; readonly reason: string };

@@ -1,0 +1,163 @@
+/**
+ * A model source driven by a TF Serving model list (`--model-config-file`, or a list given at run
+ * time by gRPC `HandleReloadConfigRequest`): each application of a list makes the served models
+ * exactly the listed ones — listed models are read from their `base_path` and aspired, every other
+ * served model is unloaded — and then sets each model's version labels.
+ *
+ * Applications run one after another. With a poll period the file is re-read (and every
+ * `base_path` rescanned, so new version folders are picked up) every period; a list that cannot be
+ * read or applied is reported and the previous state keeps serving. Labels are set after the
+ * model's loads have settled, because a label may only point at a READY version.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { CranberriesError, asCranberriesError } from '../core/errors.js';
+import type { AspiredModel } from './aspired-model.js';
+import { modelConfigType } from './config-proto.js';
+import { parseModelConfigList, type ModelConfigListEntry } from './model-config-list.js';
+import type { ModelConfig } from './model-config.js';
+import { readModelFolder } from './model-repository.js';
+import { parseTextFormat } from './text-format.js';
+
+/** What the source drives: the model manager and the label registry, seen through a narrow port. */
+export interface ModelListTarget {
+  /** Sets what to serve for `model` (undefined: nothing); resolves once converged, rejects when a version failed. */
+  setAspired(model: string, aspired: AspiredModel | undefined): Promise<void>;
+  /** Names of the models currently aspired, whichever source asked for them. */
+  servedModels(): readonly string[];
+  /** Makes `model`'s labels exactly `labels`; throws when one cannot be set. */
+  setLabels(model: string, labels: Readonly<Record<string, number>>): void;
+}
+
+export interface ModelConfigListSourceOptions {
+  /** The model config file; undefined when lists only arrive at run time. */
+  readonly file?: string | undefined;
+  /** Seconds between re-reads of the file; 0 reads it once. */
+  readonly pollSeconds: number;
+  readonly modelFilename: (config: ModelConfig) => string | undefined;
+  readonly target: ModelListTarget;
+  /** Failures no caller waits for: models failing at startup, failed re-reads (each distinct message once). */
+  readonly onError?: ((error: CranberriesError) => void) | undefined;
+}
+
+export class ModelConfigListSource {
+  private readonly directories = new Map<string, string>();
+  private queue: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private lastError: string | undefined;
+
+  constructor(private readonly options: ModelConfigListSourceOptions) {}
+
+  /**
+   * Reads and applies the file (if any) and starts polling; resolves once the listed models have
+   * settled. A file that cannot be read or parsed rejects (nothing is applied); models that fail
+   * to load are reported to `onError`, the others serve.
+   */
+  async start(): Promise<void> {
+    const { file, pollSeconds } = this.options;
+    if (file === undefined) return;
+    const entries = await this.readFile(file);
+    if (pollSeconds > 0) {
+      this.timer = setInterval(() => void this.poll(), pollSeconds * 1000);
+      this.timer.unref();
+    }
+    await this.apply(entries).catch((error: unknown) => this.report(asCranberriesError(error)));
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.queue;
+  }
+
+  /** The folder a listed model is served from (for its label files), if it is listed. */
+  directoryOf(model: string): string | undefined {
+    return this.directories.get(model);
+  }
+
+  /**
+   * Makes the served models exactly `entries`. Resolves when every model has settled; rejects with
+   * FAILED_PRECONDITION listing every model or label that failed (the rest is applied regardless).
+   */
+  apply(entries: readonly ModelConfigListEntry[]): Promise<void> {
+    const run = this.queue.then(() => this.applyNow(entries));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async applyNow(entries: readonly ModelConfigListEntry[]): Promise<void> {
+    const { target } = this.options;
+    const listed = new Set(entries.map((e) => e.name));
+    const aspired = await Promise.all(entries.map((entry) => readEntry(entry, this.options.modelFilename)));
+    for (const entry of entries) this.directories.set(entry.name, entry.basePath);
+    for (const name of [...this.directories.keys()]) if (!listed.has(name)) this.directories.delete(name);
+
+    const failures: string[] = [];
+    const removals = target.servedModels().filter((m) => !listed.has(m)).map(async (model) => {
+      target.setLabels(model, {});
+      await target.setAspired(model, undefined);
+    });
+    const loads = entries.map(async (entry, i) => {
+      const wanted = aspired[i]!;
+      if (!wanted.ok) failures.push(`model '${entry.name}' (${entry.basePath}): ${wanted.reason}`);
+      try {
+        await target.setAspired(entry.name, wanted);
+      } catch (error) {
+        failures.push(`model '${entry.name}': ${asCranberriesError(error).message}`);
+      }
+    });
+    await Promise.all([...removals, ...loads]);
+    for (const entry of entries) {
+      try {
+        target.setLabels(entry.name, entry.versionLabels);
+      } catch (error) {
+        failures.push(asCranberriesError(error).message);
+      }
+    }
+    if (failures.length > 0) throw new CranberriesError('FAILED_PRECONDITION', `the model config list was applied with failures: ${failures.join('; ')}`);
+  }
+
+  private async readFile(file: string): Promise<ModelConfigListEntry[]> {
+    const text = await readFile(file, 'utf8').catch((error: Error) => {
+      throw new CranberriesError('INVALID_ARGUMENT', `cannot read the model config file ${file}: ${error.message}`);
+    });
+    return parseModelConfigList(text, file, dirname(file));
+  }
+
+  private async poll(): Promise<void> {
+    const file = this.options.file;
+    if (file === undefined) return;
+    try {
+      await this.apply(await this.readFile(file));
+      this.lastError = undefined;
+    } catch (error) {
+      this.report(asCranberriesError(error));
+    }
+  }
+
+  private report(failure: CranberriesError): void {
+    if (failure.message !== this.lastError) this.options.onError?.(failure);
+    this.lastError = failure.message;
+  }
+}
+
+/**
+ * Reads a listed model's folder. The folder's `config.pbtxt` (optional) is taken as written, with
+ * the list's name and version policy put in, so a folder can serve under another name and the
+ * list decides which versions are served.
+ */
+async function readEntry(entry: ModelConfigListEntry, modelFilename: (config: ModelConfig) => string | undefined): Promise<AspiredModel> {
+  let raw: Record<string, unknown>;
+  try {
+    const text = await readFile(join(entry.basePath, 'config.pbtxt'), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw error;
+    });
+    raw = parseTextFormat(text, modelConfigType());
+  } catch (error) {
+    return { ok: false, reason: `config.pbtxt: ${asCranberriesError(error).message}` };
+  }
+  raw['name'] = entry.name;
+  if (entry.versionPolicy) raw['version_policy'] = entry.versionPolicy;
+  return readModelFolder(entry.basePath, entry.name, modelFilename, JSON.stringify(raw));
+}

@@ -1,0 +1,52 @@
+/**
+ * The Prometheus endpoint (`GET /metrics`) on its own port, as Triton serves it: the text
+ * exposition format of one registry. What the registry holds is decided by the caller
+ * (`metrics/server-metrics.ts` for a model server; cluster components add theirs).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { collectProcessMetrics } from '../metrics/server-metrics.js';
+
+export class MetricsServer {
+  private readonly server: Server;
+
+  /** Without a registry: a new one holding the process metrics, for components to add theirs to. */
+  constructor(readonly registry: Registry = processRegistry()) {
+    this.server = createServer((req, res) => {
+      const path = req.url?.split('?', 1)[0];
+      if (path !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('Method Not Allowed\n');
+        return;
+      }
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+        (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
+      );
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve((this.server.address() as AddressInfo).port));
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+function processRegistry(): Registry {
+  const registry = new Registry();
+  collectProcessMetrics(registry);
+  return registry;
+}

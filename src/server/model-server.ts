@@ -1,0 +1,208 @@
+/**
+ * The single place that wires a model server together: repository → manager → serving core, and
+ * the protocol adapters around it (OIP REST + gRPC). Start order: endpoints first (so liveness
+ * answers while models load), then the models; stop order is the reverse.
+ */
+import { availableParallelism } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import type { Logger } from '../core/logger.js';
+import { VERSION } from '../core/version.js';
+import { BackendRegistry } from '../backends/backend-registry.js';
+import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
+import { ModelRepository } from '../repository/model-repository.js';
+import { RepositoryPoller } from '../repository/repository-poller.js';
+import { ModelConfigListSource } from '../repository/model-config-list-source.js';
+import { VersionLabels } from '../serving/version-labels.js';
+import { ModelManager } from '../serving/model-manager.js';
+import { ServingCore, type ModelControlMode } from '../serving/serving-core.js';
+import { ResponseCache } from '../serving/response-cache.js';
+import { createHttpApp } from '../protocols/http/http-server.js';
+import { createGrpcServer } from '../protocols/grpc/grpc-server.js';
+import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-reporter.js';
+import { installHttpRequestTracking } from '../metrics/http-request-tracking.js';
+import { logSampledRequests } from '../metrics/request-log.js';
+import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
+import { MetricsServer } from './metrics-server.js';
+
+export interface ModelServerOptions {
+  readonly modelRepository: string;
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly metricsPort: number;
+  readonly controlMode: ModelControlMode;
+  readonly pollSeconds: number;
+  /** Models to load at startup in explicit mode (`*` = all). */
+  readonly loadModels: readonly string[];
+  readonly httpMaxBodyBytes: number;
+  readonly grpcMaxMessageBytes: number;
+  readonly logger: Logger;
+  /** Serve only these models of the repository (a cluster worker's assignment). */
+  readonly selection?: ModelSelection | undefined;
+  /** Byte budget of the response cache; 0 or absent: no cache (models' `response_cache` is ignored). */
+  readonly cacheSizeBytes?: number | undefined;
+  /** Push metrics to Graphite too (`--graphite`); absent: Prometheus only. */
+  readonly graphite?: GraphiteOptions | undefined;
+  /** Share of inference requests logged, 0..1 (`--log-requests-sample-rate`); absent or 0: none. */
+  readonly logRequestsSampleRate?: number | undefined;
+  /** TF Serving model list (`--model-config-file`): the served models are exactly those it lists, not the repository's. */
+  readonly modelConfigFile?: string | undefined;
+  /** Seconds between re-reads of the model config file (and rescans of its base paths); 0 or absent: read once. */
+  readonly modelConfigFilePollSeconds?: number | undefined;
+  /** A version label that does not exist yet may point at a version that is not READY. */
+  readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
+}
+
+/**
+ * Which of the repository's models a server serves, when something other than the repository
+ * decides it (a cluster worker's assignment). Without one, a server serves every model (modes
+ * none and poll) or what the load API asks for (explicit).
+ */
+export interface ModelSelection {
+  has(model: string): boolean;
+  /** Subscribes to changes of the selection; returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
+}
+
+export interface BoundPorts {
+  readonly http: number;
+  readonly grpc: number;
+  readonly metrics: number;
+}
+
+/** OIP extensions this server implements (advertised in server metadata). */
+export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'statistics', 'parameters', 'schedule_policy'];
+
+export class ModelServer {
+  readonly manager: ModelManager;
+  readonly core: ServingCore;
+  /** Every metric of this server; cluster components register theirs here too. */
+  readonly registry = new Registry();
+  private readonly repository: ModelRepository;
+  private readonly http: FastifyInstance;
+  private readonly grpc: grpc.Server;
+  private readonly metrics: MetricsServer;
+  private readonly serverMetrics: ServerMetrics;
+  private readonly graphite: GraphiteReporter | undefined;
+  private readonly stopRequestLog: () => void;
+  private poller: RepositoryPoller | undefined;
+  /** The TF Serving model list: the config file, and lists given by HandleReloadConfigRequest. */
+  private readonly modelList: ModelConfigListSource;
+  private unsubscribeSelection: (() => void) | undefined;
+
+  constructor(private readonly options: ModelServerOptions) {
+    const log = options.logger;
+    const backends = new BackendRegistry([new OnnxBackend()]);
+    const modelFilename = backends.modelFilename.bind(backends);
+    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename });
+    this.manager = new ModelManager({ backends, cores: availableParallelism() });
+    const versionLabels = new VersionLabels({
+      isReady: (model, version) => this.manager.versions(model).some((v) => v.version === version && v.state === 'READY'),
+      allowUnavailableForNewLabels: options.allowVersionLabelsForUnavailableModels,
+    });
+    this.modelList = new ModelConfigListSource({
+      file: options.modelConfigFile,
+      pollSeconds: options.modelConfigFilePollSeconds ?? 0,
+      modelFilename,
+      target: {
+        setAspired: (model, aspired) => this.manager.setAspired(model, aspired),
+        servedModels: () => this.manager.modelNames().filter((model) => this.manager.isAspired(model)),
+        setLabels: (model, labels) => versionLabels.replace(model, labels),
+      },
+      onError: (error) => log.warn({ err: error.message, file: options.modelConfigFile }, 'model config list not fully applied'),
+    });
+    // Model lists may replace the served set unless the repository poller keeps deciding it.
+    const listsAllowed = options.modelConfigFile !== undefined || (options.controlMode !== 'poll' && !options.selection);
+    this.core = new ServingCore({
+      versionLabels,
+      modelConfigList: listsAllowed ? this.modelList : undefined,
+      modelDirectory: (model) => this.modelList.directoryOf(model),
+      manager: this.manager,
+      repository: this.repository,
+      controlMode: options.controlMode,
+      metadata: { name: 'cranberries', version: VERSION, extensions: EXTENSIONS },
+      modelFilename,
+      responseCache: options.cacheSizeBytes ? new ResponseCache({ maxBytes: options.cacheSizeBytes }) : undefined,
+    });
+    this.manager.stateChanged.subscribe((e) => {
+      const fields = { model: e.model, version: e.version, state: e.state, reason: e.reason, loadSeconds: e.loadSeconds };
+      if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
+      else log.info(fields, 'model version state changed');
+    });
+    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
+    installHttpRequestTracking(this.http, { recorder: this.core });
+    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
+    this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
+    this.metrics = new MetricsServer(this.registry);
+    this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;
+    this.stopRequestLog = logSampledRequests(this.core.requestCompleted, log.child({ component: 'requests' }), options.logRequestsSampleRate ?? 0);
+  }
+
+  /** Opens the endpoints, then loads the models; resolves once the startup loads have settled. */
+  async start(): Promise<BoundPorts> {
+    const { host, logger } = this.options;
+    await this.http.listen({ host, port: this.options.httpPort });
+    const http = (this.http.server.address() as AddressInfo).port;
+    const grpcPort = await new Promise<number>((resolve, reject) =>
+      this.grpc.bindAsync(`${host}:${this.options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    );
+    const metrics = await this.metrics.listen(host, this.options.metricsPort);
+    this.graphite?.start();
+    logger.info({ host, http, grpc: grpcPort, metrics }, `listening: HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`);
+    await this.loadStartupModels();
+    logger.info({ ready: this.core.ready() }, this.core.ready() ? 'server is ready' : 'server started; some models are not ready (see the repository index)');
+    return { http, grpc: grpcPort, metrics };
+  }
+
+  async stop(): Promise<void> {
+    this.core.beginStopping();
+    this.unsubscribeSelection?.();
+    await this.poller?.stop();
+    await this.modelList.stop();
+    await Promise.allSettled([
+      this.http.close(),
+      new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve())),
+      this.metrics.close(),
+    ]);
+    await this.manager.stop();
+    this.stopRequestLog();
+    await this.graphite?.close();
+    this.serverMetrics.close();
+  }
+
+  private async loadStartupModels(): Promise<void> {
+    const { controlMode, logger } = this.options;
+    if (this.options.modelConfigFile !== undefined) {
+      await this.modelList.start();
+      return;
+    }
+    const setAspired = (model: string, aspired: Parameters<ModelManager['setAspired']>[1]): Promise<void> =>
+      this.manager.setAspired(model, aspired).catch((error: Error) => logger.warn({ model, err: error.message }, 'model did not load'));
+    if (controlMode === 'explicit') {
+      const names = this.options.loadModels.includes('*') ? await this.repository.list() : this.options.loadModels;
+      await Promise.all(names.map(async (name) => setAspired(name, await this.repository.read(name))));
+      return;
+    }
+    // The first scan's loads are awaited (startup); later changes apply in the background.
+    let startup: Promise<void>[] | undefined = [];
+    const selection = this.options.selection;
+    const poller = new RepositoryPoller(
+      this.repository,
+      this.options.pollSeconds * 1000,
+      (model, aspired) => {
+        const done = setAspired(model, aspired);
+        startup?.push(done);
+      },
+      selection ? (names) => names.filter((n) => selection.has(n)) : undefined,
+    );
+    this.poller = poller;
+    this.unsubscribeSelection = selection?.onChange(() => void poller.scan());
+    if (controlMode === 'poll') await poller.start();
+    else await poller.scan();
+    await Promise.all(startup);
+    startup = undefined;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The model manager: keeps what is loaded equal to what the sources aspire to, one model at a time
+ * and many models concurrently (TF Serving's AspiredVersionsManager, Triton's model lifecycle).
+ *
+ * Policy (availability-preserving): a new or changed version is loaded first; the copy it replaces,
+ * or a version that is no longer aspired, is unloaded only once a successor is READY. A failed load
+ * leaves whatever was serving in place. Unloading drains: no new leases, queued and in-flight
+ * requests finish, then the instances are released.
+ */
+import { existsSync } from 'node:fs';
+import { CranberriesError, asCranberriesError, notFound, unavailable } from '../core/errors.js';
+import { EventChannel } from '../core/events.js';
+import type { BackendRegistry } from '../backends/backend-registry.js';
+import type { AspiredModel, AspiredVersion } from '../repository/aspired-model.js';
+import { completeModelConfig, validateAgainstSignature } from '../repository/config-parser.js';
+import type { ModelConfig } from '../repository/model-config.js';
+import { BatchingScheduler, NO_BATCHING, type BatchingOptions } from '../scheduling/batching-scheduler.js';
+import type { ExecutionRecord } from '../scheduling/scheduler.js';
+import type { VersionState } from './inference-service.js';
+import { ServedVersion } from './served-version.js';
+
+export interface VersionStateEvent {
+  readonly model: string;
+  readonly version: number;
+  readonly state: VersionState;
+  readonly reason?: string | undefined;
+  /** Seconds the load took, on READY. */
+  readonly loadSeconds?: number | undefined;
+}
+
+export interface ExecutionEvent extends ExecutionRecord {
+  readonly model: string;
+  readonly version: number;
+}
+
+export interface ModelManagerOptions {
+  readonly backends: BackendRegistry;
+  /** Cores to divide among a model's instances for intra-op threads. */
+  readonly cores: number;
+}
+
+interface ModelEntry {
+  aspired: AspiredModel | undefined;
+  /** The copy of each version that serves (READY) or last tried (UNAVAILABLE / LOADING). */
+  readonly versions: Map<number, ServedVersion>;
+  /** Why the model as a whole cannot be served (e.g. its config is broken), if so. */
+  failure: string | undefined;
+  /** Reconciliations of this model run one after another. */
+  queue: Promise<void>;
+}
+
+export class ModelManager {
+  readonly stateChanged = new EventChannel<VersionStateEvent>();
+  readonly executed = new EventChannel<ExecutionEvent>();
+  private readonly models = new Map<string, ModelEntry>();
+  private readonly retiring = new Set<Promise<void>>();
+
+  constructor(private readonly options: ModelManagerOptions) {}
+
+  /**
+   * Sets what should be served for `model` (undefined: nothing) and resolves once the model has
+   * converged. Calls for one model are applied in order.
+   */
+  setAspired(model: string, aspired: AspiredModel | undefined): Promise<void> {
+    let entry = this.models.get(model);
+    if (!entry) {
+      if (!aspired) return Promise.resolve();
+      entry = { aspired, versions: new Map(), failure: undefined, queue: Promise.resolve() };
+      this.models.set(model, entry);
+    }
+    entry.aspired = aspired;
+    const target = entry;
+    const done = entry.queue.then(() => this.reconcile(model, target));
+    entry.queue = done.catch(() => {});
+    return done;
+  }
+
+  /** Names of every model the manager knows (aspired now, or with versions still around). */
+  modelNames(): string[] {
+    return [...this.models.keys()].sort();
+  }
+
+  /** Every known version of a model with its state (empty for unknown models). */
+  versions(model: string): readonly ServedVersion[] {
+    const entry = this.models.get(model);
+    return entry ? [...entry.versions.values()].sort((a, b) => a.version - b.version) : [];
+  }
+
+  failure(model: string): string | undefined {
+    return this.models.get(model)?.failure;
+  }
+
+  isAspired(model: string): boolean {
+    return this.models.get(model)?.aspired !== undefined;
+  }
+
+  /** True when every aspired version of every aspired model is READY (Triton's strict readiness). */
+  allReady(): boolean {
+    for (const entry of this.models.values()) {
+      const aspired = entry.aspired;
+      if (!aspired) continue;
+      if (!aspired.ok) return false;
+      for (const v of aspired.versions) if (entry.versions.get(v.version)?.state !== 'READY') return false;
+    }
+    return true;
+  }
+
+  /**
+   * The READY version a request should use: the given one, or the highest READY one.
+   * NOT_FOUND for unknown models and versions, UNAVAILABLE for versions that are not READY.
+   */
+  find(model: string, version?: number): ServedVersion {
+    const entry = this.models.get(model);
+    if (!entry || (entry.versions.size === 0 && !entry.aspired)) throw notFound(`Request for unknown model: '${model}' is not found`);
+    if (version === undefined) {
+      const ready = [...entry.versions.values()].filter((v) => v.state === 'READY').sort((a, b) => b.version - a.version)[0];
+      if (!ready) {
+        const reason = entry.failure ?? [...entry.versions.values()].find((v) => v.reason)?.reason;
+        throw unavailable(`Request for model '${model}': no version is ready${reason ? ` (${reason})` : ''}`);
+      }
+      return ready;
+    }
+    const served = entry.versions.get(version);
+    if (!served) throw notFound(`Request for unknown model: '${model}' version ${version} is not found`);
+    if (served.state !== 'READY') {
+      throw unavailable(`Request for model '${model}' version ${version}: the version is not at ready state (${served.state}${served.reason ? `: ${served.reason}` : ''})`);
+    }
+    return served;
+  }
+
+  /** Unloads everything; resolves when every instance is released. */
+  async stop(): Promise<void> {
+    await Promise.all(this.modelNames().map((m) => this.setAspired(m, undefined).catch(() => {})));
+    await Promise.all(this.retiring);
+  }
+
+  private async reconcile(model: string, entry: ModelEntry): Promise<void> {
+    const aspired = entry.aspired;
+    if (!aspired) {
+      entry.failure = undefined;
+      await Promise.all([...entry.versions.values()].map((v) => this.retire(entry, v)));
+      return;
+    }
+    if (!aspired.ok) {
+      // A broken config never takes down what serves; it only becomes the model's visible reason.
+      entry.failure = aspired.reason;
+      return;
+    }
+    entry.failure = undefined;
+
+    const stampOf = (v: AspiredVersion): string => `${aspired.configStamp}|${v.stamp}`;
+    const toLoad = aspired.versions.filter((v) => entry.versions.get(v.version)?.stamp !== stampOf(v));
+    const loaded = await Promise.all(
+      toLoad.map(async (v) => {
+        const previous = entry.versions.get(v.version);
+        const fresh = await this.load(model, v, aspired.config, stampOf(v), entry);
+        return { fresh, previous };
+      }),
+    );
+    const retirements: Promise<void>[] = [];
+    for (const { fresh, previous } of loaded) {
+      if (fresh.state === 'READY' || previous?.state !== 'READY') {
+        entry.versions.set(fresh.version, fresh);
+        if (previous && previous !== fresh) retirements.push(this.retire(entry, previous));
+      } else {
+        // The old copy keeps serving; the failed attempt is remembered as its reason.
+        entry.versions.set(previous.version, previous);
+        previous.reason = `reload failed, still serving the previous copy: ${fresh.reason}`;
+      }
+    }
+
+    const aspiredNumbers = new Set(aspired.versions.map((v) => v.version));
+    const successorReady = aspired.versions.some((v) => entry.versions.get(v.version)?.state === 'READY');
+    for (const served of [...entry.versions.values()]) {
+      if (aspiredNumbers.has(served.version)) continue;
+      if (served.state !== 'READY' || successorReady || aspired.versions.length === 0) retirements.push(this.retire(entry, served));
+    }
+    await Promise.all(retirements);
+
+    const failed = aspired.versions.map((v) => entry.versions.get(v.version)).find((v) => v?.state === 'UNAVAILABLE');
+    if (failed) throw new CranberriesError('INVALID_ARGUMENT', `failed to load '${model}' version ${failed.version}: ${failed.reason ?? 'unknown reason'}`);
+  }
+
+  private async load(model: string, aspired: AspiredVersion, config: ModelConfig, stamp: string, entry: ModelEntry): Promise<ServedVersion> {
+    const served = new ServedVersion(model, aspired.version, stamp, config);
+    if (!entry.versions.has(aspired.version)) entry.versions.set(aspired.version, served);
+    this.publish(served);
+    const label = `${model}/${aspired.version}`;
+    try {
+      const backend = this.options.backends.find(config);
+      if (!backend) throw new CranberriesError('INVALID_ARGUMENT', `no backend serves platform '${config.platform}' / backend '${config.backend}'`);
+      if (!existsSync(aspired.modelPath)) throw new CranberriesError('INVALID_ARGUMENT', `model file ${aspired.modelPath} not found`);
+      const instances = Math.max(1, config.instance_group.reduce((sum, g) => sum + g.count, 0));
+      const loaded = await backend.load({
+        label,
+        modelPath: aspired.modelPath,
+        config,
+        intraOpThreads: Math.max(1, Math.floor(this.options.cores / instances)),
+      });
+      try {
+        const complete = completeModelConfig(config, loaded.signature);
+        validateAgainstSignature(complete, loaded.signature, model);
+        const scheduler = new BatchingScheduler(loaded.instances, batchingOptions(complete), (record) => {
+          served.stats.recordExecution(record);
+          this.executed.publish({ ...record, model, version: aspired.version });
+        });
+        served.parts = { loaded, config: complete, signature: loaded.signature, scheduler };
+        served.state = 'READY';
+        served.reason = undefined;
+      } catch (error) {
+        await loaded.unload();
+        throw error;
+      }
+    } catch (error) {
+      served.state = 'UNAVAILABLE';
+      served.reason = asCranberriesError(error).message;
+    }
+    this.publish(served, served.state === 'READY' ? (Date.now() - served.loadStartedMs) / 1000 : undefined);
+    return served;
+  }
+
+  /** Takes a copy out of service: no new leases, drain, release. */
+  private retire(entry: ModelEntry, served: ServedVersion): Promise<void> {
+    if (entry.versions.get(served.version) === served) entry.versions.delete(served.version);
+    if (served.state !== 'READY') return Promise.resolve();
+    served.state = 'UNLOADING';
+    this.publish(served);
+    const work = (async () => {
+      const parts = served.parts!;
+      await parts.scheduler.drain();
+      await served.whenIdle();
+      await parts.loaded.unload();
+      served.state = 'UNAVAILABLE';
+      served.reason = 'unloaded';
+      served.parts = undefined;
+      this.publish(served);
+    })();
+    this.retiring.add(work);
+    void work.finally(() => this.retiring.delete(work));
+    return work;
+  }
+
+  private publish(served: ServedVersion, loadSeconds?: number): void {
+    this.stateChanged.publish({ model: served.model, version: served.version, state: served.state, reason: served.reason, loadSeconds });
+  }
+}
+
+/**
+ * The scheduler's options from `max_batch_size` and `dynamic_batching`. The queue policy applies
+ * whenever `dynamic_batching` is present, even at `max_batch_size: 1` where nothing is joined.
+ */
+export function batchingOptions(config: ModelConfig): BatchingOptions {
+  const dynamic = config.dynamic_batching;
+  if (!dynamic) return { ...NO_BATCHING, maxBatchRows: config.max_batch_size };
+  const queue = dynamic.default_queue_policy;
+  return {
+    maxBatchRows: config.max_batch_size,
+    dynamic: config.max_batch_size > 1,
+    preferredBatchRows: dynamic.preferred_batch_size,
+    maxQueueDelayUs: dynamic.max_queue_delay_microseconds,
+    maxQueueSize: queue?.max_queue_size ?? 0,
+    defaultTimeoutUs: queue?.default_timeout_microseconds ?? 0,
+    allowTimeoutOverride: queue?.allow_timeout_override ?? false,
+    timeoutAction: queue?.timeout_action ?? 'REJECT',
+    preserveOrdering: dynamic.preserve_ordering,
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * Tensor data as the JSON protocols carry it (OIP REST `data`, and any other JSON API that sends
+ * row-major element lists).
+ *
+ * Decoding accepts nested arrays matching the shape or one flat array, checks every element's JSON
+ * type and range for the datatype, and writes straight into the datatype's TypedArray. Encoding
+ * writes the JSON text of a flat element list for responses, choosing per datatype the fastest way
+ * measured on Node.js 20 (see `jsonDataText`). FP16/BF16 never travel as JSON, as in Triton: the
+ * client must use binary data.
+ *
+ * Every failure is an INVALID_ARGUMENT naming the tensor and the offending element.
+ */
+import { invalidArgument } from '../core/errors.js';
+import { arrayTypeOf, type DataType } from './data-type.js';
+import { elementCount, isBytesData, type TensorData } from './tensor.js';
+
+type SmallIntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+type FloatArray = Float32Array | Float64Array;
+
+/** Inclusive value ranges of the integer datatypes that fit a JS number exactly. */
+const INTEGER_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
+  INT8: [-128, 127],
+  UINT8: [0, 255],
+  INT16: [-32768, 32767],
+  UINT16: [0, 65535],
+  INT32: [-2147483648, 2147483647],
+  UINT32: [0, 4294967295],
+};
+
+/**
+ * Turns the JSON `data` of a tensor into tensor data of `datatype` holding exactly
+ * `elementCount(shape)` elements.
+ */
+export function decodeJsonTensorData(datatype: DataType, shape: readonly number[], data: unknown, tensorName: string): TensorData {
+  if (datatype === 'FP16' || datatype === 'BF16') {
+    throw invalidArgument(`input '${tensorName}': ${datatype} data cannot be sent as JSON; send it as binary data (binary_data_size)`);
+  }
+  if (!Array.isArray(data)) throw invalidArgument(`input '${tensorName}': "data" must be an array, got ${describe(data)}`);
+  const count = elementCount(shape);
+  // Flat arrays (what most clients send) are used as they are; only nested data is flattened.
+  const flat = data.length === count && (count === 0 || !Array.isArray(data[0])) ? data : flatten(data, Math.max(shape.length, 1), tensorName);
+  if (flat.length !== count) {
+    throw invalidArgument(`input '${tensorName}': expected ${count} elements for shape [${shape.join(',')}], got ${flat.length}`);
+  }
+  switch (datatype) {
+    case 'BOOL':
+      return decodeBools(flat, tensorName);
+    case 'BYTES':
+      return decodeStrings(flat, tensorName);
+    case 'FP32':
+    case 'FP64': {
+      const out = new (arrayTypeOf(datatype))(count) as FloatArray;
+      for (let i = 0; i < count; i++) {
+        const value: unknown = flat[i];
+        if (typeof value !== 'number') throw elementError(tensorName, i, value, `a number for ${datatype}`);
+        out[i] = value;
+      }
+      return out;
+    }
+    case 'INT64':
+    case 'UINT64':
+      return decodeBigInts(datatype, flat, tensorName);
+    default: {
+      const range = INTEGER_RANGES[datatype];
+      if (!range) throw invalidArgument(`input '${tensorName}': datatype ${datatype} cannot be sent as JSON`);
+      const [min, max] = range;
+      const out = new (arrayTypeOf(datatype))(count) as SmallIntArray;
+      for (let i = 0; i < count; i++) {
+        const value: unknown = flat[i];
+        if (typeof value !== 'number' || !Number.isInteger(value)) throw elementError(tensorName, i, value, `an integer for ${datatype}`);
+        if (value < min || value > max) {
+          throw invalidArgument(`input '${tensorName}': element ${i}: ${value} is out of range for ${datatype} (${min}..${max})`);
+        }
+        out[i] = value;
+      }
+      return out;
+    }
+  }
+}
+
+function decodeBools(flat: readonly unknown[], tensorName: string): Uint8Array {
+  const out = new Uint8Array(flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const value: unknown = flat[i];
+    if (value === true) out[i] = 1;
+    else if (value !== false) throw elementError(tensorName, i, value, 'true or false for BOOL');
+  }
+  return out;
+}
+
+/**
+ * INT64/UINT64 arrive as JSON numbers, which JSON.parse has already turned into doubles: above
+ * 2^53 in magnitude neighbouring integers collapse, so the value we see may not be what the client
+ * wrote. Such elements are rejected instead of silently altered (2^53 itself too, since it is also
+ * what 2^53+1 parses to). Clients needing the full 64-bit range send binary data.
+ */
+function decodeBigInts(datatype: 'INT64' | 'UINT64', flat: readonly unknown[], tensorName: string): BigInt64Array | BigUint64Array {
+  const out = datatype === 'INT64' ? new BigInt64Array(flat.length) : new BigUint64Array(flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const value: unknown = flat[i];
+    if (typeof value !== 'number' || !Number.isInteger(value)) throw elementError(tensorName, i, value, `an integer for ${datatype}`);
+    if (!Number.isSafeInteger(value)) {
+      throw invalidArgument(
+        `input '${tensorName}': element ${i}: ${value} is beyond ±(2^53-1), which JSON numbers cannot carry exactly; send ${datatype} as binary data`,
+      );
+    }
+    if (value < 0 && datatype === 'UINT64') throw invalidArgument(`input '${tensorName}': element ${i}: ${value} is out of range for UINT64`);
+    out[i] = BigInt(value);
+  }
+  return out;
+}
+
+/**
+ * BYTES elements are JSON strings, stored UTF-8 encoded. All elements share one backing buffer
+ * (one allocation per tensor, and one ArrayBuffer if the tensor is transferred to a worker).
+ */
+function decodeStrings(flat: readonly unknown[], tensorName: string): Uint8Array[] {
+  let total = 0;
+  for (let i = 0; i < flat.length; i++) {
+    const value: unknown = flat[i];
+    if (typeof value !== 'string') throw elementError(tensorName, i, value, 'a string for BYTES');
+    total += Buffer.byteLength(value, 'utf8');
+  }
+  const backing = new Uint8Array(total);
+  const writer = Buffer.from(backing.buffer, backing.byteOffset, total);
+  const out = new Array<Uint8Array>(flat.length);
+  let offset = 0;
+  for (let i = 0; i < flat.length; i++) {
+    const written = writer.write(flat[i] as string, offset, 'utf8');
+    out[i] = backing.subarray(offset, offset + written);
+    offset += written;
+  }
+  return out;
+}
+
+/** Depth-first flattening; `maxDepth` bounds recursion (nested data cannot be deeper than the shape). */
+function flatten(data: readonly unknown[], maxDepth: number, tensorName: string): unknown[] {
+  const out: unknown[] = [];
+  const walk = (array: readonly unknown[], depth: number): void => {
+    if (depth > maxDepth) throw invalidArgument(`input '${tensorName}': "data" is nested deeper than the shape's ${maxDepth} dimension(s)`);
+    for (let i = 0; i < array.length; i++) {
+      const value: unknown = array[i];
+      if (Array.isArray(value)) walk(value, depth + 1);
+      else out.push(value);
+    }
+  };
+  walk(data, 1);
+  return out;
+}
+
+function elementError(tensorName: string, index: number, value: unknown, expected: string): Error {
+  return invalidArgument(`input '${tensorName}': element ${index} is ${describe(value)}, expected ${expected}`);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
+  const text = (JSON.stringify(value) as string | undefined) ?? typeof value;
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/**
+ * The JSON text of flat tensor data (`[1,2,3]`), for responses.
+ *
+ * Measured on Node.js 20 with fresh values (so V8's number-to-string cache does not help):
+ * - floats: copying into a plain array and `JSON.stringify` it is ~2× faster than string
+ *   concatenation or `TypedArray.prototype.join` from 16 elements up, and about equal below;
+ * - integers and BigInts: string concatenation is fastest (up to 3× faster than `join`).
+ *
+ * JSON has no NaN or ±Infinity. Writing them as bare `NaN`/`Infinity` tokens (Triton does) breaks
+ * every strict JSON parser, JavaScript's `JSON.parse` included, so non-finite floats become `null`
+ * (which is also what `JSON.stringify` does). Clients that need them exactly ask for binary data.
+ *
+ * BYTES elements are decoded as UTF-8; invalid sequences become U+FFFD, since a JSON string cannot
+ * hold arbitrary bytes. Clients that need the raw bytes ask for binary data.
+ */
+export function jsonDataText(data: TensorData, datatype: DataType, tensorName = 'tensor'): string {
+  if (isBytesData(data)) {
+    const strings = new Array<string>(data.length);
+    for (let i = 0; i < data.length; i++) {
+      const element = data[i] as Uint8Array;
+      strings[i] = Buffer.from(element.buffer, element.byteOffset, element.byteLength).toString('utf8');
+    }
+    return JSON.stringify(strings);
+  }
+  switch (datatype) {
+    case 'FP16':
+    case 'BF16':
+      throw invalidArgument(`output '${tensorName}': ${datatype} data cannot be returned as JSON; request it as binary data ("binary_data": true)`);
+    case 'BYTES':
+      throw invalidArgument(`output '${tensorName}': BYTES data must be a list of byte strings`);
+    case 'FP32':
+    case 'FP64': {
+      const n = data.length;
+      const plain = new Array<number>(n);
+      for (let i = 0; i < n; i++) plain[i] = data[i] as number;
+      return JSON.stringify(plain);
+    }
+    case 'BOOL': {
+      const bools = data as Uint8Array;
+      let text = '[';
+      for (let i = 0; i < bools.length; i++) {
+        if (i !== 0) text += ',';
+        text += bools[i] ? 'true' : 'false';
+      }
+      return text + ']';
+    }
+    default: {
+      // Integer datatypes, BigInt ones included: `+=` prints both exactly.
+      const values = data as ArrayLike<number | bigint>;
+      if (values.length === 0) return '[]';
+      let text = '[';
+      text += values[0];
+      for (let i = 1; i < values.length; i++) {
+        text += ',';
+        text += values[i];
+      }
+      return text + ']';
+    }
+  }
+}
