@@ -40,6 +40,4 @@ if (selected.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-run(`tests (${selected.length} files)`, process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', ...selected], {
-  env: { ...process.env, MALLOC_TRIM_THRESHOLD_: '0' },
-});
+run(`tests (${selected.length} files)`, process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', ...selected]);

@@ -91,6 +91,8 @@ export interface LevelOptions {
   readonly measureSecs: number;
   /** Reads the server's statistics at the window's edges; omit for servers without them. */
   readonly statistics?: (() => Promise<StatisticsSnapshot>) | undefined;
+  /** Also called at the window's edges, e.g. to sample something else over the same window. */
+  readonly onWindow?: ((edge: 'start' | 'end') => Promise<void>) | undefined;
   readonly onProgress?: ((fraction: number) => void) | undefined;
 }
 
@@ -104,13 +106,11 @@ export async function measureLevel(options: LevelOptions): Promise<BenchLevelRes
     send: options.send,
     warmupMs: options.warmupSecs * 1000,
     measureMs: options.measureSecs * 1000,
-    onWindow: read
-      ? async (edge) => {
-          const snapshot = await read().catch(() => undefined);
-          if (edge === 'start') before = snapshot;
-          else after = snapshot;
-        }
-      : undefined,
+    onWindow: async (edge) => {
+      const [snapshot] = await Promise.all([read?.().catch(() => undefined), options.onWindow?.(edge)]);
+      if (edge === 'start') before = snapshot;
+      else after = snapshot;
+    },
     onProgress: options.onProgress,
   });
   return {

@@ -61,7 +61,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
       return;
     }
     failed++;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : typeof error === 'string' ? error : 'request failed';
     if (errors.has(message) || errors.size < 10) errors.set(message, (errors.get(message) ?? 0) + 1);
   };
 

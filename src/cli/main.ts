@@ -8,6 +8,8 @@ import { VERSION } from '../core/version.js';
 import { serveCommand } from './serve.js';
 import { inferCommand } from './infer.js';
 import { benchCommand } from './bench.js';
+import { gatewayCommand } from './gateway.js';
+import { clusterCommand } from './cluster.js';
 
 const program = new Command()
   .name('cranberries')
@@ -19,6 +21,8 @@ const program = new Command()
 program.addCommand(serveCommand());
 program.addCommand(inferCommand());
 program.addCommand(benchCommand());
+program.addCommand(gatewayCommand());
+program.addCommand(clusterCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof InvalidArgumentError) process.exitCode = 2;

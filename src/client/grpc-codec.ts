@@ -183,7 +183,7 @@ function decodeTypedContents(datatype: DataType, shape: readonly number[], conte
     case 'FP64':
       return Float64Array.from(check(contents.fp64_contents, 'fp64_contents'));
     case 'BYTES':
-      return check(contents.bytes_contents, 'bytes_contents');
+      return check(contents.bytes_contents, 'bytes_contents').map((element) => new Uint8Array(element.buffer, element.byteOffset, element.byteLength));
     default:
       throw malformedResponse(`output '${name}': ${datatype} data needs raw_output_contents, which the response lacks`);
   }

@@ -40,3 +40,5 @@ export { InferenceServerError, type StatusName } from './inference-server-error.
 export { bytesToStrings } from './tensor-data.js';
 export { RestClient, type RestClientOptions } from './rest-client.js';
 export { GrpcClient, type GrpcClientOptions } from './grpc-client.js';
+export { parseNpy, encodeNpy, type NpyArray } from './npy.js';
+export { tensorFromNested, castTensorData, nestedShape } from './nested-arrays.js';

@@ -93,6 +93,7 @@ export class RestClient implements InferenceClient {
     const headers: Record<string, string> = { 'content-type': request.jsonLength === undefined ? 'application/json' : 'application/octet-stream' };
     if (request.jsonLength !== undefined) headers['inference-header-content-length'] = String(request.jsonLength);
     const answer = await this.send('POST', `${modelPath(model, options)}/infer`, request.chunks, request.byteLength, options, headers);
+    if (answer.status !== 200) throw httpError(answer);
     const header = answer.headers['inference-header-content-length'];
     const headerLength = typeof header === 'string' ? Number(header) : undefined;
     return decodeRestInferResponse(answer.body, headerLength);

@@ -72,7 +72,9 @@ export function bytesToStrings(data: readonly Uint8Array[]): string[] {
 /** Raw tensor bytes of an answer → typed data (a view of `bytes` when alignment allows). */
 export function decodeOutputBytes(datatype: DataType, shape: readonly number[], bytes: Uint8Array, name: string): TensorData {
   try {
-    return decodeBinaryTensor(datatype, shape, bytes, name);
+    // A plain Uint8Array view (not a Buffer) so BYTES elements are the same type whatever the transport.
+    const plain = Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return decodeBinaryTensor(datatype, shape, plain, name);
   } catch (error) {
     const detail = error instanceof Error ? error.message.replace(`input '${name}': `, '') : String(error);
     throw malformedResponse(`output '${name}': ${detail}`, error);

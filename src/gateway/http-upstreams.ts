@@ -5,7 +5,7 @@
  * (request-router.ts): a request is retryable until the whole answer has arrived, which is why both
  * directions are buffered — a worker killed mid-answer is retried, not half-relayed.
  */
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Endpoint } from './endpoint-table.js';
 import type { AttemptOutcome, FailureKind } from './request-router.js';
@@ -118,63 +118,69 @@ export class HttpUpstreams {
   /**
    * One attempt: the whole answer, or a classified failure. A 503 is `unavailable` (the version is
    * unloading on that worker) and carries the answer for when no retry is possible.
+   *
+   * Uses undici's `dispatch` with a handler rather than `request`: no body stream, async iterator
+   * or per-request listeners on the hot path, only callbacks collecting the answer's chunks.
    */
-  async send(endpoint: Endpoint, request: UpstreamRequest, signal?: AbortSignal): Promise<AttemptOutcome<UpstreamResponse>> {
-    let response: UpstreamResponse;
-    try {
-      const { statusCode, headers, body } = await this.pool(endpoint).request({
-        method: request.method,
-        path: request.path,
-        headers: request.headers,
-        body: request.body,
-        signal,
-      });
+  send(endpoint: Endpoint, request: UpstreamRequest, signal?: AbortSignal): Promise<AttemptOutcome<UpstreamResponse>> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason as Error);
+        return;
+      }
+      let controller: Dispatcher.DispatchController | undefined;
+      let statusCode = 0;
+      let headers: Record<string, string | string[]> = {};
       const chunks: Buffer[] = [];
       let length = 0;
-      for await (const chunk of body) {
-        chunks.push(chunk as Buffer);
-        length += (chunk as Buffer).length;
-      }
-      response = { statusCode, headers: relayedHeaders(headers), body: chunks, length };
-    } catch (error) {
-      const kind = signal?.aborted ? undefined : classifyHttpError(error);
-      if (kind === undefined) throw error;
-      return { ok: false, kind, detail: describe(error) };
-    }
-    if (response.statusCode === 503) return { ok: false, kind: 'unavailable', detail: 'the worker answered 503', answer: response };
-    return { ok: true, value: response };
-  }
-
-  /** GET a JSON document from a worker; NOT_FOUND-style answers come back as their status. */
-  async getJson(endpoint: Endpoint, path: string, signal?: AbortSignal): Promise<{ status: number; json: unknown }> {
-    const { statusCode, body } = await this.pool(endpoint).request({ method: 'GET', path, signal });
-    const text = await body.text();
-    let json: unknown;
-    try {
-      json = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: statusCode, json };
-  }
-
-  /** `POST` with a JSON body, answer as JSON. */
-  async postJson(endpoint: Endpoint, path: string, value: unknown, signal?: AbortSignal): Promise<{ status: number; json: unknown }> {
-    const { statusCode, body } = await this.pool(endpoint).request({
-      method: 'POST',
-      path,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(value),
-      signal,
+      const onAbort = (): void => controller?.abort(signal?.reason as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => signal?.removeEventListener('abort', onAbort);
+      this.pool(endpoint).dispatch(
+        { method: request.method, path: request.path, headers: request.headers, body: request.body ?? null },
+        {
+          onRequestStart(requestController) {
+            controller = requestController;
+            if (signal?.aborted) requestController.abort(signal.reason as Error);
+          },
+          onResponseStart(_controller, status, responseHeaders) {
+            statusCode = status;
+            headers = relayedHeaders(responseHeaders);
+          },
+          onResponseData(_controller, chunk) {
+            chunks.push(chunk);
+            length += chunk.length;
+          },
+          onResponseEnd() {
+            settle();
+            const response: UpstreamResponse = { statusCode, headers, body: chunks, length };
+            if (statusCode === 503) resolve({ ok: false, kind: 'unavailable', detail: 'the worker answered 503', answer: response });
+            else resolve({ ok: true, value: response });
+          },
+          onResponseError(_controller, error) {
+            settle();
+            const kind = signal?.aborted ? undefined : classifyHttpError(error);
+            if (kind === undefined) reject(signal?.aborted ? (signal.reason as Error) : error);
+            else resolve({ ok: false, kind, detail: describe(error) });
+          },
+        },
+      );
     });
+  }
+
+  /** GET a JSON document from a worker; error answers come back with their status. */
+  getJson(endpoint: Endpoint, path: string, signal?: AbortSignal): Promise<{ status: number; json: unknown }> {
+    return this.json(endpoint, { method: 'GET', path, signal });
+  }
+
+  private async json(endpoint: Endpoint, options: Dispatcher.RequestOptions): Promise<{ status: number; json: unknown }> {
+    const { statusCode, body } = await this.pool(endpoint).request(options);
     const text = await body.text();
-    let json: unknown;
     try {
-      json = text === '' ? undefined : JSON.parse(text);
+      return { status: statusCode, json: text === '' ? undefined : JSON.parse(text) };
     } catch {
-      json = undefined;
+      return { status: statusCode, json: undefined };
     }
-    return { status: statusCode, json };
   }
 
   /** The worker's liveness (`GET /v2/health/live` = 200), within `timeoutMs`. */

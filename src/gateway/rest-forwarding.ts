@@ -7,8 +7,8 @@
  *   its inference headers, and the worker's answer is relayed with its status and headers. Nothing
  *   is parsed, decompressed or re-encoded.
  * - **TF Serving `/v1/...` is relayed the same way** (predict, classify, regress, status,
- *   metadata) to a replica of the model named in the path, so the workers' TF Serving REST API
- *   shows through unchanged.
+ *   metadata: the TF Serving plugin's catch-all route) to a replica of the model named in the
+ *   path, so the workers' TF Serving REST API — version labels included — shows through unchanged.
  * - **Metadata, config and statistics** routes answer from `GatewayService`'s async variants (a
  *   READY replica's metadata; statistics merged across workers) instead of the synchronous façade.
  *
@@ -45,6 +45,8 @@ const INFER_ROUTES = new Set(['/v2/models/:model/infer', '/v2/models/:model/vers
 const METADATA_ROUTES = new Set(['/v2/models/:model', '/v2/models/:model/versions/:version']);
 const CONFIG_ROUTES = new Set(['/v2/models/:model/config', '/v2/models/:model/versions/:version/config']);
 const STATS_ROUTES = new Set(['/v2/models/stats', '/v2/models/:model/stats', '/v2/models/:model/versions/:version/stats']);
+/** The TF Serving REST plugin's catch-all route (`protocols/tfserving/tfs-rest-routes.ts`). */
+const TF_SERVING_ROUTE = '/v1/*';
 const TF_SERVING_PATH = /^\/v1\/models\/([^/:?]+)(?:\/versions\/([0-9]+))?/;
 
 export function installRestForwarding(app: FastifyInstance, options: RestForwardingOptions): void {
@@ -67,7 +69,7 @@ export function installRestForwarding(app: FastifyInstance, options: RestForward
     } catch {
       model = undefined;
     }
-    relay(options, request, reply, model, match?.[2] === undefined ? undefined : Number(match[2]));
+    relay(options, request, reply, model, match?.[2] === undefined ? undefined : Number(match[2]), true);
   };
   const json = (reply: FastifyReply, value: unknown): FastifyReply => reply.header('content-type', 'application/json').send(JSON.stringify(value));
   const metadata = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
@@ -85,7 +87,9 @@ export function installRestForwarding(app: FastifyInstance, options: RestForward
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const hook =
-      route.method === 'POST' && INFER_ROUTES.has(route.url)
+      route.url === TF_SERVING_ROUTE
+        ? relayTfServing
+        : route.method === 'POST' && INFER_ROUTES.has(route.url)
         ? relayInfer
         : route.method === 'GET' && METADATA_ROUTES.has(route.url)
           ? metadata
@@ -98,17 +102,21 @@ export function installRestForwarding(app: FastifyInstance, options: RestForward
     const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     route.onRequest = [...existing, hook];
   });
-  app.route({
-    method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
-    url: '/v1/*',
-    onRequest: relayTfServing,
-    // Never reached: the hook answers every request.
-    handler: (_request, reply) => reply.code(500).send(),
-  });
 }
 
-/** Takes the request over: reads the raw body, routes it, writes the worker's answer. */
-function relay(options: RestForwardingOptions, request: FastifyRequest, reply: FastifyReply, model: string | undefined, version: number | undefined): void {
+/**
+ * Takes the request over: reads the raw body, routes it, writes the worker's answer. With
+ * `anyWorkerIfUnknown`, a model (or version) the cluster does not know is asked of any worker, so
+ * the "not found" answer comes in that API's own wording (TF Serving's differs from OIP's).
+ */
+function relay(
+  options: RestForwardingOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  model: string | undefined,
+  version: number | undefined,
+  anyWorkerIfUnknown = false,
+): void {
   reply.hijack();
   const req = request.raw;
   const res = reply.raw;
@@ -125,7 +133,12 @@ function relay(options: RestForwardingOptions, request: FastifyRequest, reply: F
       const upstream = { method: req.method ?? 'POST', path: req.url ?? '/', headers: forwardedHeaders(req.headers, id), body };
       const signal = controller.signal;
       if (model === undefined) return relayToAnyWorker(options, upstream, id, signal);
-      return options.router.route({ model, version, requestId: id, signal }, (endpoint) => options.http.send(endpoint, upstream, signal));
+      const routed = options.router.route({ model, version, requestId: id, signal }, (endpoint) => options.http.send(endpoint, upstream, signal));
+      if (!anyWorkerIfUnknown) return routed;
+      return routed.catch((error: unknown) => {
+        if (error instanceof CranberriesError && error.code === 'NOT_FOUND') return relayToAnyWorker(options, upstream, id, signal);
+        throw error;
+      });
     })
     .then(
       (response) => writeResponse(res, response),

@@ -5,9 +5,11 @@
  * exponential backoff and keeps buffering; when the buffer is full the OLDEST lines are dropped
  * (the newest figures are worth most, and counters are cumulative) and counted in `dropped`.
  *
- * What it cannot promise: the plaintext protocol has no acknowledgements, so lines already handed
- * to the kernel when carbon dies are lost without anyone knowing. A carbon that shuts down cleanly
- * closes the connection first, which the sender notices before its next write.
+ * The plaintext protocol has no acknowledgements: lines handed to the kernel just before carbon
+ * went away may never have been read. So the lines written during the last `replayWindowMs` are
+ * remembered, and when the connection closes without us asking, they go back to the front of the
+ * buffer and are sent again after reconnecting. A line carbon did read is then written twice,
+ * which is harmless: a point is keyed by path and timestamp, the second write stores the same value.
  */
 import { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -21,6 +23,8 @@ export interface CarbonSenderOptions {
   readonly maxBackoffMs?: number | undefined;
   /** A connect that takes longer is abandoned and retried. */
   readonly connectTimeoutMs?: number | undefined;
+  /** Lines written this recently are sent again after a connection loss (default 5000 ms). */
+  readonly replayWindowMs?: number | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -34,6 +38,8 @@ export class CarbonSender {
   dropped = 0;
   private queue: string[] = [];
   private head = 0;
+  /** Chunks written recently, oldest first, for replay after a connection loss. */
+  private written: { readonly at: number; readonly lines: readonly string[] }[] = [];
   private socket: Socket | undefined;
   private connected = false;
   private writing = false;
@@ -49,7 +55,10 @@ export class CarbonSender {
     }
     this.minBackoffMs = options.minBackoffMs ?? 100;
     this.maxBackoffMs = Math.max(this.minBackoffMs, options.maxBackoffMs ?? 30_000);
+    this.replayWindowMs = options.replayWindowMs ?? 5000;
   }
+
+  private readonly replayWindowMs: number;
 
   get buffered(): number {
     return this.queue.length - this.head;
@@ -68,12 +77,7 @@ export class CarbonSender {
   enqueue(lines: readonly string[]): void {
     if (this.closed) return;
     for (const line of lines) this.queue.push(line);
-    const excess = this.buffered - this.options.maxBufferedLines;
-    if (excess > 0) {
-      this.head += excess;
-      this.dropped += excess;
-    }
-    this.compact();
+    this.trim();
     this.flush();
   }
 
@@ -113,6 +117,7 @@ export class CarbonSender {
       this.connected = false;
       this.writing = false;
       if (this.socket === socket) this.socket = undefined;
+      this.requeueRecent();
       if (wasConnected) this.options.logger?.warn({ host: this.options.host, port: this.options.port }, 'graphite: connection closed; reconnecting');
       this.scheduleReconnect();
     });
@@ -142,11 +147,12 @@ export class CarbonSender {
     if (!socket || !this.connected || this.writing) return;
     while (this.buffered > 0) {
       const end = Math.min(this.queue.length, this.head + LINES_PER_WRITE);
-      const chunk = this.queue.slice(this.head, end).join('');
-      this.sent += end - this.head;
+      const lines = this.queue.slice(this.head, end);
+      this.sent += lines.length;
       this.head = end;
       this.compact();
-      if (!socket.write(chunk)) {
+      this.remember(lines);
+      if (!socket.write(lines.join(''))) {
         this.writing = true;
         socket.once('drain', () => {
           this.writing = false;
@@ -155,6 +161,33 @@ export class CarbonSender {
         return;
       }
     }
+  }
+
+  private remember(lines: readonly string[]): void {
+    const now = Date.now();
+    this.written.push({ at: now, lines });
+    while (this.written.length > 0 && this.written[0]!.at < now - this.replayWindowMs) this.written.shift();
+  }
+
+  /** Puts the recently written lines back in front of the buffer (they are older than what it holds). */
+  private requeueRecent(): void {
+    const cutoff = Date.now() - this.replayWindowMs;
+    const recent = this.written.filter((chunk) => chunk.at >= cutoff).flatMap((chunk) => chunk.lines);
+    this.written = [];
+    if (this.closed || recent.length === 0) return;
+    this.queue = [...recent, ...this.queue.slice(this.head)];
+    this.head = 0;
+    this.trim();
+  }
+
+  /** Drops the oldest lines beyond the bound, counting them. */
+  private trim(): void {
+    const excess = this.buffered - this.options.maxBufferedLines;
+    if (excess > 0) {
+      this.head += excess;
+      this.dropped += excess;
+    }
+    this.compact();
   }
 
   /** Drops consumed entries once they are the bigger part of the array (amortised O(1)). */

@@ -46,6 +46,8 @@ export class GraphiteReporter {
   private readonly base: string;
   private readonly intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
+  /** Wall-clock time of the last scheduled tick: each tick gets a later slot, even if a timer fires early. */
+  private lastTickMs = 0;
   private collecting = false;
   private stopped = false;
 
@@ -64,6 +66,8 @@ export class GraphiteReporter {
       port: options.port,
       maxBufferedLines: options.maxBufferedPoints ?? DEFAULT_MAX_BUFFERED_POINTS,
       maxBackoffMs: options.maxBackoffMs,
+      // The tick written just before carbon went away may be unread: two intervals cover it.
+      replayWindowMs: 2 * this.intervalMs,
       logger,
     });
     this.registerOwnMetrics();
@@ -101,7 +105,8 @@ export class GraphiteReporter {
   private schedule(): void {
     if (this.stopped) return;
     const now = Date.now();
-    const next = Math.floor(now / this.intervalMs) * this.intervalMs + this.intervalMs;
+    const next = Math.max(Math.floor(now / this.intervalMs) * this.intervalMs + this.intervalMs, this.lastTickMs + this.intervalMs);
+    this.lastTickMs = next;
     this.timer = setTimeout(() => {
       this.schedule();
       // A tick whose predecessor is still collecting is skipped rather than piled up.
@@ -110,7 +115,7 @@ export class GraphiteReporter {
       this.report(Math.round(next / 1000))
         .catch((error: Error) => this.logger?.warn({ err: error.message }, 'graphite: collecting metrics failed'))
         .finally(() => (this.collecting = false));
-    }, next - now);
+    }, Math.max(0, next - now));
     this.timer.unref();
   }
 

@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -162,31 +162,68 @@ function freePort(): Promise<number> {
 }
 
 /**
- * Ends a client's ZooKeeper session from the outside, as the server does when the session times
- * out (Curator's `KillSession` trick): a second client joins the session with its id and password
- * and closes it. The first client is cut off, and on reconnecting learns that its session expired.
+ * A TCP link to ZooKeeper that a test can cut: clients connect to `connectionString` and the
+ * proxy forwards to the server. `cut()` drops every connection and refuses new ones (the client
+ * sees a dead server while the server sees a silent client), `restore()` lets them through again.
+ * Cutting for longer than the session timeout makes the server expire the client's session, which
+ * the client learns of only when it reconnects — exactly as on a real network partition.
  */
-export async function killZooKeeperSession(connectionString: string, session: { id: Buffer; password: Buffer }, timeoutMs = 10_000): Promise<void> {
-  const { createClient, State } = await import('node-zookeeper-client');
-  // The library accepts a session to resume in its options, though its types do not say so.
-  const options = { sessionTimeout: 4000, sessionId: session.id, sessionPassword: session.password } as Parameters<typeof createClient>[1];
-  const client = createClient(connectionString, options);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.close();
-      reject(new Error(`could not join the session to kill it within ${timeoutMs} ms`));
-    }, timeoutMs);
-    client.on('state', (state) => {
-      if (state === State.SYNC_CONNECTED) {
-        clearTimeout(timer);
-        client.close();
-        // The close-session request is sent at once; give the server a moment to process it.
-        setTimeout(resolve, 200);
-      } else if (state === State.EXPIRED) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    client.connect();
+export interface ZooKeeperLink {
+  readonly port: number;
+  /** `127.0.0.1:<proxy port>` */
+  readonly connectionString: string;
+  cut(): void;
+  restore(): void;
+  /** Cuts the link, waits until the server must have expired a session of `sessionTimeoutMs`, restores it. */
+  expireSessions(sessionTimeoutMs: number, tickTimeMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startZooKeeperLink(targetPort: number): Promise<ZooKeeperLink> {
+  const sockets = new Set<Socket>();
+  let blocked = false;
+  const server = createServer((client) => {
+    if (blocked) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect({ host: '127.0.0.1', port: targetPort });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
   });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const cut = (): void => {
+    blocked = true;
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    port,
+    connectionString: `127.0.0.1:${port}`,
+    cut,
+    restore: () => {
+      blocked = false;
+    },
+    expireSessions: async (sessionTimeoutMs, tickTimeMs) => {
+      cut();
+      // The server checks expiry once per tick; two ticks of margin cover its rounding.
+      await new Promise((r) => setTimeout(r, sessionTimeoutMs + 2 * tickTimeMs + 300));
+      blocked = false;
+    },
+    close: () => {
+      cut();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

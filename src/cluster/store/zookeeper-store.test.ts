@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CranberriesError } from '../../core/errors.js';
-import { killZooKeeperSession, startZooKeeper, type TestZooKeeper } from '../../../test/helpers/zookeeper.js';
+import { startZooKeeper, startZooKeeperLink, type TestZooKeeper, type ZooKeeperLink } from '../../../test/helpers/zookeeper.js';
 import type { SessionState } from './coordination-store.js';
 import { runStoreConformance } from './store-conformance.js';
 import { parseZooKeeperAddress } from './zookeeper-address.js';
@@ -29,22 +29,23 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: nu
 
 runStoreConformance('zookeeper store', async () => {
   const zk = await startZooKeeper();
-  const opened: ZooKeeperStore[] = [];
+  const opened = new Map<ZooKeeperStore, ZooKeeperLink>();
   return {
     async open() {
-      const store = openStore(`${zk.connectionString}/conformance`);
-      opened.push(store);
+      // Each client talks through its own link, so a test can partition one client alone.
+      const link = await startZooKeeperLink(zk.port);
+      const store = openStore(`${link.connectionString}/conformance`);
+      opened.set(store, link);
       await store.start();
       return store;
     },
     async expire(store) {
       assert.ok(store instanceof ZooKeeperStore);
-      const credentials = store.sessionCredentials();
-      assert.ok(credentials, 'the store has a session');
-      await killZooKeeperSession(zk.connectionString, credentials);
+      await opened.get(store)!.expireSessions(store.negotiatedSessionTimeoutMs ?? SESSION_MS, zk.tickTimeMs);
     },
     async close() {
-      await Promise.all(opened.map((s) => s.stop()));
+      await Promise.all([...opened.keys()].map((s) => s.stop()));
+      await Promise.all([...opened.values()].map((l) => l.close()));
       await zk.close();
     },
   };
@@ -138,7 +139,8 @@ describe('zookeeper store: connection life', () => {
   });
 
   it('an expired session is replaced: expired → connected, ephemerals recreated by the owner', async () => {
-    const store = openStore(zk.connectionString);
+    const link = await startZooKeeperLink(zk.port);
+    const store = openStore(link.connectionString);
     const observer = openStore(zk.connectionString);
     await store.start();
     await observer.start();
@@ -149,11 +151,14 @@ describe('zookeeper store: connection life', () => {
       states.push(s);
       if (s === 'connected') void store.create('/expiry/me', new Uint8Array(0), 'ephemeral').catch(() => {});
     });
-    await killZooKeeperSession(zk.connectionString, store.sessionCredentials()!);
+    await link.expireSessions(store.negotiatedSessionTimeoutMs!, zk.tickTimeMs);
+    assert.deepEqual(states, ['disconnected'], 'a cut-off client cannot know its session expired');
     await eventually(() => states.includes('expired') && store.sessionState === 'connected', 10_000, 'a new session');
+    assert.deepEqual(states, ['disconnected', 'expired', 'connected']);
     await eventually(async () => (await observer.children('/expiry')).includes('me'), 5000, 'the ephemeral to be recreated');
     await store.stop();
     await eventually(async () => (await observer.children('/expiry')).length === 0, 5000, 'the ephemeral to vanish on stop');
     await observer.stop();
+    await link.close();
   });
 });

@@ -18,12 +18,12 @@
  * - **Chroot.** The connection string's chroot is applied here (and created when missing), so
  *   callers only see their own paths.
  */
-import { EventEmitter } from 'node:events';
 import { CreateMode as ZkCreateMode, Exception, State, createClient, type Client, type Stat } from 'node-zookeeper-client';
-import { CranberriesError, unavailable } from '../../core/errors.js';
+import { CranberriesError, asCranberriesError, unavailable } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
 import { childPath, pathPrefixes, validatePath } from './store-paths.js';
+import { abandonClient, closeClient, tuneReconnects } from './zookeeper-client-tuning.js';
 import { fromZooKeeperError, parseZooKeeperAddress, zooKeeperErrorCode, type ZooKeeperAddress } from './zookeeper-address.js';
 
 export interface ZooKeeperStoreOptions {
@@ -49,21 +49,6 @@ const CREATE_MODES: Record<CreateMode, number> = {
   'persistent-sequential': ZkCreateMode.PERSISTENT_SEQUENTIAL,
   'ephemeral-sequential': ZkCreateMode.EPHEMERAL_SEQUENTIAL,
 };
-
-/** The library's connection manager states (lib/ConnectionManager.js), for the backoff hook. */
-const CM_DISCONNECTED = 0;
-const CM_CONNECTING = 1;
-const CM_CONNECTED = 2;
-const CM_CLOSED = -2;
-
-/** The parts of the library's internal connection manager that backoff and shutdown adjust. */
-interface ConnectionManagerInternals extends EventEmitter {
-  spinDelay: number;
-  socket?: { destroy(): void } | undefined;
-  connectTimeoutHandler?: NodeJS.Timeout | null;
-  connect(): void;
-  onSocketConnected(): void;
-}
 
 interface Watch {
   readonly path: string;
@@ -111,12 +96,6 @@ export class ZooKeeperStore implements CoordinationStore {
     return this.client?.getSessionTimeout();
   }
 
-  /** The current session's id and password (what a client needs to resume or end the session). */
-  sessionCredentials(): { id: Buffer; password: Buffer } | undefined {
-    if (!this.client || this.state !== 'connected') return undefined;
-    return { id: this.client.getSessionId(), password: this.client.getSessionPassword() };
-  }
-
   /** Connects (creating the chroot if missing); rejects with UNAVAILABLE after `connectTimeoutMs`. */
   async start(): Promise<void> {
     if (!this.stopped) return;
@@ -148,25 +127,13 @@ export class ZooKeeperStore implements CoordinationStore {
     const wasConnected = this.state === 'connected';
     this.setState('disconnected');
     if (!client) return;
-    const manager = connectionManager(client);
     if (!wasConnected) {
-      // Closing a client that is between connection attempts would make the library open a new
-      // session on its next attempt; stop its reconnect loop instead (the session, if any, times out).
-      if (manager) abandon(manager);
-      else client.close();
+      // Closing a client between connection attempts would make the library open a new session
+      // on its next attempt; end its reconnect loop instead (a session it had times out).
+      abandonClient(client);
       return;
     }
-    const closed = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.min(2000, this.options.operationTimeoutMs));
-      manager?.on('state', (s: number) => {
-        if (s === CM_CLOSED) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    client.close();
-    await closed;
+    await closeClient(client, Math.min(2000, this.options.operationTimeoutMs));
   }
 
   get(path: string): Promise<StoreNode | undefined> {
@@ -264,7 +231,11 @@ export class ZooKeeperStore implements CoordinationStore {
       retries: 0,
     });
     this.client = client;
-    this.installBackoff(client);
+    tuneReconnects(client, {
+      initialMs: this.options.backoffInitialMs,
+      maxMs: this.options.backoffMaxMs,
+      handshakeMs: Math.max(1000, Math.min(5000, Math.floor(this.options.sessionTimeoutMs / 2))),
+    });
     client.on('state', (state: State) => {
       if (generation !== this.generation || this.stopped) return;
       if (state === State.SYNC_CONNECTED) void this.onConnected(client, generation);
@@ -272,33 +243,6 @@ export class ZooKeeperStore implements CoordinationStore {
       else if (state === State.EXPIRED) this.onExpired();
     });
     client.connect();
-  }
-
-  /**
-   * Two fixes to the library's reconnect loop, through its connection manager's state events:
-   * the spin delay between rounds grows exponentially per failed attempt (the library waits a
-   * random time below it: full jitter), and a handshake that never completes is cut off — the
-   * library only times out the TCP connect, so a server that accepts the socket while starting
-   * up and never answers the session request would otherwise hang the client forever.
-   */
-  private installBackoff(client: Client): void {
-    const manager = connectionManager(client);
-    if (!manager) return; // another library version: its own fixed spin delay applies
-    let failures = 0;
-    let handshake: NodeJS.Timeout | undefined;
-    const handshakeMs = Math.max(1000, Math.min(5000, Math.floor(this.options.sessionTimeoutMs / 2)));
-    manager.on('state', (state: number) => {
-      clearTimeout(handshake);
-      handshake = undefined;
-      if (state === CM_CONNECTING) {
-        handshake = setTimeout(() => manager.socket?.destroy(), handshakeMs).unref();
-        return;
-      }
-      if (state === CM_CONNECTED) failures = 0;
-      else if (state === CM_DISCONNECTED) failures++;
-      else return;
-      manager.spinDelay = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** Math.min(failures, 20));
-    });
   }
 
   private async onConnected(client: Client, generation: number): Promise<void> {
@@ -355,7 +299,7 @@ export class ZooKeeperStore implements CoordinationStore {
       try {
         validatePath(path);
       } catch (error) {
-        return reject(error as Error);
+        return reject(asCranberriesError(error));
       }
       const client = this.client;
       if (!client || this.state !== 'connected') {
@@ -468,26 +412,4 @@ function identity(stat: Stat): string {
 
 function toBuffer(data: Uint8Array): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function connectionManager(client: Client): ConnectionManagerInternals | undefined {
-  const manager = (client as unknown as { connectionManager?: unknown }).connectionManager;
-  if (manager instanceof EventEmitter && typeof (manager as Partial<ConnectionManagerInternals>).spinDelay === 'number') {
-    return manager as ConnectionManagerInternals;
-  }
-  return undefined;
-}
-
-/**
- * Stops a disconnected client's reconnect loop for good: no new attempt starts, an attempt already
- * scheduled closes its socket as soon as it connects (the handler is looked up when the attempt
- * starts), and the current socket is closed.
- */
-function abandon(manager: ConnectionManagerInternals): void {
-  manager.connect = () => {};
-  manager.onSocketConnected = function (this: ConnectionManagerInternals) {
-    if (this.connectTimeoutHandler) clearTimeout(this.connectTimeoutHandler);
-    this.socket?.destroy();
-  };
-  manager.socket?.destroy();
 }

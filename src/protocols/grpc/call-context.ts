@@ -37,10 +37,7 @@ export function callContext(call: SurfaceCall): CallContext {
   call.on('cancelled', onCancelled);
   const remainingMs = deadlineMs - Date.now();
   // Node timers cannot wait longer than 2^31-1 ms; a deadline that far away is no deadline.
-  const timer =
-    remainingMs < MAX_TIMER_MS
-    ? setTimeout(deadlineExceeded, Math.max(0, remainingMs))
-    : undefined;
+  const timer = remainingMs < MAX_TIMER_MS ? setTimeout(deadlineExceeded, Math.max(0, remainingMs)) : undefined;
   return {
     signal: controller.signal,
     dispose(): void {

@@ -4,6 +4,7 @@ import { CranberriesError, type ErrorCode } from '../../core/errors.js';
 import type { ModelMetadata } from '../../serving/inference-service.js';
 import { classificationsOf, examplesToInputs, regressionsOf } from './example-tensors.js';
 import { examplesFromJson, examplesFromProto } from './examples.js';
+import type { WireFeature } from './tfs-messages.js';
 import { checkSignature, classifyFit, regressFit, signatureDefMap } from './signatures.js';
 
 function fails(code: ErrorCode, pattern: RegExp): (error: unknown) => boolean {
@@ -61,12 +62,12 @@ describe('examples from JSON and protobuf', () => {
   });
 
   test('protobuf tf.Examples with and without context', () => {
-    const feature = (kind: string, value: unknown): object => ({ kind, [kind]: { value } });
+    const feature = (kind: 'float_list' | 'int64_list' | 'bytes_list', value: unknown): WireFeature => ({ kind, [kind]: { value } });
     const examples = examplesFromProto({
       kind: 'example_list_with_context',
       example_list_with_context: {
-        examples: [{ features: { feature: { f: feature('float_list', [0.5]) as never, i: feature('int64_list', ['9007199254740993']) as never } } }],
-        context: { features: { feature: { s: feature('bytes_list', [Buffer.from('z')]) as never } } },
+        examples: [{ features: { feature: { f: feature('float_list', [0.5]), i: feature('int64_list', ['9007199254740993']) } } }],
+        context: { features: { feature: { s: feature('bytes_list', [Buffer.from('z')]) } } },
       },
     });
     assert.deepEqual(examples[0]!.get('f'), { kind: 'float', values: [0.5] });

@@ -63,7 +63,7 @@ function exampleFromJson(features: JsonObject, where: string): Example {
 }
 
 function featureFromJson(value: unknown, where: string): FeatureValues {
-  const items = Array.isArray(value) ? value : [value];
+  const items: readonly unknown[] = Array.isArray(value) ? value : [value];
   if (items.length === 0) return { kind: 'float', values: [] };
   const first = items[0];
   if (typeof first === 'string' || isB64Object(first)) {

@@ -147,6 +147,7 @@ describe('predict JSON', () => {
     assert.equal(encodePredictResponse('columnar', [y, label]), '{"outputs":{"y":[[1.0,2.0],[3.0,4.5]],"label":[7,8]}}');
     const odd: Tensor = { name: 'z', datatype: 'FP32', shape: [3], data: new Float32Array(3) };
     assert.throws(() => encodePredictResponse('row', [y, odd]), fails('INVALID_ARGUMENT', /z has inconsistent batch size: 3 expecting: 2/));
-    assert.equal(JSON.parse(encodePredictResponse('columnar', [y, odd]))['outputs']['z'].length, 3);
+    const parsed = JSON.parse(encodePredictResponse('columnar', [y, odd])) as { outputs: Record<string, number[]> };
+    assert.equal(parsed.outputs['z']?.length, 3);
   });
 });

@@ -84,7 +84,7 @@ export function predictionService(operations: TfServingOperations, logger?: Logg
       const { version, metadata } = operations.metadata(ref);
       return {
         model_spec: specOf(ref.model, version, request.model_spec?.signature_name ?? ''),
-        metadata: { signature_def: packSignatureDefMap(signatureDefMap(metadata) as unknown as Record<string, unknown>) },
+        metadata: { signature_def: packSignatureDefMap(signatureDefMap(metadata)) },
       };
     }),
 

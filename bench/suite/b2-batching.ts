@@ -1,0 +1,73 @@
+/**
+ * B2 — batching gain. The MLP and ResNet-18, each loaded twice in one server (dynamic batching on,
+ * and off: same model, every request executed alone), swept over concurrency with one-row requests
+ * over REST binary. On and off are measured alternately at each level so machine noise hits both.
+ * Gain = inferences/s on ÷ off (MLP target ≥ 3× at concurrency 32 and above).
+ *
+ * The same server then serves B3 (the served side at concurrency 64) and B7 (responsiveness).
+ */
+import { restTarget, type SuiteContext } from './context.js';
+import { BATCHING, NO_BATCHING, type ModelFiles, writeRepository } from './models.js';
+import type { ServerProcess } from './server-process.js';
+import { levelSummary, type LevelSummary } from './results.js';
+
+export interface B2Level {
+  readonly concurrency: number;
+  readonly on: LevelSummary;
+  readonly off: LevelSummary;
+  /** Inferences/s with batching ÷ without. */
+  readonly gain: number;
+}
+
+export interface B2Model {
+  readonly model: string;
+  readonly levels: readonly B2Level[];
+  /** The smallest gain at concurrency ≥ 32. */
+  readonly gainAt32Plus: number;
+}
+
+export interface B2Result {
+  readonly protocol: 'rest-binary';
+  readonly configOn: string;
+  readonly configOff: string;
+  readonly mlp: B2Model;
+  readonly conv: B2Model;
+}
+
+export const B2_MLP_LEVELS = [1, 2, 4, 8, 16, 32, 64];
+export const B2_CONV_LEVELS = [1, 4, 16, 64];
+
+export function b2Repository(ctx: SuiteContext, models: ModelFiles): Promise<string> {
+  return writeRepository(ctx, 'b2', {
+    mlp: { file: models.mlp, config: BATCHING },
+    mlp_nobatch: { file: models.mlp, config: NO_BATCHING },
+    resnet18: { file: models.resnet18, config: BATCHING },
+    resnet18_nobatch: { file: models.resnet18, config: NO_BATCHING },
+  });
+}
+
+export async function runB2(ctx: SuiteContext, server: ServerProcess): Promise<B2Result> {
+  const mlp = await sweep(ctx, server, 'mlp', B2_MLP_LEVELS, ctx.secs(2), ctx.secs(5));
+  const conv = await sweep(ctx, server, 'resnet18', B2_CONV_LEVELS, ctx.secs(3), ctx.secs(8));
+  return { protocol: 'rest-binary', configOn: BATCHING.trim(), configOff: NO_BATCHING.trim(), mlp, conv };
+}
+
+async function sweep(ctx: SuiteContext, server: ServerProcess, model: string, levels: readonly number[], warmup: number, measure: number): Promise<B2Model> {
+  const connections = Math.max(...levels);
+  const on = await restTarget(server.httpUrl, model, { binary: true, connections });
+  const off = await restTarget(server.httpUrl, `${model}_nobatch`, { binary: true, connections });
+  const results: B2Level[] = [];
+  try {
+    for (const concurrency of levels) {
+      ctx.log(`B2: ${model} at concurrency ${concurrency}, batching on / off`);
+      const batched = await on.run(concurrency, warmup, measure);
+      const alone = await off.run(concurrency, warmup, measure);
+      results.push({ concurrency, on: levelSummary(batched), off: levelSummary(alone), gain: batched.inferencesPerSecond / alone.inferencesPerSecond });
+    }
+  } finally {
+    await on.close();
+    await off.close();
+  }
+  const high = results.filter((l) => l.concurrency >= 32).map((l) => l.gain);
+  return { model, levels: results, gainAt32Plus: high.length > 0 ? Math.min(...high) : Number.NaN };
+}

@@ -1,0 +1,75 @@
+/**
+ * B6 — memory. In an explicit-mode server, each model is loaded, used (batches of 8), and unloaded
+ * through the repository API; the server's RSS is read from /proc at each step. Reported per model:
+ * the ONNX file size and RSS growth over the RSS just before the load — after load, after use, and
+ * after unload (what was not given back). Run with `MALLOC_TRIM_THRESHOLD_=0` (the documented
+ * deployment) and without, to show glibc keeping freed memory.
+ */
+import { restTarget, type SuiteContext } from './context.js';
+import { fileMegabytes, type ModelFiles, writeRepository } from './models.js';
+import { ServerProcess } from './server-process.js';
+
+export interface B6Row {
+  readonly model: string;
+  readonly mallocTrim: boolean;
+  readonly fileMB: number;
+  readonly baseMB: number;
+  readonly loadedMB: number;
+  readonly usedMB: number;
+  readonly unloadedMB: number;
+}
+
+export interface B6Result {
+  readonly batch: number;
+  readonly rows: readonly B6Row[];
+}
+
+const MB = 1e6;
+const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runB6(ctx: SuiteContext, models: ModelFiles): Promise<B6Result> {
+  const repository = await writeRepository(ctx, 'b6', {
+    resnet18: { file: models.resnet18, config: 'max_batch_size: 8\n' },
+    mlp: { file: models.mlp, config: 'max_batch_size: 8\n' },
+  });
+  const files: Record<string, string> = { resnet18: models.resnet18, mlp: models.mlp };
+  const rows: B6Row[] = [];
+  for (const mallocTrim of [true, false]) {
+    const server = await ServerProcess.start({ repository, flags: ['--model-control-mode', 'explicit'], mallocTrim });
+    try {
+      await settle(1000);
+      for (const model of ['resnet18', 'mlp']) {
+        ctx.log(`B6: ${model}, MALLOC_TRIM_THRESHOLD_${mallocTrim ? '=0' : ' unset'}`);
+        const base = await server.rssBytes();
+        await control(server, model, 'load');
+        await settle(500);
+        const loaded = await server.rssBytes();
+        const target = await restTarget(server.httpUrl, model, { binary: true, connections: 1, batchSize: 8 });
+        for (let i = 0; i < 10; i++) await target.send();
+        await target.close();
+        await settle(500);
+        const used = await server.rssBytes();
+        await control(server, model, 'unload');
+        await settle(1500);
+        const unloaded = await server.rssBytes();
+        rows.push({
+          model,
+          mallocTrim,
+          fileMB: fileMegabytes(files[model]!),
+          baseMB: base / MB,
+          loadedMB: (loaded - base) / MB,
+          usedMB: (used - base) / MB,
+          unloadedMB: (unloaded - base) / MB,
+        });
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  return { batch: 8, rows };
+}
+
+async function control(server: ServerProcess, model: string, action: 'load' | 'unload'): Promise<void> {
+  const answer = await fetch(`${server.httpUrl}/v2/repository/models/${model}/${action}`, { method: 'POST' });
+  if (answer.status !== 200) throw new Error(`${action} ${model}: HTTP ${answer.status} ${await answer.text()}`);
+}

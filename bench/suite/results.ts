@@ -1,0 +1,179 @@
+/**
+ * The suite's results: one JSON document and one markdown report (`bench/results/<date>.{json,md}`)
+ * with the machine, a summary table of every target (met or not, as a ratio from this run) and the
+ * detail tables behind each figure.
+ */
+import type { BenchLevelResult } from '../../src/bench/bench-runner.js';
+import { fixed, formatTable } from '../../src/bench/bench-report.js';
+import type { B1Result } from './b1-overhead.js';
+import type { B2Model, B2Result } from './b2-batching.js';
+import type { B3Result } from './b3-limit.js';
+import type { B4Result } from './b4-transport.js';
+import type { B5Result } from './b5-hot-swap.js';
+import type { B6Result } from './b6-memory.js';
+import type { B7Result } from './b7-responsiveness.js';
+import type { MachineInfo } from './context.js';
+
+/** One load level, reduced to what the report shows. */
+export interface LevelSummary {
+  readonly requestsPerSecond: number;
+  readonly inferencesPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly failed: number;
+  readonly avgBatch: number | undefined;
+  readonly queueUs: number | undefined;
+  readonly computeUs: number | undefined;
+}
+
+export function levelSummary(level: BenchLevelResult): LevelSummary {
+  return {
+    requestsPerSecond: level.requestsPerSecond,
+    inferencesPerSecond: level.inferencesPerSecond,
+    p50Ms: level.latency.p50Ms,
+    p99Ms: level.latency.p99Ms,
+    failed: level.failed,
+    avgBatch: level.server?.avgBatch,
+    queueUs: level.server?.queueUs,
+    computeUs: level.server?.computeUs,
+  };
+}
+
+export interface SuiteResults {
+  readonly date: string;
+  readonly quick: boolean;
+  readonly machine: MachineInfo;
+  /** Wall-clock seconds each part took. */
+  readonly durations: Record<string, number>;
+  b1?: B1Result;
+  b2?: B2Result;
+  b3?: B3Result;
+  b4?: B4Result;
+  b5?: B5Result;
+  b6?: B6Result;
+  b7?: B7Result;
+  /** Parts that failed to run, with why. */
+  readonly errors: Record<string, string>;
+}
+
+export interface TargetRow {
+  readonly id: string;
+  readonly what: string;
+  readonly result: string;
+  readonly target: string;
+  readonly met: boolean | undefined;
+}
+
+const x = (v: number): string => `${fixed(v, 2)}×`;
+
+export function targetRows(r: SuiteResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const add = (id: string, what: string, result: string, target: string, met: boolean | undefined): void => {
+    rows.push({ id, what, result, target, met });
+  };
+  if (r.b1) {
+    const b = r.b1;
+    add('B1', `serving overhead: OIP REST JSON vs bare node:http, tiny model, concurrency ${b.concurrency}`,
+      `${fixed(b.ratio, 2)} (${fixed(b.served.requestsPerSecond, 0)} vs ${fixed(b.bare.requestsPerSecond, 0)} req/s)`, '≥ 0.5', b.ratio >= 0.5);
+  }
+  if (r.b2) {
+    const g = (m: B2Model): string => `${x(m.gainAt32Plus)} (min over concurrency ≥ 32)`;
+    add('B2', 'batching gain, MLP 784-512-512-10, inferences/s on ÷ off', g(r.b2.mlp), '≥ 3× at concurrency ≥ 32', r.b2.mlp.gainAt32Plus >= 3);
+    add('B2', 'batching gain, ResNet-18, inferences/s on ÷ off', g(r.b2.conv), 'reported', undefined);
+  }
+  if (r.b3) {
+    const line = (m: B3Result['mlp']): string =>
+      `${fixed(m.ratio, 2)} (${fixed(m.servedInferencesPerSecond, 0)} vs ${fixed(m.raw.inferencesPerSecond, 0)} inf/s at batch ${m.raw.batch})`;
+    add('B3', 'distance to the limit, ResNet-18: served at c64 ÷ raw ONNX Runtime', line(r.b3.conv), '≥ 0.9', r.b3.conv.ratio >= 0.9);
+    add('B3', 'distance to the limit, MLP: served at c64 ÷ raw ONNX Runtime', line(r.b3.mlp), '≥ 0.7', r.b3.mlp.ratio >= 0.7);
+  }
+  if (r.b4) {
+    const mbps = (p: string): string => fixed(r.b4!.rows.find((row) => row.protocol === p)?.megabytesPerSecond ?? Number.NaN, 0);
+    add('B4', `4 MiB tensor, REST binary vs REST JSON (${mbps('rest-binary')} vs ${mbps('rest-json')} MB/s)`, x(r.b4.binaryVsJson), '≥ 5×', r.b4.binaryVsJson >= 5);
+    add('B4', `4 MiB tensor, gRPC vs REST JSON (${mbps('grpc')} vs ${mbps('rest-json')} MB/s)`, x(r.b4.grpcVsJson), '≥ 5×', r.b4.grpcVsJson >= 5);
+  }
+  if (r.b5) {
+    const b = r.b5;
+    const ready = b.appearToReadyMs === undefined ? 'never' : `${fixed(b.appearToReadyMs / 1000, 2)} s to READY`;
+    add('B5', `hot swap under load (ResNet-18, poll ${b.pollSeconds} s, c${b.concurrency}): ${ready}`, `${b.failed} failed of ${b.requests}`, '0 failed', b.failed === 0 && b.appearToReadyMs !== undefined);
+  }
+  if (r.b6) {
+    for (const row of r.b6.rows.filter((row) => row.mallocTrim)) {
+      add('B6', `memory, ${row.model} (${fixed(row.fileMB, 1)} MB file), MALLOC_TRIM_THRESHOLD_=0`,
+        `+${fixed(row.loadedMB, 0)} MB loaded, +${fixed(row.usedMB, 0)} MB used, +${fixed(row.unloadedMB, 0)} MB after unload`, 'reported', undefined);
+    }
+  }
+  if (r.b7) {
+    const b = r.b7;
+    add('B7', `event-loop delay p99 inside the server, ResNet-18 at c${b.concurrency} (health check p99 ${fixed(b.health.p99Ms, 1)} ms)`,
+      `${fixed(b.eventLoop.p99Ms, 1)} ms (max ${fixed(b.eventLoop.maxMs, 1)} ms)`, '≤ 10 ms', b.eventLoop.p99Ms <= 10);
+  }
+  return rows;
+}
+
+export function renderMarkdown(r: SuiteResults): string {
+  const m = r.machine;
+  const out: string[] = [];
+  out.push(`# Cranberries benchmark suite — ${r.date}${r.quick ? ' (quick run: short windows, not for quoting)' : ''}`, '');
+  out.push(
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; Node.js ${m.node}, onnxruntime-node ${m.onnxruntime}. ` +
+      `Load average (1 min) ${m.loadAverageStart} at start, ${m.loadAverageEnd ?? '?'} at end — the load generator, the server and anything else on the machine share its cores.`,
+    '',
+  );
+  const met = (v: boolean | undefined): string => (v === undefined ? '—' : v ? '✅ met' : '❌ missed');
+  out.push('| # | Measure | Result | Target | Status |', '|---|---|---|---|---|');
+  for (const t of targetRows(r)) out.push(`| ${t.id} | ${t.what} | ${t.result} | ${t.target} | ${met(t.met)} |`);
+  for (const [part, error] of Object.entries(r.errors)) out.push(`| ${part} | did not run | ${error.split('\n')[0]} | | ❌ |`);
+  out.push('');
+
+  const code = (text: string): string => ['```', text, '```', ''].join('\n');
+  if (r.b1) {
+    out.push(`## B1 serving overhead`, '', `Tiny model with \`${r.b1.config.replace(/\n/g, ' ')}\`, ${r.b1.protocol}, concurrency ${r.b1.concurrency}.`, '');
+    out.push(code(formatTable(['Server', 'Req/s', 'p50 ms', 'p99 ms', 'Failed'], [
+      ['cranberries (OIP REST)', fixed(r.b1.served.requestsPerSecond, 0), fixed(r.b1.served.p50Ms, 2), fixed(r.b1.served.p99Ms, 2), String(r.b1.served.failed)],
+      ['bare node:http', fixed(r.b1.bare.requestsPerSecond, 0), fixed(r.b1.bare.p50Ms, 2), fixed(r.b1.bare.p99Ms, 2), String(r.b1.bare.failed)],
+    ])));
+  }
+  if (r.b2) {
+    out.push('## B2 batching gain', '', `One-row requests over ${r.b2.protocol}. On: \`${r.b2.configOn.replace(/\n/g, ' ')}\`; off: \`${r.b2.configOff}\`.`, '');
+    for (const model of [r.b2.mlp, r.b2.conv]) {
+      out.push(`### ${model.model}`, '');
+      out.push(code(formatTable(['Concurrency', 'On inf/s', 'On p99 ms', 'Avg batch', 'Off inf/s', 'Off p99 ms', 'Gain'],
+        model.levels.map((l) => [String(l.concurrency), fixed(l.on.inferencesPerSecond, 0), fixed(l.on.p99Ms, 1), fixed(l.on.avgBatch ?? Number.NaN, 1),
+          fixed(l.off.inferencesPerSecond, 0), fixed(l.off.p99Ms, 1), x(l.gain)]))));
+    }
+  }
+  if (r.b3) {
+    out.push('## B3 distance to the limit', '', `Raw: ONNX Runtime in a worker thread, intra-op threads ${r.b3.intraOpThreads}, batches back to back.`, '');
+    out.push(code(formatTable(['Model', 'Served inf/s', 'Served avg batch', 'Raw batch', 'Raw inf/s', 'Raw ms/run', 'Ratio'],
+      [r.b3.mlp, r.b3.conv].map((b) => [b.model, fixed(b.servedInferencesPerSecond, 0), fixed(b.servedAvgBatch, 1), String(b.raw.batch), fixed(b.raw.inferencesPerSecond, 0), fixed(b.raw.runMs, 2), fixed(b.ratio, 2)]))));
+  }
+  if (r.b4) {
+    out.push('## B4 transport', '', `${(r.b4.tensorBytes / 2 ** 20).toFixed(0)} MiB FP32 tensor through Identity (the same comes back), concurrency ${r.b4.concurrency}.`, '');
+    out.push(code(formatTable(['Protocol', 'Req/s', 'MB/s each way', 'p50 ms', 'p99 ms'],
+      r.b4.rows.map((row) => [row.protocol, fixed(row.level.requestsPerSecond, 2), fixed(row.megabytesPerSecond, 0), fixed(row.level.p50Ms, 0), fixed(row.level.p99Ms, 0)]))));
+  }
+  if (r.b5) {
+    const b = r.b5;
+    out.push('## B5 hot swap', '', `Version 2 folder renamed into place while ResNet-18 serves at concurrency ${b.concurrency}; poll interval ${b.pollSeconds} s.`, '');
+    out.push(code(formatTable(['Appear → v2 READY', 'Appear → v1 gone', 'Requests', 'Failed', 'Req/s', 'p99 ms'], [[
+      b.appearToReadyMs === undefined ? 'never' : `${fixed(b.appearToReadyMs, 0)} ms`, b.appearToOldGoneMs === undefined ? 'never' : `${fixed(b.appearToOldGoneMs, 0)} ms`,
+      String(b.requests), String(b.failed), fixed(b.load.requestsPerSecond, 1), fixed(b.load.p99Ms, 0)]])));
+    if (Object.keys(b.errors).length > 0) out.push(code(Object.entries(b.errors).map(([e, n]) => `${n} × ${e}`).join('\n')));
+  }
+  if (r.b6) {
+    out.push('## B6 memory', '', `RSS growth of the server over its RSS before each load (MB = 10^6 B); used = after 10 requests of batch ${r.b6.batch}.`, '');
+    out.push(code(formatTable(['Model', 'MALLOC_TRIM_THRESHOLD_', 'File MB', 'Loaded', 'Used', 'After unload', 'Loaded ÷ file'],
+      r.b6.rows.map((row) => [row.model, row.mallocTrim ? '0' : 'unset', fixed(row.fileMB, 1), `+${fixed(row.loadedMB, 0)}`, `+${fixed(row.usedMB, 0)}`, `+${fixed(row.unloadedMB, 0)}`, fixed(row.loadedMB / row.fileMB, 2)]))));
+  }
+  if (r.b7) {
+    const b = r.b7;
+    out.push('## B7 responsiveness', '', `ResNet-18 at concurrency ${b.concurrency} (${fixed(b.load.inferencesPerSecond, 1)} inf/s, p99 ${fixed(b.load.p99Ms, 0)} ms).`, '');
+    out.push(code(formatTable(['Measure', 'p50 ms', 'p99 ms', 'max ms', 'Samples'], [
+      ['event-loop delay (server main thread)', fixed(b.eventLoop.p50Ms, 2), fixed(b.eventLoop.p99Ms, 2), fixed(b.eventLoop.maxMs, 2), String(b.eventLoop.samples)],
+      ['GET /v2/health/ready latency', fixed(b.health.p50Ms, 2), fixed(b.health.p99Ms, 2), fixed(b.health.maxMs, 2), `${b.health.count} (${b.healthFailures} failed)`],
+    ])));
+  }
+  out.push('## Time per part', '', code(Object.entries(r.durations).map(([k, v]) => `${k.padEnd(10)} ${v.toFixed(0)} s`).join('\n')));
+  return out.join('\n');
+}

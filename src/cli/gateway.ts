@@ -1,0 +1,63 @@
+/**
+ * `cranberries gateway`: the cluster's front door. Serves the same OIP REST/gRPC and TF Serving
+ * APIs as a worker, routing each request to a READY replica found through ZooKeeper.
+ */
+import { Command, Option } from 'commander';
+import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
+import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
+import { GatewayServer } from '../gateway/gateway-server.js';
+import { port, positiveNumber } from './options.js';
+
+interface GatewayFlags {
+  zookeeper: string;
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  metricsPort: number;
+  logLevel: LogLevel;
+  sessionTimeoutSecs: number;
+  httpMaxBodyMb: number;
+  grpcMaxMessageMb: number;
+}
+
+export function gatewayCommand(): Command {
+  return new Command('gateway')
+    .description('Run the cluster gateway: OIP REST/gRPC and TF Serving APIs in front of the workers registered in ZooKeeper.')
+    .requiredOption('--zookeeper <connection>', 'ZooKeeper connection string, HOST:PORT[,HOST:PORT...][/chroot]')
+    .option('--host <address>', 'address to bind the endpoints to', '0.0.0.0')
+    .option('--http-port <port>', 'HTTP port (OIP REST, TF Serving REST, cluster admin API); 0 picks a free port', port, 8000)
+    .option('--grpc-port <port>', 'gRPC port (OIP gRPC, TF Serving gRPC); 0 picks a free port', port, 8001)
+    .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--session-timeout-secs <seconds>', 'ZooKeeper session timeout', positiveNumber, 10)
+    .option('--http-max-body-mb <mb>', 'largest HTTP request body relayed, in MiB', positiveNumber, 64)
+    .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64)
+    .action(async (flags: GatewayFlags) => {
+      const logger = createLogger(flags.logLevel);
+      const store = new ZooKeeperStore({
+        connectionString: flags.zookeeper,
+        sessionTimeoutMs: Math.round(flags.sessionTimeoutSecs * 1000),
+        logger: logger.child({ component: 'zookeeper' }),
+      });
+      const server = new GatewayServer({
+        store,
+        host: flags.host,
+        httpPort: flags.httpPort,
+        grpcPort: flags.grpcPort,
+        metricsPort: flags.metricsPort,
+        httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
+        grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
+        logger,
+      });
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'stopping the gateway');
+        void server.stop().then(() => process.exit(0));
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      await server.start();
+    });
+}

@@ -1,0 +1,215 @@
+/**
+ * Placement: which workers serve which models. PURE — snapshots in, a new assignment out; the
+ * leader controller does the reading and writing around it.
+ *
+ * Rules, in priority order:
+ * 1. A model's replicas go on DISTINCT workers.
+ * 2. A worker's memory is never overcommitted: the memory of the replicas placed on it stays within
+ *    its capacity. (A replica already loaded that no longer fits, e.g. once its measured memory
+ *    exceeds the estimate, is moved.)
+ * 3. Stability: a replica already assigned to a live worker stays there (no needless moves).
+ * 4. Missing replicas (new models, more replicas, replicas of vanished workers) go to the
+ *    least-loaded worker that fits: lowest fraction of capacity used after placing, then the
+ *    most free memory — bin packing by memory with spreading. Larger models are placed first.
+ *    A worker that already has the model loaded is preferred (nothing to load).
+ * 5. Move safety: a replica that must leave a worker (overcommit, or its worker vanished) stays
+ *    in that worker's assignment until enough of the model's new replicas are READY, so a model
+ *    may briefly be assigned to more workers than its replica count.
+ *
+ * Replicas removed for other reasons (model deleted, fewer replicas wanted) are dropped at once;
+ * when there are too many, not-READY ones go first, then those on the fullest workers.
+ */
+import type { ModelDeployment, NodeInfo, NodeStatus, PlacementStatus } from './layout.js';
+import { formatBytes } from './memory-size.js';
+
+export interface PlacementInput {
+  readonly deployments: readonly ModelDeployment[];
+  /** Live workers (their ephemeral registrations). */
+  readonly nodes: readonly NodeInfo[];
+  /** Current assignment per worker id, including workers that are gone. */
+  readonly assignments: ReadonlyMap<string, readonly string[]>;
+  /** Each live worker's report of its model versions. */
+  readonly statuses: ReadonlyMap<string, NodeStatus>;
+}
+
+export type PlacementAction = 'assign' | 'unassign';
+
+/** One change to a worker's assignment, with the reason (the controller logs one line per decision). */
+export interface PlacementDecision {
+  readonly action: PlacementAction;
+  readonly model: string;
+  readonly node: string;
+  readonly reason: string;
+}
+
+export interface PlacementResult {
+  /** The new assignment of every live worker and of every gone worker that still had one. */
+  readonly assignments: ReadonlyMap<string, readonly string[]>;
+  readonly placement: ReadonlyMap<string, PlacementStatus>;
+  readonly decisions: readonly PlacementDecision[];
+}
+
+/** A replica leaving a worker, kept until the model's new replicas are READY. */
+interface Leaving {
+  readonly node: string;
+  readonly live: boolean;
+  readonly why: string;
+}
+
+/** A replica is READY on a worker when at least one of its versions is READY there. */
+export function replicaReady(status: NodeStatus | undefined, model: string): boolean {
+  const versions = status?.models[model]?.versions;
+  return versions !== undefined && Object.values(versions).some((v) => v.state === 'READY');
+}
+
+export function place(input: PlacementInput): PlacementResult {
+  const deployments = new Map(input.deployments.map((d) => [d.name, d]));
+  const nodes = [...input.nodes].sort((a, b) => a.id.localeCompare(b.id));
+  const live = new Map(nodes.map((n) => [n.id, n]));
+  const used = new Map(nodes.map((n) => [n.id, 0]));
+  const targets = new Map<string, Set<string>>();
+  const leaving = new Map<string, Leaving[]>();
+  const decisions: PlacementDecision[] = [];
+  const ready = (node: string, model: string): boolean => replicaReady(input.statuses.get(node), model);
+  const memoryOf = (model: string): number => deployments.get(model)?.memoryBytes ?? 0;
+  const free = (node: string): number => live.get(node)!.memoryCapacityBytes - used.get(node)!;
+  const targetsOf = (model: string): Set<string> => getOrCreate(targets, model, () => new Set());
+  const unassign = (model: string, node: string, reason: string): void => void decisions.push({ action: 'unassign', model, node, reason });
+
+  // 1. Keep what live workers already have, as far as it fits.
+  for (const node of nodes) {
+    const current = [...new Set(input.assignments.get(node.id) ?? [])];
+    const keep: string[] = [];
+    for (const model of current) {
+      const deployment = deployments.get(model);
+      if (!deployment) unassign(model, node.id, 'the model was removed');
+      else if (deployment.replicas === 0) unassign(model, node.id, 'replicas is 0');
+      else keep.push(model);
+    }
+    keep.sort((a, b) => Number(ready(node.id, b)) - Number(ready(node.id, a)) || memoryOf(a) - memoryOf(b) || a.localeCompare(b));
+    for (const model of keep) {
+      const need = memoryOf(model);
+      if (need <= free(node.id)) {
+        targetsOf(model).add(node.id);
+        used.set(node.id, used.get(node.id)! + need);
+        continue;
+      }
+      const why = `it no longer fits on ${node.id} (needs ${formatBytes(need)}, ${formatBytes(Math.max(0, free(node.id)))} free)`;
+      if (ready(node.id, model)) {
+        getOrCreate(leaving, model, () => []).push({ node: node.id, live: true, why });
+        // Loaded memory stays in use until the replica actually leaves.
+        used.set(node.id, used.get(node.id)! + need);
+      } else {
+        unassign(model, node.id, why);
+      }
+    }
+  }
+
+  // 2. Trim models that now have more replicas than wanted.
+  for (const [model, holders] of targets) {
+    const wanted = deployments.get(model)!.replicas;
+    if (holders.size <= wanted) continue;
+    const order = [...holders].sort(
+      (a, b) => Number(ready(a, model)) - Number(ready(b, model)) || free(a) - free(b) || b.localeCompare(a),
+    );
+    for (const node of order.slice(0, holders.size - wanted)) {
+      holders.delete(node);
+      used.set(node, used.get(node)! - memoryOf(model));
+      unassign(model, node, `more replicas than the ${wanted} wanted`);
+    }
+  }
+
+  // Replicas on workers that are gone leave too, once replaced.
+  const gone = [...input.assignments.keys()].filter((id) => !live.has(id)).sort();
+  for (const node of gone) {
+    for (const model of new Set(input.assignments.get(node))) {
+      const deployment = deployments.get(model);
+      if (deployment && deployment.replicas > 0) getOrCreate(leaving, model, () => []).push({ node, live: false, why: `worker ${node} is gone` });
+      else unassign(model, node, deployment ? 'replicas is 0' : 'the model was removed');
+    }
+  }
+
+  // 3. Place missing replicas, largest models first.
+  const placement = new Map<string, PlacementStatus>();
+  const active = [...deployments.values()].sort((a, b) => b.memoryBytes - a.memoryBytes || a.name.localeCompare(b.name));
+  for (const deployment of active) {
+    const model = deployment.name;
+    if (deployment.replicas === 0) {
+      placement.set(model, { state: 'PLACED', nodes: [], reason: 'replicas is 0: not loaded' });
+      continue;
+    }
+    const holders = targetsOf(model);
+    const blocked = new Set([...holders, ...(leaving.get(model) ?? []).filter((l) => l.live).map((l) => l.node)]);
+    let shortfall: string | undefined;
+    while (holders.size < deployment.replicas) {
+      const candidates = nodes.filter((n) => !blocked.has(n.id));
+      const fitting = candidates.filter((n) => free(n.id) >= deployment.memoryBytes);
+      if (fitting.length === 0) {
+        shortfall = explainShortfall(deployment, nodes.length, candidates.map((n) => free(n.id)));
+        break;
+      }
+      const loadAfter = (n: NodeInfo): number => (used.get(n.id)! + deployment.memoryBytes) / Math.max(1, n.memoryCapacityBytes);
+      fitting.sort((a, b) => Number(ready(b.id, model)) - Number(ready(a.id, model)) || loadAfter(a) - loadAfter(b) || free(b.id) - free(a.id) || a.id.localeCompare(b.id));
+      const chosen = fitting[0]!;
+      const freeBefore = free(chosen.id);
+      holders.add(chosen.id);
+      blocked.add(chosen.id);
+      used.set(chosen.id, used.get(chosen.id)! + deployment.memoryBytes);
+      decisions.push({ action: 'assign', model, node: chosen.id, reason: `replica ${holders.size} of ${deployment.replicas}: needs ${formatBytes(deployment.memoryBytes)}, ${formatBytes(freeBefore)} free there` });
+    }
+    placement.set(model, statusOf(deployment, holders, shortfall));
+  }
+
+  // 4. Leaving replicas stay only while the model lacks READY replicas among its new holders.
+  const kept = new Map<string, Set<string>>();
+  for (const [model, leavers] of leaving) {
+    const holders = targetsOf(model);
+    const readyHolders = [...holders].filter((n) => ready(n, model));
+    const keep = Math.max(0, Math.min(leavers.length, deployments.get(model)!.replicas - readyHolders.length));
+    const ordered = [...leavers].sort((a, b) => Number(b.live) - Number(a.live) || a.node.localeCompare(b.node));
+    for (const [i, leaver] of ordered.entries()) {
+      if (i < keep) {
+        getOrCreate(kept, leaver.node, () => new Set()).add(model);
+        continue;
+      }
+      const replacement = readyHolders.length > 0 ? `; READY on ${readyHolders.join(', ')}` : '';
+      unassign(model, leaver.node, `${leaver.why}${replacement}`);
+    }
+    if (keep > 0) {
+      const status = placement.get(model)!;
+      const from = ordered.slice(0, keep).map((l) => l.node);
+      const moving = `moving off ${from.join(', ')} (${ordered[0]!.why}): kept until replacements are READY`;
+      placement.set(model, { ...status, reason: status.reason ? `${status.reason}; ${moving}` : moving });
+    }
+  }
+
+  const assignments = new Map<string, string[]>();
+  for (const node of [...nodes.map((n) => n.id), ...gone]) {
+    const models = new Set(kept.get(node));
+    for (const [model, holders] of targets) if (holders.has(node)) models.add(model);
+    assignments.set(node, [...models].sort());
+  }
+  return { assignments, placement, decisions };
+}
+
+function statusOf(deployment: ModelDeployment, holders: ReadonlySet<string>, shortfall: string | undefined): PlacementStatus {
+  const nodes = [...holders].sort();
+  if (nodes.length >= deployment.replicas) return { state: 'PLACED', nodes };
+  const why = shortfall ?? 'not enough workers';
+  if (nodes.length === 0) return { state: 'PENDING', nodes, reason: why };
+  return { state: 'PARTIAL', nodes, reason: `${nodes.length} of ${deployment.replicas} replicas placed: ${why}` };
+}
+
+function explainShortfall(deployment: ModelDeployment, liveCount: number, candidateFree: readonly number[]): string {
+  if (liveCount === 0) return 'no live workers';
+  if (candidateFree.length === 0) {
+    return `only ${liveCount} live worker${liveCount === 1 ? '' : 's'} for ${deployment.replicas} replicas (each replica needs its own worker)`;
+  }
+  return `needs ${formatBytes(deployment.memoryBytes)}, largest free is ${formatBytes(Math.max(0, ...candidateFree))}`;
+}
+
+function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = create()));
+  return value;
+}
