@@ -1,5 +1,6 @@
 /** The package version, read once from package.json (the single source of truth). */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 function findPackageJson(): { version: string } {
   // Compiled code runs from dist/src/core/; sources from src/core/.
@@ -16,4 +17,4 @@ function findPackageJson(): { version: string } {
 export const VERSION: string = findPackageJson().version;
 
 /** The repository root (where package.json, models/ and proto/ live). */
-export const PACKAGE_ROOT: string = new URL('../../../', import.meta.url).pathname;
+export const PACKAGE_ROOT: string = fileURLToPath(new URL('../../../', import.meta.url));

@@ -284,7 +284,7 @@ describe('gateway relaying to in-process workers', () => {
     await waitFor(async () => (await fetch(`${gatewayUrl}/v2/models/add_sub/ready`)).status === 400, 3000, 'the model to be unready');
     const refused = await post(gatewayUrl, '/v2/models/add_sub/infer', jsonRequest([1, 1, 1, 1]));
     assert.equal(refused.status, 503);
-    assert.match(JSON.parse(refused.body.toString()).error as string, /no reachable replica|not at ready state/);
+    assert.match((JSON.parse(refused.body.toString()) as { error: string }).error, /no reachable replica|not at ready state/);
     await setStatus(workerStores[0]!, 'w1', ready);
   });
 });

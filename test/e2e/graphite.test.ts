@@ -122,7 +122,7 @@ describe('Graphite push to a real carbon-cache', () => {
     }
   });
 
-  test('when the buffer overflows, the oldest points are dropped and exactly those are counted', async () => {
+  test('when the buffer overflows, the oldest points are dropped and every lost point is counted', async () => {
     // A registry with a known number of points per tick: a tick counter and 9 gauges, plus the
     // reporter's own 4 metrics = 14 lines per tick; the buffer holds 3 ticks.
     const registry = new Registry();

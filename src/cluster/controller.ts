@@ -1,0 +1,246 @@
+/**
+ * The placement controller. Several may run; leader election picks the one that acts, and a
+ * standby takes over when the leader's session ends (within the session timeout of its death).
+ *
+ * The leader:
+ * 1. seeds the desired state from its model repository — only models without a deployment node
+ *    are added, so desired state in the store (changed through the admin API) wins afterwards;
+ * 2. watches deployments, nodes, assignments and status, and on every change (coalesced) reads a
+ *    snapshot, adopts memory measured by workers in place of estimates, runs the pure
+ *    `place()`, and writes each changed assignment with compare-and-set (a conflict just means
+ *    another round) and each model's placement status;
+ * 3. logs every placement decision, one line each.
+ *
+ * It never talks to workers or gateways; everything goes through the store.
+ */
+import { hostname } from 'node:os';
+import { EventChannel } from '../core/events.js';
+import type { Lifecycle } from '../core/lifecycle.js';
+import type { Logger } from '../core/logger.js';
+import { coalesce, ensureLayout, isConflict, readSnapshot, watchChildren, type ClusterSnapshot } from './cluster-state.js';
+import { LeaderElection } from './leader-election.js';
+import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDeployment, type PlacementStatus } from './layout.js';
+import { formatBytes } from './memory-size.js';
+import { place, type PlacementResult } from './placement.js';
+import { deploymentsFromRepository } from './repository-deployments.js';
+import type { CoordinationStore } from './store/coordination-store.js';
+
+export interface ControllerOptions {
+  readonly store: CoordinationStore;
+  /** Layout root in the store. Default `/cranberries`. */
+  readonly root?: string;
+  /** Seeds the desired state when this controller becomes the leader; none: no seeding. */
+  readonly modelRepository?: string | undefined;
+  readonly defaultReplicas: number;
+  readonly logger: Logger;
+  /** Shown in the election node and logs. Default `<hostname>:<pid>`. */
+  readonly candidate?: string;
+  /** Changes within this window are handled in one round. Default 100 ms. */
+  readonly coalesceMs?: number;
+  /** A full round at least this often, as a safety net. Default 30 s. */
+  readonly resyncMs?: number;
+  /** Memory estimate = factor × model file size. Default 3. */
+  readonly memoryFactor?: number;
+}
+
+export class Controller implements Lifecycle {
+  /** Every completed placement round (tests and observability). */
+  readonly reconciled = new EventChannel<PlacementResult>();
+  readonly paths: ClusterPaths;
+  private readonly election: LeaderElection;
+  private readonly log: Logger;
+  private readonly schedule: ReturnType<typeof coalesce>;
+  private unwatch: (() => void)[] = [];
+  private resync: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private unsubscribeLeadership: (() => void) | undefined;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.paths = clusterPaths(options.root ?? DEFAULT_ROOT);
+    this.log = options.logger.child({ component: 'controller' });
+    const candidate = options.candidate ?? `${hostname()}:${process.pid}`;
+    this.election = new LeaderElection({ store: options.store, path: this.paths.election, candidate, logger: this.log });
+    this.schedule = coalesce(() => void this.reconcile(), options.coalesceMs ?? 100);
+  }
+
+  get isLeader(): boolean {
+    return this.election.isLeader;
+  }
+
+  async start(): Promise<void> {
+    await ensureLayout(this.options.store, this.paths);
+    this.unsubscribeLeadership = this.election.leadershipChanged.subscribe((leader) => (leader ? void this.lead() : this.follow()));
+    await this.election.start();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribeLeadership?.();
+    this.follow();
+    await this.running;
+    await this.election.stop();
+  }
+
+  /** Runs one placement round now (normally rounds follow changes); resolves when it is done. */
+  reconcileNow(): Promise<void> {
+    return this.reconcile();
+  }
+
+  private async lead(): Promise<void> {
+    await this.seed().catch((error: unknown) => this.log.warn({ err: String(error) }, 'could not seed the desired state from the repository'));
+    if (!this.isLeader) return;
+    const { store } = this.options;
+    this.follow(); // leadership may have flapped during the seed: arm the watches once
+    this.unwatch = [this.paths.models, this.paths.nodes, this.paths.assignments, this.paths.status].map((path) => watchChildren(store, path, this.schedule));
+    this.resync = setInterval(this.schedule, this.options.resyncMs ?? 30_000);
+    this.resync.unref();
+    this.schedule();
+  }
+
+  private follow(): void {
+    for (const stop of this.unwatch) stop();
+    this.unwatch = [];
+    clearInterval(this.resync);
+    this.schedule.cancel();
+  }
+
+  private async seed(): Promise<void> {
+    const { modelRepository, store, defaultReplicas, memoryFactor } = this.options;
+    if (!modelRepository) return;
+    const { deployments, warnings } = await deploymentsFromRepository({ modelRepository, defaultReplicas, memoryFactor });
+    for (const w of warnings) this.log.warn({ model: w.model }, `repository model '${w.model}': ${w.message}`);
+    const existing = new Set(await store.children(this.paths.models));
+    for (const deployment of deployments) {
+      if (existing.has(deployment.name) || !this.isLeader) continue;
+      try {
+        await store.create(this.paths.model(deployment.name), encodeJson(deployment), 'persistent');
+        this.log.info(
+          { model: deployment.name, replicas: deployment.replicas, memoryBytes: deployment.memoryBytes },
+          `desired state: added '${deployment.name}' from the repository with ${deployment.replicas} replicas (memory estimate ${formatBytes(deployment.memoryBytes)})`,
+        );
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+  }
+
+  /** One round at a time; a request during a round runs exactly one more. */
+  private reconcile(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        if (!this.isLeader) return;
+        await this.round().catch((error: unknown) => {
+          this.log.warn({ err: String(error) }, 'placement round failed; retrying on the next change');
+          if (this.isLeader) this.schedule();
+        });
+      } while (this.again);
+    })().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async round(): Promise<void> {
+    const { store } = this.options;
+    const snapshot = await readSnapshot(store, this.paths, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
+    const deployments = await this.adoptMeasuredMemory(snapshot);
+    const result = place({
+      deployments,
+      nodes: [...snapshot.nodes.values()],
+      assignments: new Map([...snapshot.assignments].map(([id, a]) => [id, a.value.models])),
+      statuses: snapshot.statuses,
+    });
+    if (!this.isLeader) return;
+    for (const d of result.decisions) {
+      this.log.info({ model: d.model, node: d.node, action: d.action, reason: d.reason }, `placement: ${d.action} '${d.model}' ${d.action === 'assign' ? 'to' : 'from'} ${d.node}: ${d.reason}`);
+    }
+    let conflicts = await this.writeAssignments(snapshot, result);
+    conflicts += await this.writePlacements(snapshot, result);
+    if (conflicts > 0) this.schedule();
+    this.reconciled.publish(result);
+  }
+
+  /** A worker's measured memory replaces the estimate once (the first measurement wins). */
+  private async adoptMeasuredMemory(snapshot: ClusterSnapshot): Promise<ModelDeployment[]> {
+    const deployments: ModelDeployment[] = [];
+    for (const [name, { value, version }] of snapshot.deployments) {
+      const reports = [...snapshot.statuses.entries()]
+        .filter(([id]) => snapshot.nodes.has(id))
+        .map(([, status]) => status.models[name]?.memoryBytes)
+        .filter((bytes): bytes is number => bytes !== undefined && bytes > 0);
+      if (value.memoryMeasured || reports.length === 0) {
+        deployments.push(value);
+        continue;
+      }
+      const measured = { ...value, memoryBytes: Math.max(...reports), memoryMeasured: true };
+      try {
+        await this.options.store.set(this.paths.model(name), encodeJson(measured), version);
+        this.log.info({ model: name, estimate: value.memoryBytes, measured: measured.memoryBytes }, `memory of '${name}': measured ${formatBytes(measured.memoryBytes)} replaces the estimate ${formatBytes(value.memoryBytes)}`);
+        deployments.push(measured);
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+        this.schedule(); // changed meanwhile (e.g. by the admin API): next round
+        deployments.push(value);
+      }
+    }
+    return deployments;
+  }
+
+  private async writeAssignments(snapshot: ClusterSnapshot, result: PlacementResult): Promise<number> {
+    const { store } = this.options;
+    let conflicts = 0;
+    for (const [id, models] of result.assignments) {
+      const current = snapshot.assignments.get(id);
+      if (current && sameList(current.value.models, models)) continue;
+      if (!current && models.length === 0) continue;
+      const path = this.paths.assignment(id);
+      try {
+        if (current && models.length === 0 && !snapshot.nodes.has(id)) await store.remove(path, { expectedVersion: current.version });
+        else if (current) await store.set(path, encodeJson({ models }), current.version);
+        else await store.create(path, encodeJson({ models }), 'persistent');
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+        conflicts++;
+      }
+    }
+    return conflicts;
+  }
+
+  private async writePlacements(snapshot: ClusterSnapshot, result: PlacementResult): Promise<number> {
+    const { store } = this.options;
+    let conflicts = 0;
+    for (const [model, status] of result.placement) {
+      const current = snapshot.placements.get(model);
+      if (current && samePlacement(current.value, status)) continue;
+      if (!current || current.value.state !== status.state || current.value.reason !== status.reason) {
+        const where = status.nodes.length > 0 ? ` on ${status.nodes.join(', ')}` : '';
+        this.log.info({ model, state: status.state, nodes: status.nodes, reason: status.reason }, `placement: '${model}' is ${status.state}${where}${status.reason ? `: ${status.reason}` : ''}`);
+      }
+      try {
+        if (current) await store.set(this.paths.modelPlacement(model), encodeJson(status), current.version);
+        else await store.create(this.paths.modelPlacement(model), encodeJson(status), 'persistent');
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+        conflicts++;
+      }
+    }
+    for (const [model, current] of snapshot.placements) {
+      if (result.placement.has(model)) continue;
+      await store.remove(this.paths.modelPlacement(model), { expectedVersion: current.version }).catch((error: unknown) => {
+        if (!isConflict(error)) throw error;
+      });
+    }
+    return conflicts;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function samePlacement(a: PlacementStatus, b: PlacementStatus): boolean {
+  return a.state === b.state && a.reason === b.reason && sameList(a.nodes, b.nodes);
+}

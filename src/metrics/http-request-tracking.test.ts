@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Fastify from 'fastify';
+import { invalidArgument } from '../core/errors.js';
+import { adoptOipRequestId, installHttpRequestTracking } from './http-request-tracking.js';
+import type { RejectionRecorder } from './rejected-requests.js';
+
+function app(recorded: unknown[][]): ReturnType<typeof Fastify> {
+  const instance = Fastify();
+  const recorder: RejectionRecorder = { recordRejected: (...args) => void recorded.push(args) };
+  installHttpRequestTracking(instance, { recorder });
+  instance.setErrorHandler((error, _request, reply) => reply.code(400).header('content-type', 'application/json').send(JSON.stringify({ error: (error as Error).message })));
+  instance.post('/v2/models/:model/versions/:version/infer', (request) => {
+    adoptOipRequestId(request, (request.body as { id?: string }).id);
+    throw invalidArgument(`bad input (id ${request.id})`);
+  });
+  instance.post('/v2/models/:model/infer', () => ({ ok: true }));
+  instance.get('/v2/models/:model', () => {
+    throw invalidArgument('metadata failure');
+  });
+  return instance;
+}
+
+test('the x-request-id header is echoed on every answer and added to error bodies after "error"', async () => {
+  const recorded: unknown[][] = [];
+  const instance = app(recorded);
+  const ok = await instance.inject({ method: 'POST', url: '/v2/models/m/infer', headers: { 'x-request-id': 'abc' }, payload: {} });
+  assert.equal(ok.headers['x-request-id'], 'abc');
+  assert.equal(ok.body, '{"ok":true}');
+  const failed = await instance.inject({ method: 'POST', url: '/v2/models/m/versions/2/infer', headers: { 'x-request-id': 'def' }, payload: { id: 'oip' } });
+  assert.equal(failed.headers['x-request-id'], 'def');
+  assert.equal(failed.body, '{"error":"bad input (id def)","request_id":"def"}');
+  const missing = await instance.inject({ method: 'GET', url: '/nowhere' });
+  assert.match(missing.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/);
+  await instance.close();
+});
+
+test('without a header the OIP id is adopted once decoded', async () => {
+  const instance = app([]);
+  const failed = await instance.inject({ method: 'POST', url: '/v2/models/m/versions/2/infer', payload: { id: 'oip-9' } });
+  assert.equal(failed.headers['x-request-id'], 'oip-9');
+  assert.equal((failed.json() as { request_id: string }).request_id, 'oip-9');
+  await instance.close();
+});
+
+test('failures of inference routes are reported with model, version and request id; other routes are not', async () => {
+  const recorded: unknown[][] = [];
+  const instance = app(recorded);
+  await instance.inject({ method: 'POST', url: '/v2/models/my%20model/versions/2/infer', headers: { 'x-request-id': 'r1' }, payload: {} });
+  await instance.inject({ method: 'GET', url: '/v2/models/m' });
+  assert.equal(recorded.length, 1);
+  const [model, version, error, requestId] = recorded[0]!;
+  assert.equal(model, 'my model');
+  assert.equal(version, 2);
+  assert.match((error as Error).message, /bad input/);
+  assert.equal(requestId, 'r1');
+  await instance.close();
+});
