@@ -30,6 +30,7 @@ import type {
   ServerMetadata,
   VersionState,
 } from '../serving/inference-service.js';
+import { Cancellation } from './cancellation.js';
 import { decodeInferResponseMessage, encodeInferRequestMessage, MODEL_INFER_PATH } from './decoded-infer.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import type { GrpcUpstreams } from './grpc-upstreams.js';
@@ -151,10 +152,10 @@ export class GatewayService implements InferenceService {
     const message = encodeInferRequestMessage(request);
     const metadata = new grpc.Metadata();
     metadata.set(REQUEST_ID_HEADER, requestId);
-    const signal = context?.signal;
-    const answer = await this.options.router.route({ model: request.model, version: request.version, requestId, signal }, (endpoint) =>
+    const cancel = Cancellation.fromSignal(context?.signal);
+    const answer = await this.options.router.route({ model: request.model, version: request.version, requestId, cancel }, (endpoint) =>
       this.options.grpc.unary(endpoint, MODEL_INFER_PATH, message, metadata, {}, (call) => {
-        signal?.addEventListener('abort', () => call.cancel(), { once: true });
+        cancel?.onAbort(() => call.cancel());
       }),
     );
     if (answer.error) throw errorFromStatus(answer.error);

@@ -18,10 +18,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { asCranberriesError, invalidArgument } from '../core/errors.js';
+import { asCranberriesError, CranberriesError, invalidArgument } from '../core/errors.js';
 import { oipPackageDefinition, serviceDefinition, OIP_SERVICE_NAME, toServiceError, logFailure } from '../protocols/grpc/index.js';
 import { decodeModelVersion, requireModelName } from '../protocols/grpc/oip-infer-codec.js';
 import type { WireModelRef } from '../protocols/grpc/oip-messages.js';
+import { Cancellation } from './cancellation.js';
 import type { GatewayService } from './gateway-service.js';
 import type { GrpcAnswer, GrpcUpstreams } from './grpc-upstreams.js';
 import { echoRequestId, streamRequestId, unaryRequestId } from '../metrics/grpc-request-tracking.js';
@@ -135,10 +136,10 @@ function callOptions(call: { getDeadline(): grpc.Deadline }): grpc.CallOptions {
 
 /** Sends one message to a replica of its model (retrying per the router's policy). */
 function send(options: GrpcForwardingOptions, path: string, message: Buffer, target: RouteTarget, metadata: grpc.Metadata, callOpts: grpc.CallOptions): Promise<GrpcAnswer> {
-  const signal = target.signal;
+  const cancel = target.cancel;
   return options.router.route(target, (endpoint) =>
     options.upstreams.unary(endpoint, path, message, metadata, callOpts, (outgoing) => {
-      signal?.addEventListener('abort', () => outgoing.cancel(), { once: true });
+      cancel?.onAbort(() => outgoing.cancel());
     }),
   );
 }
@@ -157,12 +158,12 @@ function relayUnary(options: GrpcForwardingOptions, path: string, route: Router)
       callback(toServiceError(error));
       return;
     }
-    const controller = new AbortController();
-    const onCancelled = (): void => controller.abort();
+    const cancel = new Cancellation();
+    const onCancelled = (): void => cancel.abort(new CranberriesError('CANCELLED', 'the client cancelled the call'));
     call.once('cancelled', onCancelled);
     const requestId = unaryRequestId(call.metadata, target.id).id;
     echoRequestId(call, requestId);
-    send(options, path, call.request, { ...target, requestId, signal: controller.signal }, forwardedMetadata(call.metadata, requestId), callOptions(call)).then(
+    send(options, path, call.request, { ...target, requestId, cancel }, forwardedMetadata(call.metadata, requestId), callOptions(call)).then(
       (answer) => {
         call.off('cancelled', onCancelled);
         if (answer.error) callback(relayedStatus(answer.error));
@@ -179,7 +180,7 @@ function relayUnary(options: GrpcForwardingOptions, path: string, route: Router)
 
 function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCall<Buffer, Buffer> {
   return (call) => {
-    const controller = new AbortController();
+    const cancel = new Cancellation();
     const callOpts = callOptions(call);
     let inFlight = 0;
     let paused = false;
@@ -208,7 +209,7 @@ function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCa
         route = readInferRoute(message);
         const model = requireModelName(route.model, 'model_name');
         const requestId = streamRequestId(call.metadata, route.id).id;
-        const target = { model, version: decodeModelVersion(route.version, model), requestId, signal: controller.signal };
+        const target = { model, version: decodeModelVersion(route.version, model), requestId, cancel };
         const result = await send(options, MODEL_INFER, message, target, forwardedMetadata(call.metadata, requestId), callOpts);
         if (result.error) return streamError(result.error.details, route);
         const response = removed !== undefined && isTrueBoolParameter(removed) ? Buffer.concat([result.response, trueBoolParameterEntry(PARAMETERS_FIELD, FINAL_FLAG)]) : result.response;
@@ -244,12 +245,12 @@ function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCa
     });
     call.on('cancelled', () => {
       closed = true;
-      controller.abort();
+      cancel.abort(new CranberriesError('CANCELLED', 'the client cancelled the stream'));
     });
     call.on('error', (error: Error) => {
       options.logger?.debug({ err: error, rpc: 'ModelStreamInfer' }, 'stream error');
       closed = true;
-      controller.abort();
+      cancel.abort(new CranberriesError('CANCELLED', `the stream failed: ${error.message}`));
     });
   };
 }

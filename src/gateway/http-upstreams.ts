@@ -7,6 +7,7 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Cancellation } from './cancellation.js';
 import type { Endpoint } from './endpoint-table.js';
 import type { AttemptOutcome, FailureKind } from './request-router.js';
 
@@ -122,10 +123,10 @@ export class HttpUpstreams {
    * Uses undici's `dispatch` with a handler rather than `request`: no body stream, async iterator
    * or per-request listeners on the hot path, only callbacks collecting the answer's chunks.
    */
-  send(endpoint: Endpoint, request: UpstreamRequest, signal?: AbortSignal): Promise<AttemptOutcome<UpstreamResponse>> {
+  send(endpoint: Endpoint, request: UpstreamRequest, cancel?: Cancellation): Promise<AttemptOutcome<UpstreamResponse>> {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason as Error);
+      if (cancel?.reason) {
+        reject(cancel.reason);
         return;
       }
       let controller: Dispatcher.DispatchController | undefined;
@@ -133,15 +134,13 @@ export class HttpUpstreams {
       let headers: Record<string, string | string[]> = {};
       const chunks: Buffer[] = [];
       let length = 0;
-      const onAbort = (): void => controller?.abort(signal?.reason as Error);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settle = (): void => signal?.removeEventListener('abort', onAbort);
+      const settle = cancel?.onAbort(() => controller?.abort(cancel.reason ?? new Error('cancelled')));
       this.pool(endpoint).dispatch(
         { method: request.method, path: request.path, headers: request.headers, body: request.body ?? null },
         {
           onRequestStart(requestController) {
             controller = requestController;
-            if (signal?.aborted) requestController.abort(signal.reason as Error);
+            if (cancel?.reason) requestController.abort(cancel.reason);
           },
           onResponseStart(_controller, status, responseHeaders) {
             statusCode = status;
@@ -152,15 +151,15 @@ export class HttpUpstreams {
             length += chunk.length;
           },
           onResponseEnd() {
-            settle();
+            settle?.();
             const response: UpstreamResponse = { statusCode, headers, body: chunks, length };
             if (statusCode === 503) resolve({ ok: false, kind: 'unavailable', detail: 'the worker answered 503', answer: response });
             else resolve({ ok: true, value: response });
           },
           onResponseError(_controller, error) {
-            settle();
-            const kind = signal?.aborted ? undefined : classifyHttpError(error);
-            if (kind === undefined) reject(signal?.aborted ? (signal.reason as Error) : error);
+            settle?.();
+            const kind = cancel?.aborted ? undefined : classifyHttpError(error);
+            if (kind === undefined) reject(cancel?.reason ?? error);
             else resolve({ ok: false, kind, detail: describe(error) });
           },
         },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CranberriesError } from '../core/errors.js';
+import { Cancellation } from './cancellation.js';
 import { EndpointHealth } from './endpoint-health.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import { Picker } from './picker.js';
@@ -117,10 +118,10 @@ describe('RequestRouter', () => {
 
   it('does not retry once the client has gone', async () => {
     const { router, events } = setup(two);
-    const controller = new AbortController();
+    const cancel = new Cancellation();
     await assert.rejects(
-      router.route({ model: 'm', requestId: 'r', signal: controller.signal }, () => {
-        controller.abort(new CranberriesError('CANCELLED', 'client went away'));
+      router.route({ model: 'm', requestId: 'r', cancel }, () => {
+        cancel.abort(new CranberriesError('CANCELLED', 'client went away'));
         return Promise.resolve(fail('reset'));
       }),
       /client went away/,

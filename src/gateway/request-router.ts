@@ -17,8 +17,9 @@
  * idempotent, so a request that reached a dying worker may safely run again. Retries draw on a
  * shared RetryBudget, so when a whole model is down they cannot multiply the load.
  */
-import { asCranberriesError, unavailable } from '../core/errors.js';
+import { unavailable } from '../core/errors.js';
 import { withRequestId } from '../metrics/request-id.js';
+import type { Cancellation } from './cancellation.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import type { EndpointHealth } from './endpoint-health.js';
 import type { Picker } from './picker.js';
@@ -43,8 +44,8 @@ export interface RouteTarget {
   readonly model: string;
   readonly version?: number | undefined;
   readonly requestId: string;
-  /** Aborted when the client has gone: no retry is started after that. */
-  readonly signal?: AbortSignal | undefined;
+  /** Cancelled when the client has gone: no retry is started after that. */
+  readonly cancel?: Cancellation | undefined;
 }
 
 /** Observations for metrics and logs; all optional. */
@@ -71,7 +72,7 @@ export class RequestRouter {
     const first = this.pick(target, undefined);
     const outcome = await this.run(first.endpoint, first.version, attempt);
     if (outcome.ok) return outcome.value;
-    if (target.signal?.aborted) throw asCranberriesError(target.signal.reason);
+    if (target.cancel?.reason) throw target.cancel.reason;
 
     const next = this.retryTarget(target, first.endpoint, outcome.kind);
     if (next === undefined) return this.giveUp(target, first.endpoint, outcome);

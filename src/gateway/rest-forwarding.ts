@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import { asCranberriesError, CranberriesError } from '../core/errors.js';
 import { httpStatusOf } from '../protocols/http/error-mapping.js';
 import { parseVersion } from '../protocols/http/oip-routes.js';
+import { Cancellation } from './cancellation.js';
 import type { GatewayService } from './gateway-service.js';
 import { forwardedHeaders, type HttpUpstreams, type UpstreamResponse } from './http-upstreams.js';
 import { REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../metrics/request-id.js';
@@ -120,9 +121,9 @@ function relay(
   reply.hijack();
   const req = request.raw;
   const res = reply.raw;
-  const controller = new AbortController();
+  const cancel = new Cancellation();
   res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new CranberriesError('CANCELLED', 'the client closed the connection'));
+    if (!res.writableFinished) cancel.abort(new CranberriesError('CANCELLED', 'the client closed the connection'));
   });
   // The header's id, else (once the body is read) the OIP id, else the UUID request tracking made.
   let requestId = usableRequestId(req.headers[REQUEST_ID_HEADER]);
@@ -131,12 +132,11 @@ function relay(
       requestId ??= peekId(req, body) ?? request.id;
       const id = requestId;
       const upstream = { method: req.method ?? 'POST', path: req.url ?? '/', headers: forwardedHeaders(req.headers, id), body };
-      const signal = controller.signal;
-      if (model === undefined) return relayToAnyWorker(options, upstream, id, signal);
-      const routed = options.router.route({ model, version, requestId: id, signal }, (endpoint) => options.http.send(endpoint, upstream, signal));
+      if (model === undefined) return relayToAnyWorker(options, upstream, id, cancel);
+      const routed = options.router.route({ model, version, requestId: id, cancel }, (endpoint) => options.http.send(endpoint, upstream, cancel));
       if (!anyWorkerIfUnknown) return routed;
       return routed.catch((error: unknown) => {
-        if (error instanceof CranberriesError && error.code === 'NOT_FOUND') return relayToAnyWorker(options, upstream, id, signal);
+        if (error instanceof CranberriesError && error.code === 'NOT_FOUND') return relayToAnyWorker(options, upstream, id, cancel);
         throw error;
       });
     })
@@ -155,11 +155,11 @@ async function relayToAnyWorker(
   options: RestForwardingOptions,
   upstream: Parameters<HttpUpstreams['send']>[1],
   requestId: string,
-  signal: AbortSignal,
+  cancel: Cancellation,
 ): Promise<UpstreamResponse> {
   const endpoint = options.service.anyUpEndpoint();
   if (!endpoint) throw withRequestId(new CranberriesError('UNAVAILABLE', 'no worker is reachable'), requestId);
-  const outcome = await options.http.send(endpoint, upstream, signal);
+  const outcome = await options.http.send(endpoint, upstream, cancel);
   if (outcome.ok) return outcome.value;
   if (outcome.answer) return outcome.answer;
   throw withRequestId(new CranberriesError('UNAVAILABLE', `worker ${endpoint.nodeId} could not serve it (${outcome.detail})`), requestId);
@@ -209,8 +209,9 @@ function tooLarge(maxBytes: number): CranberriesError {
 function writeResponse(res: ServerResponse, response: UpstreamResponse): void {
   if (res.destroyed) return;
   res.writeHead(response.statusCode, { ...response.headers, 'content-length': String(response.length) });
-  for (const chunk of response.body) res.write(chunk);
-  res.end();
+  // One write: headers and body leave in a single syscall (each write would be one).
+  const [first] = response.body;
+  res.end(response.body.length === 1 ? first : response.body.length === 0 ? undefined : Buffer.concat(response.body, response.length));
 }
 
 /** The error answer every Cranberries REST API gives (`{"error", "request_id"}`, `x-request-id`). */

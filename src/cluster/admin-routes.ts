@@ -1,0 +1,106 @@
+/**
+ * The cluster admin API over HTTP: a fastify plugin mounting `ClusterAdmin` under `/v2/cluster`.
+ *
+ *   GET    /v2/cluster/nodes                     {"nodes": [NodeView...]}
+ *   GET    /v2/cluster/models                    {"models": [ModelView...]}
+ *   GET    /v2/cluster/models/{m}                ModelView
+ *   POST   /v2/cluster/models/{m}                add; body {"replicas"?: N, "memory"?: bytes | "2GiB"}  → 201
+ *   PUT    /v2/cluster/models/{m}/replicas       body {"replicas": N}
+ *   DELETE /v2/cluster/models/{m}                remove from the desired state                     → {}
+ *   POST   /v2/cluster/models/{m}/load           body {"replicas"?: N} (default: the default count)
+ *   POST   /v2/cluster/models/{m}/unload         replicas 0
+ *
+ * Errors are `{"error": "<message>"}`: 400 invalid input, 404 unknown model, 409 already exists or
+ * a concurrent change, 503 coordination store unreachable. Bodies are read whatever the app's
+ * parsers made of them (a raw Buffer, a string or parsed JSON), so the plugin works on an app that
+ * reads every body raw, as the inference apps do.
+ */
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { CranberriesError, asCranberriesError, invalidArgument, type ErrorCode } from '../core/errors.js';
+import { ClusterAdmin, type ClusterAdminOptions } from './admin-api.js';
+import { parseMemorySize } from './memory-size.js';
+import type { CoordinationStore } from './store/coordination-store.js';
+
+export interface ClusterAdminRoutesOptions extends ClusterAdminOptions {
+  /** Default `/v2/cluster`. */
+  readonly prefix?: string;
+}
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  FAILED_PRECONDITION: 409,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+const AddBody = z.strictObject({ replicas: z.number().optional(), memory: z.union([z.number(), z.string()]).optional() });
+const ReplicasBody = z.strictObject({ replicas: z.number() });
+const LoadBody = z.strictObject({ replicas: z.number().optional() });
+
+export function clusterAdminRoutes(store: CoordinationStore, options: ClusterAdminRoutesOptions = {}): FastifyPluginAsync {
+  const admin = new ClusterAdmin(store, options);
+  const prefix = options.prefix ?? '/v2/cluster';
+  return (app) => {
+    type ModelParams = { Params: { model: string } };
+    app.get(`${prefix}/nodes`, (_request, reply) => answer(reply, 200, async () => ({ nodes: await admin.listNodes() })));
+    app.get(`${prefix}/models`, (_request, reply) => answer(reply, 200, async () => ({ models: await admin.listModels() })));
+    app.get<ModelParams>(`${prefix}/models/:model`, (request, reply) => answer(reply, 200, () => admin.getModel(request.params.model)));
+    app.post<ModelParams>(`${prefix}/models/:model`, (request, reply) =>
+      answer(reply, 201, () => {
+        const body = parseBody(request.body, AddBody);
+        const memoryBytes = body.memory === undefined ? undefined : typeof body.memory === 'number' ? body.memory : parseMemorySize(body.memory);
+        return admin.addModel(request.params.model, { replicas: body.replicas, memoryBytes });
+      }),
+    );
+    app.put<ModelParams>(`${prefix}/models/:model/replicas`, (request, reply) =>
+      answer(reply, 200, () => admin.setReplicas(request.params.model, parseBody(request.body, ReplicasBody, false).replicas)),
+    );
+    app.delete<ModelParams>(`${prefix}/models/:model`, (request, reply) => answer(reply, 200, async () => (await admin.removeModel(request.params.model), {})));
+    app.post<ModelParams>(`${prefix}/models/:model/load`, (request, reply) =>
+      answer(reply, 200, () => admin.load(request.params.model, parseBody(request.body, LoadBody).replicas)),
+    );
+    app.post<ModelParams>(`${prefix}/models/:model/unload`, (request, reply) => answer(reply, 200, () => admin.unload(request.params.model)));
+    return Promise.resolve();
+  };
+}
+
+async function answer(reply: FastifyReply, status: number, work: () => Promise<unknown>): Promise<FastifyReply> {
+  try {
+    const body = await work();
+    return reply.code(status).header('content-type', 'application/json').send(JSON.stringify(body));
+  } catch (error) {
+    const failure = asCranberriesError(error);
+    const code = STATUS[failure.code] ?? 500;
+    return reply.code(code).header('content-type', 'application/json').send(JSON.stringify({ error: failure.message }));
+  }
+}
+
+/** The JSON body, whatever form the app's parsers left it in; an empty body is `{}` unless required. */
+function parseBody<T>(raw: unknown, schema: z.ZodType<T>, emptyAllowed = true): T {
+  let value: unknown = raw;
+  if (Buffer.isBuffer(raw) || raw instanceof Uint8Array) value = Buffer.from(raw).toString('utf8');
+  if (typeof value === 'string') {
+    if (value.trim() === '') value = undefined;
+    else {
+      try {
+        value = JSON.parse(value);
+      } catch {
+        throw invalidArgument('the request body is not valid JSON');
+      }
+    }
+  }
+  if (value === undefined || value === null) {
+    if (!emptyAllowed) throw invalidArgument('the request needs a JSON body');
+    value = {};
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'body';
+    throw new CranberriesError('INVALID_ARGUMENT', `invalid request body: '${field}': ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}

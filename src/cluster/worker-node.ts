@@ -1,0 +1,117 @@
+/**
+ * A complete cluster worker in one call: a `ModelServer` that serves only its assignment, and the
+ * `WorkerAgent` that registers it, follows the assignment and publishes its status. Used by
+ * `cranberries worker`, by tests (several in one process), and by a standalone server over the
+ * embedded store.
+ *
+ * Start order: the server first (endpoints bound, nothing selected yet, so the agent can register
+ * the real ports), then the agent (reads the assignment: the server loads it). Stop order is the
+ * reverse: the agent leaves the cluster first so the gateway stops routing here, then the server
+ * drains and unloads.
+ */
+import { hostname, networkInterfaces } from 'node:os';
+import type { Logger } from '../core/logger.js';
+import { ModelServer, type BoundPorts } from '../server/model-server.js';
+import { AssignmentSelection } from './assignment-selection.js';
+import type { CoordinationStore } from './store/coordination-store.js';
+import { WorkerAgent } from './worker-agent.js';
+
+export interface WorkerNodeOptions {
+  readonly store: CoordinationStore;
+  /** Layout root in the store. Default `/cranberries`. */
+  readonly root?: string;
+  /** Default: `<hostname>-<http port>`. */
+  readonly nodeId?: string | undefined;
+  readonly memoryCapacityBytes: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly modelRepository: string;
+  readonly host: string;
+  /** Host other processes reach this worker at. Default: `host`, or for a wildcard bind this machine's first external IPv4 address (else its hostname). */
+  readonly advertiseHost?: string | undefined;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly metricsPort: number;
+  /** `none`: files are read when the assignment changes; `poll`: model file changes are followed too. */
+  readonly controlMode: 'none' | 'poll';
+  readonly pollSeconds: number;
+  readonly httpMaxBodyBytes: number;
+  readonly grpcMaxMessageBytes: number;
+  readonly logger: Logger;
+}
+
+export interface WorkerNode {
+  readonly nodeId: string;
+  readonly server: ModelServer;
+  readonly agent: WorkerAgent;
+  readonly selection: AssignmentSelection;
+  readonly ports: BoundPorts;
+  readonly httpAddress: string;
+  readonly grpcAddress: string;
+  stop(): Promise<void>;
+}
+
+export async function startWorkerNode(options: WorkerNodeOptions): Promise<WorkerNode> {
+  const selection = new AssignmentSelection();
+  const server = new ModelServer({
+    modelRepository: options.modelRepository,
+    host: options.host,
+    httpPort: options.httpPort,
+    grpcPort: options.grpcPort,
+    metricsPort: options.metricsPort,
+    controlMode: options.controlMode,
+    pollSeconds: options.pollSeconds,
+    loadModels: [],
+    httpMaxBodyBytes: options.httpMaxBodyBytes,
+    grpcMaxMessageBytes: options.grpcMaxMessageBytes,
+    logger: options.logger,
+    selection,
+  });
+  const ports = await server.start();
+  const nodeId = options.nodeId ?? `${hostname()}-${ports.http}`;
+  const advertised = options.advertiseHost ?? advertiseHostFor(options.host);
+  const httpAddress = hostPort(advertised, ports.http);
+  const grpcAddress = hostPort(advertised, ports.grpc);
+  const agent = new WorkerAgent({
+    store: options.store,
+    root: options.root,
+    nodeId,
+    memoryCapacityBytes: options.memoryCapacityBytes,
+    labels: options.labels,
+    selection,
+    models: server.manager,
+    logger: options.logger,
+  });
+  try {
+    await agent.start({ httpAddress, grpcAddress });
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return {
+    nodeId,
+    server,
+    agent,
+    selection,
+    ports,
+    httpAddress,
+    grpcAddress,
+    stop: async () => {
+      await agent.stop();
+      await server.stop();
+    },
+  };
+}
+
+/** The host to advertise for a bind address: itself, unless it is a wildcard. */
+export function advertiseHostFor(bindHost: string): string {
+  if (bindHost !== '0.0.0.0' && bindHost !== '::' && bindHost !== '') return bindHost;
+  for (const addresses of Object.values(networkInterfaces())) {
+    const external = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (external) return external.address;
+  }
+  return hostname();
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
