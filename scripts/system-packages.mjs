@@ -9,6 +9,8 @@ export const SYSTEM_PACKAGES = {
   'python3-grpcio': '/usr/lib/python3/dist-packages/grpc/__init__.py',
   'python3-grpc-tools': '/usr/lib/python3/dist-packages/grpc_tools/__init__.py',
   'python3-numpy': '/usr/lib/python3/dist-packages/numpy/__init__.py',
+  // A private ZooKeeper server for the cluster tests (test/helpers/zookeeper.ts); Java 17 is preinstalled.
+  zookeeper: '/usr/share/java/zookeeper.jar',
 };
 
 export function ensureSystemPackages() {

@@ -73,7 +73,8 @@ class Child {
     onUnexpectedExit: (child: Child, code: number | null, signal: NodeJS.Signals | null) => void,
   ) {
     const log = createWriteStream(logFile, { flags: 'a' });
-    this.process = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_TRIM_THRESHOLD_: '0' } });
+    // Own process group: a terminal's Ctrl-C reaches only `cluster up`, which stops the children in order.
+    this.process = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, MALLOC_TRIM_THRESHOLD_: '0' } });
     this.process.stdout?.pipe(log);
     this.process.stderr?.pipe(log);
     this.done = new Promise((resolveDone) => {
@@ -88,6 +89,11 @@ class Child {
 
   get running(): boolean {
     return !this.exited;
+  }
+
+  /** Last resort when this process exits abruptly: the children live in their own process groups. */
+  kill(): void {
+    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill('SIGKILL');
   }
 
   /** SIGTERM, then SIGKILL after the grace period. */
@@ -137,11 +143,14 @@ async function clusterUp(flags: ClusterUpFlags): Promise<void> {
     console.error(`${child.name} exited (${how}): stopping the cluster. Log: ${child.logFile}`);
     void stopAll(1);
   };
+  process.on('exit', () => {
+    for (const child of children) child.kill();
+  });
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
   try {
-    zookeeper = await startZooKeeperProcess({ port: flags.zookeeperPort, tickTimeMs: 1000 });
+    zookeeper = await startZooKeeperProcess({ port: flags.zookeeperPort, tickTimeMs: 1000, detached: true });
     const zk = zookeeper.connectionString;
     const common = ['--zookeeper', zk, '--log-level', flags.logLevel];
     const start = (name: string, args: string[]): Child => {

@@ -2,11 +2,17 @@
  * `cranberries gateway`: the cluster's front door. Serves the same OIP REST/gRPC and TF Serving
  * APIs as a worker, routing each request to a READY replica found through ZooKeeper.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
 import { port, positiveNumber } from './options.js';
+
+function positiveInteger(value: string): number {
+  const n = positiveNumber(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${value}" is not a whole number`);
+  return n;
+}
 
 interface GatewayFlags {
   zookeeper: string;
@@ -15,7 +21,8 @@ interface GatewayFlags {
   grpcPort: number;
   metricsPort: number;
   logLevel: LogLevel;
-  sessionTimeoutSecs: number;
+  zookeeperSessionTimeoutMs: number;
+  defaultReplicas: number;
   httpMaxBodyMb: number;
   grpcMaxMessageMb: number;
 }
@@ -29,14 +36,15 @@ export function gatewayCommand(): Command {
     .option('--grpc-port <port>', 'gRPC port (OIP gRPC, TF Serving gRPC); 0 picks a free port', port, 8001)
     .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .option('--session-timeout-secs <seconds>', 'ZooKeeper session timeout', positiveNumber, 10)
+    .option('--zookeeper-session-timeout-ms <ms>', 'ZooKeeper session timeout (the server may clamp it)', positiveInteger, 10_000)
+    .option('--default-replicas <n>', 'replicas of a model loaded through the repository or admin API without a count', positiveInteger, 1)
     .option('--http-max-body-mb <mb>', 'largest HTTP request body relayed, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64)
     .action(async (flags: GatewayFlags) => {
       const logger = createLogger(flags.logLevel);
       const store = new ZooKeeperStore({
         connectionString: flags.zookeeper,
-        sessionTimeoutMs: Math.round(flags.sessionTimeoutSecs * 1000),
+        sessionTimeoutMs: flags.zookeeperSessionTimeoutMs,
         logger: logger.child({ component: 'zookeeper' }),
       });
       const server = new GatewayServer({
@@ -48,6 +56,7 @@ export function gatewayCommand(): Command {
         httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
         grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
         logger,
+        defaultReplicas: flags.defaultReplicas,
       });
       let stopping = false;
       const stop = (signal: string): void => {

@@ -6,6 +6,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { VERSION } from '../core/version.js';
 import { serveCommand } from './serve.js';
+import { workerCommand } from './worker.js';
+import { controllerCommand } from './controller.js';
 import { inferCommand } from './infer.js';
 import { benchCommand } from './bench.js';
 import { gatewayCommand } from './gateway.js';
@@ -19,6 +21,8 @@ const program = new Command()
   .enablePositionalOptions();
 
 program.addCommand(serveCommand());
+program.addCommand(workerCommand());
+program.addCommand(controllerCommand());
 program.addCommand(inferCommand());
 program.addCommand(benchCommand());
 program.addCommand(gatewayCommand());

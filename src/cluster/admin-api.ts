@@ -116,7 +116,11 @@ export class ClusterAdmin {
     return modelView(snapshot, name);
   }
 
-  /** Adds a model to the desired state; ALREADY_EXISTS when it is there. */
+  /**
+   * Adds a model to the desired state; ALREADY_EXISTS when it is there. An explicit `memoryBytes`
+   * is taken as known (workers' measurements do not replace it); without one the model starts
+   * from the estimate (or 0) until a worker measures it.
+   */
   async addModel(name: string, spec: { replicas?: number | undefined; memoryBytes?: number | undefined } = {}): Promise<ModelView> {
     checkName(name);
     const replicas = checkReplicas(spec.replicas ?? this.defaultReplicas);
@@ -124,7 +128,7 @@ export class ClusterAdmin {
       throw invalidArgument(`'memoryBytes' must be a whole number of bytes ≥ 0, got ${spec.memoryBytes}`);
     }
     const estimate = spec.memoryBytes ?? (await this.options.estimateMemory?.(name)) ?? 0;
-    const deployment: ModelDeployment = { name, replicas, memoryBytes: estimate, memoryMeasured: false };
+    const deployment: ModelDeployment = { name, replicas, memoryBytes: estimate, memoryMeasured: spec.memoryBytes !== undefined };
     await this.store.ensurePath(this.paths.models);
     try {
       await this.store.create(this.paths.model(name), encodeJson(deployment), 'persistent');

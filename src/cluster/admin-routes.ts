@@ -44,6 +44,12 @@ export function clusterAdminRoutes(store: CoordinationStore, options: ClusterAdm
   const admin = new ClusterAdmin(store, options);
   const prefix = options.prefix ?? '/v2/cluster';
   return (app) => {
+    // Errors raised before a handler runs (e.g. the app's JSON parser) get the same shape.
+    app.setErrorHandler((error, _request, reply) => {
+      const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
+      const message = error instanceof Error ? error.message : String(error);
+      return reply.code(status >= 400 && status <= 599 ? status : 500).header('content-type', 'application/json').send(JSON.stringify({ error: message }));
+    });
     type ModelParams = { Params: { model: string } };
     app.get(`${prefix}/nodes`, (_request, reply) => answer(reply, 200, async () => ({ nodes: await admin.listNodes() })));
     app.get(`${prefix}/models`, (_request, reply) => answer(reply, 200, async () => ({ models: await admin.listModels() })));

@@ -178,7 +178,11 @@ export function place(input: PlacementInput): PlacementResult {
     if (keep > 0) {
       const status = placement.get(model)!;
       const from = ordered.slice(0, keep).map((l) => l.node);
-      const moving = `moving off ${from.join(', ')} (${ordered[0]!.why}): kept until replacements are READY`;
+      const waiting = [...holders].filter((n) => !ready(n, model)).sort();
+      const moving =
+        waiting.length > 0
+          ? `moving off ${from.join(', ')} (${ordered[0]!.why}): kept until ${waiting.join(', ')} ${waiting.length === 1 ? 'is' : 'are'} READY`
+          : `${ordered[0]!.why}: ${from.join(', ')} keeps its assignment until a replacement is READY`;
       placement.set(model, { ...status, reason: status.reason ? `${status.reason}; ${moving}` : moving });
     }
   }

@@ -2,8 +2,9 @@
  * The cluster side of a worker: it makes one model server a member of the cluster.
  *
  * - **Assignment → selection.** It watches `<root>/assignments/<nodeId>` and feeds the model list
- *   into the server's `AssignmentSelection`; the server loads and unloads to match. A failed read
- *   (store unreachable) changes nothing: the worker keeps serving what it has.
+ *   into the server's `AssignmentSelection` (new models one at a time, see `StagedAdmission`); the
+ *   server loads and unloads to match. A failed read (store unreachable) changes nothing: the
+ *   worker keeps serving what it has.
  * - **Registration.** It keeps the ephemeral `<root>/nodes/<nodeId>` (a `NodeInfo` with the
  *   server's real bound addresses) and re-creates it on every new session. An existing node with
  *   other content means another worker uses this id (or this worker's previous, dead session has not
@@ -21,6 +22,7 @@ import { coalesce, isConflict, readJson } from './cluster-state.js';
 import { DEFAULT_ROOT, NodeAssignment, clusterPaths, encodeJson, type ClusterPaths, type NodeInfo, type NodeStatus } from './layout.js';
 import { LoadMemoryProbe } from './load-memory-probe.js';
 import type { ServedModels } from './served-models.js';
+import { StagedAdmission, type StagedAdmissionOptions } from './staged-admission.js';
 import type { CoordinationStore } from './store/coordination-store.js';
 
 export interface WorkerAgentOptions {
@@ -40,6 +42,8 @@ export interface WorkerAgentOptions {
   readonly registerRetryMs?: number;
   /** Memory probe (injectable for tests). */
   readonly probe?: LoadMemoryProbe;
+  /** Time bounds of admitting new models one at a time. */
+  readonly admission?: StagedAdmissionOptions;
 }
 
 export interface WorkerAddresses {
@@ -53,6 +57,7 @@ export class WorkerAgent {
   readonly paths: ClusterPaths;
   private readonly log: Logger;
   private readonly probe: LoadMemoryProbe;
+  private readonly admission: StagedAdmission;
   private readonly publishSoon: ReturnType<typeof coalesce>;
   private info: NodeInfo | undefined;
   private subscriptions: (() => void)[] = [];
@@ -62,11 +67,13 @@ export class WorkerAgent {
   private lastStatus: string | undefined;
   private publishing: Promise<void> | undefined;
   private publishAgain = false;
+  private reads = 0;
 
   constructor(private readonly options: WorkerAgentOptions) {
     this.paths = clusterPaths(options.root ?? DEFAULT_ROOT);
     this.log = options.logger.child({ component: 'worker-agent', node: options.nodeId });
     this.probe = options.probe ?? new LoadMemoryProbe();
+    this.admission = new StagedAdmission(options.selection, options.models, options.admission);
     this.publishSoon = coalesce(() => void this.publishStatus(), options.statusCoalesceMs ?? 100);
   }
 
@@ -113,6 +120,7 @@ export class WorkerAgent {
     this.stopped = true;
     clearTimeout(this.registerTimer);
     this.publishSoon.cancel();
+    this.admission.stop();
     for (const unsubscribe of this.subscriptions) unsubscribe();
     this.subscriptions = [];
     await this.publishing;
@@ -140,6 +148,7 @@ export class WorkerAgent {
   /** Reads the assignment and applies it; an unreachable store leaves the selection as it is. */
   private async followAssignment(): Promise<void> {
     if (this.stopped) return;
+    const read = ++this.reads; // only the latest read is applied
     const path = this.paths.assignment(this.options.nodeId);
     let models: readonly string[];
     try {
@@ -153,11 +162,13 @@ export class WorkerAgent {
     } catch {
       return; // the store calls the watch again once it is reachable
     }
-    if (this.stopped) return;
-    const { added, removed } = this.options.selection.update(models);
-    if (added.length > 0 || removed.length > 0) {
-      this.log.info({ added, removed, models: this.options.selection.list() }, `assignment changed: ${[...added.map((m) => `+${m}`), ...removed.map((m) => `-${m}`)].join(' ')}`);
-    }
+    if (this.stopped || read !== this.reads) return;
+    const before = new Set(this.admission.targetList());
+    const added = [...new Set(models)].filter((m) => !before.has(m)).sort();
+    const removed = [...before].filter((m) => !models.includes(m)).sort();
+    if (added.length === 0 && removed.length === 0) return;
+    this.log.info({ added, removed, models: [...new Set(models)].sort() }, `assignment changed: ${[...added.map((m) => `+${m}`), ...removed.map((m) => `-${m}`)].join(' ')}`);
+    this.admission.setTarget(models);
   }
 
   private async register(): Promise<void> {

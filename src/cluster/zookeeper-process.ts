@@ -28,6 +28,11 @@ export interface ZooKeeperProcessOptions {
   readonly startTimeoutMs?: number;
   /** Java heap cap. Default 256 MiB. */
   readonly heapMb?: number;
+  /**
+   * Run in its own process group, so a terminal's Ctrl-C reaches only the parent, which then
+   * stops ZooKeeper last (after everything that uses it). Default false.
+   */
+  readonly detached?: boolean;
 }
 
 export interface ZooKeeperProcess {
@@ -100,7 +105,7 @@ export async function startZooKeeperProcess(options: ZooKeeperProcessOptions = {
         'org.apache.zookeeper.server.quorum.QuorumPeerMain',
         config,
       ],
-      { stdio: ['ignore', log, log] },
+      { stdio: ['ignore', log, log], detached: options.detached ?? false },
     );
     closeSync(log);
     child = proc;

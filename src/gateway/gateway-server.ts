@@ -8,9 +8,11 @@
  */
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
+import { ClusterAdmin } from '../cluster/admin-api.js';
+import { clusterAdminRoutes } from '../cluster/admin-routes.js';
 import { clusterPaths, DEFAULT_ROOT } from '../cluster/layout.js';
 import type { CoordinationStore } from '../cluster/store/coordination-store.js';
 import { createHttpApp } from '../protocols/http/http-server.js';
@@ -21,7 +23,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { EndpointHealth } from './endpoint-health.js';
 import type { EndpointTable } from './endpoint-table.js';
 import { GatewayMetrics } from './gateway-metrics.js';
-import { GatewayService, type ModelControl } from './gateway-service.js';
+import { GatewayService } from './gateway-service.js';
+import { adminModelControl } from './model-control.js';
 import { installGrpcForwarding } from './grpc-forwarding.js';
 import { GrpcUpstreams } from './grpc-upstreams.js';
 import { HttpUpstreams } from './http-upstreams.js';
@@ -43,10 +46,10 @@ export interface GatewayServerOptions {
   readonly httpMaxBodyBytes: number;
   readonly grpcMaxMessageBytes: number;
   readonly logger: Logger;
-  /** Writes desired state for repository load/unload (the cluster admin API's functions). */
-  readonly control?: ModelControl | undefined;
-  /** Further REST plugins on the gateway's app (the cluster admin API). */
-  readonly restPlugins?: readonly FastifyPluginCallback[] | undefined;
+  /** Replicas a model gets when loaded (repository API or admin API) without a count. Default 1. */
+  readonly defaultReplicas?: number | undefined;
+  /** How long repository load/unload wait for the cluster to follow. Default 120 s. */
+  readonly controlTimeoutMs?: number | undefined;
   /** How long workers that vanish from the store stay usable as a fallback. Default 15 s. */
   readonly retainVanishedMs?: number | undefined;
   readonly retryBudget?: RetryBudgetOptions | undefined;
@@ -76,11 +79,13 @@ export class GatewayServer {
   constructor(private readonly options: GatewayServerOptions) {
     const log = options.logger;
     const table = (): EndpointTable => this.watcher.current;
+    const root = options.root ?? DEFAULT_ROOT;
+    const adminOptions = { root, defaultReplicas: options.defaultReplicas };
     this.httpUpstreams = new HttpUpstreams();
     this.grpcUpstreams = new GrpcUpstreams({ maxMessageBytes: options.grpcMaxMessageBytes });
     this.watcher = new TableWatcher({
       store: options.store,
-      paths: clusterPaths(options.root ?? DEFAULT_ROOT),
+      paths: clusterPaths(root),
       retainVanishedMs: options.retainVanishedMs,
       logger: log.child({ component: 'endpoint-table' }),
     });
@@ -99,14 +104,15 @@ export class GatewayServer {
       grpc: this.grpcUpstreams,
       health: this.health,
       metadata: { name: 'cranberries', version: VERSION, extensions: [] },
-      control: options.control,
+      control: adminModelControl(new ClusterAdmin(options.store, adminOptions)),
+      controlTimeoutMs: options.controlTimeoutMs,
       logger: log.child({ component: 'gateway' }),
     });
 
     this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
     installHttpRequestTracking(this.http);
     installRestForwarding(this.http, { service: this.service, router: this.router, http: this.httpUpstreams, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
-    for (const plugin of options.restPlugins ?? []) void this.http.register(plugin);
+    void this.http.register(clusterAdminRoutes(options.store, adminOptions));
     this.grpc = createGrpcServer({ service: this.service, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
     installGrpcForwarding(this.grpc, { service: this.service, router: this.router, upstreams: this.grpcUpstreams, logger: log.child({ component: 'grpc' }) });
 

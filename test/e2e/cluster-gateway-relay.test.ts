@@ -195,6 +195,37 @@ describe('gateway relaying to in-process workers', () => {
     assert.match(unknown.error?.details ?? '', /^Request for unknown model: 'nope' is not found \(request id: [0-9a-f-]{36}\)$/);
   });
 
+  it('relays TF Serving gRPC Predict and GetModelStatus byte for byte', async () => {
+    const grpcIndex = await import('../../src/protocols/grpc/index.js');
+    const prediction = grpcIndex.serviceDefinition(grpcIndex.tfServingPackageDefinition(), 'tensorflow.serving.PredictionService');
+    const predict = prediction['Predict'] as grpc.MethodDefinition<object, object>;
+    const status = grpcIndex.serviceDefinition(grpcIndex.tfServingPackageDefinition(), 'tensorflow.serving.ModelService')['GetModelStatus'] as grpc.MethodDefinition<object, object>;
+    const tensor = (values: number[]): object => ({ dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 1 }, { size: 4 }] }, float_val: values });
+    const calls: [string, Buffer][] = [
+      ['/tensorflow.serving.PredictionService/Predict', predict.requestSerialize({ model_spec: { name: 'add_sub' }, inputs: { INPUT0: tensor([1, 2, 3, 4]), INPUT1: tensor([1, 1, 1, 1]) } })],
+      ['/tensorflow.serving.PredictionService/Predict', predict.requestSerialize({ model_spec: { name: 'add_sub', version: { value: 1 } }, inputs: { INPUT0: tensor([1, 2, 3, 4]) } })],
+      ['/tensorflow.serving.ModelService/GetModelStatus', status.requestSerialize({ model_spec: { name: 'add_sub' } })],
+    ];
+    const call = (port: number, path: string, bytes: Buffer): Promise<{ error: grpc.ServiceError | null; response: Buffer | undefined }> => {
+      const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      const metadata = new grpc.Metadata();
+      metadata.set('x-request-id', 'tf-id');
+      return new Promise((resolve) => {
+        client.makeUnaryRequest(path, identity, identity, bytes, metadata, (error, response) => {
+          client.close();
+          resolve({ error, response });
+        });
+      });
+    };
+    for (const [path, bytes] of calls) {
+      const [direct, relayed] = [await call(workers[0]?.ports.grpc ?? 0, path, bytes), await call(ports.grpc, path, bytes)];
+      assert.equal(relayed.error?.code, direct.error?.code, path);
+      assert.equal(relayed.error?.details, direct.error?.details, path);
+      if (!direct.error) assert.ok(relayed.response?.equals(direct.response ?? Buffer.alloc(0)), `${path}: identical bytes`);
+    }
+    assert.equal((await call(workers[0]?.ports.grpc ?? 0, calls[0]![0], calls[0]![1])).error, null, 'the worker serves TF Serving Predict');
+  });
+
   it('relays ModelStreamInfer, answering each request on the stream, with the final-response flag', async () => {
     const grpcIndex = await import('../../src/protocols/grpc/index.js');
     const definition = grpcIndex.serviceDefinition(grpcIndex.oipPackageDefinition(), 'inference.GRPCInferenceService');
@@ -266,6 +297,26 @@ describe('gateway relaying to in-process workers', () => {
 
     const index = await fetch(`${gatewayUrl}/v2/repository/index`, { method: 'POST' });
     assert.deepEqual(await index.json(), [{ name: 'add_sub', version: '1', state: 'READY' }]);
+  });
+
+  it('turns repository unload/load into desired state (admin API) and waits for the workers to follow', async () => {
+    const replicas = async (): Promise<number> => ((await (await fetch(`${gatewayUrl}/v2/cluster/models/add_sub`)).json()) as { replicas: number }).replicas;
+    assert.equal(await replicas(), 2);
+    const unloading = fetch(`${gatewayUrl}/v2/repository/models/add_sub/unload`, { method: 'POST' });
+    await waitFor(async () => (await replicas()) === 0, 3000, 'replicas 0 in the desired state');
+    // Act as the workers would once the controller unassigns the model.
+    const unloaded: NodeStatus = { models: { add_sub: { versions: { '1': { state: 'UNAVAILABLE', reason: 'unloaded' } } } } };
+    await Promise.all(workerStores.map((store, i) => setStatus(store, `w${i + 1}`, unloaded)));
+    assert.equal((await unloading).status, 200);
+    assert.equal((await fetch(`${gatewayUrl}/v2/models/add_sub/ready`)).status, 400);
+
+    const loading = fetch(`${gatewayUrl}/v2/repository/models/add_sub/load`, { method: 'POST' });
+    await waitFor(async () => (await replicas()) === 1, 3000, 'the default replica count in the desired state');
+    await Promise.all(workerStores.map((store, i) => setStatus(store, `w${i + 1}`, ready)));
+    assert.equal((await loading).status, 200);
+    await fetch(`${gatewayUrl}/v2/cluster/models/add_sub/replicas`, { method: 'PUT', body: '{"replicas":2}' });
+    assert.equal(await replicas(), 2);
+    assert.equal((await post(gatewayUrl, '/v2/models/add_sub/infer', jsonRequest([1, 2, 3, 4]))).status, 200);
   });
 
   it('routes around a worker that stops, with no failed request, and marks it down', async () => {

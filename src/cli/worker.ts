@@ -1,0 +1,134 @@
+/**
+ * `cranberries worker`: one cluster worker. It serves, over the same OIP REST/gRPC endpoints as
+ * `serve`, exactly the models the leader controller assigns to it (read from ZooKeeper), registers
+ * itself and publishes the state of every model version. If ZooKeeper becomes unreachable it keeps
+ * serving what it has; after a session expiry it registers again without reloading anything.
+ */
+import { totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
+import { PACKAGE_ROOT } from '../core/version.js';
+import { formatBytes, parseMemorySize } from '../cluster/memory-size.js';
+import { parseZooKeeperAddress } from '../cluster/store/zookeeper-address.js';
+import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
+import { startWorkerNode } from '../cluster/worker-node.js';
+import { collect, port, positiveNumber } from './options.js';
+
+interface WorkerFlags {
+  zookeeper: string;
+  zookeeperSessionTimeoutMs: number;
+  modelRepository: string;
+  memoryLimit: number;
+  nodeId?: string;
+  label: string[];
+  host: string;
+  advertiseHost?: string;
+  httpPort: number;
+  grpcPort: number;
+  metricsPort: number;
+  modelControlMode: 'none' | 'poll';
+  repositoryPollSecs: number;
+  httpMaxBodyMb: number;
+  grpcMaxMessageMb: number;
+  logLevel: LogLevel;
+}
+
+/** Default memory limit: 80 % of this machine's memory. */
+const DEFAULT_MEMORY_FRACTION = 0.8;
+
+export function workerCommand(): Command {
+  return new Command('worker')
+    .description('Join a ZooKeeper-coordinated cluster as a worker: serve the models the controller assigns to this node.')
+    .requiredOption('--zookeeper <connect>', 'ZooKeeper connection string host:port[,host:port...][/chroot]', zookeeperAddress)
+    .option('--zookeeper-session-timeout-ms <ms>', 'ZooKeeper session timeout (the server may clamp it)', positiveInteger, 10_000)
+    .option('--model-repository <dir>', 'model repository folder (the same models as the controller sees)', resolve(PACKAGE_ROOT, 'models'))
+    .addOption(
+      new Option('--memory-limit <size>', 'memory this worker offers to models, e.g. 4GiB, 512MiB, 2G (binary: KiB/MiB/GiB; decimal: K/M/G)')
+        .argParser(memorySize)
+        .default(Math.floor(totalmem() * DEFAULT_MEMORY_FRACTION), '80% of RAM'),
+    )
+    .option('--node-id <id>', 'this worker\'s id in the cluster (default: <hostname>-<http port>)')
+    .option('--label <key=value>', 'a label on this node (repeatable)', collect, [])
+    .option('--host <address>', 'address to bind the endpoints to', '0.0.0.0')
+    .option('--advertise-host <host>', 'host the gateway and clients reach this worker at (default: --host, or this machine\'s address for a wildcard bind)')
+    .option('--http-port <port>', 'HTTP port (OIP REST); 0 picks a free port', port, 8000)
+    .option('--grpc-port <port>', 'gRPC port (OIP gRPC); 0 picks a free port', port, 8001)
+    .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
+    .addOption(new Option('--model-control-mode <mode>', 'none: read model files when assigned; poll: also follow changes to them').choices(['none', 'poll']).default('none'))
+    .option('--repository-poll-secs <seconds>', 'poll interval in poll mode', positiveNumber, 15)
+    .option('--http-max-body-mb <mb>', 'largest HTTP request body accepted, in MiB', positiveNumber, 64)
+    .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .action(async (flags: WorkerFlags) => {
+      const logger = createLogger(flags.logLevel);
+      const labels = Object.fromEntries(flags.label.map(parseLabel));
+      const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
+      await store.start();
+      const worker = await startWorkerNode({
+        store,
+        nodeId: flags.nodeId,
+        memoryCapacityBytes: flags.memoryLimit,
+        labels,
+        modelRepository: resolve(flags.modelRepository),
+        host: flags.host,
+        advertiseHost: flags.advertiseHost,
+        httpPort: flags.httpPort,
+        grpcPort: flags.grpcPort,
+        metricsPort: flags.metricsPort,
+        controlMode: flags.modelControlMode,
+        pollSeconds: flags.repositoryPollSecs,
+        httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
+        grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
+        logger,
+      }).catch(async (error: unknown) => {
+        await store.stop();
+        throw error;
+      });
+      logger.info(
+        { node: worker.nodeId, http: worker.httpAddress, grpc: worker.grpcAddress, memoryLimit: flags.memoryLimit },
+        `worker ${worker.nodeId} joined the cluster (HTTP ${worker.httpAddress}, gRPC ${worker.grpcAddress}, memory ${formatBytes(flags.memoryLimit)})`,
+      );
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'stopping: leaving the cluster, draining requests and unloading models');
+        void worker
+          .stop()
+          .then(() => store.stop())
+          .then(() => process.exit(0));
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}
+
+export function zookeeperAddress(value: string): string {
+  try {
+    parseZooKeeperAddress(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+  return value.trim();
+}
+
+export function memorySize(value: string): number {
+  try {
+    return parseMemorySize(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
+  return n;
+}
+
+function parseLabel(text: string): [string, string] {
+  const cut = text.indexOf('=');
+  if (cut <= 0) throw new InvalidArgumentError(`--label "${text}": expected key=value`);
+  return [text.slice(0, cut), text.slice(cut + 1)];
+}
