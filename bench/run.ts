@@ -50,17 +50,16 @@ async function main(): Promise<void> {
   const models = await prepareModels(ctx);
   if (wanted('B1')) await part('B1', async () => void (results.b1 = await runB1(ctx, models)));
   if (wanted('B2', 'B3', 'B7')) {
-    await part('B2+B7', async () => {
+    await part('B2+B7+B3', async () => {
       const server = await ServerProcess.start({ repository: await b2Repository(ctx, models) });
       try {
-        results.b2 = await runB2(ctx, server);
-        if (wanted('B7', 'B2')) results.b7 = await runB7(ctx, server);
+        if (wanted('B2')) results.b2 = await runB2(ctx, server);
+        if (wanted('B7')) results.b7 = await runB7(ctx, server);
+        if (wanted('B3')) results.b3 = await runB3(ctx, server, models);
       } finally {
         await server.stop();
       }
     });
-    const b2 = results.b2;
-    if (b2 && wanted('B3', 'B2')) await part('B3', async () => void (results.b3 = await runB3(ctx, models, b2.mlp, b2.conv)));
   }
   if (wanted('B4')) await part('B4', async () => void (results.b4 = await runB4(ctx, models)));
   if (wanted('B5')) await part('B5', async () => void (results.b5 = await runB5(ctx, models)));

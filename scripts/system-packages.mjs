@@ -11,6 +11,9 @@ export const SYSTEM_PACKAGES = {
   'python3-numpy': '/usr/lib/python3/dist-packages/numpy/__init__.py',
   // A private ZooKeeper server for the cluster tests (test/helpers/zookeeper.ts); Java 17 is preinstalled.
   zookeeper: '/usr/share/java/zookeeper.jar',
+  // A real carbon-cache and whisper-fetch for the Graphite push tests (test/helpers/carbon.ts).
+  'graphite-carbon': '/usr/bin/carbon-cache',
+  'python3-whisper': '/usr/bin/whisper-fetch',
 };
 
 export function ensureSystemPackages() {

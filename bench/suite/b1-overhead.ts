@@ -1,12 +1,14 @@
 /**
  * B1 — serving overhead. The tiny model over OIP REST (JSON) against a bare `node:http` server that
  * answers the very bytes the real server answered, with the same load generator, connections and
- * concurrency. Ratio = served throughput / bare throughput (target ≥ 0.5).
+ * concurrency. Both servers run side by side (each in its own process) and are measured in
+ * alternating rounds, so whatever else the machine is doing weighs on both alike.
+ * Ratio = served throughput / bare throughput over all rounds (target ≥ 0.5).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeRestRequest, RestTransport } from '../../src/bench/rest-transport.js';
-import { measureLevel } from '../../src/bench/bench-runner.js';
+import { measureLevel, type BenchLevelResult } from '../../src/bench/bench-runner.js';
 import { startBareServer } from './bare-server.js';
 import { restTarget, type SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
@@ -18,58 +20,64 @@ export interface B1Result {
   readonly protocol: 'rest-json';
   readonly concurrency: number;
   readonly config: string;
+  readonly rounds: number;
+  /** The round with the median ratio, for latencies. */
   readonly served: LevelSummary;
   readonly bare: LevelSummary;
+  /** Requests per second over all rounds. */
+  readonly servedRequestsPerSecond: number;
+  readonly bareRequestsPerSecond: number;
+  readonly roundRatios: readonly number[];
   readonly ratio: number;
 }
 
 export const B1_CONCURRENCY = 16;
+const ROUNDS = 3;
 
 export async function runB1(ctx: SuiteContext, models: ModelFiles): Promise<B1Result> {
   const repository = await writeRepository(ctx, 'b1', { tiny: { file: models.tiny, config: BATCHING } });
   const server = await ServerProcess.start({ repository });
-  const warmup = ctx.secs(2);
-  const measure = ctx.secs(6);
+  const stops: (() => Promise<void>)[] = [() => server.stop()];
   try {
     const target = await restTarget(server.httpUrl, 'tiny', { binary: false, connections: B1_CONCURRENCY });
+    stops.push(() => target.close());
     // The answer the real server gives, recorded once for the bare server to replay.
     const request = encodeRestRequest({ model: 'tiny', inputs: target.inputs }, false);
     const answer = await fetch(server.httpUrl + request.path, { method: 'POST', headers: request.headers, body: request.body });
     if (answer.status !== 200) throw new Error(`tiny model answered ${answer.status}: ${await answer.text()}`);
     const answerFile = join(ctx.reposDir, 'b1', 'answer.json');
     await writeFile(answerFile, Buffer.from(await answer.arrayBuffer()));
-    const contentType = answer.headers.get('content-type') ?? 'application/json';
+    const bareServer = await startBareServer(answerFile, answer.headers.get('content-type') ?? 'application/json');
+    stops.push(() => bareServer.stop());
+    const bareTransport = new RestTransport({ url: bareServer.url, binary: false, connections: B1_CONCURRENCY });
+    stops.push(() => bareTransport.close());
+    const bareSend = bareTransport.sender(request);
 
-    ctx.log(`B1: tiny model over OIP REST JSON, concurrency ${B1_CONCURRENCY}`);
-    const served = await target.run(B1_CONCURRENCY, warmup, measure);
-    await target.close();
-    await server.stop();
-
-    const bareServer = await startBareServer(answerFile, contentType);
-    try {
-      ctx.log('B1: bare node:http server replaying the same answer');
-      const bareTransport = new RestTransport({ url: bareServer.url, binary: false, connections: B1_CONCURRENCY });
-      const bare = await measureLevel({
-        mode: { kind: 'concurrency', concurrency: B1_CONCURRENCY },
-        send: bareTransport.sender(request),
-        rowsPerRequest: 1,
-        warmupSecs: warmup,
-        measureSecs: measure,
-      });
-      await bareTransport.close();
-      return {
-        model: 'tiny (add/sub, 2 × FP32[1,4])',
-        protocol: 'rest-json',
-        concurrency: B1_CONCURRENCY,
-        config: BATCHING.trim(),
-        served: levelSummary(served),
-        bare: levelSummary(bare),
-        ratio: served.requestsPerSecond / bare.requestsPerSecond,
-      };
-    } finally {
-      await bareServer.stop();
+    const served: BenchLevelResult[] = [];
+    const bare: BenchLevelResult[] = [];
+    const mode = { kind: 'concurrency', concurrency: B1_CONCURRENCY } as const;
+    for (let round = 1; round <= ROUNDS; round++) {
+      ctx.log(`B1 round ${round}/${ROUNDS}: tiny model over OIP REST JSON, then the bare node:http server, concurrency ${B1_CONCURRENCY}`);
+      served.push(await target.run(B1_CONCURRENCY, ctx.secs(1), ctx.secs(3)));
+      bare.push(await measureLevel({ mode, send: bareSend, rowsPerRequest: 1, warmupSecs: ctx.secs(1), measureSecs: ctx.secs(3) }));
     }
+    const total = (levels: readonly BenchLevelResult[]): number => levels.reduce((n, l) => n + l.requestsPerSecond, 0) / levels.length;
+    const roundRatios = served.map((s, i) => s.requestsPerSecond / bare[i]!.requestsPerSecond);
+    const median = [...roundRatios.keys()].sort((a, b) => roundRatios[a]! - roundRatios[b]!)[Math.floor(ROUNDS / 2)]!;
+    return {
+      model: 'tiny (add/sub, 2 × FP32[1,4])',
+      protocol: 'rest-json',
+      concurrency: B1_CONCURRENCY,
+      config: BATCHING.trim(),
+      rounds: ROUNDS,
+      served: levelSummary(served[median]!),
+      bare: levelSummary(bare[median]!),
+      servedRequestsPerSecond: total(served),
+      bareRequestsPerSecond: total(bare),
+      roundRatios,
+      ratio: total(served) / total(bare),
+    };
   } finally {
-    await server.stop();
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
   }
 }

@@ -1,21 +1,30 @@
 /**
- * B3 — distance to the limit. Served inferences/s at concurrency 64 with batching (from B2) against
- * ONNX Runtime alone in a worker thread, same session options and threads, running batches of the
- * served average batch size back to back (rounded). Ratio = served ÷ raw (targets: conv ≥ 0.9,
- * MLP ≥ 0.7). Measured after the server has stopped, so the raw run has the machine to itself.
+ * B3 — distance to the limit. Served inferences/s at concurrency 64 with dynamic batching (one-row
+ * requests over REST binary) against ONNX Runtime alone in a worker thread of the benchmark process,
+ * with the server's session options and threads, running batches of the served average batch size
+ * (rounded) back to back. Served and raw alternate over rounds, the raw run while the server idles,
+ * so both see the same machine. Ratio = mean served ÷ mean raw (targets: conv ≥ 0.9, MLP ≥ 0.7).
  */
 import { availableParallelism } from 'node:os';
-import type { SuiteContext } from './context.js';
-import type { B2Model } from './b2-batching.js';
+import { restTarget, type SuiteContext } from './context.js';
 import { MLP_SHAPE, RESNET_ITEM_SHAPE, type ModelFiles } from './models.js';
 import { runRawOrt, type RawOrtResult } from './raw-ort.js';
+import type { ServerProcess } from './server-process.js';
+
+export interface B3Round {
+  readonly servedInferencesPerSecond: number;
+  readonly servedAvgBatch: number;
+  readonly servedP99Ms: number;
+  readonly raw: RawOrtResult;
+}
 
 export interface B3Model {
   readonly model: string;
   readonly concurrency: number;
+  readonly rounds: readonly B3Round[];
   readonly servedInferencesPerSecond: number;
   readonly servedAvgBatch: number;
-  readonly raw: RawOrtResult;
+  readonly rawInferencesPerSecond: number;
   readonly ratio: number;
 }
 
@@ -25,26 +34,43 @@ export interface B3Result {
   readonly conv: B3Model;
 }
 
-export async function runB3(ctx: SuiteContext, models: ModelFiles, mlp: B2Model, conv: B2Model): Promise<B3Result> {
+export const B3_CONCURRENCY = 64;
+const ROUNDS = 2;
+
+/** Runs on the B2 server (models `mlp` and `resnet18` with batching on). */
+export async function runB3(ctx: SuiteContext, server: ServerProcess, models: ModelFiles): Promise<B3Result> {
   const intraOpThreads = availableParallelism();
-  const one = async (name: string, sweep: B2Model, modelPath: string, itemShape: readonly number[], measure: number): Promise<B3Model> => {
-    const top = sweep.levels[sweep.levels.length - 1]!;
-    const avgBatch = top.on.avgBatch ?? 1;
-    const batch = Math.max(1, Math.round(avgBatch));
-    ctx.log(`B3: raw ONNX Runtime on ${name} at batch ${batch} (served average ${avgBatch.toFixed(2)})`);
-    const raw = await runRawOrt({ modelPath, inputName: 'input', itemShape, batch, intraOpThreads, warmupSecs: ctx.secs(2), measureSecs: measure });
+  const one = async (model: string, modelPath: string, itemShape: readonly number[], warmup: number, measure: number): Promise<B3Model> => {
+    const target = await restTarget(server.httpUrl, model, { binary: true, connections: B3_CONCURRENCY });
+    const rounds: B3Round[] = [];
+    try {
+      for (let round = 1; round <= ROUNDS; round++) {
+        ctx.log(`B3 round ${round}/${ROUNDS}: ${model} served at concurrency ${B3_CONCURRENCY}, then raw ONNX Runtime`);
+        const served = await target.run(B3_CONCURRENCY, warmup, measure);
+        const avgBatch = served.server?.avgBatch ?? 1;
+        const batch = Math.max(1, Math.round(avgBatch));
+        const raw = await runRawOrt({ modelPath, inputName: 'input', itemShape, batch, intraOpThreads, warmupSecs: warmup, measureSecs: measure });
+        rounds.push({ servedInferencesPerSecond: served.inferencesPerSecond, servedAvgBatch: avgBatch, servedP99Ms: served.latency.p99Ms, raw });
+      }
+    } finally {
+      await target.close();
+    }
+    const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+    const served = mean(rounds.map((r) => r.servedInferencesPerSecond));
+    const raw = mean(rounds.map((r) => r.raw.inferencesPerSecond));
     return {
-      model: name,
-      concurrency: top.concurrency,
-      servedInferencesPerSecond: top.on.inferencesPerSecond,
-      servedAvgBatch: avgBatch,
-      raw,
-      ratio: top.on.inferencesPerSecond / raw.inferencesPerSecond,
+      model,
+      concurrency: B3_CONCURRENCY,
+      rounds,
+      servedInferencesPerSecond: served,
+      servedAvgBatch: mean(rounds.map((r) => r.servedAvgBatch)),
+      rawInferencesPerSecond: raw,
+      ratio: served / raw,
     };
   };
   return {
     intraOpThreads,
-    mlp: await one('mlp', mlp, models.mlp, [MLP_SHAPE.inputSize], ctx.secs(5)),
-    conv: await one('resnet18', conv, models.resnet18, RESNET_ITEM_SHAPE, ctx.secs(8)),
+    mlp: await one('mlp', models.mlp, [MLP_SHAPE.inputSize], ctx.secs(2), ctx.secs(4)),
+    conv: await one('resnet18', models.resnet18, RESNET_ITEM_SHAPE, ctx.secs(3), ctx.secs(8)),
   };
 }

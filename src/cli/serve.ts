@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
 import { PACKAGE_ROOT } from '../core/version.js';
-import { ModelServer } from '../server/model-server.js';
+import { ModelServer, type ModelServerOptions } from '../server/model-server.js';
+import { startStandalone } from '../server/standalone.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import type { ModelControlMode } from '../serving/serving-core.js';
 import { collect, port, positiveNumber } from './options.js';
@@ -54,7 +55,7 @@ export function serveCommand(): Command {
       if (flags.modelConfigFile !== undefined && flags.modelControlMode !== 'none') {
         throw new Error('--model-config-file decides the served models itself; it cannot be combined with --model-control-mode poll or explicit');
       }
-      const server = new ModelServer({
+      const options: ModelServerOptions = {
         modelRepository: resolve(flags.modelRepository),
         host: flags.host,
         httpPort: flags.httpPort,
@@ -71,7 +72,10 @@ export function serveCommand(): Command {
         allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
         ...observabilityOptions(flags),
         logger,
-      });
+      };
+      // Mode none (the default) runs a one-node cluster over the embedded store, so the cluster
+      // admin API works here too; the other modes keep Triton's single-server model control.
+      const server = flags.modelControlMode === 'none' && flags.modelConfigFile === undefined ? await startStandalone(options) : await startServer(options);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
@@ -81,7 +85,6 @@ export function serveCommand(): Command {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
-      await server.start();
     });
 }
 
@@ -89,4 +92,10 @@ function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number ≥ 0`);
   return n;
+}
+
+async function startServer(options: ModelServerOptions): Promise<{ stop(): Promise<void> }> {
+  const server = new ModelServer(options);
+  await server.start();
+  return server;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import type { ZodType } from 'zod';
 import { Controller } from './controller.js';
 import { clusterPaths, decodeJson, encodeJson, ModelDeployment, NodeAssignment, PlacementStatus, type NodeInfo, type NodeStatus } from './layout.js';
 import { MemoryStore, MemoryStoreServer } from './store/memory-store.js';
@@ -44,7 +45,7 @@ async function fakeWorker(server: MemoryStoreServer, id: string, capacityBytes: 
   };
 }
 
-async function read<T>(store: MemoryStore, path: string, schema: import('zod').ZodType<T>): Promise<T | undefined> {
+async function read<T>(store: MemoryStore, path: string, schema: ZodType<T>): Promise<T | undefined> {
   return decodeJson(schema, (await store.get(path))?.data);
 }
 

@@ -20,11 +20,11 @@ class FakeModels implements ServedModels {
     return [...this.table.keys()].sort();
   }
   versions(model: string): { version: number; state: VersionState; reason: string | undefined }[] {
-    return [...(this.table.get(model) ?? new Map())].map(([version, v]) => ({ version, ...v }));
+    return [...(this.table.get(model)?.entries() ?? [])].map(([version, v]) => ({ version, ...v }));
   }
   emit(model: string, version: number, state: VersionState, reason?: string): void {
-    let versions = this.table.get(model);
-    if (!versions) this.table.set(model, (versions = new Map()));
+    const versions = this.table.get(model) ?? new Map<number, { state: VersionState; reason: string | undefined }>();
+    this.table.set(model, versions);
     versions.set(version, { state, reason });
     this.stateChanged.publish({ model, version, state, reason });
   }

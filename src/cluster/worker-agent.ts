@@ -18,8 +18,8 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { AssignmentSelection } from './assignment-selection.js';
-import { coalesce, isConflict, readJson } from './cluster-state.js';
-import { DEFAULT_ROOT, NodeAssignment, clusterPaths, encodeJson, type ClusterPaths, type NodeInfo, type NodeStatus } from './layout.js';
+import { coalesce, isConflict } from './cluster-state.js';
+import { DEFAULT_ROOT, NodeAssignment, clusterPaths, decodeJson, encodeJson, type ClusterPaths, type NodeInfo, type NodeStatus } from './layout.js';
 import { LoadMemoryProbe } from './load-memory-probe.js';
 import type { ServedModels } from './served-models.js';
 import { StagedAdmission, type StagedAdmissionOptions } from './staged-admission.js';
@@ -153,12 +153,12 @@ export class WorkerAgent {
     let models: readonly string[];
     try {
       const node = await this.options.store.get(path);
-      if (node === undefined) models = [];
-      else {
-        const assignment = await readJson(this.options.store, path, NodeAssignment, () => this.log.warn({ path }, 'ignoring a malformed assignment'));
-        if (!assignment) return;
-        models = assignment.value.models;
+      const assignment = node && decodeJson(NodeAssignment, node.data);
+      if (node && !assignment) {
+        this.log.warn({ path }, 'ignoring a malformed assignment');
+        return;
       }
+      models = assignment?.models ?? [];
     } catch {
       return; // the store calls the watch again once it is reachable
     }

@@ -11,7 +11,7 @@
  */
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from '../core/logger.js';
-import { ModelServer, type BoundPorts } from '../server/model-server.js';
+import { ModelServer, type BoundPorts, type ModelServerOptions } from '../server/model-server.js';
 import { AssignmentSelection } from './assignment-selection.js';
 import type { CoordinationStore } from './store/coordination-store.js';
 import { WorkerAgent } from './worker-agent.js';
@@ -37,6 +37,8 @@ export interface WorkerNodeOptions {
   readonly httpMaxBodyBytes: number;
   readonly grpcMaxMessageBytes: number;
   readonly logger: Logger;
+  /** Further model-server options (metrics, cache, extra REST APIs); the selection is the agent's. */
+  readonly server?: Partial<Omit<ModelServerOptions, 'selection'>> | undefined;
 }
 
 export interface WorkerNode {
@@ -64,6 +66,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     httpMaxBodyBytes: options.httpMaxBodyBytes,
     grpcMaxMessageBytes: options.grpcMaxMessageBytes,
     logger: options.logger,
+    ...options.server,
     selection,
   });
   const ports = await server.start();

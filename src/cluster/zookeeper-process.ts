@@ -3,7 +3,8 @@
  * on loopback, with its data under a folder of its own. Used by `cranberries cluster up` (and fit
  * for tests: `stop()`/`restart()` keep the port and the data, for outage scenarios).
  *
- * Readiness is ZooKeeper's own: the `ruok` four-letter command answered `imok`. The java process is
+ * Readiness is ZooKeeper's own: `srvr` reporting a mode (`ruok` answers `imok` a moment before the
+ * server actually serves, e.g. while it reloads its data after a restart). The java process is
  * killed if this process exits without stopping it. A small `tickTimeMs` keeps session timeouts
  * short: ZooKeeper negotiates them into [2, 20] × tickTime.
  */
@@ -24,7 +25,7 @@ export interface ZooKeeperProcessOptions {
   readonly tickTimeMs?: number;
   /** Folder for config, data and log; default a new temp folder (deleted by `close()`). */
   readonly dir?: string;
-  /** How long to wait for `imok`. Default 20 s. */
+  /** How long to wait for it to serve. Default 20 s. */
   readonly startTimeoutMs?: number;
   /** Java heap cap. Default 256 MiB. */
   readonly heapMb?: number;
@@ -46,7 +47,7 @@ export interface ZooKeeperProcess {
   readonly running: boolean;
   /** Stops the server (SIGTERM, SIGKILL after 5 s); data and port are kept. */
   stop(): Promise<void>;
-  /** Starts it again on the same port with the same data; resolves once it answers `imok`. */
+  /** Starts it again on the same port with the same data; resolves once it serves. */
   restart(): Promise<void>;
   /** Stops it and, if the folder was a temp folder, deletes it. */
   close(): Promise<void>;
@@ -113,13 +114,13 @@ export async function startZooKeeperProcess(options: ZooKeeperProcessOptions = {
     proc.once('exit', () => (exited = true));
     const deadline = Date.now() + startTimeoutMs;
     while (Date.now() < deadline && !exited) {
-      if ((await fourLetterWord(port, 'ruok').catch(() => '')) === 'imok') return;
+      if ((await fourLetterWord(port, 'srvr').catch(() => '')).includes('Mode:')) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
     proc.kill('SIGKILL');
     child = undefined;
-    throw new Error(`ZooKeeper did not answer 'imok' on 127.0.0.1:${port} within ${startTimeoutMs} ms${exited ? ' (it exited)' : ''}. Log tail:\n${tail}`);
+    throw new Error(`ZooKeeper did not start serving on 127.0.0.1:${port} within ${startTimeoutMs} ms${exited ? ' (it exited)' : ''}. Log tail:\n${tail}`);
   };
 
   const stop = async (): Promise<void> => {

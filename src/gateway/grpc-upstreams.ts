@@ -16,8 +16,6 @@ export interface GrpcUpstreamsOptions {
 /** The answer of a relayed unary call: the worker's bytes, or its error status (final, not retried). */
 export type GrpcAnswer = { readonly response: Buffer; readonly error?: undefined } | { readonly response?: undefined; readonly error: grpc.ServiceError };
 
-const identity = (buffer: Buffer): Buffer => buffer;
-
 /** UNAVAILABLE statuses grpc-js makes up itself when it has no usable connection. */
 const CONNECT_FAILURE = /^No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|Stream refused by server/;
 /** ... and when a connection broke under a call. */
@@ -82,26 +80,44 @@ export class GrpcUpstreams {
    * One relayed unary call. Transport failures are classified for the retry policy; a status the
    * worker sent is a final answer, except UNAVAILABLE, which is retryable and carried along.
    * `onCall` receives the outgoing call so the caller can cancel it when its client goes away.
+   *
+   * The call is made on the channel directly rather than with `Client.makeUnaryRequest`, which
+   * captures a stack trace (`new Error()`) and builds an interceptor chain for every call: a third
+   * of the gateway's own cost per relayed call. Messages pass as bytes either way.
    */
   unary(
     endpoint: Endpoint,
     method: string,
     request: Buffer,
     metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-    onCall?: (call: grpc.ClientUnaryCall) => void,
+    options: { readonly deadline?: grpc.Deadline | undefined },
+    onCall?: (call: { cancel(): void }) => void,
   ): Promise<AttemptOutcome<GrpcAnswer>> {
     return new Promise((resolve) => {
-      const call = this.client(endpoint).makeUnaryRequest<Buffer, Buffer>(method, identity, identity, request, metadata, options, (error, response) => {
-        if (!error) {
-          resolve({ ok: true, value: { response: response ?? Buffer.alloc(0) } });
-          return;
-        }
-        const kind = classifyGrpcError(error);
-        if (kind === undefined) resolve({ ok: true, value: { error } });
-        else resolve({ ok: false, kind, detail: error.details, answer: kind === 'unavailable' ? { error } : undefined });
+      const call = this.client(endpoint)
+        .getChannel()
+        .createCall(method, options.deadline ?? Infinity, null, null, null);
+      let response: Buffer | undefined;
+      call.start(metadata, {
+        onReceiveMetadata: () => undefined,
+        onReceiveMessage: (message: Buffer) => {
+          response = message;
+        },
+        onReceiveStatus: (status: grpc.StatusObject) => {
+          if (status.code === grpc.status.OK) {
+            resolve({ ok: true, value: { response: response ?? Buffer.alloc(0) } });
+            return;
+          }
+          const error: grpc.ServiceError = Object.assign(new Error(`${status.code} ${grpc.status[status.code]}: ${status.details}`), status);
+          const kind = classifyGrpcError(error);
+          if (kind === undefined) resolve({ ok: true, value: { error } });
+          else resolve({ ok: false, kind, detail: error.details, answer: kind === 'unavailable' ? { error } : undefined });
+        },
       });
-      onCall?.(call);
+      call.startRead();
+      call.sendMessageWithContext({}, request);
+      call.halfClose();
+      onCall?.({ cancel: () => call.cancelWithStatus(grpc.status.CANCELLED, 'Cancelled on client') });
     });
   }
 }

@@ -53,6 +53,7 @@ export class TableWatcher implements Lifecycle {
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly retainMs: number;
+  private unsubscribeSession: (() => void) | undefined;
 
   constructor(private readonly options: TableWatcherOptions) {
     this.now = options.now ?? Date.now;
@@ -64,21 +65,26 @@ export class TableWatcher implements Lifecycle {
     return this.table;
   }
 
-  /** True while the last re-read failed (the table may be stale). */
+  /** True while the store is unreachable or the last re-read failed (the table may be stale). */
   get stale(): boolean {
-    return this.failures > 0;
+    return this.failures > 0 || this.options.store.sessionState !== 'connected';
   }
 
   /** Starts watching; resolves after the first read, or after the first failed one (retried in the background). */
   async start(): Promise<void> {
     this.stopped = false;
-    const { paths } = this.options;
+    const { paths, store, logger } = this.options;
+    this.unsubscribeSession = store.onSessionState((state) => {
+      if (state === 'disconnected') logger?.warn('coordination store unreachable: routing from the last known endpoint table');
+      else if (state === 'connected') void this.refresh();
+    });
     for (const folder of [paths.nodes, paths.status, paths.models]) this.watchPath(folder);
     await this.refresh();
   }
 
   stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribeSession?.();
     clearTimeout(this.retryTimer);
     clearTimeout(this.expiryTimer);
     for (const unwatch of this.unwatch.values()) unwatch();

@@ -82,23 +82,22 @@ export class CarbonSender {
   }
 
   /**
-   * Stops reconnecting. Whatever is still buffered gets up to `graceMs` to reach carbon over an
-   * open connection; then the socket is destroyed.
+   * Gives whatever is still buffered up to `graceMs` to reach carbon (connecting if need be), then
+   * stops for good: the socket is closed and nothing is buffered or sent any more.
    */
   async close(graceMs = 1000): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    while (!this.closed && (this.buffered > 0 || this.writing) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     const socket = this.socket;
-    if (!socket) return;
-    const deadline = Date.now() + graceMs;
-    while (this.connected && (this.buffered > 0 || this.writing) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    if (!socket || socket.destroyed) return;
     await new Promise<void>((resolve) => {
-      if (socket.destroyed) return resolve();
       socket.once('close', () => resolve());
       socket.end();
-      setTimeout(() => socket.destroy(), Math.max(0, deadline - Date.now())).unref();
+      setTimeout(() => socket.destroy(), Math.max(10, deadline - Date.now())).unref();
     });
   }
 

@@ -1,8 +1,8 @@
 /**
  * Request ids and failure accounting for a fastify app serving inference routes:
  * - every request gets an id (`request-id.ts`): the `x-request-id` header, or later the OIP `id`
- *   of the body (`adoptOipRequestId`, called by the infer route once decoded), or a UUID; it is
- *   fastify's `request.id`, so it is in every log line of the request;
+ *   of the body (`adoptOipRequestId`, called by the infer route once decoded), or a generated
+ *   one; it becomes fastify's `request.id`;
  * - every answer carries it back in `x-request-id`, and every `{"error": ...}` body gets it as
  *   `"request_id"` after the `"error"` key;
  * - a failed inference route reports its error to the service (`rejected-requests.ts`), which

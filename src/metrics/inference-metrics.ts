@@ -7,7 +7,8 @@
  *
  * Durations are observed for successful requests only (as Triton's are): a request rejected by a
  * full queue answers in microseconds and would otherwise pull the latency percentiles down.
- * A request's compute durations are those of the execution (batch) it was part of.
+ * A request's compute durations are those of the execution (batch) it was part of; a response
+ * cache hit has a request duration but no queue or compute durations (it had neither).
  */
 import type { Registry } from 'prom-client';
 import type { FailureReason } from '../core/errors.js';
@@ -93,6 +94,7 @@ export class InferenceMetrics {
     }
     series.success.inc();
     series.duration.observe(event.totalNs / NS_PER_SECOND);
+    if (event.cacheHit) return;
     series.queue.observe(event.queueNs / NS_PER_SECOND);
     series.computeInput.observe(event.timing.computeInputNs / NS_PER_SECOND);
     series.computeInfer.observe(event.timing.computeInferNs / NS_PER_SECOND);

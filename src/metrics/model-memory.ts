@@ -1,10 +1,11 @@
 /**
  * Memory of each loaded model version, where it can be known. ONNX Runtime sessions live in worker
  * threads of this process and report no allocation figures, so the measure is the growth of the
- * process RSS across the version's load (LOADING → READY), taken only when no other load overlapped
- * it (an overlapping load would be counted twice). Approximate by nature: the main thread's own
- * allocations during the load are included, and glibc may keep memory freed after warm-up.
- * The cluster's worker agent can reuse it to report measured memory per model.
+ * process RSS across the version's load (LOADING → READY), taken only when no other load or
+ * unload overlapped it (another load would be counted twice, an unload would hide the growth).
+ * Approximate by nature: the main thread's own allocations during the load are included, and
+ * glibc may keep memory freed after warm-up. (`cluster/load-memory-probe.ts` does the same per
+ * model for the worker's status reports.)
  */
 import type { EventChannel } from '../core/events.js';
 import type { VersionStateEvent } from '../serving/model-manager.js';
@@ -37,6 +38,8 @@ export class LoadMemoryProbe {
       this.started.set(k, { rss: this.rss(), clean: this.started.size === 0 });
       return;
     }
+    // Memory released by an unload would hide a load's growth.
+    if (event.state === 'UNLOADING') for (const other of this.started.values()) other.clean = false;
     const start = this.started.get(k);
     if (start && (event.state === 'READY' || event.state === 'UNAVAILABLE')) {
       this.started.delete(k);

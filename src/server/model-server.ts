@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
@@ -42,6 +42,8 @@ export interface ModelServerOptions {
   readonly logger: Logger;
   /** Serve only these models of the repository (a cluster worker's assignment). */
   readonly selection?: ModelSelection | undefined;
+  /** More REST APIs on the HTTP port (e.g. the cluster admin API of a standalone server). */
+  readonly httpPlugins?: readonly (FastifyPluginCallback | FastifyPluginAsync)[] | undefined;
   /** Byte budget of the response cache; 0 or absent: no cache (models' `response_cache` is ignored). */
   readonly cacheSizeBytes?: number | undefined;
   /** Push metrics to Graphite too (`--graphite`); absent: Prometheus only. */
@@ -133,6 +135,7 @@ export class ModelServer {
       else log.info(fields, 'model version state changed');
     });
     this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
+    for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
     this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });

@@ -49,6 +49,8 @@ export type RequestEvent =
       readonly version: number;
       readonly requestId?: string | undefined;
       readonly outcome: 'success';
+      /** Answered from the response cache: no queue, no execution. */
+      readonly cacheHit?: boolean | undefined;
       readonly totalNs: number;
       readonly queueNs: number;
       readonly timing: ExecutionTiming;
@@ -153,7 +155,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
       if (cached?.hit) {
         const totalNs = Number(process.hrtime.bigint() - started);
         served.stats.recordCacheHit(totalNs);
-        this.requestCompleted.publish({ model: served.model, version: served.version, requestId, outcome: 'success', totalNs, queueNs: 0, timing: NO_TIMING });
+        this.requestCompleted.publish({ model: served.model, version: served.version, requestId, outcome: 'success', cacheHit: true, totalNs, queueNs: 0, timing: NO_TIMING });
         return { model: request.model, version: served.version, id: request.id, outputs: cached.outputs };
       }
       const result = await parts.scheduler.submit({

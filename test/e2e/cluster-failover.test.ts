@@ -46,7 +46,7 @@ function startController(connect: string, repository: string): ControllerProcess
   );
   const lines: { msg: string }[] = [];
   let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');
     let cut;
     while ((cut = buffered.indexOf('\n')) >= 0) {
@@ -59,7 +59,7 @@ function startController(connect: string, repository: string): ControllerProcess
       }
     }
   });
-  child.stderr!.resume();
+  child.stderr.resume();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return { child, lines, exited };
 }

@@ -263,11 +263,14 @@ export class SteadyLoad {
     return this.ok + this.failures.length;
   }
 
+  /** Stops the loops (idempotent) and returns the outcome. */
   async stop(): Promise<LoadResult> {
-    this.stopped = true;
-    await Promise.all(this.loops);
-    await this.pool.close();
-    this.client.close();
+    if (!this.stopped) {
+      this.stopped = true;
+      await Promise.all(this.loops);
+      await this.pool.close();
+      this.client.close();
+    }
     return { ok: this.ok, failures: this.failures };
   }
 
@@ -294,3 +297,40 @@ export class SteadyLoad {
     });
   }
 }
+
+/** A small `add_sub` (FP32 [batch, 4]) inference as REST JSON, REST binary and gRPC bytes. */
+export async function addSubRequests(model = 'add_sub'): Promise<{ json: Buffer; binary: { body: Buffer; jsonLength: number }; grpcMessage: Buffer }> {
+  const { oipPackageDefinition, serviceDefinition } = await import('../../src/protocols/grpc/index.js');
+  const infer = serviceDefinition(oipPackageDefinition(), 'inference.GRPCInferenceService')['ModelInfer'] as grpc.MethodDefinition<object, object>;
+  const a = [1, 2, 3, 4];
+  const b = [0.5, 0.25, -1, 8];
+  const json = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: a },
+        { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], data: b },
+      ],
+    }),
+  );
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } },
+        { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } },
+      ],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  const raw = [Buffer.from(new Float32Array(a).buffer), Buffer.from(new Float32Array(b).buffer)];
+  const grpcMessage = infer.requestSerialize({
+    model_name: model,
+    inputs: [
+      { name: 'INPUT0', datatype: 'FP32', shape: [1, 4] },
+      { name: 'INPUT1', datatype: 'FP32', shape: [1, 4] },
+    ],
+    raw_input_contents: raw,
+  });
+  return { json, binary: { body: Buffer.concat([header, ...raw]), jsonLength: header.length }, grpcMessage };
+}
+
+export const MODEL_INFER = '/inference.GRPCInferenceService/ModelInfer';

@@ -36,7 +36,7 @@ async function eventually<T>(read: () => Promise<T | undefined | false>, what: s
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
 }
 
 async function infer(worker: WorkerNode, model: string): Promise<number> {

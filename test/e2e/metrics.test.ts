@@ -140,6 +140,9 @@ describe('Prometheus metrics after known traffic', () => {
     assert.equal(sampleValue(m, 'cranberries_cache_hits_total', v('cached')), 1);
     assert.equal(sampleValue(m, 'cranberries_inference_request_success_total', v('cached')), 2);
     assert.equal(sampleValue(m, 'cranberries_inference_count_total', v('cached')), 1, 'a cache hit is no inference');
+    assert.equal(sampleValue(m, 'cranberries_request_duration_seconds_count', v('cached')), 2);
+    assert.equal(sampleValue(m, 'cranberries_compute_infer_duration_seconds_count', v('cached')), 1, 'a cache hit has no compute time');
+    assert.equal(sampleValue(m, 'cranberries_queue_duration_seconds_count', v('cached')), 1, 'a cache hit has no queue time');
     // Scraping again adds nothing: the counters follow the statistics, they do not re-add them.
     const again = await scrape();
     assert.equal(sampleValue(again, 'cranberries_cache_hits_total', v('cached')), 1);
@@ -199,7 +202,7 @@ describe('request ids', () => {
     assert.equal(failing.status, 400);
     assert.equal(failing.json['request_id'], 'oip-8');
     const anonymous = await infer(server.url, 'plain', inputs(1));
-    assert.match(anonymous.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    assert.match(anonymous.headers.get('x-request-id') ?? '', /^[0-9a-f]{12}-[0-9a-f]+$/);
     const notFound = await fetch(`${server.url}/v2/models/nope/infer`, { method: 'POST', body: '{}' });
     const body = (await notFound.json()) as { error: string; request_id: string };
     assert.equal(body.request_id, notFound.headers.get('x-request-id'));

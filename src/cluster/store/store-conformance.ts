@@ -107,6 +107,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       await rejectsWith(a.create(`${root}/eph/child`, bytes(''), 'persistent'), 'FAILED_PRECONDITION');
       await rejectsWith(a.get('relative/path'), 'INVALID_ARGUMENT');
       await rejectsWith(a.get(`${root}/`), 'INVALID_ARGUMENT');
+      await rejectsWith(a.remove('/', { recursive: true }), 'INVALID_ARGUMENT');
     });
 
     test('compare-and-set: a stale version is refused and changes nothing', async () => {

@@ -35,7 +35,7 @@ export interface ZooKeeperStoreOptions {
   readonly operationTimeoutMs?: number;
   /** How long `start()` waits for the first connection. Default 15 s. */
   readonly connectTimeoutMs?: number;
-  /** Reconnect backoff: first delay bound and cap, in ms. Defaults 100 ms and 5 s. */
+  /** Reconnect backoff: first delay bound and cap, in ms. Defaults 100 ms and 5 s (at most a third of the session timeout). */
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
   readonly logger?: Logger;
@@ -159,6 +159,7 @@ export class ZooKeeperStore implements CoordinationStore {
 
   async remove(path: string, options: { expectedVersion?: number; recursive?: boolean } = {}): Promise<void> {
     validatePath(path);
+    if (path === '/') throw new CranberriesError('INVALID_ARGUMENT', 'the root node cannot be removed');
     if (options.recursive) {
       if (options.expectedVersion !== undefined) {
         const node = await this.get(path);
@@ -233,7 +234,9 @@ export class ZooKeeperStore implements CoordinationStore {
     this.client = client;
     tuneReconnects(client, {
       initialMs: this.options.backoffInitialMs,
-      maxMs: this.options.backoffMaxMs,
+      // Waiting longer than a third of the session timeout between attempts would lose a session
+      // that a quicker attempt could still resume.
+      maxMs: Math.max(this.options.backoffInitialMs, Math.min(this.options.backoffMaxMs, Math.floor(this.options.sessionTimeoutMs / 3))),
       handshakeMs: Math.max(1000, Math.min(5000, Math.floor(this.options.sessionTimeoutMs / 2))),
     });
     client.on('state', (state: State) => {

@@ -1,0 +1,20 @@
+/**
+ * The cluster's public surface: coordination stores, the shared layout, placement, the controller,
+ * the worker agent and the admin API. Other folders import from here.
+ */
+export type { CoordinationStore, CreateMode, SessionState, StoreNode } from './store/coordination-store.js';
+export { MemoryStore, MemoryStoreServer } from './store/memory-store.js';
+export { ZooKeeperStore, type ZooKeeperStoreOptions } from './store/zookeeper-store.js';
+export { parseZooKeeperAddress, type ZooKeeperAddress } from './store/zookeeper-address.js';
+export * from './layout.js';
+export { readSnapshot, readChildren, readJson, watchChildren, ensureLayout, type ClusterSnapshot, type Versioned } from './cluster-state.js';
+export { place, replicaReady, type PlacementInput, type PlacementResult, type PlacementDecision } from './placement.js';
+export { parseMemorySize, formatBytes } from './memory-size.js';
+export { LeaderElection, type LeaderElectionOptions } from './leader-election.js';
+export { Controller, type ControllerOptions } from './controller.js';
+export { deploymentsFromRepository, DEFAULT_MEMORY_FACTOR } from './repository-deployments.js';
+export { AssignmentSelection } from './assignment-selection.js';
+export { WorkerAgent, type WorkerAgentOptions, type WorkerAddresses } from './worker-agent.js';
+export { startWorkerNode, advertiseHostFor, type WorkerNode, type WorkerNodeOptions } from './worker-node.js';
+export { ClusterAdmin, type ClusterAdminOptions, type ModelView, type NodeView, type ReplicaView, type ReplicaState } from './admin-api.js';
+export { clusterAdminRoutes, type ClusterAdminRoutesOptions } from './admin-routes.js';
