@@ -107,100 +107,157 @@ class Child {
   }
 }
 
-async function clusterUp(flags: ClusterUpFlags): Promise<void> {
-  const repository = resolve(flags.modelRepository);
-  const logDir = flags.logDir ? resolve(flags.logDir) : await mkdtemp(join(tmpdir(), 'cranberries-cluster-'));
+export interface LocalClusterOptions {
+  readonly workers: number;
+  readonly modelRepository: string;
+  /** Gateway HTTP port; gRPC +1, metrics +2; worker i: base + 10·i (+1, +2). */
+  readonly basePort: number;
+  /** 0 picks a free port. */
+  readonly zookeeperPort?: number;
+  readonly defaultReplicas?: number | undefined;
+  readonly memoryLimit?: string | undefined;
+  readonly logLevel?: LogLevel;
+  /** Default: a new temp folder. */
+  readonly logDir?: string | undefined;
+  /** Called when a process exits while the cluster is not stopping (a crashed worker, say). */
+  readonly onUnexpectedExit?: (name: string, how: string, logFile: string) => void;
+}
+
+export interface ServiceAddresses {
+  /** `host:port` */
+  readonly http: string;
+  readonly grpc: string;
+  readonly metrics: string;
+}
+
+/** A running local cluster: every address, and one call to stop it all. */
+export interface LocalCluster {
+  readonly zookeeper: string;
+  readonly gateway: ServiceAddresses;
+  readonly workers: readonly ServiceAddresses[];
+  readonly logDir: string;
+  /** Resolves true once the gateway answers ready (every deployed model has a READY replica). */
+  waitUntilReady(timeoutMs: number): Promise<boolean>;
+  /** Stops the gateway, then the workers, then the controller, then ZooKeeper. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a local cluster of child processes (the benchmark suite uses it too: with one worker,
+ * the gateway and that worker are the two ends of the gateway-cost comparison).
+ */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const repository = resolve(options.modelRepository);
+  const logDir = options.logDir ? resolve(options.logDir) : await mkdtemp(join(tmpdir(), 'cranberries-cluster-'));
   await mkdir(logDir, { recursive: true });
-  const base = flags.basePort;
-  const workerPorts = Array.from({ length: flags.workers }, (_, i) => ({ http: base + 10 * (i + 1), grpc: base + 10 * (i + 1) + 1, metrics: base + 10 * (i + 1) + 2 }));
-  const lastPort = workerPorts.at(-1)?.metrics ?? base + 2;
-  if (lastPort > 65535) throw new InvalidArgumentError(`--base-port ${base} leaves no room for ${flags.workers} workers (ports up to ${lastPort})`);
+  const base = options.basePort;
+  const address = (port: number): ServiceAddresses => ({ http: `127.0.0.1:${port}`, grpc: `127.0.0.1:${port + 1}`, metrics: `127.0.0.1:${port + 2}` });
+  const workerBases = Array.from({ length: options.workers }, (_, i) => base + 10 * (i + 1));
+  const lastPort = (workerBases.at(-1) ?? base) + 2;
+  if (lastPort > 65535) throw new InvalidArgumentError(`base port ${base} leaves no room for ${options.workers} workers (ports up to ${lastPort})`);
 
   const children: Child[] = [];
   let zookeeper: ZooKeeperProcess | undefined;
   let stopping: Promise<void> | undefined;
-  const stopAll = (exitCode: number): Promise<void> => {
+  const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      console.log('\nstopping the cluster ...');
       // Front door first, ZooKeeper last: nothing should lose its coordination store while running.
       const gateway = children.filter((c) => c.name === 'gateway');
       const workers = children.filter((c) => c.name.startsWith('worker'));
       const controller = children.filter((c) => c.name === 'controller');
       for (const group of [gateway, workers, controller]) await Promise.all(group.map((c) => c.stop()));
       await zookeeper?.close();
-      console.log(`stopped. Logs are in ${logDir}`);
-      process.exit(exitCode);
+      process.off('exit', killAll);
     })();
     return stopping;
   };
-  const onUnexpectedExit = (child: Child, code: number | null, signal: NodeJS.Signals | null): void => {
-    if (stopping) return;
-    const how = signal ? `signal ${signal}` : `code ${code}`;
-    if (child.name.startsWith('worker')) {
-      console.error(`${child.name} exited (${how}); the cluster carries on without it. Log: ${child.logFile}`);
-      return;
-    }
-    console.error(`${child.name} exited (${how}): stopping the cluster. Log: ${child.logFile}`);
-    void stopAll(1);
-  };
-  process.on('exit', () => {
+  const killAll = (): void => {
     for (const child of children) child.kill();
-  });
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
+  };
+  process.on('exit', killAll);
+  const onExit = (child: Child, code: number | null, signal: NodeJS.Signals | null): void => {
+    if (!stopping) options.onUnexpectedExit?.(child.name, signal ? `signal ${signal}` : `code ${code}`, child.logFile);
+  };
 
   try {
-    zookeeper = await startZooKeeperProcess({ port: flags.zookeeperPort, tickTimeMs: 1000, detached: true });
-    const zk = zookeeper.connectionString;
-    const common = ['--zookeeper', zk, '--log-level', flags.logLevel];
-    const start = (name: string, args: string[]): Child => {
-      const child = new Child(name, args, join(logDir, `${name}.log`), onUnexpectedExit);
-      children.push(child);
-      return child;
+    zookeeper = await startZooKeeperProcess({ port: options.zookeeperPort ?? 0, tickTimeMs: 1000, detached: true });
+    const common = ['--zookeeper', zookeeper.connectionString, '--log-level', options.logLevel ?? 'info'];
+    const start = (name: string, args: string[]): void => {
+      children.push(new Child(name, args, join(logDir, `${name}.log`), onExit));
     };
-    start('controller', ['controller', ...common, '--model-repository', repository, ...(flags.defaultReplicas ? ['--default-replicas', String(flags.defaultReplicas)] : [])]);
-    workerPorts.forEach((ports, i) =>
-      start(`worker-${i + 1}`, [
-        'worker',
-        ...common,
-        '--model-repository',
-        repository,
-        '--host',
-        '127.0.0.1',
-        '--http-port',
-        String(ports.http),
-        '--grpc-port',
-        String(ports.grpc),
-        '--metrics-port',
-        String(ports.metrics),
-        ...(flags.memoryLimit ? ['--memory-limit', flags.memoryLimit] : []),
-      ]),
+    const ports = (port: number): string[] => ['--host', '127.0.0.1', '--http-port', String(port), '--grpc-port', String(port + 1), '--metrics-port', String(port + 2)];
+    const replicas = options.defaultReplicas ? ['--default-replicas', String(options.defaultReplicas)] : [];
+    start('controller', ['controller', ...common, '--model-repository', repository, ...replicas]);
+    workerBases.forEach((port, i) =>
+      start(`worker-${i + 1}`, ['worker', ...common, '--model-repository', repository, '--node-id', `worker-${i + 1}`, ...ports(port), ...(options.memoryLimit ? ['--memory-limit', options.memoryLimit] : [])]),
     );
-    start('gateway', ['gateway', ...common, '--host', '127.0.0.1', '--http-port', String(base), '--grpc-port', String(base + 1), '--metrics-port', String(base + 2)]);
-
-    printAddresses(zk, workerPorts, base, logDir, repository);
-    const ready = await waitForReady(`http://127.0.0.1:${base}/v2/health/ready`, flags.readyTimeoutSecs * 1000, () => stopping !== undefined);
-    if (stopping) return;
-    console.log(
-      ready
-        ? `\ncluster ready. Try:\n  curl -s -X POST localhost:${base}/v2/repository/index\n  node ${MAIN} bench -u http://127.0.0.1:${base} -m <model>\nPress Ctrl-C to stop.`
-        : `\nthe gateway is not ready after ${flags.readyTimeoutSecs} s (models still loading or not placed); see the logs. Press Ctrl-C to stop.`,
-    );
+    start('gateway', ['gateway', ...common, ...ports(base), ...replicas]);
   } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
-    await stopAll(1);
+    await stop();
+    throw error;
   }
+  return {
+    zookeeper: zookeeper.connectionString,
+    gateway: address(base),
+    workers: workerBases.map(address),
+    logDir,
+    waitUntilReady: (timeoutMs) => waitForReady(`http://127.0.0.1:${base}/v2/health/ready`, timeoutMs, () => stopping !== undefined),
+    stop,
+  };
 }
 
-function printAddresses(zk: string, workers: readonly { http: number; grpc: number; metrics: number }[], base: number, logDir: string, repository: string): void {
+async function clusterUp(flags: ClusterUpFlags): Promise<void> {
+  let cluster: LocalCluster | undefined;
+  let exiting = false;
+  const exit = (code: number): void => {
+    if (exiting) return;
+    exiting = true;
+    console.log('\nstopping the cluster ...');
+    void (cluster?.stop() ?? Promise.resolve()).then(() => {
+      if (cluster) console.log(`stopped. Logs are in ${cluster.logDir}`);
+      process.exit(code);
+    });
+  };
+  process.on('SIGINT', () => exit(0));
+  process.on('SIGTERM', () => exit(0));
+  try {
+    cluster = await startLocalCluster({
+      ...flags,
+      onUnexpectedExit: (name, how, logFile) => {
+        if (name.startsWith('worker')) {
+          console.error(`${name} exited (${how}); the cluster carries on without it. Log: ${logFile}`);
+          return;
+        }
+        console.error(`${name} exited (${how}): stopping the cluster. Log: ${logFile}`);
+        exit(1);
+      },
+    });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+    return;
+  }
+  if (exiting) return;
+  printAddresses(cluster, resolve(flags.modelRepository));
+  const ready = await cluster.waitUntilReady(flags.readyTimeoutSecs * 1000);
+  if (exiting) return;
+  const base = flags.basePort;
+  console.log(
+    ready
+      ? `\ncluster ready. Try:\n  curl -s -X POST localhost:${base}/v2/repository/index\n  node ${MAIN} bench -u http://127.0.0.1:${base} -m <model>\nPress Ctrl-C to stop.`
+      : `\nthe gateway is not ready after ${flags.readyTimeoutSecs} s (models still loading or not placed); see the logs. Press Ctrl-C to stop.`,
+  );
+}
+
+function printAddresses(cluster: LocalCluster, repository: string): void {
   const lines = [
     'Cranberries local cluster',
     `  model repository  ${repository}`,
-    `  ZooKeeper         ${zk}`,
+    `  ZooKeeper         ${cluster.zookeeper}`,
     '  controller        (no ports; leader-elected placement)',
-    ...workers.map((p, i) => `  worker-${i + 1}`.padEnd(20) + `HTTP 127.0.0.1:${p.http}  gRPC 127.0.0.1:${p.grpc}  metrics 127.0.0.1:${p.metrics}`),
-    `  gateway           HTTP http://127.0.0.1:${base}  gRPC 127.0.0.1:${base + 1}  metrics http://127.0.0.1:${base + 2}/metrics`,
-    `  logs              ${logDir}`,
+    ...cluster.workers.map((w, i) => `  worker-${i + 1}`.padEnd(20) + `HTTP ${w.http}  gRPC ${w.grpc}  metrics ${w.metrics}`),
+    `  gateway           HTTP http://${cluster.gateway.http}  gRPC ${cluster.gateway.grpc}  metrics http://${cluster.gateway.metrics}/metrics`,
+    `  logs              ${cluster.logDir}`,
   ];
   console.log(lines.join('\n'));
 }

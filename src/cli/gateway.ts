@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
-import { GatewayServer } from '../gateway/gateway-server.js';
+import { GatewayServer } from '../gateway/index.js';
 import { port, positiveNumber } from './options.js';
 
 function positiveInteger(value: string): number {

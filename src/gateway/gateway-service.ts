@@ -154,9 +154,7 @@ export class GatewayService implements InferenceService {
     metadata.set(REQUEST_ID_HEADER, requestId);
     const cancel = Cancellation.fromSignal(context?.signal);
     const answer = await this.options.router.route({ model: request.model, version: request.version, requestId, cancel }, (endpoint) =>
-      this.options.grpc.unary(endpoint, MODEL_INFER_PATH, message, metadata, {}, (call) => {
-        cancel?.onAbort(() => call.cancel());
-      }),
+      this.options.grpc.unary(endpoint, MODEL_INFER_PATH, message, metadata, {}, cancel),
     );
     if (answer.error) throw errorFromStatus(answer.error);
     return decodeInferResponseMessage(answer.response);

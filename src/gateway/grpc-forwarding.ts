@@ -136,12 +136,7 @@ function callOptions(call: { getDeadline(): grpc.Deadline }): grpc.CallOptions {
 
 /** Sends one message to a replica of its model (retrying per the router's policy). */
 function send(options: GrpcForwardingOptions, path: string, message: Buffer, target: RouteTarget, metadata: grpc.Metadata, callOpts: grpc.CallOptions): Promise<GrpcAnswer> {
-  const cancel = target.cancel;
-  return options.router.route(target, (endpoint) =>
-    options.upstreams.unary(endpoint, path, message, metadata, callOpts, (outgoing) => {
-      cancel?.onAbort(() => outgoing.cancel());
-    }),
-  );
+  return options.router.route(target, (endpoint) => options.upstreams.unary(endpoint, path, message, metadata, callOpts, target.cancel));
 }
 
 /** The worker's status, relayed as it came (code, details and trailing metadata). */

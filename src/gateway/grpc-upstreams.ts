@@ -6,6 +6,7 @@
  * the worker sent them, never decoding a tensor.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Cancellation } from './cancellation.js';
 import type { Endpoint } from './endpoint-table.js';
 import type { AttemptOutcome, FailureKind } from './request-router.js';
 
@@ -79,7 +80,7 @@ export class GrpcUpstreams {
   /**
    * One relayed unary call. Transport failures are classified for the retry policy; a status the
    * worker sent is a final answer, except UNAVAILABLE, which is retryable and carried along.
-   * `onCall` receives the outgoing call so the caller can cancel it when its client goes away.
+   * The call is cancelled when `cancel` fires (the client went away) while it is in flight.
    *
    * The call is made on the channel directly rather than with `Client.makeUnaryRequest`, which
    * captures a stack trace (`new Error()`) and builds an interceptor chain for every call: a third
@@ -91,12 +92,17 @@ export class GrpcUpstreams {
     request: Buffer,
     metadata: grpc.Metadata,
     options: { readonly deadline?: grpc.Deadline | undefined },
-    onCall?: (call: { cancel(): void }) => void,
+    cancel?: Cancellation,
   ): Promise<AttemptOutcome<GrpcAnswer>> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      if (cancel?.reason) {
+        reject(cancel.reason);
+        return;
+      }
       const call = this.client(endpoint)
         .getChannel()
         .createCall(method, options.deadline ?? Infinity, null, null, null);
+      const unsubscribe = cancel?.onAbort(() => call.cancelWithStatus(grpc.status.CANCELLED, 'Cancelled on client'));
       let response: Buffer | undefined;
       call.start(metadata, {
         onReceiveMetadata: () => undefined,
@@ -104,6 +110,7 @@ export class GrpcUpstreams {
           response = message;
         },
         onReceiveStatus: (status: grpc.StatusObject) => {
+          unsubscribe?.();
           if (status.code === grpc.status.OK) {
             resolve({ ok: true, value: { response: response ?? Buffer.alloc(0) } });
             return;
@@ -117,7 +124,6 @@ export class GrpcUpstreams {
       call.startRead();
       call.sendMessageWithContext({}, request);
       call.halfClose();
-      onCall?.({ cancel: () => call.cancelWithStatus(grpc.status.CANCELLED, 'Cancelled on client') });
     });
   }
 }

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { invalidArgument } from '../core/errors.js';
+import { CranberriesError, invalidArgument } from '../core/errors.js';
 import { adoptOipRequestId, installHttpRequestTracking } from './http-request-tracking.js';
 import type { RejectionRecorder } from './rejected-requests.js';
 
-function app(recorded: unknown[][]): FastifyInstance {
-  const instance = Fastify();
+function app(recorded: unknown[][], bodyLimit?: number): FastifyInstance {
+  const instance = Fastify(bodyLimit === undefined ? {} : { bodyLimit });
   const recorder: RejectionRecorder = { recordRejected: (...args) => void recorded.push(args) };
   installHttpRequestTracking(instance, { recorder });
-  instance.setErrorHandler((error, _request, reply) => reply.code(400).header('content-type', 'application/json').send(JSON.stringify({ error: (error as Error).message })));
+  instance.setErrorHandler((error, _request, reply) => reply.code((error as { statusCode?: number }).statusCode ?? 400).header('content-type', 'application/json').send(JSON.stringify({ error: (error as Error).message })));
   instance.post('/v2/models/:model/versions/:version/infer', (request) => {
     adoptOipRequestId(request, (request.body as { id?: string }).id);
     throw invalidArgument(`bad input (id ${request.id})`);
@@ -40,6 +40,17 @@ test('without a header the OIP id is adopted once decoded', async () => {
   const failed = await instance.inject({ method: 'POST', url: '/v2/models/m/versions/2/infer', payload: { id: 'oip-9' } });
   assert.equal(failed.headers['x-request-id'], 'oip-9');
   assert.equal(failed.json<{ request_id: string }>().request_id, 'oip-9');
+  await instance.close();
+});
+
+test('an over-sized body on an inference route counts as the caller mistake it is, not a server failure', async () => {
+  const recorded: unknown[][] = [];
+  const instance = app(recorded, 16);
+  const response = await instance.inject({ method: 'POST', url: '/v2/models/m/infer', payload: { data: 'x'.repeat(100) } });
+  assert.equal(response.statusCode, 413);
+  assert.equal(recorded.length, 1);
+  assert.ok(recorded[0]![2] instanceof CranberriesError);
+  assert.equal(recorded[0]![2].reason, 'invalid_argument');
   await instance.close();
 });
 

@@ -11,6 +11,7 @@
  * Installed on the app before it starts (hooks on the root reach every plugin's routes).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CranberriesError } from '../core/errors.js';
 import type { RejectionRecorder } from './rejected-requests.js';
 import { versionOrUndefined } from './rejected-requests.js';
 import { REQUEST_ID_HEADER, resolveRequestId, usableRequestId } from './request-id.js';
@@ -39,7 +40,7 @@ export function installHttpRequestTracking(app: FastifyInstance, options: HttpRe
   if (recorder) {
     app.addHook('onError', (request, _reply, error, done) => {
       const target = inferenceTarget(request);
-      if (target) recorder.recordRejected(target.model, target.version, error, request.id);
+      if (target) recorder.recordRejected(target.model, target.version, asClientError(error), request.id);
       done();
     });
   }
@@ -50,6 +51,17 @@ export function adoptOipRequestId(request: FastifyRequest, oipId: string | undef
   if (oipId === undefined || usableRequestId(request.headers[REQUEST_ID_HEADER]) !== undefined) return;
   const usable = usableRequestId(oipId);
   if (usable !== undefined) request.id = usable;
+}
+
+/**
+ * Fastify's own errors (an over-sized body, a body that does not decompress) carry a 4xx status
+ * but are no CranberriesError; counted as they are they would read as server failures.
+ */
+function asClientError(error: unknown): unknown {
+  if (error instanceof CranberriesError) return error;
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status !== 'number' || status < 400 || status > 499) return error;
+  return new CranberriesError('INVALID_ARGUMENT', error instanceof Error ? error.message : String(error), { cause: error });
 }
 
 /** Model and version of an OIP inference route (`/v2/models/:model[/versions/:version]/infer`). */
