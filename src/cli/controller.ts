@@ -4,54 +4,166 @@
  * timeout when it dies. The leader seeds the desired state from the model repository (models not
  * yet in ZooKeeper get `--default-replicas`, or their config's `replicas` parameter) and places
  * replicas on workers.
+ *
+ * Every controller, leader or standby, serves `/metrics` on `--metrics-port` (placement, leadership,
+ * live workers, its coordination session and process metrics) and can push them to Graphite.
  */
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Controller } from '../cluster/controller.js';
+import type { CoordinationStore } from '../cluster/store/coordination-store.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
-import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
+import { EventChannel } from '../core/events.js';
+import { LOG_LEVELS, createLogger, type LogLevel, type Logger } from '../core/logger.js';
 import { PACKAGE_ROOT } from '../core/version.js';
+import { ControllerMetrics, type PlacementRound } from '../metrics/controller-metrics.js';
+import { createCoordinationMetrics } from '../metrics/coordination-metrics.js';
+import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-reporter.js';
+import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
+import { MetricsServer } from '../server/metrics-server.js';
+import { port } from './options.js';
 import { positiveInteger, zookeeperAddress } from './worker.js';
 
-interface ControllerFlags {
+interface ControllerFlags extends ObservabilityFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
   defaultReplicas: number;
+  host: string;
+  metricsPort: number;
   logLevel: LogLevel;
 }
 
+export interface ControllerNodeOptions {
+  readonly store: CoordinationStore;
+  /** Layout root in the store. Default `/cranberries`. */
+  readonly root?: string | undefined;
+  readonly modelRepository?: string | undefined;
+  readonly defaultReplicas: number;
+  readonly logger: Logger;
+  /** Address and port of `/metrics` (0 picks a free port). */
+  readonly host: string;
+  readonly metricsPort: number;
+  /** Also push the metrics to Graphite; the node defaults to `<hostname>-controller-<metrics port>`. */
+  readonly graphite?: GraphiteOptions | undefined;
+  /** Shown in the election node and logs. */
+  readonly candidate?: string | undefined;
+}
+
+export interface ControllerNode {
+  readonly controller: Controller;
+  readonly metrics: MetricsServer;
+  readonly metricsPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A controller with its metrics endpoint (and Graphite push): the metrics are attached before the
+ * election starts, so the first gain of leadership is counted. `stop` does not stop the store.
+ */
+export async function startControllerNode(options: ControllerNodeOptions): Promise<ControllerNode> {
+  const { store, logger } = options;
+  const controller = new Controller({
+    store,
+    root: options.root,
+    modelRepository: options.modelRepository,
+    defaultReplicas: options.defaultReplicas,
+    logger,
+    ...(options.candidate === undefined ? {} : { candidate: options.candidate }),
+  });
+  const metrics = new MetricsServer();
+  // The metrics read only part of each round's result: a channel of that narrower type, fed by the controller's.
+  const rounds = new EventChannel<PlacementRound>();
+  const forwardRounds = controller.reconciled.subscribe((round) => rounds.publish(round));
+  const controllerMetrics = new ControllerMetrics(metrics.registry, {
+    isLeader: () => controller.isLeader,
+    reconciled: rounds,
+    leadershipChanged: controller.leadershipChanged,
+    liveNodes: () => store.children(controller.paths.nodes),
+  });
+  const coordination = createCoordinationMetrics(metrics.registry, store);
+  const detach = (): void => {
+    forwardRounds();
+    controllerMetrics.close();
+    coordination.close();
+  };
+  let metricsPort: number;
+  try {
+    metricsPort = await metrics.listen(options.host, options.metricsPort);
+  } catch (error) {
+    detach();
+    throw error;
+  }
+  const graphite = options.graphite
+    ? new GraphiteReporter(metrics.registry, { ...options.graphite, node: options.graphite.node ?? `${hostname()}-controller-${metricsPort}` }, logger.child({ component: 'graphite' }))
+    : undefined;
+  graphite?.start();
+  const stopMetrics = async (): Promise<void> => {
+    await graphite?.close();
+    await metrics.close();
+    detach();
+  };
+  try {
+    await controller.start();
+  } catch (error) {
+    await stopMetrics();
+    throw error;
+  }
+  logger.info({ host: options.host, metrics: metricsPort }, `controller metrics on ${options.host}:${metricsPort}`);
+  return {
+    controller,
+    metrics,
+    metricsPort,
+    stop: async () => {
+      await controller.stop();
+      await stopMetrics();
+    },
+  };
+}
+
 export function controllerCommand(): Command {
-  return new Command('controller')
+  const command = new Command('controller')
     .description('Run the leader-elected placement controller of a ZooKeeper-coordinated cluster.')
     .requiredOption('--zookeeper <connect>', 'ZooKeeper connection string host:port[,host:port...][/chroot]', zookeeperAddress)
     .option('--zookeeper-session-timeout-ms <ms>', 'ZooKeeper session timeout: how soon a standby takes over from a dead leader', positiveInteger, 10_000)
     .option('--model-repository <dir>', 'model repository that seeds the desired state', resolve(PACKAGE_ROOT, 'models'))
     .option('--default-replicas <n>', 'replicas of each repository model (a config.pbtxt "replicas" parameter overrides)', replicaCount, 1)
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .action(async (flags: ControllerFlags) => {
-      const logger = createLogger(flags.logLevel);
-      const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
-      await store.start();
-      const controller = new Controller({ store, modelRepository: resolve(flags.modelRepository), defaultReplicas: flags.defaultReplicas, logger });
-      await controller.start().catch(async (error: unknown) => {
-        await store.stop();
-        throw error;
-      });
-      logger.info({ leader: controller.isLeader }, controller.isLeader ? 'controller started as the leader' : 'controller started as a standby');
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'stopping: stepping down');
-        void controller
-          .stop()
-          .then(() => store.stop())
-          .then(() => process.exit(0));
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+    .option('--host <address>', 'address to bind the metrics endpoint to', '0.0.0.0')
+    .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
+  // --log-requests-sample-rate is accepted for symmetry with the other commands; a controller serves no requests.
+  return addObservabilityFlags(command).action(async (flags: ControllerFlags) => {
+    const logger = createLogger(flags.logLevel);
+    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
+    await store.start();
+    const node = await startControllerNode({
+      store,
+      modelRepository: resolve(flags.modelRepository),
+      defaultReplicas: flags.defaultReplicas,
+      logger,
+      host: flags.host,
+      metricsPort: flags.metricsPort,
+      graphite: observabilityOptions(flags).graphite,
+    }).catch(async (error: unknown) => {
+      await store.stop();
+      throw error;
     });
+    const { controller } = node;
+    logger.info({ leader: controller.isLeader }, controller.isLeader ? 'controller started as the leader' : 'controller started as a standby');
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping: stepping down');
+      void node
+        .stop()
+        .then(() => store.stop())
+        .then(() => process.exit(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
 }
 
 function replicaCount(value: string): number {

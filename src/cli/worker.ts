@@ -12,10 +12,11 @@ import { PACKAGE_ROOT } from '../core/version.js';
 import { formatBytes, parseMemorySize } from '../cluster/memory-size.js';
 import { parseZooKeeperAddress } from '../cluster/store/zookeeper-address.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
-import { startWorkerNode } from '../cluster/worker-node.js';
+import { defaultNodeId, startWorkerNode } from '../cluster/worker-node.js';
+import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { collect, port, positiveNumber } from './options.js';
 
-interface WorkerFlags {
+interface WorkerFlags extends ObservabilityFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -38,7 +39,7 @@ interface WorkerFlags {
 const DEFAULT_MEMORY_FRACTION = 0.8;
 
 export function workerCommand(): Command {
-  return new Command('worker')
+  const command = new Command('worker')
     .description('Join a ZooKeeper-coordinated cluster as a worker: serve the models the controller assigns to this node.')
     .requiredOption('--zookeeper <connect>', 'ZooKeeper connection string host:port[,host:port...][/chroot]', zookeeperAddress)
     .option('--zookeeper-session-timeout-ms <ms>', 'ZooKeeper session timeout (the server may clamp it)', positiveInteger, 10_000)
@@ -59,49 +60,51 @@ export function workerCommand(): Command {
     .option('--repository-poll-secs <seconds>', 'poll interval in poll mode', positiveNumber, 15)
     .option('--http-max-body-mb <mb>', 'largest HTTP request body accepted, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .action(async (flags: WorkerFlags) => {
-      const logger = createLogger(flags.logLevel);
-      const labels = Object.fromEntries(flags.label.map(parseLabel));
-      const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
-      await store.start();
-      const worker = await startWorkerNode({
-        store,
-        nodeId: flags.nodeId,
-        memoryCapacityBytes: flags.memoryLimit,
-        labels,
-        modelRepository: resolve(flags.modelRepository),
-        host: flags.host,
-        advertiseHost: flags.advertiseHost,
-        httpPort: flags.httpPort,
-        grpcPort: flags.grpcPort,
-        metricsPort: flags.metricsPort,
-        controlMode: flags.modelControlMode,
-        pollSeconds: flags.repositoryPollSecs,
-        httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
-        grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
-        logger,
-      }).catch(async (error: unknown) => {
-        await store.stop();
-        throw error;
-      });
-      logger.info(
-        { node: worker.nodeId, http: worker.httpAddress, grpc: worker.grpcAddress, memoryLimit: flags.memoryLimit },
-        `worker ${worker.nodeId} joined the cluster (HTTP ${worker.httpAddress}, gRPC ${worker.grpcAddress}, memory ${formatBytes(flags.memoryLimit)})`,
-      );
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'stopping: leaving the cluster, draining requests and unloading models');
-        void worker
-          .stop()
-          .then(() => store.stop())
-          .then(() => process.exit(0));
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
+  // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
+  return addObservabilityFlags(command).action(async (flags: WorkerFlags) => {
+    const logger = createLogger(flags.logLevel);
+    const labels = Object.fromEntries(flags.label.map(parseLabel));
+    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
+    await store.start();
+    const worker = await startWorkerNode({
+      store,
+      nodeId: flags.nodeId,
+      memoryCapacityBytes: flags.memoryLimit,
+      labels,
+      modelRepository: resolve(flags.modelRepository),
+      host: flags.host,
+      advertiseHost: flags.advertiseHost,
+      httpPort: flags.httpPort,
+      grpcPort: flags.grpcPort,
+      metricsPort: flags.metricsPort,
+      controlMode: flags.modelControlMode,
+      pollSeconds: flags.repositoryPollSecs,
+      httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
+      grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
+      logger,
+      server: observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)),
+    }).catch(async (error: unknown) => {
+      await store.stop();
+      throw error;
     });
+    logger.info(
+      { node: worker.nodeId, http: worker.httpAddress, grpc: worker.grpcAddress, memoryLimit: flags.memoryLimit },
+      `worker ${worker.nodeId} started (HTTP ${worker.httpAddress}, gRPC ${worker.grpcAddress}, memory ${formatBytes(flags.memoryLimit)})`,
+    );
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping: leaving the cluster, draining requests and unloading models');
+      void worker
+        .stop()
+        .then(() => store.stop())
+        .then(() => process.exit(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
 }
 
 export function zookeeperAddress(value: string): string {

@@ -9,7 +9,7 @@
  *    snapshot, adopts memory measured by workers in place of estimates, runs the pure
  *    `place()`, and writes each changed assignment with compare-and-set (a conflict just means
  *    another round) and each model's placement status;
- * 3. logs every placement decision, one line each.
+ * 3. logs every placement decision, one line each, and every worker it sees join or leave.
  *
  * It never talks to workers or gateways; everything goes through the store.
  */
@@ -55,6 +55,8 @@ export class Controller implements Lifecycle {
   private running: Promise<void> | undefined;
   private again = false;
   private unsubscribeLeadership: (() => void) | undefined;
+  /** Live workers as of the last round while leading; undefined until the first round of a leadership. */
+  private knownNodes: ReadonlySet<string> | undefined;
 
   constructor(private readonly options: ControllerOptions) {
     this.paths = clusterPaths(options.root ?? DEFAULT_ROOT);
@@ -66,6 +68,11 @@ export class Controller implements Lifecycle {
 
   get isLeader(): boolean {
     return this.election.isLeader;
+  }
+
+  /** Every gain (true) or loss (false) of leadership (the election's; for observability). */
+  get leadershipChanged(): EventChannel<boolean> {
+    return this.election.leadershipChanged;
   }
 
   async start(): Promise<void> {
@@ -87,6 +94,7 @@ export class Controller implements Lifecycle {
   }
 
   private async lead(): Promise<void> {
+    this.knownNodes = undefined; // the first round of this leadership lists the workers it finds
     await this.seed().catch((error: unknown) => this.log.warn({ err: String(error) }, 'could not seed the desired state from the repository'));
     if (!this.isLeader) return;
     const { store } = this.options;
@@ -146,6 +154,7 @@ export class Controller implements Lifecycle {
   private async round(): Promise<void> {
     const { store } = this.options;
     const snapshot = await readSnapshot(store, this.paths, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
+    if (this.isLeader) this.logMembership(snapshot);
     const deployments = await this.adoptMeasuredMemory(snapshot);
     const result = place({
       deployments,
@@ -161,6 +170,23 @@ export class Controller implements Lifecycle {
     conflicts += await this.writePlacements(snapshot, result);
     if (conflicts > 0) this.schedule();
     this.reconciled.publish(result);
+  }
+
+  /** One line per worker that joined or left since the last round (a summary on the first round of a leadership). */
+  private logMembership(snapshot: ClusterSnapshot): void {
+    const live = new Set(snapshot.nodes.keys());
+    const known = this.knownNodes;
+    this.knownNodes = live;
+    if (!known) {
+      const nodes = [...live].sort();
+      this.log.info({ nodes }, `workers in the cluster: ${nodes.length === 0 ? 'none' : nodes.join(', ')}`);
+      return;
+    }
+    for (const id of [...live].filter((n) => !known.has(n)).sort()) {
+      const node = snapshot.nodes.get(id);
+      this.log.info({ node: id, httpAddress: node?.httpAddress, memoryCapacityBytes: node?.memoryCapacityBytes }, `worker '${id}' joined the cluster`);
+    }
+    for (const id of [...known].filter((n) => !live.has(n)).sort()) this.log.info({ node: id }, `worker '${id}' left the cluster`);
   }
 
   /** A worker's measured memory replaces the estimate once (the first measurement wins). */

@@ -16,6 +16,7 @@
  * After a session expiry nothing is reloaded: the assignment is read again and, when unchanged,
  * the selection does not change, so the server keeps its loaded models as they are.
  */
+import { EventChannel } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { AssignmentSelection } from './assignment-selection.js';
 import { coalesce, isConflict } from './cluster-state.js';
@@ -55,6 +56,10 @@ export interface WorkerAddresses {
 
 export class WorkerAgent {
   readonly paths: ClusterPaths;
+  /** Each time this worker's node entry is created (once per session; observability). */
+  readonly registrations = new EventChannel<void>();
+  /** Each status write: true when it reached the store, false when it failed (observability). */
+  readonly statusPublished = new EventChannel<boolean>();
   private readonly log: Logger;
   private readonly probe: LoadMemoryProbe;
   private readonly admission: StagedAdmission;
@@ -84,6 +89,11 @@ export class WorkerAgent {
   /** True while this worker's node is registered in the current session. */
   get isRegistered(): boolean {
     return this.registered;
+  }
+
+  /** The models of the assignment last read (being admitted or served), sorted. */
+  assignedModels(): string[] {
+    return this.admission.targetList();
   }
 
   /** Joins the cluster with the server's addresses; resolves once registered (or the store is unreachable). */
@@ -126,8 +136,12 @@ export class WorkerAgent {
     await this.publishing;
     const { store, nodeId } = this.options;
     if (this.registered) {
-      await store.remove(this.paths.node(nodeId)).catch(() => {});
+      const removed = await store.remove(this.paths.node(nodeId)).then(
+        () => true,
+        () => false,
+      );
       await store.remove(this.paths.nodeStatus(nodeId)).catch(() => {});
+      this.log.info({ removed }, removed ? 'left the cluster: node unregistered' : 'left the cluster: the node entry goes when the session ends');
     }
     this.registered = false;
   }
@@ -179,14 +193,20 @@ export class WorkerAgent {
     try {
       await store.create(path, data, 'ephemeral');
       this.registered = true;
-      this.log.info({ httpAddress: this.info.httpAddress, grpcAddress: this.info.grpcAddress, memoryCapacityBytes: this.info.memoryCapacityBytes }, 'registered in the cluster');
+      this.registrations.publish();
+      this.log.info({ httpAddress: this.info.httpAddress, grpcAddress: this.info.grpcAddress, memoryCapacityBytes: this.info.memoryCapacityBytes }, 'joined the cluster: node registered');
       return;
     } catch (error) {
       if (!isConflict(error)) return; // unreachable: registering again on `connected`
     }
     const existing = await store.get(path).catch(() => undefined);
     if (existing && Buffer.from(existing.data).equals(Buffer.from(data))) {
-      this.registered = true; // ours, from this same session
+      // Ours, from this same session (a create whose answer was lost, or a concurrent attempt).
+      if (!this.registered) {
+        this.registered = true;
+        this.registrations.publish();
+        this.log.info({ httpAddress: this.info.httpAddress, grpcAddress: this.info.grpcAddress }, 'joined the cluster: node registered');
+      }
       return;
     }
     this.log.warn({ path }, `node id '${nodeId}' is registered by another worker (or by this worker's previous session, not yet timed out); retrying`);
@@ -242,9 +262,11 @@ export class WorkerAgent {
         await store.create(path, data, 'ephemeral');
       }
       this.lastStatus = json;
+      this.statusPublished.publish(true);
     } catch (error) {
       // Unreachable or racing a re-creation: the next state change or reconnect publishes again.
       this.log.debug({ err: String(error) }, 'status not published');
+      this.statusPublished.publish(false);
     }
   }
 }

@@ -8,9 +8,14 @@
  * the real ports), then the agent (reads the assignment: the server loads it). Stop order is the
  * reverse: the agent leaves the cluster first so the gateway stops routing here, then the server
  * drains and unloads.
+ *
+ * The server's `/metrics` also shows the worker's membership (`metrics/worker-metrics.ts`) and its
+ * coordination session (`metrics/coordination-metrics.ts`).
  */
 import { hostname, networkInterfaces } from 'node:os';
 import type { Logger } from '../core/logger.js';
+import { createCoordinationMetrics } from '../metrics/coordination-metrics.js';
+import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ModelServer, type BoundPorts, type ModelServerOptions } from '../server/model-server.js';
 import { AssignmentSelection } from './assignment-selection.js';
 import type { CoordinationStore } from './store/coordination-store.js';
@@ -20,7 +25,7 @@ export interface WorkerNodeOptions {
   readonly store: CoordinationStore;
   /** Layout root in the store. Default `/cranberries`. */
   readonly root?: string;
-  /** Default: `<hostname>-<http port>`. */
+  /** Default: `<hostname>-<http port>` (`defaultNodeId`). */
   readonly nodeId?: string | undefined;
   readonly memoryCapacityBytes: number;
   readonly labels?: Readonly<Record<string, string>>;
@@ -70,7 +75,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     selection,
   });
   const ports = await server.start();
-  const nodeId = options.nodeId ?? `${hostname()}-${ports.http}`;
+  const nodeId = options.nodeId ?? defaultNodeId(ports.http);
   const advertised = options.advertiseHost ?? advertiseHostFor(options.host);
   const httpAddress = hostPort(advertised, ports.http);
   const grpcAddress = hostPort(advertised, ports.grpc);
@@ -84,10 +89,12 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     models: server.manager,
     logger: options.logger,
   });
+  const detachMetrics = attachWorkerMetrics(server, agent, options.store);
   try {
     await agent.start({ httpAddress, grpcAddress });
   } catch (error) {
     await server.stop();
+    detachMetrics();
     throw error;
   }
   return {
@@ -101,7 +108,24 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     stop: async () => {
       await agent.stop();
       await server.stop();
+      detachMetrics();
     },
+  };
+}
+
+/** A worker's id when none is given: `<hostname>-<http port>` (also its Graphite node name in `cranberries worker`). */
+export function defaultNodeId(httpPort: number): string {
+  return `${hostname()}-${httpPort}`;
+}
+
+/** Registers the membership and session metrics on the server's registry; returns the detach function. */
+function attachWorkerMetrics(server: ModelServer, agent: WorkerAgent, store: CoordinationStore): () => void {
+  const coordination = createCoordinationMetrics(server.registry, store);
+  const metrics = new WorkerMetrics(server.registry, { assignedModels: () => agent.assignedModels().length, registered: () => agent.isRegistered });
+  const unsubscribe = [agent.registrations.subscribe(() => metrics.registeredOnce()), agent.statusPublished.subscribe((ok) => metrics.statusPublished(ok))];
+  return () => {
+    for (const u of unsubscribe) u();
+    coordination.close();
   };
 }
 

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CranberriesError, invalidArgument } from '../core/errors.js';
-import { adoptOipRequestId, installHttpRequestTracking } from './http-request-tracking.js';
-import type { RejectionRecorder } from './rejected-requests.js';
+import type { InferenceService } from '../serving/inference-service.js';
+import { adoptOipRequestId, httpRequestId, installHttpRequestTracking, versionOrUndefined } from './http-request-tracking.js';
 
 function app(recorded: unknown[][], bodyLimit?: number): FastifyInstance {
-  const instance = Fastify(bodyLimit === undefined ? {} : { bodyLimit });
-  const recorder: RejectionRecorder = { recordRejected: (...args) => void recorded.push(args) };
+  const instance = Fastify({ genReqId: httpRequestId, ...(bodyLimit === undefined ? {} : { bodyLimit }) });
+  const recorder: Pick<InferenceService, 'recordRejected'> = { recordRejected: (...args) => void recorded.push(args) };
   installHttpRequestTracking(instance, { recorder });
   instance.setErrorHandler((error, _request, reply) => reply.code((error as { statusCode?: number }).statusCode ?? 400).header('content-type', 'application/json').send(JSON.stringify({ error: (error as Error).message })));
   instance.post('/v2/models/:model/versions/:version/infer', (request) => {
@@ -66,4 +66,22 @@ test('failures of inference routes are reported with model, version and request 
   assert.match((error as Error).message, /bad input/);
   assert.equal(requestId, 'r1');
   await instance.close();
+});
+
+test('unusable x-request-id headers are replaced by generated ids', async () => {
+  const instance = app([]);
+  for (const header of ['has space', 'x'.repeat(129)]) {
+    const response = await instance.inject({ method: 'POST', url: '/v2/models/m/infer', headers: { 'x-request-id': header }, payload: {} });
+    assert.match(response.headers['x-request-id'] as string, /^[0-9a-f]{12}-[0-9a-f]+$/);
+  }
+  await instance.close();
+});
+
+test('versionOrUndefined reads decimal versions and nothing else', () => {
+  assert.equal(versionOrUndefined('12'), 12);
+  assert.equal(versionOrUndefined(undefined), undefined);
+  assert.equal(versionOrUndefined(''), undefined);
+  assert.equal(versionOrUndefined('-1'), undefined);
+  assert.equal(versionOrUndefined('1.5'), undefined);
+  assert.equal(versionOrUndefined('1'.repeat(16)), undefined);
 });

@@ -1,33 +1,35 @@
 /**
  * Request ids and failure accounting for a fastify app serving inference routes:
- * - every request gets an id (`request-id.ts`): the `x-request-id` header, or later the OIP `id`
- *   of the body (`adoptOipRequestId`, called by the infer route once decoded), or a generated
- *   one; it becomes fastify's `request.id`;
+ * - every request gets an id (`request-id.ts`): the `x-request-id` header, or a generated one,
+ *   given by fastify's `genReqId` (`httpRequestId`, set by `protocols/http/http-server.ts`, so
+ *   fastify's own log lines carry it too), or later the OIP `id` of the body (`adoptOipRequestId`,
+ *   called by the infer route once decoded, when no header named one);
  * - every answer carries it back in `x-request-id`, and every `{"error": ...}` body gets it as
  *   `"request_id"` after the `"error"` key;
- * - a failed inference route reports its error to the service (`rejected-requests.ts`), which
- *   counts failures `infer` never saw (undecodable bodies, body limits) and ignores the rest.
+ * - a failed inference route reports its error to the service (`InferenceService.recordRejected`),
+ *   which counts failures `infer` never saw (undecodable bodies, body limits) and ignores the rest.
  *
  * Installed on the app before it starts (hooks on the root reach every plugin's routes).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CranberriesError } from '../core/errors.js';
-import type { RejectionRecorder } from './rejected-requests.js';
-import { versionOrUndefined } from './rejected-requests.js';
+import type { InferenceService } from '../serving/inference-service.js';
 import { REQUEST_ID_HEADER, resolveRequestId, usableRequestId } from './request-id.js';
 
 export interface HttpRequestTrackingOptions {
   /** Receives the failures of inference routes (the serving core). */
-  readonly recorder?: RejectionRecorder | undefined;
+  readonly recorder?: Pick<InferenceService, 'recordRejected'> | undefined;
 }
 
 const ERROR_BODY_START = '{"error":';
 
+/** fastify's `genReqId`: the request's usable `x-request-id` header, else a generated id. */
+export function httpRequestId(request: { readonly headers: Readonly<Record<string, unknown>> }): string {
+  return resolveRequestId(request.headers[REQUEST_ID_HEADER]).id;
+}
+
+/** Needs an app created with `genReqId: httpRequestId` (`createHttpApp` does it). */
 export function installHttpRequestTracking(app: FastifyInstance, options: HttpRequestTrackingOptions = {}): void {
-  app.addHook('onRequest', (request, _reply, done) => {
-    request.id = resolveRequestId(request.headers[REQUEST_ID_HEADER]).id;
-    done();
-  });
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     if (reply.statusCode >= 400 && typeof payload === 'string' && payload.startsWith(ERROR_BODY_START) && payload.endsWith('}')) {
@@ -37,13 +39,19 @@ export function installHttpRequestTracking(app: FastifyInstance, options: HttpRe
     done(null, payload);
   });
   const recorder = options.recorder;
-  if (recorder) {
+  if (recorder?.recordRejected) {
     app.addHook('onError', (request, _reply, error, done) => {
       const target = inferenceTarget(request);
-      if (target) recorder.recordRejected(target.model, target.version, asClientError(error), request.id);
+      if (target) recorder.recordRejected?.(target.model, target.version, asClientError(error), request.id);
       done();
     });
   }
+}
+
+/** A path or wire version string as a number, or undefined when absent or not a version (the failure is counted all the same). */
+export function versionOrUndefined(text: string | undefined): number | undefined {
+  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) return undefined;
+  return Number(text);
 }
 
 /** Once an inference body is decoded: its OIP `id` becomes the request id unless a header named one. */

@@ -79,6 +79,8 @@ export interface ModelStatistics {
 export interface RequestContext {
   /** Aborted when the client goes away or its deadline passes. */
   readonly signal?: AbortSignal | undefined;
+  /** The id the request is known by in logs and error answers (`metrics/request-id.ts`); default: its OIP `id`. */
+  readonly requestId?: string | undefined;
 }
 
 export interface InferenceService {
@@ -98,6 +100,14 @@ export interface InferenceService {
   unloadModel(model: string): Promise<void>;
   /** Statistics of every loaded version, or of one model / one version; NOT_FOUND for unknown ones. */
   modelStatistics(model?: string, version?: number): readonly ModelStatistics[];
+  /**
+   * Counts a request for `model` that failed before `infer` could run it (a body that could not be
+   * decoded, a bad signature): protocol adapters call it in their error path. Optional: a service
+   * that keeps no per-model metrics (the gateway) leaves it out. The serving core ignores unknown
+   * models (so arbitrary names cannot create metric series) and errors `infer` already counted, so
+   * adapters may report every failure without double counting.
+   */
+  recordRejected?(model: string, version: number | undefined, error: unknown, requestId?: string): void;
 }
 
 /** One version of a model and its state, as TF Serving's GetModelStatus reports it. */

@@ -21,6 +21,7 @@ import type {
   ModelIndexEntry,
   ModelMetadata,
   ModelStatistics,
+  RequestContext,
   ServerMetadata,
   TfServingExtensions,
   VersionStatus,
@@ -32,7 +33,6 @@ import type { ServedVersion } from './served-version.js';
 import { readLabels } from './labels.js';
 import { VersionLabels } from './version-labels.js';
 import type { ModelConfigListEntry } from '../repository/model-config-list.js';
-import type { TracedRequestContext } from '../metrics/request-id.js';
 
 export type ModelControlMode = 'none' | 'poll' | 'explicit';
 
@@ -137,7 +137,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
     return this.manager.find(model, version).config;
   }
 
-  async infer(request: InferenceRequest, context?: TracedRequestContext): Promise<InferenceResponse> {
+  async infer(request: InferenceRequest, context?: RequestContext): Promise<InferenceResponse> {
     const started = process.hrtime.bigint();
     const requestId = context?.requestId ?? request.id;
     let served: ServedVersion;
@@ -243,7 +243,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
 
   /**
    * Counts a request for `model` that failed before `infer` could run it (e.g. its body could not be
-   * decoded). Protocol adapters call it in their error path (`metrics/rejected-requests.ts`).
+   * decoded). Protocol adapters call it in their error path (`InferenceService.recordRejected`).
    * Requests for unknown models are not counted, and an error `infer` already counted is ignored.
    */
   recordRejected(model: string, version: number | undefined, error: unknown, requestId?: string): void {

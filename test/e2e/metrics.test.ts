@@ -132,6 +132,23 @@ describe('Prometheus metrics after known traffic', () => {
     assert.equal(sampleValue(m, 'cranberries_inference_request_failure_total', label)! - (sampleValue(before, 'cranberries_inference_request_failure_total', label) ?? 0), 1);
   });
 
+  test('TF Serving predict failures before the model runs count too (signature, inputs, label), once each', async () => {
+    const before = await scrape();
+    const predict = (path: string, body: object): Promise<Response> => fetch(`${server.url}/v1/models/plain${path}:predict`, { method: 'POST', body: JSON.stringify(body) });
+    const row = { INPUT0: [1, 2, 3, 4], INPUT1: [1, 2, 3, 4] };
+    assert.equal((await predict('/versions/1', { instances: [row] })).status, 200);
+    assert.equal((await predict('/versions/1', { signature_name: 'nope', instances: [row] })).status, 400);
+    assert.equal((await predict('/versions/1', { instances: [{ WRONG: [1, 2, 3, 4] }] })).status, 400);
+    assert.equal((await predict('', { instances: [{ INPUT0: [1, 2, 3, 4] }] })).status, 400);
+    assert.equal((await predict('/labels/nope', { instances: [row] })).status, 400);
+    const m = await scrape();
+    const delta = (name: string, labels: Record<string, string>): number => (sampleValue(m, name, labels) ?? 0) - (sampleValue(before, name, labels) ?? 0);
+    assert.equal(delta('cranberries_inference_request_failure_total', { ...v('plain', '1'), reason: 'invalid_argument' }), 2);
+    // No version named (or an unknown label): counted against the default version.
+    assert.equal(delta('cranberries_inference_request_failure_total', { ...v('plain', '2'), reason: 'invalid_argument' }), 2);
+    assert.equal(delta('cranberries_inference_request_success_total', v('plain', '1')), 1);
+  });
+
   test('response cache hits and misses', async () => {
     assert.equal((await infer(server.url, 'cached', inputs(5))).status, 200);
     assert.equal((await infer(server.url, 'cached', inputs(5))).status, 200);

@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { CranberriesError } from '../../core/errors.js';
-import type { InferenceService, ModelStatistics, StatisticDuration } from '../../serving/inference-service.js';
+import type { InferenceService, ModelStatistics, RequestContext, StatisticDuration } from '../../serving/inference-service.js';
 import type { ModelConfig } from '../../repository/model-config.js';
 import { callContext } from './call-context.js';
 import { decodeInferRequest, decodeModelVersion, encodeInferResponse, requireModelName } from './oip-infer-codec.js';
@@ -25,7 +25,6 @@ import { decodeLoadOptions, encodeModelIndex } from './oip-repository.js';
 import { createStreamInferHandler } from './oip-stream.js';
 import { logFailure, toServiceError } from './status-mapping.js';
 import { echoRequestId, failedInference, unaryRequestId } from '../../metrics/grpc-request-tracking.js';
-import type { TracedRequestContext } from '../../metrics/request-id.js';
 
 export const OIP_SERVICE_NAME = 'inference.GRPCInferenceService';
 
@@ -133,7 +132,7 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
       echoRequestId(call, requestId.id);
       const context = callContext(call);
       try {
-        const traced: TracedRequestContext = { signal: context.signal, requestId: requestId.id };
+        const traced: RequestContext = { signal: context.signal, requestId: requestId.id };
         return encodeInferResponse(await service.infer(decodeInferRequest(message), traced), message.id);
       } catch (error) {
         throw failedInference(service, message, error, requestId);

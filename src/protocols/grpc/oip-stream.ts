@@ -11,13 +11,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { InferenceRequest } from '../../serving/inference.js';
-import type { InferenceService } from '../../serving/inference-service.js';
+import type { InferenceService, RequestContext } from '../../serving/inference-service.js';
 import { callContext } from './call-context.js';
 import type { WireModelInferRequest, WireModelStreamInferResponse } from './oip-messages.js';
 import { decodeInferRequest, encodeInferResponse } from './oip-infer-codec.js';
 import { logFailure } from './status-mapping.js';
 import { failedInference, streamRequestId } from '../../metrics/grpc-request-tracking.js';
-import type { TracedRequestContext } from '../../metrics/request-id.js';
 
 const MAX_IN_FLIGHT = 64;
 
@@ -62,7 +61,7 @@ export function createStreamInferHandler(
       const requestId = streamRequestId(call.metadata, message.id);
       try {
         const { request, wantsFinalFlag } = withoutStreamParameters(decodeInferRequest(message));
-        const traced: TracedRequestContext = { signal: context.signal, requestId: requestId.id };
+        const traced: RequestContext = { signal: context.signal, requestId: requestId.id };
         const response = await service.infer(request, traced);
         const encoded = encodeInferResponse(response, message.id);
         if (wantsFinalFlag) encoded.parameters = { ...encoded.parameters, [FINAL_FLAG]: { bool_param: true } };

@@ -246,3 +246,26 @@ test('logging: no line per request, one error line per 5xx', async () => {
   const requestLines = lines.filter((l) => /request/.test(l.msg));
   assert.deepEqual(requestLines.map((l) => [l.level, l.msg]), [[50, 'request failed']]);
 });
+
+test("fastify's own log lines carry the request id: the x-request-id header, else a generated one", async () => {
+  const lines: { msg: string; reqId?: string }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as { msg: string; reqId?: string });
+      callback();
+    },
+  });
+  const service = new FakeInferenceService(exampleModels());
+  service.inferHandler = () => {
+    throw new Error('backend exploded');
+  };
+  const app = createHttpApp({ service, maxBodyBytes: LIMIT, logger: pino({ level: 'info' }, sink) });
+  await app.inject({ method: 'POST', url: '/v2/models/simple/infer', headers: { 'x-request-id': 'trace-42' }, payload: inferBody(1) });
+  await app.inject({ method: 'POST', url: '/v2/models/simple/infer', payload: inferBody(1) });
+  await new Promise((resolve) => setImmediate(resolve));
+  const failures = lines.filter((l) => l.msg === 'request failed');
+  assert.equal(failures.length, 2);
+  assert.equal(failures[0]!.reqId, 'trace-42');
+  assert.match(failures[1]!.reqId ?? '', /^[0-9a-f]{12}-[0-9a-f]+$/);
+  await app.close();
+});

@@ -6,11 +6,14 @@
  *
  * The app is returned with routes registered but not listening: the caller owns `listen`/`close`.
  * Per-request logging is off: at tens of thousands of requests per second a log line per request
- * would cost more than the request; failures with status ≥ 500 are still logged.
+ * would cost more than the request; failures with status ≥ 500 are still logged. Every request's
+ * fastify id is its request id (`x-request-id`, else generated; `metrics/request-id.ts`), so the
+ * lines fastify logs carry the same id as the answer and the request log.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { InferenceService } from '../../serving/inference-service.js';
+import { httpRequestId } from '../../metrics/http-request-tracking.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-mapping.js';
 import { oipRoutes } from './oip-routes.js';
 import { installBodyParsing } from './request-body.js';
@@ -35,6 +38,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
+    genReqId: httpRequestId,
     bodyLimit: options.maxBodyBytes,
     routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     frameworkErrors: frameworkErrorHandler,

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { CranberriesError, invalidArgument } from '../../core/errors.js';
-import type { InferenceService, LoadModelOptions } from '../../serving/inference-service.js';
+import type { InferenceService, LoadModelOptions, RequestContext } from '../../serving/inference-service.js';
 import { connectionSignal } from './client-signal.js';
 import { sendError } from './error-mapping.js';
 import { decodeInferRequest, INFERENCE_HEADER_CONTENT_LENGTH, parseJsonLengthHeader, type HttpInferRequest } from './infer-request.js';
@@ -18,7 +18,6 @@ import { routePath } from './method-routes.js';
 import { decodeRawInferRequest } from './raw-request.js';
 import { bodyOf } from './request-body.js';
 import { adoptOipRequestId } from '../../metrics/http-request-tracking.js';
-import type { TracedRequestContext } from '../../metrics/request-id.js';
 
 interface ModelParams {
   model?: string;
@@ -71,7 +70,7 @@ function registerOipRoutes(app: FastifyInstance, service: InferenceService): voi
     const { model, version } = modelOf(request);
     const http = decodeHttpInferRequest(service, request, model, version);
     adoptOipRequestId(request, http.request.id);
-    const context: TracedRequestContext = { signal: connectionSignal(request), requestId: request.id };
+    const context: RequestContext = { signal: connectionSignal(request), requestId: request.id };
     const response = await service.infer(http.request, context);
     const encoded = encodeInferResponse(response, http);
     if (encoded.jsonLength !== undefined) reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.jsonLength);

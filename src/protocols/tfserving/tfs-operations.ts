@@ -10,6 +10,10 @@
  *
  * Without `TfServingExtensions` on the service (e.g. a gateway), labels and reloads are
  * UNIMPLEMENTED and status reports the READY versions the metadata lists.
+ *
+ * A predict, classify or regress request that fails before it reaches `infer` (an unknown label or
+ * signature, inputs that do not fit the metadata) is reported with `recordRejected`, so it shows in
+ * the model's failure counter like an OIP request that could not be decoded.
  */
 import { CranberriesError, invalidArgument } from '../../core/errors.js';
 import type { ModelConfigListEntry } from '../../repository/model-config-list.js';
@@ -91,23 +95,26 @@ export class TfServingOperations {
     outputFilter: readonly string[] | undefined,
     context: RequestContext,
   ): Promise<PredictResult> {
-    const { version, metadata } = this.metadata(ref);
-    const signature = checkSignature(signatureName, 'predict', metadata);
-    const outputs = outputFilter && outputFilter.length > 0 ? requestedOutputs(outputFilter, metadata) : undefined;
-    const response = await this.service.infer({ model: ref.model, version, inputs: inputs(metadata), outputs }, context);
+    const { request, signature } = this.beforeInfer(ref, context, () => {
+      const { version, metadata } = this.metadata(ref);
+      const signature = checkSignature(signatureName, 'predict', metadata);
+      const outputs = outputFilter && outputFilter.length > 0 ? requestedOutputs(outputFilter, metadata) : undefined;
+      return { signature, request: { model: ref.model, version, inputs: inputs(metadata), outputs } };
+    });
+    const response = await this.service.infer(request, context);
     return { version: response.version, signature, outputs: response.outputs };
   }
 
   async classify(ref: ModelRef, signatureName: string, examples: readonly Example[], context: RequestContext): Promise<ClassifyResult> {
-    const { version, signature, output } = this.prepareExamples(ref, signatureName, 'classify');
-    const scores = await this.runExamples(ref.model, version, examples, output, context);
+    const { version, signature, output } = this.prepareExamples(ref, signatureName, 'classify', examples, context);
+    const scores = await this.runExamples(ref.model, version, output, context);
     const labels = this.extensions?.outputLabels(ref.model, scores.version, output.name);
     return { version: scores.version, signature, results: classificationsOf(scores.tensor, examples.length, labels) };
   }
 
   async regress(ref: ModelRef, signatureName: string, examples: readonly Example[], context: RequestContext): Promise<RegressResult> {
-    const { version, signature, output } = this.prepareExamples(ref, signatureName, 'regress');
-    const values = await this.runExamples(ref.model, version, examples, output, context);
+    const { version, signature, output } = this.prepareExamples(ref, signatureName, 'regress', examples, context);
+    const values = await this.runExamples(ref.model, version, output, context);
     return { version: values.version, signature, results: regressionsOf(values.tensor, examples.length) };
   }
 
@@ -123,17 +130,45 @@ export class TfServingOperations {
     return this.requireExtensions('model config reloads').reloadModelConfigList(models);
   }
 
-  private prepareExamples(ref: ModelRef, signatureName: string, method: Exclude<Method, 'predict'>): { version: number; signature: string; output: FitOutput } {
-    const { version, metadata } = this.metadata(ref);
-    const signature = checkSignature(signatureName, method, metadata);
-    const fit: Fit = method === 'classify' ? classifyFit(metadata) : regressFit(metadata);
-    if (!fit.ok) throw invalidArgument(fit.reason);
-    return { version, signature, output: { name: fit.output.name, metadata } };
+  private prepareExamples(
+    ref: ModelRef,
+    signatureName: string,
+    method: Exclude<Method, 'predict'>,
+    examples: readonly Example[],
+    context: RequestContext,
+  ): { version: number; signature: string; output: FitOutput } {
+    return this.beforeInfer(ref, context, () => {
+      const { version, metadata } = this.metadata(ref);
+      const signature = checkSignature(signatureName, method, metadata);
+      const fit: Fit = method === 'classify' ? classifyFit(metadata) : regressFit(metadata);
+      if (!fit.ok) throw invalidArgument(fit.reason);
+      return { version, signature, output: { name: fit.output.name, inputs: examplesToInputs(examples, metadata.inputs, ref.model) } };
+    });
   }
 
-  private async runExamples(model: string, version: number, examples: readonly Example[], output: FitOutput, context: RequestContext): Promise<{ version: number; tensor: Tensor }> {
-    const inputs = examplesToInputs(examples, output.metadata.inputs, model);
-    const response = await this.service.infer({ model, version, inputs, outputs: [{ name: output.name }] }, context);
+  /**
+   * Runs the part of a request that comes before `infer`; a failure there is counted against the
+   * model (`infer` never saw it) and thrown on, for the version named (by number or label) if any.
+   */
+  private beforeInfer<T>(ref: ModelRef, context: RequestContext, prepare: () => T): T {
+    try {
+      return prepare();
+    } catch (error) {
+      this.service.recordRejected?.(ref.model, this.versionIfKnown(ref), error, context.requestId);
+      throw error;
+    }
+  }
+
+  private versionIfKnown(ref: ModelRef): number | undefined {
+    try {
+      return this.version(ref);
+    } catch {
+      return undefined; // an unknown label: counted against the default version
+    }
+  }
+
+  private async runExamples(model: string, version: number, output: FitOutput, context: RequestContext): Promise<{ version: number; tensor: Tensor }> {
+    const response = await this.service.infer({ model, version, inputs: output.inputs, outputs: [{ name: output.name }] }, context);
     const tensor = response.outputs.find((t) => t.name === output.name);
     if (!tensor) throw new CranberriesError('INTERNAL', `model '${model}' returned no output '${output.name}'`);
     return { version: response.version, tensor };
@@ -147,7 +182,8 @@ export class TfServingOperations {
 
 interface FitOutput {
   readonly name: string;
-  readonly metadata: ModelMetadata;
+  /** The examples as the model's input tensors. */
+  readonly inputs: Tensor[];
 }
 
 function requestedOutputs(filter: readonly string[], metadata: ModelMetadata): RequestedOutput[] {

@@ -1,0 +1,218 @@
+/**
+ * The Dockerfile, checked without a Docker engine: its stages, that every COPY source exists (and is
+ * not dropped by .dockerignore), that the image holds what the entry point needs (compiled CLI, protos,
+ * package.json, models), that ENTRYPOINT/CMD form a command line our CLI accepts, that EXPOSE matches
+ * the CLI's default ports, and that the HEALTHCHECK command really reports a live server as healthy
+ * (run against a real server) and a stopped one as not.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { commandsOf, checkAgainstHelp, helpText, optionsOf, parseCommandLine, type HelpOption } from './cli-help.js';
+import {
+  DockerIgnore, copiesOf, execForm, parseDockerfile, resolveImagePath, splitFlags, stageNamed, workdirAt,
+  type Dockerfile, type Instruction, type ResolveContext, type Stage,
+} from './dockerfile.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const MAIN = 'dist/src/cli/main.js';
+
+let file: Dockerfile;
+let ctx: ResolveContext;
+let runtime: Stage;
+let commands: string[];
+let serveOptions: Map<string, HelpOption>;
+
+before(async () => {
+  file = parseDockerfile(await readFile(join(ROOT, 'Dockerfile'), 'utf8'));
+  const tsconfig = JSON.parse(await readFile(join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string } };
+  ctx = { file, contextDir: ROOT, ignore: new DockerIgnore(await readFile(join(ROOT, '.dockerignore'), 'utf8')), outDir: posix.normalize(tsconfig.compilerOptions.outDir) };
+  runtime = file.stages[file.stages.length - 1]!;
+  commands = commandsOf(await helpText(MAIN, ROOT));
+  serveOptions = optionsOf(await helpText(MAIN, ROOT, 'serve'));
+});
+
+function only(stage: Stage, keyword: string): Instruction {
+  const found = stage.instructions.filter((i) => i.keyword === keyword);
+  assert.equal(found.length, 1, `the ${stage.name ?? stage.index} stage must have exactly one ${keyword}`);
+  return found[0]!;
+}
+
+function positionOf(stage: Stage, keyword: string, pattern: RegExp): number {
+  const position = stage.instructions.findIndex((i) => i.keyword === keyword && pattern.test(i.args));
+  assert.ok(position >= 0, `the ${stage.name ?? stage.index} stage has no ${keyword} matching ${pattern}`);
+  return position;
+}
+
+/** The default of a `--xxx-port` flag in `serve --help`. */
+function defaultPort(flag: string): number {
+  const text = serveOptions.get(flag)?.defaultText;
+  assert.ok(text && /^\d+$/.test(text), `serve --help shows no numeric default for ${flag}`);
+  return Number(text);
+}
+
+test('the Dockerfile builds in a node:20 bookworm-slim stage and runs from a separate runtime stage', () => {
+  assert.ok(file.stages.length >= 2, 'multi-stage: a build stage and a runtime stage');
+  const [build] = file.stages;
+  assert.equal(build!.image, 'node:20-bookworm-slim');
+  assert.equal(build!.name, 'build');
+  assert.match(runtime.image, /^node:20(-|$)/, 'the runtime runs on Node.js 20');
+  const names = file.stages.map((s) => s.name).filter((n) => n !== undefined);
+  assert.equal(new Set(names).size, names.length, 'stage names are unique');
+});
+
+test('every COPY source exists in the build context (and is not .dockerignored) or in an earlier stage', () => {
+  for (const stage of file.stages) {
+    for (const copy of copiesOf(file, stage)) {
+      const where = `Dockerfile line ${copy.instruction.line}`;
+      if (copy.from !== undefined) {
+        const source = stageNamed(file, copy.from, stage.index);
+        assert.ok(source, `${where}: --from=${copy.from} names no earlier stage`);
+        for (const src of copy.sources) {
+          const absolute = posix.resolve(workdirAt(file, source, source.instructions.length), src);
+          assert.ok(resolveImagePath(ctx, source, absolute), `${where}: ${src} is not produced by stage ${copy.from}`);
+        }
+      } else {
+        for (const src of copy.sources) {
+          assert.doesNotMatch(src, /[*?[]/, `${where}: keep COPY sources literal so they can be checked (${src})`);
+          assert.ok(resolveImagePath(ctx, stage, copy.destination.endsWith('/') ? posix.join(copy.destination, posix.basename(src)) : copy.destination, copy.position + 1), `${where}: ${src} is missing from the build context`);
+          assert.equal(ctx.ignore.excludedBy(src), undefined, `${where}: ${src} is excluded by .dockerignore rule '${ctx.ignore.excludedBy(src)}'`);
+        }
+      }
+    }
+  }
+});
+
+test('.dockerignore keeps local builds, dependencies, generated benchmark models and git out of the context', () => {
+  for (const path of ['node_modules', 'node_modules/onnxruntime-node/package.json', 'dist', 'dist/src/cli/main.js', 'bench/models', '.git', '.git/HEAD']) {
+    assert.ok(ctx.ignore.excludedBy(path), `${path} must be excluded from the build context`);
+  }
+});
+
+test('the build stage installs every dependency and compiles with the sources it copied first', () => {
+  const build = file.stages[0]!;
+  const install = positionOf(build, 'RUN', /\bnpm ci\b/);
+  const compile = positionOf(build, 'RUN', /\bnpm run build\b|\btsc\b/);
+  assert.ok(install < compile, 'npm ci runs before the build');
+  assert.doesNotMatch(build.instructions[install]!.args, /--omit=dev|--production/, 'the build needs dev dependencies (typescript)');
+  // npm ci needs the lockfile, and .npmrc carries onnxruntime-node-install=skip.
+  for (const needed of ['package.json', 'package-lock.json', '.npmrc']) {
+    assert.ok(resolveImagePath(ctx, build, posix.join(workdirAt(file, build, install), needed), install), `${needed} is copied before npm ci`);
+  }
+  for (const needed of ['tsconfig.json', 'src/cli/main.ts', 'src/core/version.ts']) {
+    assert.ok(resolveImagePath(ctx, build, posix.join(workdirAt(file, build, compile), needed), compile), `${needed} is copied before the build`);
+  }
+});
+
+test('the runtime stage installs production dependencies only, without install scripts', async () => {
+  const install = runtime.instructions[positionOf(runtime, 'RUN', /\bnpm ci\b/)]!;
+  assert.match(install.args, /--omit=dev\b/);
+  // `prepare` runs tsc, which --omit=dev leaves out; onnxruntime-node's postinstall downloads.
+  assert.match(install.args, /--ignore-scripts\b/);
+  assert.ok((await readFile(join(ROOT, '.npmrc'), 'utf8')).includes('onnxruntime-node-install=skip'), '.npmrc still skips the onnxruntime-node download');
+  for (const copy of copiesOf(file, runtime).filter((c) => c.from !== undefined)) {
+    assert.ok(!copy.sources.some((s) => /node_modules/.test(s)), `Dockerfile line ${copy.instruction.line}: node_modules would bring dev dependencies`);
+  }
+});
+
+test('the runtime runs as a non-root user with glibc trimming on', () => {
+  const users = runtime.instructions.filter((i) => i.keyword === 'USER');
+  const user = users[users.length - 1]?.args.split(':')[0]?.trim();
+  assert.ok(user, 'the runtime stage sets USER');
+  assert.ok(user !== 'root' && user !== '0', `USER ${user} is root`);
+  const env = runtime.instructions.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+  assert.match(env, /(^|\s)MALLOC_TRIM_THRESHOLD_=0(\s|$)/);
+});
+
+test('ENTRYPOINT runs the compiled CLI (the package bin) and the image holds what it reads at run time', async () => {
+  const entrypoint = execForm(only(runtime, 'ENTRYPOINT').args);
+  assert.ok(entrypoint, 'ENTRYPOINT in exec form (signals reach node)');
+  assert.equal(entrypoint[0], 'node');
+  const script = entrypoint[1]!;
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  assert.equal(posix.normalize(script), posix.normalize(pkg.bin['cranberries']!), 'the entry point is the package bin');
+  const workdir = workdirAt(file, runtime, runtime.instructions.length);
+  const origin = resolveImagePath(ctx, runtime, posix.resolve(workdir, script));
+  assert.ok(origin?.kind === 'built', `${script} in the image is not the build's output (${JSON.stringify(origin)})`);
+  assert.equal(origin.path, posix.normalize(script));
+  // The compiled code finds package.json, proto/ and models/ at the package root, 3 levels up.
+  const packageRoot = posix.resolve(workdir, posix.dirname(script), '../../..');
+  const protoFiles = (await readdir(join(ROOT, 'proto'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => posix.join(posix.relative(ROOT, e.parentPath), e.name));
+  assert.ok(protoFiles.length > 0);
+  for (const needed of ['package.json', ...protoFiles, 'node_modules/commander']) {
+    assert.ok(resolveImagePath(ctx, runtime, posix.join(packageRoot, needed)), `the image lacks ${needed} under ${packageRoot}`);
+  }
+  // worker/controller default --model-repository to <package root>/models.
+  assert.ok(resolveImagePath(ctx, runtime, posix.join(packageRoot, 'models/digits/config.pbtxt')), `${packageRoot}/models does not lead to the bundled models`);
+});
+
+test('CMD is a command line our CLI accepts, serving the models copied into the image', async () => {
+  const cmd = execForm(only(runtime, 'CMD').args);
+  assert.ok(cmd && cmd.length > 0, 'CMD in exec form');
+  const [command, ...args] = cmd;
+  assert.ok(commands.includes(command!), `${command} is not a command of \`cranberries --help\` (${commands.join(', ')})`);
+  assert.deepEqual(checkAgainstHelp(args, optionsOf(await helpText(MAIN, ROOT, command))), []);
+  const options = parseCommandLine(command!, args);
+  const repository = options['modelRepository'];
+  assert.equal(typeof repository, 'string');
+  const bundled = (await readdir(join(ROOT, 'models'))).filter((m) => !m.startsWith('.'));
+  assert.ok(bundled.length > 0);
+  for (const model of bundled) {
+    const origin = resolveImagePath(ctx, runtime, posix.join(repository as string, model, 'config.pbtxt'));
+    assert.deepEqual(origin, { kind: 'context', path: `models/${model}/config.pbtxt` }, `the image's ${repository as string} lacks the bundled model ${model}`);
+  }
+});
+
+test('EXPOSE lists exactly the CLI default ports (HTTP, gRPC, metrics)', () => {
+  const exposed = runtime.instructions.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).map((p) => Number(p.replace(/\/tcp$/, '')));
+  const defaults = ['--http-port', '--grpc-port', '--metrics-port'].map(defaultPort);
+  assert.deepEqual([...exposed].sort(), [...defaults].sort());
+});
+
+test('HEALTHCHECK probes /v2/health/live on the default HTTP port with node', () => {
+  const { flags, rest } = splitFlags(only(runtime, 'HEALTHCHECK').args);
+  for (const flag of ['interval', 'timeout', 'start-period']) assert.match(flags.get(flag) ?? '', /^\d+(ms|s|m)$/, `HEALTHCHECK --${flag}`);
+  const command = execForm(rest.replace(/^CMD\s+/, ''));
+  assert.ok(command, 'HEALTHCHECK CMD in exec form');
+  assert.equal(command[0], 'node', 'slim images have no curl: probe with node');
+  const script = command.slice(1).join(' ');
+  assert.match(script, /\/v2\/health\/live\b/);
+  assert.match(script, new RegExp(`\\b${defaultPort('--http-port')}\\b`), 'the probe falls back to the default HTTP port');
+});
+
+let server: TestServer | undefined;
+let emptyRepository: string;
+
+before(async () => {
+  emptyRepository = await mkdtemp(join(tmpdir(), 'cranberries-docker-health-'));
+});
+
+after(async () => {
+  await server?.stop();
+  await rm(emptyRepository, { recursive: true, force: true });
+});
+
+/** Runs the HEALTHCHECK command against `port`, as Docker would inside the container; its exit code. */
+async function runHealthcheck(port: number): Promise<number> {
+  const command = execForm(splitFlags(only(runtime, 'HEALTHCHECK').args).rest.replace(/^CMD\s+/, ''))!;
+  const executable = command[0] === 'node' ? process.execPath : command[0]!;
+  return new Promise((resolve) => {
+    execFile(executable, command.slice(1), { timeout: 15_000, env: { ...process.env, CRANBERRIES_HEALTH_PORT: String(port) } }, (error) => {
+      resolve(error ? (typeof error.code === 'number' ? error.code : -1) : 0);
+    });
+  });
+}
+
+test('the HEALTHCHECK command passes against a live server and fails once it is gone', async () => {
+  server = await startTestServer({ modelRepository: emptyRepository });
+  const port = server.ports.http;
+  assert.equal(await runHealthcheck(port), 0, 'healthy while the server is live');
+  await server.stop();
+  server = undefined;
+  assert.notEqual(await runHealthcheck(port), 0, 'unhealthy once the server is gone');
+});
