@@ -31,7 +31,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 -type d ! -name linux -exec rm -rf {} + \
  && npm cache clean --force
-COPY --from=build /app/out/src ./dist/src
+COPY --from=build /app/dist/src ./dist/src
 COPY proto ./proto
 COPY models /models
 # The CLI's default --model-repository is <package root>/models: point it at the bundled models too.

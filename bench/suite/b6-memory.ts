@@ -35,10 +35,11 @@ export async function runB6(ctx: SuiteContext, models: ModelFiles): Promise<B6Re
   const files: Record<string, string> = { resnet18: models.resnet18, mlp: models.mlp };
   const rows: B6Row[] = [];
   for (const mallocTrim of [true, false]) {
-    const server = await ServerProcess.start({ repository, flags: ['--model-control-mode', 'explicit'], mallocTrim });
-    try {
-      await settle(1000);
-      for (const model of ['resnet18', 'mlp']) {
+    // A fresh server per model: memory one model left behind must not be counted for (or reused by) the next.
+    for (const model of ['resnet18', 'mlp']) {
+      const server = await ServerProcess.start({ repository, flags: ['--model-control-mode', 'explicit'], mallocTrim });
+      try {
+        await settle(1000);
         ctx.log(`B6: ${model}, MALLOC_TRIM_THRESHOLD_${mallocTrim ? '=0' : ' unset'}`);
         const base = await server.rssBytes();
         await control(server, model, 'load');
@@ -61,9 +62,9 @@ export async function runB6(ctx: SuiteContext, models: ModelFiles): Promise<B6Re
           usedMB: (used - base) / MB,
           unloadedMB: (unloaded - base) / MB,
         });
+      } finally {
+        await server.stop();
       }
-    } finally {
-      await server.stop();
     }
   }
   return { batch: 8, rows };

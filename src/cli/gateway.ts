@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { GatewayServer } from '../gateway/index.js';
+import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { port, positiveNumber } from './options.js';
 
 function positiveInteger(value: string): number {
@@ -14,7 +15,7 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-interface GatewayFlags {
+interface GatewayFlags extends ObservabilityFlags {
   zookeeper: string;
   host: string;
   httpPort: number;
@@ -28,7 +29,7 @@ interface GatewayFlags {
 }
 
 export function gatewayCommand(): Command {
-  return new Command('gateway')
+  const command = new Command('gateway')
     .description('Run the cluster gateway: OIP REST/gRPC and TF Serving APIs in front of the workers registered in ZooKeeper.')
     .requiredOption('--zookeeper <connection>', 'ZooKeeper connection string, HOST:PORT[,HOST:PORT...][/chroot]')
     .option('--host <address>', 'address to bind the endpoints to', '0.0.0.0')
@@ -39,34 +40,36 @@ export function gatewayCommand(): Command {
     .option('--zookeeper-session-timeout-ms <ms>', 'ZooKeeper session timeout (the server may clamp it)', positiveInteger, 10_000)
     .option('--default-replicas <n>', 'replicas of a model loaded through the repository or admin API without a count', positiveInteger, 1)
     .option('--http-max-body-mb <mb>', 'largest HTTP request body relayed, in MiB', positiveNumber, 64)
-    .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64)
-    .action(async (flags: GatewayFlags) => {
-      const logger = createLogger(flags.logLevel);
-      const store = new ZooKeeperStore({
-        connectionString: flags.zookeeper,
-        sessionTimeoutMs: flags.zookeeperSessionTimeoutMs,
-        logger: logger.child({ component: 'zookeeper' }),
-      });
-      const server = new GatewayServer({
-        store,
-        host: flags.host,
-        httpPort: flags.httpPort,
-        grpcPort: flags.grpcPort,
-        metricsPort: flags.metricsPort,
-        httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
-        grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
-        logger,
-        defaultReplicas: flags.defaultReplicas,
-      });
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'stopping the gateway');
-        void server.stop().then(() => process.exit(0));
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      await server.start();
+    .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64);
+  // --log-requests-sample-rate is accepted for symmetry: request logs are written by the workers, under the id the gateway forwards.
+  return addObservabilityFlags(command).action(async (flags: GatewayFlags) => {
+    const logger = createLogger(flags.logLevel);
+    const store = new ZooKeeperStore({
+      connectionString: flags.zookeeper,
+      sessionTimeoutMs: flags.zookeeperSessionTimeoutMs,
+      logger: logger.child({ component: 'zookeeper' }),
     });
+    const server = new GatewayServer({
+      store,
+      host: flags.host,
+      httpPort: flags.httpPort,
+      grpcPort: flags.grpcPort,
+      metricsPort: flags.metricsPort,
+      httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
+      grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
+      logger,
+      defaultReplicas: flags.defaultReplicas,
+      graphite: observabilityOptions(flags).graphite,
+    });
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping the gateway');
+      void server.stop().then(() => process.exit(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    await server.start();
+  });
 }

@@ -1,12 +1,15 @@
 /**
  * The one place that wires a gateway together: coordination store → table watcher → picker,
  * health and retry budget → request router → REST and gRPC front ends (the shared OIP adapters
- * over GatewayService, with the relaying hooks installed) and the metrics endpoint.
+ * over GatewayService, with the relaying hooks installed) and the metrics endpoint (routing,
+ * upstream latency, marked-down workers, the coordination session, process metrics; optionally
+ * pushed to Graphite).
  *
  * Start order: store, first table read, then the endpoints (so the first request already has a
  * table); stop order is the reverse, closing upstream connections last.
  */
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../core/logger.js';
@@ -18,6 +21,9 @@ import type { CoordinationStore } from '../cluster/store/coordination-store.js';
 import { createHttpApp } from '../protocols/http/http-server.js';
 import { createGrpcServer } from '../protocols/grpc/index.js';
 import { installHttpRequestTracking } from '../metrics/http-request-tracking.js';
+import { createCoordinationMetrics, type CoordinationMetrics } from '../metrics/coordination-metrics.js';
+import { GatewayUpstreamMetrics } from '../metrics/gateway-upstream-metrics.js';
+import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-reporter.js';
 import { MetricsServer } from '../server/metrics-server.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { EndpointHealth } from './endpoint-health.js';
@@ -29,7 +35,7 @@ import { installGrpcForwarding } from './grpc-forwarding.js';
 import { GrpcUpstreams } from './grpc-upstreams.js';
 import { HttpUpstreams } from './http-upstreams.js';
 import { Picker } from './picker.js';
-import { RequestRouter } from './request-router.js';
+import { RequestRouter, type RouterObserver } from './request-router.js';
 import { installRestForwarding } from './rest-forwarding.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 import { TableWatcher } from './table-watcher.js';
@@ -55,6 +61,8 @@ export interface GatewayServerOptions {
   readonly retryBudget?: RetryBudgetOptions | undefined;
   /** First health probe of a down worker after this many ms (then backoff to 5 s). Default 100. */
   readonly probeDelayMs?: number | undefined;
+  /** Push metrics to Graphite too (`--graphite`); the node defaults to `<hostname>-gateway-<http port>`. */
+  readonly graphite?: GraphiteOptions | undefined;
 }
 
 export interface GatewayPorts {
@@ -75,6 +83,8 @@ export class GatewayServer {
   private readonly http: FastifyInstance;
   private readonly grpc: grpc.Server;
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly coordination: CoordinationMetrics;
+  private graphite: GraphiteReporter | undefined;
 
   constructor(private readonly options: GatewayServerOptions) {
     const log = options.logger;
@@ -95,7 +105,17 @@ export class GatewayServer {
     collectDefaultMetrics({ register: registry });
     this.metricsServer = new MetricsServer(registry);
     const metrics = new GatewayMetrics(this.metricsServer.registry, { table, stale: () => this.watcher.stale, health: this.health, picker: this.picker });
-    this.router = new RequestRouter({ table, picker: this.picker, health: this.health, budget: new RetryBudget(options.retryBudget), observer: metrics });
+    const upstream = new GatewayUpstreamMetrics(registry);
+    this.coordination = createCoordinationMetrics(registry, options.store);
+    const observer: RouterObserver = {
+      attempted: (endpoint, outcome, seconds) => {
+        metrics.attempted(endpoint, outcome);
+        upstream.observeUpstream(endpoint.nodeId, seconds);
+      },
+      retried: (kind) => metrics.retried(kind),
+      budgetExhausted: () => metrics.budgetExhausted(),
+    };
+    this.router = new RequestRouter({ table, picker: this.picker, health: this.health, budget: new RetryBudget(options.retryBudget), observer });
     this.service = new GatewayService({
       table,
       tableUpdated: this.watcher.updated,
@@ -128,7 +148,10 @@ export class GatewayServer {
           // A channel that sat in reconnect backoff while the worker was away starts afresh.
           this.grpcUpstreams.reset(change.endpoint);
           log.info(fields, 'worker is reachable again');
-        } else log.warn(fields, 'worker unreachable: marked down, probing it');
+        } else {
+          upstream.workerMarkedDown(change.endpoint.nodeId);
+          log.warn(fields, 'worker unreachable: marked down, probing it');
+        }
       }),
     );
   }
@@ -144,6 +167,12 @@ export class GatewayServer {
       this.grpc.bindAsync(`${host}:${this.options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
     );
     const metrics = await this.metricsServer.listen(host, this.options.metricsPort);
+    const graphite = this.options.graphite;
+    if (graphite) {
+      const node = graphite.node ?? `${hostname()}-gateway-${http}`;
+      this.graphite = new GraphiteReporter(this.metricsServer.registry, { ...graphite, node }, logger.child({ component: 'graphite' }));
+      this.graphite.start();
+    }
     const table = this.watcher.current;
     logger.info(
       { host, http, grpc: grpcPort, metrics, workers: table.endpoints.length, models: table.models().length },
@@ -161,6 +190,8 @@ export class GatewayServer {
       this.metricsServer.close(),
     ]);
     this.health.stop();
+    await this.graphite?.close();
+    this.coordination.close();
     await this.watcher.stop();
     await this.options.store.stop();
     this.grpcUpstreams.close();

@@ -27,6 +27,7 @@ import type {
   ModelIndexEntry,
   ModelMetadata,
   ModelStatistics,
+  RequestContext,
   ServerMetadata,
   VersionState,
 } from '../serving/inference-service.js';
@@ -36,7 +37,7 @@ import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import type { GrpcUpstreams } from './grpc-upstreams.js';
 import type { HttpUpstreams } from './http-upstreams.js';
 import { readyVersionOrThrow, type EndpointHealthView } from './picker.js';
-import { REQUEST_ID_HEADER, resolveRequestId, type TracedRequestContext } from '../metrics/request-id.js';
+import { REQUEST_ID_HEADER, resolveRequestId } from '../metrics/request-id.js';
 import type { RequestRouter } from './request-router.js';
 import { mergeStatistics } from './statistics-merge.js';
 
@@ -147,7 +148,7 @@ export class GatewayService implements InferenceService {
     return info.config;
   }
 
-  async infer(request: InferenceRequest, context?: TracedRequestContext): Promise<InferenceResponse> {
+  async infer(request: InferenceRequest, context?: RequestContext): Promise<InferenceResponse> {
     const requestId = context?.requestId ?? resolveRequestId(undefined, request.id).id;
     const message = encodeInferRequestMessage(request);
     const metadata = new grpc.Metadata();

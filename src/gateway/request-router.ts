@@ -50,7 +50,8 @@ export interface RouteTarget {
 
 /** Observations for metrics and logs; all optional. */
 export interface RouterObserver {
-  attempted?(endpoint: Endpoint, outcome: 'ok' | FailureKind): void;
+  /** One attempt on `endpoint` that came to an outcome, `seconds` after it was sent (a cancelled one does not). */
+  attempted?(endpoint: Endpoint, outcome: 'ok' | FailureKind, seconds: number): void;
   retried?(kind: FailureKind): void;
   budgetExhausted?(): void;
 }
@@ -98,9 +99,10 @@ export class RequestRouter {
 
   private async run<T>(endpoint: Endpoint, version: number, attempt: Attempt<T>): Promise<AttemptOutcome<T>> {
     const { picker, health, observer } = this.options;
+    const started = performance.now();
     try {
       const outcome = await attempt(endpoint, version);
-      observer?.attempted?.(endpoint, outcome.ok ? 'ok' : outcome.kind);
+      observer?.attempted?.(endpoint, outcome.ok ? 'ok' : outcome.kind, (performance.now() - started) / 1000);
       if (!outcome.ok && outcome.kind === 'refused') health.markDown(endpoint, outcome.detail);
       return outcome;
     } finally {

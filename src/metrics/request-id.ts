@@ -14,17 +14,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CranberriesError, asCranberriesError } from '../core/errors.js';
-import type { RequestContext } from '../serving/inference-service.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** Printable ASCII without spaces, at most 128 characters: safe in a header, a log line and a path. */
 const USABLE_ID = /^[\x21-\x7e]{1,128}$/;
-
-/** What adapters pass to `infer` beyond `RequestContext`: the id the request is known by. */
-export interface TracedRequestContext extends RequestContext {
-  readonly requestId?: string | undefined;
-}
 
 const PROCESS_PREFIX = `${randomBytes(6).toString('hex')}-`;
 let generated = 0;

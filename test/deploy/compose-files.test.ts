@@ -32,6 +32,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }> | string[];
   healthcheck?: { test?: string[] | string; disable?: boolean };
   mem_limit?: string | number;
+  restart?: string;
   environment?: Record<string, string | null>;
 }
 interface ComposeFile {
@@ -108,6 +109,8 @@ function published(service: Service): { published: number; target: number }[] {
 
 /** The service is built from this repository's Dockerfile (the image the Dockerfile tests check). */
 function assertBuiltFromRepository(name: string, service: Service): void {
+  // compose v1 passes any restart string through; the engine accepts only these.
+  if (service.restart !== undefined) assert.match(service.restart, /^(no|always|unless-stopped|on-failure(:\d+)?)$/, `${name}: restart policy`);
   assert.ok(service.build, `${name}: no build section`);
   assert.equal(resolve(service.build.context), resolve(ROOT), `${name}: build context is not the repository root`);
   assert.ok(existsSync(join(service.build.context, service.build.dockerfile ?? 'Dockerfile')), `${name}: its Dockerfile does not exist`);
@@ -166,6 +169,7 @@ test('docker-compose.yml: one server built from the repository, serving the mode
 
 test('docker-compose.cluster.yml: ZooKeeper, one controller, two workers and a gateway that agree with each other', async () => {
   const config = await resolved(CLUSTER);
+  const raw = await yamlToJson<ComposeFile>(await readFile(CLUSTER, 'utf8'));
   const zookeeper = Object.entries(config.services).filter(([, s]) => s.image === 'zookeeper:3.8');
   assert.equal(zookeeper.length, 1, 'one ZooKeeper from the official zookeeper:3.8 image');
   const [zkName, zkService] = zookeeper[0]!;
@@ -196,9 +200,11 @@ test('docker-compose.cluster.yml: ZooKeeper, one controller, two workers and a g
     modelSources.add(mount.source);
     if (command !== 'gateway') assertModelsMounted(name, service, options);
     // The image's HEALTHCHECK probes HTTP; the controller serves none, so its check must be off.
+    // (Checked as written too: compose v1 resolves even `disable: false` to NONE.)
     if (command === 'controller') {
-      const check = service.healthcheck;
-      assert.ok(check?.disable === true || (Array.isArray(check?.test) && check.test[0] === 'NONE'), `${name}: disable the image healthcheck (no HTTP server)`);
+      for (const check of [service.healthcheck, raw.services[name]?.healthcheck]) {
+        assert.ok(check?.disable === true || (Array.isArray(check?.test) && check.test[0] === 'NONE'), `${name}: disable the image healthcheck (no HTTP server)`);
+      }
     }
   }
   assert.equal(chroots.size, 1, 'every role uses the same ZooKeeper chroot (one cluster)');

@@ -2,7 +2,8 @@
  * The cluster components' `/metrics` in a small cluster in this process (two controllers, two
  * workers, real model servers, the embedded coordination store): exact values of the worker,
  * controller and coordination series after placement, after a worker's session expires and after
- * a worker leaves; the join/leave log lines; the controller's Graphite push; the CLI flags.
+ * a worker leaves; the join/leave log lines; a gateway's upstream latency and marked-down workers;
+ * the controller's Graphite push; the CLI flags.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,12 +11,16 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { clusterPaths, encodeJson } from '../../src/cluster/layout.js';
 import { MemoryStore, MemoryStoreServer } from '../../src/cluster/store/memory-store.js';
 import { startWorkerNode, type WorkerNode } from '../../src/cluster/worker-node.js';
 import { controllerCommand, startControllerNode, type ControllerNode } from '../../src/cli/controller.js';
+import { gatewayCommand } from '../../src/cli/gateway.js';
 import { workerCommand } from '../../src/cli/worker.js';
+import { GatewayServer } from '../../src/gateway/index.js';
 import { parsePrometheusText, sampleValue, type Exposition } from '../../src/metrics/prometheus-text.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
+import { infer } from '../helpers/oip-client.js';
 import { waitFor } from '../helpers/test-server.js';
 
 const IO = 'input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
@@ -194,6 +199,54 @@ describe('cluster metrics', () => {
     assert.equal(lines.filter((l) => l.component === 'controller' && /^worker '.*' (joined|left) the cluster$/.test(l.msg) && l.node === 'w1').length, 1, 'nothing more about w1');
   });
 
+  test('a gateway times every relayed attempt per worker and counts the workers it marks down', async () => {
+    // A registered worker nothing listens for: READY on paper, refused on connect.
+    const closed = createServer();
+    const deadPort = await new Promise<number>((resolve) => closed.listen(0, '127.0.0.1', () => resolve((closed.address() as { port: number }).port)));
+    await new Promise((resolve) => closed.close(resolve));
+    const paths = clusterPaths();
+    const ghost = await newStore();
+    const ghostNode = { id: 'ghost', httpAddress: `127.0.0.1:${deadPort}`, grpcAddress: `127.0.0.1:${deadPort}`, memoryCapacityBytes: 0, labels: {}, startedAt: Date.now() };
+    await ghost.create(paths.node('ghost'), encodeJson(ghostNode), 'ephemeral');
+    await ghost.create(paths.nodeStatus('ghost'), encodeJson({ models: { alpha: { versions: { '1': { state: 'READY' } } } } }), 'ephemeral');
+    const gateway = new GatewayServer({
+      store: new MemoryStore(backing),
+      host: '127.0.0.1',
+      httpPort: 0,
+      grpcPort: 0,
+      metricsPort: 0,
+      httpMaxBodyBytes: 1 << 20,
+      grpcMaxMessageBytes: 1 << 20,
+      logger,
+      probeDelayMs: 60_000,
+    });
+    const ports = await gateway.start();
+    try {
+      const data = [1, 2, 3, 4];
+      const tensors = [
+        { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data },
+        { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], data },
+      ];
+      // Ties are broken at random: 20 requests reach the ghost at least once but for a 2^-20 chance.
+      const REQUESTS = 20;
+      for (let i = 0; i < REQUESTS; i++) assert.equal((await infer(`http://127.0.0.1:${ports.http}`, 'alpha', tensors)).status, 200);
+      const m = await scrapePort(ports.metrics);
+      assert.equal(sampleValue(m, 'cranberries_gateway_worker_marked_down_total', { node: 'ghost' }), 1);
+      assert.equal(sampleValue(m, 'cranberries_gateway_worker_up', { node: 'ghost' }), 0);
+      assert.equal(sampleValue(m, 'cranberries_gateway_upstream_requests_total', { node: 'ghost', outcome: 'refused' }), 1);
+      assert.equal(sampleValue(m, 'cranberries_gateway_upstream_duration_seconds_count', { node: 'ghost' }), 1);
+      assert.equal(sampleValue(m, 'cranberries_gateway_upstream_requests_total', { node: 'w1', outcome: 'ok' }), REQUESTS);
+      assert.equal(sampleValue(m, 'cranberries_gateway_upstream_duration_seconds_count', { node: 'w1' }), REQUESTS);
+      assert.equal(sampleValue(m, 'cranberries_gateway_upstream_duration_seconds_bucket', { node: 'w1', le: '+Inf' }), REQUESTS);
+      assert.ok(sampleValue(m, 'cranberries_gateway_upstream_duration_seconds_sum', { node: 'w1' })! > 0);
+      assert.equal(sampleValue(m, 'cranberries_gateway_retries_total', { reason: 'refused' }), 1);
+      assert.equal(sampleValue(m, 'cranberries_coordination_session_state', { state: 'connected' }), 1);
+      assert.equal(sampleValue(m, 'cranberries_coordination_session_transitions_total', { state: 'connected' }), 1);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   test("the controller pushes its metrics to Graphite under <prefix>.<hostname>-controller-<metrics port>", async () => {
     const received: string[] = [];
     const sockets = new Set<Socket>();
@@ -227,10 +280,10 @@ describe('cluster metrics', () => {
 });
 
 describe('observability flags of the cluster commands', () => {
-  test('worker and controller accept the Graphite and request-log flags; the controller has --host and --metrics-port 8002', () => {
+  test('worker, controller and gateway accept the Graphite and request-log flags; the controller has --host and --metrics-port 8002', () => {
     const longs = (options: readonly { long?: string | undefined }[]): (string | undefined)[] => options.map((o) => o.long);
     const shared = ['--graphite', '--graphite-prefix', '--graphite-interval-secs', '--graphite-node', '--log-requests-sample-rate'];
-    for (const command of [workerCommand(), controllerCommand()]) {
+    for (const command of [workerCommand(), controllerCommand(), gatewayCommand()]) {
       for (const flag of shared) assert.ok(longs(command.options).includes(flag), `${command.name()} ${flag}`);
     }
     const controller = controllerCommand();
