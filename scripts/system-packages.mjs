@@ -14,6 +14,8 @@ export const SYSTEM_PACKAGES = {
   // A real carbon-cache and whisper-fetch for the Graphite push tests (test/helpers/carbon.ts).
   'graphite-carbon': '/usr/bin/carbon-cache',
   'python3-whisper': '/usr/bin/whisper-fetch',
+  // Compose v1 validates the deploy/ compose files offline (test/deploy/compose-files.test.ts; brings PyYAML).
+  'docker-compose': '/usr/bin/docker-compose',
 };
 
 export function ensureSystemPackages() {

@@ -5,7 +5,7 @@
  * Ctrl-C stops everything in reverse order (gateway, workers, controller, ZooKeeper).
  *
  * Ports: the gateway takes `--base-port` (HTTP), +1 (gRPC), +2 (metrics); worker i takes
- * base + 10·i, +1, +2. ZooKeeper takes a free port unless `--zookeeper-port` says otherwise.
+* base + 10·i, +1, +2; the controller's metrics take +3. ZooKeeper takes a free port unless `--zookeeper-port` says otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -187,7 +187,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     };
     const ports = (port: number): string[] => ['--host', '127.0.0.1', '--http-port', String(port), '--grpc-port', String(port + 1), '--metrics-port', String(port + 2)];
     const replicas = options.defaultReplicas ? ['--default-replicas', String(options.defaultReplicas)] : [];
-    start('controller', ['controller', ...common, '--model-repository', repository, ...replicas]);
+    start('controller', ['controller', ...common, '--host', '127.0.0.1', '--metrics-port', String(base + 3), '--model-repository', repository, ...replicas]);
     workerBases.forEach((port, i) =>
       start(`worker-${i + 1}`, ['worker', ...common, '--model-repository', repository, '--node-id', `worker-${i + 1}`, ...ports(port), ...(options.memoryLimit ? ['--memory-limit', options.memoryLimit] : [])]),
     );

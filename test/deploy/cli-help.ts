@@ -90,7 +90,7 @@ export function checkAgainstHelp(args: readonly string[], options: ReadonlyMap<s
       continue;
     }
     const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const option = options.get(name!) ?? byShort.get(name!);
+    const option = options.get(name) ?? byShort.get(name);
     if (!option) {
       problems.push(`unknown flag ${name}`);
       continue;

@@ -90,7 +90,7 @@ export function execForm(args: string): string[] | undefined {
   if (!args.trim().startsWith('[')) return undefined;
   const parsed: unknown = JSON.parse(args);
   if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'string')) throw new Error(`exec form must be a JSON array of strings: ${args}`);
-  return parsed as string[];
+  return parsed;
 }
 
 export interface Copy {

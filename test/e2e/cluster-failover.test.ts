@@ -41,7 +41,7 @@ interface ControllerProcess {
 function startController(connect: string, repository: string): ControllerProcess {
   const child = spawn(
     process.execPath,
-    [MAIN, 'controller', '--zookeeper', connect, '--model-repository', repository, '--default-replicas', '1', '--zookeeper-session-timeout-ms', String(SESSION_MS), '--log-level', 'info'],
+    [MAIN, 'controller', '--host', '127.0.0.1', '--metrics-port', '0', '--zookeeper', connect, '--model-repository', repository, '--default-replicas', '1', '--zookeeper-session-timeout-ms', String(SESSION_MS), '--log-level', 'info'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: { msg: string }[] = [];

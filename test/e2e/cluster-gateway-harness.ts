@@ -138,7 +138,7 @@ export class ProcessCluster {
       await cluster.store.start();
       cluster.admin = new ClusterAdmin(cluster.store);
       const session = ['--zookeeper', zk.connectionString, '--zookeeper-session-timeout-ms', String(cluster.sessionTimeoutMs)];
-      cluster.controller = new ClusterProcess('controller', ['controller', ...session, '--model-repository', repo.root, '--default-replicas', String(options.defaultReplicas), '--log-level', 'info']);
+      cluster.controller = new ClusterProcess('controller', ['controller', '--host', '127.0.0.1', '--metrics-port', '0', ...session, '--model-repository', repo.root, '--default-replicas', String(options.defaultReplicas), '--log-level', 'info']);
       await Promise.all(Array.from({ length: options.workers }, (_, i) => cluster.startWorker(`w${i + 1}`)));
       const gateway = new ClusterProcess('gateway', ['gateway', ...session, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--log-level', 'info']);
       const listening = await gateway.logLine('gateway listening');
