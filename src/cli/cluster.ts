@@ -5,7 +5,7 @@
  * Ctrl-C stops everything in reverse order (gateway, workers, controller, ZooKeeper).
  *
  * Ports: the gateway takes `--base-port` (HTTP), +1 (gRPC), +2 (metrics); worker i takes
-* base + 10·i, +1, +2; the controller's metrics take +3. ZooKeeper takes a free port unless `--zookeeper-port` says otherwise.
+ * base + 10·i, +1, +2; the controller's metrics take +3. ZooKeeper takes a free port unless `--zookeeper-port` says otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
