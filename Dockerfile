@@ -3,7 +3,7 @@
 #   docker build -t cranberries .
 #   docker run --rm -p 8000:8000 -p 8001:8001 -p 8002:8002 cranberries
 #
-# test/e2e/docker-files.test.ts checks this file statically (stages, COPY sources, entry point, ports,
+# test/deploy/dockerfile.test.ts checks this file statically (stages, COPY sources, entry point, ports,
 # health check), so keep its instructions in the plain forms that test understands.
 
 # ---- build: all dependencies, compile TypeScript to dist/ -------------------------------------------

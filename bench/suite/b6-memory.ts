@@ -1,6 +1,7 @@
 /**
- * B6 — memory. In an explicit-mode server, each model is loaded, used (batches of 8), and unloaded
- * through the repository API; the server's RSS is read from /proc at each step. Reported per model:
+ * B6 — memory. In a fresh explicit-mode server per model (after a tiny primer model was loaded and
+ * unloaded, so ONNX Runtime's own library is already resident), the model is loaded, used (batches
+ * of 8), and unloaded through the repository API; the server's RSS is read from /proc at each step. Reported per model:
  * the ONNX file size and RSS growth over the RSS just before the load — after load, after use, and
  * after unload (what was not given back). Run with `MALLOC_TRIM_THRESHOLD_=0` (the documented
  * deployment) and without, to show glibc keeping freed memory.
@@ -31,6 +32,7 @@ export async function runB6(ctx: SuiteContext, models: ModelFiles): Promise<B6Re
   const repository = await writeRepository(ctx, 'b6', {
     resnet18: { file: models.resnet18, config: 'max_batch_size: 8\n' },
     mlp: { file: models.mlp, config: 'max_batch_size: 8\n' },
+    primer: { file: models.tiny, config: 'max_batch_size: 8\n' },
   });
   const files: Record<string, string> = { resnet18: models.resnet18, mlp: models.mlp };
   const rows: B6Row[] = [];
@@ -39,6 +41,10 @@ export async function runB6(ctx: SuiteContext, models: ModelFiles): Promise<B6Re
     for (const model of ['resnet18', 'mlp']) {
       const server = await ServerProcess.start({ repository, flags: ['--model-control-mode', 'explicit'], mallocTrim });
       try {
+        // ONNX Runtime's library and first-session state are paid once per process, not per model:
+        // a tiny model loaded and unloaded first keeps them out of the model's figures.
+        await control(server, 'primer', 'load');
+        await control(server, 'primer', 'unload');
         await settle(1000);
         ctx.log(`B6: ${model}, MALLOC_TRIM_THRESHOLD_${mallocTrim ? '=0' : ' unset'}`);
         const base = await server.rssBytes();

@@ -27,6 +27,8 @@ export interface ServerProcessOptions {
 }
 
 export class ServerProcess {
+  private stopping = false;
+
   private constructor(
     private readonly child: ChildProcess,
     readonly httpUrl: string,
@@ -81,6 +83,9 @@ export class ServerProcess {
       });
     });
     const server = new ServerProcess(child, `http://127.0.0.1:${ports.http}`, `127.0.0.1:${ports.grpc}`, log);
+    child.once('exit', (code, signal) => {
+      if (!server.stopping) process.stderr.write(`\nserver process ${child.pid} exited unexpectedly (code ${code}, signal ${signal}); its last log lines:\n${server.recentLog(40)}\n`);
+    });
     await server.waitReady(options.startTimeoutMs ?? 120_000, (options.flags ?? []).includes('explicit'));
     return server;
   }
@@ -128,6 +133,7 @@ export class ServerProcess {
 
   /** SIGTERM (graceful: drain and unload), SIGKILL after `graceMs`. */
   async stop(graceMs = 20_000): Promise<void> {
+    this.stopping = true;
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.kill('SIGTERM');

@@ -8,14 +8,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { commandsOf, checkAgainstHelp, helpText, optionsOf, parseCommandLine, type HelpOption } from './cli-help.js';
 import {
-  DockerIgnore, copiesOf, execForm, parseDockerfile, resolveImagePath, splitFlags, stageNamed, workdirAt,
+  DockerIgnore, copiesOf, execForm, materializeStage, parseDockerfile, resolveImagePath, splitFlags, stageNamed, workdirAt,
   type Dockerfile, type Instruction, type ResolveContext, type Stage,
 } from './dockerfile.js';
 
@@ -106,6 +107,63 @@ test('the build stage installs every dependency and compiles with the sources it
   }
   for (const needed of ['tsconfig.json', 'src/cli/main.ts', 'src/core/version.ts']) {
     assert.ok(resolveImagePath(ctx, build, posix.join(workdirAt(file, build, compile), needed), compile), `${needed} is copied before the build`);
+  }
+});
+
+test('every file the build stage compiles finds its relative imports in that stage', async () => {
+  // tsc compiles whatever its include globs find in the stage; an import of a file the stage lacks
+  // (say, a unit test importing test/helpers while test/ is left out of the context) breaks the build.
+  const build = file.stages[0]!;
+  const compile = positionOf(build, 'RUN', /\bnpm run build\b|\btsc\b/);
+  const workdir = workdirAt(file, build, compile);
+  const inStage = (relative: string): boolean => resolveImagePath(ctx, build, posix.join(workdir, relative), compile)?.kind === 'context';
+  const tsconfig = JSON.parse(await readFile(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
+  const roots = [...new Set(tsconfig.include.map((glob) => glob.split('/')[0]!))];
+  let compiled = 0;
+  for (const root of roots) {
+    const entries = await readdir(join(ROOT, root), { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const relative = posix.join(posix.relative(ROOT, entry.parentPath), entry.name);
+      if (!entry.isFile() || !relative.endsWith('.ts') || !inStage(relative)) continue;
+      compiled++;
+      const source = await readFile(join(ROOT, relative), 'utf8');
+      for (const match of source.matchAll(/\b(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+        const target = posix.join(posix.dirname(relative), match[1]!).replace(/\.js$/, '.ts');
+        assert.ok(inStage(target), `${relative} imports ${match[1]}, which the build stage does not have (${target})`);
+      }
+    }
+  }
+  assert.ok(compiled > 0, 'the build stage has sources to compile');
+});
+
+test('the build stage, reproduced from its own COPY and RUN lines, compiles what the runtime stage copies', async () => {
+  const build = file.stages[0]!;
+  const compile = positionOf(build, 'RUN', /\bnpm run build\b|\btsc\b/);
+  const dir = await mkdtemp(join(tmpdir(), 'cranberries-docker-build-'));
+  try {
+    for (const run of await materializeStage(ctx, build, compile, dir)) {
+      assert.match(run.args, /^npm ci\b/, `Dockerfile line ${run.line}: only npm ci can be reproduced before the build`);
+    }
+    // npm ci, offline: this checkout's dependencies come from the same lockfile.
+    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const result = await new Promise<{ code: number; output: string }>((done) => {
+      execFile('/bin/sh', ['-c', build.instructions[compile]!.args], { cwd: dir, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, output: `${stdout}${stderr}` });
+      });
+    });
+    assert.equal(result.code, 0, `the build stage's '${build.instructions[compile]!.args}' fails on the files it copied:\n${result.output}`);
+    const workdir = workdirAt(file, build, compile);
+    const taken = copiesOf(file, runtime).filter((c) => c.from === build.name);
+    assert.ok(taken.length > 0, 'the runtime copies the build output');
+    for (const copy of taken) {
+      for (const src of copy.sources) {
+        const inside = posix.relative(workdir, posix.resolve(workdirAt(file, build, build.instructions.length), src));
+        assert.ok(existsSync(join(dir, inside)), `the build stage does not produce ${src}`);
+      }
+    }
+    assert.ok(existsSync(join(dir, MAIN)), `the build stage does not produce ${MAIN}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -10,7 +10,8 @@
  * Dockerfile uses and reports anything else as unresolved, so a change it cannot follow fails loudly.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { cp } from 'node:fs/promises';
+import { join, posix, relative } from 'node:path';
 
 export interface Instruction {
   /** Upper-case keyword, e.g. `COPY`. */
@@ -259,4 +260,30 @@ function below(path: string, folder: string): string | undefined {
   const f = posix.normalize(folder).replace(/\/$/, '');
   if (p === f) return '';
   return p.startsWith(`${f}/`) ? p.slice(f.length + 1) : undefined;
+}
+
+/**
+ * Lays out in `dir` (standing for the stage's WORKDIR) what the stage's COPY instructions before
+ * `upTo` put under its WORKDIR from the build context, leaving out `.dockerignore`d files as Docker
+ * does. Returns the RUN instructions met on the way, for the caller to reproduce.
+ */
+export async function materializeStage(ctx: ResolveContext, stage: Stage, upTo: number, dir: string): Promise<Instruction[]> {
+  const runs: Instruction[] = [];
+  for (const copy of copiesOf(ctx.file, stage)) {
+    if (copy.position >= upTo) break;
+    if (copy.from !== undefined) throw new Error(`Dockerfile line ${copy.instruction.line}: cannot lay out a COPY --from`);
+    const workdir = workdirAt(ctx.file, stage, copy.position);
+    for (const src of copy.sources) {
+      const isDir = statSync(join(ctx.contextDir, src)).isDirectory();
+      const target = copy.sources.length === 1 && !copy.destination.endsWith('/') ? copy.destination : posix.join(copy.destination, posix.basename(src));
+      const inside = below(target, workdir);
+      if (inside === undefined) throw new Error(`Dockerfile line ${copy.instruction.line}: ${target} is outside WORKDIR ${workdir}`);
+      await cp(join(ctx.contextDir, src), join(dir, inside), {
+        recursive: isDir,
+        filter: (from) => ctx.ignore.excludedBy(relative(ctx.contextDir, from) || '.') === undefined,
+      });
+    }
+  }
+  runs.push(...stage.instructions.slice(0, upTo).filter((i) => i.keyword === 'RUN'));
+  return runs;
 }
