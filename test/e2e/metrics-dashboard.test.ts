@@ -3,7 +3,7 @@
  * it is tokenized and checked (balanced brackets, known functions), and every metric it reads must
  * be in a real scrape of a server after traffic or registered by the cluster metric modules
  * (controller, worker, coordination, gateway, Graphite). A renamed metric fails this test. The
- * metrics reference (docs/metrics.md) must list every exported `cranberries_*` metric and describe
+ * metrics reference (README.md) must list every exported `cranberries_*` metric and describe
  * every panel of the dashboard.
  */
 import { after, before, test } from 'node:test';
@@ -25,7 +25,7 @@ import { infer } from '../helpers/oip-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const DASHBOARD = join(PACKAGE_ROOT, 'deploy/grafana/cranberries-dashboard.json');
-const DOCS = join(PACKAGE_ROOT, 'docs/metrics.md');
+const DOCS = join(PACKAGE_ROOT, 'README.md');
 const CONFIG = 'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 
 const PROMQL_FUNCTIONS = new Set([
@@ -207,12 +207,12 @@ test('the PromQL checks reject what they should', () => {
   assert.throws(() => metricNames('rate(x[5 m])'), /bad range selector/);
 });
 
-test('docs/metrics.md lists every exported cranberries_* metric and describes every panel', async () => {
+test('README.md lists every exported cranberries_* metric and describes every panel', async () => {
   const docs = await readFile(DOCS, 'utf8');
   const families = await exportedFamilies();
   for (const name of families.keys()) {
-    if (name.startsWith('cranberries_')) assert.ok(docs.includes(`\`${name}\``), `docs/metrics.md does not document ${name}`);
+    if (name.startsWith('cranberries_')) assert.ok(docs.includes(`\`${name}\``), `README.md does not document ${name}`);
   }
   const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as { panels: Panel[] };
-  for (const panel of dashboard.panels) assert.ok(docs.includes(panel.title), `docs/metrics.md does not describe the panel or row '${panel.title}'`);
+  for (const panel of dashboard.panels) assert.ok(docs.includes(panel.title), `README.md does not describe the panel or row '${panel.title}'`);
 });
