@@ -86,10 +86,16 @@ export class ResponseCache {
     return { ...this.counts };
   }
 
-  /** Drops a version's entries whenever it leaves READY (unloading, unloaded, failed). */
+  /**
+   * Drops a version's entries when a copy of it starts unloading. Only UNLOADING counts: a
+   * replaced copy reports UNLOADING in the same tick its successor becomes READY (so no answer of
+   * the old copy is ever served for the new one), but reports UNAVAILABLE only after draining, when
+   * the successor may already have cached answers of its own. A version whose load failed never
+   * served, so it has nothing to drop.
+   */
   followVersions(states: EventChannel<VersionStateEvent>): () => void {
     return states.subscribe((event) => {
-      if (event.state === 'UNLOADING' || event.state === 'UNAVAILABLE') this.dropVersion(event.model, event.version);
+      if (event.state === 'UNLOADING') this.dropVersion(event.model, event.version);
     });
   }
 
