@@ -18,14 +18,21 @@ export const SYSTEM_PACKAGES = {
   'docker-compose': '/usr/bin/docker-compose',
 };
 
-export function ensureSystemPackages() {
-  const missing = Object.entries(SYSTEM_PACKAGES)
+/** What `npm run bench` needs besides the test packages: torch and torchvision export the ResNet-18. */
+export const BENCH_PACKAGES = {
+  'python3-torch': '/usr/lib/python3/dist-packages/torch/__init__.py',
+  'python3-torchvision': '/usr/lib/python3/dist-packages/torchvision/__init__.py',
+  'python3-onnx': '/usr/lib/python3/dist-packages/onnx/__init__.py',
+};
+
+export function ensureSystemPackages(packages = SYSTEM_PACKAGES) {
+  const missing = Object.entries(packages)
     .filter(([, proof]) => !existsSync(proof))
     .map(([name]) => name);
   if (missing.length === 0) return;
   const install = `apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends ${missing.join(' ')}`;
   if (process.getuid?.() !== 0) {
-    console.error(`The tests need these Debian packages: ${missing.join(' ')}\nInstall them with:\n  sudo apt-get update && sudo ${install}`);
+    console.error(`These Debian packages are needed: ${missing.join(' ')}\nInstall them with:\n  sudo apt-get update && sudo ${install}`);
     process.exit(1);
   }
   console.log(`Installing system packages: ${missing.join(' ')}`);
