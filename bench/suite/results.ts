@@ -12,6 +12,7 @@ import type { B4Result } from './b4-transport.js';
 import type { B5Result } from './b5-hot-swap.js';
 import type { B6Result } from './b6-memory.js';
 import type { B7Result } from './b7-responsiveness.js';
+import { B8_MAX_EXTRA_P50_MS, B8_MIN_RATIO, type B8Result } from './b8-gateway.js';
 import type { MachineInfo } from './context.js';
 
 /** One load level, reduced to what the report shows. */
@@ -52,6 +53,7 @@ export interface SuiteResults {
   b5?: B5Result;
   b6?: B6Result;
   b7?: B7Result;
+  b8?: B8Result;
   /** Parts that failed to run, with why. */
   readonly errors: Record<string, string>;
 }
@@ -107,6 +109,14 @@ export function targetRows(r: SuiteResults): TargetRow[] {
     const b = r.b7;
     add('B7', `event-loop delay p99 inside the server, ResNet-18 at c${b.concurrency} (health check p99 ${fixed(b.health.p99Ms, 1)} ms)`,
       `${fixed(b.eventLoop.p99Ms, 1)} ms (max ${fixed(b.eventLoop.maxMs, 1)} ms)`, '≤ 10 ms', b.eventLoop.p99Ms <= 10);
+  }
+  if (r.b8) {
+    for (const row of r.b8.rows) {
+      const name = row.protocol === 'grpc' ? 'gRPC' : 'REST';
+      add('B8', `gateway cost, ${name}: gateway vs straight to the worker, tiny model over ${row.protocol}, 1 worker, c${r.b8.concurrency} (${fixed(row.gatewayRequestsPerSecond, 0)} vs ${fixed(row.directRequestsPerSecond, 0)} req/s)`,
+        `${fixed(row.ratio, 2)} of direct, extra p50 ${fixed(row.extraP50Ms, 2)} ms`, `≥ ${B8_MIN_RATIO} of direct, extra p50 < ${B8_MAX_EXTRA_P50_MS} ms`,
+        row.ratio >= B8_MIN_RATIO && row.extraP50Ms < B8_MAX_EXTRA_P50_MS);
+    }
   }
   return rows;
 }
@@ -176,6 +186,17 @@ export function renderMarkdown(r: SuiteResults): string {
       ['event-loop delay (server main thread)', fixed(b.eventLoop.p50Ms, 2), fixed(b.eventLoop.p99Ms, 2), fixed(b.eventLoop.maxMs, 2), String(b.eventLoop.samples)],
       ['GET /v2/health/ready latency', fixed(b.health.p50Ms, 2), fixed(b.health.p99Ms, 2), fixed(b.health.maxMs, 2), `${b.health.count} (${b.healthFailures} failed)`],
     ])));
+  }
+  if (r.b8) {
+    const b = r.b8;
+    out.push('## B8 gateway', '', `Local cluster with ${b.workers} worker; tiny model with \`${b.config.replace(/\n/g, ' ')}\`, concurrency ${b.concurrency}; ` +
+      `${b.rounds} alternating rounds per protocol (gateway, then direct). Req/s over all rounds; latencies from the median round; extra p50 = median over rounds of gateway p50 − direct p50.`, '');
+    out.push(code(formatTable(['Protocol', 'Path', 'Req/s (all rounds)', 'p50 ms', 'p99 ms', 'Failed', 'Gateway ÷ direct', 'Extra p50 ms'],
+      b.rows.flatMap((row) => [
+        [row.protocol, 'gateway', fixed(row.gatewayRequestsPerSecond, 0), fixed(row.gateway.p50Ms, 2), fixed(row.gateway.p99Ms, 2), String(row.gateway.failed),
+          `${fixed(row.ratio, 2)} (rounds ${row.roundRatios.map((v) => fixed(v, 2)).join(', ')})`, fixed(row.extraP50Ms, 2)],
+        [row.protocol, 'direct (worker)', fixed(row.directRequestsPerSecond, 0), fixed(row.direct.p50Ms, 2), fixed(row.direct.p99Ms, 2), String(row.direct.failed), '', ''],
+      ]))));
   }
   out.push('## Time per part', '', code(Object.entries(r.durations).map(([k, v]) => `${k.padEnd(10)} ${v.toFixed(0)} s`).join('\n')));
   return out.join('\n');
