@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { ClusterAdmin } from '../../src/cluster/admin-api.js';
 import { clusterPaths } from '../../src/cluster/layout.js';
 import { ZooKeeperStore } from '../../src/cluster/store/zookeeper-store.js';
-import { startWorkerNode, type WorkerNode } from '../../src/cluster/worker-node.js';
+import type { WorkerNode } from '../../src/cluster/worker-node.js';
+import { startTestWorker } from '../helpers/cluster-worker.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
@@ -90,19 +91,11 @@ describe('controller failover (real ZooKeeper, controller processes)', { timeout
       await workerStore.start();
       workerStores.push(workerStore);
       workers.push(
-        await startWorkerNode({
+        await startTestWorker({
           store: workerStore,
           nodeId: id,
           memoryCapacityBytes: 2 ** 30,
           modelRepository: repo.root,
-          host: '127.0.0.1',
-          httpPort: 0,
-          grpcPort: 0,
-          metricsPort: 0,
-          controlMode: 'none',
-          pollSeconds: 1,
-          httpMaxBodyBytes: 1 << 20,
-          grpcMaxMessageBytes: 1 << 20,
           logger,
         }),
       );

@@ -15,7 +15,8 @@ import { readSnapshot } from '../../src/cluster/cluster-state.js';
 import { Controller } from '../../src/cluster/controller.js';
 import { clusterPaths, encodeJson, type ModelDeployment } from '../../src/cluster/layout.js';
 import { ZooKeeperStore } from '../../src/cluster/store/zookeeper-store.js';
-import { startWorkerNode, type WorkerNode } from '../../src/cluster/worker-node.js';
+import type { WorkerNode } from '../../src/cluster/worker-node.js';
+import { startTestWorker } from '../helpers/cluster-worker.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
@@ -75,19 +76,11 @@ describe('cluster placement (real ZooKeeper)', { timeout: 110_000 }, () => {
     return store;
   };
   const addWorker = async (id: string, capacityGiB: number): Promise<WorkerNode> => {
-    const worker = await startWorkerNode({
+    const worker = await startTestWorker({
       store: await openStore(),
       nodeId: id,
       memoryCapacityBytes: capacityGiB * GiB,
       modelRepository: repo.root,
-      host: '127.0.0.1',
-      httpPort: 0,
-      grpcPort: 0,
-      metricsPort: 0,
-      controlMode: 'none',
-      pollSeconds: 1,
-      httpMaxBodyBytes: 1 << 20,
-      grpcMaxMessageBytes: 1 << 20,
       logger,
     });
     workers.push(worker);

@@ -12,7 +12,8 @@ import { Controller } from '../../src/cluster/controller.js';
 import { clusterPaths } from '../../src/cluster/layout.js';
 import type { SessionState } from '../../src/cluster/store/coordination-store.js';
 import { ZooKeeperStore } from '../../src/cluster/store/zookeeper-store.js';
-import { startWorkerNode, type WorkerNode } from '../../src/cluster/worker-node.js';
+import type { WorkerNode } from '../../src/cluster/worker-node.js';
+import { startTestWorker } from '../helpers/cluster-worker.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { startZooKeeper, startZooKeeperLink, type TestZooKeeper, type ZooKeeperLink } from '../helpers/zookeeper.js';
@@ -71,19 +72,11 @@ describe('worker session expiry (real ZooKeeper)', { timeout: 110_000 }, () => {
     workerStore = new ZooKeeperStore({ connectionString: `${link.connectionString}/expiry`, sessionTimeoutMs: SESSION_MS, backoffInitialMs: 50, backoffMaxMs: 500 });
     await workerStore.start();
     workerStore.onSessionState((s) => states.push(s));
-    worker = await startWorkerNode({
+    worker = await startTestWorker({
       store: workerStore,
       nodeId: 'w1',
       memoryCapacityBytes: 2 ** 30,
       modelRepository: repo.root,
-      host: '127.0.0.1',
-      httpPort: 0,
-      grpcPort: 0,
-      metricsPort: 0,
-      controlMode: 'none',
-      pollSeconds: 1,
-      httpMaxBodyBytes: 1 << 20,
-      grpcMaxMessageBytes: 1 << 20,
       logger,
     });
     worker.server.manager.stateChanged.subscribe((e) => {

@@ -13,7 +13,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { clusterPaths, encodeJson } from '../../src/cluster/layout.js';
 import { MemoryStore, MemoryStoreServer } from '../../src/cluster/store/memory-store.js';
-import { startWorkerNode, type WorkerNode } from '../../src/cluster/worker-node.js';
+import type { WorkerNode } from '../../src/cluster/worker-node.js';
+import { startTestWorker } from '../helpers/cluster-worker.js';
 import { controllerCommand, startControllerNode, type ControllerNode } from '../../src/cli/controller.js';
 import { gatewayCommand } from '../../src/cli/gateway.js';
 import { workerCommand } from '../../src/cli/worker.js';
@@ -62,19 +63,11 @@ async function newStore(): Promise<MemoryStore> {
 async function startWorker(id: string): Promise<void> {
   const store = await newStore();
   workerStores.set(id, store);
-  const node = await startWorkerNode({
+  const node = await startTestWorker({
     store,
     nodeId: id,
     memoryCapacityBytes: GiB,
     modelRepository: repo.root,
-    host: '127.0.0.1',
-    httpPort: 0,
-    grpcPort: 0,
-    metricsPort: 0,
-    controlMode: 'none',
-    pollSeconds: 1,
-    httpMaxBodyBytes: 1 << 20,
-    grpcMaxMessageBytes: 1 << 20,
     logger,
   });
   workers.set(id, node);
