@@ -11,12 +11,13 @@ import { describeError, httpStatusOf } from './error-mapping.js';
 import { createHttpApp } from './http-server.js';
 import { pickResponseEncoding } from './response-compression.js';
 import { exampleModels, FakeInferenceService } from './testing/fake-inference-service.js';
+import { laneTest } from './testing/lane-test.js';
 
 const LIMIT = 64 * 1024;
 
-function setup(): { app: FastifyInstance; service: FakeInferenceService } {
+function setup(direct = false): { app: FastifyInstance; service: FakeInferenceService } {
   const service = new FakeInferenceService(exampleModels());
-  return { app: createHttpApp({ service, maxBodyBytes: LIMIT }), service };
+  return { app: createHttpApp({ service, maxBodyBytes: LIMIT, directInference: direct }), service };
 }
 
 /** A JSON infer body for model `simple` with `n` FP32 elements. */
@@ -49,8 +50,8 @@ test('error codes map to HTTP statuses', () => {
   });
 });
 
-test('bodies over the limit are 413, also when they only grow past it once decompressed', async () => {
-  const { app } = setup();
+laneTest('bodies over the limit are 413, also when they only grow past it once decompressed', async (direct) => {
+  const { app } = setup(direct);
   const big = await app.inject({ method: 'POST', url: '/v2/models/simple/infer', payload: Buffer.alloc(LIMIT + 1) });
   assert.equal(big.statusCode, 413);
   assert.deepEqual(big.json(), { error: `request body exceeds the limit of ${LIMIT} bytes` });
@@ -61,8 +62,8 @@ test('bodies over the limit are 413, also when they only grow past it once decom
   assert.deepEqual(expanded.json(), { error: `request body exceeds the limit of ${LIMIT} bytes` });
 });
 
-test('gzip and deflate request bodies are decompressed; others are 501', async () => {
-  const { app, service } = setup();
+laneTest('gzip and deflate request bodies are decompressed; others are 501', async (direct) => {
+  const { app, service } = setup(direct);
   for (const [encoding, compress] of [
     ['gzip', gzipSync],
     ['deflate', deflateSync],
@@ -91,8 +92,8 @@ test('gzip and deflate request bodies are decompressed; others are 501', async (
   assert.match(corrupt.json<{ error: string }>().error, /^cannot decompress the request body/);
 });
 
-test('binary bodies keep Inference-Header-Content-Length as the uncompressed JSON length', async () => {
-  const { app } = setup();
+laneTest('binary bodies keep Inference-Header-Content-Length as the uncompressed JSON length', async (direct) => {
+  const { app } = setup(direct);
   const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'INT32', parameters: { binary_data_size: 8 } }], outputs: [{ name: 'x', parameters: { binary_data: true } }] }));
   const payload = gzipSync(Buffer.concat([json, Buffer.from(new Int32Array([7, -7]).buffer)]));
   const response = await app.inject({
@@ -106,8 +107,8 @@ test('binary bodies keep Inference-Header-Content-Length as the uncompressed JSO
   assert.deepEqual([...new Int32Array(new Uint8Array(response.rawPayload.subarray(jsonLength)).buffer)], [7, -7]);
 });
 
-test('responses over 1 KiB are compressed when the client accepts gzip or deflate', async () => {
-  const { app } = setup();
+laneTest('responses over 1 KiB are compressed when the client accepts gzip or deflate', async (direct) => {
+  const { app } = setup(direct);
   const large = inferBody(500);
   const gz = await app.inject({ method: 'POST', url: '/v2/models/simple/infer', payload: large, headers: { 'accept-encoding': 'gzip, deflate' } });
   assert.equal(gz.statusCode, 200);
@@ -174,8 +175,8 @@ function send(
   });
 }
 
-test('over a real socket: binary round trip, and a client disconnect aborts the inference', async () => {
-  const { app, service } = setup();
+laneTest('over a real socket: binary round trip, and a client disconnect aborts the inference', async (direct) => {
+  const { app, service } = setup(direct);
   await app.listen({ host: '127.0.0.1', port: 0 });
   try {
     const port = (app.server.address() as AddressInfo).port;
@@ -226,7 +227,7 @@ test('over a real socket: binary round trip, and a client disconnect aborts the 
   }
 });
 
-test('logging: no line per request, one error line per 5xx', async () => {
+laneTest('logging: no line per request, one error line per 5xx', async (direct) => {
   const lines: { level: number; msg: string }[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -235,7 +236,7 @@ test('logging: no line per request, one error line per 5xx', async () => {
     },
   });
   const service = new FakeInferenceService(exampleModels());
-  const app = createHttpApp({ service, maxBodyBytes: LIMIT, logger: pino({ level: 'info' }, sink) });
+  const app = createHttpApp({ service, maxBodyBytes: LIMIT, logger: pino({ level: 'info' }, sink), directInference: direct });
   assert.equal((await app.inject({ method: 'GET', url: '/v2/health/live' })).statusCode, 200);
   assert.equal((await app.inject({ method: 'GET', url: '/v2/models/nope' })).statusCode, 404);
   service.inferHandler = () => {
@@ -247,7 +248,7 @@ test('logging: no line per request, one error line per 5xx', async () => {
   assert.deepEqual(requestLines.map((l) => [l.level, l.msg]), [[50, 'request failed']]);
 });
 
-test("fastify's own log lines carry the request id: the x-request-id header, else a generated one", async () => {
+laneTest("5xx log lines carry the request id: the x-request-id header, else a generated one", async (direct) => {
   const lines: { msg: string; reqId?: string }[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -259,7 +260,7 @@ test("fastify's own log lines carry the request id: the x-request-id header, els
   service.inferHandler = () => {
     throw new Error('backend exploded');
   };
-  const app = createHttpApp({ service, maxBodyBytes: LIMIT, logger: pino({ level: 'info' }, sink) });
+  const app = createHttpApp({ service, maxBodyBytes: LIMIT, logger: pino({ level: 'info' }, sink), directInference: direct });
   await app.inject({ method: 'POST', url: '/v2/models/simple/infer', headers: { 'x-request-id': 'trace-42' }, payload: inferBody(1) });
   await app.inject({ method: 'POST', url: '/v2/models/simple/infer', payload: inferBody(1) });
   await new Promise((resolve) => setImmediate(resolve));
@@ -268,4 +269,26 @@ test("fastify's own log lines carry the request id: the x-request-id header, els
   assert.equal(failures[0]!.reqId, 'trace-42');
   assert.match(failures[1]!.reqId ?? '', /^[0-9a-f]{12}-[0-9a-f]+$/);
   await app.close();
+});
+
+test('the direct lane answers plain inference requests without fastify reply hooks; compressed ones go the fastify lane', async () => {
+  const { app } = setup(true);
+  const hooked: string[] = [];
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    hooked.push(request.url);
+    done(null, payload);
+  });
+  const plain = await app.inject({ method: 'POST', url: '/v2/models/simple/infer', payload: inferBody(2) });
+  assert.equal(plain.statusCode, 200, plain.body);
+  assert.equal(Number(plain.headers['content-length']), plain.rawPayload.byteLength);
+  assert.match(String(plain.headers['x-request-id']), /^[0-9a-f]{12}-[0-9a-f]+$/);
+  const failed = await app.inject({ method: 'POST', url: '/v2/models/nope/infer', payload: inferBody(1), headers: { 'x-request-id': 'r-1' } });
+  assert.equal(failed.statusCode, 404);
+  assert.deepEqual(failed.json(), { error: "Request for unknown model: 'nope' is not found", request_id: 'r-1' });
+  assert.deepEqual(hooked, [], 'the direct lane ran no onSend hook');
+
+  const zipped = await app.inject({ method: 'POST', url: '/v2/models/simple/infer', payload: gzipSync(Buffer.from(inferBody(2))), headers: { 'content-encoding': 'gzip' } });
+  assert.equal(zipped.statusCode, 200, zipped.body);
+  assert.deepEqual(zipped.json(), plain.json());
+  assert.deepEqual(hooked, ['/v2/models/simple/infer'], 'a compressed body went through fastify');
 });

@@ -26,6 +26,11 @@ export interface HttpAppOptions {
   readonly maxBodyBytes: number;
   /** Omitted or false: no logging. */
   readonly logger?: Logger | false;
+  /**
+   * Serve OIP inference on the raw request and response when fastify's body handling is not
+   * needed (`infer-route.ts`). Off for apps that relay inference themselves (the gateway).
+   */
+  readonly directInference?: boolean;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -47,7 +52,9 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   installErrorHandling(app, options.maxBodyBytes);
   installBodyParsing(app);
   installResponseCompression(app);
-  void app.register(oipRoutes(options.service));
+  void app.register(
+    oipRoutes(options.service, { maxBodyBytes: options.maxBodyBytes, direct: options.directInference ?? false, logger: options.logger || undefined }),
+  );
   void app.register(tfServingRoutes(options.service, options.maxBodyBytes));
   return app;
 }

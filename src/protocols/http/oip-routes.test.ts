@@ -3,19 +3,25 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { CranberriesError } from '../../core/errors.js';
 import type { DataType } from '../../tensors/data-type.js';
+import { installHttpRequestTracking } from '../../metrics/http-request-tracking.js';
 import { createHttpApp } from './http-server.js';
 import { exampleModels, FakeInferenceService } from './testing/fake-inference-service.js';
+import { laneTest } from './testing/lane-test.js';
 
-function setup(): { app: FastifyInstance; service: FakeInferenceService } {
+/** With request tracking, as servers install it, so both inference lanes answer the same way. */
+function setup(direct = false): { app: FastifyInstance; service: FakeInferenceService } {
   const service = new FakeInferenceService(exampleModels());
-  return { app: createHttpApp({ service, maxBodyBytes: 1 << 20 }), service };
+  const app = createHttpApp({ service, maxBodyBytes: 1 << 20, directInference: direct });
+  installHttpRequestTracking(app);
+  return { app, service };
 }
 
 function assertError(response: LightMyRequestResponse, status: number, message: RegExp | string): void {
   assert.equal(response.statusCode, status, response.body);
   assert.match(String(response.headers['content-type']), /^application\/json/);
-  const body = response.json<{ error: string }>();
-  assert.deepEqual(Object.keys(body), ['error']);
+  const body = response.json<{ error: string; request_id?: string }>();
+  assert.deepEqual(Object.keys(body).filter((key) => key !== 'request_id'), ['error']);
+  if (body.request_id !== undefined) assert.equal(body.request_id, response.headers['x-request-id']);
   if (typeof message === 'string') assert.equal(body.error, message);
   else assert.match(body.error, message);
 }
@@ -110,8 +116,8 @@ test('statistics for all models, one model and one version', async () => {
   assertError(await app.inject({ method: 'GET', url: '/v2/models/nope/stats' }), 404, /unknown model/);
 });
 
-test('JSON inference for every JSON datatype, nested and flat', async () => {
-  const { app, service } = setup();
+laneTest('JSON inference for every JSON datatype, nested and flat', async (direct) => {
+  const { app, service } = setup(direct);
   const cases: [DataType, unknown[], unknown[]][] = [
     ['BOOL', [[true, false], [false, true]], [true, false, false, true]],
     ['UINT8', [[0, 255], [1, 2]], [0, 255, 1, 2]],
@@ -142,8 +148,8 @@ test('JSON inference for every JSON datatype, nested and flat', async () => {
   assert.equal(service.inferCalls.length, cases.length * 2);
 });
 
-test('inference passes id, version, parameters, classification and an abort signal to the service', async () => {
-  const { app, service } = setup();
+laneTest('inference passes id, version, parameters, classification and an abort signal to the service', async (direct) => {
+  const { app, service } = setup(direct);
   const response = await post(app, '/v2/models/simple/versions/1/infer', {
     id: 'my-id',
     parameters: { priority: 1, custom: 'v' },
@@ -164,8 +170,8 @@ test('inference passes id, version, parameters, classification and an abort sign
   assert.equal(call.context.signal.aborted, false);
 });
 
-test('binary request and response: the §1.9 example byte for byte', async () => {
-  const { app, service } = setup();
+laneTest('binary request and response: the §1.9 example byte for byte', async (direct) => {
+  const { app, service } = setup(direct);
   const a = new Uint32Array([10, 20, 30, 40]);
   const json = Buffer.from(
     JSON.stringify({
@@ -199,8 +205,8 @@ test('binary request and response: the §1.9 example byte for byte', async () =>
   assert.deepEqual(service.inferCalls[0]?.request.inputs[1]?.data, new Uint8Array([1, 0, 1]));
 });
 
-test('binary_data_output makes every output binary; mixed JSON and binary inputs', async () => {
-  const { app } = setup();
+laneTest('binary_data_output makes every output binary; mixed JSON and binary inputs', async (direct) => {
+  const { app } = setup(direct);
   const bytes = Buffer.from([2, 0, 0, 0, 0x68, 0x69]);
   const json = Buffer.from(
     JSON.stringify({
@@ -219,8 +225,8 @@ test('binary_data_output makes every output binary; mixed JSON and binary inputs
   assert.deepEqual([...response.rawPayload.subarray(jsonLength)], [0xff, 0xff, 2, 0, 2, 0, 0, 0, 0x68, 0x69]);
 });
 
-test('raw binary request (Inference-Header-Content-Length: 0): batch of 1, all outputs binary', async () => {
-  const { app, service } = setup();
+laneTest('raw binary request (Inference-Header-Content-Length: 0): batch of 1, all outputs binary', async (direct) => {
+  const { app, service } = setup(direct);
   const image = new Float32Array(64).map((_, i) => i / 2);
   const response = await post(app, '/v2/models/digits/infer', Buffer.from(image.buffer), { 'inference-header-content-length': '0' });
   assert.equal(response.statusCode, 200, response.body);
@@ -234,8 +240,8 @@ test('raw binary request (Inference-Header-Content-Length: 0): batch of 1, all o
   assertError(await post(app, '/v2/models/nope/infer', Buffer.alloc(4), { 'inference-header-content-length': '0' }), 404, /unknown model/);
 });
 
-test('inference failures map to statuses with {"error": ...}', async () => {
-  const { app, service } = setup();
+laneTest('inference failures map to statuses with {"error": ...}', async (direct) => {
+  const { app, service } = setup(direct);
   const good = { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] };
   assertError(await post(app, '/v2/models/nope/infer', good), 404, "Request for unknown model: 'nope' is not found");
   assertError(await post(app, '/v2/models/simple/infer', '{"inputs": [}'), 400, /^malformed JSON/);

@@ -8,16 +8,15 @@
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { CranberriesError, invalidArgument } from '../../core/errors.js';
-import type { InferenceService, LoadModelOptions, RequestContext } from '../../serving/inference-service.js';
-import { connectionSignal } from './client-signal.js';
+import type { InferenceService, LoadModelOptions } from '../../serving/inference-service.js';
 import { sendError } from './error-mapping.js';
-import { decodeInferRequest, INFERENCE_HEADER_CONTENT_LENGTH, parseJsonLengthHeader, type HttpInferRequest } from './infer-request.js';
-import { encodeInferResponse } from './infer-response.js';
+import { inferRoute, type InferRouteOptions } from './infer-route.js';
 import { isJsonObject, optionalBoolean, parseJsonText, type JsonObject } from './json-fields.js';
-import { routePath } from './method-routes.js';
-import { decodeRawInferRequest } from './raw-request.js';
+import { routePath, type MethodRoute } from './method-routes.js';
 import { bodyOf } from './request-body.js';
-import { adoptOipRequestId } from '../../metrics/http-request-tracking.js';
+import { parseVersion } from './version-param.js';
+
+export { parseVersion };
 
 interface ModelParams {
   model?: string;
@@ -27,14 +26,16 @@ interface ModelParams {
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => FastifyReply | Promise<FastifyReply>;
 
-export function oipRoutes(service: InferenceService): FastifyPluginCallback {
+export type OipRoutesOptions = Omit<InferRouteOptions, 'service'>;
+
+export function oipRoutes(service: InferenceService, options: OipRoutesOptions): FastifyPluginCallback {
   return (app, _options, done) => {
-    registerOipRoutes(app, service);
+    registerOipRoutes(app, service, options);
     done();
   };
 }
 
-function registerOipRoutes(app: FastifyInstance, service: InferenceService): void {
+function registerOipRoutes(app: FastifyInstance, service: InferenceService, options: OipRoutesOptions): void {
   const json = (reply: FastifyReply, value: unknown): FastifyReply =>
     reply.header('content-type', 'application/json').send(JSON.stringify(value));
   // Triton's health answers: the status is the answer, the body is empty.
@@ -44,7 +45,7 @@ function registerOipRoutes(app: FastifyInstance, service: InferenceService): voi
   routePath(app, '/v2/health/ready', { GET: (_request, reply) => yesNo(reply, service.ready()) });
   routePath(app, '/v2', { GET: (_request, reply) => json(reply, service.serverMetadata()) });
 
-  const perModel = (suffix: string, method: 'GET' | 'POST', handler: Handler): void => {
+  const perModel = (suffix: string, method: 'GET' | 'POST', handler: MethodRoute): void => {
     routePath(app, `/v2/models/:model${suffix}`, { [method]: handler });
     routePath(app, `/v2/models/:model/versions/:version${suffix}`, { [method]: handler });
   };
@@ -66,16 +67,7 @@ function registerOipRoutes(app: FastifyInstance, service: InferenceService): voi
     return json(reply, { model_stats: service.modelStatistics(model, version) });
   });
   routePath(app, '/v2/models/stats', { GET: (_request, reply) => json(reply, { model_stats: service.modelStatistics() }) });
-  perModel('/infer', 'POST', async (request, reply) => {
-    const { model, version } = modelOf(request);
-    const http = decodeHttpInferRequest(service, request, model, version);
-    adoptOipRequestId(request, http.request.id);
-    const context: RequestContext = { signal: connectionSignal(request), requestId: request.id };
-    const response = await service.infer(http.request, context);
-    const encoded = encodeInferResponse(response, http);
-    if (encoded.jsonLength !== undefined) reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.jsonLength);
-    return reply.header('content-type', encoded.contentType).send(encoded.body);
-  });
+  perModel('/infer', 'POST', inferRoute({ service, ...options }));
 
   // Model repository extension, with Triton's `/v2/repository/{repo}/...` aliases.
   const index: Handler = async (request, reply) => {
@@ -110,16 +102,6 @@ function registerOipRoutes(app: FastifyInstance, service: InferenceService): voi
 function modelOf(request: FastifyRequest): { model: string; version: number | undefined } {
   const params = request.params as ModelParams;
   return { model: params.model ?? '', version: parseVersion(params.version) };
-}
-
-/** Triton: a version in the URL matches `[0-9]+`. */
-export function parseVersion(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const version = Number(text);
-  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(version)) {
-    throw invalidArgument(`model version must be a non-negative decimal integer, got '${text}'`);
-  }
-  return version;
 }
 
 function repositoryModelOf(request: FastifyRequest): string {
@@ -159,12 +141,4 @@ function loadOptionsOf(body: JsonObject | undefined): LoadModelOptions | undefin
   }
   if (files !== undefined && config === undefined) throw invalidArgument(`model files ('file:...' parameters) need the 'config' parameter too`);
   return config === undefined ? undefined : { config, files };
-}
-
-function decodeHttpInferRequest(service: InferenceService, request: FastifyRequest, model: string, version: number | undefined): HttpInferRequest {
-  const body = bodyOf(request);
-  const jsonLength = parseJsonLengthHeader(request.headers[INFERENCE_HEADER_CONTENT_LENGTH], body.byteLength);
-  if (jsonLength !== 0) return decodeInferRequest(model, version, body, jsonLength);
-  const metadata = service.modelMetadata(model, version);
-  return decodeRawInferRequest(model, version, body, metadata.inputs, service.modelConfig(model, version).max_batch_size);
 }

@@ -55,7 +55,7 @@ const EMPTY = Buffer.alloc(0);
  * ArrayBuffer to a worker thread, which must never be the pool. Copying a body under 4 KiB costs
  * less than a microsecond; larger bodies already own their ArrayBuffer.
  */
-function unpooled(body: Buffer): Buffer {
+export function unpooled(body: Buffer): Buffer {
   if (body.byteOffset === 0 && body.buffer.byteLength === body.byteLength) return body;
   const copy = Buffer.allocUnsafeSlow(body.byteLength);
   body.copy(copy);

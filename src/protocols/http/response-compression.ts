@@ -53,17 +53,33 @@ export function installResponseCompression(app: FastifyInstance, thresholdBytes 
   app.addHook('onSend', (request, reply, payload, done) => {
     const accept = request.headers['accept-encoding'];
     if (accept === undefined || (typeof payload !== 'string' && !Buffer.isBuffer(payload))) return done(null, payload);
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-    if (size <= thresholdBytes || request.method === 'HEAD' || reply.hasHeader('content-encoding')) return done(null, payload);
-    const encoding = pickResponseEncoding(accept);
-    if (encoding === undefined) return done(null, payload);
-    (encoding === 'gzip' ? gzipAsync : deflateAsync)(payload, ZLIB_OPTIONS).then(
-      (compressed) => {
+    if (request.method === 'HEAD' || reply.hasHeader('content-encoding')) return done(null, payload);
+    const compressing = compressForClient(payload, accept, thresholdBytes);
+    if (compressing === undefined) return done(null, payload);
+    compressing.then(
+      ({ body, encoding }) => {
         reply.header('content-encoding', encoding);
         reply.header('vary', 'accept-encoding');
-        done(null, compressed);
+        done(null, body);
       },
       (error: Error) => done(error),
     );
   });
+}
+
+/**
+ * The body compressed the way `acceptEncoding` asks, or undefined (synchronously, so the common
+ * case costs no promise) when it is too small to be worth it or no encoding we have is accepted.
+ */
+export function compressForClient(
+  payload: string | Buffer,
+  acceptEncoding: string | undefined,
+  thresholdBytes = COMPRESSION_THRESHOLD_BYTES,
+): Promise<{ body: Buffer; encoding: ResponseEncoding }> | undefined {
+  if (acceptEncoding === undefined) return undefined;
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (size <= thresholdBytes) return undefined;
+  const encoding = pickResponseEncoding(acceptEncoding);
+  if (encoding === undefined) return undefined;
+  return (encoding === 'gzip' ? gzipAsync : deflateAsync)(payload, ZLIB_OPTIONS).then((body) => ({ body, encoding }));
 }
