@@ -44,11 +44,16 @@ export interface ExecutionResult {
 
 /**
  * One execution context (Triton: model instance). Never runs two executions at once; the
- * scheduler only hands work to an idle instance. Inputs are full tensors (already batched);
- * their buffers may be transferred to another thread and must not be used by the caller afterwards.
+ * scheduler only hands work to an idle instance.
+ *
+ * `requests` holds the inputs of each request of the batch, in order and in the same input order;
+ * the instance joins them along dim 0 (`concatRows`) where the data is read, so the thread that
+ * schedules never copies a batch, and answers with the outputs of the whole batch, rows in request
+ * order. The inputs' buffers may be transferred to another thread: callers must not use them
+ * afterwards.
  */
 export interface ModelInstance {
-  execute(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<ExecutionResult>;
+  execute(requests: readonly (readonly Tensor[])[], outputNames: readonly string[]): Promise<ExecutionResult>;
 }
 
 export interface LoadedModel {

@@ -1,10 +1,10 @@
 /**
- * Joining requests into one batch along the first dimension, and splitting the outputs back.
- * Pure functions: the batcher decides *which* requests go together, these only move the data.
+ * Which requests may share a batch, and splitting a batch's outputs back per request. Pure
+ * functions: the batcher decides *which* requests go together; joining their inputs is the model
+ * instance's job (`tensors/concat-rows.ts`), done where the batch is read.
  */
 import { internal } from '../core/errors.js';
-import { arrayTypeOf } from '../tensors/data-type.js';
-import type { NumericArray, Tensor } from '../tensors/tensor.js';
+import type { Tensor } from '../tensors/tensor.js';
 
 /** True when `b` can share a batch with `a`: same inputs, same non-batch dims, same outputs. */
 export function canBatchTogether(a: readonly Tensor[], aOutputs: readonly string[], b: readonly Tensor[], bOutputs: readonly string[]): boolean {
@@ -17,28 +17,6 @@ export function canBatchTogether(a: readonly Tensor[], aOutputs: readonly string
     for (let d = 1; d < x.shape.length; d++) if (x.shape[d] !== y.shape[d]) return false;
   }
   return true;
-}
-
-/** Concatenates each input across requests along dim 0. A single request passes through untouched. */
-export function concatInputs(requests: readonly (readonly Tensor[])[]): Tensor[] {
-  const first = requests[0]!;
-  if (requests.length === 1) return [...first];
-  return first.map((head, i) => {
-    const parts = requests.map((inputs) => inputs[i]!);
-    const rows = parts.reduce((sum, t) => sum + (t.shape[0] ?? 0), 0);
-    const shape = [rows, ...head.shape.slice(1)];
-    if (Array.isArray(head.data)) return { name: head.name, datatype: head.datatype, shape, data: parts.flatMap((t) => t.data as Uint8Array[]) };
-    const length = parts.reduce((sum, t) => sum + (t.data as NumericArray).length, 0);
-    const ArrayType = arrayTypeOf(head.datatype);
-    const data = new ArrayType(length);
-    let offset = 0;
-    for (const part of parts) {
-      const values = part.data as NumericArray;
-      (data as Uint8Array).set(values as Uint8Array, offset);
-      offset += values.length;
-    }
-    return { name: head.name, datatype: head.datatype, shape, data };
-  });
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CranberriesError } from '../core/errors.js';
 import type { ExecutionResult, ModelInstance } from '../backends/backend.js';
+import { concatRows } from '../tensors/concat-rows.js';
 import type { Tensor } from '../tensors/tensor.js';
 import { BatchingScheduler, NO_BATCHING, type BatchingOptions } from './batching-scheduler.js';
 import type { ExecutionRecord, ScheduledResult } from './scheduler.js';
@@ -20,8 +21,8 @@ class FakeInstance implements ModelInstance {
 
   constructor(private readonly fail = false) {}
 
-  execute(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
-    const x = inputs[0]!;
+  execute(requests: readonly (readonly Tensor[])[], outputNames: readonly string[]): Promise<ExecutionResult> {
+    const x = concatRows(requests.map((inputs) => inputs[0]!));
     this.calls.push([...(x.data as Float32Array)]);
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);

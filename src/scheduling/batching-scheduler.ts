@@ -15,7 +15,7 @@
  */
 import { CranberriesError, asCranberriesError, unavailable } from '../core/errors.js';
 import type { ModelInstance } from '../backends/backend.js';
-import { concatInputs, splitOutputs } from './batch-assembly.js';
+import { splitOutputs } from './batch-assembly.js';
 import { BatchPolicy } from './batch-policy.js';
 import { OrderedRelease } from './ordered-release.js';
 import type { ExecutionRecord, ScheduledRequest, ScheduledResult, Scheduler } from './scheduler.js';
@@ -200,8 +200,10 @@ export class BatchingScheduler implements Scheduler {
     const rowsPerRequest = batch.map((e) => e.request.rows);
     const batchRows = rowsPerRequest.reduce((a, b) => a + b, 0);
     try {
-      const inputs = concatInputs(batch.map((e) => e.request.inputs));
-      const result = await instance.execute(inputs, batch[0]!.request.outputNames);
+      const result = await instance.execute(
+        batch.map((e) => e.request.inputs),
+        batch[0]!.request.outputNames,
+      );
       const split = splitOutputs(result.outputs, rowsPerRequest);
       this.onExecution({ batchRows, requests: batch.length, timing: result.timing });
       batch.forEach((entry, i) => {

@@ -23,7 +23,7 @@ export const DATA_TYPES = [
 
 export type DataType = (typeof DATA_TYPES)[number];
 
-type NumericArrayConstructor = {
+export type NumericArrayConstructor = {
   new (length: number): NumericArray;
   new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): NumericArray;
   readonly BYTES_PER_ELEMENT: number;

@@ -61,13 +61,15 @@ export class SessionThread implements ModelInstance {
     });
   }
 
-  execute(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+  execute(requests: readonly (readonly Tensor[])[], outputNames: readonly string[]): Promise<ExecutionResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    const { tensors, transfer } = transferableTensors(inputs);
+    const { tensors, transfer } = transferableTensors(requests.flat());
+    const perRequest = requests[0]?.length ?? 0;
+    const moved = requests.map((_, r) => tensors.slice(r * perRequest, (r + 1) * perRequest));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const message: ToWorker = { kind: 'run', id, inputs: tensors, outputs: outputNames };
+      const message: ToWorker = { kind: 'run', id, requests: moved, outputs: outputNames };
       this.worker.postMessage(message, transfer);
     });
   }

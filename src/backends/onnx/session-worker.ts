@@ -3,11 +3,13 @@
  *
  * `onnxruntime-node` computes synchronously on the thread that calls it, so sessions never live on
  * the main thread: there, a slow model would freeze every other request. Runs arrive one at a time
- * (the scheduler never sends a second before the first answers).
+ * (the scheduler never sends a second before the first answers), so the buffers a batch is joined
+ * into are free again once its run has answered.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { dataTypeFromOrt, ortTypeOf } from '../../tensors/data-type.js';
+import { concatRows, ReusedRows } from '../../tensors/concat-rows.js';
 import type { Tensor } from '../../tensors/tensor.js';
 import { transferableTensors, type FromWorker, type RawValueMetadata, type SessionWorkerData, type ToWorker } from './worker-messages.js';
 
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
       interOpNumThreads: 1,
       graphOptimizationLevel: options.graphOptimizationLevel,
       executionMode: 'sequential',
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
   } catch (error) {
     send({ kind: 'loadFailed', message: error instanceof Error ? error.message : String(error) });
@@ -102,16 +105,22 @@ async function main(): Promise<void> {
   });
 }
 
+/** Batch inputs are joined into buffers kept from run to run (see `concatRows` for why). */
+const batchBuffers = new ReusedRows();
+
 async function run(session: ort.InferenceSession, message: Extract<ToWorker, { kind: 'run' }>): Promise<void> {
   try {
     const t0 = process.hrtime.bigint();
+    const { requests } = message;
+    const inputs = requests.length === 1 ? requests[0]! : requests[0]!.map((input, i) => concatRows(requests.map((r) => r[i]!), batchBuffers.allocator(input.name)));
     const feeds: Record<string, ort.Tensor> = {};
-    for (const input of message.inputs) feeds[input.name] = toOrt(input);
+    for (const input of inputs) feeds[input.name] = toOrt(input);
     const t1 = process.hrtime.bigint();
     const results = await session.run(feeds, [...message.outputs]);
     const t2 = process.hrtime.bigint();
     const outputs = message.outputs.map((name) => fromOrt(name, results[name]!));
-    const { tensors, transfer } = transferableTensors(outputs);
+    // An output that shares a batch buffer (an identity graph may) leaves with a copy.
+    const { tensors, transfer } = transferableTensors(outputs, (buffer) => batchBuffers.owns(buffer));
     const t3 = process.hrtime.bigint();
     send(
       { kind: 'result', id: message.id, outputs: tensors, computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2) },

@@ -2,6 +2,7 @@
  * Messages between the main thread and a session worker. Tensor buffers travel in the transfer
  * list, so numeric data crosses threads without being copied.
  */
+import { isExclusive } from '../../tensors/exclusive-buffers.js';
 import type { Tensor } from '../../tensors/tensor.js';
 
 export interface SessionWorkerData {
@@ -21,7 +22,8 @@ export interface RawValueMetadata {
 }
 
 export type ToWorker =
-  | { readonly kind: 'run'; readonly id: number; readonly inputs: readonly Tensor[]; readonly outputs: readonly string[] }
+  /** `requests`: the inputs of each request of the batch, joined by the worker (`ModelInstance`). */
+  | { readonly kind: 'run'; readonly id: number; readonly requests: readonly (readonly Tensor[])[]; readonly outputs: readonly string[] }
   | { readonly kind: 'release' };
 
 export type FromWorker =
@@ -39,17 +41,23 @@ export type FromWorker =
   | { readonly kind: 'released' };
 
 /**
- * The buffers to transfer for these tensors. A view that covers only part of its buffer (a slice
- * of a request body, say) is first copied to a buffer of its own: transferring the shared buffer
- * would detach the other views, and cloning it would copy all of it.
+ * The buffers to transfer for these tensors. A tensor that views all of its buffer, or part of a
+ * buffer marked exclusive (a request body no one else reads, `tensors/exclusive-buffers.ts`),
+ * moves with its buffer. Any other view (part of a gRPC message, say) is first copied to a buffer
+ * of its own: transferring a shared buffer would detach other users' views, and cloning it would
+ * copy all of it. `keep` names buffers that must stay on this side whatever they hold.
  */
-export function transferableTensors(tensors: readonly Tensor[]): { tensors: Tensor[]; transfer: ArrayBuffer[] } {
+export function transferableTensors(tensors: readonly Tensor[], keep?: (buffer: ArrayBufferLike) => boolean): { tensors: Tensor[]; transfer: ArrayBuffer[] } {
   const transfer = new Set<ArrayBuffer>();
   const out = tensors.map((tensor): Tensor => {
     const data = tensor.data;
     if (Array.isArray(data)) return tensor;
-    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-    const owned = whole && !transfer.has(data.buffer) ? data : data.slice();
+    const buffer = data.buffer;
+    const movable =
+      buffer instanceof ArrayBuffer &&
+      !keep?.(buffer) &&
+      (transfer.has(buffer) ? isExclusive(buffer) : isExclusive(buffer) || (data.byteOffset === 0 && data.byteLength === buffer.byteLength));
+    const owned = movable ? data : data.slice();
     transfer.add(owned.buffer as ArrayBuffer);
     return { ...tensor, data: owned };
   });

@@ -16,18 +16,19 @@
  *   limit (fastify's body reader enforces it) — and for apps that relay inference elsewhere (the
  *   gateway installs its own hook on this route and leaves `direct` off).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { FastifyRequest, onRequestHookHandler, RouteHandlerMethod } from 'fastify';
 import type { Logger } from 'pino';
 import type { InferenceService, RequestContext } from '../../serving/inference-service.js';
 import { adoptOipRequestId } from '../../metrics/http-request-tracking.js';
 import { REQUEST_ID_HEADER } from '../../metrics/request-id.js';
+import { markExclusive } from '../../tensors/exclusive-buffers.js';
 import { connectionSignal } from './client-signal.js';
 import { describeError } from './error-mapping.js';
 import { decodeInferRequest, INFERENCE_HEADER_CONTENT_LENGTH, parseJsonLengthHeader, type HttpInferRequest } from './infer-request.js';
 import { encodeInferResponse, type EncodedInferResponse } from './infer-response.js';
 import { decodeRawInferRequest } from './raw-request.js';
-import { bodyOf, unpooled } from './request-body.js';
+import { bodyOf } from './request-body.js';
 import { compressForClient } from './response-compression.js';
 import { parseVersion } from './version-param.js';
 
@@ -65,7 +66,7 @@ export function inferRoute(options: InferRouteOptions): { handler: RouteHandlerM
       return;
     }
     reply.hijack();
-    readBody(request.raw, (body) => {
+    readBody(request, Number(request.headers['content-length']), (body) => {
       void answerDirectly(options, request, reply.raw, body);
     });
   };
@@ -81,11 +82,24 @@ function directLaneFits(request: FastifyRequest, maxBodyBytes: number): boolean 
   return length !== undefined && headers['transfer-encoding'] === undefined && Number(length) <= maxBodyBytes;
 }
 
-/** The whole body; nothing when the client goes away first (there is nobody to answer). */
-function readBody(raw: IncomingMessage, onBody: (body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  raw.on('data', (chunk: Buffer) => chunks.push(chunk));
-  raw.once('end', () => onBody(unpooled(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))));
+/**
+ * The whole body, read into one buffer of the declared length; nothing when the client goes away
+ * first (there is nobody to answer). The buffer starts early enough that the binary part (after
+ * `Inference-Header-Content-Length` bytes of JSON) is 8-byte aligned, so tensors decode as views
+ * instead of copies, and it is exclusive to this request (see `tensors/exclusive-buffers.ts`).
+ */
+function readBody(request: FastifyRequest, declaredLength: number, onBody: (body: Buffer) => void): void {
+  const jsonLength = Number(request.headers[INFERENCE_HEADER_CONTENT_LENGTH] ?? 0);
+  const pad = Number.isSafeInteger(jsonLength) && jsonLength > 0 ? (8 - (jsonLength % 8)) % 8 : 0;
+  const body = Buffer.from(new ArrayBuffer(pad + declaredLength), pad, declaredLength);
+  markExclusive(body.buffer);
+  let received = 0;
+  const raw = request.raw;
+  raw.on('data', (chunk: Buffer) => {
+    // The HTTP parser never delivers more than Content-Length; the guard keeps it that way.
+    received += chunk.copy(body, received);
+  });
+  raw.once('end', () => onBody(received === declaredLength ? body : body.subarray(0, received)));
   raw.once('error', () => undefined);
 }
 

@@ -10,6 +10,7 @@
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { markExclusive } from '../../tensors/exclusive-buffers.js';
 import { sendError } from './error-mapping.js';
 
 /** What fastify's body reader looks at to compare the wire size with Content-Length. */
@@ -53,11 +54,15 @@ const EMPTY = Buffer.alloc(0);
  * Small Buffers from `Buffer.concat` are slices of Node's shared allocation pool. Tensor data
  * decoded from the body are views into it, and the serving core may transfer a tensor's
  * ArrayBuffer to a worker thread, which must never be the pool. Copying a body under 4 KiB costs
- * less than a microsecond; larger bodies already own their ArrayBuffer.
+ * less than a microsecond; larger bodies already own their ArrayBuffer. The body's buffer is then
+ * marked exclusive: no one but the request's tensors reads it once decoded.
  */
 export function unpooled(body: Buffer): Buffer {
-  if (body.byteOffset === 0 && body.buffer.byteLength === body.byteLength) return body;
-  const copy = Buffer.allocUnsafeSlow(body.byteLength);
-  body.copy(copy);
-  return copy;
+  let owned = body;
+  if (body.byteOffset !== 0 || body.buffer.byteLength !== body.byteLength) {
+    owned = Buffer.allocUnsafeSlow(body.byteLength);
+    body.copy(owned);
+  }
+  markExclusive(owned.buffer);
+  return owned;
 }
