@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { CranberriesError, internal } from '../../core/errors.js';
+import { giveBack } from '../../tensors/buffer-pool.js';
 import type { Tensor } from '../../tensors/tensor.js';
 import type { ExecutionResult, ModelInstance } from '../backend.js';
 import { transferableTensors, type FromWorker, type RawValueMetadata, type SessionWorkerData, type ToWorker } from './worker-messages.js';
@@ -89,6 +90,7 @@ export class SessionThread implements ModelInstance {
   private onMessage(message: FromWorker): void {
     switch (message.kind) {
       case 'result': {
+        for (const buffer of message.recycled) giveBack(buffer);
         const pending = this.take(message.id);
         pending?.resolve({
           outputs: [...message.outputs],

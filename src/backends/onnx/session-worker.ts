@@ -9,6 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { dataTypeFromOrt, ortTypeOf } from '../../tensors/data-type.js';
+import { MIN_POOLED_BYTES } from '../../tensors/buffer-pool.js';
 import { concatRows, ReusedRows } from '../../tensors/concat-rows.js';
 import type { Tensor } from '../../tensors/tensor.js';
 import { transferableTensors, type FromWorker, type RawValueMetadata, type SessionWorkerData, type ToWorker } from './worker-messages.js';
@@ -121,14 +122,28 @@ async function run(session: ort.InferenceSession, message: Extract<ToWorker, { k
     const outputs = message.outputs.map((name) => fromOrt(name, results[name]!));
     // An output that shares a batch buffer (an identity graph may) leaves with a copy.
     const { tensors, transfer } = transferableTensors(outputs, (buffer) => batchBuffers.owns(buffer));
+    const recycled = recyclable(requests, transfer);
     const t3 = process.hrtime.bigint();
     send(
-      { kind: 'result', id: message.id, outputs: tensors, computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2) },
-      transfer,
+      { kind: 'result', id: message.id, outputs: tensors, computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2), recycled },
+      [...transfer, ...recycled],
     );
   } catch (error) {
     send({ kind: 'runFailed', id: message.id, message: error instanceof Error ? error.message : String(error) });
   }
+}
+
+/** The large buffers the requests' inputs arrived in, except any leaving as an output. */
+function recyclable(requests: readonly (readonly Tensor[])[], leaving: readonly ArrayBuffer[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const inputs of requests) {
+    for (const input of inputs) {
+      const data = input.data;
+      if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && data.buffer.byteLength >= MIN_POOLED_BYTES) buffers.add(data.buffer);
+    }
+  }
+  for (const buffer of leaving) buffers.delete(buffer);
+  return [...buffers];
 }
 
 void main();

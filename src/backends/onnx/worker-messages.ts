@@ -36,6 +36,8 @@ export type FromWorker =
       readonly computeInputNs: number;
       readonly computeInferNs: number;
       readonly computeOutputNs: number;
+      /** Large input buffers the run no longer needs, sent back to be read into again (`buffer-pool.ts`). */
+      readonly recycled: readonly ArrayBuffer[];
     }
   | { readonly kind: 'runFailed'; readonly id: number; readonly message: string }
   | { readonly kind: 'released' };

@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import type { InferenceService, RequestContext } from '../../serving/inference-service.js';
 import { adoptOipRequestId } from '../../metrics/http-request-tracking.js';
 import { REQUEST_ID_HEADER } from '../../metrics/request-id.js';
+import { takeBuffer } from '../../tensors/buffer-pool.js';
 import { markExclusive } from '../../tensors/exclusive-buffers.js';
 import { connectionSignal } from './client-signal.js';
 import { describeError } from './error-mapping.js';
@@ -87,11 +88,12 @@ function directLaneFits(request: FastifyRequest, maxBodyBytes: number): boolean 
  * first (there is nobody to answer). The buffer starts early enough that the binary part (after
  * `Inference-Header-Content-Length` bytes of JSON) is 8-byte aligned, so tensors decode as views
  * instead of copies, and it is exclusive to this request (see `tensors/exclusive-buffers.ts`).
+ * Large bodies are read into recycled buffers (`tensors/buffer-pool.ts`).
  */
 function readBody(request: FastifyRequest, declaredLength: number, onBody: (body: Buffer) => void): void {
   const jsonLength = Number(request.headers[INFERENCE_HEADER_CONTENT_LENGTH] ?? 0);
   const pad = Number.isSafeInteger(jsonLength) && jsonLength > 0 ? (8 - (jsonLength % 8)) % 8 : 0;
-  const body = Buffer.from(new ArrayBuffer(pad + declaredLength), pad, declaredLength);
+  const body = Buffer.from(takeBuffer(pad + declaredLength), pad, declaredLength);
   markExclusive(body.buffer);
   let received = 0;
   const raw = request.raw;
