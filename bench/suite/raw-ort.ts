@@ -1,6 +1,6 @@
 /**
  * B3's limit: ONNX Runtime alone, in a worker thread (as the server's instances run it), with the
- * server's session options (graph optimisation `all`, sequential, the same intra-op threads),
+ * server's session options (`sessionOptions`: graph optimisation `all`, the same intra-op threads),
  * running batches of a given size back to back. Its inferences per second are the most the
  * machine can do for that model and batch size; served throughput is compared against it.
  *
@@ -8,6 +8,7 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { sessionOptions } from '../../src/backends/onnx/session-options.js';
 
 export interface RawOrtOptions {
   readonly modelPath: string;
@@ -41,13 +42,7 @@ export function runRawOrt(options: RawOrtOptions): Promise<RawOrtResult> {
 }
 
 async function measure(options: RawOrtOptions): Promise<RawOrtResult> {
-  const session = await ort.InferenceSession.create(options.modelPath, {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: options.intraOpThreads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-  });
+  const session = await ort.InferenceSession.create(options.modelPath, sessionOptions(options.intraOpThreads, 'all'));
   const dims = [options.batch, ...options.itemShape];
   const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = Math.random();

@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { dataTypeFromOrt, ortTypeOf } from '../../tensors/data-type.js';
 import { MIN_POOLED_BYTES } from '../../tensors/buffer-pool.js';
+import { sessionOptions } from './session-options.js';
 import { concatRows, ReusedRows } from '../../tensors/concat-rows.js';
 import type { Tensor } from '../../tensors/tensor.js';
 import { transferableTensors, type FromWorker, type RawValueMetadata, type SessionWorkerData, type ToWorker } from './worker-messages.js';
@@ -78,14 +79,7 @@ function zeroArray(type: string): new (n: number) => Exclude<Tensor['data'], Uin
 async function main(): Promise<void> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(options.modelPath, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: options.intraOpThreads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: options.graphOptimizationLevel,
-      executionMode: 'sequential',
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
+    session = await ort.InferenceSession.create(options.modelPath, sessionOptions(options.intraOpThreads, options.graphOptimizationLevel));
   } catch (error) {
     send({ kind: 'loadFailed', message: error instanceof Error ? error.message : String(error) });
     return;

@@ -3,12 +3,13 @@
  * list, so numeric data crosses threads without being copied.
  */
 import { isExclusive } from '../../tensors/exclusive-buffers.js';
+import type { GraphOptimizationLevel } from './session-options.js';
 import type { Tensor } from '../../tensors/tensor.js';
 
 export interface SessionWorkerData {
   readonly modelPath: string;
   readonly intraOpThreads: number;
-  readonly graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  readonly graphOptimizationLevel: GraphOptimizationLevel;
   /** Run the model once on zeros after creating the session: the first run is the slowest. */
   readonly warmup: boolean;
 }
