@@ -5,11 +5,10 @@
  * alternating rounds, so whatever else the machine is doing weighs on both alike.
  * Ratio = served throughput / bare throughput over all rounds (target ≥ 0.5).
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeRestRequest, RestTransport } from '../../src/bench/rest-transport.js';
+import { encodeRestRequest } from '../../src/bench/rest-transport.js';
 import { measureLevel, type BenchLevelResult } from '../../src/bench/bench-runner.js';
-import { startBareServer } from './bare-server.js';
+import { startBareReplay } from './bare-server.js';
 import { restTarget, type SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
 import { ServerProcess } from './server-process.js';
@@ -43,15 +42,9 @@ export async function runB1(ctx: SuiteContext, models: ModelFiles): Promise<B1Re
     stops.push(() => target.close());
     // The answer the real server gives, recorded once for the bare server to replay.
     const request = encodeRestRequest({ model: 'tiny', inputs: target.inputs }, false);
-    const answer = await fetch(server.httpUrl + request.path, { method: 'POST', headers: request.headers, body: request.body });
-    if (answer.status !== 200) throw new Error(`tiny model answered ${answer.status}: ${await answer.text()}`);
-    const answerFile = join(ctx.reposDir, 'b1', 'answer.json');
-    await writeFile(answerFile, Buffer.from(await answer.arrayBuffer()));
-    const bareServer = await startBareServer(answerFile, answer.headers.get('content-type') ?? 'application/json');
+    const bareServer = await startBareReplay(server.httpUrl, request, join(ctx.reposDir, 'b1', 'answer.json'), B1_CONCURRENCY);
     stops.push(() => bareServer.stop());
-    const bareTransport = new RestTransport({ url: bareServer.url, binary: false, connections: B1_CONCURRENCY });
-    stops.push(() => bareTransport.close());
-    const bareSend = bareTransport.sender(request);
+    const bareSend = bareServer.send;
 
     const served: BenchLevelResult[] = [];
     const bare: BenchLevelResult[] = [];

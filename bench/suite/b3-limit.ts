@@ -4,8 +4,14 @@
  * with the server's session options and threads, running batches of the served average batch size
  * (rounded) back to back. Served and raw alternate over rounds, the raw run while the server idles,
  * so both see the same machine. Ratio = mean served ÷ mean raw (targets: conv ≥ 0.9, MLP ≥ 0.7).
+ * The same requests against a bare `node:http` server give the HTTP ceiling: what one-row requests
+ * could reach here if serving cost nothing.
  */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { measureLevel } from '../../src/bench/bench-runner.js';
+import { encodeRestRequest } from '../../src/bench/rest-transport.js';
+import { startBareReplay } from './bare-server.js';
 import { restTarget, type SuiteContext } from './context.js';
 import { MLP_SHAPE, RESNET_ITEM_SHAPE, type ModelFiles } from './models.js';
 import { runRawOrt, type RawOrtResult } from './raw-ort.js';
@@ -26,6 +32,13 @@ export interface B3Model {
   readonly servedAvgBatch: number;
   readonly rawInferencesPerSecond: number;
   readonly ratio: number;
+  /**
+   * The ceiling for one-row HTTP requests: a bare `node:http` server answering the same requests
+   * with recorded bytes (no decoding, queueing, model or encoding) at the same concurrency, in
+   * inferences/s ÷ raw. No server can do better than this on the same machine and load generator.
+   */
+  readonly bareInferencesPerSecond: number;
+  readonly ceiling: number;
 }
 
 export interface B3Result {
@@ -43,6 +56,7 @@ export async function runB3(ctx: SuiteContext, server: ServerProcess, models: Mo
   const one = async (model: string, modelPath: string, itemShape: readonly number[], warmup: number, measure: number): Promise<B3Model> => {
     const target = await restTarget(server.httpUrl, model, { binary: true, connections: B3_CONCURRENCY });
     const rounds: B3Round[] = [];
+    let bareInferencesPerSecond = 0;
     try {
       for (let round = 1; round <= ROUNDS; round++) {
         ctx.log(`B3 round ${round}/${ROUNDS}: ${model} served at concurrency ${B3_CONCURRENCY}, then raw ONNX Runtime`);
@@ -51,6 +65,15 @@ export async function runB3(ctx: SuiteContext, server: ServerProcess, models: Mo
         const batch = Math.max(1, Math.round(avgBatch));
         const raw = await runRawOrt({ modelPath, inputName: 'input', itemShape, batch, intraOpThreads, warmupSecs: warmup, measureSecs: measure });
         rounds.push({ servedInferencesPerSecond: served.inferencesPerSecond, servedAvgBatch: avgBatch, servedP99Ms: served.latency.p99Ms, raw });
+      }
+      ctx.log(`B3: ${model}, the same requests against a bare node:http server (the HTTP ceiling)`);
+      const request = encodeRestRequest({ model, inputs: target.inputs }, true);
+      const bare = await startBareReplay(server.httpUrl, request, join(ctx.reposDir, `b3-${model}-answer.bin`), B3_CONCURRENCY);
+      try {
+        const mode = { kind: 'concurrency', concurrency: B3_CONCURRENCY } as const;
+        bareInferencesPerSecond = (await measureLevel({ mode, send: bare.send, rowsPerRequest: 1, warmupSecs: warmup, measureSecs: measure })).inferencesPerSecond;
+      } finally {
+        await bare.stop();
       }
     } finally {
       await target.close();
@@ -66,6 +89,8 @@ export async function runB3(ctx: SuiteContext, server: ServerProcess, models: Mo
       servedAvgBatch: mean(rounds.map((r) => r.servedAvgBatch)),
       rawInferencesPerSecond: raw,
       ratio: served / raw,
+      bareInferencesPerSecond,
+      ceiling: bareInferencesPerSecond / raw,
     };
   };
   return {

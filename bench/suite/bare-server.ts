@@ -8,9 +8,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { RestTransport, type PreparedHttpRequest } from '../../src/bench/rest-transport.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -38,6 +40,30 @@ export async function startBareServer(answerFile: string, contentType: string): 
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
       await exited;
+    },
+  };
+}
+
+/**
+ * A bare server that answers `request` with exactly what the real server at `url` answered it
+ * (recorded once into `answerFile`), and a sender of `request` to it over the same load generator.
+ */
+export async function startBareReplay(
+  url: string,
+  request: PreparedHttpRequest,
+  answerFile: string,
+  connections: number,
+): Promise<{ send: () => Promise<void>; stop: () => Promise<void> }> {
+  const answer = await fetch(url + request.path, { method: 'POST', headers: request.headers, body: request.body });
+  if (answer.status !== 200) throw new Error(`${request.path} answered ${answer.status}: ${await answer.text()}`);
+  await writeFile(answerFile, Buffer.from(await answer.arrayBuffer()));
+  const server = await startBareServer(answerFile, answer.headers.get('content-type') ?? 'application/json');
+  const transport = new RestTransport({ url: server.url, binary: false, connections });
+  return {
+    send: transport.sender(request),
+    stop: async () => {
+      await transport.close();
+      await server.stop();
     },
   };
 }

@@ -85,7 +85,7 @@ export function targetRows(r: SuiteResults): TargetRow[] {
   }
   if (r.b3) {
     const line = (m: B3Result['mlp']): string =>
-      `${fixed(m.ratio, 2)} (${fixed(m.servedInferencesPerSecond, 0)} vs ${fixed(m.rawInferencesPerSecond, 0)} inf/s at batch ~${fixed(m.servedAvgBatch, 0)})`;
+      `${fixed(m.ratio, 2)} (${fixed(m.servedInferencesPerSecond, 0)} vs ${fixed(m.rawInferencesPerSecond, 0)} inf/s at batch ~${fixed(m.servedAvgBatch, 0)}; HTTP ceiling ${fixed(m.ceiling, 2)})`;
     add('B3', 'distance to the limit, ResNet-18: served at c64 ÷ raw ONNX Runtime', line(r.b3.conv), '≥ 0.9', r.b3.conv.ratio >= 0.9);
     add('B3', 'distance to the limit, MLP: served at c64 ÷ raw ONNX Runtime', line(r.b3.mlp), '≥ 0.7', r.b3.mlp.ratio >= 0.7);
   }
@@ -160,6 +160,9 @@ export function renderMarkdown(r: SuiteResults): string {
     out.push(code(formatTable(['Model', 'Round', 'Served inf/s', 'Served avg batch', 'Served p99 ms', 'Raw batch', 'Raw inf/s', 'Raw ms/run', 'Ratio'],
       [r.b3.mlp, r.b3.conv].flatMap((m) => m.rounds.map((round, i) => [m.model, String(i + 1), fixed(round.servedInferencesPerSecond, 0), fixed(round.servedAvgBatch, 1), fixed(round.servedP99Ms, 1),
         String(round.raw.batch), fixed(round.raw.inferencesPerSecond, 0), fixed(round.raw.runMs, 2), fixed(round.servedInferencesPerSecond / round.raw.inferencesPerSecond, 2)])))));
+    out.push('The HTTP ceiling: the same one-row requests, at the same concurrency, answered by a bare `node:http` server with recorded bytes (no decoding, queue, model or encoding).', '');
+    out.push(code(formatTable(['Model', 'Bare server inf/s', 'Raw inf/s (mean)', 'Ceiling', 'Served ÷ ceiling'],
+      [r.b3.mlp, r.b3.conv].map((m) => [m.model, fixed(m.bareInferencesPerSecond, 0), fixed(m.rawInferencesPerSecond, 0), fixed(m.ceiling, 2), fixed(m.servedInferencesPerSecond / m.bareInferencesPerSecond, 2)]))));
   }
   if (r.b4) {
     out.push('## B4 transport', '', `${(r.b4.tensorBytes / 2 ** 20).toFixed(0)} MiB FP32 tensor through Identity (the same comes back), concurrency ${r.b4.concurrency}.`, '');
