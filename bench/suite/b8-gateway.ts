@@ -4,6 +4,11 @@
  * through the gateway and straight to the worker, in alternating rounds so machine noise weighs on
  * both alike, over REST binary and gRPC. Reported: req/s and p50/p99 per side, the throughput ratio
  * gateway ÷ direct (target ≥ 0.8) and the extra p50 the hop adds (target < 1 ms).
+ *
+ * Also the CPU each process spends per request over the measured windows (the gateway's and the
+ * worker's own `process_cpu_seconds_total`, this process's `cpuUsage`): load generator, worker and
+ * gateway share the machine's cores, so the ratio is bounded by how the gateway's CPU per request
+ * compares with the other two's, and this says by how much.
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -12,12 +17,19 @@ import { measureLevel, type BenchLevelResult } from '../../src/bench/bench-runne
 import { GrpcTransport } from '../../src/bench/grpc-transport.js';
 import { RestTransport } from '../../src/bench/rest-transport.js';
 import type { BenchTransport } from '../../src/bench/transport.js';
-import { startLocalCluster, type LocalCluster } from '../../src/cli/cluster.js';
+import { startLocalCluster, type LocalCluster, type ServiceAddresses } from '../../src/cli/cluster.js';
 import type { SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
 import { levelSummary, type LevelSummary } from './results.js';
 
 export type B8Protocol = 'rest-binary' | 'grpc';
+
+/** CPU time per completed request in each process, µs, over the measured windows of one side. */
+export interface B8CpuPerRequest {
+  readonly loadGenerator: number;
+  readonly worker: number;
+  readonly gateway: number;
+}
 
 export interface B8Row {
   readonly protocol: B8Protocol;
@@ -32,6 +44,8 @@ export interface B8Row {
   /** Median of per-round (gateway p50 − direct p50), ms (target < 1). */
   readonly extraP50Ms: number;
   readonly roundRatios: readonly number[];
+  /** CPU per request of each process, through the gateway and straight to the worker. */
+  readonly cpuMicrosPerRequest: { readonly gateway: B8CpuPerRequest; readonly direct: B8CpuPerRequest };
 }
 
 export interface B8Result {
@@ -76,7 +90,7 @@ export async function runB8(ctx: SuiteContext, models: ModelFiles): Promise<B8Re
   }
 }
 
-async function compare(ctx: SuiteContext, protocol: B8Protocol, gatewayAddress: { http: string; grpc: string }, workerAddress: { http: string; grpc: string }): Promise<B8Row> {
+async function compare(ctx: SuiteContext, protocol: B8Protocol, gatewayAddress: ServiceAddresses, workerAddress: ServiceAddresses): Promise<B8Row> {
   const open = (address: { http: string; grpc: string }): BenchTransport =>
     protocol === 'grpc' ? new GrpcTransport(address.grpc) : new RestTransport({ url: `http://${address.http}`, binary: true, connections: B8_CONCURRENCY });
   const direct = open(workerAddress);
@@ -88,8 +102,12 @@ async function compare(ctx: SuiteContext, protocol: B8Protocol, gatewayAddress: 
     const target = { model: MODEL, inputs };
     const sends = { gateway: gateway.prepare(target), direct: direct.prepare(target) };
     const mode = { kind: 'concurrency', concurrency: B8_CONCURRENCY } as const;
-    const measure = (send: () => Promise<void>): Promise<BenchLevelResult> =>
-      measureLevel({ mode, send, rowsPerRequest: 1, warmupSecs: ctx.secs(1), measureSecs: ctx.secs(3) });
+    const cpu = { gateway: new CpuMeter(gatewayAddress.metrics, workerAddress.metrics), direct: new CpuMeter(gatewayAddress.metrics, workerAddress.metrics) };
+    const measure = async (send: () => Promise<void>, meter: CpuMeter): Promise<BenchLevelResult> => {
+      const level = await measureLevel({ mode, send, rowsPerRequest: 1, warmupSecs: ctx.secs(1), measureSecs: ctx.secs(3), onWindow: (edge) => meter.edge(edge) });
+      meter.completed(level.completed);
+      return level;
+    };
     // Both ends are fresh processes (cold JIT, new connections): one unmeasured window each first.
     ctx.log(`B8: warming up ${protocol} through the gateway and straight to the worker`);
     for (const send of [sends.gateway, sends.direct]) await measureLevel({ mode, send, rowsPerRequest: 1, warmupSecs: 0, measureSecs: ctx.secs(2) });
@@ -97,8 +115,8 @@ async function compare(ctx: SuiteContext, protocol: B8Protocol, gatewayAddress: 
     const straight: BenchLevelResult[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       ctx.log(`B8 round ${round}/${ROUNDS}: tiny model over ${protocol} through the gateway, then straight to the worker, concurrency ${B8_CONCURRENCY}`);
-      viaGateway.push(await measure(sends.gateway));
-      straight.push(await measure(sends.direct));
+      viaGateway.push(await measure(sends.gateway, cpu.gateway));
+      straight.push(await measure(sends.direct, cpu.direct));
     }
     const mean = (levels: readonly BenchLevelResult[]): number => levels.reduce((n, l) => n + l.requestsPerSecond, 0) / levels.length;
     const roundRatios = viaGateway.map((g, i) => g.requestsPerSecond / straight[i]!.requestsPerSecond);
@@ -113,10 +131,62 @@ async function compare(ctx: SuiteContext, protocol: B8Protocol, gatewayAddress: 
       ratio: mean(viaGateway) / mean(straight),
       extraP50Ms: median(extras),
       roundRatios,
+      cpuMicrosPerRequest: { gateway: cpu.gateway.perRequest(), direct: cpu.direct.perRequest() },
     };
   } finally {
     await gateway.close();
     await direct.close();
+  }
+}
+
+/**
+ * CPU seconds of the gateway, the worker and this process at the edges of measured windows, summed
+ * over the windows; divided by the requests completed in them. A scrape costs each process about a
+ * millisecond, against seconds of load.
+ */
+class CpuMeter {
+  private readonly totals = { loadGenerator: 0, worker: 0, gateway: 0 };
+  private requests = 0;
+  private start: { loadGenerator: number; worker: number; gateway: number } | undefined;
+
+  constructor(
+    private readonly gatewayMetrics: string,
+    private readonly workerMetrics: string,
+  ) {}
+
+  async edge(edge: 'start' | 'end'): Promise<void> {
+    const [gateway, worker] = await Promise.all([processCpuSeconds(this.gatewayMetrics), processCpuSeconds(this.workerMetrics)]);
+    const usage = process.cpuUsage();
+    const now = { loadGenerator: (usage.user + usage.system) / 1e6, worker, gateway };
+    if (edge === 'start') {
+      this.start = now;
+      return;
+    }
+    const start = this.start;
+    if (!start) return;
+    this.totals.loadGenerator += now.loadGenerator - start.loadGenerator;
+    this.totals.worker += now.worker - start.worker;
+    this.totals.gateway += now.gateway - start.gateway;
+  }
+
+  completed(requests: number): void {
+    this.requests += requests;
+  }
+
+  perRequest(): B8CpuPerRequest {
+    const us = (seconds: number): number => (this.requests === 0 ? 0 : Math.round((seconds * 1e6) / this.requests));
+    return { loadGenerator: us(this.totals.loadGenerator), worker: us(this.totals.worker), gateway: us(this.totals.gateway) };
+  }
+}
+
+/** `process_cpu_seconds_total` (user + system, all threads) from a Cranberries metrics endpoint; NaN if unreadable. */
+async function processCpuSeconds(address: string): Promise<number> {
+  try {
+    const text = await (await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    const line = /^process_cpu_seconds_total (\S+)$/m.exec(text);
+    return line ? Number(line[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
   }
 }
 

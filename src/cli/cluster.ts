@@ -60,6 +60,16 @@ export function clusterCommand(): Command {
   return cluster;
 }
 
+/**
+ * Node flags for one kind of child, from the environment (profiling a cluster, e.g.
+ * `CRANBERRIES_GATEWAY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/gwprof"`; also
+ * `CRANBERRIES_WORKER_NODE_FLAGS` and `CRANBERRIES_CONTROLLER_NODE_FLAGS`).
+ */
+function nodeFlagsFor(name: string): string[] {
+  const kind = name.startsWith('worker') ? 'WORKER' : name.toUpperCase();
+  return (process.env[`CRANBERRIES_${kind}_NODE_FLAGS`] ?? '').split(' ').filter((flag) => flag !== '');
+}
+
 /** A child process whose output goes to a log file. */
 class Child {
   private readonly process: ChildProcess;
@@ -74,7 +84,7 @@ class Child {
   ) {
     const log = createWriteStream(logFile, { flags: 'a' });
     // Own process group: a terminal's Ctrl-C reaches only `cluster up`, which stops the children in order.
-    this.process = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, MALLOC_TRIM_THRESHOLD_: '0' } });
+    this.process = spawn(process.execPath, [...nodeFlagsFor(name), MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, MALLOC_TRIM_THRESHOLD_: '0' } });
     this.process.stdout?.pipe(log);
     this.process.stderr?.pipe(log);
     this.done = new Promise((resolveDone) => {

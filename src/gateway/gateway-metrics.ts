@@ -8,6 +8,7 @@
  * map lookup and an increment.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { CounterFamily, type CounterSeries } from '../metrics/fast-series.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import type { EndpointHealthView, Picker } from './picker.js';
 import type { FailureKind, RouterObserver } from './request-router.js';
@@ -19,21 +20,20 @@ export interface GatewayMetricsSources {
   readonly picker: Picker;
 }
 
-type CounterChild = ReturnType<Counter<string>['labels']>;
-
 export class GatewayMetrics implements RouterObserver {
-  private readonly upstream: Counter<'node' | 'outcome'>;
+  private readonly upstream: CounterFamily;
   private readonly retries: Counter<'reason'>;
   private readonly budget: Counter;
-  private readonly children = new Map<string, CounterChild>();
+  private readonly children = new Map<string, CounterSeries>();
 
   constructor(registry: Registry, sources: GatewayMetricsSources) {
-    this.upstream = new Counter({
-      name: 'cranberries_gateway_upstream_requests_total',
-      help: 'Requests the gateway sent to a worker, by worker node id and outcome (ok, refused, reset, unavailable).',
-      labelNames: ['node', 'outcome'],
-      registers: [registry],
-    });
+    // Counted on every relayed attempt: a cached series (fast-series.ts) rather than prom-client's label hashing.
+    this.upstream = new CounterFamily(
+      registry,
+      'cranberries_gateway_upstream_requests_total',
+      'Requests the gateway sent to a worker, by worker node id and outcome (ok, refused, reset, unavailable).',
+      ['node', 'outcome'],
+    );
     this.retries = new Counter({
       name: 'cranberries_gateway_retries_total',
       help: 'Requests retried on another replica, by the failure that caused the retry.',
@@ -95,7 +95,7 @@ export class GatewayMetrics implements RouterObserver {
     const key = `${endpoint.nodeId}\u0000${outcome}`;
     let child = this.children.get(key);
     if (!child) {
-      child = this.upstream.labels(endpoint.nodeId, outcome);
+      child = this.upstream.labels({ node: endpoint.nodeId, outcome });
       this.children.set(key, child);
     }
     child.inc();

@@ -5,6 +5,10 @@
  * upstream latency, marked-down workers, the coordination session, process metrics; optionally
  * pushed to Graphite).
  *
+ * Relayed inference takes the short way on both protocols: REST through the fast lane ahead of
+ * fastify (rest-fast-lane.ts), gRPC through the raw HTTP/2 front (grpc-front.ts) on the public
+ * port, which hands every other gRPC call to the grpc-js server listening on a loopback port.
+ *
  * Start order: store, first table read, then the endpoints (so the first request already has a
  * table); stop order is the reverse, closing upstream connections last.
  */
@@ -32,10 +36,13 @@ import { GatewayMetrics } from './gateway-metrics.js';
 import { GatewayService } from './gateway-service.js';
 import { adminModelControl } from './model-control.js';
 import { installGrpcForwarding } from './grpc-forwarding.js';
+import { GrpcFront } from './grpc-front.js';
 import { GrpcUpstreams } from './grpc-upstreams.js';
+import { H2Upstreams } from './h2-upstreams.js';
 import { HttpUpstreams } from './http-upstreams.js';
 import { Picker } from './picker.js';
 import { RequestRouter, type RouterObserver } from './request-router.js';
+import { installRestFastLane } from './rest-fast-lane.js';
 import { installRestForwarding } from './rest-forwarding.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 import { TableWatcher } from './table-watcher.js';
@@ -80,8 +87,13 @@ export class GatewayServer {
   readonly metricsServer: MetricsServer;
   private readonly httpUpstreams: HttpUpstreams;
   private readonly grpcUpstreams: GrpcUpstreams;
+  private readonly h2Upstreams: H2Upstreams;
   private readonly http: FastifyInstance;
+  /** The grpc-js server, on a loopback port: answers every gRPC call the front does not relay itself. */
   private readonly grpc: grpc.Server;
+  private grpcFallbackPort = 0;
+  /** The public gRPC port: relays unary inference to the workers, proxies the rest to `grpc`. */
+  private readonly grpcFront: GrpcFront;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly coordination: CoordinationMetrics;
   private graphite: GraphiteReporter | undefined;
@@ -93,6 +105,7 @@ export class GatewayServer {
     const adminOptions = { root, defaultReplicas: options.defaultReplicas };
     this.httpUpstreams = new HttpUpstreams();
     this.grpcUpstreams = new GrpcUpstreams({ maxMessageBytes: options.grpcMaxMessageBytes });
+    this.h2Upstreams = new H2Upstreams({ maxMessageBytes: options.grpcMaxMessageBytes });
     this.watcher = new TableWatcher({
       store: options.store,
       paths: clusterPaths(root),
@@ -131,22 +144,33 @@ export class GatewayServer {
 
     this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
     installHttpRequestTracking(this.http);
-    installRestForwarding(this.http, { service: this.service, router: this.router, http: this.httpUpstreams, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
+    const rest = { service: this.service, router: this.router, http: this.httpUpstreams, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) };
+    installRestForwarding(this.http, rest);
+    installRestFastLane(this.http.server, rest);
     void this.http.register(clusterAdminRoutes(options.store, adminOptions));
     this.grpc = createGrpcServer({ service: this.service, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
     installGrpcForwarding(this.grpc, { service: this.service, router: this.router, upstreams: this.grpcUpstreams, logger: log.child({ component: 'grpc' }) });
+    this.grpcFront = new GrpcFront({
+      router: this.router,
+      upstreams: this.h2Upstreams,
+      fallbackAddress: () => `127.0.0.1:${this.grpcFallbackPort}`,
+      maxMessageBytes: options.grpcMaxMessageBytes,
+      logger: log.child({ component: 'grpc' }),
+    });
 
     this.unsubscribe.push(
       this.watcher.updated.subscribe((next) => {
         this.health.retainOnly(next.endpoints);
         this.httpUpstreams.retainOnly(next.endpoints);
         this.grpcUpstreams.retainOnly(next.endpoints);
+        this.h2Upstreams.retainOnly(next.endpoints);
       }),
       this.health.changed.subscribe((change) => {
         const fields = { node: change.endpoint.nodeId, http: change.endpoint.httpAddress, grpc: change.endpoint.grpcAddress, reason: change.reason };
         if (change.up) {
           // A channel that sat in reconnect backoff while the worker was away starts afresh.
           this.grpcUpstreams.reset(change.endpoint);
+          this.h2Upstreams.reset(change.endpoint);
           log.info(fields, 'worker is reachable again');
         } else {
           upstream.workerMarkedDown(change.endpoint.nodeId);
@@ -163,9 +187,10 @@ export class GatewayServer {
     await this.watcher.start();
     await this.http.listen({ host, port: this.options.httpPort });
     const http = (this.http.server.address() as AddressInfo).port;
-    const grpcPort = await new Promise<number>((resolve, reject) =>
-      this.grpc.bindAsync(`${host}:${this.options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    this.grpcFallbackPort = await new Promise<number>((resolve, reject) =>
+      this.grpc.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
     );
+    const grpcPort = await this.grpcFront.listen(host, this.options.grpcPort);
     const metrics = await this.metricsServer.listen(host, this.options.metricsPort);
     const graphite = this.options.graphite;
     if (graphite) {
@@ -186,7 +211,8 @@ export class GatewayServer {
     for (const unsubscribe of this.unsubscribe) unsubscribe();
     await Promise.allSettled([
       this.http.close(),
-      new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve())),
+      // The front first: calls it hands to grpc-js finish before grpc-js stops.
+      this.grpcFront.close().then(() => new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve()))),
       this.metricsServer.close(),
     ]);
     this.health.stop();
@@ -195,6 +221,7 @@ export class GatewayServer {
     await this.watcher.stop();
     await this.options.store.stop();
     this.grpcUpstreams.close();
+    this.h2Upstreams.close();
     await this.httpUpstreams.close();
   }
 }

@@ -15,6 +15,10 @@
  *
  * ModelMetadata, ModelConfig and ModelStatistics are re-registered too, to answer from a READY
  * replica and from all workers asynchronously. Everything else stays as the shared adapter serves it.
+ *
+ * In the gateway this grpc-js server sits behind the raw HTTP/2 front (grpc-front.ts), which relays
+ * the unary methods of `RELAYED_UNARY_METHODS` itself; they reach the relays here only when the
+ * front leaves a call to grpc-js (a compressed or over-sized message), and ModelStreamInfer always.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -50,8 +54,28 @@ const MAX_STREAM_IN_FLIGHT = 64;
 
 const passThrough = (buffer: Buffer): Buffer => buffer;
 
-/** Where a message goes, read from its bytes. */
-type Router = (message: Buffer) => { model: string; version: number | undefined; id: string };
+/** Where a message goes, read from its bytes (throws INVALID_ARGUMENT for a message that names no model). */
+export type MessageRouter = (message: Buffer) => { model: string; version: number | undefined; id: string };
+
+const oipRoute: MessageRouter = (message) => {
+  const route = readInferRoute(message);
+  const model = requireModelName(route.model, 'model_name');
+  return { model, version: decodeModelVersion(route.version, model), id: route.id };
+};
+const tfRoute = (nested: boolean): MessageRouter => (message) => {
+  const spec = readTfModelSpec(message, nested);
+  if (spec.model === '') throw invalidArgument('model_spec.name is empty: name the model');
+  // A version label is resolved by the worker; any replica of the model knows the same labels.
+  return { model: spec.model, version: spec.label === undefined ? spec.version : undefined, id: '' };
+};
+
+/** The unary methods relayed to a replica of their model, by path, with how each finds the model in its message. */
+export const RELAYED_UNARY_METHODS: ReadonlyMap<string, MessageRouter> = new Map<string, MessageRouter>([
+  [MODEL_INFER, oipRoute],
+  ...['Predict', 'Classify', 'Regress', 'GetModelMetadata'].map((method): [string, MessageRouter] => [`${PREDICTION_SERVICE}/${method}`, tfRoute(false)]),
+  [`${PREDICTION_SERVICE}/MultiInference`, tfRoute(true)],
+  [`${MODEL_SERVICE}/GetModelStatus`, tfRoute(false)],
+]);
 
 export function installGrpcForwarding(server: grpc.Server, options: GrpcForwardingOptions): void {
   const replace = <Req, Res>(path: string, handler: grpc.handleUnaryCall<Req, Res> | grpc.handleBidiStreamingCall<Req, Res>, serialize: grpc.serialize<Res>, deserialize: grpc.deserialize<Req>, type: string): void => {
@@ -59,26 +83,8 @@ export function installGrpcForwarding(server: grpc.Server, options: GrpcForwardi
     server.register(path, handler, serialize, deserialize, type);
   };
 
-  const oipRoute: Router = (message) => {
-    const route = readInferRoute(message);
-    const model = requireModelName(route.model, 'model_name');
-    return { model, version: decodeModelVersion(route.version, model), id: route.id };
-  };
-  const tfRoute = (nested: boolean): Router => (message) => {
-    const spec = readTfModelSpec(message, nested);
-    if (spec.model === '') throw invalidArgument('model_spec.name is empty: name the model');
-    // A version label is resolved by the worker; any replica of the model knows the same labels.
-    return { model: spec.model, version: spec.label === undefined ? spec.version : undefined, id: '' };
-  };
-
-  replace(MODEL_INFER, relayUnary(options, MODEL_INFER, oipRoute), passThrough, passThrough, 'unary');
+  for (const [path, route] of RELAYED_UNARY_METHODS) replace(path, relayUnary(options, path, route), passThrough, passThrough, 'unary');
   replace(`${OIP}/ModelStreamInfer`, relayStream(options), passThrough, passThrough, 'bidi');
-  for (const method of ['Predict', 'Classify', 'Regress', 'GetModelMetadata']) {
-    const path = `${PREDICTION_SERVICE}/${method}`;
-    replace(path, relayUnary(options, path, tfRoute(false)), passThrough, passThrough, 'unary');
-  }
-  replace(`${PREDICTION_SERVICE}/MultiInference`, relayUnary(options, `${PREDICTION_SERVICE}/MultiInference`, tfRoute(true)), passThrough, passThrough, 'unary');
-  replace(`${MODEL_SERVICE}/GetModelStatus`, relayUnary(options, `${MODEL_SERVICE}/GetModelStatus`, tfRoute(false)), passThrough, passThrough, 'unary');
   replace(
     `${MODEL_SERVICE}/HandleReloadConfigRequest`,
     ((_call, callback) => {
@@ -144,9 +150,9 @@ function relayedStatus(error: grpc.ServiceError): Partial<grpc.StatusObject> {
   return { code: error.code, details: error.details, metadata: error.metadata };
 }
 
-function relayUnary(options: GrpcForwardingOptions, path: string, route: Router): grpc.handleUnaryCall<Buffer, Buffer> {
+function relayUnary(options: GrpcForwardingOptions, path: string, route: MessageRouter): grpc.handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
-    let target: ReturnType<Router>;
+    let target: ReturnType<MessageRouter>;
     try {
       target = route(call.request);
     } catch (error) {

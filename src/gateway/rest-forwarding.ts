@@ -13,7 +13,9 @@
  *   READY replica's metadata; statistics merged across workers) instead of the synchronous façade.
  *
  * The hooks are attached with an `onRoute` hook, so they must be installed before the OIP plugin
- * loads (right after `createHttpApp`, before `ready`/`listen`); other routes pay nothing.
+ * loads (right after `createHttpApp`, before `ready`/`listen`); other routes pay nothing. The
+ * relayed routes are normally taken even earlier, before fastify sees them, by the fast lane
+ * (rest-fast-lane.ts), which ends in the same `relayRaw`; the hooks serve what the lane leaves.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,12 +26,13 @@ import { parseVersion } from '../protocols/http/oip-routes.js';
 import { Cancellation } from './cancellation.js';
 import type { GatewayService } from './gateway-service.js';
 import { forwardedHeaders, type HttpUpstreams, type UpstreamResponse } from './http-upstreams.js';
-import { REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../metrics/request-id.js';
+import { newRequestId, REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../metrics/request-id.js';
 import { peekJsonId } from './request-id.js';
 import type { RequestRouter } from './request-router.js';
 
 export interface RestForwardingOptions {
-  readonly service: GatewayService;
+  /** What the relay asks of the gateway's service (tests give a stand-in). */
+  readonly service: Pick<GatewayService, 'live' | 'anyUpEndpoint' | 'fetchModelMetadata' | 'fetchModelConfig' | 'fetchModelStatistics'>;
   readonly router: RequestRouter;
   readonly http: HttpUpstreams;
   /** Largest request body relayed (bytes on the wire); larger ones get 413. */
@@ -119,17 +122,32 @@ function relay(
   anyWorkerIfUnknown = false,
 ): void {
   reply.hijack();
-  const req = request.raw;
-  const res = reply.raw;
+  relayRaw(options, request.raw, reply.raw, model, version, anyWorkerIfUnknown, request.id);
+}
+
+/**
+ * The relay on node's own request and response (fastify's hooks and the fast lane both end here).
+ * `generatedId` is the id to use when neither the header nor the body names one (fastify made one
+ * already; the fast lane makes one only then).
+ */
+export function relayRaw(
+  options: RestForwardingOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  model: string | undefined,
+  version: number | undefined,
+  anyWorkerIfUnknown: boolean,
+  generatedId?: string,
+): void {
   const cancel = new Cancellation();
   res.once('close', () => {
     if (!res.writableFinished) cancel.abort(new CranberriesError('CANCELLED', 'the client closed the connection'));
   });
-  // The header's id, else (once the body is read) the OIP id, else the UUID request tracking made.
+  // The header's id, else (once the body is read) the OIP id, else a generated one.
   let requestId = usableRequestId(req.headers[REQUEST_ID_HEADER]);
   readBody(req, options.maxBodyBytes)
     .then((body) => {
-      requestId ??= peekId(req, body) ?? request.id;
+      requestId ??= peekId(req, body) ?? generatedId ?? newRequestId();
       const id = requestId;
       const upstream = { method: req.method ?? 'POST', path: req.url ?? '/', headers: forwardedHeaders(req.headers, id), body };
       if (model === undefined) return relayToAnyWorker(options, upstream, id, cancel);
@@ -141,11 +159,19 @@ function relay(
       });
     })
     .then(
-      (response) => writeResponse(res, response),
+      (response) => {
+        try {
+          writeResponse(res, response);
+        } catch (error) {
+          // A header node refuses to write (nothing a worker should send): the exchange cannot be saved.
+          options.logger?.error({ err: error, requestId, url: req.url }, 'relaying a worker answer failed');
+          res.destroy();
+        }
+      },
       (error: unknown) => {
         const failure = asCranberriesError(error);
         if (failure.code === 'INTERNAL') options.logger?.error({ err: error, requestId, url: req.url }, 'relaying a request failed');
-        writeRawError(res, statusOf(failure), failure.message, requestId ?? request.id);
+        writeRawError(res, statusOf(failure), failure.message, (requestId ??= generatedId ?? newRequestId()));
       },
     );
 }
@@ -208,7 +234,9 @@ function tooLarge(maxBytes: number): CranberriesError {
 
 function writeResponse(res: ServerResponse, response: UpstreamResponse): void {
   if (res.destroyed) return;
-  res.writeHead(response.statusCode, { ...response.headers, 'content-length': String(response.length) });
+  // The headers object is this answer's own copy (relayedHeaders): completed in place.
+  response.headers['content-length'] = String(response.length);
+  res.writeHead(response.statusCode, response.headers);
   // One write: headers and body leave in a single syscall (each write would be one).
   const [first] = response.body;
   res.end(response.body.length === 1 ? first : response.body.length === 0 ? undefined : Buffer.concat(response.body, response.length));
