@@ -200,6 +200,12 @@ export function renderMarkdown(r: SuiteResults): string {
           `${fixed(row.ratio, 2)} (rounds ${row.roundRatios.map((v) => fixed(v, 2)).join(', ')})`, fixed(row.extraP50Ms, 2)],
         [row.protocol, 'direct (worker)', fixed(row.directRequestsPerSecond, 0), fixed(row.direct.p50Ms, 2), fixed(row.direct.p99Ms, 2), String(row.direct.failed), '', ''],
       ]))));
+    out.push('CPU per request of each process (µs, over the measured windows). The three share the cores, so the ratio is about direct total ÷ gateway total.', '');
+    out.push(code(formatTable(['Protocol', 'Path', 'Load generator', 'Worker', 'Gateway', 'Total'],
+      b.rows.flatMap((row) => (['gateway', 'direct'] as const).map((path) => {
+        const c = row.cpuMicrosPerRequest[path];
+        return [row.protocol, path, fixed(c.loadGenerator, 0), fixed(c.worker, 0), path === 'gateway' ? fixed(c.gateway, 0) : '', fixed(c.loadGenerator + c.worker + (path === 'gateway' ? c.gateway : 0), 0)];
+      })))));
   }
   out.push('## Time per part', '', code(Object.entries(r.durations).map(([k, v]) => `${k.padEnd(10)} ${v.toFixed(0)} s`).join('\n')));
   return out.join('\n');
