@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityModel } from '../../../test/fixtures/onnx-models.js';
@@ -25,6 +25,14 @@ test('a session thread joins a batch, answers rows in request order, and sends l
   await writeFile(modelPath, identityModel({ datatype: 'FP32', dims: [WIDTH], batching: true }));
   const thread = await SessionThread.start({ modelPath, intraOpThreads: 1, graphOptimizationLevel: 'basic', warmup: false }, 'identity');
   t.after(() => thread.release());
+
+  // Compute threads (the worker and ONNX Runtime's pool) run at a lower priority than the main thread.
+  if (process.platform === 'linux') {
+    const tasks = await readdir(`/proc/${process.pid}/task`);
+    const niceness = await Promise.all(tasks.map(async (tid) => Number((await readFile(`/proc/${process.pid}/task/${tid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[16])));
+    assert.equal(niceness[tasks.indexOf(String(process.pid))], 0, 'the main thread keeps its priority');
+    assert.ok(niceness.some((n) => n === 5), `a compute thread runs at niceness 5 (saw ${niceness.join(',')})`);
+  }
 
   // Request 1 is a view into an exclusive "body" (64 bytes of JSON header first); request 2 owns its array.
   const bodyBytes = 64 + WIDTH * 4;

@@ -6,6 +6,9 @@
  * (the scheduler never sends a second before the first answers), so the buffers a batch is joined
  * into are free again once its run has answered.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { basename } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { dataTypeFromOrt, ortTypeOf } from '../../tensors/data-type.js';
@@ -76,7 +79,24 @@ function zeroArray(type: string): new (n: number) => Exclude<Tensor['data'], Uin
   }
 }
 
+/**
+ * Niceness of the compute threads: this thread and ONNX Runtime's intra-op pool, which it creates
+ * and which inherits the value. The main thread (niceness 0) then gets a core the moment it has
+ * work, so a busy model delays health checks, queueing and answers less (benchmark B7).
+ */
+const COMPUTE_NICENESS = 5;
+
+/** Linux only (a thread is a task with its own niceness); elsewhere, or if refused, stays as is. */
+function lowerComputePriority(): void {
+  try {
+    setPriority(Number(basename(readlinkSync('/proc/thread-self'))), COMPUTE_NICENESS);
+  } catch {
+    // Not Linux, or not allowed: compute at the process's priority.
+  }
+}
+
 async function main(): Promise<void> {
+  lowerComputePriority();
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(options.modelPath, sessionOptions(options.intraOpThreads, options.graphOptimizationLevel));
