@@ -22,7 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { asCranberriesError, CranberriesError } from '../core/errors.js';
 import { httpStatusOf } from '../protocols/http/error-mapping.js';
-import { parseVersion } from '../protocols/http/oip-routes.js';
+import { parseVersion } from '../protocols/http/version-param.js';
 import { Cancellation } from './cancellation.js';
 import type { GatewayService } from './gateway-service.js';
 import { forwardedHeaders, type HttpUpstreams, type UpstreamResponse } from './http-upstreams.js';

@@ -16,8 +16,6 @@ import { routePath, type MethodRoute } from './method-routes.js';
 import { bodyOf } from './request-body.js';
 import { parseVersion } from './version-param.js';
 
-export { parseVersion };
-
 interface ModelParams {
   model?: string;
   version?: string;
