@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/cluster/zookeeper-process.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
-import { addSubRequests, eventually } from './cluster-gateway-harness.js';
+import { addSubRequests } from './cluster-gateway-harness.js';
+import { eventually } from '../helpers/eventually.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 

@@ -6,7 +6,6 @@
  *
  * Set TEST_LOG_LEVEL=info to see the processes' logs on stderr.
  */
-import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -14,22 +13,13 @@ import * as grpc from '@grpc/grpc-js';
 import { ClusterAdmin } from '../../src/cluster/admin-api.js';
 import { clusterPaths, decodeJson, NodeInfo } from '../../src/cluster/layout.js';
 import { ZooKeeperStore } from '../../src/cluster/store/zookeeper-store.js';
-import { createTempModelRepository, type RepositoryModel, type TempModelRepository } from '../fixtures/onnx-models.js';
+import { addSubModel, createTempModelRepository, type RepositoryModel, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
+import { eventually } from '../helpers/eventually.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const SHOW_LOGS = process.env['TEST_LOG_LEVEL'] !== undefined && process.env['TEST_LOG_LEVEL'] !== 'silent';
 const paths = clusterPaths();
-
-export async function eventually<T>(read: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await Promise.resolve(read()).catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -110,6 +100,26 @@ export interface ProcessClusterOptions {
   readonly defaultReplicas: number;
   /** ZooKeeper session timeout of every process. Default 2000 ms (tickTime 500 ms allows 1–10 s). */
   readonly sessionTimeoutMs?: number;
+}
+
+/**
+ * The cluster most gateway tests need: model `add_sub` (FP32 [4], `max_batch_size: 8`) with 2
+ * replicas on `workers` workers, resolved once both replicas are READY and the gateway routes to both.
+ */
+export async function startAddSubCluster(options: { workers: number; sessionTimeoutMs?: number }): Promise<ProcessCluster> {
+  const cluster = await ProcessCluster.start({
+    models: { add_sub: { versions: { 1: addSubModel('FP32', [4]) }, config: 'max_batch_size: 8\n' } },
+    defaultReplicas: 2,
+    ...options,
+  });
+  try {
+    await eventually(async () => (await cluster.readyNodes('add_sub')).length === 2, 'two READY replicas', 60_000);
+    await eventually(async () => (await cluster.metrics()).get('cranberries_gateway_ready_replicas{model="add_sub",version="1"}') === 2, 'the gateway to see both');
+  } catch (error) {
+    await cluster.close();
+    throw error;
+  }
+  return cluster;
 }
 
 export class ProcessCluster {

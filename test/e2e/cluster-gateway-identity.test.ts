@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { addSubModel } from '../fixtures/onnx-models.js';
-import { addSubRequests, eventually, MODEL_INFER, ProcessCluster } from './cluster-gateway-harness.js';
+import { addSubRequests, MODEL_INFER, type ProcessCluster, startAddSubCluster } from './cluster-gateway-harness.js';
 
 const VOLATILE = new Set(['date', 'connection', 'keep-alive']);
 
@@ -38,13 +37,7 @@ describe('gateway vs worker: identical bytes (real processes)', { timeout: 120_0
   let cluster: ProcessCluster;
 
   before(async () => {
-    cluster = await ProcessCluster.start({
-      models: { add_sub: { versions: { 1: addSubModel('FP32', [4]) }, config: 'max_batch_size: 8\n' } },
-      workers: 2,
-      defaultReplicas: 2,
-    });
-    await eventually(async () => (await cluster.readyNodes('add_sub')).length === 2, 'two READY replicas', 60_000);
-    await eventually(async () => (await fetch(`${cluster.gateway.url}/v2/health/ready`)).status === 200, 'the gateway to be ready');
+    cluster = await startAddSubCluster({ workers: 2 });
   });
 
   after(async () => {

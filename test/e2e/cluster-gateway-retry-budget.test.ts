@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Pool } from 'undici';
-import { addSubModel } from '../fixtures/onnx-models.js';
-import { addSubRequests, eventually, MODEL_INFER, ProcessCluster } from './cluster-gateway-harness.js';
+import { addSubRequests, MODEL_INFER, type ProcessCluster, startAddSubCluster } from './cluster-gateway-harness.js';
 
 const REQUESTS = 300;
 
@@ -17,16 +16,12 @@ describe('all replicas dead: fail fast, no retry storm (real processes)', { time
   let cluster: ProcessCluster;
 
   before(async () => {
-    cluster = await ProcessCluster.start({
-      models: { add_sub: { versions: { 1: addSubModel('FP32', [4]) }, config: 'max_batch_size: 8\n' } },
+    cluster = await startAddSubCluster({
       workers: 2,
-      defaultReplicas: 2,
       // Long sessions: the dead workers stay in the table (READY) for the whole test, so the
       // gateway keeps seeing replicas it cannot reach — the case the budget is for.
       sessionTimeoutMs: 10_000,
     });
-    await eventually(async () => (await cluster.readyNodes('add_sub')).length === 2, 'two READY replicas', 60_000);
-    await eventually(async () => (await cluster.metrics()).get('cranberries_gateway_ready_replicas{model="add_sub",version="1"}') === 2, 'the gateway to see both');
   });
 
   after(async () => {

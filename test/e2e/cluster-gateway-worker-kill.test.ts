@@ -5,20 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { addSubModel } from '../fixtures/onnx-models.js';
-import { addSubRequests, eventually, MODEL_INFER, ProcessCluster, sleep, SteadyLoad } from './cluster-gateway-harness.js';
+import { addSubRequests, MODEL_INFER, type ProcessCluster, sleep, SteadyLoad, startAddSubCluster } from './cluster-gateway-harness.js';
+import { eventually } from '../helpers/eventually.js';
 
 describe('kill -9 of a worker under load (real processes)', { timeout: 150_000 }, () => {
   let cluster: ProcessCluster;
 
   before(async () => {
-    cluster = await ProcessCluster.start({
-      models: { add_sub: { versions: { 1: addSubModel('FP32', [4]) }, config: 'max_batch_size: 8\n' } },
-      workers: 3,
-      defaultReplicas: 2,
-    });
-    await eventually(async () => (await cluster.readyNodes('add_sub')).length === 2, 'two READY replicas', 60_000);
-    await eventually(async () => (await cluster.metrics()).get('cranberries_gateway_ready_replicas{model="add_sub",version="1"}') === 2, 'the gateway to see both');
+    cluster = await startAddSubCluster({ workers: 3 });
   });
 
   after(async () => {

@@ -20,25 +20,11 @@ import { startTestWorker } from '../helpers/cluster-worker.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
+import { eventually } from '../helpers/eventually.js';
 
 const GiB = 2 ** 30;
 const paths = clusterPaths();
 const logger = createLogger((process.env['TEST_LOG_LEVEL'] as LogLevel | undefined) ?? 'silent');
-
-async function eventually<T>(read: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await read();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
-}
 
 async function infer(worker: WorkerNode, model: string): Promise<number> {
   const response = await fetch(`http://${worker.httpAddress}/v2/models/${model}/infer`, {

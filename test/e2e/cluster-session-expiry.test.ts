@@ -17,20 +17,11 @@ import { startTestWorker } from '../helpers/cluster-worker.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { startZooKeeper, startZooKeeperLink, type TestZooKeeper, type ZooKeeperLink } from '../helpers/zookeeper.js';
+import { eventually } from '../helpers/eventually.js';
 
 const SESSION_MS = 2000;
 const paths = clusterPaths();
 const logger = createLogger((process.env['TEST_LOG_LEVEL'] as LogLevel | undefined) ?? 'silent');
-
-async function eventually<T>(read: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await Promise.resolve(read()).catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 async function infer(worker: WorkerNode): Promise<number> {
   const response = await fetch(`http://${worker.httpAddress}/v2/models/m/infer`, {
