@@ -40,7 +40,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
   });
-  const extras = [...tfServingGrpcServices(service, logger), ...(options.extraServices ?? [])];
+  const extras = [...tfServingGrpcServices(service, logger, maxMessageBytes), ...(options.extraServices ?? [])];
   const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);
 
   const definitions = oipPackageDefinition();
