@@ -24,13 +24,13 @@ export class DecoderTestClient {
   /** Calls `service`/`rpc` (e.g. `inference.GRPCInferenceService`, `ModelInfer`) with a message object. */
   call<Res = Record<string, unknown>>(service: string, rpc: string, request: object, deadlineMs = 20_000): Promise<CallOutcome<Res>> {
     const method = methodOf(service, rpc);
-    return this.unary(method.path, method.requestSerialize as (value: object) => Buffer, method.responseDeserialize as (bytes: Buffer) => Res, request, deadlineMs);
+    return this.unary(method.path, method.requestSerialize, method.responseDeserialize as (bytes: Buffer) => Res, request, deadlineMs);
   }
 
   /** Calls `service`/`rpc` with `bytes` as the serialized request message. */
   callRaw(service: string, rpc: string, bytes: Uint8Array, deadlineMs = 20_000): Promise<CallOutcome<unknown>> {
     const method = methodOf(service, rpc);
-    return this.unary(method.path, identity, method.responseDeserialize as (bytes: Buffer) => unknown, Buffer.from(bytes), deadlineMs);
+    return this.unary(method.path, identity, method.responseDeserialize, Buffer.from(bytes), deadlineMs);
   }
 
   private unary<Req, Res>(path: string, serialize: (value: Req) => Buffer, deserialize: (bytes: Buffer) => Res, request: Req, deadlineMs: number): Promise<CallOutcome<Res>> {

@@ -33,7 +33,7 @@ export function withTolerantDeserializers(definition: grpc.ServiceDefinition): g
       },
     };
   }
-  return tolerant as grpc.ServiceDefinition;
+  return tolerant;
 }
 
 /** Ends a call with INVALID_ARGUMENT when a message failed to decode (needs `withTolerantDeserializers`). */
