@@ -127,7 +127,7 @@ const nested: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.array(scalar, { maxLength: 12 }) },
   { weight: 3, arbitrary: fc.array(fc.array(scalar, { maxLength: 5 }), { maxLength: 5 }) },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
-  { weight: 1, arbitrary: fc.nat({ max: 30_000 }).map((depth) => new DeepList(depth)) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 30_000 }).map((depth) => new DeepList(depth)) },
 );
 
 function mutate(bytes: Uint8Array, edits: readonly (readonly [number, number])[]): Uint8Array {
@@ -144,8 +144,8 @@ describe(`decoder fuzzing against a real server (seed ${SEED})`, { timeout: 120_
   test('OIP REST JSON', async () => {
     const tensor = fc.record({
       name: fc.oneof(fc.constant('INPUT0'), fc.string({ maxLength: 6 })),
-      datatype: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...DATATYPES) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }),
-      shape: fc.oneof({ weight: 6, arbitrary: shape }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }),
+      datatype: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...DATATYPES) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }, { weight: 1, arbitrary: nested }),
+      shape: fc.oneof({ weight: 6, arbitrary: shape }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }, { weight: 1, arbitrary: nested }),
       data: nested,
     });
     await runProperty(fc.tuple(fc.constantFrom('f32', 'i32', 'str'), fc.array(tensor, { maxLength: 2 })), async ([model, inputs]) => {
@@ -217,8 +217,10 @@ describe(`decoder fuzzing against a real server (seed ${SEED})`, { timeout: 120_
   });
 
   test('TF Serving REST: row and columnar formats, b64', async () => {
+    const deepList = fc.integer({ min: 1000, max: 30_000 }).map((depth) => new DeepList(depth));
     const body = fc.oneof(
       fc.record({ instances: nested }),
+      fc.oneof(fc.record({ instances: deepList }), fc.record({ inputs: deepList })),
       fc.record({ inputs: nested }),
       fc.record({ inputs: fc.dictionary(fc.constantFrom('INPUT0', 'x'), nested, { maxKeys: 2 }) }),
       fc.record({ instances: fc.array(fc.dictionary(fc.constantFrom('INPUT0', 'x'), nested, { maxKeys: 2 }), { maxLength: 3 }), signature_name: fc.string({ maxLength: 4 }) }),
