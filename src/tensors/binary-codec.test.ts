@@ -51,5 +51,7 @@ test('BYTES elements are length-prefixed little-endian', () => {
 test('malformed BYTES data is rejected', () => {
   assert.throws(() => parseBytesElements(new Uint8Array([5, 0, 0, 0, 1]), 'w'), /declares 5 bytes, only 1 remain/);
   assert.throws(() => parseBytesElements(new Uint8Array([5, 0]), 'w'), /truncated BYTES length prefix/);
-  assert.throws(() => decodeBinaryTensor('BYTES', [2], serializeBytesElements([utf8('a')]), 'w'), /needs 2 BYTES elements, the data holds 1/);
+  assert.throws(() => decodeBinaryTensor('BYTES', [2], serializeBytesElements([utf8('a')]), 'w'), /needs 2 BYTES elements, the data holds (at most )?1/);
+  // A count the bytes cannot hold is refused before the element list is built.
+  assert.throws(() => decodeBinaryTensor('BYTES', [1e15], new Uint8Array(8), 'w'), /needs 1000000000000000 BYTES elements, the data holds at most 2/);
 });

@@ -6,9 +6,11 @@
  * Decoding views the caller's buffer without copying whenever the alignment allows it; encoding a
  * numeric tensor is always a view of its TypedArray. Callers that reuse the source buffer must copy.
  */
+import { formatShape, quoteInput } from '../core/bounded-text.js';
 import { invalidArgument } from '../core/errors.js';
 import { arrayTypeOf, byteSizeOf, type DataType } from './data-type.js';
-import { elementCount, isBytesData, type TensorData } from './tensor.js';
+import { isBytesData, type TensorData } from './tensor.js';
+import { BYTES_ELEMENT_OVERHEAD, checkedElementCount } from './tensor-limits.js';
 
 /** Little-endian hosts only: every platform Node.js ships on today. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -19,21 +21,25 @@ if (!LITTLE_ENDIAN) throw new Error('Cranberries needs a little-endian host');
  * `tensorName` when the byte count does not match the shape.
  */
 export function decodeBinaryTensor(datatype: DataType, shape: readonly number[], bytes: Uint8Array, tensorName: string): TensorData {
-  const count = elementCount(shape);
+  const where = `input ${quoteInput(tensorName)}`;
+  const count = checkedElementCount(shape, where);
   if (datatype === 'BYTES') {
+    // Every element takes at least its 4-byte length prefix: refuse a count the bytes cannot hold
+    // before building the element list.
+    if (count * BYTES_ELEMENT_OVERHEAD > bytes.byteLength) {
+      throw invalidArgument(
+        `${where}: shape ${formatShape(shape)} needs ${count} BYTES elements, the data holds at most ${Math.floor(bytes.byteLength / BYTES_ELEMENT_OVERHEAD)} (4-byte length prefix each)`,
+      );
+    }
     const elements = parseBytesElements(bytes, tensorName);
     if (elements.length !== count) {
-      throw invalidArgument(
-        `input '${tensorName}': shape [${shape.join(',')}] needs ${count} BYTES elements, the data holds ${elements.length}`,
-      );
+      throw invalidArgument(`${where}: shape ${formatShape(shape)} needs ${count} BYTES elements, the data holds ${elements.length}`);
     }
     return elements;
   }
   const size = byteSizeOf(datatype);
   if (bytes.byteLength !== count * size) {
-    throw invalidArgument(
-      `input '${tensorName}': shape [${shape.join(',')}] of ${datatype} needs ${count * size} bytes, got ${bytes.byteLength}`,
-    );
+    throw invalidArgument(`${where}: shape ${formatShape(shape)} of ${datatype} needs ${count * size} bytes, got ${bytes.byteLength}`);
   }
   const ArrayType = arrayTypeOf(datatype);
   // A TypedArray view needs an offset that is a multiple of its element size; copy otherwise.
@@ -71,18 +77,19 @@ export function serializeBytesElements(elements: readonly Uint8Array[]): Uint8Ar
 
 /** Splits length-prefixed BYTES elements; the results are views into `bytes`. */
 export function parseBytesElements(bytes: Uint8Array, tensorName: string): Uint8Array[] {
+  const where = `input ${quoteInput(tensorName)}`;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const elements: Uint8Array[] = [];
   let offset = 0;
   while (offset < bytes.byteLength) {
     if (offset + 4 > bytes.byteLength) {
-      throw invalidArgument(`input '${tensorName}': truncated BYTES length prefix at byte ${offset}`);
+      throw invalidArgument(`${where}: truncated BYTES length prefix at byte ${offset}`);
     }
     const length = view.getUint32(offset, true);
     const start = offset + 4;
     if (start + length > bytes.byteLength) {
       throw invalidArgument(
-        `input '${tensorName}': BYTES element at byte ${offset} declares ${length} bytes, only ${bytes.byteLength - start} remain`,
+        `${where}: BYTES element at byte ${offset} declares ${length} bytes, only ${bytes.byteLength - start} remain`,
       );
     }
     elements.push(bytes.subarray(start, start + length));

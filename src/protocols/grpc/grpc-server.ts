@@ -14,6 +14,7 @@ import { createHealthImplementation, HEALTH_SERVICE_NAME } from './health-servic
 import { createOipImplementation, OIP_SERVICE_NAME } from './oip-service.js';
 import { oipPackageDefinition, serviceDefinition } from './proto-loader.js';
 import { tfServingGrpcServices } from '../tfserving/tfs-grpc-service.js';
+import { undecodableMessageInterceptor, withTolerantDeserializers } from './undecodable-messages.js';
 
 /** A further service to serve next to the inference and health services. */
 export interface GrpcServiceRegistration {
@@ -39,13 +40,15 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
+    // With the tolerant deserializers below: undecodable requests are INVALID_ARGUMENT, not INTERNAL.
+    interceptors: [undecodableMessageInterceptor],
   });
-  const extras = [...tfServingGrpcServices(service, logger), ...(options.extraServices ?? [])];
+  const extras = [...tfServingGrpcServices(service, logger, maxMessageBytes), ...(options.extraServices ?? [])];
   const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);
 
   const definitions = oipPackageDefinition();
-  server.addService(serviceDefinition(definitions, OIP_SERVICE_NAME), createOipImplementation(service, logger));
-  server.addService(serviceDefinition(definitions, HEALTH_SERVICE_NAME), createHealthImplementation(service, served));
-  for (const extra of extras) server.addService(extra.definition, extra.implementation);
+  server.addService(withTolerantDeserializers(serviceDefinition(definitions, OIP_SERVICE_NAME)), createOipImplementation(service, logger));
+  server.addService(withTolerantDeserializers(serviceDefinition(definitions, HEALTH_SERVICE_NAME)), createHealthImplementation(service, served));
+  for (const extra of extras) server.addService(withTolerantDeserializers(extra.definition), extra.implementation);
   return server;
 }

@@ -3,6 +3,7 @@
  * ModelInfer call except the tensor bytes (which `oip-tensors.ts` handles). Shared by the unary
  * and the streaming RPC.
  */
+import { quoteInput } from '../../core/bounded-text.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { InferenceRequest, InferenceResponse, RequestedOutput } from '../../serving/inference.js';
 import type { WireModelInferRequest, WireModelInferResponse, WireParameters, WireRequestedOutput } from './oip-messages.js';
@@ -16,7 +17,7 @@ export function decodeModelVersion(version: string, model: string): number | und
   if (version === '') return undefined;
   const parsed = DECIMAL.test(version) ? Number(version) : Number.NaN;
   if (!Number.isSafeInteger(parsed)) {
-    throw invalidArgument(`version '${version}' of model '${model}' is not a version number (a non-negative decimal integer)`);
+    throw invalidArgument(`version ${quoteInput(version)} of model ${quoteInput(model)} is not a version number (a non-negative decimal integer)`);
   }
   return parsed;
 }
@@ -42,7 +43,7 @@ function decodeRequestedOutputs(outputs: readonly WireRequestedOutput[] | undefi
   if (outputs === undefined || outputs.length === 0) return undefined;
   return outputs.map((output, index) => {
     if (!output.name) throw invalidArgument(`requested output ${index} has an empty name`);
-    rejectSharedMemory(output.parameters, `output '${output.name}'`);
+    rejectSharedMemory(output.parameters, `output ${quoteInput(output.name)}`);
     const classification = decodeClassification(output.parameters, output.name);
     return classification === undefined ? { name: output.name } : { name: output.name, classification };
   });
@@ -52,7 +53,7 @@ function decodeRequestedOutputs(outputs: readonly WireRequestedOutput[] | undefi
 function decodeClassification(parameters: WireParameters | undefined, output: string): number | undefined {
   const parameter = parameters?.['classification'];
   if (parameter === undefined) return undefined;
-  const where = `output '${output}' parameter 'classification'`;
+  const where = `output ${quoteInput(output)} parameter 'classification'`;
   if (parameter.parameter_choice !== 'int64_param' && parameter.parameter_choice !== 'uint64_param') {
     throw invalidArgument(`${where} must be an int64_param (the number of top classes), got ${parameter.parameter_choice ?? 'no value'}`);
   }

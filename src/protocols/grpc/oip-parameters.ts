@@ -4,6 +4,7 @@
  * double → number, int64/uint64 → number when it fits in a double exactly, bigint otherwise.
  * Encoding picks the kind from the JS type: safe integers go out as int64, other numbers as double.
  */
+import { quoteInput } from '../../core/bounded-text.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { ParameterValue, Parameters } from '../../serving/inference.js';
 import type { WireInferParameter, WireInt64, WireParameters } from './oip-messages.js';
@@ -42,7 +43,7 @@ export function decodeParameters(parameters: WireParameters | undefined, level: 
   if (keys.length === 0) return undefined;
   const decoded: Record<string, ParameterValue> = {};
   for (const key of keys) {
-    decoded[key] = decodeParameter(parameters[key] as WireInferParameter, `${level} parameter '${key}'`);
+    decoded[key] = decodeParameter(parameters[key] as WireInferParameter, `${level} parameter ${quoteInput(key)}`);
   }
   return decoded;
 }

@@ -7,10 +7,12 @@
  * Raw inputs are decoded as views of the received message when their alignment allows it, and raw
  * outputs are views of the result tensors: the hot path copies tensor bytes only when it must.
  */
+import { clip, formatShape, quoteInput } from '../../core/bounded-text.js';
 import { invalidArgument } from '../../core/errors.js';
 import { decodeBinaryTensor, encodeBinaryTensor } from '../../tensors/binary-codec.js';
 import { isDataType, type DataType } from '../../tensors/data-type.js';
-import { elementCount, type Tensor, type TensorData } from '../../tensors/tensor.js';
+import type { Tensor, TensorData } from '../../tensors/tensor.js';
+import { checkedElementCount, checkRank } from '../../tensors/tensor-limits.js';
 import type { WireInferInputTensor, WireInferOutputTensor, WireInt64, WireParameters, WireTensorContents } from './oip-messages.js';
 
 type ContentsField = keyof WireTensorContents;
@@ -56,13 +58,18 @@ export function rejectSharedMemory(parameters: WireParameters | undefined, where
   }
 }
 
-/** Wire dims (int64, decimal strings) → numbers; every dim must be a non-negative safe integer. */
+/**
+ * Wire dims (int64, decimal strings) → numbers; at most MAX_DIMS of them, every dim a
+ * non-negative safe integer.
+ */
 export function decodeShape(shape: readonly WireInt64[], tensorName: string): number[] {
+  const where = `input ${quoteInput(tensorName)}`;
+  checkRank(shape.length, where);
   const dims = new Array<number>(shape.length);
   for (let i = 0; i < shape.length; i++) {
     const dim = Number(shape[i]);
     if (!Number.isSafeInteger(dim) || dim < 0) {
-      throw invalidArgument(`input '${tensorName}': shape dimension ${i} is ${String(shape[i])}; dimensions must be integers >= 0`);
+      throw invalidArgument(`${where}: shape dimension ${i} is ${clip(String(shape[i]), 24)}; dimensions must be integers >= 0`);
     }
     dims[i] = dim;
   }
@@ -85,16 +92,15 @@ export function decodeInputTensors(inputs: readonly WireInferInputTensor[], raw:
 function decodeInput(input: WireInferInputTensor, index: number, raw: Uint8Array | undefined): Tensor {
   const name = input.name;
   if (!name) throw invalidArgument(`input ${index} has an empty name`);
+  const where = `input ${quoteInput(name)}`;
   const datatype = input.datatype;
-  if (!isDataType(datatype)) throw invalidArgument(`input '${name}': unknown datatype '${datatype}'`);
-  rejectSharedMemory(input.parameters, `input '${name}'`);
+  if (!isDataType(datatype)) throw invalidArgument(`${where}: unknown datatype ${quoteInput(datatype)}`);
+  rejectSharedMemory(input.parameters, where);
   const shape = decodeShape(input.shape, name);
   const populated = populatedFields(input.contents);
   if (raw !== undefined) {
     if (populated.length > 0) {
-      throw invalidArgument(
-        `input '${name}' has ${populated.join(', ')} while the request uses raw_input_contents; send all inputs raw or all typed`,
-      );
+      throw invalidArgument(`${where} has ${populated.join(', ')} while the request uses raw_input_contents; send all inputs raw or all typed`);
     }
     return { name, datatype, shape, data: decodeBinaryTensor(datatype, shape, raw, name) };
   }
@@ -113,14 +119,16 @@ function decodeTypedContents(
   contents: WireTensorContents,
   populated: readonly ContentsField[],
 ): TensorData {
+  const where = `input ${quoteInput(name)}`;
   const field = TYPED_FIELD[datatype];
-  if (field === undefined) throw invalidArgument(`input '${name}': ${datatype} data can only be sent in raw_input_contents`);
+  if (field === undefined) throw invalidArgument(`${where}: ${datatype} data can only be sent in raw_input_contents`);
   const stray = populated.filter((other) => other !== field);
-  if (stray.length > 0) throw invalidArgument(`input '${name}': ${datatype} data belongs in ${field}, got ${stray.join(', ')}`);
-  const count = elementCount(shape);
+  if (stray.length > 0) throw invalidArgument(`${where}: ${datatype} data belongs in ${field}, got ${stray.join(', ')}`);
+  // The typed list is already in memory: the count must match it before any array is built.
+  const count = checkedElementCount(shape, where);
   const length = contents[field]?.length ?? 0;
   if (length !== count) {
-    throw invalidArgument(`input '${name}': shape [${shape.join(',')}] needs ${count} elements, ${field} holds ${length}`);
+    throw invalidArgument(`${where}: shape ${formatShape(shape)} needs ${count} elements, ${field} holds ${length}`);
   }
   switch (datatype) {
     case 'BOOL':
@@ -163,7 +171,7 @@ function checkedIntegers<T extends Int8Array | Int16Array | Uint8Array | Uint16A
   if (values === undefined) return target;
   for (let i = 0; i < values.length; i++) {
     const value = values[i] as number;
-    if (value < min || value > max) throw invalidArgument(`input '${name}': element ${i} = ${value} is out of range for ${datatype}`);
+    if (value < min || value > max) throw invalidArgument(`input ${quoteInput(name)}: element ${i} = ${value} is out of range for ${datatype}`);
     target[i] = value;
   }
   return target;

@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { boundMessage } from '../../core/bounded-text.js';
 import { asCranberriesError, type ErrorCode } from '../../core/errors.js';
 
 const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
@@ -28,7 +29,9 @@ export function grpcStatusOf(code: ErrorCode): grpc.status {
 /** Turns anything thrown into the error object grpc-js sends as the call's status. */
 export function toServiceError(error: unknown): grpc.ServerErrorResponse {
   const cranberries = asCranberriesError(error);
-  return Object.assign(new Error(cranberries.message), { code: grpcStatusOf(cranberries.code), details: cranberries.message });
+  // The status message travels in a header: bounded, so it never exceeds a client's metadata limit.
+  const message = boundMessage(cranberries.message);
+  return Object.assign(new Error(message), { code: grpcStatusOf(cranberries.code), details: message });
 }
 
 /** Failures of the server itself are logged as errors; caller mistakes (bad input, unknown model) only at debug. */

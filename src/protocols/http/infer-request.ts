@@ -9,10 +9,12 @@
  * Binary inputs are views into the body, not copies. The request is only checked for shape and
  * encoding here; whether it fits the model is the serving core's business.
  */
+import { describeJsonValue, formatShape, quoteInput } from '../../core/bounded-text.js';
 import { invalidArgument } from '../../core/errors.js';
 import { DATA_TYPES, isDataType } from '../../tensors/data-type.js';
 import { decodeBinaryTensor } from '../../tensors/binary-codec.js';
 import { decodeJsonTensorData } from '../../tensors/json-codec.js';
+import { checkRank } from '../../tensors/tensor-limits.js';
 import type { Tensor } from '../../tensors/tensor.js';
 import type { InferenceRequest, Parameters, RequestedOutput } from '../../serving/inference.js';
 import { isJsonObject, optionalBoolean, optionalNonNegativeInteger, parametersOf, parseJsonText, type JsonObject } from './json-fields.js';
@@ -39,7 +41,7 @@ export function parseJsonLengthHeader(header: string | string[] | undefined, bod
   if (header === undefined) return undefined;
   const text = Array.isArray(header) ? header[0] : header;
   if (text === undefined || !/^\s*\d+\s*$/.test(text)) {
-    throw invalidArgument(`Inference-Header-Content-Length must be a non-negative integer, got '${String(header)}'`);
+    throw invalidArgument(`Inference-Header-Content-Length must be a non-negative integer, got ${quoteInput(String(header))}`);
   }
   const length = Number(text);
   if (length > bodyLength) {
@@ -83,7 +85,7 @@ function requestParameters(value: unknown): { parameters: Parameters | undefined
   const binaryOutputDefault = optionalBoolean(raw, 'binary_data_output', '') ?? false;
   let count = 0;
   for (const key in raw) {
-    if (key.startsWith('triton_')) throw invalidArgument(`parameter '${key}' is reserved: keys starting with 'triton_' are not allowed`);
+    if (key.startsWith('triton_')) throw invalidArgument(`parameter ${quoteInput(key)} is reserved: keys starting with 'triton_' are not allowed`);
     count++;
   }
   // `binary_data_output` concerns HTTP only; the model never sees it. Spreading copies own
@@ -103,12 +105,12 @@ function decodeInputs(value: unknown, body: Buffer, headerEnd: number, hasHeader
     if (!isJsonObject(input)) throw invalidArgument(`input ${i} must be a JSON object`);
     const name = input.name;
     if (typeof name !== 'string' || name === '') throw invalidArgument(`input ${i}: "name" must be a non-empty string`);
-    const where = `input '${name}': `;
+    const where = `input ${quoteInput(name)}: `;
     const datatype = input.datatype;
     if (typeof datatype !== 'string' || !isDataType(datatype)) {
-      throw invalidArgument(`${where}"datatype" must be one of ${DATATYPE_LIST}, got ${JSON.stringify(datatype) ?? 'nothing'}`);
+      throw invalidArgument(`${where}"datatype" must be one of ${DATATYPE_LIST}, got ${describeJsonValue(datatype)}`);
     }
-    const shape = shapeOf(input.shape, where);
+    const shape = shapeOf(input.shape, `input ${quoteInput(name)}`);
     const parameters = parametersOf(input.parameters, where);
     rejectSharedMemory(parameters, where);
     const binarySize = optionalNonNegativeInteger(parameters, 'binary_data_size', where);
@@ -137,11 +139,13 @@ function decodeInputs(value: unknown, body: Buffer, headerEnd: number, hasHeader
   return tensors;
 }
 
+/** `where` is `input 'name'`; the rank is bounded before the dims are looked at. */
 function shapeOf(value: unknown, where: string): number[] {
-  if (!Array.isArray(value)) throw invalidArgument(`${where}"shape" must be an array of non-negative integers`);
+  if (!Array.isArray(value)) throw invalidArgument(`${where}: "shape" must be an array of non-negative integers, got ${describeJsonValue(value)}`);
+  checkRank(value.length, where);
   for (const dim of value) {
     if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 0) {
-      throw invalidArgument(`${where}"shape" must be an array of non-negative integers, got [${value.map((d) => JSON.stringify(d)).join(',')}]`);
+      throw invalidArgument(`${where}: "shape" must be an array of non-negative integers, got ${formatShape(value)}`);
     }
   }
   return value as number[];
@@ -165,9 +169,9 @@ function requestedOutputs(value: unknown): { outputs: RequestedOutput[] | undefi
     if (!isJsonObject(output)) throw invalidArgument(`output ${i} must be a JSON object`);
     const name = output.name;
     if (typeof name !== 'string' || name === '') throw invalidArgument(`output ${i}: "name" must be a non-empty string`);
-    if (seen.has(name)) throw invalidArgument(`output '${name}' is requested more than once`);
+    if (seen.has(name)) throw invalidArgument(`output ${quoteInput(name)} is requested more than once`);
     seen.add(name);
-    const where = `output '${name}': `;
+    const where = `output ${quoteInput(name)}: `;
     const parameters = parametersOf(output.parameters, where);
     rejectSharedMemory(parameters, where);
     const binary = optionalBoolean(parameters, 'binary_data', where);

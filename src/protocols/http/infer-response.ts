@@ -12,7 +12,7 @@
  * per piece for the small tensors that dominate request rates.
  */
 import { encodeBinaryTensor, binaryByteLength } from '../../tensors/binary-codec.js';
-import { jsonDataText } from '../../tensors/json-codec.js';
+import { checkJsonOutputBudget, jsonDataText } from '../../tensors/json-codec.js';
 import type { Tensor } from '../../tensors/tensor.js';
 import type { InferenceResponse, Parameters } from '../../serving/inference.js';
 import type { HttpInferRequest } from './infer-request.js';
@@ -25,8 +25,15 @@ export interface EncodedInferResponse {
   readonly jsonLength: number | undefined;
 }
 
+/** What a client whose outputs are too large for JSON should do instead. */
+const BINARY_ADVICE =
+  'request the outputs as binary data: "parameters": {"binary_data": true} on each output, or "parameters": {"binary_data_output": true} on the request';
+
 export function encodeInferResponse(response: InferenceResponse, http: HttpInferRequest): EncodedInferResponse {
   const outputs = orderOutputs(response.outputs, http);
+  const isBinary = (output: Tensor): boolean => http.binaryOutputs?.get(output.name) ?? http.binaryOutputDefault;
+  // Checked before any text is built: the JSON of a huge output must never be attempted.
+  checkJsonOutputBudget(outputs.filter((output) => !isBinary(output)), BINARY_ADVICE);
   let json = '{"model_name":' + JSON.stringify(response.model) + ',"model_version":"' + String(response.version) + '"';
   if (response.id !== undefined && response.id !== '') json += ',"id":' + JSON.stringify(response.id);
   if (response.parameters !== undefined && Object.keys(response.parameters).length > 0) {
@@ -39,7 +46,7 @@ export function encodeInferResponse(response: InferenceResponse, http: HttpInfer
     const output = outputs[i] as Tensor;
     if (i !== 0) json += ',';
     json += '{"name":' + JSON.stringify(output.name) + ',"datatype":"' + output.datatype + '","shape":[' + output.shape.join(',') + ']';
-    if (http.binaryOutputs?.get(output.name) ?? http.binaryOutputDefault) {
+    if (isBinary(output)) {
       const size = binaryByteLength(output.data);
       json += ',"parameters":{"binary_data_size":' + String(size) + '}}';
       (binary ??= []).push(output);

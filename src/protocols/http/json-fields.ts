@@ -2,6 +2,7 @@
  * Small checks for hand-validated JSON bodies. Hand-written rather than schema-driven so the hot
  * path compiles nothing per request and every message names the exact field a client got wrong.
  */
+import { clip, quoteInput } from '../../core/bounded-text.js';
 import { invalidArgument } from '../../core/errors.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -16,7 +17,7 @@ export function parseJsonText(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw invalidArgument(`malformed JSON in the request body: ${(error as Error).message}`);
+    throw invalidArgument(`malformed JSON in the request body: ${clip((error as Error).message, 200)}`);
   }
 }
 
@@ -27,7 +28,7 @@ export function parametersOf(value: unknown, where: string): JsonObject | undefi
   for (const key in value) {
     const parameter = value[key];
     if (typeof parameter !== 'string' && typeof parameter !== 'number' && typeof parameter !== 'boolean') {
-      throw invalidArgument(`${where}parameter '${key}' must be a string, number or boolean`);
+      throw invalidArgument(`${where}parameter ${quoteInput(key)} must be a string, number or boolean`);
     }
   }
   return value;

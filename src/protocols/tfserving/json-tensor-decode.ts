@@ -7,19 +7,28 @@
  * (row format) and stacks them, so every row must have the same shape and the tensor's shape is
  * `[rows, ...rowShape]`. Both write straight into one buffer of the tensor's datatype.
  *
+ * Nothing is allocated before the nesting is known to be rectangular: the shape is read from the
+ * first element at each level (at most MAX_DIMS levels), checked against the signature, and every
+ * list is checked to have that shape's length; only then is the buffer sized, so its size follows
+ * the values actually present (a 12 KB body could otherwise announce an 8 GB buffer).
+ *
  * JSON ↔ dtype: DT_FLOAT/DT_DOUBLE take any number (NaN/Infinity included), the integer dtypes
  * integers in range, DT_INT64/DT_UINT64 integers up to ±(2^53-1) (what a JSON number carries
  * exactly once parsed), DT_BOOL true/false, DT_STRING strings (UTF-8) or b64 objects. DT_HALF and
  * DT_BFLOAT16 are UNIMPLEMENTED in JSON, as in TF Serving.
  */
+import { describeJsonValue, formatShape, quoteInput } from '../../core/bounded-text.js';
 import { CranberriesError, invalidArgument } from '../../core/errors.js';
 import { arrayTypeOf, type DataType } from '../../tensors/data-type.js';
-import { elementCount, type Tensor, type TensorData } from '../../tensors/tensor.js';
+import type { Tensor, TensorData } from '../../tensors/tensor.js';
+import { checkedElementCount, MAX_DIMS } from '../../tensors/tensor-limits.js';
 import { tfDataTypeOf } from './tf-data-types.js';
 
 export interface JsonTensorSpec {
   readonly name: string;
   readonly datatype: DataType;
+  /** The signature's shape (-1 = any size); when given, the request's shape must fit it. */
+  readonly shape?: readonly number[] | undefined;
 }
 
 const INTEGER_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
@@ -61,16 +70,34 @@ export function decodeJsonRows(spec: JsonTensorSpec, rows: readonly unknown[]): 
 
 function decode(spec: JsonTensorSpec, values: readonly unknown[], stacked: boolean): Tensor {
   const { name, datatype } = spec;
-  const where = `input '${name}'`;
+  const where = `input ${quoteInput(name)}`;
   if (datatype === 'FP16' || datatype === 'BF16') {
     throw new CranberriesError('UNIMPLEMENTED', `${where}: ${tfDataTypeOf(datatype)} values cannot be sent as JSON; use the gRPC API`);
   }
-  const rowShape = shapeOf(values[0]);
-  const writer = writerFor(datatype, elementCount(rowShape) * values.length, where);
+  const rowShape = shapeOf(values[0], stacked ? MAX_DIMS - 1 : MAX_DIMS, where);
+  const shape = stacked ? [values.length, ...rowShape] : rowShape;
+  const count = checkedElementCount(shape, where);
+  if (spec.shape) checkSignatureShape(shape, spec.shape, where);
+  // Every list must have the length the shape announces before the buffer of `count` elements is
+  // allocated; this visits the lists, not the leaves.
+  for (let r = 0; r < values.length; r++) checkLists(values[r], 0, rowShape, where, stacked ? r : undefined);
+  const writer = writerFor(datatype, count, where);
   // `walk` checks every row against the first row's shape, so exactly `count` leaves arrive.
   for (let r = 0; r < values.length; r++) walk(values[r], 0, rowShape, writer, where, stacked ? r : undefined);
-  const shape = stacked ? [values.length, ...rowShape] : rowShape;
   return { name, datatype, shape, data: writer.finish() };
+}
+
+function checkSignatureShape(shape: readonly number[], expected: readonly number[], where: string): void {
+  const fits = shape.length === expected.length && expected.every((dim, i) => dim < 0 || dim === shape[i]);
+  if (!fits) throw invalidArgument(`${where}: the values have shape ${formatShape(shape)}, the signature expects ${formatShape(expected)}`);
+}
+
+/** Checks the lengths of every list above the leaves (recursion depth ≤ the rank ≤ MAX_DIMS). */
+function checkLists(value: unknown, depth: number, shape: readonly number[], where: string, row: number | undefined): void {
+  if (depth === shape.length) return;
+  if (!Array.isArray(value) || value.length !== shape[depth]) throw shapeError(where, shape, row);
+  if (depth + 1 === shape.length) return;
+  for (let i = 0; i < value.length; i++) checkLists(value[i], depth + 1, shape, where, row);
 }
 
 /** Receives the leaves in row-major order and builds the tensor data. */
@@ -79,11 +106,12 @@ interface LeafWriter {
   finish(): TensorData;
 }
 
-/** The shape a value's nesting announces, following the first element at each level. */
-function shapeOf(value: unknown): number[] {
+/** The shape a value's nesting announces, following the first element at each level (at most `maxRank` levels). */
+function shapeOf(value: unknown, maxRank: number, where: string): number[] {
   const shape: number[] = [];
   let current = value;
   while (Array.isArray(current)) {
+    if (shape.length === maxRank) throw invalidArgument(`${where}: the values are nested more than ${maxRank} levels deep; at most ${MAX_DIMS} dimensions are accepted`);
     shape.push(current.length);
     if (current.length === 0) break;
     current = current[0];
@@ -104,7 +132,7 @@ function walk(value: unknown, depth: number, shape: readonly number[], writer: L
 function shapeError(where: string, shape: readonly number[], row: number | undefined): Error {
   const rowText = row === undefined ? 'the value' : `instance ${row}`;
   return invalidArgument(
-    `${where}: ${rowText} is not a rectangular list of shape [${shape.join(',')}]${row === undefined ? '' : ' (every instance must have the shape of the first)'}`,
+    `${where}: ${rowText} is not a rectangular list of shape ${formatShape(shape)}${row === undefined ? '' : ' (every instance must have the shape of the first)'}`,
   );
 }
 
@@ -191,7 +219,5 @@ function convertStrings(leaves: readonly unknown[], where: string, tf: string): 
 function describe(value: unknown): string {
   if (value === undefined) return 'missing';
   if (isB64Object(value)) return 'a b64 object (base64 data is only accepted for DT_STRING)';
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  const text = JSON.stringify(value);
-  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+  return describeJsonValue(value);
 }

@@ -11,6 +11,7 @@
 import { invalidArgument } from '../../core/errors.js';
 import type { TensorSignature } from '../../backends/backend.js';
 import type { Tensor } from '../../tensors/tensor.js';
+import { checkJsonOutputBudget } from '../../tensors/json-codec.js';
 import { decodeJsonRows, decodeJsonTensor, isB64Object } from './json-tensor-decode.js';
 import { elementWriter, tensorJson, tensorRowJson } from './json-tensor-encode.js';
 
@@ -86,6 +87,8 @@ function names(inputs: readonly TensorSignature[]): string {
 
 /** The response body text for `outputs` in the request's format. */
 export function encodePredictResponse(format: PredictFormat, outputs: readonly Tensor[]): string {
+  // TF Serving's JSON is built as one string: refuse, before building it, outputs too large for it.
+  checkJsonOutputBudget(outputs, 'use the gRPC Predict API (tensor_content) or send fewer instances per request');
   return format === 'row' ? encodeRows(outputs) : encodeColumns(outputs);
 }
 

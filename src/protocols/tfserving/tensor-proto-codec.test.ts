@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type * as grpc from '@grpc/grpc-js';
 import { CranberriesError } from '../../core/errors.js';
 import { serviceDefinition, tfServingPackageDefinition } from '../grpc/proto-loader.js';
+import { DecodeBudget } from '../../tensors/tensor-limits.js';
 import { decodeTensorProto, encodeTensorProto } from './tensor-proto-codec.js';
 import type { WirePredictRequest, WireTensorProto } from './tfs-messages.js';
 
@@ -119,5 +120,41 @@ describe('encodeTensorProto', () => {
 
     const int64 = { name: 'i', datatype: 'INT64' as const, shape: [], data: new BigInt64Array([-5n]) };
     assert.deepEqual(decodeTensorProto(overTheWire(encodeTensorProto(int64)), 'i'), int64);
+  });
+});
+
+describe('bounds before allocation', () => {
+  const isInvalid = (pattern: RegExp) => (error: unknown) => error instanceof CranberriesError && error.code === 'INVALID_ARGUMENT' && pattern.test(error.message);
+
+  test('a one-value list is expanded only within the request budget, which adds up over inputs', () => {
+    const budget = new DecodeBudget(1000);
+    const proto = { dtype: 'DT_FLOAT', tensor_shape: shape(10, 20), float_val: [2] };
+    assert.deepEqual([...(decodeTensorProto(proto, 'a', { budget }).data as Float32Array).slice(0, 3)], [2, 2, 2]);
+    // 800 bytes taken, 200 left: a second tensor of the same size is refused.
+    assert.throws(() => decodeTensorProto(proto, 'b', { budget }), isInvalid(/200 elements of FP32 would take 800 bytes.*200 bytes left/));
+  });
+
+  test('an explicit list is not charged (the message already bounds it)', () => {
+    const budget = new DecodeBudget(4);
+    assert.equal(decodeTensorProto({ dtype: 'DT_FLOAT', tensor_shape: shape(3), float_val: [1, 2, 3] }, 'a', { budget }).data.length, 3);
+  });
+
+  test('DT_STRING: the repeated element counts once per element', () => {
+    const budget = new DecodeBudget(1000);
+    const proto = { dtype: 'DT_STRING', tensor_shape: shape(100), string_val: [Buffer.alloc(10)] };
+    assert.throws(() => decodeTensorProto(proto, 's', { budget }), isInvalid(/100 elements of BYTES would take 1400 bytes/));
+  });
+
+  test('dtype and shape must fit the signature before anything is decoded', () => {
+    const signature = { name: 'x', datatype: 'FP32' as const, shape: [-1, 4] };
+    assert.throws(() => decodeTensorProto({ dtype: 'DT_FLOAT', tensor_shape: shape(1000, 1000, 1000), float_val: [1] }, 'x', { signature }), isInvalid(/does not match the signature's \[-1,4\]/));
+    assert.throws(() => decodeTensorProto({ dtype: 'DT_DOUBLE', tensor_shape: shape(1, 4), double_val: [1] }, 'x', { signature }), isInvalid(/DT_DOUBLE does not match the signature's DT_FLOAT/));
+    assert.equal(decodeTensorProto({ dtype: 'DT_FLOAT', tensor_shape: shape(2, 4), float_val: [1] }, 'x', { signature }).data.length, 8);
+  });
+
+  test('rank, overflowing products and packed string counts are refused up front', () => {
+    assert.throws(() => decodeTensorProto({ dtype: 'DT_FLOAT', tensor_shape: shape(...new Array<number>(65).fill(1)) }, 'x'), isInvalid(/65 dimensions; at most 64/));
+    assert.throws(() => decodeTensorProto({ dtype: 'DT_FLOAT', tensor_shape: shape(2 ** 30, 2 ** 30, 2 ** 30), float_val: [1] }, 'x'), isInvalid(/more than 2\^53 elements/));
+    assert.throws(() => decodeTensorProto({ dtype: 'DT_STRING', tensor_shape: shape(1e12), tensor_content: Buffer.from([1, 0x61]) }, 'x'), isInvalid(/cannot hold 1000000000000 elements/));
   });
 });

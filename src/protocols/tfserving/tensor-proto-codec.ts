@@ -8,13 +8,22 @@
  * surplus values are ignored, as TensorFlow's own decoder does. Values in a list that does not
  * belong to the dtype are refused rather than silently ignored.
  *
+ * Nothing is allocated before the tensor is known to fit: the rank is at most MAX_DIMS, the
+ * element count a safe integer, the dtype and shape those of the signature's input (when the
+ * caller passes it), and a list that must be expanded to fill the shape is charged to the request's
+ * `DecodeBudget` first. Otherwise a 51-byte message (shape [100000000,10], one `double_val`) asked
+ * for an 8 GB tensor.
+ *
  * Encoding always writes `tensor_content` for numeric tensors (a view of the tensor's bytes, no
  * per-element work) and `string_val` for DT_STRING; `tf.make_ndarray` reads both.
  */
+import { clip, formatShape, quoteInput } from '../../core/bounded-text.js';
 import { invalidArgument } from '../../core/errors.js';
+import type { TensorSignature } from '../../backends/backend.js';
 import { decodeBinaryTensor, encodeBinaryTensor } from '../../tensors/binary-codec.js';
 import { arrayTypeOf, type DataType } from '../../tensors/data-type.js';
-import { elementCount, isBytesData, type Tensor, type TensorData } from '../../tensors/tensor.js';
+import { isBytesData, type Tensor, type TensorData } from '../../tensors/tensor.js';
+import { checkedElementCount, checkRank, type DecodeBudget } from '../../tensors/tensor-limits.js';
 import { dataTypeFromTf, tfDataTypeOf, TYPED_VAL_FIELDS, typedValFieldOf } from './tf-data-types.js';
 import type { WireInt64, WireTensorProto, WireTensorShape } from './tfs-messages.js';
 
@@ -27,32 +36,56 @@ const INT_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
   UINT32: [0, 4294967295],
 };
 
+export interface TensorProtoDecoding {
+  /** The signature's input of this name (API shape, -1 = any size): dtype and shape must fit it. */
+  readonly signature?: TensorSignature | undefined;
+  /** The request's budget for values expanded to fill the shape. */
+  readonly budget?: DecodeBudget | undefined;
+}
+
 /** Decodes the TensorProto of input `name`; INVALID_ARGUMENT (or UNIMPLEMENTED for dtypes) naming it. */
-export function decodeTensorProto(proto: WireTensorProto, name: string): Tensor {
-  const where = `input '${name}'`;
+export function decodeTensorProto(proto: WireTensorProto, name: string, decoding: TensorProtoDecoding = {}): Tensor {
+  const where = `input ${quoteInput(name)}`;
   const datatype = dataTypeFromTf(proto.dtype ?? 'DT_INVALID', where);
   const shape = decodeTensorShape(proto.tensor_shape, where);
-  const count = elementCount(shape);
+  const count = checkedElementCount(shape, where);
+  if (decoding.signature) checkSignature(datatype, shape, decoding.signature, where);
   const content = proto.tensor_content;
   let data: TensorData;
   if (content !== undefined && content.byteLength > 0) {
     data = datatype === 'BYTES' ? decodePackedStrings(content, count, where) : decodeBinaryTensor(datatype, shape, content, name);
   } else {
-    data = decodeTypedValues(proto, datatype, count, where);
+    data = decodeTypedValues(proto, datatype, count, where, decoding.budget);
   }
   return { name, datatype, shape, data };
 }
 
-/** Outermost dimension first; a missing shape is a scalar. Request tensors need every size known. */
+/**
+ * Outermost dimension first; a missing shape is a scalar. Request tensors need every size known;
+ * the rank is bounded before the dims are read.
+ */
 export function decodeTensorShape(shape: WireTensorShape | null | undefined, where: string): number[] {
   if (!shape) return [];
   if (shape.unknown_rank === true) throw invalidArgument(`${where}: tensor_shape has unknown_rank set; a request tensor needs a known shape`);
   const dims = shape.dim ?? [];
+  checkRank(dims.length, where);
   return dims.map((dim, i) => {
     const size = Number(dim.size ?? 0);
-    if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument(`${where}: tensor_shape.dim[${i}].size is ${String(dim.size)}; sizes must be integers >= 0`);
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw invalidArgument(`${where}: tensor_shape.dim[${i}].size is ${clip(String(dim.size), 24)}; sizes must be integers >= 0`);
+    }
     return size;
   });
+}
+
+/** The dtype and shape of a request tensor against its signature input (O(rank)). */
+function checkSignature(datatype: DataType, shape: readonly number[], signature: TensorSignature, where: string): void {
+  if (datatype !== signature.datatype) {
+    throw invalidArgument(`${where}: dtype ${tfDataTypeOf(datatype)} does not match the signature's ${tfDataTypeOf(signature.datatype)}`);
+  }
+  const expected = signature.shape;
+  const fits = shape.length === expected.length && expected.every((dim, i) => dim < 0 || dim === shape[i]);
+  if (!fits) throw invalidArgument(`${where}: shape ${formatShape(shape)} does not match the signature's ${formatShape(expected)}`);
 }
 
 /** A numeric tensor as `tensor_content`, a string tensor as `string_val`. */
@@ -66,12 +99,20 @@ export function encodeTensorProto(tensor: Tensor): WireTensorProto {
   return proto;
 }
 
-function decodeTypedValues(proto: WireTensorProto, datatype: DataType, count: number, where: string): TensorData {
+function decodeTypedValues(proto: WireTensorProto, datatype: DataType, count: number, where: string, budget: DecodeBudget | undefined): TensorData {
   const field = typedValFieldOf(datatype);
   for (const other of TYPED_VAL_FIELDS) {
     if (other !== field && (proto[other]?.length ?? 0) > 0) {
       throw invalidArgument(`${where}: a ${tfDataTypeOf(datatype)} tensor takes its values in ${field} or tensor_content, not in ${other}`);
     }
+  }
+  const listed = (proto[field] as readonly unknown[] | undefined)?.length ?? 0;
+  if (listed < count && budget) {
+    // The message holds fewer values than the tensor: what it will take once filled is not bounded
+    // by the message, so it is charged before anything is allocated. A repeated string element is
+    // stored once but ONNX Runtime copies it per element, so its bytes count per element.
+    const last = datatype === 'BYTES' ? proto.string_val?.[listed - 1] : undefined;
+    budget.charge(datatype, count, where, last === undefined ? 0 : count * last.byteLength);
   }
   switch (datatype) {
     case 'BYTES':
@@ -152,6 +193,9 @@ function decodeBigInts(datatype: 'INT64' | 'UINT64', values: readonly WireInt64[
 
 /** TF's packed DT_STRING `tensor_content`: `count` varint32 lengths, then the bytes of each element. */
 function decodePackedStrings(content: Uint8Array, count: number, where: string): Uint8Array[] {
+  // Each length takes at least one byte: a count the content cannot hold is refused before the
+  // length list is allocated.
+  if (count > content.byteLength) throw invalidArgument(`${where}: DT_STRING tensor_content of ${content.byteLength} bytes cannot hold ${count} elements`);
   const lengths = new Array<number>(count);
   let offset = 0;
   for (let i = 0; i < count; i++) {

@@ -24,6 +24,7 @@ import { examplesFromProto } from './examples.js';
 import { unary } from './grpc-unary.js';
 import { signatureDefMap, CLASSIFY_METHOD, REGRESS_METHOD } from './signatures.js';
 import { decodeTensorProto, encodeTensorProto } from './tensor-proto-codec.js';
+import { DecodeBudget } from '../../tensors/tensor-limits.js';
 import type {
   WireClassificationRequest,
   WireClassificationResult,
@@ -49,17 +50,31 @@ import { tfsStateOf, tfsStatusOf } from './version-status.js';
 export const PREDICTION_SERVICE_NAME = 'tensorflow.serving.PredictionService';
 export const MODEL_SERVICE_NAME = 'tensorflow.serving.ModelService';
 
-/** The registrations `createGrpcServer` adds next to the OIP service. */
-export function tfServingGrpcServices(service: InferenceService, logger?: Logger): GrpcServiceRegistration[] {
+/**
+ * Default for how many bytes the tensors of one Predict request may take once `*_val` lists are
+ * expanded to their shape: the default gRPC message limit, so a request decodes to no more than
+ * the largest one a client could have sent in full.
+ */
+export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The registrations `createGrpcServer` adds next to the OIP service. `maxDecodedBytes` bounds what
+ * one Predict request's tensors take once expanded (the server passes its message size limit).
+ */
+export function tfServingGrpcServices(service: InferenceService, logger?: Logger, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES): GrpcServiceRegistration[] {
   const operations = new TfServingOperations(service);
   const definitions = tfServingPackageDefinition();
   return [
-    { name: PREDICTION_SERVICE_NAME, definition: serviceDefinition(definitions, PREDICTION_SERVICE_NAME), implementation: predictionService(operations, logger) },
+    {
+      name: PREDICTION_SERVICE_NAME,
+      definition: serviceDefinition(definitions, PREDICTION_SERVICE_NAME),
+      implementation: predictionService(operations, logger, maxDecodedBytes),
+    },
     { name: MODEL_SERVICE_NAME, definition: serviceDefinition(definitions, MODEL_SERVICE_NAME), implementation: modelService(operations, logger) },
   ];
 }
 
-export function predictionService(operations: TfServingOperations, logger?: Logger): grpc.UntypedServiceImplementation {
+export function predictionService(operations: TfServingOperations, logger?: Logger, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES): grpc.UntypedServiceImplementation {
   return {
     Predict: unary<WirePredictRequest, WirePredictResponse>('Predict', logger, async (request, context) => {
       const ref = refOf(request.model_spec);
@@ -67,7 +82,14 @@ export function predictionService(operations: TfServingOperations, logger?: Logg
       const result = await operations.predict(
         ref,
         request.model_spec?.signature_name ?? '',
-        () => Object.entries(wireInputs).map(([name, proto]) => decodeTensorProto(proto, name)),
+        (metadata) => {
+          // Each tensor is checked against its signature input, and expanded lists against one
+          // budget for the whole request, before its data is allocated.
+          const budget = new DecodeBudget(maxDecodedBytes);
+          return Object.entries(wireInputs).map(([name, proto]) =>
+            decodeTensorProto(proto, name, { signature: metadata.inputs.find((input) => input.name === name), budget }),
+          );
+        },
         request.output_filter,
         context,
       );
