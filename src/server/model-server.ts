@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';

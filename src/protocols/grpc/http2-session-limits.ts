@@ -16,7 +16,7 @@
  * A GOAWAY'd session whose peer never finishes is destroyed after the keepalive timeout, so a
  * client that stops reading cannot keep it.
  */
-import type { Http2Server, Http2Session, ServerHttp2Session, Settings } from 'node:http2';
+import type { Http2Server, Http2Session, ServerHttp2Session, ServerHttp2Stream, Settings } from 'node:http2';
 import type { GrpcListenerLimits } from '../listener-limits.js';
 
 export function http2SettingsWithLimits(settings: Settings, limits: GrpcListenerLimits): Settings {
@@ -53,7 +53,7 @@ function guardSession(session: Http2Session, limits: GrpcListenerLimits): void {
   const startIdle = (): void => {
     if (limits.idleTimeoutMs > 0) set('idle', limits.idleTimeoutMs, () => closeGracefully(limits.keepaliveTimeoutMs));
   };
-  session.on('stream', (stream) => {
+  session.on('stream', (stream: ServerHttp2Stream) => {
     activeStreams++;
     clear('idle');
     stream.once('close', () => {
