@@ -24,8 +24,10 @@ import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } 
 import { MetricsServer } from '../server/metrics-server.js';
 import { port } from './options.js';
 import { positiveInteger, zookeeperAddress } from './worker.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type HttpListenerLimits, type ListenerLimitFlags } from '../protocols/listener-limits.js';
+import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 
-interface ControllerFlags extends ObservabilityFlags {
+interface ControllerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -49,6 +51,8 @@ export interface ControllerNodeOptions {
   readonly graphite?: GraphiteOptions | undefined;
   /** Shown in the election node and logs. */
   readonly candidate?: string | undefined;
+  /** Timeouts and connection limit of the metrics endpoint. Default `DEFAULT_LISTENER_LIMITS.http`. */
+  readonly listenerLimits?: HttpListenerLimits | undefined;
 }
 
 export interface ControllerNode {
@@ -72,7 +76,7 @@ export async function startControllerNode(options: ControllerNodeOptions): Promi
     logger,
     ...(options.candidate === undefined ? {} : { candidate: options.candidate }),
   });
-  const metrics = new MetricsServer();
+  const metrics = new MetricsServer(undefined, options.listenerLimits);
   // The metrics read only part of each round's result: a channel of that narrower type, fed by the controller's.
   const rounds = new EventChannel<PlacementRound>();
   const forwardRounds = controller.reconciled.subscribe((round) => rounds.publish(round));
@@ -133,7 +137,7 @@ export function controllerCommand(): Command {
     .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // --log-requests-sample-rate is accepted for symmetry with the other commands; a controller serves no requests.
-  return addObservabilityFlags(command).action(async (flags: ControllerFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command), { grpc: false })).action(async (flags: ControllerFlags) => {
     const logger = createLogger(flags.logLevel);
     const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
     await store.start();
@@ -145,24 +149,14 @@ export function controllerCommand(): Command {
       host: flags.host,
       metricsPort: flags.metricsPort,
       graphite: observabilityOptions(flags).graphite,
+      listenerLimits: listenerLimitsFromFlags(flags).http,
     }).catch(async (error: unknown) => {
       await store.stop();
       throw error;
     });
     const { controller } = node;
     logger.info({ leader: controller.isLeader }, controller.isLeader ? 'controller started as the leader' : 'controller started as a standby');
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping: stepping down');
-      void node
-        .stop()
-        .then(() => store.stop())
-        .then(() => process.exit(0));
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    stopOnSignals({ logger, stop: () => node.stop().then(() => store.stop()), drainTimeoutMs: flags.drainTimeoutSecs * 1000, message: 'stopping: stepping down' });
   });
 }
 

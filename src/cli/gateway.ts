@@ -8,6 +8,8 @@ import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { GatewayServer } from '../gateway/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { port, positiveNumber } from './options.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
+import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 
 function positiveInteger(value: string): number {
   const n = positiveNumber(value);
@@ -15,7 +17,7 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-interface GatewayFlags extends ObservabilityFlags {
+interface GatewayFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
   zookeeper: string;
   host: string;
   httpPort: number;
@@ -42,7 +44,7 @@ export function gatewayCommand(): Command {
     .option('--http-max-body-mb <mb>', 'largest HTTP request body relayed, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64);
   // --log-requests-sample-rate is accepted for symmetry: request logs are written by the workers, under the id the gateway forwards.
-  return addObservabilityFlags(command).action(async (flags: GatewayFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command))).action(async (flags: GatewayFlags) => {
     const logger = createLogger(flags.logLevel);
     const store = new ZooKeeperStore({
       connectionString: flags.zookeeper,
@@ -60,16 +62,9 @@ export function gatewayCommand(): Command {
       logger,
       defaultReplicas: flags.defaultReplicas,
       graphite: observabilityOptions(flags).graphite,
+      listenerLimits: listenerLimitsFromFlags(flags),
     });
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping the gateway');
-      void server.stop().then(() => process.exit(0));
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    stopOnSignals({ logger, stop: () => server.stop(), drainTimeoutMs: flags.drainTimeoutSecs * 1000, message: 'stopping the gateway' });
     await server.start();
   });
 }

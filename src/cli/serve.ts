@@ -8,8 +8,10 @@ import { startStandalone } from '../server/standalone.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import type { ModelControlMode } from '../serving/serving-core.js';
 import { collect, port, positiveNumber } from './options.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
+import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 
-interface ServeFlags extends ObservabilityFlags {
+interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -45,7 +47,7 @@ export function serveCommand(): Command {
     .option('--model-config-file <file>', 'TF Serving model list (model_config_list text format): serve exactly the models it lists (base_path = a model folder) instead of the repository\'s')
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false);
-  return addObservabilityFlags(command)
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command)))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -70,21 +72,14 @@ export function serveCommand(): Command {
         modelConfigFile: flags.modelConfigFile === undefined ? undefined : resolve(flags.modelConfigFile),
         modelConfigFilePollSeconds: flags.modelConfigFilePollWaitSeconds,
         allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
+        listenerLimits: listenerLimitsFromFlags(flags),
         ...observabilityOptions(flags),
         logger,
       };
       // Mode none (the default) runs a one-node cluster over the embedded store, so the cluster
       // admin API works here too; the other modes keep Triton's single-server model control.
       const server = flags.modelControlMode === 'none' && flags.modelConfigFile === undefined ? await startStandalone(options) : await startServer(options);
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'stopping: draining requests and unloading models');
-        void server.stop().then(() => process.exit(0));
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      stopOnSignals({ logger, stop: () => server.stop(), drainTimeoutMs: flags.drainTimeoutSecs * 1000, message: 'stopping: draining requests and unloading models' });
     });
 }
 

@@ -15,8 +15,10 @@ import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { defaultNodeId, startWorkerNode } from '../cluster/worker-node.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { collect, port, positiveNumber } from './options.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
+import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 
-interface WorkerFlags extends ObservabilityFlags {
+interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -62,7 +64,7 @@ export function workerCommand(): Command {
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addObservabilityFlags(command).action(async (flags: WorkerFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command))).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
     const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
@@ -83,7 +85,7 @@ export function workerCommand(): Command {
       httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
       grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
       logger,
-      server: observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)),
+      server: { ...observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)), listenerLimits: listenerLimitsFromFlags(flags) },
     }).catch(async (error: unknown) => {
       await store.stop();
       throw error;
@@ -92,18 +94,12 @@ export function workerCommand(): Command {
       { node: worker.nodeId, http: worker.httpAddress, grpc: worker.grpcAddress, memoryLimit: flags.memoryLimit },
       `worker ${worker.nodeId} started (HTTP ${worker.httpAddress}, gRPC ${worker.grpcAddress}, memory ${formatBytes(flags.memoryLimit)})`,
     );
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping: leaving the cluster, draining requests and unloading models');
-      void worker
-        .stop()
-        .then(() => store.stop())
-        .then(() => process.exit(0));
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    stopOnSignals({
+      logger,
+      stop: () => worker.stop().then(() => store.stop()),
+      drainTimeoutMs: flags.drainTimeoutSecs * 1000,
+      message: 'stopping: leaving the cluster, draining requests and unloading models',
+    });
   });
 }
 

@@ -29,6 +29,7 @@ import { createCoordinationMetrics, type CoordinationMetrics } from '../metrics/
 import { GatewayUpstreamMetrics } from '../metrics/gateway-upstream-metrics.js';
 import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-reporter.js';
 import { MetricsServer } from '../server/metrics-server.js';
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../protocols/listener-limits.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { EndpointHealth } from './endpoint-health.js';
 import type { EndpointTable } from './endpoint-table.js';
@@ -70,6 +71,8 @@ export interface GatewayServerOptions {
   readonly probeDelayMs?: number | undefined;
   /** Push metrics to Graphite too (`--graphite`); the node defaults to `<hostname>-gateway-<http port>`. */
   readonly graphite?: GraphiteOptions | undefined;
+  /** Timeouts and connection limits of every listener (REST with its fast lane and the admin API, gRPC front, metrics). Default `DEFAULT_LISTENER_LIMITS`. */
+  readonly listenerLimits?: ListenerLimits | undefined;
 }
 
 export interface GatewayPorts {
@@ -100,6 +103,7 @@ export class GatewayServer {
 
   constructor(private readonly options: GatewayServerOptions) {
     const log = options.logger;
+    const limits = options.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
     const table = (): EndpointTable => this.watcher.current;
     const root = options.root ?? DEFAULT_ROOT;
     const adminOptions = { root, defaultReplicas: options.defaultReplicas };
@@ -116,7 +120,7 @@ export class GatewayServer {
     this.picker = new Picker(this.health);
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    this.metricsServer = new MetricsServer(registry);
+    this.metricsServer = new MetricsServer(registry, limits.http);
     const metrics = new GatewayMetrics(this.metricsServer.registry, { table, stale: () => this.watcher.stale, health: this.health, picker: this.picker });
     const upstream = new GatewayUpstreamMetrics(registry);
     this.coordination = createCoordinationMetrics(registry, options.store);
@@ -142,13 +146,20 @@ export class GatewayServer {
       logger: log.child({ component: 'gateway' }),
     });
 
-    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
+    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http });
     installHttpRequestTracking(this.http);
     const rest = { service: this.service, router: this.router, http: this.httpUpstreams, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) };
     installRestForwarding(this.http, rest);
     installRestFastLane(this.http.server, rest);
     void this.http.register(clusterAdminRoutes(options.store, adminOptions));
-    this.grpc = createGrpcServer({ service: this.service, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
+    // Behind the front on loopback, reached by one long-lived front session carrying every proxied
+    // call: the client-facing limits are the front's; this one only keeps keepalive.
+    this.grpc = createGrpcServer({
+      service: this.service,
+      maxMessageBytes: options.grpcMaxMessageBytes,
+      logger: log.child({ component: 'grpc' }),
+      limits: { ...limits.grpc, idleTimeoutMs: 0, maxConnectionAgeMs: 0, maxConnections: 0, maxConcurrentStreams: 2 ** 32 - 1 },
+    });
     installGrpcForwarding(this.grpc, { service: this.service, router: this.router, upstreams: this.grpcUpstreams, logger: log.child({ component: 'grpc' }) });
     this.grpcFront = new GrpcFront({
       router: this.router,
@@ -156,6 +167,7 @@ export class GatewayServer {
       fallbackAddress: () => `127.0.0.1:${this.grpcFallbackPort}`,
       maxMessageBytes: options.grpcMaxMessageBytes,
       logger: log.child({ component: 'grpc' }),
+      limits: limits.grpc,
     });
 
     this.unsubscribe.push(

@@ -31,6 +31,8 @@ import { Cancellation } from './cancellation.js';
 import { RELAYED_UNARY_METHODS, type MessageRouter } from './grpc-forwarding.js';
 import { forgetListeners, H2_SESSION_WINDOW, H2_SETTINGS, messageLength, type H2Answer, type H2Upstreams } from './h2-upstreams.js';
 import type { RequestRouter } from './request-router.js';
+import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../protocols/listener-limits.js';
+import { applyHttp2SessionLimits, http2SettingsWithLimits } from '../protocols/grpc/http2-session-limits.js';
 
 export interface GrpcFrontOptions {
   readonly router: RequestRouter;
@@ -42,6 +44,8 @@ export interface GrpcFrontOptions {
   /** Methods relayed here, by path. Default `RELAYED_UNARY_METHODS`. */
   readonly methods?: ReadonlyMap<string, MessageRouter> | undefined;
   readonly logger?: Logger | undefined;
+  /** Connection limit, idle/keepalive/age timeouts, streams per connection. Default `DEFAULT_LISTENER_LIMITS.grpc`. */
+  readonly limits?: GrpcListenerLimits | undefined;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -65,7 +69,8 @@ export class GrpcFront {
 
   constructor(private readonly options: GrpcFrontOptions) {
     this.methods = options.methods ?? RELAYED_UNARY_METHODS;
-    this.server = http2.createServer({ settings: H2_SETTINGS, maxSessionMemory: Number.MAX_SAFE_INTEGER, maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER });
+    const limits = options.limits ?? DEFAULT_LISTENER_LIMITS.grpc;
+    this.server = http2.createServer({ settings: http2SettingsWithLimits(H2_SETTINGS, limits), maxSessionMemory: Number.MAX_SAFE_INTEGER, maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER });
     this.server.on('session', (session) => {
       this.sessions.add(session);
       session.on('error', ignore);
@@ -74,6 +79,7 @@ export class GrpcFront {
     });
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
     this.server.on('sessionError', ignore);
+    applyHttp2SessionLimits(this.server, limits);
   }
 
   listen(host: string, port: number): Promise<number> {

@@ -7,13 +7,21 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { collectProcessMetrics } from '../metrics/server-metrics.js';
+import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../protocols/listener-limits.js';
+import { clientErrorAnswer } from '../protocols/http/listener-answers.js';
 
 export class MetricsServer {
   private readonly server: Server;
 
-  /** Without a registry: a new one holding the process metrics, for components to add theirs to. */
-  constructor(readonly registry: Registry = processRegistry()) {
-    this.server = createServer((req, res) => {
+  /**
+   * Without a registry: a new one holding the process metrics, for components to add theirs to.
+   * `limits`: the listener's timeouts and connection limit (default `DEFAULT_LISTENER_LIMITS.http`).
+   */
+  constructor(
+    readonly registry: Registry = processRegistry(),
+    limits: HttpListenerLimits = DEFAULT_LISTENER_LIMITS.http,
+  ) {
+    this.server = createServer(httpServerOptions(limits), (req, res) => {
       const path = req.url?.split('?', 1)[0];
       if (path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');
@@ -28,6 +36,8 @@ export class MetricsServer {
         (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
       );
     });
+    applyHttpLimits(this.server, limits);
+    this.server.on('clientError', clientErrorAnswer);
   }
 
   listen(host: string, port: number): Promise<number> {

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
@@ -21,6 +21,8 @@ import { ServingCore, type ModelControlMode } from '../serving/serving-core.js';
 import { ResponseCache } from '../serving/response-cache.js';
 import { createHttpApp } from '../protocols/http/http-server.js';
 import { createGrpcServer } from '../protocols/grpc/grpc-server.js';
+import { listenGrpc, type GrpcListener } from '../protocols/grpc/grpc-listener.js';
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../protocols/listener-limits.js';
 import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-reporter.js';
 import { installHttpRequestTracking } from '../metrics/http-request-tracking.js';
 import { logSampledRequests } from '../metrics/request-log.js';
@@ -56,6 +58,8 @@ export interface ModelServerOptions {
   readonly modelConfigFilePollSeconds?: number | undefined;
   /** A version label that does not exist yet may point at a version that is not READY. */
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
+  /** Timeouts and connection limits of every listener (HTTP, gRPC, metrics). Default `DEFAULT_LISTENER_LIMITS`. */
+  readonly listenerLimits?: ListenerLimits | undefined;
 }
 
 /**
@@ -86,6 +90,8 @@ export class ModelServer {
   private readonly repository: ModelRepository;
   private readonly http: FastifyInstance;
   private readonly grpc: grpc.Server;
+  private grpcListener: GrpcListener | undefined;
+  private readonly limits: ListenerLimits;
   private readonly metrics: MetricsServer;
   private readonly serverMetrics: ServerMetrics;
   private readonly graphite: GraphiteReporter | undefined;
@@ -97,6 +103,7 @@ export class ModelServer {
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
+    this.limits = options.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
     const backends = new BackendRegistry([new OnnxBackend()]);
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({ root: options.modelRepository, modelFilename });
@@ -134,12 +141,12 @@ export class ModelServer {
       if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
       else log.info(fields, 'model version state changed');
     });
-    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), directInference: true });
+    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), directInference: true, limits: this.limits.http });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
-    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
+    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
-    this.metrics = new MetricsServer(this.registry);
+    this.metrics = new MetricsServer(this.registry, this.limits.http);
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;
     this.stopRequestLog = logSampledRequests(this.core.requestCompleted, log.child({ component: 'requests' }), options.logRequestsSampleRate ?? 0);
   }
@@ -149,9 +156,9 @@ export class ModelServer {
     const { host, logger } = this.options;
     await this.http.listen({ host, port: this.options.httpPort });
     const http = (this.http.server.address() as AddressInfo).port;
-    const grpcPort = await new Promise<number>((resolve, reject) =>
-      this.grpc.bindAsync(`${host}:${this.options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
-    );
+    // Bound through listenGrpc (not bindAsync) for the connection limit grpc-js lacks.
+    this.grpcListener = await listenGrpc(this.grpc, host, this.options.grpcPort, this.limits.grpc);
+    const grpcPort = this.grpcListener.port;
     const metrics = await this.metrics.listen(host, this.options.metricsPort);
     this.graphite?.start();
     logger.info({ host, http, grpc: grpcPort, metrics }, `listening: HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`);
@@ -168,6 +175,7 @@ export class ModelServer {
     await Promise.allSettled([
       this.http.close(),
       new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve())),
+      this.grpcListener?.close(),
       this.metrics.close(),
     ]);
     await this.manager.stop();

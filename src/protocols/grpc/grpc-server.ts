@@ -15,6 +15,8 @@ import { createOipImplementation, OIP_SERVICE_NAME } from './oip-service.js';
 import { oipPackageDefinition, serviceDefinition } from './proto-loader.js';
 import { tfServingGrpcServices } from '../tfserving/tfs-grpc-service.js';
 import { undecodableMessageInterceptor, withTolerantDeserializers } from './undecodable-messages.js';
+import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../listener-limits.js';
+import { grpcServerLimitOptions } from './grpc-listener.js';
 
 /** A further service to serve next to the inference and health services. */
 export interface GrpcServiceRegistration {
@@ -30,6 +32,8 @@ export interface GrpcServerOptions {
   readonly maxMessageBytes: number;
   readonly logger?: Logger | undefined;
   readonly extraServices?: readonly GrpcServiceRegistration[] | undefined;
+  /** Keepalive, idle and age limits, streams per connection. Default `DEFAULT_LISTENER_LIMITS.grpc`. */
+  readonly limits?: GrpcListenerLimits | undefined;
 }
 
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
@@ -38,6 +42,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     throw new RangeError(`maxMessageBytes must be a positive integer, got ${maxMessageBytes}`);
   }
   const server = new grpc.Server({
+    ...grpcServerLimitOptions(options.limits ?? DEFAULT_LISTENER_LIMITS.grpc),
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
     // With the tolerant deserializers below: undecodable requests are INVALID_ARGUMENT, not INTERNAL.

@@ -15,6 +15,9 @@ import type { Logger } from 'pino';
 import type { InferenceService } from '../../serving/inference-service.js';
 import { httpRequestId } from '../../metrics/http-request-tracking.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-mapping.js';
+import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../listener-limits.js';
+import { InflateBudget } from './inflate-budget.js';
+import { clientErrorAnswer, installClosingAnswer } from './listener-answers.js';
 import { oipRoutes } from './oip-routes.js';
 import { installBodyParsing } from './request-body.js';
 import { installResponseCompression } from './response-compression.js';
@@ -31,6 +34,8 @@ export interface HttpAppOptions {
    * needed (`infer-route.ts`). Off for apps that relay inference themselves (the gateway).
    */
   readonly directInference?: boolean;
+  /** Timeouts, connection limits and the decompression budget of the listener. Default `DEFAULT_LISTENER_LIMITS.http`. */
+  readonly limits?: HttpListenerLimits | undefined;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -40,17 +45,23 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   // A pino Logger is a FastifyBaseLogger; typing it as the base keeps the app a plain
   // FastifyInstance, which plugins typed against the default accept.
   const loggerInstance: FastifyBaseLogger | undefined = options.logger || undefined;
+  const limits = options.limits ?? DEFAULT_LISTENER_LIMITS.http;
   const app = Fastify({
+    http: httpServerOptions(limits),
+    clientErrorHandler: clientErrorAnswer,
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: httpRequestId,
     bodyLimit: options.maxBodyBytes,
     routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     frameworkErrors: frameworkErrorHandler,
-    return503OnClosing: true,
+    // installClosingAnswer answers these in the documented shape.
+    return503OnClosing: false,
   });
+  applyHttpLimits(app.server, limits);
   installErrorHandling(app, options.maxBodyBytes);
-  installBodyParsing(app);
+  installClosingAnswer(app);
+  installBodyParsing(app, new InflateBudget(limits.maxInflatingBytes));
   installResponseCompression(app);
   void app.register(
     oipRoutes(options.service, { maxBodyBytes: options.maxBodyBytes, direct: options.directInference ?? false, logger: options.logger || undefined }),

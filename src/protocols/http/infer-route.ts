@@ -22,7 +22,7 @@ import type { Logger } from 'pino';
 import type { InferenceService, RequestContext } from '../../serving/inference-service.js';
 import { adoptOipRequestId } from '../../metrics/http-request-tracking.js';
 import { REQUEST_ID_HEADER } from '../../metrics/request-id.js';
-import { takeBuffer } from '../../tensors/buffer-pool.js';
+import { giveBack, takeBuffer } from '../../tensors/buffer-pool.js';
 import { markExclusive } from '../../tensors/exclusive-buffers.js';
 import { connectionSignal } from './client-signal.js';
 import { describeError } from './error-mapping.js';
@@ -84,24 +84,43 @@ function directLaneFits(request: FastifyRequest, maxBodyBytes: number): boolean 
 }
 
 /**
- * The whole body, read into one buffer of the declared length; nothing when the client goes away
- * first (there is nobody to answer). The buffer starts early enough that the binary part (after
+ * Bytes of a body's buffer taken before any of it arrives. Bodies up to this size (nearly all
+ * requests, images of a few hundred KB included) are read into one buffer of the declared length,
+ * as before; a larger declared length only grows the buffer as data arrives (doubling, so the
+ * copies cost at most the body's size once more), so sockets that declare 64 MiB and send nothing
+ * hold 1 MiB each at most, not 64.
+ */
+export const EAGER_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The whole body, read into one buffer; nothing when the client goes away first (there is nobody
+ * to answer). The buffer starts early enough that the binary part (after
  * `Inference-Header-Content-Length` bytes of JSON) is 8-byte aligned, so tensors decode as views
  * instead of copies, and it is exclusive to this request (see `tensors/exclusive-buffers.ts`).
  * Large bodies are read into recycled buffers (`tensors/buffer-pool.ts`).
  */
-function readBody(request: FastifyRequest, declaredLength: number, onBody: (body: Buffer) => void): void {
+export function readBody(request: FastifyRequest, declaredLength: number, onBody: (body: Buffer) => void): void {
   const jsonLength = Number(request.headers[INFERENCE_HEADER_CONTENT_LENGTH] ?? 0);
   const pad = Number.isSafeInteger(jsonLength) && jsonLength > 0 ? (8 - (jsonLength % 8)) % 8 : 0;
-  const body = Buffer.from(takeBuffer(pad + declaredLength), pad, declaredLength);
-  markExclusive(body.buffer);
+  let capacity = Math.min(declaredLength, EAGER_BODY_BYTES);
+  let body = Buffer.from(takeBuffer(pad + capacity), pad, capacity);
   let received = 0;
   const raw = request.raw;
   raw.on('data', (chunk: Buffer) => {
-    // The HTTP parser never delivers more than Content-Length; the guard keeps it that way.
+    // The HTTP parser never delivers more than Content-Length; the guards keep it that way.
+    if (received + chunk.length > capacity && capacity < declaredLength) {
+      capacity = Math.min(declaredLength, Math.max(2 * capacity, received + chunk.length));
+      const grown = Buffer.from(takeBuffer(pad + capacity), pad, capacity);
+      body.copy(grown, 0, 0, received);
+      giveBack(body.buffer);
+      body = grown;
+    }
     received += chunk.copy(body, received);
   });
-  raw.once('end', () => onBody(received === declaredLength ? body : body.subarray(0, received)));
+  raw.once('end', () => {
+    markExclusive(body.buffer);
+    onBody(received === declaredLength ? body : body.subarray(0, received));
+  });
   raw.once('error', () => undefined);
 }
 

@@ -8,15 +8,20 @@
  * `Accept-Encoding: gzip, deflate`, as Triton does.
  */
 import { createGunzip, createInflate } from 'node:zlib';
-import type { Transform } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { markExclusive } from '../../tensors/exclusive-buffers.js';
 import { sendError } from './error-mapping.js';
+import { InflateBudget } from './inflate-budget.js';
 
 /** What fastify's body reader looks at to compare the wire size with Content-Length. */
 type CountingStream = Transform & { receivedEncodedLength: number };
 
-export function installBodyParsing(app: FastifyInstance): void {
+/**
+ * `budget`: bytes being decompressed at once over every request of the process
+ * (`inflate-budget.ts`); absent: no budget.
+ */
+export function installBodyParsing(app: FastifyInstance, budget?: InflateBudget): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
     done(null, unpooled(body as Buffer));
@@ -32,15 +37,47 @@ export function installBodyParsing(app: FastifyInstance): void {
       void sendError(reply.header('accept-encoding', 'gzip, deflate'), 501, 'Unsupported compression type');
       return;
     }
-    const decoder = (encoding === 'gzip' ? createGunzip() : createInflate()) as unknown as CountingStream;
-    decoder.receivedEncodedLength = 0;
+    const decoder = encoding === 'gzip' ? createGunzip() : createInflate();
+    const output = (budget === undefined ? decoder : decoder.pipe(new BudgetMeter(budget))) as unknown as CountingStream;
+    if (output !== (decoder as unknown)) {
+      decoder.on('error', (error) => output.destroy(error));
+      // A body refused by the budget stops being inflated at once.
+      output.once('error', () => decoder.destroy());
+    }
+    output.receivedEncodedLength = 0;
     payload.on('data', (chunk: Buffer) => {
-      decoder.receivedEncodedLength += chunk.length;
+      output.receivedEncodedLength += chunk.length;
     });
     payload.on('error', (error) => decoder.destroy(error));
     payload.pipe(decoder);
-    done(null, decoder);
+    done(null, output);
   });
+}
+
+/**
+ * Passes decompressed chunks through, reserving each in the budget first; fails the body (503)
+ * when the budget is spent. Everything it reserved is given back once the stream is closed
+ * (ended, failed or abandoned by a client that went away).
+ */
+class BudgetMeter extends Transform {
+  private reserved = 0;
+
+  constructor(private readonly budget: InflateBudget) {
+    super();
+    this.once('close', () => {
+      budget.release(this.reserved);
+      this.reserved = 0;
+    });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (!this.budget.tryReserve(chunk.length)) {
+      callback(InflateBudget.exceeded());
+      return;
+    }
+    this.reserved += chunk.length;
+    callback(null, chunk);
+  }
 }
 
 /** The body as a Buffer; an empty one for requests without a body. */
