@@ -12,6 +12,7 @@ import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
 import { BackendRegistry } from '../backends/backend-registry.js';
 import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
+import type { InstanceEvents } from '../backends/onnx/timed-instance.js';
 import { ModelRepository } from '../repository/model-repository.js';
 import { RepositoryPoller } from '../repository/repository-poller.js';
 import { ModelConfigListSource } from '../repository/model-config-list-source.js';
@@ -56,6 +57,8 @@ export interface ModelServerOptions {
   readonly modelConfigFilePollSeconds?: number | undefined;
   /** A version label that does not exist yet may point at a version that is not READY. */
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
+  /** Execution timeout of models whose config sets no `execution_timeout_ms` (milliseconds); 0 or absent = none. */
+  readonly executionTimeoutMs?: number | undefined;
 }
 
 /**
@@ -94,10 +97,12 @@ export class ModelServer {
   /** The TF Serving model list: the config file, and lists given by HandleReloadConfigRequest. */
   private readonly modelList: ModelConfigListSource;
   private unsubscribeSelection: (() => void) | undefined;
+  private readonly onnx: OnnxBackend;
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
-    const backends = new BackendRegistry([new OnnxBackend()]);
+    this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
+    const backends = new BackendRegistry([this.onnx]);
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({ root: options.modelRepository, modelFilename });
     this.manager = new ModelManager({ backends, cores: availableParallelism() });
@@ -171,6 +176,10 @@ export class ModelServer {
       this.metrics.close(),
     ]);
     await this.manager.stop();
+    if (this.onnx.abandonedRuns > 0) {
+      this.options.logger.warn({ runs: this.onnx.abandonedRuns }, 'waiting for runs abandoned after an execution timeout to return before exiting');
+      await this.onnx.whenAbandonedRunsEnd();
+    }
     this.stopRequestLog();
     await this.graphite?.close();
     this.serverMetrics.close();
@@ -208,4 +217,13 @@ export class ModelServer {
     await Promise.all(startup);
     startup = undefined;
   }
+}
+
+/** Execution timeouts are logged: each leaves a run computing in an abandoned thread until it returns. */
+function instanceLogEvents(log: Logger): InstanceEvents {
+  return {
+    timedOut: ({ label, timeoutMs }) => log.warn({ model: label, timeoutMs }, 'execution timed out: instance replaced, the stuck run is abandoned until it returns'),
+    abandonedEnded: ({ label, afterMs }) => log.info({ model: label, afterMs }, 'abandoned run returned; its thread is released'),
+    replacementFailed: ({ label, error }) => log.error({ model: label, err: error }, 'could not start a replacement instance after an execution timeout'),
+  };
 }
