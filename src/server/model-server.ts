@@ -104,7 +104,7 @@ export class ModelServer {
     this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
     const backends = new BackendRegistry([this.onnx]);
     const modelFilename = backends.modelFilename.bind(backends);
-    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename });
+    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
     this.manager = new ModelManager({ backends, cores: availableParallelism() });
     const versionLabels = new VersionLabels({
       isReady: (model, version) => this.manager.versions(model).some((v) => v.version === version && v.state === 'READY'),
@@ -180,6 +180,7 @@ export class ModelServer {
       this.options.logger.warn({ runs: this.onnx.abandonedRuns }, 'waiting for runs abandoned after an execution timeout to return before exiting');
       await this.onnx.whenAbandonedRunsEnd();
     }
+    await this.core.close();
     this.stopRequestLog();
     await this.graphite?.close();
     this.serverMetrics.close();
@@ -225,5 +226,16 @@ function instanceLogEvents(log: Logger): InstanceEvents {
     timedOut: ({ label, timeoutMs }) => log.warn({ model: label, timeoutMs }, 'execution timed out: instance replaced, the stuck run is abandoned until it returns'),
     abandonedEnded: ({ label, afterMs }) => log.info({ model: label, afterMs }, 'abandoned run returned; its thread is released'),
     replacementFailed: ({ label, error }) => log.error({ model: label, err: error }, 'could not start a replacement instance after an execution timeout'),
+  };
+}
+
+/** Calls `report` for a (name, reason) pair only when the name's reason changed: repository scans repeat. */
+function onceEach(report: (name: string, reason: string) => void): (name: string, reason: string) => void {
+  const last = new Map<string, string>();
+  return (name, reason) => {
+    if (last.get(name) === reason) return;
+    if (last.size >= 10_000) last.clear();
+    last.set(name, reason);
+    report(name, reason);
   };
 }
