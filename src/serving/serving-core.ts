@@ -89,6 +89,8 @@ export class ServingCore implements InferenceService, TfServingExtensions {
   /** The load API's override folders, and which of them each model may still be served from. */
   private readonly overrideFolders = new OverrideFolders();
   private readonly overrides = new Map<string, Set<string>>();
+  /** Override folders whose load is still under way (nothing may be served from them yet). */
+  private readonly overridesLoading = new Set<string>();
   /** Failures already published, so an adapter reporting the same error again does not count it twice. */
   private readonly counted = new WeakSet<object>();
   private stopping = false;
@@ -355,6 +357,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
     let folders = this.overrides.get(model);
     if (!folders) this.overrides.set(model, (folders = new Set()));
     folders.add(dir);
+    this.overridesLoading.add(dir);
     try {
       const read = await readModelFolder(dir, model, this.options.modelFilename, config);
       if (!read.ok) {
@@ -364,6 +367,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
       }
       await this.manager.setAspired(model, { ...read, configStamp: `${read.configStamp}${overrideMarker(dir)}` });
     } finally {
+      this.overridesLoading.delete(dir);
       await this.pruneOverrides(model);
     }
   }
@@ -371,9 +375,10 @@ export class ServingCore implements InferenceService, TfServingExtensions {
   private async pruneOverrides(model: string): Promise<void> {
     const folders = this.overrides.get(model);
     if (!folders) return;
-    const stamps = this.manager.versions(model).map((v) => v.stamp);
+    // Versions that failed to load (UNAVAILABLE) serve nothing: their folder may go.
+    const stamps = this.manager.versions(model).filter((v) => v.state !== 'UNAVAILABLE').map((v) => v.stamp);
     for (const dir of [...folders]) {
-      if (stamps.some((stamp) => stamp.includes(overrideMarker(dir)))) continue;
+      if (this.overridesLoading.has(dir) || stamps.some((stamp) => stamp.includes(overrideMarker(dir)))) continue;
       folders.delete(dir);
       await this.overrideFolders.remove(dir);
     }
