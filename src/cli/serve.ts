@@ -7,8 +7,7 @@ import { ModelServer, type ModelServerOptions } from '../server/model-server.js'
 import { startStandalone } from '../server/standalone.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import type { ModelControlMode } from '../serving/serving-core.js';
-import { collect, port, positiveNumber } from './options.js';
-import { MAX_TIMER_MS } from '../backends/onnx/onnx-backend.js';
+import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
 
 interface ServeFlags extends ObservabilityFlags {
   modelRepository: string;
@@ -47,7 +46,7 @@ export function serveCommand(): Command {
     .option('--model-config-file <file>', 'TF Serving model list (model_config_list text format): serve exactly the models it lists (base_path = a model folder) instead of the repository\'s')
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false)
-    .option('--execution-timeout-secs <seconds>', 'fail a model execution that runs longer (DEADLINE_EXCEEDED) and replace its instance; a model\'s execution_timeout_ms parameter overrides it; 0 = no timeout', executionTimeoutSeconds, 0);
+    .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
   return addObservabilityFlags(command)
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
@@ -95,13 +94,6 @@ export function serveCommand(): Command {
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number ≥ 0`);
-  return n;
-}
-
-/** Seconds ≥ 0 that a timer can hold (about 24 days at most). */
-function executionTimeoutSeconds(value: string): number {
-  const n = nonNegativeNumber(value);
-  if (n * 1000 > MAX_TIMER_MS) throw new InvalidArgumentError(`"${value}" is more than ${Math.floor(MAX_TIMER_MS / 1000)} seconds`);
   return n;
 }
 

@@ -42,7 +42,7 @@ export async function resolveInside(boundary: string, path: string): Promise<str
     if (isMissing(error)) {
       // A dangling link is missing too, unless it points out (then say so rather than "not found").
       const link = await lstat(path).catch(() => undefined);
-      if (link?.isSymbolicLink()) throw outside(boundary, path, 'a symbolic link that leads nowhere');
+      if (link?.isSymbolicLink()) throw outside(boundary, path, 'a symbolic link to nothing (links are followed only to files inside the model repository)');
       return undefined;
     }
     throw error;
@@ -58,7 +58,7 @@ export function resolveInsideSync(boundary: string, path: string): string | unde
     real = realpathSync(path);
   } catch (error) {
     if (isMissing(error)) {
-      if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw outside(boundary, path, 'a symbolic link that leads nowhere');
+      if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw outside(boundary, path, 'a symbolic link to nothing (links are followed only to files inside the model repository)');
       return undefined;
     }
     throw error;
@@ -92,8 +92,8 @@ export function shownPath(boundary: string, path: string): string {
   return rel === '' ? '.' : rel;
 }
 
-function outside(boundary: string, path: string, what = 'a symbolic link that leads outside'): OutsideBoundaryError {
-  return new OutsideBoundaryError(`'${shownPath(boundary, path)}' is ${what} of the model repository (links must stay inside it)`);
+function outside(boundary: string, path: string, what = 'a symbolic link that leads outside the model repository (links must stay inside it)'): OutsideBoundaryError {
+  return new OutsideBoundaryError(`'${shownPath(boundary, path)}' is ${what}`);
 }
 
 function isMissing(error: unknown): boolean {

@@ -149,9 +149,10 @@ export class ModelConfigListSource {
  */
 async function readEntry(entry: ModelConfigListEntry, modelFilename: (config: ModelConfig) => string | undefined): Promise<AspiredModel> {
   let raw: Record<string, unknown>;
+  const base = await realBoundary(entry.basePath);
   try {
     // The base path may be anywhere (the operator chose it); what it holds must stay inside it.
-    const configPath = await resolveInside(await realBoundary(entry.basePath), join(entry.basePath, 'config.pbtxt'));
+    const configPath = await resolveInside(base, join(base, 'config.pbtxt'));
     const text = configPath === undefined ? '' : await readFile(configPath, 'utf8');
     raw = parseTextFormat(text, modelConfigType());
   } catch (error) {
@@ -159,5 +160,5 @@ async function readEntry(entry: ModelConfigListEntry, modelFilename: (config: Mo
   }
   raw['name'] = entry.name;
   if (entry.versionPolicy) raw['version_policy'] = entry.versionPolicy;
-  return readModelFolder(entry.basePath, entry.name, modelFilename, JSON.stringify(raw), { boundary: entry.basePath });
+  return readModelFolder(base, entry.name, modelFilename, JSON.stringify(raw), { boundary: base });
 }

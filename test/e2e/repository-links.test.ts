@@ -86,7 +86,7 @@ test('a label file linked outside the repository is never read: the model is UNA
   assert.doesNotMatch(JSON.stringify(result.json), /root:x|secret/);
   const entry = (await index()).find((e) => e.name === 'labels_out');
   assert.equal(entry?.state, 'UNAVAILABLE', JSON.stringify(entry));
-  assert.match(entry?.reason ?? '', /'labels_out\/labels\.txt' is a symbolic link that leads outside of the model repository/);
+  assert.match(entry?.reason ?? '', /'labels_out\/labels\.txt' is a symbolic link that leads outside the model repository/);
   assert.doesNotMatch(entry?.reason ?? '', new RegExp(outside), 'the reason names no server path');
 });
 
