@@ -6,7 +6,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { createTempModelRepository, loopModel, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { infer, type ClientTensor } from '../helpers/oip-client.js';
@@ -130,5 +133,39 @@ test('over gRPC a timed-out execution is DEADLINE_EXCEEDED', async () => {
     assert.match(error?.details ?? '', /execution timeout of 500 ms/);
   } finally {
     client.close();
+  }
+});
+
+test('cranberries serve stopped with SIGTERM while a timed-out run still computes waits for it and exits 0 (exiting at once would abort with 134)', async () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['dist/src/cli/main.js', 'serve', '--model-control-mode', 'explicit', '--load-model', 'loop_default', '--execution-timeout-secs', '0.3', '--model-repository', repo.root, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0'],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const logged: string[] = [];
+  try {
+    const lines = createInterface({ input: child.stdout });
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('serve did not log its ports within 60 s')), 60_000);
+      lines.on('line', (line) => {
+        logged.push(line);
+        const entry = JSON.parse(line) as { http?: number };
+        if (typeof entry.http === 'number') {
+          clearTimeout(timer);
+          resolve(`http://127.0.0.1:${entry.http}`);
+        }
+      });
+    });
+    await waitFor(async () => (await fetch(`${url}/v2/models/loop_default/ready`)).status === 200, 60_000, 'loop_default to be ready');
+    // ~3 s of work: it times out after 300 ms and computes on, abandoned, while the server stops.
+    const slow = await infer(url, 'loop_default', inputs(5000));
+    assert.equal(slow.status, 504, JSON.stringify(slow.json));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.ok(logged.some((line) => line.includes('waiting for runs abandoned after an execution timeout')), 'the wait is logged');
+  } finally {
+    child.kill('SIGKILL');
   }
 });
