@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { CranberriesError, asCranberriesError, invalidArgument, notFound, type FailureReason } from '../core/errors.js';
 import { EventChannel } from '../core/events.js';
 import type { ExecutionTiming } from '../backends/backend.js';
-import type { AspiredModel } from '../repository/aspired-model.js';
 import { readModelFolder, type ModelRepository } from '../repository/model-repository.js';
 import { checkModelName } from '../repository/model-names.js';
 import { OverrideFolders } from './override-folders.js';
@@ -210,15 +209,13 @@ export class ServingCore implements InferenceService, TfServingExtensions {
   async loadModel(model: string, options?: LoadModelOptions): Promise<void> {
     this.requireExplicitMode();
     checkModelName(model);
-    let aspired: AspiredModel;
     if (options?.files && options.files.size > 0) {
       if (options.config === undefined) throw invalidArgument(`loading model '${model}' with file overrides needs a "config" parameter`);
       await this.loadOverride(model, options.config, options.files);
       return;
-    } else {
-      if (!(await this.options.repository.exists(model))) throw notFound(`failed to load '${model}': no model folder '${model}' in the repository`);
-      aspired = await this.options.repository.read(model, options?.config);
     }
+    if (!(await this.options.repository.exists(model))) throw notFound(`failed to load '${model}': no model folder '${model}' in the repository`);
+    const aspired = await this.options.repository.read(model, options?.config);
     if (!aspired.ok) {
       await this.manager.setAspired(model, aspired);
       throw invalidArgument(`failed to load '${model}': ${aspired.reason}`);
