@@ -11,6 +11,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import { encodeModel, initializer, node, valueInfo } from '../fixtures/onnx-graph.js';
 import { createTempModelRepository, loopModel, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { infer, type ClientTensor } from '../helpers/oip-client.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
@@ -32,6 +33,11 @@ before(async () => {
     loop: { versions: { 1: loopModel(SIZE) }, config: config('500') },
     loop_default: { versions: { 1: loopModel(SIZE) }, config: config(undefined) },
     loop_off: { versions: { 1: loopModel(SIZE) }, config: config('0') },
+    // Batches of up to 4 rows; a lone request waits up to 2 s for a second one (preferred size 2).
+    batched: {
+      versions: { 1: batchedSlowModel() },
+      config: `max_batch_size: 4\ndynamic_batching { preferred_batch_size: [2] max_queue_delay_microseconds: 2000000 }\n${config('100')}`,
+    },
   });
   // The server-wide default (for loop_default) is 400 ms; loop_off turns it off with "0".
   server = await startTestServer({ modelRepository: repo.root, executionTimeoutMs: 400 });
@@ -41,6 +47,20 @@ after(async () => {
   await server?.stop();
   await repo?.remove();
 });
+
+/** `x` FP32 [batch, 512] times a 512×512 matrix 6000 times: far more than 100 ms for any batch. */
+function batchedSlowModel(size = 512, repeats = 6000): Uint8Array {
+  const shift = new Float32Array(size * size);
+  for (let k = 0; k < size; k++) shift[k * size + ((k + 1) % size)] = 1;
+  const nodes = Array.from({ length: repeats }, (_, r) => node('MatMul', [r === 0 ? 'x' : `h${r}`, 'shift'], [r === repeats - 1 ? 'y' : `h${r + 1}`]));
+  return encodeModel({
+    name: 'batched_slow',
+    inputs: [valueInfo('x', 'FP32', ['batch', size])],
+    outputs: [valueInfo('y', 'FP32', ['batch', size])],
+    nodes,
+    initializers: [initializer('shift', 'FP32', [size, size], shift)],
+  });
+}
 
 function inputs(trips: number): ClientTensor[] {
   const x = new Float32Array(SIZE * SIZE);
@@ -108,6 +128,19 @@ test('the server default applies to models without execution_timeout_ms, and "0"
   // ~1.5 s of work: past the 400 ms default, but loop_off has no timeout.
   await expectCorrect('loop_off', 2500);
   await expectCorrect('loop_default', 9);
+});
+
+test('every request of a timed-out batch fails with 504', async () => {
+  const row = { name: 'x', datatype: 'FP32', shape: [1, 512], data: new Array<number>(512).fill(1) };
+  const started = Date.now();
+  const answers = await Promise.all([infer(server.url, 'batched', [row]), infer(server.url, 'batched', [row])]);
+  const elapsedMs = Date.now() - started;
+  for (const answer of answers) {
+    assert.equal(answer.status, 504, JSON.stringify(answer.json));
+    assert.match(String(answer.json['error']), /execution timeout of 100 ms/);
+  }
+  // Run apart, the first would have waited 2 s for a partner: both were one batch.
+  assert.ok(elapsedMs < 1900, `both answered after ${elapsedMs} ms`);
 });
 
 test('over gRPC a timed-out execution is DEADLINE_EXCEEDED', async () => {
