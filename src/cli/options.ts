@@ -16,3 +16,16 @@ export function positiveNumber(value: string): number {
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
+
+/** The longest delay a Node.js timer holds (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `--execution-timeout-secs`: seconds ≥ 0 (0 = none) that a timer can hold. */
+export function executionTimeoutSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number ≥ 0`);
+  if (n * 1000 > MAX_TIMER_MS) throw new InvalidArgumentError(`"${value}" is more than ${Math.floor(MAX_TIMER_MS / 1000)} seconds`);
+  return n;
+}
+
+export const EXECUTION_TIMEOUT_HELP = "fail a model execution that runs longer with DEADLINE_EXCEEDED and replace its instance; a model's execution_timeout_ms parameter overrides it; 0 = no timeout";

@@ -7,9 +7,9 @@ import { ModelServer, type ModelServerOptions } from '../server/model-server.js'
 import { startStandalone } from '../server/standalone.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import type { ModelControlMode } from '../serving/serving-core.js';
-import { collect, port, positiveNumber } from './options.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
+import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
 
 interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
   modelRepository: string;
@@ -27,6 +27,7 @@ interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeou
   modelConfigFile?: string;
   modelConfigFilePollWaitSeconds: number;
   allowVersionLabelsForUnavailableModels: boolean;
+  executionTimeoutSecs: number;
 }
 
 export function serveCommand(): Command {
@@ -46,7 +47,8 @@ export function serveCommand(): Command {
     .option('--cache-size-mb <mb>', 'response cache size in MiB for models with response_cache { enable: true }; 0 = no cache', nonNegativeNumber, 0)
     .option('--model-config-file <file>', 'TF Serving model list (model_config_list text format): serve exactly the models it lists (base_path = a model folder) instead of the repository\'s')
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
-    .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false);
+    .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false)
+    .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
   return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command)))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
@@ -73,6 +75,7 @@ export function serveCommand(): Command {
         modelConfigFilePollSeconds: flags.modelConfigFilePollWaitSeconds,
         allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
         listenerLimits: listenerLimitsFromFlags(flags),
+        executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
         ...observabilityOptions(flags),
         logger,
       };

@@ -14,9 +14,9 @@ import { parseZooKeeperAddress } from '../cluster/store/zookeeper-address.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { defaultNodeId, startWorkerNode } from '../cluster/worker-node.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
-import { collect, port, positiveNumber } from './options.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
+import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
 
 interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
   zookeeper: string;
@@ -35,6 +35,7 @@ interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeo
   httpMaxBodyMb: number;
   grpcMaxMessageMb: number;
   logLevel: LogLevel;
+  executionTimeoutSecs: number;
 }
 
 /** Default memory limit: 80 % of this machine's memory. */
@@ -62,6 +63,7 @@ export function workerCommand(): Command {
     .option('--repository-poll-secs <seconds>', 'poll interval in poll mode', positiveNumber, 15)
     .option('--http-max-body-mb <mb>', 'largest HTTP request body accepted, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
+    .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
   return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command))).action(async (flags: WorkerFlags) => {
@@ -85,7 +87,11 @@ export function workerCommand(): Command {
       httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
       grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
       logger,
-      server: { ...observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)), listenerLimits: listenerLimitsFromFlags(flags) },
+      server: {
+        ...observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)),
+        listenerLimits: listenerLimitsFromFlags(flags),
+        executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
+      },
     }).catch(async (error: unknown) => {
       await store.stop();
       throw error;

@@ -9,7 +9,7 @@
  * "where does my model run and in which state, or why not".
  */
 import { CranberriesError, invalidArgument, notFound } from '../core/errors.js';
-import { isSafeName } from '../repository/model-repository.js';
+import { checkModelName } from '../repository/model-names.js';
 import { isConflict, readJson, readSnapshot, type ClusterSnapshot } from './cluster-state.js';
 import { DEFAULT_ROOT, ModelDeployment, clusterPaths, encodeJson, type ClusterPaths, type NodeStatus, type PlacementStatus } from './layout.js';
 import type { VersionState } from './served-models.js';
@@ -218,7 +218,7 @@ function replicaOf(status: NodeStatus | undefined, model: string): { state: Repl
 }
 
 function checkName(name: string): void {
-  if (!isSafeName(name)) throw invalidArgument(`'${name}' is not a valid model name (one path segment, no '/')`);
+  checkModelName(name);
 }
 
 function checkReplicas(replicas: number): number {

@@ -80,7 +80,7 @@ for (const rawBodies of [false, true]) {
         ['POST', '/v2/cluster/models/m', '{not json', /not valid JSON/],
         ['PUT', '/v2/cluster/models/m/replicas', undefined, /needs a JSON body/],
         ['PUT', '/v2/cluster/models/m/replicas', { replicas: 'two' }, /'replicas'/],
-        ['POST', '/v2/cluster/models/a%2Fb', {}, /'a\/b' is not a valid model name/],
+        ['POST', '/v2/cluster/models/a%2Fb', {}, /invalid model name "a\/b": a model name must not contain '\/'/],
       ];
       for (const [method, url, body, message] of cases) {
         const { status, json } = await call(app, method as 'POST', url, body);

@@ -10,6 +10,8 @@ export interface AspiredVersion {
   readonly modelPath: string;
   /** Identity of the model file (size and mtime): a different stamp means "reload". */
   readonly stamp: string;
+  /** Why this version cannot be served (its files lead outside the repository): it shows UNAVAILABLE with this reason. */
+  readonly refused?: string | undefined;
 }
 
 export type AspiredModel =

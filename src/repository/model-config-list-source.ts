@@ -17,6 +17,7 @@ import { modelConfigType } from './config-proto.js';
 import { parseModelConfigList, type ModelConfigListEntry } from './model-config-list.js';
 import type { ModelConfig } from './model-config.js';
 import { readModelFolder } from './model-repository.js';
+import { realBoundary, resolveInside } from './contained-path.js';
 import { parseTextFormat } from './text-format.js';
 
 /** What the source drives: the model manager and the label registry, seen through a narrow port. */
@@ -148,16 +149,16 @@ export class ModelConfigListSource {
  */
 async function readEntry(entry: ModelConfigListEntry, modelFilename: (config: ModelConfig) => string | undefined): Promise<AspiredModel> {
   let raw: Record<string, unknown>;
+  const base = await realBoundary(entry.basePath);
   try {
-    const text = await readFile(join(entry.basePath, 'config.pbtxt'), 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return '';
-      throw error;
-    });
+    // The base path may be anywhere (the operator chose it); what it holds must stay inside it.
+    const configPath = await resolveInside(base, join(base, 'config.pbtxt'));
+    const text = configPath === undefined ? '' : await readFile(configPath, 'utf8');
     raw = parseTextFormat(text, modelConfigType());
   } catch (error) {
     return { ok: false, reason: `config.pbtxt: ${asCranberriesError(error).message}` };
   }
   raw['name'] = entry.name;
   if (entry.versionPolicy) raw['version_policy'] = entry.versionPolicy;
-  return readModelFolder(entry.basePath, entry.name, modelFilename, JSON.stringify(raw));
+  return readModelFolder(base, entry.name, modelFilename, JSON.stringify(raw), { boundary: base });
 }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CranberriesError } from '../core/errors.js';
@@ -129,6 +129,32 @@ describe('ModelConfigListSource', () => {
       );
       assert.deepEqual(target.servedModels(), ['missing']);
       assert.equal(source.directoryOf('served_as'), undefined);
+      await source.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a base path may be anywhere, but links inside it must stay inside it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cranberries-list-'));
+    try {
+      // The base path itself is a link (the operator's choice); its version 2 leads out of it.
+      await mkdir(join(dir, 'real', '1'), { recursive: true });
+      await writeFile(join(dir, 'real', '1', 'model.onnx'), 'x');
+      await mkdir(join(dir, 'elsewhere', '2'), { recursive: true });
+      await writeFile(join(dir, 'elsewhere', '2', 'model.onnx'), 'x');
+      await symlink(join(dir, 'elsewhere', '2'), join(dir, 'real', '2'));
+      await symlink(join(dir, 'real'), join(dir, 'base'));
+      await symlink(join(dir, 'elsewhere', 'secret'), join(dir, 'real', 'config.pbtxt'));
+      const target = new FakeTarget();
+      const source = new ModelConfigListSource({ modelFilename: () => 'model.onnx', target, pollSeconds: 0 });
+      const entry = { name: 'm', basePath: join(dir, 'base'), versionPolicy: { all: {} }, versionLabels: {} };
+      await assert.rejects(source.apply([entry]), code('FAILED_PRECONDITION', /'config\.pbtxt' is a symbolic link to nothing/));
+      await rm(join(dir, 'real', 'config.pbtxt'));
+      await source.apply([entry]);
+      const aspired = target.aspired.get('m');
+      assert.ok(aspired?.ok);
+      assert.deepEqual(aspired.versions.map((v) => [v.version, v.refused]), [[1, undefined], [2, "'2' is a symbolic link that leads outside the model repository (links must stay inside it)"]]);
       await source.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -22,6 +22,7 @@ import { CranberriesError, invalidArgument } from '../core/errors.js';
 import { findProtoFile } from './config-proto.js';
 import type { ModelVersionPolicy } from './model-config.js';
 import { parseTextFormat } from './text-format.js';
+import { modelNameProblem, shownName } from './model-names.js';
 
 export interface ModelConfigListEntry {
   readonly name: string;
@@ -94,7 +95,8 @@ function entryOf(config: unknown, where: string, baseDir: string): ModelConfigLi
   if (!isPlain(config)) throw invalidArgument(`${where} must be a message`);
   const name = config['name'];
   if (typeof name !== 'string' || name === '') throw invalidArgument(`${where}: name is required`);
-  if (/[/\\\0]/.test(name) || name === '.' || name === '..') throw invalidArgument(`${where}: model name '${name}' must not contain '/' or '\\'`);
+  const problem = modelNameProblem(name);
+  if (problem !== undefined) throw invalidArgument(`${where}: model name ${shownName(name)}: ${problem}`);
   const context = `${where} (model '${name}')`;
   const basePath = config['base_path'];
   if (typeof basePath !== 'string' || basePath === '') throw invalidArgument(`${context}: base_path is required`);

@@ -12,13 +12,28 @@ import { join } from 'node:path';
 import { asCranberriesError } from '../core/errors.js';
 import type { AspiredModel, AspiredVersion } from './aspired-model.js';
 import { modelConfigFromJson, parseModelConfig } from './config-parser.js';
+import { checkFolderInside, OutsideBoundaryError, realBoundary, resolveInside } from './contained-path.js';
 import type { ModelConfig } from './model-config.js';
+import { isValidModelName, modelNameProblem } from './model-names.js';
 import { selectVersions } from './version-policy.js';
 
 export interface ModelRepositoryOptions {
   readonly root: string;
   /** The model file name for a config (its `default_model_filename` or its backend's default). */
   readonly modelFilename: (config: ModelConfig) => string | undefined;
+  /**
+   * Told why a folder is not served as it is: a folder name that is no valid model name (the folder
+   * is ignored), or a link leading outside the repository (the model or version is UNAVAILABLE).
+   * Called on every scan that meets it; callers that log should log each reason once.
+   */
+  readonly onRefused?: ((name: string, reason: string) => void) | undefined;
+}
+
+/** Where a model folder's files may resolve to, and who hears about refusals (see `contained-path.ts`). */
+export interface FolderScope {
+  /** Default: the model folder itself. */
+  readonly boundary?: string | undefined;
+  readonly onRefused?: ((reason: string) => void) | undefined;
 }
 
 const VERSION_FOLDER = /^[1-9][0-9]*$/;
@@ -30,71 +45,129 @@ export class ModelRepository {
     return this.options.root;
   }
 
-  /** Names of the model folders (hidden folders and plain files are ignored). */
+  /**
+   * Names of the model folders (hidden entries and plain files are ignored). A folder whose name is
+   * no valid model name is ignored with a reason; a link to a folder counts as a model folder, and
+   * one leading outside the repository is listed so that its reason shows in the index.
+   */
   async list(): Promise<string[]> {
     const entries = await readdir(this.options.root, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    const names: string[] = [];
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      if (!entry.isDirectory() && !entry.isSymbolicLink()) continue;
+      const problem = modelNameProblem(entry.name);
+      if (problem !== undefined) {
+        this.options.onRefused?.(entry.name, `folder ignored: ${problem}`);
+        continue;
+      }
+      if (entry.isSymbolicLink()) {
+        // A link to a plain file is no model; a dangling or outside link is, so its reason shows.
+        const target = await stat(join(this.options.root, entry.name)).catch(() => undefined);
+        if (target && !target.isDirectory()) continue;
+      }
+      names.push(entry.name);
+    }
+    return names.sort();
   }
 
   async exists(model: string): Promise<boolean> {
-    if (!isSafeName(model)) return false;
-    return stat(join(this.options.root, model)).then((s) => s.isDirectory(), () => false);
+    if (!isValidModelName(model)) return false;
+    const path = join(this.options.root, model);
+    return stat(path).then(
+      (s) => s.isDirectory(),
+      // A dangling link still names a model: loading it answers with the reason, not "no folder".
+      () => readdir(this.options.root).then((names) => names.includes(model), () => false),
+    );
   }
 
   /** Reads one model folder. Problems become `{ ok: false, reason }`, never exceptions. */
-  read(model: string, configJsonOverride?: string): Promise<AspiredModel> {
-    return readModelFolder(join(this.options.root, model), model, this.options.modelFilename, configJsonOverride);
+  async read(model: string, configJsonOverride?: string): Promise<AspiredModel> {
+    const root = await realBoundary(this.options.root);
+    const onRefused = this.options.onRefused;
+    return readModelFolder(join(root, model), model, this.options.modelFilename, configJsonOverride, {
+      boundary: root,
+      onRefused: onRefused && ((reason) => onRefused(model, reason)),
+    });
   }
 }
 
-/** Reads a model folder anywhere on disk (the repository's, or an override folder of the load API). */
+/**
+ * Reads a model folder anywhere on disk (the repository's, a model list's base path, or an
+ * override folder of the load API). Every file read must resolve inside `scope.boundary`: a
+ * model folder or `config.pbtxt` or label file leading outside makes the model unavailable, a
+ * version folder or model file leading outside makes that version unavailable.
+ */
 export async function readModelFolder(
   dir: string,
   model: string,
   modelFilename: (config: ModelConfig) => string | undefined,
   configJsonOverride?: string,
+  scope: FolderScope = {},
 ): Promise<AspiredModel> {
+  const boundary = await realBoundary(scope.boundary ?? dir);
+  // A folder that is its own boundary is read through its real path, so messages name paths inside it.
+  const base = scope.boundary === undefined || scope.boundary === dir ? boundary : dir;
+  const refuse = (error: OutsideBoundaryError): string => {
+    scope.onRefused?.(error.message);
+    return error.message;
+  };
   try {
+    const realDir = await resolveInside(boundary, base);
+    if (realDir === undefined) return { ok: false, reason: `model folder '${model}' not found` };
     let config: ModelConfig;
     let configStamp: string;
     if (configJsonOverride !== undefined) {
       config = modelConfigFromJson(JSON.parse(configJsonOverride) as unknown, model);
       configStamp = `json:${configJsonOverride}`;
     } else {
-      const text = await readFile(join(dir, 'config.pbtxt'), 'utf8').catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return '';
-        throw error;
-      });
+      const configPath = await resolveInside(boundary, join(base, 'config.pbtxt'));
+      const text = configPath === undefined ? '' : await readFile(configPath, 'utf8');
       config = parseModelConfig(text, model);
       configStamp = `pbtxt:${text}`;
+    }
+    for (const output of config.output) {
+      if (output.label_filename) await resolveInside(boundary, join(base, output.label_filename));
     }
     const filename = modelFilename(config);
     if (!filename) return { ok: false, reason: `no backend serves platform '${config.platform}' / backend '${config.backend}'` };
 
-    const entries = await readdir(dir, { withFileTypes: true });
-    const available = entries.filter((e) => e.isDirectory() && VERSION_FOLDER.test(e.name)).map((e) => Number(e.name));
+    const entries = await readdir(realDir, { withFileTypes: true });
+    const available = entries.filter((e) => (e.isDirectory() || e.isSymbolicLink()) && VERSION_FOLDER.test(e.name)).map((e) => Number(e.name));
     const selected = selectVersions(config.version_policy, available);
     const versions = await Promise.all(
-      selected.map(async (version): Promise<AspiredVersion> => {
-        const modelPath = await resolveModelFile(join(dir, String(version), filename));
-        const info = await stat(modelPath).catch(() => undefined);
-        return { version, modelPath, stamp: info ? `${info.size}:${info.mtimeMs}` : 'missing' };
+      selected.map(async (version): Promise<AspiredVersion | undefined> => {
+        const versionDir = join(base, String(version));
+        try {
+          const realVersionDir = await resolveInside(boundary, versionDir);
+          if (realVersionDir === undefined || !(await stat(realVersionDir)).isDirectory()) return undefined;
+          await checkFolderInside(boundary, realVersionDir);
+          const modelPath = await resolveModelFile(boundary, join(versionDir, filename));
+          const info = await stat(modelPath).catch(() => undefined);
+          return { version, modelPath, stamp: info ? `${info.size}:${info.mtimeMs}` : 'missing' };
+        } catch (error) {
+          if (!(error instanceof OutsideBoundaryError)) throw error;
+          return { version, modelPath: join(versionDir, filename), stamp: `refused:${error.message}`, refused: refuse(error) };
+        }
       }),
     );
-    return { ok: true, config, configStamp, versions };
+    return { ok: true, config, configStamp, versions: versions.filter((v): v is AspiredVersion => v !== undefined) };
   } catch (error) {
-    return { ok: false, reason: asCranberriesError(error).message };
+    if (error instanceof OutsideBoundaryError) return { ok: false, reason: refuse(error) };
+    // File system messages name absolute paths: show them relative to the model folder.
+    return { ok: false, reason: asCranberriesError(error).message.replaceAll(`${boundary}/`, '').replaceAll(boundary, '.') };
   }
 }
 
-/** Triton allows `model.onnx` to be a folder holding `model.onnx` (models with external data). */
-async function resolveModelFile(path: string): Promise<string> {
-  const info = await stat(path).catch(() => undefined);
-  if (info?.isDirectory()) return join(path, 'model.onnx');
-  return path;
-}
-
-/** A model name is one path segment: no separators, no `..`. */
-export function isSafeName(name: string): boolean {
-  return name.length > 0 && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+/**
+ * The real path of a version's model file. Triton allows `model.onnx` to be a folder holding
+ * `model.onnx` (models with external data); every link in that folder must stay inside too.
+ */
+async function resolveModelFile(boundary: string, path: string): Promise<string> {
+  const real = await resolveInside(boundary, path);
+  if (real === undefined) return path;
+  const info = await stat(real);
+  if (!info.isDirectory()) return real;
+  await checkFolderInside(boundary, real);
+  return (await resolveInside(boundary, join(real, 'model.onnx'))) ?? join(real, 'model.onnx');
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
 import { BackendRegistry } from '../backends/backend-registry.js';
 import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
+import type { InstanceEvents } from '../backends/onnx/timed-instance.js';
 import { ModelRepository } from '../repository/model-repository.js';
 import { RepositoryPoller } from '../repository/repository-poller.js';
 import { ModelConfigListSource } from '../repository/model-config-list-source.js';
@@ -60,6 +61,8 @@ export interface ModelServerOptions {
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
   /** Timeouts and connection limits of every listener (HTTP, gRPC, metrics). Default `DEFAULT_LISTENER_LIMITS`. */
   readonly listenerLimits?: ListenerLimits | undefined;
+  /** Execution timeout of models whose config sets no `execution_timeout_ms` (milliseconds); 0 or absent = none. */
+  readonly executionTimeoutMs?: number | undefined;
 }
 
 /**
@@ -100,13 +103,15 @@ export class ModelServer {
   /** The TF Serving model list: the config file, and lists given by HandleReloadConfigRequest. */
   private readonly modelList: ModelConfigListSource;
   private unsubscribeSelection: (() => void) | undefined;
+  private readonly onnx: OnnxBackend;
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
     this.limits = options.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
-    const backends = new BackendRegistry([new OnnxBackend()]);
+    this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
+    const backends = new BackendRegistry([this.onnx]);
     const modelFilename = backends.modelFilename.bind(backends);
-    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename });
+    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
     this.manager = new ModelManager({ backends, cores: availableParallelism() });
     const versionLabels = new VersionLabels({
       isReady: (model, version) => this.manager.versions(model).some((v) => v.version === version && v.state === 'READY'),
@@ -179,6 +184,11 @@ export class ModelServer {
       this.metrics.close(),
     ]);
     await this.manager.stop();
+    if (this.onnx.abandonedRuns > 0) {
+      this.options.logger.warn({ runs: this.onnx.abandonedRuns }, 'waiting for runs abandoned after an execution timeout to return before exiting');
+      await this.onnx.whenAbandonedRunsEnd();
+    }
+    await this.core.close();
     this.stopRequestLog();
     await this.graphite?.close();
     this.serverMetrics.close();
@@ -216,4 +226,24 @@ export class ModelServer {
     await Promise.all(startup);
     startup = undefined;
   }
+}
+
+/** Execution timeouts are logged: each leaves a run computing in an abandoned thread until it returns. */
+function instanceLogEvents(log: Logger): InstanceEvents {
+  return {
+    timedOut: ({ label, timeoutMs }) => log.warn({ model: label, timeoutMs }, 'execution timed out: instance replaced, the stuck run is abandoned until it returns'),
+    abandonedEnded: ({ label, afterMs }) => log.info({ model: label, afterMs }, 'abandoned run returned; its thread is released'),
+    replacementFailed: ({ label, error }) => log.error({ model: label, err: error }, 'could not start a replacement instance after an execution timeout'),
+  };
+}
+
+/** Calls `report` for a (name, reason) pair only when the name's reason changed: repository scans repeat. */
+function onceEach(report: (name: string, reason: string) => void): (name: string, reason: string) => void {
+  const last = new Map<string, string>();
+  return (name, reason) => {
+    if (last.get(name) === reason) return;
+    if (last.size >= 10_000) last.clear();
+    last.set(name, reason);
+    report(name, reason);
+  };
 }

@@ -8,6 +8,7 @@
  * requests finish, then the instances are released.
  */
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { CranberriesError, asCranberriesError, notFound, unavailable } from '../core/errors.js';
 import { EventChannel } from '../core/events.js';
 import type { BackendRegistry } from '../backends/backend-registry.js';
@@ -189,7 +190,8 @@ export class ModelManager {
     try {
       const backend = this.options.backends.find(config);
       if (!backend) throw new CranberriesError('INVALID_ARGUMENT', `no backend serves platform '${config.platform}' / backend '${config.backend}'`);
-      if (!existsSync(aspired.modelPath)) throw new CranberriesError('INVALID_ARGUMENT', `model file ${aspired.modelPath} not found`);
+      if (aspired.refused !== undefined) throw new CranberriesError('INVALID_ARGUMENT', aspired.refused);
+      if (!existsSync(aspired.modelPath)) throw new CranberriesError('INVALID_ARGUMENT', `model file ${aspired.version}/${basename(aspired.modelPath)} not found`);
       const instances = Math.max(1, config.instance_group.reduce((sum, g) => sum + g.count, 0));
       const loaded = await backend.load({
         label,

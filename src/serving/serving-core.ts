@@ -3,14 +3,14 @@
  * model repository. This is where a request becomes a lease, a validated and scheduled execution,
  * statistics, and an answer.
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, normalize } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { CranberriesError, asCranberriesError, invalidArgument, notFound, type FailureReason } from '../core/errors.js';
 import { EventChannel } from '../core/events.js';
 import type { ExecutionTiming } from '../backends/backend.js';
-import type { AspiredModel } from '../repository/aspired-model.js';
-import { isSafeName, readModelFolder, type ModelRepository } from '../repository/model-repository.js';
+import { readModelFolder, type ModelRepository } from '../repository/model-repository.js';
+import { checkModelName } from '../repository/model-names.js';
+import { OverrideFolders } from './override-folders.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { TensorSignature } from '../backends/backend.js';
 import { dataTypeFromConfig } from '../tensors/data-type.js';
@@ -85,7 +85,11 @@ export class ServingCore implements InferenceService, TfServingExtensions {
   readonly requestCompleted = new EventChannel<RequestEvent>();
   private readonly manager: ModelManager;
   private readonly labels = new WeakMap<ServedVersion, ReadonlyMap<string, readonly string[]>>();
-  private readonly overrides = new Map<string, string>();
+  /** The load API's override folders, and which of them each model may still be served from. */
+  private readonly overrideFolders = new OverrideFolders();
+  private readonly overrides = new Map<string, Set<string>>();
+  /** Override folders whose load is still under way (nothing may be served from them yet). */
+  private readonly overridesLoading = new Set<string>();
   /** Failures already published, so an adapter reporting the same error again does not count it twice. */
   private readonly counted = new WeakSet<object>();
   private stopping = false;
@@ -204,15 +208,14 @@ export class ServingCore implements InferenceService, TfServingExtensions {
 
   async loadModel(model: string, options?: LoadModelOptions): Promise<void> {
     this.requireExplicitMode();
-    if (!isSafeName(model)) throw invalidArgument(`invalid model name '${model}'`);
-    let aspired: AspiredModel;
+    checkModelName(model);
     if (options?.files && options.files.size > 0) {
       if (options.config === undefined) throw invalidArgument(`loading model '${model}' with file overrides needs a "config" parameter`);
-      aspired = await this.readOverride(model, options.config, options.files);
-    } else {
-      if (!(await this.options.repository.exists(model))) throw notFound(`failed to load '${model}': no model folder '${model}' in the repository`);
-      aspired = await this.options.repository.read(model, options?.config);
+      await this.loadOverride(model, options.config, options.files);
+      return;
     }
+    if (!(await this.options.repository.exists(model))) throw notFound(`failed to load '${model}': no model folder '${model}' in the repository`);
+    const aspired = await this.options.repository.read(model, options?.config);
     if (!aspired.ok) {
       await this.manager.setAspired(model, aspired);
       throw invalidArgument(`failed to load '${model}': ${aspired.reason}`);
@@ -222,15 +225,21 @@ export class ServingCore implements InferenceService, TfServingExtensions {
 
   async unloadModel(model: string): Promise<void> {
     this.requireExplicitMode();
+    checkModelName(model);
     if (!this.manager.isAspired(model) && this.manager.versions(model).length === 0 && !(await this.options.repository.exists(model))) {
       throw notFound(`failed to unload '${model}': unknown model`);
     }
-    await this.manager.setAspired(model, undefined);
-    const dir = this.overrides.get(model);
-    if (dir) {
-      this.overrides.delete(model);
-      await rm(dir, { recursive: true, force: true });
+    try {
+      await this.manager.setAspired(model, undefined);
+    } finally {
+      await this.pruneOverrides(model);
     }
+  }
+
+  /** Called once the models are unloaded on shutdown: deletes every override folder. */
+  async close(): Promise<void> {
+    this.overrides.clear();
+    await this.overrideFolders.removeAll();
   }
 
   modelStatistics(model?: string, version?: number): readonly ModelStatistics[] {
@@ -318,8 +327,12 @@ export class ServingCore implements InferenceService, TfServingExtensions {
     let labels = this.labels.get(served);
     if (!labels) {
       const parts = served.parts;
-      const dir = this.options.modelDirectory?.(served.model) ?? modelDirOf(served, this.options.repository.root, this.overrides);
-      labels = parts ? readLabels(dir, parts.config) : new Map();
+      const listed = this.options.modelDirectory?.(served.model);
+      const override = overrideDirOf(served, this.overrides);
+      // The folder the version was read from, and the boundary its files must stay in.
+      const boundary = realpathOr(listed ?? override ?? this.options.repository.root);
+      const dir = listed !== undefined || override !== undefined ? boundary : join(boundary, served.model);
+      labels = parts ? readLabels(dir, parts.config, boundary) : new Map();
       this.labels.set(served, labels);
     }
     return labels;
@@ -331,24 +344,62 @@ export class ServingCore implements InferenceService, TfServingExtensions {
     }
   }
 
-  /** The load API's file overrides form a model folder of their own, in a temporary directory. */
-  private async readOverride(model: string, config: string, files: ReadonlyMap<string, Uint8Array>): Promise<AspiredModel> {
-    const dir = await mkdtemp(join(tmpdir(), `cranberries-${model}-`));
-    for (const [relative, bytes] of files) {
-      const target = normalize(join(dir, relative));
-      if (!target.startsWith(dir + '/')) throw invalidArgument(`file override '${relative}' escapes the model folder`);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, bytes);
+  /**
+   * The load API's file overrides form a model folder of their own (`OverrideFolders`). Its
+   * versions' stamps name the folder, so which folders still serve is known from the manager; a
+   * folder nothing is served from (a failed load, a replaced one) is deleted at once.
+   */
+  private async loadOverride(model: string, config: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    const dir = await this.overrideFolders.create(files);
+    let folders = this.overrides.get(model);
+    if (!folders) this.overrides.set(model, (folders = new Set()));
+    folders.add(dir);
+    this.overridesLoading.add(dir);
+    try {
+      const read = await readModelFolder(dir, model, this.options.modelFilename, config);
+      if (!read.ok) {
+        // The model's visible reason, as for a repository folder; what serves keeps serving.
+        await this.manager.setAspired(model, read);
+        throw invalidArgument(`failed to load '${model}': ${read.reason}`);
+      }
+      await this.manager.setAspired(model, { ...read, configStamp: `${read.configStamp}${overrideMarker(dir)}` });
+    } finally {
+      this.overridesLoading.delete(dir);
+      await this.pruneOverrides(model);
     }
-    const previous = this.overrides.get(model);
-    this.overrides.set(model, dir);
-    if (previous) void rm(previous, { recursive: true, force: true });
-    return readModelFolder(dir, model, this.options.modelFilename, config);
+  }
+
+  private async pruneOverrides(model: string): Promise<void> {
+    const folders = this.overrides.get(model);
+    if (!folders) return;
+    // Versions that failed to load (UNAVAILABLE) serve nothing: their folder may go.
+    const stamps = this.manager.versions(model).filter((v) => v.state !== 'UNAVAILABLE').map((v) => v.stamp);
+    for (const dir of [...folders]) {
+      if (this.overridesLoading.has(dir) || stamps.some((stamp) => stamp.includes(overrideMarker(dir)))) continue;
+      folders.delete(dir);
+      await this.overrideFolders.remove(dir);
+    }
+    if (folders.size === 0) this.overrides.delete(model);
   }
 }
 
-function modelDirOf(served: ServedVersion, root: string, overrides: ReadonlyMap<string, string>): string {
-  return overrides.get(served.model) ?? join(root, served.model);
+/** Ends a config stamp of a version read from an override folder (stamps are `<config>|<file>`). */
+function overrideMarker(dir: string): string {
+  return `\n@override:${dir}|`;
+}
+
+/** The override folder a version was read from, if any. */
+function overrideDirOf(served: ServedVersion, overrides: ReadonlyMap<string, ReadonlySet<string>>): string | undefined {
+  for (const dir of overrides.get(served.model) ?? []) if (served.stamp.includes(overrideMarker(dir))) return dir;
+  return undefined;
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** The `timeout` request parameter (microseconds), as Triton's clients send it. */

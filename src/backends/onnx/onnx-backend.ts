@@ -8,14 +8,41 @@ import type { ModelConfig } from '../../repository/model-config.js';
 import type { Backend, LoadSpec, LoadedModel, ModelSignature, TensorSignature } from '../backend.js';
 import type { SessionWorkerData, RawValueMetadata } from './worker-messages.js';
 import { SessionThread, type SessionMetadata } from './session-thread.js';
+import { TimedInstance, type InstanceEvents } from './timed-instance.js';
 
 type GraphLevel = SessionWorkerData['graphOptimizationLevel'];
 const GRAPH_LEVELS: readonly GraphLevel[] = ['disabled', 'basic', 'extended', 'all'];
+
+export interface OnnxBackendOptions {
+  /** Execution timeout of models whose config sets no `execution_timeout_ms`; 0 = none. */
+  readonly defaultExecutionTimeoutMs?: number | undefined;
+  /** Told when an instance times out and is replaced (for logs). */
+  readonly instanceEvents?: InstanceEvents | undefined;
+}
 
 export class OnnxBackend implements Backend {
   readonly name = 'onnxruntime';
   readonly platform = 'onnxruntime_onnx';
   readonly defaultModelFilename = 'model.onnx';
+
+  /** Abandoned threads whose timed-out runs still compute. */
+  private readonly abandoned = new Set<Promise<void>>();
+
+  constructor(private readonly options: OnnxBackendOptions = {}) {}
+
+  /** Abandoned runs still computing (after execution timeouts). */
+  get abandonedRuns(): number {
+    return this.abandoned.size;
+  }
+
+  /**
+   * Resolves once every abandoned run has returned and its thread ended. A process must not exit
+   * before: exiting while a worker is inside `session.run` waits for the run anyway and then aborts
+   * (exit code 134, see `SessionThread.releaseWhenIdle`).
+   */
+  async whenAbandonedRunsEnd(): Promise<void> {
+    while (this.abandoned.size > 0) await Promise.all(this.abandoned);
+  }
 
   async inspect(modelPath: string): Promise<ModelSignature> {
     const thread = await SessionThread.start({ modelPath, intraOpThreads: 1, graphOptimizationLevel: 'basic', warmup: false }, modelPath);
@@ -48,11 +75,29 @@ export class OnnxBackend implements Backend {
       await Promise.all(threads.map((t) => t.release()));
       throw error;
     }
+    const timeoutMs = executionTimeoutMs(spec, this.options.defaultExecutionTimeoutMs ?? 0);
+    if (timeoutMs === 0) {
+      return {
+        signature,
+        instances: threads,
+        unload: async () => {
+          await Promise.all(threads.map((t) => t.release()));
+        },
+      };
+    }
+    // A replacement skips the warm-up run: it must take over fast, and the warm-up of a model
+    // that just overstayed may overstay too.
+    const replacement = (): Promise<SessionThread> => SessionThread.start({ ...data, warmup: false }, spec.label);
+    const track = (ended: Promise<void>): void => {
+      this.abandoned.add(ended);
+      void ended.finally(() => this.abandoned.delete(ended));
+    };
+    const instances = threads.map((t) => new TimedInstance(t, replacement, timeoutMs, spec.label, this.options.instanceEvents, track));
     return {
       signature,
-      instances: threads,
+      instances,
       unload: async () => {
-        await Promise.all(threads.map((t) => t.release()));
+        await Promise.all(instances.map((i) => i.unload()));
       },
     };
   }
@@ -71,6 +116,23 @@ function intraOpThreads(spec: LoadSpec): number {
   }
   return spec.intraOpThreads;
 }
+
+/**
+ * `execution_timeout_ms` from the config (0 turns a server-wide default off for this model), else
+ * the server's default. Bounded so a typo cannot overflow Node's timer (about 24.8 days).
+ */
+function executionTimeoutMs(spec: LoadSpec, serverDefault: number): number {
+  const fromConfig = spec.config.parameters['execution_timeout_ms']?.string_value;
+  if (fromConfig === undefined || fromConfig === '') return serverDefault;
+  const n = Number(fromConfig);
+  if (!/^[0-9]+$/.test(fromConfig) || !Number.isSafeInteger(n) || n > MAX_TIMER_MS) {
+    throw invalidArgument(`${spec.label}: parameter execution_timeout_ms must be a whole number of milliseconds from 0 (none) to ${MAX_TIMER_MS}, got "${fromConfig.slice(0, 40)}"`);
+  }
+  return n;
+}
+
+/** The longest delay `setTimeout` honours. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function graphLevel(config: ModelConfig): GraphLevel {
   const fromParameter = config.parameters['graph_optimization_level']?.string_value;

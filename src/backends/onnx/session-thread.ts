@@ -2,6 +2,7 @@
  * The main thread's handle on one session worker: starts it, waits for the session, sends runs and
  * matches answers to callers. One `SessionThread` is one model instance.
  */
+import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CranberriesError, internal } from '../../core/errors.js';
 import { giveBack } from '../../tensors/buffer-pool.js';
@@ -26,6 +27,8 @@ export class SessionThread implements ModelInstance {
   private nextId = 1;
   private failure: Error | undefined;
   private released: (() => void) | undefined;
+  /** Called once no run is pending any more (`releaseWhenIdle`). */
+  private idle: (() => void) | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -55,7 +58,8 @@ export class SessionThread implements ModelInstance {
           resolve(new SessionThread(worker, message, label));
         } else {
           void worker.terminate();
-          const reason = message.kind === 'loadFailed' ? message.message : `unexpected ${message.kind}`;
+          // ONNX Runtime's messages name the file's absolute path; users see it as the file name.
+          const reason = message.kind === 'loadFailed' ? message.message.replaceAll(data.modelPath, basename(data.modelPath)) : `unexpected ${message.kind}`;
           reject(new CranberriesError('INVALID_ARGUMENT', `${label}: ONNX Runtime cannot load the model: ${reason}`));
         }
       });
@@ -87,6 +91,19 @@ export class SessionThread implements ModelInstance {
     await this.worker.terminate();
   }
 
+  /**
+   * Ends the thread once every run it was given has returned. A run in ONNX Runtime cannot be
+   * interrupted: `session.run` computes synchronously in native code on the worker's thread, the
+   * Node.js binding accepts no run-termination flag, and `worker.terminate()` during a run aborts
+   * the whole process when the native call returns (measured with onnxruntime-node 1.30:
+   * `terminate called after throwing an instance of 'Napi::Error'`, exit code 134). So a run that
+   * overstays is abandoned, not killed: it computes to its end, then its thread is released.
+   */
+  releaseWhenIdle(): Promise<void> {
+    if (this.pending.size === 0) return this.release();
+    return new Promise<void>((resolve) => (this.idle = resolve)).then(() => this.release());
+  }
+
   private onMessage(message: FromWorker): void {
     switch (message.kind) {
       case 'result': {
@@ -112,6 +129,7 @@ export class SessionThread implements ModelInstance {
   private take(id: number): Pending | undefined {
     const pending = this.pending.get(id);
     this.pending.delete(id);
+    if (this.pending.size === 0) this.idle?.();
     return pending;
   }
 
@@ -119,5 +137,6 @@ export class SessionThread implements ModelInstance {
     this.failure ??= error;
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
+    this.idle?.();
   }
 }

@@ -5,6 +5,7 @@
  * which only makes sense together with `config`. Other parameters are ignored, like Triton does.
  */
 import { invalidArgument } from '../../core/errors.js';
+import { checkFileOverrideKey } from '../../repository/model-names.js';
 import type { LoadModelOptions, ModelIndexEntry } from '../../serving/inference-service.js';
 import type { WireModelIndex, WireRepositoryParameter } from './oip-messages.js';
 
@@ -21,7 +22,7 @@ export function decodeLoadOptions(model: string, parameters: Record<string, Wire
       config = parameter.string_param ?? '';
     } else if (key.startsWith(FILE_PREFIX)) {
       const path = key.slice(FILE_PREFIX.length);
-      if (path === '') throw invalidArgument(`load of model '${model}': parameter '${key}' names no file (expected 'file:<version>/<file name>')`);
+      checkFileOverrideKey(key, path);
       if (parameter.parameter_choice !== 'bytes_param') {
         throw invalidArgument(`load of model '${model}': parameter '${key}' must be a bytes_param holding the file content`);
       }

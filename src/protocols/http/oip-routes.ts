@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { CranberriesError, invalidArgument } from '../../core/errors.js';
+import { checkFileOverrideKey } from '../../repository/model-names.js';
 import type { InferenceService, LoadModelOptions } from '../../serving/inference-service.js';
 import { sendError } from './error-mapping.js';
 import { inferRoute, type InferRouteOptions } from './infer-route.js';
@@ -131,10 +132,7 @@ function loadOptionsOf(body: JsonObject | undefined): LoadModelOptions | undefin
     const value = parameters[key];
     if (typeof value !== 'string') throw invalidArgument(`parameter '${key}' must be a base64 string`);
     const path = key.slice('file:'.length);
-    // Defence in depth: the override directory must not be escaped, whatever the service checks.
-    if (path.split(/[/\\]/).some((segment) => segment === '' || segment === '.' || segment === '..')) {
-      throw invalidArgument(`parameter '${key}' must name a file as 'file:<version>/<file name>' without '.', '..' or empty segments`);
-    }
+    checkFileOverrideKey(key, path);
     (files ??= new Map()).set(path, Buffer.from(value, 'base64'));
   }
   if (files !== undefined && config === undefined) throw invalidArgument(`model files ('file:...' parameters) need the 'config' parameter too`);
