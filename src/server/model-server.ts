@@ -26,6 +26,7 @@ import { installHttpRequestTracking } from '../metrics/http-request-tracking.js'
 import { logSampledRequests } from '../metrics/request-log.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
 import { MetricsServer } from './metrics-server.js';
+import type { AccessPolicy } from '../access/index.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -56,6 +57,8 @@ export interface ModelServerOptions {
   readonly modelConfigFilePollSeconds?: number | undefined;
   /** A version label that does not exist yet may point at a version that is not READY. */
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
+  /** Access control of the REST and gRPC endpoints (`access/`); absent: open. The caller closes it. */
+  readonly access?: AccessPolicy | undefined;
 }
 
 /**
@@ -134,10 +137,10 @@ export class ModelServer {
       if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
       else log.info(fields, 'model version state changed');
     });
-    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), directInference: true });
+    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), directInference: true, access: options.access });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
-    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
+    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), access: options.access });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
     this.metrics = new MetricsServer(this.registry);
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;

@@ -14,6 +14,7 @@ import { createHealthImplementation, HEALTH_SERVICE_NAME } from './health-servic
 import { createOipImplementation, OIP_SERVICE_NAME } from './oip-service.js';
 import { oipPackageDefinition, serviceDefinition } from './proto-loader.js';
 import { tfServingGrpcServices } from '../tfserving/tfs-grpc-service.js';
+import { grpcAccessInterceptor, type AccessPolicy } from '../../access/index.js';
 
 /** A further service to serve next to the inference and health services. */
 export interface GrpcServiceRegistration {
@@ -29,6 +30,8 @@ export interface GrpcServerOptions {
   readonly maxMessageBytes: number;
   readonly logger?: Logger | undefined;
   readonly extraServices?: readonly GrpcServiceRegistration[] | undefined;
+  /** Who may call what (`access/`), checked by an interceptor ahead of every method; absent: open. */
+  readonly access?: AccessPolicy | undefined;
 }
 
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
@@ -39,6 +42,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
+    ...(options.access && !options.access.open ? { interceptors: [grpcAccessInterceptor(options.access)] } : {}),
   });
   const extras = [...tfServingGrpcServices(service, logger), ...(options.extraServices ?? [])];
   const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);

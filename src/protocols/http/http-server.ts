@@ -19,6 +19,7 @@ import { oipRoutes } from './oip-routes.js';
 import { installBodyParsing } from './request-body.js';
 import { installResponseCompression } from './response-compression.js';
 import { tfServingRoutes } from '../tfserving/tfs-rest-routes.js';
+import { AccessPolicy, installRestAccess } from '../../access/index.js';
 
 export interface HttpAppOptions {
   readonly service: InferenceService;
@@ -31,6 +32,11 @@ export interface HttpAppOptions {
    * needed (`infer-route.ts`). Off for apps that relay inference themselves (the gateway).
    */
   readonly directInference?: boolean;
+  /**
+   * Who may call what, and from which origins (`access/`). Absent: every API open and no CORS, but
+   * calls that change the server still refuse cross-site browser requests.
+   */
+  readonly access?: AccessPolicy | undefined;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -50,6 +56,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     return503OnClosing: true,
   });
   installErrorHandling(app, options.maxBodyBytes);
+  // Before any route is added: the hook runs ahead of every route's own hooks (the direct lane's too).
+  installRestAccess(app, options.access ?? new AccessPolicy());
   installBodyParsing(app);
   installResponseCompression(app);
   void app.register(
