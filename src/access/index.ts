@@ -9,3 +9,4 @@ export { TokenStore, bearerToken } from './token-store.js';
 export { installRestAccess, restFastLaneAdmits } from './rest-guard.js';
 export { grpcAccessInterceptor, grpcFrontAdmits } from './grpc-guard.js';
 export { addAccessFlags, accessPolicyFromFlags, ADMIN_TOKEN_ENV, INFERENCE_TOKEN_ENV, type AccessFlags } from './access-flags.js';
+export { addResourceCapFlags, resourceCapsFromFlags, type ResourceCapFlags } from './resource-cap-flags.js';

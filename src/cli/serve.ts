@@ -8,9 +8,9 @@ import { startStandalone } from '../server/standalone.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import type { ModelControlMode } from '../serving/serving-core.js';
 import { collect, port, positiveNumber } from './options.js';
-import { addAccessFlags, accessPolicyFromFlags, type AccessFlags } from '../access/index.js';
+import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
 
-interface ServeFlags extends ObservabilityFlags, AccessFlags {
+interface ServeFlags extends ObservabilityFlags, AccessFlags, ResourceCapFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -46,7 +46,7 @@ export function serveCommand(): Command {
     .option('--model-config-file <file>', 'TF Serving model list (model_config_list text format): serve exactly the models it lists (base_path = a model folder) instead of the repository\'s')
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false);
-  return addObservabilityFlags(addAccessFlags(command))
+  return addObservabilityFlags(addResourceCapFlags(addAccessFlags(command)))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -73,6 +73,7 @@ export function serveCommand(): Command {
         allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
         ...observabilityOptions(flags),
         access: accessPolicyFromFlags(flags, logger),
+        resourceCaps: resourceCapsFromFlags(flags),
         logger,
       };
       // Mode none (the default) runs a one-node cluster over the embedded store, so the cluster

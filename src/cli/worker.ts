@@ -15,9 +15,9 @@ import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { defaultNodeId, startWorkerNode } from '../cluster/worker-node.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { collect, port, positiveNumber } from './options.js';
-import { addAccessFlags, accessPolicyFromFlags, type AccessFlags } from '../access/index.js';
+import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
 
-interface WorkerFlags extends ObservabilityFlags, AccessFlags {
+interface WorkerFlags extends ObservabilityFlags, AccessFlags, ResourceCapFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -63,7 +63,7 @@ export function workerCommand(): Command {
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addObservabilityFlags(addAccessFlags(command)).action(async (flags: WorkerFlags) => {
+  return addObservabilityFlags(addResourceCapFlags(addAccessFlags(command))).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
     const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
@@ -84,7 +84,7 @@ export function workerCommand(): Command {
       httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
       grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
       logger,
-      server: { ...observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)), access: accessPolicyFromFlags(flags, logger) },
+      server: { ...observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)), access: accessPolicyFromFlags(flags, logger), resourceCaps: resourceCapsFromFlags(flags) },
     }).catch(async (error: unknown) => {
       await store.stop();
       throw error;

@@ -27,6 +27,7 @@ import { logSampledRequests } from '../metrics/request-log.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
 import { MetricsServer } from './metrics-server.js';
 import type { AccessPolicy } from '../access/index.js';
+import { defaultResourceCaps, type ResourceCaps } from '../repository/resource-caps.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -59,6 +60,8 @@ export interface ModelServerOptions {
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
   /** Access control of the REST and gRPC endpoints (`access/`); absent: open. The caller closes it. */
   readonly access?: AccessPolicy | undefined;
+  /** Limits on what a model config may ask for; absent: `defaultResourceCaps()` (cores-based). */
+  readonly resourceCaps?: Partial<ResourceCaps> | undefined;
 }
 
 /**
@@ -103,7 +106,8 @@ export class ModelServer {
     const backends = new BackendRegistry([new OnnxBackend()]);
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({ root: options.modelRepository, modelFilename });
-    this.manager = new ModelManager({ backends, cores: availableParallelism() });
+    const cores = availableParallelism();
+    this.manager = new ModelManager({ backends, cores, caps: { ...defaultResourceCaps(cores), ...options.resourceCaps } });
     const versionLabels = new VersionLabels({
       isReady: (model, version) => this.manager.versions(model).some((v) => v.version === version && v.state === 'READY'),
       allowUnavailableForNewLabels: options.allowVersionLabelsForUnavailableModels,
