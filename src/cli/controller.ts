@@ -14,6 +14,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { Controller } from '../cluster/controller.js';
 import type { CoordinationStore } from '../cluster/store/coordination-store.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
+import { addZooKeeperAuthFlags, zooKeeperAuthFromFlags, type ZooKeeperAuthFlags } from '../access/index.js';
 import { EventChannel } from '../core/events.js';
 import { LOG_LEVELS, createLogger, type LogLevel, type Logger } from '../core/logger.js';
 import { PACKAGE_ROOT } from '../core/version.js';
@@ -25,7 +26,7 @@ import { MetricsServer } from '../server/metrics-server.js';
 import { port } from './options.js';
 import { positiveInteger, zookeeperAddress } from './worker.js';
 
-interface ControllerFlags extends ObservabilityFlags {
+interface ControllerFlags extends ObservabilityFlags, ZooKeeperAuthFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -133,9 +134,9 @@ export function controllerCommand(): Command {
     .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // --log-requests-sample-rate is accepted for symmetry with the other commands; a controller serves no requests.
-  return addObservabilityFlags(command).action(async (flags: ControllerFlags) => {
+  return addObservabilityFlags(addZooKeeperAuthFlags(command)).action(async (flags: ControllerFlags) => {
     const logger = createLogger(flags.logLevel);
-    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
+    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
     await store.start();
     const node = await startControllerNode({
       store,

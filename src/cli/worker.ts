@@ -15,9 +15,19 @@ import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { defaultNodeId, startWorkerNode } from '../cluster/worker-node.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { collect, port, positiveNumber } from './options.js';
-import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
+import {
+  addAccessFlags,
+  addResourceCapFlags,
+  addZooKeeperAuthFlags,
+  accessPolicyFromFlags,
+  resourceCapsFromFlags,
+  zooKeeperAuthFromFlags,
+  type AccessFlags,
+  type ResourceCapFlags,
+  type ZooKeeperAuthFlags,
+} from '../access/index.js';
 
-interface WorkerFlags extends ObservabilityFlags, AccessFlags, ResourceCapFlags {
+interface WorkerFlags extends ObservabilityFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -63,10 +73,10 @@ export function workerCommand(): Command {
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addObservabilityFlags(addResourceCapFlags(addAccessFlags(command))).action(async (flags: WorkerFlags) => {
+  return addObservabilityFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command)))).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
-    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
+    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
     await store.start();
     const worker = await startWorkerNode({
       store,

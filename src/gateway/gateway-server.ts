@@ -12,6 +12,7 @@
  * Start order: store, first table read, then the endpoints (so the first request already has a
  * table); stop order is the reverse, closing upstream connections last.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
@@ -46,6 +47,7 @@ import { installRestFastLane } from './rest-fast-lane.js';
 import { installRestForwarding } from './rest-forwarding.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 import { TableWatcher } from './table-watcher.js';
+import { grpcFrontAdmits, restFastLaneAdmits, type AccessPolicy } from '../access/index.js';
 
 export interface GatewayServerOptions {
   /** Not yet started; the gateway starts and stops it. */
@@ -70,6 +72,12 @@ export interface GatewayServerOptions {
   readonly probeDelayMs?: number | undefined;
   /** Push metrics to Graphite too (`--graphite`); the node defaults to `<hostname>-gateway-<http port>`. */
   readonly graphite?: GraphiteOptions | undefined;
+  /**
+   * Access control of the gateway's REST and gRPC endpoints (`access/`); absent: open. The gateway
+   * checks every call itself and forwards the client's credentials (Authorization, the restricted
+   * headers, all gRPC metadata) to the worker, so workers given the same flags accept it.
+   */
+  readonly access?: AccessPolicy | undefined;
 }
 
 export interface GatewayPorts {
@@ -142,13 +150,22 @@ export class GatewayServer {
       logger: log.child({ component: 'gateway' }),
     });
 
-    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) });
+    const access = options.access;
+    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), access });
     installHttpRequestTracking(this.http);
-    const rest = { service: this.service, router: this.router, http: this.httpUpstreams, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) };
+    const rest = {
+      service: this.service,
+      router: this.router,
+      http: this.httpUpstreams,
+      maxBodyBytes: options.httpMaxBodyBytes,
+      logger: log.child({ component: 'http' }),
+      forwardHeaders: access?.restHeaderNames,
+      fastLaneAdmits: access && (!access.open || access.corsOrigins.size > 0) ? (method: string | undefined, url: string, headers: IncomingHttpHeaders) => restFastLaneAdmits(access, method, url, headers) : undefined,
+    };
     installRestForwarding(this.http, rest);
     installRestFastLane(this.http.server, rest);
     void this.http.register(clusterAdminRoutes(options.store, adminOptions));
-    this.grpc = createGrpcServer({ service: this.service, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
+    this.grpc = createGrpcServer({ service: this.service, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), access });
     installGrpcForwarding(this.grpc, { service: this.service, router: this.router, upstreams: this.grpcUpstreams, logger: log.child({ component: 'grpc' }) });
     this.grpcFront = new GrpcFront({
       router: this.router,
@@ -156,6 +173,7 @@ export class GatewayServer {
       fallbackAddress: () => `127.0.0.1:${this.grpcFallbackPort}`,
       maxMessageBytes: options.grpcMaxMessageBytes,
       logger: log.child({ component: 'grpc' }),
+      admits: access && !access.open ? (path, headers) => grpcFrontAdmits(access, path, headers) : undefined,
     });
 
     this.unsubscribe.push(

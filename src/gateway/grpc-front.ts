@@ -42,6 +42,8 @@ export interface GrpcFrontOptions {
   /** Methods relayed here, by path. Default `RELAYED_UNARY_METHODS`. */
   readonly methods?: ReadonlyMap<string, MessageRouter> | undefined;
   readonly logger?: Logger | undefined;
+  /** Whether a call may be relayed here (access control); false: grpc-js, whose interceptor answers it. */
+  readonly admits?: ((path: string, headers: http2.IncomingHttpHeaders) => boolean) | undefined;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -107,7 +109,14 @@ export class GrpcFront {
     const path = headers[':path'];
     const route = path === undefined ? undefined : this.methods.get(path);
     const contentType = headers['content-type'];
-    if (route === undefined || path === undefined || headers[':method'] !== 'POST' || contentType === undefined || !contentType.startsWith('application/grpc')) {
+    if (
+      route === undefined ||
+      path === undefined ||
+      headers[':method'] !== 'POST' ||
+      contentType === undefined ||
+      !contentType.startsWith('application/grpc') ||
+      (this.options.admits !== undefined && !this.options.admits(path, headers))
+    ) {
       this.proxy(stream, headers, [], false);
       return;
     }
