@@ -41,7 +41,7 @@ export function addAccessFlags(command: Command): Command {
     )
     .option('--admin-token-file <file>', `bearer token(s), one a line, for model-repository, cluster-admin, shared-memory, trace and logging calls (or $${ADMIN_TOKEN_ENV}); re-read when the file changes`)
     .option('--inference-token-file <file>', `bearer token(s), one a line, for inference calls (or $${INFERENCE_TOKEN_ENV}); the admin token is accepted too`)
-    .option('--cors-origin <origin>', 'allow cross-origin browser calls from this origin, e.g. https://app.example.com (repeatable or comma list; default: none)', collectOrigins, []);
+    .option('--cors-origin <origin>', 'allow cross-origin browser calls from this origin, e.g. https://app.example.com (repeatable or comma list; none by default)', collectOrigins, []);
 }
 
 /** The policy the flags (and environment) describe; throws on an unreadable token file. */
@@ -49,15 +49,21 @@ export function accessPolicyFromFlags(flags: AccessFlags, logger?: Logger, env: 
   return new AccessPolicy({
     restrictedHttp: flags.httpRestrictedApi,
     restrictedGrpc: flags.grpcRestrictedProtocol,
-    adminTokens: tokenSource(flags.adminTokenFile, env[ADMIN_TOKEN_ENV], logger),
-    inferenceTokens: tokenSource(flags.inferenceTokenFile, env[INFERENCE_TOKEN_ENV], logger),
+    adminTokens: tokenSource('--admin-token-file', flags.adminTokenFile, env[ADMIN_TOKEN_ENV], logger),
+    inferenceTokens: tokenSource('--inference-token-file', flags.inferenceTokenFile, env[INFERENCE_TOKEN_ENV], logger),
     corsOrigins: flags.corsOrigin,
   });
 }
 
 /** The file wins over the environment variable, which may hold several tokens separated by commas. */
-function tokenSource(file: string | undefined, fromEnv: string | undefined, logger: Logger | undefined): TokenStore | undefined {
-  if (file !== undefined) return TokenStore.fromFile(file, logger?.child({ component: 'access' }));
+function tokenSource(flag: string, file: string | undefined, fromEnv: string | undefined, logger: Logger | undefined): TokenStore | undefined {
+  if (file !== undefined) {
+    try {
+      return TokenStore.fromFile(file, logger?.child({ component: 'access' }));
+    } catch (error) {
+      throw new Error(`${flag}: ${(error as Error).message}`, { cause: error });
+    }
+  }
   if (fromEnv !== undefined && fromEnv.trim() !== '') return TokenStore.of(fromEnv.split(',').map((token) => token.trim()).filter((token) => token !== ''));
   return undefined;
 }

@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
 import { GrpcClient, InferenceServerError } from '../../src/client/index.js';
+import { oipPackageDefinition, serviceDefinition } from '../../src/protocols/grpc/proto-loader.js';
+import { grpcFailure, TfsGrpcClient } from '../../src/protocols/tfserving/tfs-test-client.js';
 import { createTempModelRepository, identityModel, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { waitFor } from '../helpers/test-server.js';
 
@@ -161,6 +164,36 @@ describe('gRPC', () => {
     } finally {
       await anonymous.close();
       await user.close();
+    }
+  });
+
+  test('TF Serving: Predict needs the inference token, HandleReloadConfigRequest the admin token', async () => {
+    const client = new TfsGrpcClient(grpcUrl.slice('grpc://'.length));
+    try {
+      assert.equal((await grpcFailure(client.call('Predict', { model_spec: { name: 'simple' } }))).code, grpc.status.UNAUTHENTICATED);
+      assert.equal((await grpcFailure(client.call('HandleReloadConfigRequest', { config: {} }))).code, grpc.status.UNAUTHENTICATED);
+      const status = await client.call<{ model_version_status: unknown[] }>('GetModelStatus', { model_spec: { name: 'simple' } });
+      assert.ok(status.model_version_status.length > 0, 'GetModelStatus is health: open');
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a ModelStreamInfer stream without the token ends UNAUTHENTICATED', async () => {
+    const method = serviceDefinition(oipPackageDefinition(), 'inference.GRPCInferenceService')['ModelStreamInfer']!;
+    const client = new grpc.Client(grpcUrl.slice('grpc://'.length), grpc.credentials.createInsecure());
+    try {
+      const call = client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, new grpc.Metadata());
+      const code = await new Promise<number>((resolve) => {
+        call.on('data', () => undefined);
+        call.on('error', (error: grpc.ServiceError) => resolve(error.code));
+        call.on('status', (status: grpc.StatusObject) => resolve(status.code));
+        call.write({ model_name: 'simple', inputs: [] });
+        call.end();
+      });
+      assert.equal(code, grpc.status.UNAUTHENTICATED);
+    } finally {
+      client.close();
     }
   });
 });
