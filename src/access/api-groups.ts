@@ -38,6 +38,16 @@ const MODEL_PATH = /^\/v2\/models\/:model(?:\/versions\/:version)?$/;
 export function restGroupOf(pattern: string | undefined, url: string): ApiGroup | undefined {
   if (pattern === undefined) return undefined;
   if (pattern === '/v1/*') return tfServingRestGroupOf(url);
+  // Patterns are the app's routes, a fixed set: each is classified once (this runs on every request).
+  if (patternGroups.has(pattern)) return patternGroups.get(pattern);
+  const group = patternGroupOf(pattern);
+  patternGroups.set(pattern, group);
+  return group;
+}
+
+const patternGroups = new Map<string, ApiGroup | undefined>();
+
+function patternGroupOf(pattern: string): ApiGroup | undefined {
   if (pattern === '/v2/cluster' || pattern.startsWith('/v2/cluster/')) return 'cluster-admin';
   if (pattern === '/v2/health/live' || pattern === '/v2/health/ready') return 'health';
   if (pattern === '/v2') return 'metadata';
