@@ -14,6 +14,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { Controller } from '../cluster/controller.js';
 import type { CoordinationStore } from '../cluster/store/coordination-store.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
+import { addZooKeeperAuthFlags, zooKeeperAuthFromFlags, type ZooKeeperAuthFlags } from '../access/index.js';
 import { EventChannel } from '../core/events.js';
 import { LOG_LEVELS, createLogger, type LogLevel, type Logger } from '../core/logger.js';
 import { PACKAGE_ROOT } from '../core/version.js';
@@ -27,7 +28,7 @@ import { positiveInteger, zookeeperAddress } from './worker.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type HttpListenerLimits, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 
-interface ControllerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
+interface ControllerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, ZooKeeperAuthFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -137,9 +138,9 @@ export function controllerCommand(): Command {
     .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // --log-requests-sample-rate is accepted for symmetry with the other commands; a controller serves no requests.
-  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command), { grpc: false })).action(async (flags: ControllerFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addZooKeeperAuthFlags(command)), { grpc: false })).action(async (flags: ControllerFlags) => {
     const logger = createLogger(flags.logLevel);
-    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
+    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
     await store.start();
     const node = await startControllerNode({
       store,

@@ -10,6 +10,7 @@ import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } 
 import { port, positiveNumber } from './options.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
+import { addAccessFlags, addZooKeeperAuthFlags, accessPolicyFromFlags, zooKeeperAuthFromFlags, type AccessFlags, type ZooKeeperAuthFlags } from '../access/index.js';
 
 function positiveInteger(value: string): number {
   const n = positiveNumber(value);
@@ -17,7 +18,7 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-interface GatewayFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
+interface GatewayFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ZooKeeperAuthFlags {
   zookeeper: string;
   host: string;
   httpPort: number;
@@ -44,12 +45,13 @@ export function gatewayCommand(): Command {
     .option('--http-max-body-mb <mb>', 'largest HTTP request body relayed, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64);
   // --log-requests-sample-rate is accepted for symmetry: request logs are written by the workers, under the id the gateway forwards.
-  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command))).action(async (flags: GatewayFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addZooKeeperAuthFlags(addAccessFlags(command))))).action(async (flags: GatewayFlags) => {
     const logger = createLogger(flags.logLevel);
     const store = new ZooKeeperStore({
       connectionString: flags.zookeeper,
       sessionTimeoutMs: flags.zookeeperSessionTimeoutMs,
       logger: logger.child({ component: 'zookeeper' }),
+      auth: zooKeeperAuthFromFlags(flags),
     });
     const server = new GatewayServer({
       store,
@@ -63,6 +65,7 @@ export function gatewayCommand(): Command {
       defaultReplicas: flags.defaultReplicas,
       graphite: observabilityOptions(flags).graphite,
       listenerLimits: listenerLimitsFromFlags(flags),
+      access: accessPolicyFromFlags(flags, logger),
     });
     stopOnSignals({ logger, stop: () => server.stop(), drainTimeoutMs: flags.drainTimeoutSecs * 1000, message: 'stopping the gateway' });
     await server.start();

@@ -10,8 +10,9 @@ import type { ModelControlMode } from '../serving/serving-core.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
+import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
 
-interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
+interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -49,7 +50,7 @@ export function serveCommand(): Command {
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false)
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
-  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command)))
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addResourceCapFlags(addAccessFlags(command)))))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -77,6 +78,8 @@ export function serveCommand(): Command {
         listenerLimits: listenerLimitsFromFlags(flags),
         executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
         ...observabilityOptions(flags),
+        access: accessPolicyFromFlags(flags, logger),
+        resourceCaps: resourceCapsFromFlags(flags),
         logger,
       };
       // Mode none (the default) runs a one-node cluster over the embedded store, so the cluster

@@ -18,7 +18,19 @@ import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
 
-interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags {
+import {
+  addAccessFlags,
+  addResourceCapFlags,
+  addZooKeeperAuthFlags,
+  accessPolicyFromFlags,
+  resourceCapsFromFlags,
+  zooKeeperAuthFromFlags,
+  type AccessFlags,
+  type ResourceCapFlags,
+  type ZooKeeperAuthFlags,
+} from '../access/index.js';
+
+interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -66,10 +78,10 @@ export function workerCommand(): Command {
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(command))).action(async (flags: WorkerFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command)))))).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
-    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
+    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
     await store.start();
     const worker = await startWorkerNode({
       store,
@@ -91,6 +103,8 @@ export function workerCommand(): Command {
         ...observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)),
         listenerLimits: listenerLimitsFromFlags(flags),
         executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
+        access: accessPolicyFromFlags(flags, logger),
+        resourceCaps: resourceCapsFromFlags(flags),
       },
     }).catch(async (error: unknown) => {
       await store.stop();

@@ -12,6 +12,7 @@
  * Start order: store, first table read, then the endpoints (so the first request already has a
  * table); stop order is the reverse, closing upstream connections last.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
@@ -47,6 +48,7 @@ import { installRestFastLane } from './rest-fast-lane.js';
 import { installRestForwarding } from './rest-forwarding.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 import { TableWatcher } from './table-watcher.js';
+import { grpcFrontAdmits, restFastLaneAdmits, type AccessPolicy } from '../access/index.js';
 
 export interface GatewayServerOptions {
   /** Not yet started; the gateway starts and stops it. */
@@ -73,6 +75,12 @@ export interface GatewayServerOptions {
   readonly graphite?: GraphiteOptions | undefined;
   /** Timeouts and connection limits of every listener (REST with its fast lane and the admin API, gRPC front, metrics). Default `DEFAULT_LISTENER_LIMITS`. */
   readonly listenerLimits?: ListenerLimits | undefined;
+  /**
+   * Access control of the gateway's REST and gRPC endpoints (`access/`); absent: open. The gateway
+   * checks every call itself and forwards the client's credentials (Authorization, the restricted
+   * headers, all gRPC metadata) to the worker, so workers given the same flags accept it.
+   */
+  readonly access?: AccessPolicy | undefined;
 }
 
 export interface GatewayPorts {
@@ -146,9 +154,18 @@ export class GatewayServer {
       logger: log.child({ component: 'gateway' }),
     });
 
-    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http });
+    const access = options.access;
+    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http, access });
     installHttpRequestTracking(this.http);
-    const rest = { service: this.service, router: this.router, http: this.httpUpstreams, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }) };
+    const rest = {
+      service: this.service,
+      router: this.router,
+      http: this.httpUpstreams,
+      maxBodyBytes: options.httpMaxBodyBytes,
+      logger: log.child({ component: 'http' }),
+      forwardHeaders: access?.restHeaderNames,
+      fastLaneAdmits: access && (!access.open || access.corsOrigins.size > 0) ? (method: string | undefined, url: string, headers: IncomingHttpHeaders) => restFastLaneAdmits(access, method, url, headers) : undefined,
+    };
     installRestForwarding(this.http, rest);
     installRestFastLane(this.http.server, rest);
     void this.http.register(clusterAdminRoutes(options.store, adminOptions));
@@ -159,6 +176,7 @@ export class GatewayServer {
       maxMessageBytes: options.grpcMaxMessageBytes,
       logger: log.child({ component: 'grpc' }),
       limits: { ...limits.grpc, idleTimeoutMs: 0, maxConnectionAgeMs: 0, maxConnections: 0, maxConcurrentStreams: 2 ** 32 - 1 },
+      access,
     });
     installGrpcForwarding(this.grpc, { service: this.service, router: this.router, upstreams: this.grpcUpstreams, logger: log.child({ component: 'grpc' }) });
     this.grpcFront = new GrpcFront({
@@ -168,6 +186,7 @@ export class GatewayServer {
       maxMessageBytes: options.grpcMaxMessageBytes,
       logger: log.child({ component: 'grpc' }),
       limits: limits.grpc,
+      admits: access && !access.open ? (path, headers) => grpcFrontAdmits(access, path, headers) : undefined,
     });
 
     this.unsubscribe.push(

@@ -46,6 +46,8 @@ export interface GrpcFrontOptions {
   readonly logger?: Logger | undefined;
   /** Connection limit, idle/keepalive/age timeouts, streams per connection. Default `DEFAULT_LISTENER_LIMITS.grpc`. */
   readonly limits?: GrpcListenerLimits | undefined;
+  /** Whether a call may be relayed here (access control); false: grpc-js, whose interceptor answers it. */
+  readonly admits?: ((path: string, headers: http2.IncomingHttpHeaders) => boolean) | undefined;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -113,7 +115,14 @@ export class GrpcFront {
     const path = headers[':path'];
     const route = path === undefined ? undefined : this.methods.get(path);
     const contentType = headers['content-type'];
-    if (route === undefined || path === undefined || headers[':method'] !== 'POST' || contentType === undefined || !contentType.startsWith('application/grpc')) {
+    if (
+      route === undefined ||
+      path === undefined ||
+      headers[':method'] !== 'POST' ||
+      contentType === undefined ||
+      !contentType.startsWith('application/grpc') ||
+      (this.options.admits !== undefined && !this.options.admits(path, headers))
+    ) {
       this.proxy(stream, headers, [], false);
       return;
     }

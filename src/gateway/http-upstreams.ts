@@ -40,6 +40,8 @@ const FORWARDED_REQUEST_HEADERS = [
   'accept-encoding',
   'inference-header-content-length',
   'accept',
+  // The client's credentials: workers behind a gateway check the same tokens (access/).
+  'authorization',
 ] as const;
 
 /** Response headers that describe the gateway's connection, not the answer. */
@@ -48,10 +50,17 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'co
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN']);
 const BROKEN_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ETIMEDOUT', 'ECONNABORTED']);
 
-/** The headers of a client request that go to the worker, plus the request id. */
-export function forwardedHeaders(headers: IncomingHttpHeaders, requestId: string): Record<string, string> {
+/**
+ * The headers of a client request that go to the worker, plus the request id; `extra` names more
+ * headers to forward (the restricted-API headers the workers check).
+ */
+export function forwardedHeaders(headers: IncomingHttpHeaders, requestId: string, extra: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = { 'x-request-id': requestId };
   for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = headers[name];
+    if (typeof value === 'string') out[name] = value;
+  }
+  for (const name of extra) {
     const value = headers[name];
     if (typeof value === 'string') out[name] = value;
   }

@@ -84,7 +84,7 @@ export function installRestFastLane(server: Server, options: RestForwardingOptio
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     // A stopping gateway: fastify answers 503 and closes the connection.
     const route = options.service.live() ? matchRelayRoute(req.method, req.url) : undefined;
-    if (route !== undefined) {
+    if (route !== undefined && (options.fastLaneAdmits === undefined || options.fastLaneAdmits(req.method, req.url ?? '', req.headers))) {
       relayRaw(options, req, res, route.model, route.version, route.anyWorkerIfUnknown);
       return;
     }

@@ -18,7 +18,7 @@
  * (rest-fast-lane.ts), which ends in the same `relayRaw`; the hooks serve what the lane leaves.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { asCranberriesError, CranberriesError } from '../core/errors.js';
 import { httpStatusOf } from '../protocols/http/error-mapping.js';
@@ -38,6 +38,10 @@ export interface RestForwardingOptions {
   /** Largest request body relayed (bytes on the wire); larger ones get 413. */
   readonly maxBodyBytes: number;
   readonly logger?: Logger | undefined;
+  /** Request headers forwarded besides the inference ones (the restricted-API headers). */
+  readonly forwardHeaders?: readonly string[] | undefined;
+  /** Whether a request may take the fast lane (access control); false: fastify's hooks answer it. */
+  readonly fastLaneAdmits?: ((method: string | undefined, url: string, headers: IncomingHttpHeaders) => boolean) | undefined;
 }
 
 interface ModelParams {
@@ -149,7 +153,7 @@ export function relayRaw(
     .then((body) => {
       requestId ??= peekId(req, body) ?? generatedId ?? newRequestId();
       const id = requestId;
-      const upstream = { method: req.method ?? 'POST', path: req.url ?? '/', headers: forwardedHeaders(req.headers, id), body };
+      const upstream = { method: req.method ?? 'POST', path: req.url ?? '/', headers: forwardedHeaders(req.headers, id, options.forwardHeaders), body };
       if (model === undefined) return relayToAnyWorker(options, upstream, id, cancel);
       const routed = options.router.route({ model, version, requestId: id, cancel }, (endpoint) => options.http.send(endpoint, upstream, cancel));
       if (!anyWorkerIfUnknown) return routed;

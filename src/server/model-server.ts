@@ -29,6 +29,8 @@ import { installHttpRequestTracking } from '../metrics/http-request-tracking.js'
 import { logSampledRequests } from '../metrics/request-log.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
 import { MetricsServer } from './metrics-server.js';
+import type { AccessPolicy } from '../access/index.js';
+import { defaultResourceCaps, type ResourceCaps } from '../repository/resource-caps.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -63,6 +65,10 @@ export interface ModelServerOptions {
   readonly listenerLimits?: ListenerLimits | undefined;
   /** Execution timeout of models whose config sets no `execution_timeout_ms` (milliseconds); 0 or absent = none. */
   readonly executionTimeoutMs?: number | undefined;
+  /** Access control of the REST and gRPC endpoints (`access/`); absent: open. The caller closes it. */
+  readonly access?: AccessPolicy | undefined;
+  /** Limits on what a model config may ask for; absent: `defaultResourceCaps()` (cores-based). */
+  readonly resourceCaps?: Partial<ResourceCaps> | undefined;
 }
 
 /**
@@ -112,7 +118,8 @@ export class ModelServer {
     const backends = new BackendRegistry([this.onnx]);
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
-    this.manager = new ModelManager({ backends, cores: availableParallelism() });
+    const cores = availableParallelism();
+    this.manager = new ModelManager({ backends, cores, caps: { ...defaultResourceCaps(cores), ...options.resourceCaps } });
     const versionLabels = new VersionLabels({
       isReady: (model, version) => this.manager.versions(model).some((v) => v.version === version && v.state === 'READY'),
       allowUnavailableForNewLabels: options.allowVersionLabelsForUnavailableModels,
@@ -146,10 +153,10 @@ export class ModelServer {
       if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
       else log.info(fields, 'model version state changed');
     });
-    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), directInference: true, limits: this.limits.http });
+    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), directInference: true, limits: this.limits.http, access: options.access });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
-    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc });
+    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
     this.metrics = new MetricsServer(this.registry, this.limits.http);
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;

@@ -15,6 +15,7 @@ import type { BackendRegistry } from '../backends/backend-registry.js';
 import type { AspiredModel, AspiredVersion } from '../repository/aspired-model.js';
 import { completeModelConfig, validateAgainstSignature } from '../repository/config-parser.js';
 import type { ModelConfig } from '../repository/model-config.js';
+import { resourceCapViolation, type ResourceCaps } from '../repository/resource-caps.js';
 import { BatchingScheduler, NO_BATCHING, type BatchingOptions } from '../scheduling/batching-scheduler.js';
 import type { ExecutionRecord } from '../scheduling/scheduler.js';
 import type { VersionState } from './inference-service.js';
@@ -38,6 +39,8 @@ export interface ModelManagerOptions {
   readonly backends: BackendRegistry;
   /** Cores to divide among a model's instances for intra-op threads. */
   readonly cores: number;
+  /** Limits on what a config may ask for (threads, instances, batch size); absent: none. */
+  readonly caps?: ResourceCaps | undefined;
 }
 
 interface ModelEntry {
@@ -146,6 +149,12 @@ export class ModelManager {
       // A broken config never takes down what serves; it only becomes the model's visible reason.
       entry.failure = aspired.reason;
       return;
+    }
+    // Over a cap: refused like a broken config, before any session starts; what serves keeps serving.
+    const overCap = this.options.caps && resourceCapViolation(aspired.config, this.options.caps);
+    if (overCap) {
+      entry.failure = overCap;
+      throw new CranberriesError('INVALID_ARGUMENT', `failed to load '${model}': ${overCap}`);
     }
     entry.failure = undefined;
 

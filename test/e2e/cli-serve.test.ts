@@ -52,12 +52,12 @@ test('the cluster admin API lists the node and changes the desired state', async
   assert.equal(nodes.nodes.length, 1);
   assert.deepEqual(nodes.nodes[0]!.models.map((m) => m.name).sort(), ['diabetes', 'digits', 'word_ids']);
 
-  let response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 0 }) });
+  let response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 0 }), headers: { 'content-type': 'application/json' } });
   assert.equal(response.status, 200);
   await waitFor(async () => (await fetch(`${url}/v2/models/diabetes/ready`)).status === 400, 30_000, 'diabetes to unload');
   assert.equal((await fetch(`${url}/v2/models/digits/ready`)).status, 200, 'other models keep serving');
 
-  response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 1 }) });
+  response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 1 }), headers: { 'content-type': 'application/json' } });
   assert.equal(response.status, 200);
   await waitFor(async () => (await fetch(`${url}/v2/models/diabetes/ready`)).status === 200, 30_000, 'diabetes to load again');
 });

@@ -100,13 +100,19 @@ export interface ProcessClusterOptions {
   readonly defaultReplicas: number;
   /** ZooKeeper session timeout of every process. Default 2000 ms (tickTime 500 ms allows 1–10 s). */
   readonly sessionTimeoutMs?: number;
+  /** More command-line arguments per kind of process (e.g. access flags). */
+  readonly extraArgs?: { readonly controller?: readonly string[]; readonly worker?: readonly string[]; readonly gateway?: readonly string[] } | undefined;
+  /** The cluster's ZooKeeper identity, for the test's own store client too. */
+  readonly storeAuth?: { readonly user: string; readonly password: string } | undefined;
 }
 
 /**
  * The cluster most gateway tests need: model `add_sub` (FP32 [4], `max_batch_size: 8`) with 2
  * replicas on `workers` workers, resolved once both replicas are READY and the gateway routes to both.
  */
-export async function startAddSubCluster(options: { workers: number; sessionTimeoutMs?: number }): Promise<ProcessCluster> {
+export async function startAddSubCluster(
+  options: { workers: number; sessionTimeoutMs?: number } & Pick<ProcessClusterOptions, 'extraArgs' | 'storeAuth'>,
+): Promise<ProcessCluster> {
   const cluster = await ProcessCluster.start({
     models: { add_sub: { versions: { 1: addSubModel('FP32', [4]) }, config: 'max_batch_size: 8\n' } },
     defaultReplicas: 2,
@@ -144,13 +150,13 @@ export class ProcessCluster {
     const repo = await createTempModelRepository(options.models);
     const cluster = new ProcessCluster(zk, repo, options);
     try {
-      cluster.store = new ZooKeeperStore({ connectionString: zk.connectionString, sessionTimeoutMs: 4000 });
+      cluster.store = new ZooKeeperStore({ connectionString: zk.connectionString, sessionTimeoutMs: 4000, auth: options.storeAuth });
       await cluster.store.start();
       cluster.admin = new ClusterAdmin(cluster.store);
       const session = ['--zookeeper', zk.connectionString, '--zookeeper-session-timeout-ms', String(cluster.sessionTimeoutMs)];
-      cluster.controller = new ClusterProcess('controller', ['controller', '--host', '127.0.0.1', '--metrics-port', '0', ...session, '--model-repository', repo.root, '--default-replicas', String(options.defaultReplicas), '--log-level', 'info']);
+      cluster.controller = new ClusterProcess('controller', ['controller', '--host', '127.0.0.1', '--metrics-port', '0', ...session, '--model-repository', repo.root, '--default-replicas', String(options.defaultReplicas), '--log-level', 'info', ...(options.extraArgs?.controller ?? [])]);
       await Promise.all(Array.from({ length: options.workers }, (_, i) => cluster.startWorker(`w${i + 1}`)));
-      const gateway = new ClusterProcess('gateway', ['gateway', ...session, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--log-level', 'info']);
+      const gateway = new ClusterProcess('gateway', ['gateway', ...session, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--log-level', 'info', ...(options.extraArgs?.gateway ?? [])]);
       const listening = await gateway.logLine('gateway listening');
       cluster.gateway = {
         process: gateway,
@@ -188,6 +194,7 @@ export class ProcessCluster {
       '0',
       '--log-level',
       'info',
+      ...(this.options.extraArgs?.worker ?? []),
     ]);
     const info = await eventually(async () => {
       if (!child.running) throw new Error(`worker ${id} exited: ${child.tail()}`);

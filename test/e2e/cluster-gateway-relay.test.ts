@@ -338,7 +338,7 @@ describe('gateway relaying to in-process workers', () => {
     await waitFor(async () => (await replicas()) === 1, 3000, 'the default replica count in the desired state');
     await Promise.all(workerStores.map((store, i) => setStatus(store, `w${i + 1}`, ready)));
     assert.equal((await loading).status, 200);
-    await fetch(`${gatewayUrl}/v2/cluster/models/add_sub/replicas`, { method: 'PUT', body: '{"replicas":2}' });
+    await fetch(`${gatewayUrl}/v2/cluster/models/add_sub/replicas`, { method: 'PUT', body: '{"replicas":2}', headers: { 'content-type': 'application/json' } });
     assert.equal(await replicas(), 2);
     assert.equal((await post(gatewayUrl, '/v2/models/add_sub/infer', jsonRequest([1, 2, 3, 4]))).status, 200);
   });

@@ -135,7 +135,7 @@ describe('explicit mode', () => {
       assert.equal(response.status, 200);
       assert.equal((await infer(server.url, 'b', ones)).status, 200);
 
-      response = await fetch(`${server.url}/v2/repository/models/a/unload`, { method: 'POST', body: JSON.stringify({ parameters: { unload_dependents: false } }) });
+      response = await fetch(`${server.url}/v2/repository/models/a/unload`, { method: 'POST', body: JSON.stringify({ parameters: { unload_dependents: false } }), headers: { 'content-type': 'application/json' } });
       assert.equal(response.status, 200);
       assert.equal((await fetch(`${server.url}/v2/models/a/ready`)).status, 400);
       assert.equal((await infer(server.url, 'a', ones)).status, 404);
@@ -159,7 +159,7 @@ describe('explicit mode', () => {
           'file:1/model.onnx': Buffer.from(IDENTITY).toString('base64'),
         },
       };
-      const response = await fetch(`${server.url}/v2/repository/models/uploaded/load`, { method: 'POST', body: JSON.stringify(body) });
+      const response = await fetch(`${server.url}/v2/repository/models/uploaded/load`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
       assert.equal(response.status, 200, await response.text());
       const result = await infer(server.url, 'uploaded', ones);
       assert.equal(result.status, 200);

@@ -116,7 +116,7 @@ describe('health and metadata', () => {
   });
 
   test('repository index lists every model with its state', async () => {
-    const response = await fetch(`${server.url}/v2/repository/index`, { method: 'POST', body: '' });
+    const response = await fetch(`${server.url}/v2/repository/index`, { method: 'POST', body: '', headers: { 'content-type': 'application/json' } });
     assert.equal(response.status, 200);
     const index = (await response.json()) as { name: string; version?: string; state?: string }[];
     assert.deepEqual(index.find((m) => m.name === 'simple'), { name: 'simple', version: '1', state: 'READY' });

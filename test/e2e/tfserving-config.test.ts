@@ -43,7 +43,7 @@ async function get(server: TestServer, path: string, init?: RequestInit): Promis
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
-const post = (body: unknown): RequestInit => ({ method: 'POST', body: JSON.stringify(body) });
+const post = (body: unknown): RequestInit => ({ method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
 async function regress(server: TestServer, path: string): Promise<number> {
   const reply = await get(server, `/v1/models/linear${path}:regress`, post({ examples: [{ input: [1, 2] }] }));

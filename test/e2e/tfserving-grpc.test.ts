@@ -130,7 +130,7 @@ describe('Predict', () => {
     const one = await predict({ version: { value: 1 } });
     assert.equal(one.version, '1');
     assert.ok(Math.abs(one.value - expected(1)) < 1e-5);
-    const labelled = await fetch(`${server.url}/v2/repository/models/linear/labels`, { method: 'POST', body: JSON.stringify({ labels: { stable: 1 } }) });
+    const labelled = await fetch(`${server.url}/v2/repository/models/linear/labels`, { method: 'POST', body: JSON.stringify({ labels: { stable: 1 } }), headers: { 'content-type': 'application/json' } });
     assert.equal(labelled.status, 200);
     assert.equal((await predict({ version_label: 'stable' })).version, '1');
     const unknown = await grpcFailure(predict({ version_label: 'canary' }));

@@ -25,6 +25,7 @@ import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './c
 import { childPath, pathPrefixes, validatePath } from './store-paths.js';
 import { abandonClient, closeClient, tuneReconnects } from './zookeeper-client-tuning.js';
 import { fromZooKeeperError, parseZooKeeperAddress, zooKeeperErrorCode, type ZooKeeperAddress } from './zookeeper-address.js';
+import { clusterAcls, openAcls, type ZooKeeperAuth } from './zookeeper-auth.js';
 
 export interface ZooKeeperStoreOptions {
   /** `host:port[,host:port...][/chroot]` */
@@ -39,6 +40,12 @@ export interface ZooKeeperStoreOptions {
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
   readonly logger?: Logger;
+  /**
+   * The cluster's ZooKeeper identity (`--zookeeper-auth`): the session authenticates with it
+   * (digest scheme) and every node this store creates gets an ACL giving that identity all rights
+   * and nobody else any. Absent: nodes are open to every client (ZooKeeper's default).
+   */
+  readonly auth?: ZooKeeperAuth | undefined;
 }
 
 const DEFAULTS = { sessionTimeoutMs: 10_000, operationTimeoutMs: 5_000, connectTimeoutMs: 15_000, backoffInitialMs: 100, backoffMaxMs: 5_000 };
@@ -75,6 +82,8 @@ export class ZooKeeperStore implements CoordinationStore {
   private readonly watches = new Set<Watch>();
   private readonly stateListeners = new Set<(state: SessionState) => void>();
   private firstConnect: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** ACL of every node created. */
+  private readonly acls: ReturnType<typeof openAcls>;
 
   constructor(private readonly config: ZooKeeperStoreOptions) {
     this.address = parseZooKeeperAddress(config.connectionString);
@@ -85,6 +94,7 @@ export class ZooKeeperStore implements CoordinationStore {
       backoffInitialMs: config.backoffInitialMs ?? DEFAULTS.backoffInitialMs,
       backoffMaxMs: config.backoffMaxMs ?? DEFAULTS.backoffMaxMs,
     };
+    this.acls = config.auth ? clusterAcls(config.auth) : openAcls();
   }
 
   get sessionState(): SessionState {
@@ -147,7 +157,7 @@ export class ZooKeeperStore implements CoordinationStore {
 
   create(path: string, data: Uint8Array, mode: CreateMode): Promise<string> {
     return this.run<string>('create', path, (client, full, done) =>
-      client.create(full, toBuffer(data), CREATE_MODES[mode], (error, created) => done(error, error ? undefined : this.local(created))),
+      client.create(full, toBuffer(data), this.acls, CREATE_MODES[mode], (error, created) => done(error, error ? undefined : this.local(created))),
     );
   }
 
@@ -231,6 +241,8 @@ export class ZooKeeperStore implements CoordinationStore {
       spinDelay: this.options.backoffInitialMs,
       retries: 0,
     });
+    // Sent with every (re)connection's handshake, so a new session is authenticated before its first operation.
+    if (this.config.auth) client.addAuthInfo('digest', Buffer.from(`${this.config.auth.user}:${this.config.auth.password}`));
     this.client = client;
     tuneReconnects(client, {
       initialMs: this.options.backoffInitialMs,
@@ -336,7 +348,7 @@ export class ZooKeeperStore implements CoordinationStore {
 
   private createIfMissing(full: string, path: string): Promise<void> {
     return this.run<void>('create', path, (client, _full, done) =>
-      client.create(full, CREATE_MODES.persistent, (error) => done(zooKeeperErrorCode(error) === Exception.NODE_EXISTS ? null : error)),
+      client.create(full, this.acls, CREATE_MODES.persistent, (error) => done(zooKeeperErrorCode(error) === Exception.NODE_EXISTS ? null : error)),
     );
   }
 
@@ -344,7 +356,7 @@ export class ZooKeeperStore implements CoordinationStore {
   private createIfMissingWith(client: Client, full: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(unavailable(`ZooKeeper did not answer create '${full}'`)), this.options.operationTimeoutMs);
-      client.create(full, CREATE_MODES.persistent, (error) => {
+      client.create(full, this.acls, CREATE_MODES.persistent, (error) => {
         clearTimeout(timer);
         if (error && zooKeeperErrorCode(error) !== Exception.NODE_EXISTS) reject(fromZooKeeperError(error, 'create', full));
         else resolve();

@@ -17,6 +17,7 @@ import { tfServingGrpcServices } from '../tfserving/tfs-grpc-service.js';
 import { undecodableMessageInterceptor, withTolerantDeserializers } from './undecodable-messages.js';
 import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../listener-limits.js';
 import { grpcServerLimitOptions } from './grpc-listener.js';
+import { grpcAccessInterceptor, type AccessPolicy } from '../../access/index.js';
 
 /** A further service to serve next to the inference and health services. */
 export interface GrpcServiceRegistration {
@@ -34,6 +35,8 @@ export interface GrpcServerOptions {
   readonly extraServices?: readonly GrpcServiceRegistration[] | undefined;
   /** Keepalive, idle and age limits, streams per connection. Default `DEFAULT_LISTENER_LIMITS.grpc`. */
   readonly limits?: GrpcListenerLimits | undefined;
+  /** Who may call what (`access/`), checked by an interceptor ahead of every method; absent: open. */
+  readonly access?: AccessPolicy | undefined;
 }
 
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
@@ -45,8 +48,9 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     ...grpcServerLimitOptions(options.limits ?? DEFAULT_LISTENER_LIMITS.grpc),
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
-    // With the tolerant deserializers below: undecodable requests are INVALID_ARGUMENT, not INTERNAL.
-    interceptors: [undecodableMessageInterceptor],
+    // With the tolerant deserializers below: undecodable requests are INVALID_ARGUMENT, not INTERNAL;
+    // then who may call what.
+    interceptors: [undecodableMessageInterceptor, ...(options.access && !options.access.open ? [grpcAccessInterceptor(options.access)] : [])],
   });
   const extras = [...tfServingGrpcServices(service, logger, maxMessageBytes), ...(options.extraServices ?? [])];
   const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);

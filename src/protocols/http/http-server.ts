@@ -22,6 +22,7 @@ import { oipRoutes } from './oip-routes.js';
 import { installBodyParsing } from './request-body.js';
 import { installResponseCompression } from './response-compression.js';
 import { tfServingRoutes } from '../tfserving/tfs-rest-routes.js';
+import { AccessPolicy, installRestAccess } from '../../access/index.js';
 
 export interface HttpAppOptions {
   readonly service: InferenceService;
@@ -36,6 +37,11 @@ export interface HttpAppOptions {
   readonly directInference?: boolean;
   /** Timeouts, connection limits and the decompression budget of the listener. Default `DEFAULT_LISTENER_LIMITS.http`. */
   readonly limits?: HttpListenerLimits | undefined;
+  /**
+   * Who may call what, and from which origins (`access/`). Absent: every API open and no CORS, but
+   * calls that change the server still refuse cross-site browser requests.
+   */
+  readonly access?: AccessPolicy | undefined;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -61,6 +67,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   applyHttpLimits(app.server, limits);
   installErrorHandling(app, options.maxBodyBytes);
   installClosingAnswer(app);
+  // Before any route is added: the hook runs ahead of every route's own hooks (the direct lane's too).
+  installRestAccess(app, options.access ?? new AccessPolicy());
   installBodyParsing(app, new InflateBudget(limits.maxInflatingBytes));
   installResponseCompression(app);
   void app.register(
