@@ -3,17 +3,25 @@
  * exposition format of one registry. What the registry holds is decided by the caller
  * (`metrics/server-metrics.ts` for a model server; cluster components add theirs).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TlsOptions } from 'node:tls';
 import { Registry } from 'prom-client';
 import { collectProcessMetrics } from '../metrics/server-metrics.js';
 
 export class MetricsServer {
   private readonly server: Server;
 
-  /** Without a registry: a new one holding the process metrics, for components to add theirs to. */
-  constructor(readonly registry: Registry = processRegistry()) {
-    this.server = createServer((req, res) => {
+  /**
+   * Without a registry: a new one holding the process metrics, for components to add theirs to.
+   * With `tls`: HTTPS (the caller keeps its certificate current, see `server`).
+   */
+  constructor(
+    readonly registry: Registry = processRegistry(),
+    tls?: TlsOptions,
+  ) {
+    const handler: RequestListener = (req, res) => {
       const path = req.url?.split('?', 1)[0];
       if (path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');
@@ -27,7 +35,13 @@ export class MetricsServer {
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
         (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
       );
-    });
+    };
+    this.server = tls ? createHttpsServer(tls, handler) : createServer(handler);
+  }
+
+  /** The node server (an https.Server when created with TLS). */
+  get nodeServer(): Server {
+    return this.server;
   }
 
   listen(host: string, port: number): Promise<number> {

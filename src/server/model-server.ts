@@ -26,6 +26,7 @@ import { installHttpRequestTracking } from '../metrics/http-request-tracking.js'
 import { logSampledRequests } from '../metrics/request-log.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
 import { MetricsServer } from './metrics-server.js';
+import { ServerTls, type ServerTlsConfig } from '../tls/index.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -56,6 +57,8 @@ export interface ModelServerOptions {
   readonly modelConfigFilePollSeconds?: number | undefined;
   /** A version label that does not exist yet may point at a version that is not READY. */
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
+  /** TLS on every listener (REST, gRPC, metrics), reloaded when the files change; a CA file makes it mutual TLS. Absent: plaintext. */
+  readonly tls?: ServerTlsConfig | undefined;
 }
 
 /**
@@ -94,9 +97,11 @@ export class ModelServer {
   /** The TF Serving model list: the config file, and lists given by HandleReloadConfigRequest. */
   private readonly modelList: ModelConfigListSource;
   private unsubscribeSelection: (() => void) | undefined;
+  private readonly tls: ServerTls | undefined;
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
+    this.tls = options.tls ? new ServerTls(options.tls, log.child({ component: 'tls' })) : undefined;
     const backends = new BackendRegistry([new OnnxBackend()]);
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({ root: options.modelRepository, modelFilename });
@@ -134,12 +139,12 @@ export class ModelServer {
       if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
       else log.info(fields, 'model version state changed');
     });
-    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), directInference: true });
+    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), directInference: true, https: this.tls?.serverOptions() });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
     this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }) });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
-    this.metrics = new MetricsServer(this.registry);
+    this.metrics = new MetricsServer(this.registry, this.tls?.serverOptions());
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;
     this.stopRequestLog = logSampledRequests(this.core.requestCompleted, log.child({ component: 'requests' }), options.logRequestsSampleRate ?? 0);
   }
@@ -149,12 +154,15 @@ export class ModelServer {
     const { host, logger } = this.options;
     await this.http.listen({ host, port: this.options.httpPort });
     const http = (this.http.server.address() as AddressInfo).port;
+    const credentials = this.tls?.grpcCredentials() ?? grpc.ServerCredentials.createInsecure();
     const grpcPort = await new Promise<number>((resolve, reject) =>
-      this.grpc.bindAsync(`${host}:${this.options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+      this.grpc.bindAsync(`${host}:${this.options.grpcPort}`, credentials, (error, port) => (error ? reject(error) : resolve(port))),
     );
     const metrics = await this.metrics.listen(host, this.options.metricsPort);
+    this.tls?.followAll([this.http.server, this.metrics.nodeServer]);
     this.graphite?.start();
-    logger.info({ host, http, grpc: grpcPort, metrics }, `listening: HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`);
+    const scheme = this.tls ? (this.tls.mutual ? 'mutual TLS' : 'TLS') : 'plaintext';
+    logger.info({ host, http, grpc: grpcPort, metrics, tls: scheme }, `listening (${scheme}): HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`);
     await this.loadStartupModels();
     logger.info({ ready: this.core.ready() }, this.core.ready() ? 'server is ready' : 'server started; some models are not ready (see the repository index)');
     return { http, grpc: grpcPort, metrics };
@@ -170,6 +178,7 @@ export class ModelServer {
       new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve())),
       this.metrics.close(),
     ]);
+    this.tls?.close();
     await this.manager.stop();
     this.stopRequestLog();
     await this.graphite?.close();

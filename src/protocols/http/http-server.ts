@@ -10,6 +10,7 @@
  * fastify id is its request id (`x-request-id`, else generated; `metrics/request-id.ts`), so the
  * lines fastify logs carry the same id as the answer and the request log.
  */
+import type { TlsOptions } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { InferenceService } from '../../serving/inference-service.js';
@@ -31,6 +32,8 @@ export interface HttpAppOptions {
    * needed (`infer-route.ts`). Off for apps that relay inference themselves (the gateway).
    */
   readonly directInference?: boolean;
+  /** Serve HTTPS with these options (`tls/server-tls.ts`); absent: plain HTTP. */
+  readonly https?: TlsOptions | undefined;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -40,7 +43,10 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   // A pino Logger is a FastifyBaseLogger; typing it as the base keeps the app a plain
   // FastifyInstance, which plugins typed against the default accept.
   const loggerInstance: FastifyBaseLogger | undefined = options.logger || undefined;
-  const app = Fastify({
+  // An https app is typed over https.Server, which is an http.Server for everything the app and
+  // its callers do with it (request listeners, address, close); one type keeps the plugins shared.
+  const app = (Fastify as (options: object) => FastifyInstance)({
+    ...(options.https ? { https: options.https } : {}),
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: httpRequestId,
