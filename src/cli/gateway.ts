@@ -8,6 +8,7 @@ import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { GatewayServer } from '../gateway/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { port, positiveNumber } from './options.js';
+import { addTlsFlags, addUpstreamTlsFlags, tlsOptions, upstreamTlsOptions, type TlsFlags, type UpstreamTlsFlags } from './tls-flags.js';
 
 function positiveInteger(value: string): number {
   const n = positiveNumber(value);
@@ -15,7 +16,7 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-interface GatewayFlags extends ObservabilityFlags {
+interface GatewayFlags extends ObservabilityFlags, TlsFlags, UpstreamTlsFlags {
   zookeeper: string;
   host: string;
   httpPort: number;
@@ -42,8 +43,10 @@ export function gatewayCommand(): Command {
     .option('--http-max-body-mb <mb>', 'largest HTTP request body relayed, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64);
   // --log-requests-sample-rate is accepted for symmetry: request logs are written by the workers, under the id the gateway forwards.
-  return addObservabilityFlags(command).action(async (flags: GatewayFlags) => {
+  return addObservabilityFlags(addUpstreamTlsFlags(addTlsFlags(command))).action(async (flags: GatewayFlags) => {
     const logger = createLogger(flags.logLevel);
+    const tls = tlsOptions(flags);
+    const upstreamTls = upstreamTlsOptions(flags);
     const store = new ZooKeeperStore({
       connectionString: flags.zookeeper,
       sessionTimeoutMs: flags.zookeeperSessionTimeoutMs,
@@ -60,6 +63,8 @@ export function gatewayCommand(): Command {
       logger,
       defaultReplicas: flags.defaultReplicas,
       graphite: observabilityOptions(flags).graphite,
+      tls,
+      upstreamTls,
     });
     let stopping = false;
     const stop = (signal: string): void => {

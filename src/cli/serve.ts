@@ -8,8 +8,9 @@ import { startStandalone } from '../server/standalone.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import type { ModelControlMode } from '../serving/serving-core.js';
 import { collect, port, positiveNumber } from './options.js';
+import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 
-interface ServeFlags extends ObservabilityFlags {
+interface ServeFlags extends ObservabilityFlags, TlsFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -45,7 +46,7 @@ export function serveCommand(): Command {
     .option('--model-config-file <file>', 'TF Serving model list (model_config_list text format): serve exactly the models it lists (base_path = a model folder) instead of the repository\'s')
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false);
-  return addObservabilityFlags(command)
+  return addObservabilityFlags(addTlsFlags(command))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -71,6 +72,7 @@ export function serveCommand(): Command {
         modelConfigFilePollSeconds: flags.modelConfigFilePollWaitSeconds,
         allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
         ...observabilityOptions(flags),
+        tls: tlsOptions(flags),
         logger,
       };
       // Mode none (the default) runs a one-node cluster over the embedded store, so the cluster

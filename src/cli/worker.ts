@@ -15,8 +15,9 @@ import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { defaultNodeId, startWorkerNode } from '../cluster/worker-node.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { collect, port, positiveNumber } from './options.js';
+import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 
-interface WorkerFlags extends ObservabilityFlags {
+interface WorkerFlags extends ObservabilityFlags, TlsFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -62,9 +63,10 @@ export function workerCommand(): Command {
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addObservabilityFlags(command).action(async (flags: WorkerFlags) => {
+  return addObservabilityFlags(addTlsFlags(command)).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
+    const tls = tlsOptions(flags);
     const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
     await store.start();
     const worker = await startWorkerNode({
@@ -83,7 +85,7 @@ export function workerCommand(): Command {
       httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
       grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
       logger,
-      server: observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)),
+      server: { ...observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)), tls },
     }).catch(async (error: unknown) => {
       await store.stop();
       throw error;
