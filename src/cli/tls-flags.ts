@@ -1,6 +1,6 @@
 /** The `--tls-*` flags of the serving commands (serve, worker, gateway): one TLS setup for every listener of the process. */
 import type { Command } from 'commander';
-import { checkTlsFiles, type ServerTlsConfig, type TlsFiles } from '../tls/index.js';
+import { checkTlsFiles, clientTlsOf, readTlsMaterialSync, type ClientTlsOptions, type ServerTlsConfig, type TlsFiles } from '../tls/index.js';
 import { nonNegativeNumber } from './options.js';
 
 export interface TlsFlags {
@@ -46,4 +46,26 @@ export function upstreamTlsOptions(flags: UpstreamTlsFlags & TlsFlags): (TlsFile
   checkTlsFiles(files, 'client', '--upstream-tls');
   if (files.certFile === undefined && files.caFile === undefined) return undefined;
   return { ...files, reloadPollMs: Math.round(flags.tlsReloadPollSecs * 1000) };
+}
+
+export interface ClientTlsFlags {
+  tlsCaFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+}
+
+/** TLS of the client commands (infer, bench): for https:// and grpcs:// URLs. */
+export function addClientTlsFlags(command: Command): Command {
+  return command
+    .option('--tls-ca-file <file>', 'https:// or grpcs://: trust servers whose certificate chains to this PEM CA bundle (default: the system\'s roots)')
+    .option('--tls-cert-file <file>', 'client certificate for servers that require mutual TLS (PEM)')
+    .option('--tls-key-file <file>', 'PEM private key of --tls-cert-file');
+}
+
+/** The client TLS settings of the flags (files read and checked now); undefined when none is given. */
+export function clientTlsOptions(flags: ClientTlsFlags): ClientTlsOptions | undefined {
+  const files: TlsFiles = { certFile: flags.tlsCertFile, keyFile: flags.tlsKeyFile, caFile: flags.tlsCaFile };
+  checkTlsFiles(files, 'client');
+  if (files.certFile === undefined && files.caFile === undefined) return undefined;
+  return clientTlsOf(readTlsMaterialSync(files));
 }
