@@ -6,7 +6,7 @@
  * those workers, which shows the relayed answers really came over TLS.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
 import { createClient, type InferenceClient } from '../../src/client/index.js';
@@ -17,7 +17,8 @@ import { GatewayServer, type GatewayPorts, type GatewayServerOptions } from '../
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { createTestPki, type TestPki } from '../helpers/test-pki.js';
-import { handshakeAccepted } from '../helpers/tls-probe.js';
+import { fileFingerprint, handshakeAccepted, presentedFingerprint } from '../helpers/tls-probe.js';
+import { eventually } from '../helpers/eventually.js';
 
 const paths = clusterPaths();
 const logLevel = (process.env['TEST_LOG_LEVEL'] as LogLevel | undefined) ?? 'silent';
@@ -137,6 +138,35 @@ describe('gateway and workers over mutual TLS', () => {
       await assert.rejects(inferSum(grpc));
     } finally {
       await Promise.all([rest.close(), grpc.close()]);
+    }
+  });
+
+  it('reloads the gateway\'s certificate on its three listeners without a restart, and keeps relaying', async () => {
+    const live = { certFile: `${pki.dir}/gw-live.crt`, keyFile: `${pki.dir}/gw-live.key` };
+    await copyFile(pki.server.certFile, live.certFile);
+    await copyFile(pki.server.keyFile, live.keyFile);
+    const reloading = await startGateway({
+      tls: { ...live, reloadPollMs: 1000 },
+      upstreamTls: { caFile: pki.ca.certFile, certFile: pki.client.certFile, keyFile: pki.client.keyFile },
+    });
+    const listeners = [
+      [reloading.http, undefined],
+      [reloading.grpc, 'h2'],
+      [reloading.metrics, undefined],
+    ] as const;
+    for (const [port, alpn] of listeners) assert.equal(await presentedFingerprint(port, clientTls.ca, alpn), fileFingerprint(pki.server.certFile));
+    const renewed = await pki.issue(pki.ca, 'gw-renewed', 'server');
+    await writeFile(live.keyFile, await readFile(renewed.keyFile));
+    await writeFile(live.certFile, await readFile(renewed.certFile));
+    const second = fileFingerprint(renewed.certFile);
+    for (const [port, alpn] of listeners) {
+      await eventually(async () => (await presentedFingerprint(port, clientTls.ca, alpn)) === second, `gateway port ${port} to present the renewed certificate`, 15_000);
+    }
+    const grpc = createClient({ url: `grpcs://localhost:${reloading.grpc}`, tls: { ca: clientTls.ca } });
+    try {
+      assert.deepEqual(await inferSum(grpc), SUM);
+    } finally {
+      await grpc.close();
     }
   });
 });
