@@ -3,6 +3,7 @@
  * concurrent calls), tensors as `raw_input_contents`, protos from the server's own proto loader.
  */
 import * as grpc from '@grpc/grpc-js';
+import { grpcChannelCredentials, type ClientTlsOptions } from '../tls/client-tls.js';
 import { oipPackageDefinition, serviceDefinition } from '../protocols/grpc/proto-loader.js';
 import { binaryByteLength, encodeBinaryTensor } from '../tensors/binary-codec.js';
 import { parseStatistics, type StatisticsSnapshot } from './server-statistics.js';
@@ -22,11 +23,12 @@ export class GrpcTransport implements BenchTransport {
   readonly protocol = 'grpc' as const;
   private readonly client: OipClient;
 
-  /** `address` is `host:port` (a leading `http://` or `grpc://` is ignored). */
-  constructor(address: string) {
+  /** `address` is `host:port` (a leading `http://` or `grpc://` is ignored; `grpcs://` or `tls` means TLS). */
+  constructor(address: string, tls?: ClientTlsOptions) {
     const Client = grpc.makeGenericClientConstructor(serviceDefinition(oipPackageDefinition(), 'inference.GRPCInferenceService'), 'GRPCInferenceService');
     const target = address.replace(/^[a-z]+:\/\//, '').replace(/\/$/, '');
-    this.client = new Client(target, grpc.credentials.createInsecure(), {
+    const secure = tls !== undefined || address.startsWith('grpcs://') || address.startsWith('https://');
+    this.client = new Client(target, secure ? grpcChannelCredentials(tls ?? {}) : grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
     }) as unknown as OipClient;

@@ -6,6 +6,7 @@
  * binary tensor extension both ways (`Inference-Header-Content-Length`, `binary_data_output`).
  * Answers are read to the last byte but not decoded: the generator measures the server.
  */
+import { clientConnectionOptions, type ClientTlsOptions } from '../tls/client-tls.js';
 import { Pool } from 'undici';
 import { binaryByteLength, encodeBinaryTensor } from '../tensors/binary-codec.js';
 import { jsonDataText } from '../tensors/json-codec.js';
@@ -13,11 +14,13 @@ import { parseStatistics, type StatisticsSnapshot } from './server-statistics.js
 import { tensorInfo, type BenchTransport, type InferTarget, type ModelInfo } from './transport.js';
 
 export interface RestTransportOptions {
-  /** `http://host:port` */
+  /** `http://host:port` or `https://host:port` */
   readonly url: string;
   readonly binary: boolean;
   /** Connections to keep open: at least the number of concurrent callers. */
   readonly connections: number;
+  /** https: the CA to trust and a client certificate for mutual TLS. */
+  readonly tls?: ClientTlsOptions | undefined;
 }
 
 export interface PreparedHttpRequest {
@@ -32,7 +35,8 @@ export class RestTransport implements BenchTransport {
 
   constructor(private readonly options: RestTransportOptions) {
     this.protocol = options.binary ? ('rest-binary' as const) : ('rest-json' as const);
-    this.pool = new Pool(new URL(options.url).origin, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+    const connect = options.tls ? { connect: clientConnectionOptions(options.tls) } : {};
+    this.pool = new Pool(new URL(options.url).origin, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000, ...connect });
   }
 
   async metadata(model: string, version?: string): Promise<ModelInfo> {

@@ -15,8 +15,9 @@ import { ProgressBar } from '../bench/progress-bar.js';
 import { RestTransport } from '../bench/rest-transport.js';
 import { BENCH_PROTOCOLS, type BenchProtocol, type BenchTransport } from '../bench/transport.js';
 import { collect, positiveNumber } from './options.js';
+import { addClientTlsFlags, clientTlsOptions, type ClientTlsFlags } from './tls-flags.js';
 
-interface BenchFlags {
+interface BenchFlags extends ClientTlsFlags {
   url?: string;
   model: string;
   modelVersion?: string;
@@ -56,7 +57,7 @@ function nonNegative(value: string): number {
 }
 
 export function benchCommand(): Command {
-  return new Command('bench')
+  const command = new Command('bench')
     .description('Measure a served model: throughput, latency percentiles, server queue vs compute time and batch size.')
     .option('-u, --url <url>', 'server address (default http://127.0.0.1:8000 for REST, 127.0.0.1:8001 for gRPC)')
     .requiredOption('-m, --model <name>', 'model to measure')
@@ -71,8 +72,8 @@ export function benchCommand(): Command {
     .option('--shape <name=dims>', 'item dims of an input with variable dims, without the batch dim, e.g. x=3,224,224 (repeatable)', collect, [])
     .option('--output <name>', 'output to request (repeatable; default all)', collect, [])
     .option('-b, --batch-size <n>', 'rows per request for batching models', positiveInteger, 1)
-    .option('--json', 'print the results as JSON')
-    .action(async (flags: BenchFlags) => {
+    .option('--json', 'print the results as JSON');
+  return addClientTlsFlags(command).action(async (flags: BenchFlags) => {
       if (flags.requestRate !== undefined && flags.concurrency !== undefined) throw new InvalidArgumentError('give --concurrency or --request-rate, not both');
       const modes: LoadMode[] =
         flags.requestRate !== undefined
@@ -81,10 +82,11 @@ export function benchCommand(): Command {
       const inputs: InputFlag[] = flags.input.map(wrap(parseInputFlag));
       const shapes = new Map(flags.shape.map(wrap(parseShapeFlag)));
       const connections = Math.max(...modes.map((m) => (m.kind === 'concurrency' ? m.concurrency : m.maxOutstanding)));
+      const tls = clientTlsOptions(flags);
       const transport: BenchTransport =
         flags.protocol === 'grpc'
-          ? new GrpcTransport(flags.url ?? '127.0.0.1:8001')
-          : new RestTransport({ url: flags.url ?? 'http://127.0.0.1:8000', binary: flags.protocol === 'rest-binary', connections });
+          ? new GrpcTransport(flags.url ?? '127.0.0.1:8001', tls)
+          : new RestTransport({ url: flags.url ?? 'http://127.0.0.1:8000', binary: flags.protocol === 'rest-binary', connections, tls });
       const progress = !flags.json && process.stdout.isTTY ? new ProgressBar(process.stdout) : undefined;
       try {
         const report = await runBench({

@@ -11,6 +11,7 @@ import { port, positiveNumber } from './options.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { addAccessFlags, addZooKeeperAuthFlags, accessPolicyFromFlags, zooKeeperAuthFromFlags, type AccessFlags, type ZooKeeperAuthFlags } from '../access/index.js';
+import { addTlsFlags, addUpstreamTlsFlags, tlsOptions, upstreamTlsOptions, type TlsFlags, type UpstreamTlsFlags } from './tls-flags.js';
 
 function positiveInteger(value: string): number {
   const n = positiveNumber(value);
@@ -18,7 +19,7 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-interface GatewayFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ZooKeeperAuthFlags {
+interface GatewayFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ZooKeeperAuthFlags, TlsFlags, UpstreamTlsFlags {
   zookeeper: string;
   host: string;
   httpPort: number;
@@ -45,8 +46,10 @@ export function gatewayCommand(): Command {
     .option('--http-max-body-mb <mb>', 'largest HTTP request body relayed, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64);
   // --log-requests-sample-rate is accepted for symmetry: request logs are written by the workers, under the id the gateway forwards.
-  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addZooKeeperAuthFlags(addAccessFlags(command))))).action(async (flags: GatewayFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addUpstreamTlsFlags(addTlsFlags(addZooKeeperAuthFlags(addAccessFlags(command))))))).action(async (flags: GatewayFlags) => {
     const logger = createLogger(flags.logLevel);
+    const tls = tlsOptions(flags);
+    const upstreamTls = upstreamTlsOptions(flags);
     const store = new ZooKeeperStore({
       connectionString: flags.zookeeper,
       sessionTimeoutMs: flags.zookeeperSessionTimeoutMs,
@@ -66,6 +69,8 @@ export function gatewayCommand(): Command {
       graphite: observabilityOptions(flags).graphite,
       listenerLimits: listenerLimitsFromFlags(flags),
       access: accessPolicyFromFlags(flags, logger),
+      tls,
+      upstreamTls,
     });
     stopOnSignals({ logger, stop: () => server.stop(), drainTimeoutMs: flags.drainTimeoutSecs * 1000, message: 'stopping the gateway' });
     await server.start();

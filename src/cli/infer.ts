@@ -10,12 +10,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createClient, InferenceServerError, type InferenceClient, type InputTensor, type ModelMetadata, type OutputTensor, type RequestedOutput } from '../client/index.js';
 import { castTensorData, tensorFromNested } from '../client/nested-arrays.js';
 import { parseNpy } from '../client/npy.js';
+import { addClientTlsFlags, clientTlsOptions, type ClientTlsFlags } from './tls-flags.js';
 import { jsonWithBigInts } from '../client/rest-codec.js';
 import { isDataType, type DataType } from '../tensors/data-type.js';
 import { elementCount } from '../tensors/tensor.js';
 import { collect } from './options.js';
 
-interface InferFlags {
+interface InferFlags extends ClientTlsFlags {
   model: string;
   version?: string;
   input: string[];
@@ -144,7 +145,7 @@ async function run(flags: InferFlags): Promise<void> {
   const outputs = flags.output.map(parseOutputSpec);
   let client: InferenceClient | undefined;
   try {
-    client = createClient({ url: flags.url, timeoutMs: flags.timeout });
+    client = createClient({ url: flags.url, timeoutMs: flags.timeout, tls: clientTlsOptions(flags) });
     const metadata = await client.modelMetadata(flags.model, { version: flags.version });
     const tensors = await Promise.all(inputs.map((spec) => loadInput(spec, metadata)));
     const result = await client.infer(flags.model, tensors, {
@@ -168,21 +169,21 @@ async function run(flags: InferFlags): Promise<void> {
 }
 
 export function inferCommand(): Command {
-  return new Command('infer')
+  const command = new Command('infer')
     .description('Run one inference on a server (OIP REST or gRPC) and print the outputs.')
     .requiredOption('-m, --model <name>', 'model to run')
     .option('--version <version>', 'model version (default: the server picks)')
     .option('-i, --input <name=value>', 'an input: name=@file.npy, name=@file.json or name=<JSON literal> (repeatable)', collect, [])
     .option('-o, --output <name[:k]>', 'return only this output; :k asks for the top-k classes (repeatable)', collect, [])
-    .option('-u, --url <url>', 'server: http://host:port (REST) or grpc://host:port (gRPC)', 'http://localhost:8000')
+    .option('-u, --url <url>', 'server: http(s)://host:port (REST) or grpc(s)://host:port (gRPC)', 'http://localhost:8000')
     .option('--json', 'print the result as JSON')
     .option('--no-binary', 'REST: send and receive tensors as JSON instead of the binary extension')
     .option('--timeout <ms>', 'give up after this many milliseconds', (value) => {
       const n = Number(value);
       if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive number`);
       return n;
-    })
-    .action(async (flags: InferFlags) => {
+    });
+  return addClientTlsFlags(command).action(async (flags: InferFlags) => {
       try {
         await run(flags);
       } catch (error) {

@@ -29,3 +29,8 @@ export function executionTimeoutSeconds(value: string): number {
 }
 
 export const EXECUTION_TIMEOUT_HELP = "fail a model execution that runs longer with DEADLINE_EXCEEDED and replace its instance; a model's execution_timeout_ms parameter overrides it; 0 = no timeout";
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number ≥ 0`);
+  return n;
+}

@@ -12,7 +12,9 @@ import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './sh
 import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
 import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
 
-interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags {
+import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
+
+interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -50,7 +52,7 @@ export function serveCommand(): Command {
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false)
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
-  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addResourceCapFlags(addAccessFlags(command)))))
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command))))))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -80,6 +82,7 @@ export function serveCommand(): Command {
         ...observabilityOptions(flags),
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),
+        tls: tlsOptions(flags),
         logger,
       };
       // Mode none (the default) runs a one-node cluster over the embedded store, so the cluster

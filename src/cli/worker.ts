@@ -29,8 +29,9 @@ import {
   type ResourceCapFlags,
   type ZooKeeperAuthFlags,
 } from '../access/index.js';
+import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 
-interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags {
+interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -78,9 +79,10 @@ export function workerCommand(): Command {
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command)))))).action(async (flags: WorkerFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command))))))).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
+    const tls = tlsOptions(flags);
     const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
     await store.start();
     const worker = await startWorkerNode({
@@ -105,6 +107,7 @@ export function workerCommand(): Command {
         executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),
+        tls,
       },
     }).catch(async (error: unknown) => {
       await store.stop();

@@ -5,6 +5,7 @@
  * status code and the server's details.
  */
 import * as grpc from '@grpc/grpc-js';
+import { grpcChannelCredentials, type ClientTlsOptions } from '../tls/client-tls.js';
 import type {
   CallOptions,
   InferOptions,
@@ -27,7 +28,7 @@ import { InferenceServerError, clientArgumentError, statusNameOfGrpc } from './i
 import { loadParameters, modelVersion, parseIndexEntries, parseModelMetadata, parseServerMetadata, parseStatistics } from './shared-calls.js';
 
 export interface GrpcClientOptions {
-  /** `grpc://host:port` (plaintext) or `grpcs://host:port` (TLS with the system roots). */
+  /** `grpc://host:port` (plaintext) or `grpcs://host:port` (TLS; trusting the system's roots unless `tls.ca` says otherwise). */
   readonly url: string;
   /** Default deadline of every call, in milliseconds (none by default). */
   readonly timeoutMs?: number | undefined;
@@ -35,6 +36,8 @@ export interface GrpcClientOptions {
   readonly maxMessageBytes?: number | undefined;
   /** Metadata sent with every call. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** `grpcs://` only: the CA to trust (default: the system's roots) and a client certificate for mutual TLS. */
+  readonly tls?: ClientTlsOptions | undefined;
 }
 
 type Empty = Record<string, never>;
@@ -96,7 +99,8 @@ export class GrpcClient implements InferenceClient {
     this.url = options.url;
     this.timeoutMs = options.timeoutMs;
     this.headers = options.headers ?? {};
-    const credentials = url.protocol === 'grpcs:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    if (options.tls && url.protocol !== 'grpcs:') throw new TypeError(`TLS options need a grpcs:// URL, got ${options.url}`);
+    const credentials = url.protocol === 'grpcs:' ? grpcChannelCredentials(options.tls ?? {}) : grpc.credentials.createInsecure();
     const maxMessage = options.maxMessageBytes ?? MAX_MESSAGE;
     this.client = new grpc.Client(`${url.hostname}:${url.port || '8001'}`, credentials, {
       'grpc.max_receive_message_length': maxMessage,

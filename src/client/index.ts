@@ -10,6 +10,7 @@
  * await client.close();
  * ```
  */
+import type { ClientTlsOptions } from '../tls/client-tls.js';
 import type { InferenceClient } from './client-types.js';
 import { GrpcClient } from './grpc-client.js';
 import { RestClient } from './rest-client.js';
@@ -25,6 +26,8 @@ export interface ClientOptions {
   readonly connections?: number | undefined;
   /** gRPC: largest message sent or received (default 2 GiB - 1). */
   readonly maxMessageBytes?: number | undefined;
+  /** `https://` and `grpcs://`: the CA to trust (default: the system's roots) and a client certificate for mutual TLS. */
+  readonly tls?: ClientTlsOptions | undefined;
 }
 
 export function createClient(options: ClientOptions): InferenceClient {
@@ -41,4 +44,5 @@ export { bytesToStrings } from './tensor-data.js';
 export { RestClient, type RestClientOptions } from './rest-client.js';
 export { GrpcClient, type GrpcClientOptions } from './grpc-client.js';
 export { parseNpy, encodeNpy, type NpyArray } from './npy.js';
+export type { ClientTlsOptions } from '../tls/client-tls.js';
 export { tensorFromNested, castTensorData, nestedShape } from './nested-arrays.js';

@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import { clientConnectionOptions, type ClientTlsOptions } from '../tls/client-tls.js';
 import type {
   CallOptions,
   InferOptions,
@@ -35,6 +36,8 @@ export interface RestClientOptions {
   readonly connections?: number | undefined;
   /** Headers sent with every call. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** `https://` only: the CA to trust (default: the system's roots) and a client certificate for mutual TLS. */
+  readonly tls?: ClientTlsOptions | undefined;
 }
 
 interface Answer {
@@ -61,7 +64,9 @@ export class RestClient implements InferenceClient {
     this.prefix = url.pathname.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs;
     this.headers = options.headers ?? {};
-    this.pool = new Pool(url.origin, { connections: options.connections ?? 8, keepAliveTimeout: 30_000 });
+    if (options.tls && url.protocol !== 'https:') throw new TypeError(`TLS options need an https:// URL, got ${options.url}`);
+    const connect = options.tls ? { connect: clientConnectionOptions(options.tls) } : {};
+    this.pool = new Pool(url.origin, { connections: options.connections ?? 8, keepAliveTimeout: 30_000, ...connect });
   }
 
   async serverLive(options?: CallOptions): Promise<boolean> {

@@ -49,6 +49,7 @@ import { installRestForwarding } from './rest-forwarding.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 import { TableWatcher } from './table-watcher.js';
 import { grpcFrontAdmits, restFastLaneAdmits, type AccessPolicy } from '../access/index.js';
+import { ServerTls, TlsWatcher, clientTlsOf, type ServerTlsConfig, type TlsFiles } from '../tls/index.js';
 
 export interface GatewayServerOptions {
   /** Not yet started; the gateway starts and stops it. */
@@ -81,6 +82,13 @@ export interface GatewayServerOptions {
    * headers, all gRPC metadata) to the worker, so workers given the same flags accept it.
    */
   readonly access?: AccessPolicy | undefined;
+  /** TLS on the gateway's listeners (REST incl. the admin API, gRPC, metrics); a CA file makes it mutual TLS. */
+  readonly tls?: ServerTlsConfig | undefined;
+  /**
+   * Connect to the workers over TLS: the CA their certificates chain to (else the system's roots)
+   * and, for workers that require mutual TLS, the gateway's client certificate. Absent: plaintext.
+   */
+  readonly upstreamTls?: (TlsFiles & { readonly reloadPollMs?: number | undefined }) | undefined;
 }
 
 export interface GatewayPorts {
@@ -108,16 +116,23 @@ export class GatewayServer {
   private readonly unsubscribe: (() => void)[] = [];
   private readonly coordination: CoordinationMetrics;
   private graphite: GraphiteReporter | undefined;
+  private readonly tls: ServerTls | undefined;
+  private readonly upstreamTls: TlsWatcher | undefined;
 
   constructor(private readonly options: GatewayServerOptions) {
     const log = options.logger;
     const limits = options.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
+    this.tls = options.tls ? new ServerTls(options.tls, log.child({ component: 'tls' })) : undefined;
+    this.upstreamTls = options.upstreamTls
+      ? new TlsWatcher(options.upstreamTls, { logger: log.child({ component: 'upstream-tls' }), pollMs: options.upstreamTls.reloadPollMs })
+      : undefined;
+    const upstreamTls = this.upstreamTls ? clientTlsOf(this.upstreamTls.current) : undefined;
     const table = (): EndpointTable => this.watcher.current;
     const root = options.root ?? DEFAULT_ROOT;
     const adminOptions = { root, defaultReplicas: options.defaultReplicas };
-    this.httpUpstreams = new HttpUpstreams();
-    this.grpcUpstreams = new GrpcUpstreams({ maxMessageBytes: options.grpcMaxMessageBytes });
-    this.h2Upstreams = new H2Upstreams({ maxMessageBytes: options.grpcMaxMessageBytes });
+    this.httpUpstreams = new HttpUpstreams({ tls: upstreamTls });
+    this.grpcUpstreams = new GrpcUpstreams({ maxMessageBytes: options.grpcMaxMessageBytes, tls: upstreamTls });
+    this.h2Upstreams = new H2Upstreams({ maxMessageBytes: options.grpcMaxMessageBytes, tls: upstreamTls });
     this.watcher = new TableWatcher({
       store: options.store,
       paths: clusterPaths(root),
@@ -128,7 +143,7 @@ export class GatewayServer {
     this.picker = new Picker(this.health);
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    this.metricsServer = new MetricsServer(registry, limits.http);
+    this.metricsServer = new MetricsServer(registry, limits.http, this.tls?.serverOptions());
     const metrics = new GatewayMetrics(this.metricsServer.registry, { table, stale: () => this.watcher.stale, health: this.health, picker: this.picker });
     const upstream = new GatewayUpstreamMetrics(registry);
     this.coordination = createCoordinationMetrics(registry, options.store);
@@ -155,7 +170,7 @@ export class GatewayServer {
     });
 
     const access = options.access;
-    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http, access });
+    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http, access, https: this.tls?.serverOptions() });
     installHttpRequestTracking(this.http);
     const rest = {
       service: this.service,
@@ -187,8 +202,19 @@ export class GatewayServer {
       logger: log.child({ component: 'grpc' }),
       limits: limits.grpc,
       admits: access && !access.open ? (path, headers) => grpcFrontAdmits(access, path, headers) : undefined,
+      tls: this.tls?.serverOptions(),
     });
 
+    if (this.upstreamTls) {
+      this.unsubscribe.push(
+        this.upstreamTls.changed.subscribe((material) => {
+          const tls = clientTlsOf(material);
+          this.httpUpstreams.setTls(tls);
+          this.grpcUpstreams.setTls(tls);
+          this.h2Upstreams.setTls(tls);
+        }),
+      );
+    }
     this.unsubscribe.push(
       this.watcher.updated.subscribe((next) => {
         this.health.retainOnly(next.endpoints);
@@ -223,6 +249,7 @@ export class GatewayServer {
     );
     const grpcPort = await this.grpcFront.listen(host, this.options.grpcPort);
     const metrics = await this.metricsServer.listen(host, this.options.metricsPort);
+    this.tls?.followAll([this.http.server, this.metricsServer.nodeServer, this.grpcFront.nodeServer]);
     const graphite = this.options.graphite;
     if (graphite) {
       const node = graphite.node ?? `${hostname()}-gateway-${http}`;
@@ -232,7 +259,7 @@ export class GatewayServer {
     const table = this.watcher.current;
     logger.info(
       { host, http, grpc: grpcPort, metrics, workers: table.endpoints.length, models: table.models().length },
-      `gateway listening: HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`,
+      `gateway listening (${this.tls ? (this.tls.mutual ? 'mutual TLS' : 'TLS') : 'plaintext'}; to workers: ${this.upstreamTls ? 'TLS' : 'plaintext'}): HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`,
     );
     return { http, grpc: grpcPort, metrics };
   }
@@ -247,6 +274,8 @@ export class GatewayServer {
       this.metricsServer.close(),
     ]);
     this.health.stop();
+    this.tls?.close();
+    this.upstreamTls?.close();
     await this.graphite?.close();
     this.coordination.close();
     await this.watcher.stop();

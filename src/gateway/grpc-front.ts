@@ -23,6 +23,7 @@
  */
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { CranberriesError, unavailable } from '../core/errors.js';
 import { logFailure, toServiceError } from '../protocols/grpc/index.js';
@@ -48,6 +49,8 @@ export interface GrpcFrontOptions {
   readonly limits?: GrpcListenerLimits | undefined;
   /** Whether a call may be relayed here (access control); false: grpc-js, whose interceptor answers it. */
   readonly admits?: ((path: string, headers: http2.IncomingHttpHeaders) => boolean) | undefined;
+  /** Serve gRPC over TLS (ALPN h2) with these options; absent: plaintext (h2c). */
+  readonly tls?: TlsOptions | undefined;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -64,7 +67,7 @@ const NOT_RELAYED = new Set(['date', 'connection', 'keep-alive', 'proxy-connecti
 const ignore = (): void => undefined;
 
 export class GrpcFront {
-  private readonly server: http2.Http2Server;
+  private readonly server: http2.Http2Server | http2.Http2SecureServer;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly methods: ReadonlyMap<string, MessageRouter>;
   private fallback: http2.ClientHttp2Session | undefined;
@@ -72,7 +75,8 @@ export class GrpcFront {
   constructor(private readonly options: GrpcFrontOptions) {
     this.methods = options.methods ?? RELAYED_UNARY_METHODS;
     const limits = options.limits ?? DEFAULT_LISTENER_LIMITS.grpc;
-    this.server = http2.createServer({ settings: http2SettingsWithLimits(H2_SETTINGS, limits), maxSessionMemory: Number.MAX_SAFE_INTEGER, maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER });
+    const serverOptions = { settings: http2SettingsWithLimits(H2_SETTINGS, limits), maxSessionMemory: Number.MAX_SAFE_INTEGER, maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER };
+    this.server = options.tls ? http2.createSecureServer({ ...serverOptions, ...options.tls, ALPNProtocols: ['h2'] }) : http2.createServer(serverOptions);
     this.server.on('session', (session) => {
       this.sessions.add(session);
       session.on('error', ignore);
@@ -82,6 +86,11 @@ export class GrpcFront {
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
     this.server.on('sessionError', ignore);
     applyHttp2SessionLimits(this.server, limits);
+  }
+
+  /** The node server (an Http2SecureServer with TLS, whose certificate the caller keeps current). */
+  get nodeServer(): http2.Http2Server | http2.Http2SecureServer {
+    return this.server;
   }
 
   listen(host: string, port: number): Promise<number> {

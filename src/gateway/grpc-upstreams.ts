@@ -6,12 +6,15 @@
  * the worker sent them, never decoding a tensor.
  */
 import * as grpc from '@grpc/grpc-js';
+import { grpcChannelCredentials, type ClientTlsOptions } from '../tls/client-tls.js';
 import type { Cancellation } from './cancellation.js';
 import type { Endpoint } from './endpoint-table.js';
 import type { AttemptOutcome, FailureKind } from './request-router.js';
 
 export interface GrpcUpstreamsOptions {
   readonly maxMessageBytes: number;
+  /** Connect to the workers over TLS with these settings; absent: plaintext. */
+  readonly tls?: ClientTlsOptions | undefined;
 }
 
 /** The answer of a relayed unary call: the worker's bytes, or its error status (final, not retried). */
@@ -32,13 +35,23 @@ export function classifyGrpcError(error: grpc.ServiceError): FailureKind | undef
 
 export class GrpcUpstreams {
   private readonly clients = new Map<string, grpc.Client>();
+  private tls: ClientTlsOptions | undefined;
 
-  constructor(private readonly options: GrpcUpstreamsOptions) {}
+  constructor(private readonly options: GrpcUpstreamsOptions) {
+    this.tls = options.tls;
+  }
+
+  /** New TLS settings (reloaded files): channels are replaced; calls in flight on the old ones finish. */
+  setTls(tls: ClientTlsOptions): void {
+    this.tls = tls;
+    this.retainOnly([]);
+  }
 
   client(endpoint: Endpoint): grpc.Client {
     let client = this.clients.get(endpoint.grpcAddress);
     if (!client) {
-      client = new grpc.Client(endpoint.grpcAddress, grpc.credentials.createInsecure(), {
+      const credentials = this.tls ? grpcChannelCredentials(this.tls) : grpc.credentials.createInsecure();
+      client = new grpc.Client(endpoint.grpcAddress, credentials, {
         'grpc.max_receive_message_length': this.options.maxMessageBytes,
         'grpc.max_send_message_length': this.options.maxMessageBytes,
         // A worker that restarts is back within a second or two; do not wait out a long backoff.

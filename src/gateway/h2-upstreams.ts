@@ -15,6 +15,7 @@
  * call than HTTP/2 itself.
  */
 import * as http2 from 'node:http2';
+import { clientConnectionOptions, type ClientTlsOptions } from '../tls/client-tls.js';
 import type { Cancellation } from './cancellation.js';
 import type { Endpoint } from './endpoint-table.js';
 import type { AttemptOutcome, FailureKind } from './request-router.js';
@@ -28,6 +29,8 @@ export interface H2UpstreamsOptions {
   readonly keepaliveMs?: number | undefined;
   /** A ping unanswered this long closes the session; default 10 s. */
   readonly keepaliveTimeoutMs?: number | undefined;
+  /** Connect to the workers over TLS (ALPN h2) with these settings; absent: plaintext (h2c). */
+  readonly tls?: ClientTlsOptions | undefined;
 }
 
 /** A worker's whole answer to one call. */
@@ -63,11 +66,19 @@ export class H2Upstreams {
   private readonly connectTimeoutMs: number;
   private readonly keepaliveMs: number;
   private readonly keepaliveTimeoutMs: number;
+  private tls: ClientTlsOptions | undefined;
 
   constructor(private readonly options: H2UpstreamsOptions) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     this.keepaliveMs = options.keepaliveMs ?? 30_000;
     this.keepaliveTimeoutMs = options.keepaliveTimeoutMs ?? 10_000;
+    this.tls = options.tls;
+  }
+
+  /** New TLS settings (reloaded files): sessions close once their calls finish; new ones use the settings. */
+  setTls(tls: ClientTlsOptions): void {
+    this.tls = tls;
+    for (const address of [...this.sessions.keys()]) this.drop(address);
   }
 
   /** Drops the session of a worker (the next call opens a fresh one). */
@@ -179,7 +190,10 @@ export class H2Upstreams {
   private session(address: string): Session {
     const existing = this.sessions.get(address);
     if (existing && !existing.session.closed && !existing.session.destroyed) return existing;
-    const session = http2.connect(`http://${address}`, { settings: H2_SETTINGS, maxSessionMemory: Number.MAX_SAFE_INTEGER });
+    const tls = this.tls;
+    const session = tls
+      ? http2.connect(`https://${address}`, { settings: H2_SETTINGS, maxSessionMemory: Number.MAX_SAFE_INTEGER, ALPNProtocols: ['h2'], ...clientConnectionOptions(tls) })
+      : http2.connect(`http://${address}`, { settings: H2_SETTINGS, maxSessionMemory: Number.MAX_SAFE_INTEGER });
     const entry: Session = { session, connected: false, failure: undefined };
     this.sessions.set(address, entry);
     const connectTimer = setTimeout(() => {

@@ -7,6 +7,7 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
+import { clientConnectionOptions, type ClientTlsOptions } from '../tls/client-tls.js';
 import type { Cancellation } from './cancellation.js';
 import type { Endpoint } from './endpoint-table.js';
 import type { AttemptOutcome, FailureKind } from './request-router.js';
@@ -31,6 +32,8 @@ export interface HttpUpstreamsOptions {
   readonly connectionsPerWorker?: number;
   /** Default 2000 ms: a worker that cannot accept a connection in that time is treated as down. */
   readonly connectTimeoutMs?: number;
+  /** Connect to the workers over TLS with these settings; absent: plaintext. */
+  readonly tls?: ClientTlsOptions | undefined;
 }
 
 /** Request headers a worker needs; everything else (hop-by-hop, host, cookies) stays at the gateway. */
@@ -89,20 +92,29 @@ export class HttpUpstreams {
   private readonly pools = new Map<string, Pool>();
   private readonly connections: number;
   private readonly connectTimeoutMs: number;
+  private tls: ClientTlsOptions | undefined;
 
   constructor(options: HttpUpstreamsOptions = {}) {
     this.connections = options.connectionsPerWorker ?? 128;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+    this.tls = options.tls;
+  }
+
+  /** New TLS settings (reloaded files): pools close once their requests finish; new ones use the settings. */
+  setTls(tls: ClientTlsOptions): void {
+    this.tls = tls;
+    this.retainOnly([]);
   }
 
   pool(endpoint: Endpoint): Pool {
     let pool = this.pools.get(endpoint.httpAddress);
     if (!pool) {
-      pool = new Pool(`http://${endpoint.httpAddress}`, {
+      const tls = this.tls;
+      pool = new Pool(`${tls ? 'https' : 'http'}://${endpoint.httpAddress}`, {
         connections: this.connections,
         pipelining: 1,
         keepAliveTimeout: 30_000,
-        connect: { timeout: this.connectTimeoutMs },
+        connect: { timeout: this.connectTimeoutMs, ...(tls ? clientConnectionOptions(tls) : {}) },
       });
       this.pools.set(endpoint.httpAddress, pool);
     }

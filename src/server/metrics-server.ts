@@ -3,8 +3,10 @@
  * exposition format of one registry. What the registry holds is decided by the caller
  * (`metrics/server-metrics.ts` for a model server; cluster components add theirs).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TlsOptions } from 'node:tls';
 import { Registry } from 'prom-client';
 import { collectProcessMetrics } from '../metrics/server-metrics.js';
 import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../protocols/listener-limits.js';
@@ -16,12 +18,14 @@ export class MetricsServer {
   /**
    * Without a registry: a new one holding the process metrics, for components to add theirs to.
    * `limits`: the listener's timeouts and connection limit (default `DEFAULT_LISTENER_LIMITS.http`).
+   * With `tls`: HTTPS (the caller keeps its certificate current, see `server`).
    */
   constructor(
     readonly registry: Registry = processRegistry(),
     limits: HttpListenerLimits = DEFAULT_LISTENER_LIMITS.http,
+    tls?: TlsOptions,
   ) {
-    this.server = createServer(httpServerOptions(limits), (req, res) => {
+    const handler: RequestListener = (req, res) => {
       const path = req.url?.split('?', 1)[0];
       if (path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');
@@ -35,9 +39,15 @@ export class MetricsServer {
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
         (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
       );
-    });
+    };
+    this.server = tls ? createHttpsServer({ ...httpServerOptions(limits), ...tls }, handler) : createServer(httpServerOptions(limits), handler);
     applyHttpLimits(this.server, limits);
     this.server.on('clientError', clientErrorAnswer);
+  }
+
+  /** The node server (an https.Server when created with TLS). */
+  get nodeServer(): Server {
+    return this.server;
   }
 
   listen(host: string, port: number): Promise<number> {

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
@@ -31,6 +31,7 @@ import { createServerMetrics, type ServerMetrics } from '../metrics/server-metri
 import { MetricsServer } from './metrics-server.js';
 import type { AccessPolicy } from '../access/index.js';
 import { defaultResourceCaps, type ResourceCaps } from '../repository/resource-caps.js';
+import { ServerTls, type ServerTlsConfig } from '../tls/index.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -69,6 +70,8 @@ export interface ModelServerOptions {
   readonly access?: AccessPolicy | undefined;
   /** Limits on what a model config may ask for; absent: `defaultResourceCaps()` (cores-based). */
   readonly resourceCaps?: Partial<ResourceCaps> | undefined;
+  /** TLS on every listener (REST, gRPC, metrics), reloaded when the files change; a CA file makes it mutual TLS. Absent: plaintext. */
+  readonly tls?: ServerTlsConfig | undefined;
 }
 
 /**
@@ -110,10 +113,12 @@ export class ModelServer {
   private readonly modelList: ModelConfigListSource;
   private unsubscribeSelection: (() => void) | undefined;
   private readonly onnx: OnnxBackend;
+  private readonly tls: ServerTls | undefined;
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
     this.limits = options.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
+    this.tls = options.tls ? new ServerTls(options.tls, log.child({ component: 'tls' })) : undefined;
     this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
     const backends = new BackendRegistry([this.onnx]);
     const modelFilename = backends.modelFilename.bind(backends);
@@ -153,12 +158,20 @@ export class ModelServer {
       if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
       else log.info(fields, 'model version state changed');
     });
-    this.http = createHttpApp({ service: this.core, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), directInference: true, limits: this.limits.http, access: options.access });
+    this.http = createHttpApp({
+      service: this.core,
+      maxBodyBytes: options.httpMaxBodyBytes,
+      logger: log.child({ component: 'http' }),
+      directInference: true,
+      limits: this.limits.http,
+      access: options.access,
+      https: this.tls?.serverOptions(),
+    });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
     this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
-    this.metrics = new MetricsServer(this.registry, this.limits.http);
+    this.metrics = new MetricsServer(this.registry, this.limits.http, this.tls?.serverOptions());
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;
     this.stopRequestLog = logSampledRequests(this.core.requestCompleted, log.child({ component: 'requests' }), options.logRequestsSampleRate ?? 0);
   }
@@ -169,11 +182,14 @@ export class ModelServer {
     await this.http.listen({ host, port: this.options.httpPort });
     const http = (this.http.server.address() as AddressInfo).port;
     // Bound through listenGrpc (not bindAsync) for the connection limit grpc-js lacks.
-    this.grpcListener = await listenGrpc(this.grpc, host, this.options.grpcPort, this.limits.grpc);
+    const credentials = this.tls?.grpcCredentials() ?? grpc.ServerCredentials.createInsecure();
+    this.grpcListener = await listenGrpc(this.grpc, host, this.options.grpcPort, this.limits.grpc, credentials);
     const grpcPort = this.grpcListener.port;
     const metrics = await this.metrics.listen(host, this.options.metricsPort);
+    this.tls?.followAll([this.http.server, this.metrics.nodeServer]);
     this.graphite?.start();
-    logger.info({ host, http, grpc: grpcPort, metrics }, `listening: HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`);
+    const scheme = this.tls ? (this.tls.mutual ? 'mutual TLS' : 'TLS') : 'plaintext';
+    logger.info({ host, http, grpc: grpcPort, metrics, tls: scheme }, `listening (${scheme}): HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`);
     await this.loadStartupModels();
     logger.info({ ready: this.core.ready() }, this.core.ready() ? 'server is ready' : 'server started; some models are not ready (see the repository index)');
     return { http, grpc: grpcPort, metrics };
@@ -190,6 +206,7 @@ export class ModelServer {
       this.grpcListener?.close(),
       this.metrics.close(),
     ]);
+    this.tls?.close();
     await this.manager.stop();
     if (this.onnx.abandonedRuns > 0) {
       this.options.logger.warn({ runs: this.onnx.abandonedRuns }, 'waiting for runs abandoned after an execution timeout to return before exiting');

@@ -40,9 +40,18 @@ export interface GrpcListener {
   close(): Promise<void>;
 }
 
-/** Binds `host:port` (0 picks a free port) for `server`, insecure, with the connection limit. */
-export async function listenGrpc(server: grpc.Server, host: string, port: number, limits: GrpcListenerLimits): Promise<GrpcListener> {
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+/**
+ * Binds `host:port` (0 picks a free port) for `server` with the connection limit; plaintext unless
+ * `credentials` are secure (grpc-js then wraps each injected socket in TLS itself).
+ */
+export async function listenGrpc(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  limits: GrpcListenerLimits,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<GrpcListener> {
+  const injector = server.createConnectionInjector(credentials);
   const listener: NetServer = createServer((socket: Socket) => injector.injectConnection(socket));
   if (limits.maxConnections > 0) listener.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {

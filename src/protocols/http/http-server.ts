@@ -10,6 +10,7 @@
  * fastify id is its request id (`x-request-id`, else generated; `metrics/request-id.ts`), so the
  * lines fastify logs carry the same id as the answer and the request log.
  */
+import type { TlsOptions } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { InferenceService } from '../../serving/inference-service.js';
@@ -42,6 +43,8 @@ export interface HttpAppOptions {
    * calls that change the server still refuse cross-site browser requests.
    */
   readonly access?: AccessPolicy | undefined;
+  /** Serve HTTPS with these options (`tls/server-tls.ts`); absent: plain HTTP. */
+  readonly https?: TlsOptions | undefined;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -52,8 +55,11 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   // FastifyInstance, which plugins typed against the default accept.
   const loggerInstance: FastifyBaseLogger | undefined = options.logger || undefined;
   const limits = options.limits ?? DEFAULT_LISTENER_LIMITS.http;
-  const app = Fastify({
-    http: httpServerOptions(limits),
+  // An https app is typed over https.Server, which is an http.Server for everything the app and
+  // its callers do with it (request listeners, address, close); one type keeps the plugins shared.
+  // https.createServer takes http.createServer's options too, so the limits apply either way.
+  const app = (Fastify as (options: object) => FastifyInstance)({
+    ...(options.https ? { https: { ...httpServerOptions(limits), ...options.https } } : { http: httpServerOptions(limits) }),
     clientErrorHandler: clientErrorAnswer,
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
