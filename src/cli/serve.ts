@@ -8,8 +8,11 @@ import { startStandalone } from '../server/standalone.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import type { ModelControlMode } from '../serving/serving-core.js';
 import { collect, port, positiveNumber } from './options.js';
+import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
+import { checkStartupInputs, finishStartup, type StartingServer } from '../server/startup.js';
+import { startupFailures } from '../server/readiness.js';
 
-interface ServeFlags extends ObservabilityFlags {
+interface ServeFlags extends ObservabilityFlags, ServeStartupFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -45,7 +48,7 @@ export function serveCommand(): Command {
     .option('--model-config-file <file>', 'TF Serving model list (model_config_list text format): serve exactly the models it lists (base_path = a model folder) instead of the repository\'s')
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false);
-  return addObservabilityFlags(command)
+  return addStartupFlags(addObservabilityFlags(command), { exitOnError: true })
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -70,12 +73,23 @@ export function serveCommand(): Command {
         modelConfigFile: flags.modelConfigFile === undefined ? undefined : resolve(flags.modelConfigFile),
         modelConfigFilePollSeconds: flags.modelConfigFilePollWaitSeconds,
         allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
+        strictReadiness: flags.strictReadiness,
+        modelLoadThreadCount: flags.modelLoadThreadCount,
         ...observabilityOptions(flags),
         logger,
       };
+      await checkStartupInputs({
+        modelRepository: options.modelRepository,
+        modelRepositoryGiven: flags.modelRepository,
+        modelConfigFile: options.modelConfigFile,
+        modelConfigFileGiven: flags.modelConfigFile,
+        controlMode: flags.modelControlMode,
+        loadModels: flags.loadModel,
+      });
       // Mode none (the default) runs a one-node cluster over the embedded store, so the cluster
       // admin API works here too; the other modes keep Triton's single-server model control.
       const server = flags.modelControlMode === 'none' && flags.modelConfigFile === undefined ? await startStandalone(options) : await startServer(options);
+      await finishStartup(server, { exitOnError: flags.exitOnError, logger });
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
@@ -94,8 +108,8 @@ function nonNegativeNumber(value: string): number {
   return n;
 }
 
-async function startServer(options: ModelServerOptions): Promise<{ stop(): Promise<void> }> {
+async function startServer(options: ModelServerOptions): Promise<StartingServer> {
   const server = new ModelServer(options);
   await server.start();
-  return server;
+  return { readiness: server.readiness, startupFailures: () => startupFailures(server.manager, server.startupModels()), stop: () => server.stop() };
 }

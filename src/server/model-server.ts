@@ -26,6 +26,9 @@ import { installHttpRequestTracking } from '../metrics/http-request-tracking.js'
 import { logSampledRequests } from '../metrics/request-log.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
 import { MetricsServer } from './metrics-server.js';
+import { ServerReadiness } from './readiness.js';
+import { logModelFailures } from './model-failure-log.js';
+import { listenError } from './startup-errors.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -56,6 +59,10 @@ export interface ModelServerOptions {
   readonly modelConfigFilePollSeconds?: number | undefined;
   /** A version label that does not exist yet may point at a version that is not READY. */
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
+  /** Ready only when every model is READY (`--strict-readiness`, default true); false: once the startup loads settled. */
+  readonly strictReadiness?: boolean | undefined;
+  /** Version loads that run at once (`--model-load-thread-count`); default: the number of cores. */
+  readonly modelLoadThreadCount?: number | undefined;
 }
 
 /**
@@ -65,6 +72,8 @@ export interface ModelServerOptions {
  */
 export interface ModelSelection {
   has(model: string): boolean;
+  /** Every selected model, so one missing from the repository is reported rather than ignored. */
+  list?(): readonly string[];
   /** Subscribes to changes of the selection; returns an unsubscribe function. */
   onChange(listener: () => void): () => void;
 }
@@ -81,6 +90,8 @@ export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_reposi
 export class ModelServer {
   readonly manager: ModelManager;
   readonly core: ServingCore;
+  /** Whether the server is ready; more parts (a cluster worker) may hold it. */
+  readonly readiness: ServerReadiness;
   /** Every metric of this server; cluster components register theirs here too. */
   readonly registry = new Registry();
   private readonly repository: ModelRepository;
@@ -94,13 +105,16 @@ export class ModelServer {
   /** The TF Serving model list: the config file, and lists given by HandleReloadConfigRequest. */
   private readonly modelList: ModelConfigListSource;
   private unsubscribeSelection: (() => void) | undefined;
+  private readonly stopFailureLog: () => void;
+  private startupNames: readonly string[] = [];
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
     const backends = new BackendRegistry([new OnnxBackend()]);
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({ root: options.modelRepository, modelFilename });
-    this.manager = new ModelManager({ backends, cores: availableParallelism() });
+    this.manager = new ModelManager({ backends, cores: availableParallelism(), loadConcurrency: options.modelLoadThreadCount });
+    this.readiness = new ServerReadiness({ models: this.manager, strict: options.strictReadiness, logger: log });
     const versionLabels = new VersionLabels({
       isReady: (model, version) => this.manager.versions(model).some((v) => v.version === version && v.state === 'READY'),
       allowUnavailableForNewLabels: options.allowVersionLabelsForUnavailableModels,
@@ -128,7 +142,10 @@ export class ModelServer {
       metadata: { name: 'cranberries', version: VERSION, extensions: EXTENSIONS },
       modelFilename,
       responseCache: options.cacheSizeBytes ? new ResponseCache({ maxBytes: options.cacheSizeBytes }) : undefined,
+      readiness: () => this.readiness.ready(),
+      notServedReason: options.selection ? () => 'not assigned to this server' : undefined,
     });
+    this.stopFailureLog = logModelFailures(this.manager.modelSettled, log);
     this.manager.stateChanged.subscribe((e) => {
       const fields = { model: e.model, version: e.version, state: e.state, reason: e.reason, loadSeconds: e.loadSeconds };
       if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
@@ -144,24 +161,56 @@ export class ModelServer {
     this.stopRequestLog = logSampledRequests(this.core.requestCompleted, log.child({ component: 'requests' }), options.logRequestsSampleRate ?? 0);
   }
 
-  /** Opens the endpoints, then loads the models; resolves once the startup loads have settled. */
+  /**
+   * Opens the endpoints, then loads the models; resolves once the startup loads have settled.
+   * Readiness stays false until then. An endpoint that cannot listen rejects with a
+   * `StartupError` naming its flag, after closing what was already open.
+   */
   async start(): Promise<BoundPorts> {
     const { host, logger } = this.options;
-    await this.http.listen({ host, port: this.options.httpPort });
-    const http = (this.http.server.address() as AddressInfo).port;
-    const grpcPort = await new Promise<number>((resolve, reject) =>
-      this.grpc.bindAsync(`${host}:${this.options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
-    );
-    const metrics = await this.metrics.listen(host, this.options.metricsPort);
+    const releaseStartup = this.readiness.hold('startup', 'loading the startup models');
+    let ports: BoundPorts;
+    try {
+      ports = await this.listenAll();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
     this.graphite?.start();
-    logger.info({ host, http, grpc: grpcPort, metrics }, `listening: HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`);
+    logger.info({ host, ...ports }, `listening: HTTP ${host}:${ports.http}, gRPC ${host}:${ports.grpc}, metrics ${host}:${ports.metrics}`);
     await this.loadStartupModels();
-    logger.info({ ready: this.core.ready() }, this.core.ready() ? 'server is ready' : 'server started; some models are not ready (see the repository index)');
-    return { http, grpc: grpcPort, metrics };
+    releaseStartup();
+    // A cluster worker's readiness also waits for its assignment: the worker reports it.
+    if (!this.options.selection) this.readiness.report('warn');
+    return ports;
+  }
+
+  /** The models the server was asked to serve at startup (none for a cluster worker: see its assignment). */
+  startupModels(): readonly string[] {
+    return this.startupNames;
+  }
+
+  private async listenAll(): Promise<BoundPorts> {
+    const { host, httpPort, grpcPort, metricsPort } = this.options;
+    await this.http.listen({ host, port: httpPort }).catch((error: unknown) => {
+      throw listenError('--http-port', host, httpPort, error);
+    });
+    const http = (this.http.server.address() as AddressInfo).port;
+    // grpc-js also logs a failed bind to stderr itself; the error below says it once, with the flag.
+    const quiet = process.env['GRPC_VERBOSITY'] === undefined && process.env['GRPC_NODE_VERBOSITY'] === undefined;
+    if (quiet) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+    const grpcBound = await new Promise<number>((resolve, reject) =>
+      this.grpc.bindAsync(`${host}:${grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(listenError('--grpc-port', host, grpcPort, error)) : resolve(port))),
+    ).finally(() => quiet && grpc.setLogVerbosity(grpc.logVerbosity.ERROR));
+    const metrics = await this.metrics.listen(host, metricsPort).catch((error: unknown) => {
+      throw listenError('--metrics-port', host, metricsPort, error);
+    });
+    return { http, grpc: grpcBound, metrics };
   }
 
   async stop(): Promise<void> {
     this.core.beginStopping();
+    this.readiness.close();
     this.unsubscribeSelection?.();
     await this.poller?.stop();
     await this.modelList.stop();
@@ -174,18 +223,21 @@ export class ModelServer {
     this.stopRequestLog();
     await this.graphite?.close();
     this.serverMetrics.close();
+    this.stopFailureLog();
   }
 
   private async loadStartupModels(): Promise<void> {
     const { controlMode, logger } = this.options;
     if (this.options.modelConfigFile !== undefined) {
       await this.modelList.start();
+      this.startupNames = this.manager.modelNames().filter((m) => this.manager.isAspired(m));
       return;
     }
     const setAspired = (model: string, aspired: Parameters<ModelManager['setAspired']>[1]): Promise<void> =>
       this.manager.setAspired(model, aspired).catch((error: Error) => logger.warn({ model, err: error.message }, 'model did not load'));
     if (controlMode === 'explicit') {
       const names = this.options.loadModels.includes('*') ? await this.repository.list() : this.options.loadModels;
+      this.startupNames = names;
       await Promise.all(names.map(async (name) => setAspired(name, await this.repository.read(name))));
       return;
     }
@@ -197,9 +249,13 @@ export class ModelServer {
       this.options.pollSeconds * 1000,
       (model, aspired) => {
         const done = setAspired(model, aspired);
-        startup?.push(done);
+        if (startup) {
+          startup.push(done);
+          if (aspired) this.startupNames = [...this.startupNames, model];
+        }
       },
-      selection ? (names) => names.filter((n) => selection.has(n)) : undefined,
+      // A selected model missing from the repository is read too: it shows up with its reason.
+      selection ? (names) => [...names.filter((n) => selection.has(n)), ...(selection.list?.() ?? []).filter((n) => !names.includes(n))] : undefined,
     );
     this.poller = poller;
     this.unsubscribeSelection = selection?.onChange(() => void poller.scan());
