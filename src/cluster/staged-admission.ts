@@ -47,6 +47,7 @@ export class StagedAdmission {
     this.target = new Set(models);
     this.selection.update(this.selection.list().filter((m) => this.target.has(m)));
     for (const [model, finish] of [...this.admitting]) if (!this.target.has(model)) finish(); // left the target
+    this.wakeAdmission();
     this.running ??= this.admitAll().finally(() => (this.running = undefined));
   }
 
@@ -58,22 +59,28 @@ export class StagedAdmission {
   stop(): void {
     this.stopped = true;
     for (const finish of [...this.admitting.values()]) finish();
+    this.wakeAdmission();
+  }
+
+  private wakeAdmission(): void {
+    const wake = this.slotFreed;
+    this.slotFreed = undefined;
+    wake?.();
   }
 
   private async admitAll(): Promise<void> {
     const concurrency = Math.max(1, this.options.concurrency ?? 1);
-    const settling: Promise<void>[] = [];
     while (!this.stopped) {
       const next = [...this.target].sort().find((m) => !this.selection.has(m));
-      if (next === undefined) break;
-      if (this.admitting.size >= concurrency) {
+      if (next === undefined && this.admitting.size === 0) return;
+      if (next === undefined || this.admitting.size >= concurrency) {
+        // Wait for a slot (or, with nothing left to admit, for the loads in flight or a new target).
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
       }
-      settling.push(this.settle(next));
+      void this.settle(next);
       this.selection.update([...this.selection.list(), next]);
     }
-    await Promise.all(settling);
   }
 
   /** Resolves when `model`'s load settles, it leaves the target, or a time bound passes. */
@@ -90,9 +97,7 @@ export class StagedAdmission {
         clearTimeout(settleTimer);
         for (const u of unsubscribe) u();
         this.admitting.delete(model);
-        const wake = this.slotFreed;
-        this.slotFreed = undefined;
-        wake?.();
+        this.wakeAdmission();
         resolve();
       };
       const unsubscribe = [

@@ -35,11 +35,11 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
   // Readiness waits for the controller's first placement that includes this worker, and for the
   // worker to follow it: before that the worker's (empty) assignment says nothing.
   let lastRound: PlacementResult | undefined;
-  let worker: WorkerNode | undefined;
+  const started: { worker?: WorkerNode } = {};
   const placementPending = (): string | undefined => {
     const assigned = lastRound?.assignments.get(NODE_ID);
     if (!lastRound || !assigned) return 'waiting for the controller to place the repository models';
-    const following = worker?.agent.assignedModels() ?? [];
+    const following = started.worker?.agent.assignedModels() ?? [];
     if (following.length !== assigned.length || assigned.some((m) => !following.includes(m))) return 'waiting for the worker to follow its assignment';
     if (options.strictReadiness !== false) {
       const unplaced = [...lastRound.placement].filter(([, s]) => s.state !== 'PLACED');
@@ -55,10 +55,10 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
   });
   const unsubscribeRounds = controller.reconciled.subscribe((round) => {
     lastRound = round;
-    worker?.server.readiness.changed();
+    started.worker?.server.readiness.changed();
   });
   await controller.start();
-  worker = await startWorkerNode({
+  const node = await startWorkerNode({
     store: workerStore,
     nodeId: NODE_ID,
     memoryCapacityBytes: Math.floor(totalmem() * MEMORY_FRACTION),
@@ -80,7 +80,7 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
     await Promise.all(stores.map((s) => s.stop()));
     throw error;
   });
-  const node = worker;
+  started.worker = node;
   return {
     ports: node.ports,
     readiness: node.server.readiness,
