@@ -5,6 +5,7 @@
  * API (`/v2/cluster/...`) on the HTTP port changes the desired state at run time. The same code
  * runs a ZooKeeper cluster: only the store differs.
  */
+import { readdir } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { Controller } from '../cluster/controller.js';
 import { clusterAdminRoutes } from '../cluster/admin-routes.js';
@@ -24,6 +25,12 @@ export interface Standalone {
   /** Once settled: the repository's models (replicas > 0) that are not READY, each with its reason. */
   startupFailures(): { model: string; reason: string }[];
   stop(): Promise<void>;
+}
+
+/** The repository's model folders (what the admin API may add); none when it cannot be read. */
+async function repositoryModels(root: string): Promise<string[]> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
 }
 
 export async function startStandalone(options: ModelServerOptions & { readonly defaultReplicas?: number }): Promise<Standalone> {
@@ -72,7 +79,7 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
     httpMaxBodyBytes: options.httpMaxBodyBytes,
     grpcMaxMessageBytes: options.grpcMaxMessageBytes,
     logger,
-    server: { ...options, httpPlugins: [...(options.httpPlugins ?? []), clusterAdminRoutes(adminStore)] },
+    server: { ...options, httpPlugins: [...(options.httpPlugins ?? []), clusterAdminRoutes(adminStore, { knownModels: () => repositoryModels(options.modelRepository) })] },
     readinessHolds: { placement: placementPending },
   }).catch(async (error: unknown) => {
     unsubscribeRounds();

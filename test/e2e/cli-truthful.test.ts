@@ -191,3 +191,46 @@ describe('poll mode', () => {
     }
   });
 });
+
+describe('admin API that refuses mistakes', () => {
+  test('unknown names are 404 with the known ones; changes answer with the state after them; user mistakes are logged at info', async () => {
+    const cli = startCli([]);
+    try {
+      const url = await cli.url();
+      await waitFor(async () => (await status(`${url}/v2/health/ready`)) === 200, 120_000, 'ready');
+
+      let response = await fetch(`${url}/v2/cluster/models/typo_model`, { method: 'POST', body: JSON.stringify({ replicas: 1 }) });
+      assert.equal(response.status, 404);
+      assert.equal(((await response.json()) as { error: string }).error, "model 'typo_model' is not found; models in the model repository: diabetes, digits, word_ids");
+      assert.equal((await fetch(`${url}/v2/cluster/models/typo_model`)).status, 404, 'nothing was added');
+
+      response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 0 }) });
+      assert.equal(response.status, 200);
+      let view = (await response.json()) as { replicas: number; readyReplicas: number; replicaStates: { state: string }[] };
+      assert.deepEqual([view.replicas, view.readyReplicas, view.replicaStates], [0, 0, []], 'the answer shows the state after the change');
+      assert.equal(await status(`${url}/v2/models/diabetes/ready`), 400);
+      assert.deepEqual(
+        (await index(url)).filter((e) => e.name === 'diabetes'),
+        [{ name: 'diabetes', state: 'UNAVAILABLE', reason: 'unloaded' }],
+      );
+
+      response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 1 }) });
+      assert.equal(response.status, 200);
+      view = (await response.json()) as typeof view;
+      assert.deepEqual([view.replicas, view.readyReplicas, view.replicaStates.map((r) => r.state)], [1, 1, ['READY']]);
+      assert.equal(await status(`${url}/v2/models/diabetes/ready`), 200);
+
+      response = await fetch(`${url}/v2/repository/models/digits/unload`, { method: 'POST' });
+      assert.equal(response.status, 503);
+      const { error } = (await response.json()) as { error: string };
+      assert.match(error, /not allowed when --model-control-mode is 'none': start the server with --model-control-mode explicit, or change the served models with the cluster admin API/);
+      await waitFor(() => cli.logs.some((e) => e.msg === 'request refused'), 5000, 'the refusal logged');
+      const refusal = cli.logs.find((e) => e.msg === 'request refused')!;
+      assert.equal(refusal.level, 30, 'info, not error');
+      assert.equal(refusal['err'], undefined, 'no error object (stack trace)');
+      assert.ok(!cli.logs.some((e) => e.level >= 50), 'nothing logged at error');
+    } finally {
+      await cli.stop();
+    }
+  });
+});
