@@ -106,7 +106,7 @@ async function answerChange(reply: FastifyReply, done: number, work: () => Promi
     const body = { ...view, watch: location, message: 'the change is accepted and under way: GET the watch URL for its progress' };
     return reply.code(202).header('content-type', 'application/json').header('location', location).send(JSON.stringify(body));
   } catch (error) {
-    return answer(reply, 0, () => Promise.reject(error));
+    return answer(reply, 0, () => Promise.reject(asCranberriesError(error)));
   }
 }
 
