@@ -14,9 +14,10 @@ import { parseZooKeeperAddress } from '../cluster/store/zookeeper-address.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { defaultNodeId, startWorkerNode } from '../cluster/worker-node.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
+import { addStartupFlags, type StartupFlags } from './startup-flags.js';
 import { collect, port, positiveNumber } from './options.js';
 
-interface WorkerFlags extends ObservabilityFlags {
+interface WorkerFlags extends ObservabilityFlags, StartupFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -62,7 +63,7 @@ export function workerCommand(): Command {
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addObservabilityFlags(command).action(async (flags: WorkerFlags) => {
+  return addStartupFlags(addObservabilityFlags(command), { exitOnError: false }).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
     const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }) });
@@ -83,7 +84,11 @@ export function workerCommand(): Command {
       httpMaxBodyBytes: Math.round(flags.httpMaxBodyMb * 1024 * 1024),
       grpcMaxMessageBytes: Math.round(flags.grpcMaxMessageMb * 1024 * 1024),
       logger,
-      server: observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)),
+      server: {
+        ...observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)),
+        strictReadiness: flags.strictReadiness,
+        modelLoadThreadCount: flags.modelLoadThreadCount,
+      },
     }).catch(async (error: unknown) => {
       await store.stop();
       throw error;
