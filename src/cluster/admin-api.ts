@@ -255,7 +255,8 @@ function closeTo(a: string, b: string): boolean {
 function isSettled(view: ModelView): boolean {
   const live = view.replicaStates.filter((r) => r.live);
   if (view.replicas === 0) return view.replicaStates.length === 0;
-  const final = live.filter((r) => r.state === 'READY' || r.state === 'UNAVAILABLE').length;
+  // A replica without versions has not started loading yet (its worker reports it as soon as it is assigned).
+  const final = live.filter((r) => Object.keys(r.versions).length > 0 && (r.state === 'READY' || r.state === 'UNAVAILABLE')).length;
   return final >= view.replicas && view.placement.state !== 'PENDING';
 }
 

@@ -173,10 +173,10 @@ export class ModelManager {
   private async reconcile(model: string, entry: ModelEntry): Promise<void> {
     const aspired = entry.aspired;
     if (!aspired) {
-      const wasServing = entry.versions.size > 0 || entry.failure !== undefined;
+      // The index keeps showing the model, as UNAVAILABLE / "unloaded", until it is asked for again
+      // (set before the drain: the versions leave the index as soon as they stop taking requests).
+      entry.failure = entry.versions.size > 0 || entry.failure !== undefined ? 'unloaded' : undefined;
       await Promise.all([...entry.versions.values()].map((v) => this.retire(entry, v)));
-      // The index keeps showing the model, as UNAVAILABLE / "unloaded", until it is asked for again.
-      entry.failure = wasServing ? 'unloaded' : undefined;
       return;
     }
     if (!aspired.ok) {
