@@ -79,10 +79,14 @@ describe('fail fast', () => {
   for (const flag of ['--http-port', '--grpc-port', '--metrics-port']) {
     test(`a busy ${flag} exits 1 with one sentence naming the flag and the port`, async () => {
       const cli = startCli([flag, String(busyPort)]);
-      assert.equal(await exitWithin(cli, EXIT_MS), 1);
-      const lines = cli.stderr().trim().split('\n');
-      assert.equal(lines.length, 1, `one line on stderr, got: ${cli.stderr()}`);
-      assert.equal(lines[0], `${flag} ${busyPort}: 127.0.0.1:${busyPort} is already in use (another process listens there); choose another port, or 0 for a free one`);
+      try {
+        assert.equal(await exitWithin(cli, EXIT_MS), 1);
+        const lines = cli.stderr().trim().split('\n');
+        assert.equal(lines.length, 1, `one line on stderr, got: ${cli.stderr()}`);
+        assert.equal(lines[0], `${flag} ${busyPort}: 127.0.0.1:${busyPort} is already in use (another process listens there); choose another port, or 0 for a free one`);
+      } finally {
+        await cli.stop(); // a process that did not exit must not outlive the test
+      }
     });
   }
 
@@ -91,8 +95,12 @@ describe('fail fast', () => {
     try {
       await mkdir(join(parent, 'models'));
       const cli = startCli(['--model-repository', join(parent, 'modles')]);
-      assert.equal(await exitWithin(cli, EXIT_MS), 1);
-      assert.equal(cli.stderr().trim(), `--model-repository ${join(parent, 'modles')}: no such folder (${join(parent, 'modles')}); did you mean ${join(parent, 'models')}?`);
+      try {
+        assert.equal(await exitWithin(cli, EXIT_MS), 1);
+        assert.equal(cli.stderr().trim(), `--model-repository ${join(parent, 'modles')}: no such folder (${join(parent, 'modles')}); did you mean ${join(parent, 'models')}?`);
+      } finally {
+        await cli.stop();
+      }
     } finally {
       await rm(parent, { recursive: true, force: true });
     }
@@ -100,12 +108,17 @@ describe('fail fast', () => {
 
   test('a --model-config-file that does not exist exits 1', async () => {
     const cli = startCli(['--model-config-file', 'no-such-models.config']);
-    assert.equal(await exitWithin(cli, EXIT_MS), 1);
-    assert.match(cli.stderr().trim(), /^--model-config-file no-such-models\.config: no such file \(.*no-such-models\.config\)$/);
+    try {
+      assert.equal(await exitWithin(cli, EXIT_MS), 1);
+      assert.match(cli.stderr().trim(), /^--model-config-file no-such-models\.config: no such file \(.*no-such-models\.config\)$/);
+    } finally {
+      await cli.stop();
+    }
   });
 
   test('an unknown --load-model name exits 1 with the names there are', async () => {
     const cli = startCli(['--model-control-mode', 'explicit', '--load-model', 'digitz']);
+    after(() => cli.stop());
     assert.equal(await exitWithin(cli, EXIT_MS), 1);
     assert.match(cli.stderr().trim(), /^--load-model digitz: no model folder 'digitz' in the model repository .*models \(did you mean 'digits'\?\); models there: diabetes, digits, word_ids$/);
   });
@@ -129,6 +142,7 @@ describe('model folders that cannot load', () => {
 
   test('with exit-on-error (the default) the server exits 1 naming each model and its reason', async () => {
     const cli = startCli(['--model-repository', repo.root]);
+    after(() => cli.stop());
     assert.equal(await exitWithin(cli, EXIT_MS), 1);
     assert.equal(
       cli.stderr().trim(),
