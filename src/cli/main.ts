@@ -32,5 +32,7 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof InvalidArgumentError) process.exitCode = 2;
   console.error(error instanceof Error ? error.message : error);
   process.exitCode ||= 1;
+  // A command that failed must not linger half-started (a listening port, a timer): exit now.
+  process.exit();
 });
 

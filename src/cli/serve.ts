@@ -11,10 +11,12 @@ import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
 import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
-
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
+import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
+import { checkStartupInputs, finishStartup, type StartingServer } from '../server/startup.js';
+import { startupFailures } from '../server/readiness.js';
 
-interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags {
+interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -52,7 +54,7 @@ export function serveCommand(): Command {
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false)
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
-  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command))))))
+  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command)))), { exitOnError: true })))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -79,16 +81,27 @@ export function serveCommand(): Command {
         allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
         listenerLimits: listenerLimitsFromFlags(flags),
         executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
+        strictReadiness: flags.strictReadiness,
+        modelLoadThreadCount: flags.modelLoadThreadCount,
         ...observabilityOptions(flags),
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),
         tls: tlsOptions(flags),
         logger,
       };
+      await checkStartupInputs({
+        modelRepository: options.modelRepository,
+        modelRepositoryGiven: flags.modelRepository,
+        modelConfigFile: options.modelConfigFile,
+        modelConfigFileGiven: flags.modelConfigFile,
+        controlMode: flags.modelControlMode,
+        loadModels: flags.loadModel,
+      });
       // Mode none (the default) runs a one-node cluster over the embedded store, so the cluster
       // admin API works here too; the other modes keep Triton's single-server model control.
       const server = flags.modelControlMode === 'none' && flags.modelConfigFile === undefined ? await startStandalone(options) : await startServer(options);
       stopOnSignals({ logger, stop: () => server.stop(), drainTimeoutMs: flags.drainTimeoutSecs * 1000, message: 'stopping: draining requests and unloading models' });
+      await finishStartup(server, { exitOnError: flags.exitOnError, logger });
     });
 }
 
@@ -98,8 +111,8 @@ function nonNegativeNumber(value: string): number {
   return n;
 }
 
-async function startServer(options: ModelServerOptions): Promise<{ stop(): Promise<void> }> {
+async function startServer(options: ModelServerOptions): Promise<StartingServer> {
   const server = new ModelServer(options);
   await server.start();
-  return server;
+  return { readiness: server.readiness, startupFailures: () => startupFailures(server.manager, server.startupModels()), stop: () => server.stop() };
 }

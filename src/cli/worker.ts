@@ -30,8 +30,9 @@ import {
   type ZooKeeperAuthFlags,
 } from '../access/index.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
+import { addStartupFlags, type StartupFlags } from './startup-flags.js';
 
-interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags {
+interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -79,7 +80,7 @@ export function workerCommand(): Command {
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command))))))).action(async (flags: WorkerFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command))))), { exitOnError: false }))).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
     const tls = tlsOptions(flags);
@@ -108,6 +109,8 @@ export function workerCommand(): Command {
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),
         tls,
+        strictReadiness: flags.strictReadiness,
+        modelLoadThreadCount: flags.modelLoadThreadCount,
       },
     }).catch(async (error: unknown) => {
       await store.stop();

@@ -21,6 +21,19 @@ export interface ClusterAdminOptions {
   readonly defaultReplicas?: number;
   /** Memory need of a model added without one (e.g. an estimate from a repository); default 0 until measured. */
   readonly estimateMemory?: (model: string) => Promise<number | undefined>;
+  /**
+   * The models that can be added (e.g. the model repository's folders); absent: any name. A name
+   * outside this list is refused with NOT_FOUND naming the known ones, instead of a deployment
+   * that could never load.
+   */
+  readonly knownModels?: () => Promise<readonly string[]>;
+}
+
+/** A view once the change it follows has taken effect, or the latest view when the wait ran out. */
+export interface SettledView {
+  readonly view: ModelView;
+  /** True when every wanted replica reached a final state (READY or UNAVAILABLE), or, for 0 replicas, none is left. */
+  readonly settled: boolean;
 }
 
 /** A replica's state: its best version state, or UNKNOWN while its worker has not reported it. */
@@ -112,8 +125,22 @@ export class ClusterAdmin {
   async getModel(name: string): Promise<ModelView> {
     checkName(name);
     const snapshot = await readSnapshot(this.store, this.paths);
-    if (!snapshot.deployments.has(name)) throw notFound(`cluster model '${name}' is not found`);
+    if (!snapshot.deployments.has(name)) throw notFound(unknownMessage(name, [...snapshot.deployments.keys()].sort(), 'cluster models'));
     return modelView(snapshot, name);
+  }
+
+  /**
+   * Waits (up to `timeoutMs`) for the cluster to carry out the desired state of `name`: every
+   * wanted replica on a live worker in a final state, or none left for 0 replicas.
+   */
+  async settle(name: string, timeoutMs: number): Promise<SettledView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const view = await this.getModel(name);
+      const settled = isSettled(view);
+      if (settled || Date.now() >= deadline) return { view, settled };
+      await new Promise((resolve) => setTimeout(resolve, Math.min(SETTLE_POLL_MS, Math.max(1, deadline - Date.now()))));
+    }
   }
 
   /**
@@ -123,6 +150,7 @@ export class ClusterAdmin {
    */
   async addModel(name: string, spec: { replicas?: number | undefined; memoryBytes?: number | undefined } = {}): Promise<ModelView> {
     checkName(name);
+    await this.requireKnown(name);
     const replicas = checkReplicas(spec.replicas ?? this.defaultReplicas);
     if (spec.memoryBytes !== undefined && (!Number.isSafeInteger(spec.memoryBytes) || spec.memoryBytes < 0)) {
       throw invalidArgument(`'memoryBytes' must be a whole number of bytes ≥ 0, got ${spec.memoryBytes}`);
@@ -145,7 +173,7 @@ export class ClusterAdmin {
   async removeModel(name: string): Promise<void> {
     checkName(name);
     const path = this.paths.model(name);
-    if ((await this.store.get(path)) === undefined) throw notFound(`cluster model '${name}' is not found`);
+    if ((await this.store.get(path)) === undefined) throw notFound(unknownMessage(name, await this.deploymentNames(), 'cluster models'));
     await this.store.remove(path);
   }
 
@@ -161,6 +189,7 @@ export class ClusterAdmin {
     checkName(name);
     const count = checkReplicas(replicas ?? this.defaultReplicas);
     if ((await this.store.get(this.paths.model(name))) === undefined) {
+      await this.requireKnown(name);
       try {
         return await this.addModel(name, { replicas: count });
       } catch (error) {
@@ -175,12 +204,23 @@ export class ClusterAdmin {
     return this.setReplicas(name, 0);
   }
 
+  private async deploymentNames(): Promise<string[]> {
+    return [...(await this.store.children(this.paths.models).catch(() => []))].sort();
+  }
+
+  /** NOT_FOUND, naming the known models, for a name the repository does not hold. */
+  private async requireKnown(name: string): Promise<void> {
+    if (!this.options.knownModels) return;
+    const known = [...(await this.options.knownModels())].sort();
+    if (!known.includes(name)) throw notFound(unknownMessage(name, known, 'models in the model repository'));
+  }
+
   /** Read-modify-write of one deployment with compare-and-set, retried on conflicts. */
   private async update(name: string, change: (d: ModelDeployment) => ModelDeployment): Promise<void> {
     const path = this.paths.model(name);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const current = await readJson(this.store, path, ModelDeployment);
-      if (!current) throw notFound(`cluster model '${name}' is not found`);
+      if (!current) throw notFound(unknownMessage(name, await this.deploymentNames(), 'cluster models'));
       try {
         await this.store.set(path, encodeJson(change(current.value)), current.version);
         return;
@@ -190,6 +230,34 @@ export class ClusterAdmin {
     }
     throw new CranberriesError('FAILED_PRECONDITION', `cluster model '${name}' is being changed concurrently; retry`);
   }
+}
+
+const SETTLE_POLL_MS = 50;
+const MAX_NAMES = 10;
+
+/** "model 'x' is not found (did you mean 'y'?); cluster models: a, b (and 3 more)" — bounded. */
+function unknownMessage(name: string, known: readonly string[], what: string): string {
+  const near = known.find((k) => k.toLowerCase() === name.toLowerCase()) ?? known.find((k) => closeTo(k, name));
+  const listed = known.length === 0 ? 'none' : known.slice(0, MAX_NAMES).join(', ') + (known.length > MAX_NAMES ? ` (and ${known.length - MAX_NAMES} more)` : '');
+  return `model '${name}' is not found${near ? ` (did you mean '${near}'?)` : ''}; ${what}: ${listed}`;
+}
+
+/** Same length ±1 and at most 2 differing characters: a likely typo. */
+function closeTo(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  let j = 0;
+  while (j < a.length - i && a[a.length - 1 - j] === b[b.length - 1 - j]) j++;
+  return Math.max(a.length, b.length) - i - j <= 2;
+}
+
+function isSettled(view: ModelView): boolean {
+  const live = view.replicaStates.filter((r) => r.live);
+  if (view.replicas === 0) return view.replicaStates.length === 0;
+  // A replica without versions has not started loading yet (its worker reports it as soon as it is assigned).
+  const final = live.filter((r) => Object.keys(r.versions).length > 0 && (r.state === 'READY' || r.state === 'UNAVAILABLE')).length;
+  return final >= view.replicas && view.placement.state !== 'PENDING';
 }
 
 function modelView(snapshot: ClusterSnapshot, name: string): ModelView {

@@ -20,7 +20,8 @@ async function setup(rawBodies: boolean): Promise<{ app: FastifyInstance; store:
   const store = new MemoryStore();
   await store.start();
   const app = rawBodies ? rawBodyApp() : Fastify();
-  await app.register(clusterAdminRoutes(store, { defaultReplicas: 2 }));
+  // No controller runs here: changes are never carried out, so they answer 202 at once (wait 0).
+  await app.register(clusterAdminRoutes(store, { defaultReplicas: 2, settleMs: 0 }));
   await app.ready();
   return { app, store };
 }
@@ -40,7 +41,8 @@ for (const rawBodies of [false, true]) {
     it('adds, changes, loads, unloads and removes models in the desired state', async () => {
       const { app, store } = await setup(rawBodies);
       const added = await call(app, 'POST', '/v2/cluster/models/resnet', { replicas: 3, memory: '1GiB' });
-      assert.equal(added.status, 201);
+      assert.equal(added.status, 202, 'accepted, not carried out: no controller places it');
+      assert.equal(added.json['watch'], '/v2/cluster/models/resnet');
       assert.deepEqual(
         { name: added.json['name'], replicas: added.json['replicas'], memoryBytes: added.json['memoryBytes'], placement: added.json['placement'] },
         { name: 'resnet', replicas: 3, memoryBytes: 2 ** 30, placement: { state: 'PENDING', nodes: [], reason: 'not placed yet (is a controller running?)' } },
@@ -49,13 +51,14 @@ for (const rawBodies of [false, true]) {
       assert.equal((await call(app, 'POST', '/v2/cluster/models/resnet', {})).status, 409);
 
       const set = await call(app, 'PUT', '/v2/cluster/models/resnet/replicas', { replicas: 1 });
-      assert.equal(set.status, 200);
+      assert.equal(set.status, 202);
       assert.equal(set.json['replicas'], 1);
-      assert.equal((await call(app, 'POST', '/v2/cluster/models/resnet/unload')).json['replicas'], 0);
+      const unloaded = await call(app, 'POST', '/v2/cluster/models/resnet/unload');
+      assert.deepEqual([unloaded.status, unloaded.json['replicas']], [200, 0], 'nothing was placed: 0 replicas is already carried out');
       assert.equal((await call(app, 'POST', '/v2/cluster/models/resnet/load')).json['replicas'], 2, 'the default count');
       assert.equal((await call(app, 'POST', '/v2/cluster/models/resnet/load', { replicas: 4 })).json['replicas'], 4);
       const fresh = await call(app, 'POST', '/v2/cluster/models/bert/load');
-      assert.equal(fresh.status, 200, 'load adds an unknown model');
+      assert.equal(fresh.status, 202, 'load adds an unknown model');
       assert.equal(fresh.json['replicas'], 2);
       assert.deepEqual([fresh.json['memoryBytes'], fresh.json['memoryMeasured']], [0, false], 'no figure: 0 until measured');
 
@@ -104,6 +107,28 @@ for (const rawBodies of [false, true]) {
     });
   });
 }
+
+describe('cluster admin routes refuse names nobody knows', () => {
+  it('a model outside the known models is 404 with the known names; so is an unknown deployment', async () => {
+    const store = new MemoryStore();
+    await store.start();
+    const app = Fastify();
+    const known = Array.from({ length: 12 }, (_, i) => `model_${String(i).padStart(2, '0')}`).concat(['digits']);
+    await app.register(clusterAdminRoutes(store, { settleMs: 0, knownModels: () => Promise.resolve(known) }));
+    await app.ready();
+    for (const [method, url] of [['POST', '/v2/cluster/models/digitz'], ['POST', '/v2/cluster/models/digitz/load']] as const) {
+      const { status, json } = await call(app, method, url, {});
+      assert.equal(status, 404, `${method} ${url}`);
+      assert.equal(json['error'], "model 'digitz' is not found (did you mean 'digits'?); models in the model repository: digits, model_00, model_01, model_02, model_03, model_04, model_05, model_06, model_07, model_08 (and 3 more)");
+    }
+    assert.equal(await store.get(paths.model('digitz')), undefined, 'nothing was added');
+    assert.equal((await call(app, 'POST', '/v2/cluster/models/digits', {})).status, 202, 'a known model is accepted');
+    const unknown = await call(app, 'PUT', '/v2/cluster/models/digit/replicas', { replicas: 1 });
+    assert.deepEqual([unknown.status, unknown.json['error']], [404, "model 'digit' is not found (did you mean 'digits'?); cluster models: digits"]);
+    await app.close();
+    await store.stop();
+  });
+});
 
 describe('cluster admin views', () => {
   it('joins nodes, assignments, status and placement into per-replica states', async () => {

@@ -18,13 +18,19 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { CranberriesError, asCranberriesError, invalidArgument, type ErrorCode } from '../core/errors.js';
-import { ClusterAdmin, type ClusterAdminOptions } from './admin-api.js';
+import { ClusterAdmin, type ClusterAdminOptions, type SettledView } from './admin-api.js';
 import { parseMemorySize } from './memory-size.js';
 import type { CoordinationStore } from './store/coordination-store.js';
 
 export interface ClusterAdminRoutesOptions extends ClusterAdminOptions {
   /** Default `/v2/cluster`. */
   readonly prefix?: string;
+  /**
+   * How long a change waits for the cluster to carry it out before answering (default 10 s; a
+   * request's `?wait=<seconds>` overrides it, 0..60). Carried out: 200 (201 for an add) with the
+   * state after the change; not yet: 202 with the latest state and a `Location` to watch.
+   */
+  readonly settleMs?: number;
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -50,27 +56,58 @@ export function clusterAdminRoutes(store: CoordinationStore, options: ClusterAdm
       const message = error instanceof Error ? error.message : String(error);
       return reply.code(status >= 400 && status <= 599 ? status : 500).header('content-type', 'application/json').send(JSON.stringify({ error: message }));
     });
-    type ModelParams = { Params: { model: string } };
+    type ModelParams = { Params: { model: string }; Querystring: { wait?: string } };
+    const defaultSettleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+    /** Applies a change, then answers with the state after it (or 202 + where to watch). */
+    const change = (request: { params: { model: string }; query: { wait?: string } }, reply: FastifyReply, done: number, work: () => Promise<unknown>): Promise<FastifyReply> =>
+      answerChange(reply, done, async () => {
+        await work();
+        const waitMs = request.query.wait === undefined ? defaultSettleMs : waitParameter(request.query.wait);
+        return admin.settle(request.params.model, waitMs);
+      }, `${prefix}/models/${encodeURIComponent(request.params.model)}`);
     app.get(`${prefix}/nodes`, (_request, reply) => answer(reply, 200, async () => ({ nodes: await admin.listNodes() })));
     app.get(`${prefix}/models`, (_request, reply) => answer(reply, 200, async () => ({ models: await admin.listModels() })));
     app.get<ModelParams>(`${prefix}/models/:model`, (request, reply) => answer(reply, 200, () => admin.getModel(request.params.model)));
     app.post<ModelParams>(`${prefix}/models/:model`, (request, reply) =>
-      answer(reply, 201, () => {
+      change(request, reply, 201, () => {
         const body = parseBody(request.body, AddBody);
         const memoryBytes = body.memory === undefined ? undefined : typeof body.memory === 'number' ? body.memory : parseMemorySize(body.memory);
         return admin.addModel(request.params.model, { replicas: body.replicas, memoryBytes });
       }),
     );
     app.put<ModelParams>(`${prefix}/models/:model/replicas`, (request, reply) =>
-      answer(reply, 200, () => admin.setReplicas(request.params.model, parseBody(request.body, ReplicasBody, false).replicas)),
+      change(request, reply, 200, () => admin.setReplicas(request.params.model, parseBody(request.body, ReplicasBody, false).replicas)),
     );
     app.delete<ModelParams>(`${prefix}/models/:model`, (request, reply) => answer(reply, 200, async () => (await admin.removeModel(request.params.model), {})));
     app.post<ModelParams>(`${prefix}/models/:model/load`, (request, reply) =>
-      answer(reply, 200, () => admin.load(request.params.model, parseBody(request.body, LoadBody).replicas)),
+      change(request, reply, 200, () => admin.load(request.params.model, parseBody(request.body, LoadBody).replicas)),
     );
-    app.post<ModelParams>(`${prefix}/models/:model/unload`, (request, reply) => answer(reply, 200, () => admin.unload(request.params.model)));
+    app.post<ModelParams>(`${prefix}/models/:model/unload`, (request, reply) => change(request, reply, 200, () => admin.unload(request.params.model)));
     return Promise.resolve();
   };
+}
+
+const DEFAULT_SETTLE_MS = 10_000;
+const MAX_WAIT_SECONDS = 60;
+
+function waitParameter(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_WAIT_SECONDS) {
+    throw invalidArgument(`'wait' must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
+  }
+  return seconds * 1000;
+}
+
+/** `done` with the view once the change took effect; 202, the latest view and a Location to watch otherwise. */
+async function answerChange(reply: FastifyReply, done: number, work: () => Promise<SettledView>, location: string): Promise<FastifyReply> {
+  try {
+    const { view, settled } = await work();
+    if (settled) return reply.code(done).header('content-type', 'application/json').send(JSON.stringify(view));
+    const body = { ...view, watch: location, message: 'the change is accepted and under way: GET the watch URL for its progress' };
+    return reply.code(202).header('content-type', 'application/json').header('location', location).send(JSON.stringify(body));
+  } catch (error) {
+    return answer(reply, 0, () => Promise.reject(asCranberriesError(error)));
+  }
 }
 
 async function answer(reply: FastifyReply, status: number, work: () => Promise<unknown>): Promise<FastifyReply> {

@@ -17,4 +17,8 @@ export interface ServedModels {
   /** Every model the server knows (aspired, or with versions still around). */
   modelNames(): string[];
   versions(model: string): readonly { readonly version: number; readonly state: VersionState; readonly reason: string | undefined }[];
+  /** Each finished reconciliation of a model (its state is final until the next change); absent: load events only. */
+  readonly modelSettled?: { subscribe(listener: (event: { readonly model: string }) => void): () => void };
+  /** True when the model is known and no change to it is in progress. */
+  isSettled?(model: string): boolean;
 }

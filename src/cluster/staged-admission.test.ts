@@ -21,6 +21,19 @@ class Models implements ServedModels {
   }
 }
 
+/** A server that also reports each finished reconciliation (as the model manager does). */
+class SettlingModels extends Models {
+  readonly modelSettled = new EventChannel<{ model: string }>();
+  private readonly settledModels = new Set<string>();
+  isSettled(model: string): boolean {
+    return this.settledModels.has(model);
+  }
+  settle(model: string): void {
+    this.settledModels.add(model);
+    this.modelSettled.publish({ model });
+  }
+}
+
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('staged admission', () => {
@@ -66,6 +79,42 @@ describe('staged admission', () => {
     models.emit('slow', 'LOADING');
     await admission.settled();
     assert.deepEqual(selection.list(), ['next', 'slow']);
+    admission.stop();
+  });
+
+  it('admits up to `concurrency` models at once; one stuck load never holds up the rest', async () => {
+    const selection = new AssignmentSelection();
+    const models = new SettlingModels();
+    const admission = new StagedAdmission(selection, models, { startMs: 60_000, settleMs: 60_000, concurrency: 2 });
+    admission.setTarget(['a_stuck', 'b', 'c', 'd']);
+    assert.deepEqual(selection.list(), ['a_stuck', 'b'], 'two at once');
+    models.emit('a_stuck', 'LOADING'); // never settles
+    models.emit('b', 'LOADING');
+    models.emit('b', 'READY');
+    models.settle('b');
+    await tick();
+    assert.deepEqual(selection.list(), ['a_stuck', 'b', 'c'], 'b freed its slot while a is stuck');
+    models.settle('c'); // e.g. a folder with no version: settles without any LOADING
+    await tick();
+    assert.deepEqual(selection.list(), ['a_stuck', 'b', 'c', 'd'], 'a model with nothing to load frees its slot at once, not after startMs');
+    admission.setTarget(['b', 'c', 'd']); // the stuck one leaves: admission finishes
+    models.settle('d');
+    await admission.settled();
+    assert.deepEqual(selection.list(), ['b', 'c', 'd']);
+    admission.stop();
+  });
+
+  it('a target changed while the last loads settle is still admitted', async () => {
+    const selection = new AssignmentSelection();
+    const models = new SettlingModels();
+    const admission = new StagedAdmission(selection, models, { startMs: 60_000, settleMs: 60_000, concurrency: 2 });
+    admission.setTarget(['a']);
+    assert.deepEqual(selection.list(), ['a']);
+    admission.setTarget(['b']); // a leaves while loading
+    await tick();
+    assert.deepEqual(selection.list(), ['b']);
+    models.settle('b');
+    await admission.settled();
     admission.stop();
   });
 });

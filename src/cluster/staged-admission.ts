@@ -1,28 +1,35 @@
 /**
  * Applies a worker's assignment to its `AssignmentSelection` in stages: models leaving the
- * assignment leave the selection at once, new models enter it ONE AT A TIME, each once the
- * previous one's load has settled. Loads that do not overlap can each be measured cleanly (see
- * `LoadMemoryProbe`), and a worker given many models does not take all their memory spikes at once.
+ * assignment leave the selection at once, new models enter it at most `concurrency` at a time
+ * (`--model-load-thread-count`), each slot freed once that model's load has settled. A worker given
+ * many models does not take all their memory spikes at once, and one slow or broken model never
+ * holds up the others beyond its own slot. (Loads measured by `LoadMemoryProbe` are clean only
+ * when they do not overlap, so with a concurrency above 1 some models keep their estimate.)
  *
- * A model "settles" when none of its versions is LOADING after it has been seen loading. A model
- * that shows no load within `startMs` (not in the repository, or nothing to do) or does not settle
- * within `settleMs` does not hold up the next one.
+ * A model "settles" when the server reports its reconciliation finished (`modelSettled`: READY,
+ * failed, or nothing to load), or, for servers without that event, when none of its versions is
+ * LOADING after it has been seen loading. A model that shows nothing within `startMs` (e.g. its
+ * server never hears of it) or does not settle within `settleMs` frees its slot anyway.
  */
 import type { AssignmentSelection } from './assignment-selection.js';
 import type { ServedModels } from './served-models.js';
 
 export interface StagedAdmissionOptions {
-  /** How long a newly selected model may take to start loading. Default 2 s. */
+  /** How long a newly selected model may take to show any progress. Default 2 s. */
   readonly startMs?: number;
-  /** How long one model's load may hold up the next. Default 120 s. */
+  /** How long one model's load may hold its slot. Default 120 s. */
   readonly settleMs?: number;
+  /** Models admitted (loading) at once. Default 1. */
+  readonly concurrency?: number;
 }
 
 export class StagedAdmission {
   private target: ReadonlySet<string> = new Set();
   private running: Promise<void> | undefined;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  /** Models admitted whose load has not settled yet, with the function that stops waiting. */
+  private readonly admitting = new Map<string, () => void>();
+  private slotFreed: (() => void) | undefined;
 
   constructor(
     private readonly selection: AssignmentSelection,
@@ -35,11 +42,12 @@ export class StagedAdmission {
     return [...this.target].sort();
   }
 
-  /** Sets the assignment: removals apply now, additions are admitted one by one in the background. */
+  /** Sets the assignment: removals apply now, additions are admitted in the background. */
   setTarget(models: Iterable<string>): void {
     this.target = new Set(models);
     this.selection.update(this.selection.list().filter((m) => this.target.has(m)));
-    this.wake?.(); // a model being waited on may have left the target
+    for (const [model, finish] of [...this.admitting]) if (!this.target.has(model)) finish(); // left the target
+    this.wakeAdmission();
     this.running ??= this.admitAll().finally(() => (this.running = undefined));
   }
 
@@ -50,16 +58,28 @@ export class StagedAdmission {
 
   stop(): void {
     this.stopped = true;
-    this.wake?.();
+    for (const finish of [...this.admitting.values()]) finish();
+    this.wakeAdmission();
+  }
+
+  private wakeAdmission(): void {
+    const wake = this.slotFreed;
+    this.slotFreed = undefined;
+    wake?.();
   }
 
   private async admitAll(): Promise<void> {
+    const concurrency = Math.max(1, this.options.concurrency ?? 1);
     while (!this.stopped) {
       const next = [...this.target].sort().find((m) => !this.selection.has(m));
-      if (next === undefined) return;
-      const settled = this.settle(next);
+      if (next === undefined && this.admitting.size === 0) return;
+      if (next === undefined || this.admitting.size >= concurrency) {
+        // Wait for a slot (or, with nothing left to admit, for the loads in flight or a new target).
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        continue;
+      }
+      void this.settle(next);
       this.selection.update([...this.selection.list(), next]);
-      await settled;
     }
   }
 
@@ -68,26 +88,31 @@ export class StagedAdmission {
     const { startMs = 2000, settleMs = 120_000 } = this.options;
     return new Promise<void>((resolve) => {
       let seenLoading = false;
+      let done = false;
       const loading = (): boolean => this.models.versions(model).some((v) => v.state === 'LOADING');
       const finish = (): void => {
+        if (done) return;
+        done = true;
         clearTimeout(startTimer);
         clearTimeout(settleTimer);
-        unsubscribe();
-        this.wake = undefined;
+        for (const u of unsubscribe) u();
+        this.admitting.delete(model);
+        this.wakeAdmission();
         resolve();
       };
-      const unsubscribe = this.models.stateChanged.subscribe((event) => {
-        if (event.model !== model) return;
-        if (event.state === 'LOADING') seenLoading = true;
-        else if (seenLoading && !loading()) finish();
-      });
+      const unsubscribe = [
+        this.models.stateChanged.subscribe((event) => {
+          if (event.model !== model) return;
+          if (event.state === 'LOADING') seenLoading = true;
+          else if (seenLoading && !loading() && !this.models.modelSettled) finish();
+        }),
+      ];
+      if (this.models.modelSettled) unsubscribe.push(this.models.modelSettled.subscribe((event) => event.model === model && finish()));
       const startTimer = setTimeout(() => {
         if (!seenLoading && !loading()) finish();
       }, startMs);
       const settleTimer = setTimeout(finish, settleMs);
-      this.wake = () => {
-        if (this.stopped || !this.target.has(model)) finish();
-      };
+      this.admitting.set(model, finish);
     });
   }
 }

@@ -73,6 +73,8 @@ export class WorkerAgent {
   private publishing: Promise<void> | undefined;
   private publishAgain = false;
   private reads = 0;
+  /** An assignment was read (possibly empty) since start: until then the worker cannot know what to serve. */
+  private assignmentRead = false;
 
   constructor(private readonly options: WorkerAgentOptions) {
     this.paths = clusterPaths(options.root ?? DEFAULT_ROOT);
@@ -94,6 +96,22 @@ export class WorkerAgent {
   /** The models of the assignment last read (being admitted or served), sorted. */
   assignedModels(): string[] {
     return this.admission.targetList();
+  }
+
+  /**
+   * Why this worker does not serve its whole assignment yet, or undefined when it does (each
+   * assigned model admitted and its load settled: READY, or UNAVAILABLE with a reason). Readiness
+   * of a worker holds on it.
+   */
+  assignmentPending(): string | undefined {
+    if (this.stopped) return 'not a member of the cluster';
+    if (!this.assignmentRead) return 'waiting to read its assignment from the coordination store';
+    if (!this.registered) return 'not registered in the cluster yet';
+    const { selection, models } = this.options;
+    const pending = this.admission.targetList().filter((m) => !selection.has(m) || !(models.isSettled?.(m) ?? true));
+    if (pending.length === 0) return undefined;
+    const shown = pending.slice(0, 5).join(', ') + (pending.length > 5 ? ` (and ${pending.length - 5} more)` : '');
+    return `loading its assignment: ${shown}`;
   }
 
   /** Joins the cluster with the server's addresses; resolves once registered (or the store is unreachable). */
@@ -177,6 +195,7 @@ export class WorkerAgent {
       return; // the store calls the watch again once it is reachable
     }
     if (this.stopped || read !== this.reads) return;
+    this.assignmentRead = true;
     const before = new Set(this.admission.targetList());
     const added = [...new Set(models)].filter((m) => !before.has(m)).sort();
     const removed = [...before].filter((m) => !models.includes(m)).sort();

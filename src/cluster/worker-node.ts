@@ -12,11 +12,12 @@
  * The server's `/metrics` also shows the worker's membership (`metrics/worker-metrics.ts`) and its
  * coordination session (`metrics/coordination-metrics.ts`).
  */
-import { hostname, networkInterfaces } from 'node:os';
+import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import type { Logger } from '../core/logger.js';
 import { createCoordinationMetrics } from '../metrics/coordination-metrics.js';
 import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ModelServer, type BoundPorts, type ModelServerOptions } from '../server/model-server.js';
+import type { ReadinessCondition } from '../server/readiness.js';
 import { AssignmentSelection } from './assignment-selection.js';
 import type { CoordinationStore } from './store/coordination-store.js';
 import { WorkerAgent } from './worker-agent.js';
@@ -44,6 +45,8 @@ export interface WorkerNodeOptions {
   readonly logger: Logger;
   /** Further model-server options (metrics, cache, extra REST APIs); the selection is the agent's. */
   readonly server?: Partial<Omit<ModelServerOptions, 'selection'>> | undefined;
+  /** More conditions the server's readiness waits for, by name (held from before the server starts). */
+  readonly readinessHolds?: Readonly<Record<string, ReadinessCondition>> | undefined;
 }
 
 export interface WorkerNode {
@@ -74,6 +77,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     ...options.server,
     selection,
   });
+  for (const [name, condition] of Object.entries(options.readinessHolds ?? {})) server.readiness.hold(name, condition);
   const ports = await server.start();
   const nodeId = options.nodeId ?? defaultNodeId(ports.http);
   const advertised = options.advertiseHost ?? advertiseHostFor(options.host);
@@ -88,7 +92,11 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     selection,
     models: server.manager,
     logger: options.logger,
+    admission: { concurrency: options.server?.modelLoadThreadCount ?? availableParallelism() },
   });
+  // A worker is ready when it serves its whole assignment (and, strictly, every model is READY).
+  server.readiness.hold('assignment', () => agent.assignmentPending());
+  const unsubscribeRegistered = agent.registrations.subscribe(() => server.readiness.changed());
   const detachMetrics = attachWorkerMetrics(server, agent, options.store);
   try {
     await agent.start({ httpAddress, grpcAddress });
@@ -97,6 +105,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     detachMetrics();
     throw error;
   }
+  server.readiness.report();
   return {
     nodeId,
     server,
@@ -106,6 +115,8 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     httpAddress,
     grpcAddress,
     stop: async () => {
+      server.readiness.close();
+      unsubscribeRegistered();
       await agent.stop();
       await server.stop();
       detachMetrics();

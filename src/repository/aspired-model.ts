@@ -21,6 +21,8 @@ export type AspiredModel =
       /** Identity of the configuration (its text, or its JSON): a different stamp reloads every version. */
       readonly configStamp: string;
       readonly versions: readonly AspiredVersion[];
+      /** Why `versions` is empty, in words a user can act on (e.g. "no version folder: ..."). */
+      readonly noVersionReason?: string | undefined;
     }
   /** The model exists but cannot be served (e.g. a broken config.pbtxt); the reason is shown to users. */
   | { readonly ok: false; readonly reason: string };

@@ -7,8 +7,9 @@
  * and turns each model folder into an `AspiredModel` (config + the versions its version policy
  * selects). It never loads anything; the manager does.
  */
+import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { asCranberriesError } from '../core/errors.js';
 import type { AspiredModel, AspiredVersion } from './aspired-model.js';
 import { modelConfigFromJson, parseModelConfig } from './config-parser.js';
@@ -83,6 +84,7 @@ export class ModelRepository {
 
   /** Reads one model folder. Problems become `{ ok: false, reason }`, never exceptions. */
   async read(model: string, configJsonOverride?: string): Promise<AspiredModel> {
+    if (!(await this.exists(model))) return { ok: false, reason: `no model folder '${model.slice(0, 100)}' in the model repository ${this.options.root}` };
     const root = await realBoundary(this.options.root);
     const onRefused = this.options.onRefused;
     return readModelFolder(join(root, model), model, this.options.modelFilename, configJsonOverride, {
@@ -135,6 +137,10 @@ export async function readModelFolder(
     const entries = await readdir(realDir, { withFileTypes: true });
     const available = entries.filter((e) => (e.isDirectory() || e.isSymbolicLink()) && VERSION_FOLDER.test(e.name)).map((e) => Number(e.name));
     const selected = selectVersions(config.version_policy, available);
+    if (selected.length === 0) {
+      const reason = noVersionReason(dir, filename, entries, available);
+      return { ok: true, config, configStamp, versions: [], noVersionReason: reason };
+    }
     const versions = await Promise.all(
       selected.map(async (version): Promise<AspiredVersion | undefined> => {
         const versionDir = join(base, String(version));
@@ -157,6 +163,29 @@ export async function readModelFolder(
     // File system messages name absolute paths: show them relative to the model folder.
     return { ok: false, reason: asCranberriesError(error).message.replaceAll(`${boundary}/`, '').replaceAll(boundary, '.') };
   }
+}
+
+/** Why a model folder offers no version to load, naming what is there instead. */
+function noVersionReason(dir: string, filename: string, entries: readonly Dirent[], available: readonly number[]): string {
+  const where = join(basename(dirname(dir)), basename(dir));
+  if (available.length > 0) return `the version policy selects none of the versions ${available.join(', ')}`;
+  const folders = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const misnamed = folders.slice(0, MAX_NAMED).map((name) => `'${name.length > 40 ? `${name.slice(0, 40)}…` : name}' ${versionNameProblem(name)}`);
+  if (misnamed.length > 0) {
+    const more = folders.length > MAX_NAMED ? ` (and ${folders.length - MAX_NAMED} more)` : '';
+    return `no valid version folder in ${where}/: ${misnamed.join('; ')}${more}`;
+  }
+  if (entries.some((e) => e.name === filename)) return `no version folder: put ${filename} under ${where}/1/`;
+  return `no version folder: put ${filename} under ${where}/<version>/ (e.g. ${where}/1/${filename})`;
+}
+
+const MAX_NAMED = 5;
+
+/** What is wrong with a folder name as a version (versions are positive integers without leading zeros). */
+function versionNameProblem(name: string): string {
+  if (/^0+$/.test(name)) return 'is not a version: versions start at 1';
+  if (/^0+[1-9][0-9]*$/.test(name)) return `is zero-padded: rename it to '${String(Number(name))}'`;
+  return 'is not a version number (a positive integer such as 1)';
 }
 
 /**

@@ -32,6 +32,9 @@ import { MetricsServer } from './metrics-server.js';
 import type { AccessPolicy } from '../access/index.js';
 import { defaultResourceCaps, type ResourceCaps } from '../repository/resource-caps.js';
 import { ServerTls, type ServerTlsConfig } from '../tls/index.js';
+import { ServerReadiness } from './readiness.js';
+import { logModelFailures } from './model-failure-log.js';
+import { listenError } from './startup-errors.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -72,6 +75,10 @@ export interface ModelServerOptions {
   readonly resourceCaps?: Partial<ResourceCaps> | undefined;
   /** TLS on every listener (REST, gRPC, metrics), reloaded when the files change; a CA file makes it mutual TLS. Absent: plaintext. */
   readonly tls?: ServerTlsConfig | undefined;
+  /** Ready only when every model is READY (`--strict-readiness`, default true); false: once the startup loads settled. */
+  readonly strictReadiness?: boolean | undefined;
+  /** Version loads that run at once (`--model-load-thread-count`); default: the number of cores. */
+  readonly modelLoadThreadCount?: number | undefined;
 }
 
 /**
@@ -81,6 +88,8 @@ export interface ModelServerOptions {
  */
 export interface ModelSelection {
   has(model: string): boolean;
+  /** Every selected model, so one missing from the repository is reported rather than ignored. */
+  list?(): readonly string[];
   /** Subscribes to changes of the selection; returns an unsubscribe function. */
   onChange(listener: () => void): () => void;
 }
@@ -97,6 +106,8 @@ export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_reposi
 export class ModelServer {
   readonly manager: ModelManager;
   readonly core: ServingCore;
+  /** Whether the server is ready; more parts (a cluster worker) may hold it. */
+  readonly readiness: ServerReadiness;
   /** Every metric of this server; cluster components register theirs here too. */
   readonly registry = new Registry();
   private readonly repository: ModelRepository;
@@ -114,6 +125,8 @@ export class ModelServer {
   private unsubscribeSelection: (() => void) | undefined;
   private readonly onnx: OnnxBackend;
   private readonly tls: ServerTls | undefined;
+  private readonly stopFailureLog: () => void;
+  private startupNames: readonly string[] = [];
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
@@ -124,7 +137,8 @@ export class ModelServer {
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
     const cores = availableParallelism();
-    this.manager = new ModelManager({ backends, cores, caps: { ...defaultResourceCaps(cores), ...options.resourceCaps } });
+    this.manager = new ModelManager({ backends, cores, caps: { ...defaultResourceCaps(cores), ...options.resourceCaps }, loadConcurrency: options.modelLoadThreadCount });
+    this.readiness = new ServerReadiness({ models: this.manager, strict: options.strictReadiness, logger: log });
     const versionLabels = new VersionLabels({
       isReady: (model, version) => this.manager.versions(model).some((v) => v.version === version && v.state === 'READY'),
       allowUnavailableForNewLabels: options.allowVersionLabelsForUnavailableModels,
@@ -152,7 +166,10 @@ export class ModelServer {
       metadata: { name: 'cranberries', version: VERSION, extensions: EXTENSIONS },
       modelFilename,
       responseCache: options.cacheSizeBytes ? new ResponseCache({ maxBytes: options.cacheSizeBytes }) : undefined,
+      readiness: () => this.readiness.ready(),
+      notServedReason: options.selection ? () => 'not assigned to this server' : undefined,
     });
+    this.stopFailureLog = logModelFailures(this.manager.modelSettled, log);
     this.manager.stateChanged.subscribe((e) => {
       const fields = { model: e.model, version: e.version, state: e.state, reason: e.reason, loadSeconds: e.loadSeconds };
       if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
@@ -176,27 +193,58 @@ export class ModelServer {
     this.stopRequestLog = logSampledRequests(this.core.requestCompleted, log.child({ component: 'requests' }), options.logRequestsSampleRate ?? 0);
   }
 
-  /** Opens the endpoints, then loads the models; resolves once the startup loads have settled. */
+  /**
+   * Opens the endpoints, then loads the models; resolves once the startup loads have settled.
+   * Readiness stays false until then. An endpoint that cannot listen rejects with a
+   * `StartupError` naming its flag, after closing what was already open.
+   */
   async start(): Promise<BoundPorts> {
     const { host, logger } = this.options;
-    await this.http.listen({ host, port: this.options.httpPort });
-    const http = (this.http.server.address() as AddressInfo).port;
-    // Bound through listenGrpc (not bindAsync) for the connection limit grpc-js lacks.
-    const credentials = this.tls?.grpcCredentials() ?? grpc.ServerCredentials.createInsecure();
-    this.grpcListener = await listenGrpc(this.grpc, host, this.options.grpcPort, this.limits.grpc, credentials);
-    const grpcPort = this.grpcListener.port;
-    const metrics = await this.metrics.listen(host, this.options.metricsPort);
+    const releaseStartup = this.readiness.hold('startup', 'loading the startup models');
+    let ports: BoundPorts;
+    try {
+      ports = await this.listenAll();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
     this.tls?.followAll([this.http.server, this.metrics.nodeServer]);
     this.graphite?.start();
     const scheme = this.tls ? (this.tls.mutual ? 'mutual TLS' : 'TLS') : 'plaintext';
-    logger.info({ host, http, grpc: grpcPort, metrics, tls: scheme }, `listening (${scheme}): HTTP ${host}:${http}, gRPC ${host}:${grpcPort}, metrics ${host}:${metrics}`);
+    logger.info({ host, ...ports, tls: scheme }, `listening (${scheme}): HTTP ${host}:${ports.http}, gRPC ${host}:${ports.grpc}, metrics ${host}:${ports.metrics}`);
     await this.loadStartupModels();
-    logger.info({ ready: this.core.ready() }, this.core.ready() ? 'server is ready' : 'server started; some models are not ready (see the repository index)');
-    return { http, grpc: grpcPort, metrics };
+    releaseStartup();
+    // A cluster worker's readiness also waits for its assignment: the worker reports it.
+    if (!this.options.selection) this.readiness.report('warn');
+    return ports;
+  }
+
+  /** The models the server was asked to serve at startup (none for a cluster worker: see its assignment). */
+  startupModels(): readonly string[] {
+    return this.startupNames;
+  }
+
+  private async listenAll(): Promise<BoundPorts> {
+    const { host, httpPort, grpcPort, metricsPort } = this.options;
+    await this.http.listen({ host, port: httpPort }).catch((error: unknown) => {
+      throw listenError('--http-port', host, httpPort, error);
+    });
+    const http = (this.http.server.address() as AddressInfo).port;
+    // Bound through listenGrpc (not bindAsync) for the connection limit grpc-js lacks.
+    const credentials = this.tls?.grpcCredentials() ?? grpc.ServerCredentials.createInsecure();
+    this.grpcListener = await listenGrpc(this.grpc, host, grpcPort, this.limits.grpc, credentials).catch((error: unknown) => {
+      throw listenError('--grpc-port', host, grpcPort, error);
+    });
+    const grpcBound = this.grpcListener.port;
+    const metrics = await this.metrics.listen(host, metricsPort).catch((error: unknown) => {
+      throw listenError('--metrics-port', host, metricsPort, error);
+    });
+    return { http, grpc: grpcBound, metrics };
   }
 
   async stop(): Promise<void> {
     this.core.beginStopping();
+    this.readiness.close();
     this.unsubscribeSelection?.();
     await this.poller?.stop();
     await this.modelList.stop();
@@ -216,18 +264,21 @@ export class ModelServer {
     this.stopRequestLog();
     await this.graphite?.close();
     this.serverMetrics.close();
+    this.stopFailureLog();
   }
 
   private async loadStartupModels(): Promise<void> {
     const { controlMode, logger } = this.options;
     if (this.options.modelConfigFile !== undefined) {
       await this.modelList.start();
+      this.startupNames = this.manager.modelNames().filter((m) => this.manager.isAspired(m));
       return;
     }
     const setAspired = (model: string, aspired: Parameters<ModelManager['setAspired']>[1]): Promise<void> =>
       this.manager.setAspired(model, aspired).catch((error: Error) => logger.warn({ model, err: error.message }, 'model did not load'));
     if (controlMode === 'explicit') {
       const names = this.options.loadModels.includes('*') ? await this.repository.list() : this.options.loadModels;
+      this.startupNames = names;
       await Promise.all(names.map(async (name) => setAspired(name, await this.repository.read(name))));
       return;
     }
@@ -239,9 +290,13 @@ export class ModelServer {
       this.options.pollSeconds * 1000,
       (model, aspired) => {
         const done = setAspired(model, aspired);
-        startup?.push(done);
+        if (startup) {
+          startup.push(done);
+          if (aspired) this.startupNames = [...this.startupNames, model];
+        }
       },
-      selection ? (names) => names.filter((n) => selection.has(n)) : undefined,
+      // A selected model missing from the repository is read too: it shows up with its reason.
+      selection ? (names) => [...names.filter((n) => selection.has(n)), ...(selection.list?.() ?? []).filter((n) => !names.includes(n))] : undefined,
     );
     this.poller = poller;
     this.unsubscribeSelection = selection?.onChange(() => void poller.scan());

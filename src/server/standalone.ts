@@ -5,12 +5,15 @@
  * API (`/v2/cluster/...`) on the HTTP port changes the desired state at run time. The same code
  * runs a ZooKeeper cluster: only the store differs.
  */
+import { readdir } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { Controller } from '../cluster/controller.js';
 import { clusterAdminRoutes } from '../cluster/admin-routes.js';
 import { MemoryStore, MemoryStoreServer } from '../cluster/store/memory-store.js';
-import { startWorkerNode } from '../cluster/worker-node.js';
+import { startWorkerNode, type WorkerNode } from '../cluster/worker-node.js';
+import type { PlacementResult } from '../cluster/placement.js';
 import type { BoundPorts, ModelServerOptions } from './model-server.js';
+import { startupFailures, type ServerReadiness } from './readiness.js';
 
 /** Memory the embedded worker offers to models: most of the machine's. */
 const MEMORY_FRACTION = 0.8;
@@ -18,7 +21,16 @@ const NODE_ID = 'local';
 
 export interface Standalone {
   readonly ports: BoundPorts;
+  readonly readiness: ServerReadiness;
+  /** Once settled: the repository's models (replicas > 0) that are not READY, each with its reason. */
+  startupFailures(): { model: string; reason: string }[];
   stop(): Promise<void>;
+}
+
+/** The repository's model folders (what the admin API may add); none when it cannot be read. */
+async function repositoryModels(root: string): Promise<string[]> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
 }
 
 export async function startStandalone(options: ModelServerOptions & { readonly defaultReplicas?: number }): Promise<Standalone> {
@@ -27,14 +39,33 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
   const [controllerStore, workerStore, adminStore] = stores;
   await Promise.all(stores.map((s) => s.start()));
   const logger = options.logger;
+  // Readiness waits for the controller's first placement that includes this worker, and for the
+  // worker to follow it: before that the worker's (empty) assignment says nothing.
+  let lastRound: PlacementResult | undefined;
+  const started: { worker?: WorkerNode } = {};
+  const placementPending = (): string | undefined => {
+    const assigned = lastRound?.assignments.get(NODE_ID);
+    if (!lastRound || !assigned) return 'waiting for the controller to place the repository models';
+    const following = started.worker?.agent.assignedModels() ?? [];
+    if (following.length !== assigned.length || assigned.some((m) => !following.includes(m))) return 'waiting for the worker to follow its assignment';
+    if (options.strictReadiness !== false) {
+      const unplaced = [...lastRound.placement].filter(([, s]) => s.state !== 'PLACED');
+      if (unplaced.length > 0) return `strict readiness: not placed: ${unplaced.map(([m, s]) => `${m}: ${s.reason ?? s.state}`).join('; ')}`;
+    }
+    return undefined;
+  };
   const controller = new Controller({
     store: controllerStore,
     modelRepository: options.modelRepository,
     defaultReplicas: options.defaultReplicas ?? 1,
     logger: logger.child({ component: 'controller' }),
   });
+  const unsubscribeRounds = controller.reconciled.subscribe((round) => {
+    lastRound = round;
+    started.worker?.server.readiness.changed();
+  });
   await controller.start();
-  const worker = await startWorkerNode({
+  const node = await startWorkerNode({
     store: workerStore,
     nodeId: NODE_ID,
     memoryCapacityBytes: Math.floor(totalmem() * MEMORY_FRACTION),
@@ -48,13 +79,28 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
     httpMaxBodyBytes: options.httpMaxBodyBytes,
     grpcMaxMessageBytes: options.grpcMaxMessageBytes,
     logger,
-    server: { ...options, httpPlugins: [...(options.httpPlugins ?? []), clusterAdminRoutes(adminStore)] },
+    server: { ...options, httpPlugins: [...(options.httpPlugins ?? []), clusterAdminRoutes(adminStore, { knownModels: () => repositoryModels(options.modelRepository) })] },
+    readinessHolds: { placement: placementPending },
+  }).catch(async (error: unknown) => {
+    unsubscribeRounds();
+    await controller.stop();
+    await Promise.all(stores.map((s) => s.stop()));
+    throw error;
   });
+  started.worker = node;
   return {
-    ports: worker.ports,
+    ports: node.ports,
+    readiness: node.server.readiness,
+    startupFailures: () => {
+      const placement = [...(lastRound?.placement ?? [])].filter(([, s]) => !(s.state === 'PLACED' && s.nodes.length === 0)); // replicas 0: not asked for
+      const unplaced = placement.filter(([, s]) => s.state === 'PENDING').map(([model, s]) => ({ model, reason: `not placed: ${s.reason ?? 'no room'}` }));
+      const placed = placement.filter(([, s]) => s.state !== 'PENDING').map(([model]) => model);
+      return [...unplaced, ...startupFailures(node.server.manager, placed)].sort((a, b) => a.model.localeCompare(b.model));
+    },
     stop: async () => {
+      unsubscribeRounds();
       await controller.stop();
-      await worker.stop();
+      await node.stop();
       await Promise.all(stores.map((s) => s.stop()));
     },
   };

@@ -41,6 +41,15 @@ export interface ModelManagerOptions {
   readonly cores: number;
   /** Limits on what a config may ask for (threads, instances, batch size); absent: none. */
   readonly caps?: ResourceCaps | undefined;
+  /** Version loads that may run at once (`--model-load-thread-count`); default `cores`. */
+  readonly loadConcurrency?: number | undefined;
+}
+
+/** A model's reconciliation finished (whatever its outcome): its state is final until the next change. */
+export interface ModelSettledEvent {
+  readonly model: string;
+  /** Why the model as a whole cannot be served, if so (broken config, no version folder, unloaded). */
+  readonly failure: string | undefined;
 }
 
 interface ModelEntry {
@@ -51,15 +60,22 @@ interface ModelEntry {
   failure: string | undefined;
   /** Reconciliations of this model run one after another. */
   queue: Promise<void>;
+  /** Reconciliations asked for and not finished yet (0: the model's state is final). */
+  pending: number;
 }
 
 export class ModelManager {
   readonly stateChanged = new EventChannel<VersionStateEvent>();
   readonly executed = new EventChannel<ExecutionEvent>();
+  /** Each finished reconciliation of a model (its versions are READY or UNAVAILABLE, or it has a failure). */
+  readonly modelSettled = new EventChannel<ModelSettledEvent>();
   private readonly models = new Map<string, ModelEntry>();
   private readonly retiring = new Set<Promise<void>>();
+  private readonly loadSlots: LoadSlots;
 
-  constructor(private readonly options: ModelManagerOptions) {}
+  constructor(private readonly options: ModelManagerOptions) {
+    this.loadSlots = new LoadSlots(Math.max(1, options.loadConcurrency ?? options.cores));
+  }
 
   /**
    * Sets what should be served for `model` (undefined: nothing) and resolves once the model has
@@ -69,14 +85,34 @@ export class ModelManager {
     let entry = this.models.get(model);
     if (!entry) {
       if (!aspired) return Promise.resolve();
-      entry = { aspired, versions: new Map(), failure: undefined, queue: Promise.resolve() };
+      entry = { aspired, versions: new Map(), failure: undefined, queue: Promise.resolve(), pending: 0 };
       this.models.set(model, entry);
     }
     entry.aspired = aspired;
     const target = entry;
+    target.pending++;
     const done = entry.queue.then(() => this.reconcile(model, target));
-    entry.queue = done.catch(() => {});
+    entry.queue = done
+      .catch(() => {})
+      .finally(() => {
+        target.pending--;
+        this.modelSettled.publish({ model, failure: target.failure });
+      });
     return done;
+  }
+
+  /** True when the model is known and no change to it is in progress (its state is final for now). */
+  isSettled(model: string): boolean {
+    const entry = this.models.get(model);
+    return entry !== undefined && entry.pending === 0;
+  }
+
+  /** True when the model is aspired and every aspired version is READY (a model with no version is not). */
+  isReady(model: string): boolean {
+    const entry = this.models.get(model);
+    const aspired = entry?.aspired;
+    if (!entry || !aspired?.ok || aspired.versions.length === 0) return false;
+    return aspired.versions.every((v) => entry.versions.get(v.version)?.state === 'READY');
   }
 
   /** Names of every model the manager knows (aspired now, or with versions still around). */
@@ -103,7 +139,7 @@ export class ModelManager {
     for (const entry of this.models.values()) {
       const aspired = entry.aspired;
       if (!aspired) continue;
-      if (!aspired.ok) return false;
+      if (!aspired.ok || aspired.versions.length === 0) return false;
       for (const v of aspired.versions) if (entry.versions.get(v.version)?.state !== 'READY') return false;
     }
     return true;
@@ -141,7 +177,9 @@ export class ModelManager {
   private async reconcile(model: string, entry: ModelEntry): Promise<void> {
     const aspired = entry.aspired;
     if (!aspired) {
-      entry.failure = undefined;
+      // The index keeps showing the model, as UNAVAILABLE / "unloaded", until it is asked for again
+      // (set before the drain: the versions leave the index as soon as they stop taking requests).
+      entry.failure = entry.versions.size > 0 || entry.failure !== undefined ? 'unloaded' : undefined;
       await Promise.all([...entry.versions.values()].map((v) => this.retire(entry, v)));
       return;
     }
@@ -150,13 +188,14 @@ export class ModelManager {
       entry.failure = aspired.reason;
       return;
     }
+    // A model folder with nothing to load (no version folder, or none its version policy selects).
+    entry.failure = aspired.versions.length === 0 ? (aspired.noVersionReason ?? 'no version to load') : undefined;
     // Over a cap: refused like a broken config, before any session starts; what serves keeps serving.
     const overCap = this.options.caps && resourceCapViolation(aspired.config, this.options.caps);
     if (overCap) {
       entry.failure = overCap;
       throw new CranberriesError('INVALID_ARGUMENT', `failed to load '${model}': ${overCap}`);
     }
-    entry.failure = undefined;
 
     const stampOf = (v: AspiredVersion): string => `${aspired.configStamp}|${v.stamp}`;
     const toLoad = aspired.versions.filter((v) => entry.versions.get(v.version)?.stamp !== stampOf(v));
@@ -196,6 +235,7 @@ export class ModelManager {
     if (!entry.versions.has(aspired.version)) entry.versions.set(aspired.version, served);
     this.publish(served);
     const label = `${model}/${aspired.version}`;
+    const releaseSlot = await this.loadSlots.acquire();
     try {
       const backend = this.options.backends.find(config);
       if (!backend) throw new CranberriesError('INVALID_ARGUMENT', `no backend serves platform '${config.platform}' / backend '${config.backend}'`);
@@ -225,6 +265,8 @@ export class ModelManager {
     } catch (error) {
       served.state = 'UNAVAILABLE';
       served.reason = asCranberriesError(error).message;
+    } finally {
+      releaseSlot();
     }
     this.publish(served, served.state === 'READY' ? (Date.now() - served.loadStartedMs) / 1000 : undefined);
     return served;
@@ -253,6 +295,29 @@ export class ModelManager {
 
   private publish(served: ServedVersion, loadSeconds?: number): void {
     this.stateChanged.publish({ model: served.model, version: served.version, state: served.state, reason: served.reason, loadSeconds });
+  }
+}
+
+/** A counting semaphore: at most `size` version loads at once, the others wait in order. */
+class LoadSlots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
   }
 }
 

@@ -78,6 +78,10 @@ export interface ServingCoreOptions {
   readonly modelDirectory?: ((model: string) => string | undefined) | undefined;
   /** Server-wide response cache (`--cache-size-mb`); used for models with `response_cache { enable: true }`. */
   readonly responseCache?: ResponseCache | undefined;
+  /** Server readiness (startup settled, strict readiness); default: every aspired model is READY. */
+  readonly readiness?: (() => boolean) | undefined;
+  /** The index's reason for a repository model this server has not been asked to serve. */
+  readonly notServedReason?: ((model: string) => string) | undefined;
 }
 
 export class ServingCore implements InferenceService, TfServingExtensions {
@@ -105,7 +109,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
   }
 
   ready(): boolean {
-    return !this.stopping && this.manager.allReady();
+    return !this.stopping && (this.options.readiness ? this.options.readiness() : this.manager.allReady());
   }
 
   serverMetadata(): ServerMetadata {
@@ -194,7 +198,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
       const versions = this.manager.versions(name);
       const failure = this.manager.failure(name);
       if (versions.length === 0) {
-        if (!readyOnly) entries.push(failure ? { name, state: 'UNAVAILABLE', reason: failure } : { name });
+        if (!readyOnly) entries.push({ name, state: 'UNAVAILABLE', reason: failure ?? this.notServedReason(name) });
         continue;
       }
       for (const v of versions) {
@@ -315,6 +319,12 @@ export class ServingCore implements InferenceService, TfServingExtensions {
     return list.apply(models);
   }
 
+  private notServedReason(model: string): string {
+    if (this.options.notServedReason) return this.options.notServedReason(model);
+    if (this.options.controlMode === 'explicit') return `not loaded (load it with POST /v2/repository/models/${model}/load)`;
+    return this.manager.isAspired(model) ? 'loading' : 'not read yet: the next repository scan loads it';
+  }
+
   private requireKnownModel(model: string): void {
     if (!this.manager.isAspired(model) && this.manager.versions(model).length === 0) throw notFound(`Request for unknown model: '${model}' is not found`);
   }
@@ -340,7 +350,11 @@ export class ServingCore implements InferenceService, TfServingExtensions {
 
   private requireExplicitMode(): void {
     if (this.options.controlMode !== 'explicit') {
-      throw new CranberriesError('UNAVAILABLE', `explicit model load / unload is not allowed when --model-control-mode is '${this.options.controlMode}'`);
+      throw new CranberriesError(
+        'UNAVAILABLE',
+        `explicit model load / unload is not allowed when --model-control-mode is '${this.options.controlMode}': start the server with --model-control-mode explicit` +
+          (this.options.controlMode === 'none' ? ', or change the served models with the cluster admin API (POST /v2/cluster/models/<model>/load or /unload)' : ', or add / remove model folders and let the poller follow'),
+      );
     }
   }
 

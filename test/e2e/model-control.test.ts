@@ -128,7 +128,9 @@ describe('explicit mode', () => {
     try {
       assert.deepEqual(await readyVersions(server, 'a'), ['1']);
       assert.deepEqual(await readyVersions(server, 'b'), []);
-      assert.ok((await index(server)).some((m) => m.name === 'b' && m.state === undefined), 'an unloaded model is listed by name only');
+      const notLoaded = (await index(server)).find((m) => m.name === 'b');
+      assert.equal(notLoaded?.state, 'UNAVAILABLE', 'a model never loaded is listed as UNAVAILABLE');
+      assert.match(notLoaded?.reason ?? '', /^not loaded \(load it with POST \/v2\/repository\/models\/b\/load\)$/);
       assert.equal((await infer(server.url, 'b', ones)).status, 404);
 
       let response = await fetch(`${server.url}/v2/repository/models/b/load`, { method: 'POST' });
@@ -139,6 +141,11 @@ describe('explicit mode', () => {
       assert.equal(response.status, 200);
       assert.equal((await fetch(`${server.url}/v2/models/a/ready`)).status, 400);
       assert.equal((await infer(server.url, 'a', ones)).status, 404);
+      assert.deepEqual(
+        (await index(server)).filter((m) => m.name === 'a'),
+        [{ name: 'a', state: 'UNAVAILABLE', reason: 'unloaded' }],
+        'an explicitly unloaded model stays in the index as UNAVAILABLE / unloaded',
+      );
 
       response = await fetch(`${server.url}/v2/repository/models/missing/load`, { method: 'POST' });
       assert.equal(response.status, 404);

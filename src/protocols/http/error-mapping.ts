@@ -58,7 +58,10 @@ export function describeError(error: unknown, maxBodyBytes: number): { status: n
 export function installErrorHandling(app: FastifyInstance, maxBodyBytes: number): void {
   app.setErrorHandler((error: unknown, request, reply) => {
     const { status, message } = describeError(error, maxBodyBytes);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    // UNAVAILABLE (503) answers a request the server cannot take now or in its mode (a model not
+    // ready, load/unload outside explicit mode): the caller's to fix, so one line, no stack trace.
+    if (error instanceof CranberriesError && error.code === 'UNAVAILABLE') request.log.info({ status, error: message }, 'request refused');
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
     return sendError(reply, status, message);
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'Not Found'));
