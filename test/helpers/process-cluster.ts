@@ -25,6 +25,12 @@ const paths = clusterPaths();
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Children still running: killed if this process exits without stopping them (an error, a second Ctrl-C). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** A `cranberries` child process with its JSON log lines kept (the last 500) for assertions and failure reports. */
 export class ClusterProcess {
   readonly child: ChildProcess;
@@ -54,7 +60,13 @@ export class ClusterProcess {
     };
     this.child.stdout?.on('data', onData);
     this.child.stderr?.on('data', onData);
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+    running.add(this.child);
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', () => {
+        running.delete(this.child);
+        resolve();
+      }),
+    );
   }
 
   get running(): boolean {
