@@ -11,6 +11,7 @@
  * which tells whether the server itself still answers new clients (the gateway's pooled connections
  * to it may be fine either way). Only loopback addresses are flooded.
  */
+import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
@@ -26,6 +27,8 @@ export interface SlowClientFloodOptions {
   /** Time between two bytes on each dribbling socket. */
   readonly tickMs: number;
   readonly durationMs: number;
+  /** The flooded server's pid, to follow its resident memory (from /proc) during the flood. */
+  readonly pid?: number | undefined;
 }
 
 export interface SlowClientFloodResult {
@@ -37,12 +40,14 @@ export interface SlowClientFloodResult {
   readonly opened: number;
   /** Most sockets connected at once. */
   readonly peakOpen: number;
-  /** Closed or reset by the server (its timeouts or limits at work). */
-  readonly closedByServer: number;
+  /** Closed or reset by the server (its timeouts or limits at work), per kind of socket. */
+  readonly closedByServer: { readonly header: number; readonly body: number; readonly h2: number };
   /** Connections that could not be made: error code → count. */
   readonly connectErrors: Record<string, number>;
   /** Fresh-connection readiness probes of the flooded server during the flood. */
   readonly probes: { readonly ok: number; readonly failed: number; readonly maxMs: number };
+  /** The flooded server's resident memory before the flood and at its highest during it (MiB); undefined without a pid. */
+  readonly rssMiB?: { readonly before: number; readonly peak: number } | undefined;
   readonly durationMs: number;
 }
 
@@ -62,6 +67,7 @@ function hostPort(address: string): { host: string; port: number } {
 export async function floodWithSlowClients(options: SlowClientFloodOptions): Promise<SlowClientFloodResult> {
   const http = hostPort(options.httpAddress);
   const h2 = hostPort(options.grpcAddress);
+  const rssBefore = options.pid === undefined ? undefined : await residentMiB(options.pid);
   const started = Date.now();
   const deadline = started + options.durationMs;
   const headerSockets = Math.ceil(options.httpSockets / 2);
@@ -72,7 +78,7 @@ export async function floodWithSlowClients(options: SlowClientFloodOptions): Pro
   const live = new Map<Socket, { kind: Kind; pending: string }>();
   let opened = 0;
   let peakOpen = 0;
-  let closedByServer = 0;
+  const closedByServer = { header: 0, body: 0, h2: 0 };
   const connectErrors: Record<string, number> = {};
   let ending = false;
 
@@ -97,7 +103,7 @@ export async function floodWithSlowClients(options: SlowClientFloodOptions): Pro
     socket.on('close', () => {
       live.delete(socket);
       if (ending) return;
-      if (connected) closedByServer++;
+      if (connected) closedByServer[kind]++;
       if (Date.now() < deadline && reopenings > 0) {
         reopenings--;
         // A refused connection is retried after a pause, not in a tight loop.
@@ -120,7 +126,10 @@ export async function floodWithSlowClients(options: SlowClientFloodOptions): Pro
   }, options.tickMs);
 
   const probes = { ok: 0, failed: 0, maxMs: 0 };
+  let rssMiB = rssBefore === undefined ? undefined : { before: rssBefore, peak: rssBefore };
   while (Date.now() < deadline) {
+    const rss = options.pid === undefined ? undefined : await residentMiB(options.pid);
+    if (rssMiB && rss !== undefined) rssMiB = { ...rssMiB, peak: Math.max(rssMiB.peak, rss) };
     const probeStarted = Date.now();
     const ok = await probeReady(http);
     probes.maxMs = Math.max(probes.maxMs, Date.now() - probeStarted);
@@ -141,8 +150,16 @@ export async function floodWithSlowClients(options: SlowClientFloodOptions): Pro
     closedByServer,
     connectErrors,
     probes,
+    rssMiB,
     durationMs: Date.now() - started,
   };
+}
+
+/** VmRSS of a process in MiB, from /proc; undefined when it cannot be read (process gone, not Linux). */
+async function residentMiB(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Math.round(Number(match[1]) / 1024) : undefined;
 }
 
 function bodyHeaders(port: number): string {

@@ -240,16 +240,22 @@ class Chaos {
     return pool[this.round % pool.length]!;
   }
 
+  /** The models with a READY replica on worker `id`, as a phrase. */
+  private async heldBy(id: string): Promise<string> {
+    const held: string[] = [];
+    for (const model of SOAK_MODELS) if ((await this.cluster.readyNodes(model)).includes(id)) held.push(model);
+    return held.join(', ') || 'nothing';
+  }
+
   private async killWorker(): Promise<{ target: string; detail: string }> {
     const victim = await this.victim();
-    const held: string[] = [];
-    for (const model of SOAK_MODELS) if ((await this.cluster.readyNodes(model)).includes(victim.id)) held.push(model);
+    const held = await this.heldBy(victim.id);
     victim.process.child.kill('SIGKILL');
     await victim.process.exited;
     await sleep(this.options.downMs);
     const started = Date.now();
     const restarted = await this.cluster.startWorker(victim.id);
-    return { target: victim.id, detail: `SIGKILL, down ${seconds(this.options.downMs)}, restarted in ${seconds(Date.now() - started)} (HTTP ${restarted.url.slice(7)}); it held ${held.join(', ') || 'nothing'}` };
+    return { target: victim.id, detail: `SIGKILL, down ${seconds(this.options.downMs)}, restarted in ${seconds(Date.now() - started)} (HTTP ${restarted.url.slice(7)}); it held ${held}` };
   }
 
   private async swapVersion(): Promise<{ target: string; detail: string }> {
@@ -302,6 +308,7 @@ class Chaos {
   private async flood(): Promise<{ target: string; detail: string; flood: SlowClientFloodResult }> {
     const victim = await this.victim();
     const { flood } = this.options;
+    const held = await this.heldBy(victim.id);
     const result = await floodWithSlowClients({
       httpAddress: victim.url.slice('http://'.length),
       grpcAddress: victim.grpcAddress,
@@ -309,14 +316,16 @@ class Chaos {
       grpcSockets: flood.grpcSockets,
       tickMs: flood.tickMs,
       durationMs: flood.durationMs,
+      pid: victim.process.child.pid,
     });
     const errors = Object.entries(result.connectErrors).map(([code, n]) => `${code}×${n}`).join(' ');
     return {
       target: victim.id,
       detail:
-        `${result.target.header} header + ${result.target.body} body dribblers, ${result.target.h2} HTTP/2 preface-only for ${seconds(result.durationMs)}: ` +
-        `peak ${result.peakOpen} open, ${result.closedByServer} closed by the worker${errors ? `, connect errors ${errors}` : ''}; ` +
-        `direct readiness probes ${result.probes.ok} ok / ${result.probes.failed} failed (slowest ${result.probes.maxMs} ms)`,
+        `(it holds ${held}) ${result.target.header} header + ${result.target.body} body dribblers, ${result.target.h2} HTTP/2 preface-only for ${seconds(result.durationMs)}: ` +
+        `peak ${result.peakOpen} open, closed by the worker: ${result.closedByServer.header} header / ${result.closedByServer.body} body / ${result.closedByServer.h2} HTTP/2${errors ? `, connect errors ${errors}` : ''}; ` +
+        `direct readiness probes ${result.probes.ok} ok / ${result.probes.failed} failed (slowest ${result.probes.maxMs} ms)` +
+        (result.rssMiB ? `; worker RSS ${result.rssMiB.before} → peak ${result.rssMiB.peak} MiB` : ''),
       flood: result,
     };
   }
