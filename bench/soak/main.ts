@@ -8,7 +8,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { CHAOS_ACTIONS, runSoak, type ChaosAction } from './soak-run.js';
 import { formatSoakSummary, replicatedFailures, writeSoakReport } from './soak-report.js';
 import { SOAK_MODELS, type SoakModel } from './soak-requests.js';
@@ -65,10 +65,10 @@ const program = new Command('soak')
   .option('--concurrency <n>', 'closed loops sending requests', number(1, 64), 8)
   .option('--interval-secs <n>', 'progress and latency interval', number(1, 600), 10)
   .option('--request-timeout-secs <n>', 'a request not answered within this fails as a timeout', number(1, 300), 30)
-  .option('--actions <list>', 'chaos actions, run in this order round and round', actions, [...CHAOS_ACTIONS])
+  .addOption(new Option('--actions <list>', 'chaos actions, run in this order round and round').argParser(actions).default([...CHAOS_ACTIONS], CHAOS_ACTIONS.join(',')))
   .option('--pause-secs <n>', 'pause after each action once the cluster has recovered', number(0, 600), 10)
   .option('--down-secs <n>', 'how long a killed worker, or ZooKeeper, stays down', number(0, 120), 5)
-  .option('--replicas <list>', 'replicas per model, e.g. digits=2,diabetes=2 (others keep 1)', replicas, { digits: 2, diabetes: 2 })
+  .addOption(new Option('--replicas <list>', 'replicas per model (models not named keep 1)').argParser(replicas).default({ digits: 2, diabetes: 2 }, 'digits=2,diabetes=2'))
   .option('--flood-http-sockets <n>', 'slow HTTP sockets against one worker (half dribble headers, half bodies)', number(0, 15_000), 200)
   .option('--flood-grpc-sockets <n>', 'HTTP/2 preface-only connections against the same worker', number(0, 15_000), 50)
   .option('--flood-secs <n>', 'how long the flood lasts', number(1, 600), 20)
