@@ -1,110 +1,15 @@
 /**
- * A whole cluster of real processes for the gateway's end-to-end tests: a private ZooKeeper, one
- * `cranberries controller`, N `cranberries worker`s and a `cranberries gateway`, all on loopback
- * with ports chosen by the processes themselves (port 0), plus a steady-load generator whose every
- * failure is recorded. Every wait is bounded.
- *
- * Set TEST_LOG_LEVEL=info to see the processes' logs on stderr.
+ * The gateway's end-to-end tests' cluster (the real-process cluster of test/helpers/process-cluster.ts
+ * with model `add_sub`) plus a steady-load generator whose every failure is recorded. Every wait is
+ * bounded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import * as grpc from '@grpc/grpc-js';
-import { ClusterAdmin } from '../../src/cluster/admin-api.js';
-import { clusterPaths, decodeJson, NodeInfo } from '../../src/cluster/layout.js';
-import { ZooKeeperStore } from '../../src/cluster/store/zookeeper-store.js';
-import { addSubModel, createTempModelRepository, type RepositoryModel, type TempModelRepository } from '../fixtures/onnx-models.js';
-import { startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
+import { addSubModel } from '../fixtures/onnx-models.js';
+import { ProcessCluster, sleep, type GatewayProcess, type ProcessClusterOptions } from '../helpers/process-cluster.js';
 import { eventually } from '../helpers/eventually.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const SHOW_LOGS = process.env['TEST_LOG_LEVEL'] !== undefined && process.env['TEST_LOG_LEVEL'] !== 'silent';
-const paths = clusterPaths();
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A child process with its JSON log lines kept (the last 500) for assertions and failure reports. */
-export class ClusterProcess {
-  readonly child: ChildProcess;
-  readonly lines: Record<string, unknown>[] = [];
-  readonly exited: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    args: readonly string[],
-  ) {
-    this.child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_TRIM_THRESHOLD_: '0' } });
-    let buffered = '';
-    const onData = (chunk: Buffer): void => {
-      buffered += chunk.toString('utf8');
-      let cut;
-      while ((cut = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, cut);
-        buffered = buffered.slice(cut + 1);
-        if (SHOW_LOGS) process.stderr.write(`[${name}] ${line}\n`);
-        try {
-          this.lines.push(JSON.parse(line) as Record<string, unknown>);
-          if (this.lines.length > 500) this.lines.shift();
-        } catch {
-          this.lines.push({ msg: line });
-        }
-      }
-    };
-    this.child.stdout?.on('data', onData);
-    this.child.stderr?.on('data', onData);
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** The first log line whose message starts with `prefix`, waiting for it. */
-  logLine(prefix: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-    return eventually(() => {
-      if (!this.running) throw new Error(`${this.name} exited: ${this.tail()}`);
-      return this.lines.find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith(prefix));
-    }, `${this.name} to log '${prefix}'`, timeoutMs);
-  }
-
-  tail(n = 15): string {
-    return this.lines.slice(-n).map((l) => JSON.stringify(l)).join('\n');
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<void> {
-    if (!this.running) return;
-    this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
-
-export interface WorkerProcess {
-  readonly id: string;
-  readonly process: ClusterProcess;
-  readonly url: string;
-  readonly grpcAddress: string;
-}
-
-export interface GatewayProcess {
-  readonly process: ClusterProcess;
-  readonly url: string;
-  readonly grpcAddress: string;
-  readonly metricsUrl: string;
-}
-
-export interface ProcessClusterOptions {
-  readonly models: Record<string, RepositoryModel>;
-  readonly workers: number;
-  readonly defaultReplicas: number;
-  /** ZooKeeper session timeout of every process. Default 2000 ms (tickTime 500 ms allows 1–10 s). */
-  readonly sessionTimeoutMs?: number;
-  /** More command-line arguments per kind of process (e.g. access flags). */
-  readonly extraArgs?: { readonly controller?: readonly string[]; readonly worker?: readonly string[]; readonly gateway?: readonly string[] } | undefined;
-  /** The cluster's ZooKeeper identity, for the test's own store client too. */
-  readonly storeAuth?: { readonly user: string; readonly password: string } | undefined;
-}
+export { ClusterProcess, ProcessCluster, sleep, type GatewayProcess, type ProcessClusterOptions, type WorkerProcess } from '../helpers/process-cluster.js';
 
 /**
  * The cluster most gateway tests need: model `add_sub` (FP32 [4], `max_batch_size: 8`) with 2
@@ -126,111 +31,6 @@ export async function startAddSubCluster(
     throw error;
   }
   return cluster;
-}
-
-export class ProcessCluster {
-  readonly workers = new Map<string, WorkerProcess>();
-  controller!: ClusterProcess;
-  gateway!: GatewayProcess;
-  /** The test's own ZooKeeper client and admin API (to read and change the cluster). */
-  store!: ZooKeeperStore;
-  admin!: ClusterAdmin;
-  private constructor(
-    readonly zk: TestZooKeeper,
-    readonly repo: TempModelRepository,
-    readonly options: ProcessClusterOptions,
-  ) {}
-
-  get sessionTimeoutMs(): number {
-    return this.options.sessionTimeoutMs ?? 2000;
-  }
-
-  static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
-    const zk = await startZooKeeper();
-    const repo = await createTempModelRepository(options.models);
-    const cluster = new ProcessCluster(zk, repo, options);
-    try {
-      cluster.store = new ZooKeeperStore({ connectionString: zk.connectionString, sessionTimeoutMs: 4000, auth: options.storeAuth });
-      await cluster.store.start();
-      cluster.admin = new ClusterAdmin(cluster.store);
-      const session = ['--zookeeper', zk.connectionString, '--zookeeper-session-timeout-ms', String(cluster.sessionTimeoutMs)];
-      cluster.controller = new ClusterProcess('controller', ['controller', '--host', '127.0.0.1', '--metrics-port', '0', ...session, '--model-repository', repo.root, '--default-replicas', String(options.defaultReplicas), '--log-level', 'info', ...(options.extraArgs?.controller ?? [])]);
-      await Promise.all(Array.from({ length: options.workers }, (_, i) => cluster.startWorker(`w${i + 1}`)));
-      const gateway = new ClusterProcess('gateway', ['gateway', ...session, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--log-level', 'info', ...(options.extraArgs?.gateway ?? [])]);
-      const listening = await gateway.logLine('gateway listening');
-      cluster.gateway = {
-        process: gateway,
-        url: `http://127.0.0.1:${String(listening['http'])}`,
-        grpcAddress: `127.0.0.1:${String(listening['grpc'])}`,
-        metricsUrl: `http://127.0.0.1:${String(listening['metrics'])}/metrics`,
-      };
-      return cluster;
-    } catch (error) {
-      await cluster.close();
-      throw error;
-    }
-  }
-
-  async startWorker(id: string): Promise<WorkerProcess> {
-    const child = new ClusterProcess(id, [
-      'worker',
-      '--zookeeper',
-      this.zk.connectionString,
-      '--zookeeper-session-timeout-ms',
-      String(this.sessionTimeoutMs),
-      '--model-repository',
-      this.repo.root,
-      '--node-id',
-      id,
-      '--memory-limit',
-      '1GiB',
-      '--host',
-      '127.0.0.1',
-      '--http-port',
-      '0',
-      '--grpc-port',
-      '0',
-      '--metrics-port',
-      '0',
-      '--log-level',
-      'info',
-      ...(this.options.extraArgs?.worker ?? []),
-    ]);
-    const info = await eventually(async () => {
-      if (!child.running) throw new Error(`worker ${id} exited: ${child.tail()}`);
-      return decodeJson(NodeInfo, (await this.store.get(paths.node(id)))?.data);
-    }, `worker ${id} to register`);
-    const worker = { id, process: child, url: `http://${info.httpAddress}`, grpcAddress: info.grpcAddress };
-    this.workers.set(id, worker);
-    return worker;
-  }
-
-  /** The nodes holding READY replicas of `model`, per the admin API (the workers' own reports). */
-  async readyNodes(model: string): Promise<string[]> {
-    const view = await this.admin.getModel(model);
-    return view.replicaStates.filter((r) => r.live && r.state === 'READY').map((r) => r.node).sort();
-  }
-
-  /** Gateway metrics as `name{labels}` → value. */
-  async metrics(): Promise<Map<string, number>> {
-    const text = await (await fetch(this.gateway.metricsUrl)).text();
-    const values = new Map<string, number>();
-    for (const line of text.split('\n')) {
-      if (line.startsWith('#') || line.trim() === '') continue;
-      const space = line.lastIndexOf(' ');
-      values.set(line.slice(0, space), Number(line.slice(space + 1)));
-    }
-    return values;
-  }
-
-  async close(): Promise<void> {
-    await this.gateway?.process.kill();
-    await Promise.all([...this.workers.values()].map((w) => w.process.kill()));
-    await this.controller?.kill();
-    await this.store?.stop().catch(() => undefined);
-    await this.zk.close();
-    await this.repo.remove();
-  }
 }
 
 /** Outcome of one request of a load run. */
