@@ -135,7 +135,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ replicas: desired(model) }),
       });
-      if (answer.status !== 200) throw new Error(`PUT replicas of ${model}: HTTP ${answer.status} ${await answer.text()}`);
+      // 202: accepted but not carried out within the admin API's wait; the readiness wait below covers it.
+      if (answer.status !== 200 && answer.status !== 202) throw new Error(`PUT replicas of ${model}: HTTP ${answer.status} ${await answer.text()}`);
     }
     const healthy = async (): Promise<boolean> => {
       const metrics = await cluster.metrics();

@@ -213,12 +213,12 @@ describe('admin API that refuses mistakes', () => {
       const url = await cli.url();
       await waitFor(async () => (await status(`${url}/v2/health/ready`)) === 200, 120_000, 'ready');
 
-      let response = await fetch(`${url}/v2/cluster/models/typo_model`, { method: 'POST', body: JSON.stringify({ replicas: 1 }) });
+      let response = await fetch(`${url}/v2/cluster/models/typo_model`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 1 }) });
       assert.equal(response.status, 404);
       assert.equal(((await response.json()) as { error: string }).error, "model 'typo_model' is not found; models in the model repository: diabetes, digits, word_ids");
       assert.equal((await fetch(`${url}/v2/cluster/models/typo_model`)).status, 404, 'nothing was added');
 
-      response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 0 }) });
+      response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 0 }) });
       assert.equal(response.status, 200);
       let view = (await response.json()) as { replicas: number; readyReplicas: number; replicaStates: { state: string }[] };
       assert.deepEqual([view.replicas, view.readyReplicas, view.replicaStates], [0, 0, []], 'the answer shows the state after the change');
@@ -228,7 +228,7 @@ describe('admin API that refuses mistakes', () => {
         [{ name: 'diabetes', state: 'UNAVAILABLE', reason: 'unloaded' }],
       );
 
-      response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 1 }) });
+      response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 1 }) });
       assert.equal(response.status, 200);
       view = (await response.json()) as typeof view;
       assert.deepEqual([view.replicas, view.readyReplicas, view.replicaStates.map((r) => r.state)], [1, 1, ['READY']]);
