@@ -25,6 +25,9 @@ const config = (timeout: string | undefined): string =>
     ...(timeout === undefined ? [] : [`parameters { key: "execution_timeout_ms" value: { string_value: "${timeout}" } }`]),
   ].join('\n');
 
+/** Width of the batched slow model's rows (see batchedSlowModel). */
+const SLOW_WIDTH = 2048;
+
 let repo: TempModelRepository;
 let server: TestServer;
 
@@ -48,8 +51,11 @@ after(async () => {
   await repo?.remove();
 });
 
-/** `x` FP32 [batch, 512] times a 512×512 matrix 6000 times: far more than 100 ms for any batch. */
-function batchedSlowModel(size = 512, repeats = 6000): Uint8Array {
+/**
+ * `x` FP32 [batch, SLOW_WIDTH] times a SLOW_WIDTH² matrix 6000 times: about a second for two rows on
+ * an idle modern core (512 wide ran in 70 ms), far more than the 100 ms timeout on any machine.
+ */
+function batchedSlowModel(size = SLOW_WIDTH, repeats = 6000): Uint8Array {
   const shift = new Float32Array(size * size);
   for (let k = 0; k < size; k++) shift[k * size + ((k + 1) % size)] = 1;
   const nodes = Array.from({ length: repeats }, (_, r) => node('MatMul', [r === 0 ? 'x' : `h${r}`, 'shift'], [r === repeats - 1 ? 'y' : `h${r + 1}`]));
@@ -131,7 +137,7 @@ test('the server default applies to models without execution_timeout_ms, and "0"
 });
 
 test('every request of a timed-out batch fails with 504', async () => {
-  const row = { name: 'x', datatype: 'FP32', shape: [1, 512], data: new Array<number>(512).fill(1) };
+  const row = { name: 'x', datatype: 'FP32', shape: [1, SLOW_WIDTH], data: new Array<number>(SLOW_WIDTH).fill(1) };
   const started = Date.now();
   const answers = await Promise.all([infer(server.url, 'batched', [row]), infer(server.url, 'batched', [row])]);
   const elapsedMs = Date.now() - started;

@@ -58,7 +58,7 @@ function startWithScratch(): Promise<TestServer> {
 }
 
 async function load(url: string, model: string, parameters: Record<string, unknown>): Promise<{ status: number; body: { error?: string } }> {
-  const response = await fetch(`${url}/v2/repository/models/${encodeURIComponent(model)}/load`, { method: 'POST', body: JSON.stringify({ parameters }) });
+  const response = await fetch(`${url}/v2/repository/models/${encodeURIComponent(model)}/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parameters }) });
   const text = await response.text();
   return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as { error?: string }) };
 }
@@ -170,7 +170,7 @@ test('cranberries serve removes its override folders when stopped with SIGTERM',
         }
       });
     });
-    const response = await fetch(`${url}/v2/repository/models/ov/load`, { method: 'POST', body: JSON.stringify({ parameters: { config: CONFIG, 'file:1/model.onnx': MODEL } }) });
+    const response = await fetch(`${url}/v2/repository/models/ov/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parameters: { config: CONFIG, 'file:1/model.onnx': MODEL } }) });
     assert.equal(response.status, 200, await response.text());
     assert.equal((await filesBelow(dir)).length, 1);
     child.kill('SIGTERM');
