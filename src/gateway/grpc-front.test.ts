@@ -132,6 +132,7 @@ describe('GrpcFront', () => {
     await named('w1', startWorker('w1'));
     await named('w2', startWorker('w2'));
     await named('unavailable', startWorker('unavailable', (_call, callback) => callback({ code: grpc.status.UNAVAILABLE, details: 'the version is unloading' })));
+    await named('stale', startWorker('stale', (_call, callback) => callback({ code: grpc.status.NOT_FOUND, details: "Request for unknown model: 'm' is not found" })));
     await named('bad', startWorker('bad', (_call, callback) => {
       const trailing = new grpc.Metadata();
       trailing.set('why', 'shape');
@@ -261,6 +262,18 @@ describe('GrpcFront', () => {
       const answer = await call(address, MODEL_INFER, inferMessage('m'));
       assert.equal(answer.error?.code, grpc.status.UNAVAILABLE);
       assert.equal(answer.error?.details, 'the version is unloading');
+    });
+  });
+
+  it("retries a worker's NOT_FOUND for a model the table lists there (the table is behind) elsewhere, and relays it when there is nowhere else", async () => {
+    await relay(['stale', 'w2'], async () => {
+      const answer = await call(address, MODEL_INFER, inferMessage('m'));
+      assert.equal(answer.response?.subarray(0, 3).toString(), 'w2:');
+    });
+    await relay(['stale'], async () => {
+      const answer = await call(address, MODEL_INFER, inferMessage('m'));
+      assert.equal(answer.error?.code, grpc.status.NOT_FOUND);
+      assert.equal(answer.error?.details, "Request for unknown model: 'm' is not found");
     });
   });
 

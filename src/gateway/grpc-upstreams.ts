@@ -25,8 +25,10 @@ const CONNECT_FAILURE = /^No connection established|ECONNREFUSED|EHOSTUNREACH|EN
 /** ... and when a connection broke under a call. */
 const BROKEN_CONNECTION = /^Connection dropped|ECONNRESET|EPIPE|ETIMEDOUT|^Write (error|failed)|GOAWAY|Channel closed before call started/;
 
-/** Transport failure → retry classification; undefined for a status the worker itself sent. */
+/** Transport failure → retry classification; undefined for a final status the worker itself sent. */
 export function classifyGrpcError(error: grpc.ServiceError): FailureKind | undefined {
+  // NOT_FOUND from a worker the table lists as serving the version: the table is behind.
+  if (error.code === grpc.status.NOT_FOUND) return 'unavailable';
   if (error.code !== grpc.status.UNAVAILABLE) return undefined;
   if (CONNECT_FAILURE.test(error.details)) return 'refused';
   if (BROKEN_CONNECTION.test(error.details)) return 'reset';
@@ -92,7 +94,7 @@ export class GrpcUpstreams {
 
   /**
    * One relayed unary call. Transport failures are classified for the retry policy; a status the
-   * worker sent is a final answer, except UNAVAILABLE, which is retryable and carried along.
+   * worker sent is a final answer, except UNAVAILABLE and NOT_FOUND, which are retryable and carried along.
    * The call is cancelled when `cancel` fires (the client went away) while it is in flight.
    *
    * The call is made on the channel directly rather than with `Client.makeUnaryRequest`, which

@@ -52,6 +52,7 @@ export const H2_SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, maxHead
 export const H2_SESSION_WINDOW = 8 << 20;
 
 const UNAVAILABLE = 14;
+const NOT_FOUND = 5;
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 interface Session {
@@ -181,6 +182,8 @@ export class H2Upstreams {
         unsubscribe?.();
         const answer: H2Answer = { headers: head, body: chunks, length, trailers, status };
         if (status === UNAVAILABLE) resolve({ ok: false, kind: 'unavailable', detail: grpcMessage(statusSource) ?? 'UNAVAILABLE', answer });
+        // NOT_FOUND from a worker the table lists as serving the version: the table is behind (see http-upstreams.ts).
+        else if (status === NOT_FOUND) resolve({ ok: false, kind: 'unavailable', detail: grpcMessage(statusSource) ?? 'NOT_FOUND', answer });
         else resolve({ ok: true, value: answer });
       });
       stream.end(body);

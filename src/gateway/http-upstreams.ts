@@ -175,6 +175,9 @@ export class HttpUpstreams {
             settle?.();
             const response: UpstreamResponse = { statusCode, headers, body: chunks, length };
             if (statusCode === 503) resolve({ ok: false, kind: 'unavailable', detail: 'the worker answered 503', answer: response });
+            // The table routed here because it lists the version READY on this worker: a 404 means the
+            // worker has just unloaded it and the table is behind, so another replica may serve it.
+            else if (statusCode === 404) resolve({ ok: false, kind: 'unavailable', detail: 'the worker does not serve the model (routing table behind)', answer: response });
             else resolve({ ok: true, value: response });
           },
           onResponseError(_controller, error) {

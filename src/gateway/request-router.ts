@@ -10,10 +10,12 @@
  *   idle keep-alive connection just as we used it). Retried on another replica, or on the same one
  *   when it is the only one (a fresh connection will tell whether it is really gone); not marked
  *   down, since a stale pooled connection says nothing about the worker.
- * - `unavailable`: the worker answered 503 / UNAVAILABLE (the version is unloading there). Retried
- *   elsewhere; if no retry is possible the client gets the worker's own answer.
+ * - `unavailable`: the worker answered 503 / UNAVAILABLE (the version is unloading there), or
+ *   404 / NOT_FOUND although the table lists the version READY there (it has just unloaded it and
+ *   the table is behind). Retried elsewhere; if no retry is possible the client gets the worker's
+ *   own answer.
  *
- * Anything else, including 4xx answers, is final: client errors are never retried. Inference is
+ * Anything else, including other 4xx answers, is final: client errors are never retried. Inference is
  * idempotent, so a request that reached a dying worker may safely run again. Retries draw on a
  * shared RetryBudget, so when a whole model is down they cannot multiply the load.
  */

@@ -64,6 +64,10 @@ describe('installRestFastLane', () => {
   const fallbackUrls: string[] = [];
   let worker: Server;
   let workerAddress: string;
+  /** A worker that has just unloaded `m`: it answers 404 although the table still lists it there. */
+  let stale: Server;
+  let staleAddress: string;
+  let staleAsked = 0;
   let goneAddress: string;
   let gateway: Server;
   let url: string;
@@ -88,6 +92,12 @@ describe('installRestFastLane', () => {
       });
     });
     workerAddress = await listen(worker);
+    stale = createServer((req: IncomingMessage, res: ServerResponse) => {
+      staleAsked++;
+      req.resume();
+      req.on('end', () => res.writeHead(404, { 'content-type': 'application/json' }).end(`{"error":"Request for unknown model: 'm' is not found"}`));
+    });
+    staleAddress = await listen(stale);
     const probe = createNetServer();
     goneAddress = await new Promise<string>((resolve) => probe.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(probe.address() as AddressInfo).port}`)));
     await new Promise<void>((resolve) => probe.close(() => resolve()));
@@ -116,6 +126,30 @@ describe('installRestFastLane', () => {
     await new Promise((resolve) => gateway.close(resolve));
     worker.closeAllConnections();
     await new Promise((resolve) => worker.close(resolve));
+    stale.closeAllConnections();
+    await new Promise((resolve) => stale.close(resolve));
+  });
+
+  it("retries a worker's 404 for a model the table lists there (the table is behind) on another replica, and relays it when there is nowhere else", async () => {
+    try {
+      table = tableFor([
+        { id: 'stale', http: staleAddress },
+        { id: 'w1', http: workerAddress },
+      ]);
+      for (let i = 0; i < 4; i++) {
+        const response = await fetch(`${url}/v2/models/m/infer`, { method: 'POST', body: '{}' });
+        assert.equal(response.status, 200, 'served by the replica that still has the model');
+        assert.equal(response.headers.get('x-worker'), 'w1');
+        await response.arrayBuffer();
+      }
+      assert.ok(staleAsked > 0, 'the stale worker was tried first at least once');
+      table = tableFor([{ id: 'stale', http: staleAddress }]);
+      const response = await fetch(`${url}/v2/models/m/infer`, { method: 'POST', body: '{}' });
+      assert.equal(response.status, 404);
+      assert.deepEqual(await response.json(), { error: "Request for unknown model: 'm' is not found" });
+    } finally {
+      table = tableFor([{ id: 'w1', http: workerAddress }]);
+    }
   });
 
   it("relays inference to the worker and the worker's answer back, as bytes", async () => {
