@@ -20,8 +20,8 @@
  *   array whose last element is `"..."` may have more elements; a number matches the actual value
  *   rounded to the significant digits it is written with (`0.99865` matches 0.9986475).
  * - Blocks run one after another, in README order, in one scratch folder holding copies of the
- *   checkout's `examples/` and `proto/` and links to its `models/` and `dist/` (files a block writes
- *   stay there for the next block).
+ *   checkout's `examples/`, `proto/` and `package.json` and links to its `models/` and `dist/` (files
+ *   a block writes stay there for the next block).
  * - Ports: `localhost:8000` / `8001` / `8002` (or `127.0.0.1:...`) are rewritten to the test
  *   server's HTTP, gRPC and metrics ports. `cranberries` on the PATH is the checkout's CLI; for
  *   `infer` and `bench` without `-u` / `--url` it adds `--url` with the test server's HTTP address
@@ -316,6 +316,8 @@ before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'readme-commands-'));
   // Copies where a block may `cd` into the folder and write next to it (`cd proto && ... ../stubs`).
   for (const name of ['examples', 'proto']) await cp(join(PACKAGE_ROOT, name), join(scratch, name), { recursive: true });
+  // package.json lets examples import the package by name (`cranberries/client`), as in the checkout.
+  await cp(join(PACKAGE_ROOT, 'package.json'), join(scratch, 'package.json'));
   for (const name of ['models', 'dist']) await symlink(join(PACKAGE_ROOT, name), join(scratch, name));
   main = await startServer([], scratch, 'main');
 });
