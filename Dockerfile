@@ -9,9 +9,9 @@
 # ---- build: all dependencies, compile TypeScript to dist/ -------------------------------------------
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# Package files first so the dependency layer is reused while only sources change. .npmrc carries
-# onnxruntime-node-install=skip (its postinstall would fetch CUDA binaries); --ignore-scripts skips that
-# postinstall and our `prepare` (tsc), which cannot run before the sources are here.
+# Package files first so the dependency layer is reused while only sources change. --ignore-scripts
+# skips onnxruntime-node's postinstall (it would fetch CUDA binaries; package.json's allowScripts denies
+# it too) and our `prepare` (tsc), which cannot run before the sources are here.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./

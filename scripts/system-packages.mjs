@@ -16,6 +16,8 @@ export const SYSTEM_PACKAGES = {
   'python3-whisper': '/usr/bin/whisper-fetch',
   // Compose v1 validates the deploy/ compose files offline (test/deploy/compose-files.test.ts; brings PyYAML).
   'docker-compose': '/usr/bin/docker-compose',
+  // The README's commands use jq (test/e2e/readme-commands.test.ts runs them).
+  jq: '/usr/bin/jq',
 };
 
 /** What `npm run bench` needs besides the test packages: torch and torchvision export the ResNet-18. */

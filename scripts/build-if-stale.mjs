@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Compile TypeScript to dist/ only when a source changed since the last successful build, so that
+// `npm start` on an unchanged tree starts the server at once instead of waiting for tsc (an
+// incremental no-op tsc still takes seconds). Used by `npm start`, `npm run cluster` and `prepare`.
+//
+// "Changed" = any file or folder under the tsconfig's include roots, tsconfig.json, package.json or
+// package-lock.json has an mtime newer than dist/.build-stamp (folders count, so a deleted or
+// renamed file makes the build stale too), or the compiled CLI is missing. The stamp gets the time
+// tsc *started*, so an edit made while tsc runs makes the next start compile again.
+// Usage: node scripts/build-if-stale.mjs [--force]
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const stamp = join(root, 'dist', '.build-stamp');
+const sourceRoots = ['src', 'test', 'bench'];
+const sourceFiles = ['tsconfig.json', 'package.json', 'package-lock.json'];
+
+/** The newest mtime (ms) of a file, or of a folder and everything under it (node_modules and dist excluded). */
+function newestMtime(path) {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    return 0;
+  }
+  let newest = stats.mtimeMs;
+  if (stats.isDirectory()) {
+    for (const entry of readdirSync(path)) {
+      if (entry === 'node_modules' || entry === 'dist' || entry === 'results') continue;
+      newest = Math.max(newest, newestMtime(join(path, entry)));
+    }
+  }
+  return newest;
+}
+
+function isStale() {
+  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js')) || !existsSync(stamp)) return true;
+  const built = statSync(stamp).mtimeMs;
+  return [...sourceRoots, ...sourceFiles].some((name) => newestMtime(join(root, name)) > built);
+}
+
+if (process.argv.includes('--force') || isStale()) {
+  const started = new Date();
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+  closeSync(openSync(stamp, 'a'));
+  utimesSync(stamp, started, started);
+}
