@@ -31,8 +31,9 @@ import {
 } from '../access/index.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addStartupFlags, type StartupFlags } from './startup-flags.js';
+import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 
-interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags {
+interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -78,10 +79,11 @@ export function workerCommand(): Command {
     .option('--http-max-body-mb <mb>', 'largest HTTP request body accepted, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0)
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(logFormatOption());
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
   return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command))))), { exitOnError: false }))).action(async (flags: WorkerFlags) => {
-    const logger = createLogger(flags.logLevel);
+    const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
     const tls = tlsOptions(flags);
     const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
