@@ -32,6 +32,7 @@ import {
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addStartupFlags, type StartupFlags } from './startup-flags.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';
+import { bannerModels, logStartupBanner } from '../logging/startup-banner.js';
 
 interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags {
   zookeeper: string;
@@ -122,6 +123,18 @@ export function workerCommand(): Command {
       { node: worker.nodeId, http: worker.httpAddress, grpc: worker.grpcAddress, memoryLimit: flags.memoryLimit },
       `worker ${worker.nodeId} started (HTTP ${worker.httpAddress}, gRPC ${worker.grpcAddress}, memory ${formatBytes(flags.memoryLimit)})`,
     );
+    // The banner the first time the worker is ready after a model event: a worker starts ready with
+    // an empty assignment, which is not worth a banner; it is printed once its first models load.
+    const { manager, readiness } = worker.server;
+    let bannerShown = false;
+    const showBanner = (): void => {
+      if (bannerShown || !readiness.ready()) return;
+      bannerShown = true;
+      for (const stop of unsubscribeBanner) stop();
+      logStartupBanner(logger, { host: flags.host, ...worker.ports, tls: tls !== undefined }, bannerModels(manager));
+    };
+    // After the readiness has seen the same event.
+    const unsubscribeBanner = [manager.stateChanged.subscribe(() => setImmediate(showBanner)), manager.modelSettled.subscribe(() => setImmediate(showBanner))];
     stopOnSignals({
       logger,
       stop: () => worker.stop().then(() => store.stop()),
