@@ -30,10 +30,11 @@ interface Served {
   stop(): Promise<void>;
 }
 
-function serve(args: readonly string[]): Served {
+function serve(args: readonly string[], env: NodeJS.ProcessEnv = {}): Served {
   const child = spawn(process.execPath, [MAIN, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args], {
     cwd: PACKAGE_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const lines: string[] = [];
   let stderr = '';
@@ -292,5 +293,29 @@ describe('logging extension', () => {
     const read = await client.call<{ settings: Record<string, { uint32_param?: number }> }>(OIP, 'LogSettings', {});
     assert.equal(read.code, grpc.status.OK);
     assert.equal(read.value?.settings['log_verbose_level']?.uint32_param, 1, 'refused calls changed nothing');
+  });
+});
+
+describe('logging extension and access control', () => {
+  test('with an admin token, /v2/logging and LogSettings need it (the logging group is an admin group)', async () => {
+    const cli = serve(['--model-repository', repo.root, '--exit-on-error', 'false'], { CRANBERRIES_ADMIN_TOKEN: 'logging-test-token' });
+    const client = { current: undefined as DecoderTestClient | undefined };
+    try {
+      const at = await cli.waitForLine((line) => line.includes('"banner":true'));
+      const banner = JSON.parse(cli.lines[at] ?? '') as Banner;
+      const url = `${banner.endpoints.http}/v2/logging`;
+      assert.equal((await fetch(url)).status, 401);
+      const refused = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"log_verbose_level":1}' });
+      assert.equal(refused.status, 401);
+      const allowed = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer logging-test-token' }, body: '{"log_verbose_level":1}' });
+      assert.equal(allowed.status, 200);
+      assert.equal(((await allowed.json()) as { log_verbose_level: number }).log_verbose_level, 1);
+      client.current = new DecoderTestClient(banner.endpoints.grpc.replace('grpc://', ''));
+      const call = await client.current.call(OIP, 'LogSettings', {});
+      assert.equal(call.code, grpc.status.UNAUTHENTICATED);
+    } finally {
+      client.current?.close();
+      await cli.stop();
+    }
   });
 });
