@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS, type LogLevel } from '../core/logger.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
 import { PACKAGE_ROOT } from '../core/version.js';
 import { startZooKeeperProcess, type ZooKeeperProcess } from '../cluster/zookeeper-process.js';
 import { port, positiveNumber } from './options.js';
@@ -27,6 +27,7 @@ interface ClusterUpFlags {
   defaultReplicas?: number;
   memoryLimit?: string;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   logDir?: string;
   readyTimeoutSecs: number;
 }
@@ -52,6 +53,7 @@ export function clusterCommand(): Command {
     .option('--default-replicas <n>', 'replicas per model (controller default)', positiveNumber)
     .option('--memory-limit <size>', "each worker's memory capacity, e.g. 2GiB")
     .addOption(new Option('--log-level <level>', 'log level of every process').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-format <format>', 'format of every process\'s log file: json (one JSON object a line) or text').choices(LOG_FORMATS).default('json'))
     .option('--log-dir <dir>', 'folder for the processes\' logs (default: a new temp folder)')
     .option('--ready-timeout-secs <seconds>', 'how long to wait for the gateway to report ready', positiveNumber, 120)
     .action(async (flags: ClusterUpFlags) => {
@@ -127,6 +129,8 @@ export interface LocalClusterOptions {
   readonly defaultReplicas?: number | undefined;
   readonly memoryLimit?: string | undefined;
   readonly logLevel?: LogLevel;
+  /** Format of the children's log files. Default json. */
+  readonly logFormat?: LogFormat | undefined;
   /** Default: a new temp folder. */
   readonly logDir?: string | undefined;
   /** Called when a process exits while the cluster is not stopping (a crashed worker, say). */
@@ -191,7 +195,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
   try {
     zookeeper = await startZooKeeperProcess({ port: options.zookeeperPort ?? 0, tickTimeMs: 1000, detached: true });
-    const common = ['--zookeeper', zookeeper.connectionString, '--log-level', options.logLevel ?? 'info'];
+    const common = ['--zookeeper', zookeeper.connectionString, '--log-level', options.logLevel ?? 'info', '--log-format', options.logFormat ?? 'json'];
     const start = (name: string, args: string[]): void => {
       children.push(new Child(name, args, join(logDir, `${name}.log`), onExit));
     };

@@ -27,8 +27,9 @@ import { port } from './options.js';
 import { positiveInteger, zookeeperAddress } from './worker.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type HttpListenerLimits, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
+import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 
-interface ControllerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, ZooKeeperAuthFlags {
+interface ControllerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, ZooKeeperAuthFlags, LogFormatFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -136,10 +137,11 @@ export function controllerCommand(): Command {
     .option('--default-replicas <n>', 'replicas of each repository model (a config.pbtxt "replicas" parameter overrides)', replicaCount, 1)
     .option('--host <address>', 'address to bind the metrics endpoint to', '0.0.0.0')
     .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(logFormatOption());
   // --log-requests-sample-rate is accepted for symmetry with the other commands; a controller serves no requests.
   return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addZooKeeperAuthFlags(command)), { grpc: false })).action(async (flags: ControllerFlags) => {
-    const logger = createLogger(flags.logLevel);
+    const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
     const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
     await store.start();
     const node = await startControllerNode({

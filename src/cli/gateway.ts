@@ -11,6 +11,7 @@ import { port, positiveNumber } from './options.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { addAccessFlags, addZooKeeperAuthFlags, accessPolicyFromFlags, zooKeeperAuthFromFlags, type AccessFlags, type ZooKeeperAuthFlags } from '../access/index.js';
+import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 import { addTlsFlags, addUpstreamTlsFlags, tlsOptions, upstreamTlsOptions, type TlsFlags, type UpstreamTlsFlags } from './tls-flags.js';
 
 function positiveInteger(value: string): number {
@@ -19,7 +20,7 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-interface GatewayFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ZooKeeperAuthFlags, TlsFlags, UpstreamTlsFlags {
+interface GatewayFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ZooKeeperAuthFlags, TlsFlags, UpstreamTlsFlags, LogFormatFlags {
   zookeeper: string;
   host: string;
   httpPort: number;
@@ -41,13 +42,14 @@ export function gatewayCommand(): Command {
     .option('--grpc-port <port>', 'gRPC port (OIP gRPC, TF Serving gRPC); 0 picks a free port', port, 8001)
     .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(logFormatOption())
     .option('--zookeeper-session-timeout-ms <ms>', 'ZooKeeper session timeout (the server may clamp it)', positiveInteger, 10_000)
     .option('--default-replicas <n>', 'replicas of a model loaded through the repository or admin API without a count', positiveInteger, 1)
     .option('--http-max-body-mb <mb>', 'largest HTTP request body relayed, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64);
   // --log-requests-sample-rate is accepted for symmetry: request logs are written by the workers, under the id the gateway forwards.
   return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addUpstreamTlsFlags(addTlsFlags(addZooKeeperAuthFlags(addAccessFlags(command))))))).action(async (flags: GatewayFlags) => {
-    const logger = createLogger(flags.logLevel);
+    const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
     const tls = tlsOptions(flags);
     const upstreamTls = upstreamTlsOptions(flags);
     const store = new ZooKeeperStore({

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createClient, InferenceServerError, type InferenceClient, type InputTensor, type ModelMetadata, type OutputTensor, type RequestedOutput } from '../client/index.js';
 import { castTensorData, tensorFromNested } from '../client/nested-arrays.js';
 import { parseNpy } from '../client/npy.js';
@@ -15,9 +15,12 @@ import { jsonWithBigInts } from '../client/rest-codec.js';
 import { isDataType, type DataType } from '../tensors/data-type.js';
 import { elementCount } from '../tensors/tensor.js';
 import { collect } from './options.js';
+import { parseServerAddress, serverAddressArgument, serverUrl } from './server-url.js';
 
 interface InferFlags extends ClientTlsFlags {
   model: string;
+  modelVersion?: string;
+  /** The old spelling of --model-version, kept as a hidden alias. */
   version?: string;
   input: string[];
   output: string[];
@@ -144,12 +147,13 @@ async function run(flags: InferFlags): Promise<void> {
   if (inputs.length === 0) throw new InvalidArgumentError('give at least one --input name=...');
   const outputs = flags.output.map(parseOutputSpec);
   let client: InferenceClient | undefined;
+  const version = flags.modelVersion ?? flags.version;
   try {
-    client = createClient({ url: flags.url, timeoutMs: flags.timeout, tls: clientTlsOptions(flags) });
-    const metadata = await client.modelMetadata(flags.model, { version: flags.version });
+    client = createClient({ url: serverUrl(parseServerAddress(flags.url), 'http'), timeoutMs: flags.timeout, tls: clientTlsOptions(flags) });
+    const metadata = await client.modelMetadata(flags.model, { version });
     const tensors = await Promise.all(inputs.map((spec) => loadInput(spec, metadata)));
     const result = await client.infer(flags.model, tensors, {
-      version: flags.version,
+      version,
       outputs: outputs.length > 0 ? outputs : undefined,
       binary: flags.binary,
     });
@@ -172,10 +176,11 @@ export function inferCommand(): Command {
   const command = new Command('infer')
     .description('Run one inference on a server (OIP REST or gRPC) and print the outputs.')
     .requiredOption('-m, --model <name>', 'model to run')
-    .option('--version <version>', 'model version (default: the server picks)')
+    .option('-x, --model-version <version>', 'model version (default: the server picks)')
+    .addOption(new Option('--version <version>', 'old spelling of --model-version').hideHelp())
     .option('-i, --input <name=value>', 'an input: name=@file.npy, name=@file.json or name=<JSON literal> (repeatable)', collect, [])
     .option('-o, --output <name[:k]>', 'return only this output; :k asks for the top-k classes (repeatable)', collect, [])
-    .option('-u, --url <url>', 'server: http(s)://host:port (REST) or grpc(s)://host:port (gRPC)', 'http://localhost:8000')
+    .option('-u, --url <url>', 'server: host:port or http(s)://host:port (REST), grpc(s)://host:port (gRPC)', serverAddressArgument, 'http://localhost:8000')
     .option('--json', 'print the result as JSON')
     .option('--no-binary', 'REST: send and receive tensors as JSON instead of the binary extension')
     .option('--timeout <ms>', 'give up after this many milliseconds', (value) => {

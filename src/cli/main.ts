@@ -12,6 +12,7 @@ import { inferCommand } from './infer.js';
 import { benchCommand } from './bench.js';
 import { gatewayCommand } from './gateway.js';
 import { clusterCommand } from './cluster.js';
+import { configureHelp } from './help.js';
 
 const program = new Command()
   .name('cranberries')
@@ -27,6 +28,8 @@ program.addCommand(inferCommand());
 program.addCommand(benchCommand());
 program.addCommand(gatewayCommand());
 program.addCommand(clusterCommand());
+// After every command is added: wrapped help and examples for each.
+configureHelp(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof InvalidArgumentError) process.exitCode = 2;

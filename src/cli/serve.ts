@@ -13,10 +13,13 @@ import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiv
 import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
+import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 import { checkStartupInputs, finishStartup, type StartingServer } from '../server/startup.js';
-import { startupFailures } from '../server/readiness.js';
+import { startupFailures, type ReadinessModels } from '../server/readiness.js';
+import { bannerModels, logStartupBanner } from '../logging/startup-banner.js';
+import type { BoundPorts } from '../server/model-server.js';
 
-interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags {
+interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, LogFormatFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -44,6 +47,7 @@ export function serveCommand(): Command {
     .option('--grpc-port <port>', 'gRPC port (OIP gRPC); 0 picks a free port', port, 8001)
     .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(logFormatOption())
     .addOption(new Option('--model-control-mode <mode>', 'none: load all at start; poll: follow repository changes; explicit: load/unload only through the repository API').choices(['none', 'poll', 'explicit']).default('none'))
     .option('--repository-poll-secs <seconds>', 'poll interval in poll mode', positiveNumber, 15)
     .option('--load-model <name>', 'explicit mode: load this model at startup (repeatable; * = all)', collect, [])
@@ -56,7 +60,7 @@ export function serveCommand(): Command {
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
   return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command)))), { exitOnError: true })))
     .action(async (flags: ServeFlags) => {
-      const logger = createLogger(flags.logLevel);
+      const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
         logger.warn('--load-model only applies with --model-control-mode explicit; ignored');
       }
@@ -102,6 +106,7 @@ export function serveCommand(): Command {
       const server = flags.modelControlMode === 'none' && flags.modelConfigFile === undefined ? await startStandalone(options) : await startServer(options);
       stopOnSignals({ logger, stop: () => server.stop(), drainTimeoutMs: flags.drainTimeoutSecs * 1000, message: 'stopping: draining requests and unloading models' });
       await finishStartup(server, { exitOnError: flags.exitOnError, logger });
+      logStartupBanner(logger, { host: flags.host, ...server.ports, tls: options.tls !== undefined }, bannerModels(server.models, server.startupFailures()));
     });
 }
 
@@ -111,8 +116,8 @@ function nonNegativeNumber(value: string): number {
   return n;
 }
 
-async function startServer(options: ModelServerOptions): Promise<StartingServer> {
+async function startServer(options: ModelServerOptions): Promise<StartingServer & { ports: BoundPorts; models: ReadinessModels }> {
   const server = new ModelServer(options);
-  await server.start();
-  return { readiness: server.readiness, startupFailures: () => startupFailures(server.manager, server.startupModels()), stop: () => server.stop() };
+  const ports = await server.start();
+  return { ports, models: server.manager, readiness: server.readiness, startupFailures: () => startupFailures(server.manager, server.startupModels()), stop: () => server.stop() };
 }

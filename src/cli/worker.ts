@@ -31,8 +31,10 @@ import {
 } from '../access/index.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addStartupFlags, type StartupFlags } from './startup-flags.js';
+import { logFormatOption, type LogFormatFlags } from './log-flags.js';
+import { bannerModels, logStartupBanner } from '../logging/startup-banner.js';
 
-interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags {
+interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -78,10 +80,11 @@ export function workerCommand(): Command {
     .option('--http-max-body-mb <mb>', 'largest HTTP request body accepted, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0)
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(logFormatOption());
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
   return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command))))), { exitOnError: false }))).action(async (flags: WorkerFlags) => {
-    const logger = createLogger(flags.logLevel);
+    const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
     const tls = tlsOptions(flags);
     const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
@@ -120,6 +123,18 @@ export function workerCommand(): Command {
       { node: worker.nodeId, http: worker.httpAddress, grpc: worker.grpcAddress, memoryLimit: flags.memoryLimit },
       `worker ${worker.nodeId} started (HTTP ${worker.httpAddress}, gRPC ${worker.grpcAddress}, memory ${formatBytes(flags.memoryLimit)})`,
     );
+    // The banner the first time the worker is ready after a model event: a worker starts ready with
+    // an empty assignment, which is not worth a banner; it is printed once its first models load.
+    const { manager, readiness } = worker.server;
+    let bannerShown = false;
+    const showBanner = (): void => {
+      if (bannerShown || !readiness.ready()) return;
+      bannerShown = true;
+      for (const stop of unsubscribeBanner) stop();
+      logStartupBanner(logger, { host: flags.host, ...worker.ports, tls: tls !== undefined }, bannerModels(manager));
+    };
+    // After the readiness has seen the same event.
+    const unsubscribeBanner = [manager.stateChanged.subscribe(() => setImmediate(showBanner)), manager.modelSettled.subscribe(() => setImmediate(showBanner))];
     stopOnSignals({
       logger,
       stop: () => worker.stop().then(() => store.stop()),

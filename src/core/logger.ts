@@ -1,12 +1,14 @@
 /**
- * Structured JSON logs (pino). One logger per process, children per component.
+ * Logs (pino): one root logger per process, children per component. JSON lines, or human lines
+ * when asked (`--log-format text`, the default on a terminal); level and format change at run time
+ * through the logging extension (`logging/log-settings.ts`).
  */
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createRootLogger, defaultLogFormat, type LogFormat, type LogLevel } from '../logging/log-settings.js';
 
 export type { Logger };
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, LOG_FORMATS, type LogLevel, type LogFormat } from '../logging/log-settings.js';
 
-export function createLogger(level: LogLevel, name = 'cranberries'): Logger {
-  return pino({ name, level, base: { pid: process.pid } });
+export function createLogger(level: LogLevel, name = 'cranberries', format: LogFormat = defaultLogFormat(process.stdout)): Logger {
+  return createRootLogger({ level, format, name });
 }

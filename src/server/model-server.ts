@@ -35,6 +35,7 @@ import { ServerTls, type ServerTlsConfig } from '../tls/index.js';
 import { ServerReadiness } from './readiness.js';
 import { logModelFailures } from './model-failure-log.js';
 import { listenError } from './startup-errors.js';
+import { logSettingsOf } from '../logging/log-settings.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -163,7 +164,8 @@ export class ModelServer {
       manager: this.manager,
       repository: this.repository,
       controlMode: options.controlMode,
-      metadata: { name: 'cranberries', version: VERSION, extensions: EXTENSIONS },
+      // `logging` only where the run-time log settings exist (a logger from `createLogger`).
+      metadata: { name: 'cranberries', version: VERSION, extensions: logSettingsOf(log) ? [...EXTENSIONS, 'logging'] : EXTENSIONS },
       modelFilename,
       responseCache: options.cacheSizeBytes ? new ResponseCache({ maxBytes: options.cacheSizeBytes }) : undefined,
       readiness: () => this.readiness.ready(),

@@ -13,7 +13,7 @@ import { MemoryStore, MemoryStoreServer } from '../cluster/store/memory-store.js
 import { startWorkerNode, type WorkerNode } from '../cluster/worker-node.js';
 import type { PlacementResult } from '../cluster/placement.js';
 import type { BoundPorts, ModelServerOptions } from './model-server.js';
-import { startupFailures, type ServerReadiness } from './readiness.js';
+import { startupFailures, type ReadinessModels, type ServerReadiness } from './readiness.js';
 
 /** Memory the embedded worker offers to models: most of the machine's. */
 const MEMORY_FRACTION = 0.8;
@@ -22,6 +22,8 @@ const NODE_ID = 'local';
 export interface Standalone {
   readonly ports: BoundPorts;
   readonly readiness: ServerReadiness;
+  /** The served models and their states (the startup banner lists them). */
+  readonly models: ReadinessModels;
   /** Once settled: the repository's models (replicas > 0) that are not READY, each with its reason. */
   startupFailures(): { model: string; reason: string }[];
   stop(): Promise<void>;
@@ -58,7 +60,8 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
     store: controllerStore,
     modelRepository: options.modelRepository,
     defaultReplicas: options.defaultReplicas ?? 1,
-    logger: logger.child({ component: 'controller' }),
+    // The controller binds its own `component` field; a second binding would repeat the key in every line.
+    logger,
   });
   const unsubscribeRounds = controller.reconciled.subscribe((round) => {
     lastRound = round;
@@ -91,6 +94,7 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
   return {
     ports: node.ports,
     readiness: node.server.readiness,
+    models: node.server.manager,
     startupFailures: () => {
       const placement = [...(lastRound?.placement ?? [])].filter(([, s]) => !(s.state === 'PLACED' && s.nodes.length === 0)); // replicas 0: not asked for
       const unplaced = placement.filter(([, s]) => s.state === 'PENDING').map(([model, s]) => ({ model, reason: `not placed: ${s.reason ?? 'no room'}` }));

@@ -1,8 +1,9 @@
 /**
  * Handlers of `inference.GRPCInferenceService` (Open Inference Protocol + Triton extensions) on top
  * of the InferenceService façade. Each handler decodes its message, calls the façade and encodes the
- * answer; failures become gRPC statuses in `status-mapping.ts`. Shared-memory, trace and log RPCs
- * are answered UNIMPLEMENTED because Cranberries does not offer those extensions.
+ * answer; failures become gRPC statuses in `status-mapping.ts`. Shared-memory and trace RPCs are
+ * answered UNIMPLEMENTED because Cranberries does not offer those extensions; `LogSettings` too when
+ * the server has no run-time log settings (`logging/log-settings.ts`).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -25,6 +26,8 @@ import { decodeLoadOptions, encodeModelIndex } from './oip-repository.js';
 import { createStreamInferHandler } from './oip-stream.js';
 import { logFailure, toServiceError } from './status-mapping.js';
 import { echoRequestId, failedInference, unaryRequestId } from '../../metrics/grpc-request-tracking.js';
+import type { LogSettings } from '../../logging/log-settings.js';
+import { handleLogSettings, type WireLogSettings } from './oip-logging.js';
 
 export const OIP_SERVICE_NAME = 'inference.GRPCInferenceService';
 
@@ -106,7 +109,7 @@ function encodeStatistics(stats: ModelStatistics): object {
   };
 }
 
-export function createOipImplementation(service: InferenceService, logger?: Logger): grpc.UntypedServiceImplementation {
+export function createOipImplementation(service: InferenceService, logger?: Logger, logSettings?: LogSettings): grpc.UntypedServiceImplementation {
   return {
     ServerLive: unary<Empty, { live: boolean }>('ServerLive', logger, () => ({ live: service.live() })),
     ServerReady: unary<Empty, { ready: boolean }>('ServerReady', logger, () => ({ ready: service.ready() })),
@@ -173,6 +176,8 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
     CudaSharedMemoryRegister: unimplemented('CudaSharedMemoryRegister', 'CUDA shared-memory'),
     CudaSharedMemoryUnregister: unimplemented('CudaSharedMemoryUnregister', 'CUDA shared-memory'),
     TraceSetting: unimplemented('TraceSetting', 'trace'),
-    LogSettings: unimplemented('LogSettings', 'logging'),
+    LogSettings: logSettings
+      ? unary<WireLogSettings, WireLogSettings>('LogSettings', logger, (request) => handleLogSettings(logSettings, request))
+      : unimplemented('LogSettings', 'logging'),
   };
 }

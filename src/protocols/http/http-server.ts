@@ -24,6 +24,8 @@ import { installBodyParsing } from './request-body.js';
 import { installResponseCompression } from './response-compression.js';
 import { tfServingRoutes } from '../tfserving/tfs-rest-routes.js';
 import { AccessPolicy, installRestAccess } from '../../access/index.js';
+import { logSettingsOf, type LogSettings } from '../../logging/log-settings.js';
+import { loggingRoutes } from './logging-routes.js';
 
 export interface HttpAppOptions {
   readonly service: InferenceService;
@@ -45,6 +47,8 @@ export interface HttpAppOptions {
   readonly access?: AccessPolicy | undefined;
   /** Serve HTTPS with these options (`tls/server-tls.ts`); absent: plain HTTP. */
   readonly https?: TlsOptions | undefined;
+  /** Serve the logging extension (`/v2/logging`) over these settings. Default: the logger's, if it has run-time settings. */
+  readonly logSettings?: LogSettings | undefined;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -81,5 +85,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     oipRoutes(options.service, { maxBodyBytes: options.maxBodyBytes, direct: options.directInference ?? false, logger: options.logger || undefined }),
   );
   void app.register(tfServingRoutes(options.service, options.maxBodyBytes));
+  const logSettings = options.logSettings ?? logSettingsOf(options.logger || undefined);
+  if (logSettings) void app.register(loggingRoutes(logSettings));
   return app;
 }
