@@ -28,6 +28,10 @@ export function executionTimeoutSeconds(value: string): number {
   return n;
 }
 
+/** TF Serving's `--enable_serialization_as_tensor_content`, under Cranberries' flag spelling. */
+export const TENSOR_CONTENT_HELP =
+  "TF Serving gRPC Predict answers carry numbers as raw tensor_content bytes instead of the typed float_val/int64_val/... lists (TF Serving's --enable_serialization_as_tensor_content; off: typed lists, as TF Serving)";
+
 export const EXECUTION_TIMEOUT_HELP = "fail a model execution that runs longer with DEADLINE_EXCEEDED and replace its instance; a model's execution_timeout_ms parameter overrides it; 0 = no timeout";
 export function nonNegativeNumber(value: string): number {
   const n = Number(value);

@@ -65,6 +65,8 @@ export interface ModelServerOptions {
   readonly modelConfigFilePollSeconds?: number | undefined;
   /** A version label that does not exist yet may point at a version that is not READY. */
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
+  /** TF Serving gRPC Predict answers numbers in `tensor_content` instead of the typed `*_val` lists (TF Serving's default). */
+  readonly enableSerializationAsTensorContent?: boolean | undefined;
   /** Timeouts and connection limits of every listener (HTTP, gRPC, metrics). Default `DEFAULT_LISTENER_LIMITS`. */
   readonly listenerLimits?: ListenerLimits | undefined;
   /** Execution timeout of models whose config sets no `execution_timeout_ms` (milliseconds); 0 or absent = none. */
@@ -186,7 +188,7 @@ export class ModelServer {
     });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
-    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access });
+    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access, tfsTensorContent: options.enableSerializationAsTensorContent });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
     this.metrics = new MetricsServer(this.registry, this.limits.http, this.tls?.serverOptions());
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;

@@ -23,7 +23,7 @@ import type { ClassScore } from './example-tensors.js';
 import { examplesFromProto } from './examples.js';
 import { unary } from './grpc-unary.js';
 import { signatureDefMap, CLASSIFY_METHOD, REGRESS_METHOD } from './signatures.js';
-import { decodeTensorProto, encodeTensorProto } from './tensor-proto-codec.js';
+import { decodeTensorProto, encodeTensorProto, type TensorSerialization } from './tensor-proto-codec.js';
 import { DecodeBudget } from '../../tensors/tensor-limits.js';
 import type {
   WireClassificationRequest,
@@ -59,22 +59,33 @@ export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
 
 /**
  * The registrations `createGrpcServer` adds next to the OIP service. `maxDecodedBytes` bounds what
- * one Predict request's tensors take once expanded (the server passes its message size limit).
+ * one Predict request's tensors take once expanded (the server passes its message size limit);
+ * `serialization` is how Predict answers carry numbers (default: typed lists, as TF Serving).
  */
-export function tfServingGrpcServices(service: InferenceService, logger?: Logger, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES): GrpcServiceRegistration[] {
+export function tfServingGrpcServices(
+  service: InferenceService,
+  logger?: Logger,
+  maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES,
+  serialization: TensorSerialization = 'proto_field',
+): GrpcServiceRegistration[] {
   const operations = new TfServingOperations(service);
   const definitions = tfServingPackageDefinition();
   return [
     {
       name: PREDICTION_SERVICE_NAME,
       definition: serviceDefinition(definitions, PREDICTION_SERVICE_NAME),
-      implementation: predictionService(operations, logger, maxDecodedBytes),
+      implementation: predictionService(operations, logger, maxDecodedBytes, serialization),
     },
     { name: MODEL_SERVICE_NAME, definition: serviceDefinition(definitions, MODEL_SERVICE_NAME), implementation: modelService(operations, logger) },
   ];
 }
 
-export function predictionService(operations: TfServingOperations, logger?: Logger, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES): grpc.UntypedServiceImplementation {
+export function predictionService(
+  operations: TfServingOperations,
+  logger?: Logger,
+  maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES,
+  serialization: TensorSerialization = 'proto_field',
+): grpc.UntypedServiceImplementation {
   return {
     Predict: unary<WirePredictRequest, WirePredictResponse>('Predict', logger, async (request, context) => {
       const ref = refOf(request.model_spec);
@@ -94,7 +105,7 @@ export function predictionService(operations: TfServingOperations, logger?: Logg
         context,
       );
       const outputs: Record<string, WireTensorProto> = {};
-      for (const tensor of result.outputs) outputs[tensor.name] = encodeTensorProto(tensor);
+      for (const tensor of result.outputs) outputs[tensor.name] = encodeTensorProto(tensor, serialization);
       return { model_spec: specOf(ref.model, result.version, result.signature), outputs };
     }),
 
