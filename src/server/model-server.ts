@@ -13,7 +13,7 @@ import { VERSION } from '../core/version.js';
 import { BackendRegistry } from '../backends/backend-registry.js';
 import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
 import type { InstanceEvents } from '../backends/onnx/timed-instance.js';
-import { ModelRepository } from '../repository/model-repository.js';
+import { ModelRepository, type VersionFolderNames } from '../repository/model-repository.js';
 import { RepositoryPoller } from '../repository/repository-poller.js';
 import { ModelConfigListSource } from '../repository/model-config-list-source.js';
 import { VersionLabels } from '../serving/version-labels.js';
@@ -67,6 +67,8 @@ export interface ModelServerOptions {
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
   /** TF Serving gRPC Predict answers numbers in `tensor_content` instead of the typed `*_val` lists (TF Serving's default). */
   readonly enableSerializationAsTensorContent?: boolean | undefined;
+  /** Which folder names of the repository are versions (`--version-folder-names`); default `strict`. */
+  readonly versionFolderNames?: VersionFolderNames | undefined;
   /** Timeouts and connection limits of every listener (HTTP, gRPC, metrics). Default `DEFAULT_LISTENER_LIMITS`. */
   readonly listenerLimits?: ListenerLimits | undefined;
   /** Execution timeout of models whose config sets no `execution_timeout_ms` (milliseconds); 0 or absent = none. */
@@ -137,7 +139,7 @@ export class ModelServer {
     this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
     const backends = new BackendRegistry([this.onnx]);
     const modelFilename = backends.modelFilename.bind(backends);
-    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
+    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, versionFolders: options.versionFolderNames, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
     const cores = availableParallelism();
     this.manager = new ModelManager({ backends, cores, caps: { ...defaultResourceCaps(cores), ...options.resourceCaps }, loadConcurrency: options.modelLoadThreadCount });
     this.readiness = new ServerReadiness({ models: this.manager, strict: options.strictReadiness, logger: log });

@@ -57,6 +57,7 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
   const controller = new Controller({
     store: controllerStore,
     modelRepository: options.modelRepository,
+    versionFolders: options.versionFolderNames,
     defaultReplicas: options.defaultReplicas ?? 1,
     logger: logger.child({ component: 'controller' }),
   });
