@@ -163,6 +163,7 @@ export class ModelServer {
     this.core = new ServingCore({
       versionLabels,
       modelConfigList: listsAllowed ? this.modelList : undefined,
+      modelConfigListRefusal: modelListRefusal(options),
       modelDirectory: (model) => this.modelList.directoryOf(model),
       manager: this.manager,
       repository: this.repository,
@@ -329,4 +330,20 @@ function onceEach(report: (name: string, reason: string) => void): (name: string
     last.set(name, reason);
     report(name, reason);
   };
+}
+
+/**
+ * Why this server refuses TF Serving model lists (HandleReloadConfigRequest) at run time, naming
+ * what to use instead; undefined where lists are taken. TF Serving takes a list on any server; here
+ * a list would fight whoever else decides the served models: the repository poller, or the cluster
+ * (a worker, and `cranberries serve` without flags, which runs a one-node cluster).
+ */
+function modelListRefusal(options: ModelServerOptions): string | undefined {
+  if (options.modelConfigFile !== undefined) return undefined;
+  const instead = 'start the server with --model-config-file <file> or --model-control-mode explicit to replace its models with a model list';
+  if (options.selection) {
+    return `HandleReloadConfigRequest is refused: this server serves the models its cluster assigns it (cranberries serve without --model-config-file or --model-control-mode runs a one-node cluster); change them with the cluster admin API (/v2/cluster/models), or ${instead}`;
+  }
+  if (options.controlMode === 'poll') return `HandleReloadConfigRequest is refused: this server's models follow its repository poller (--model-control-mode poll); ${instead}`;
+  return undefined;
 }

@@ -134,7 +134,14 @@ export class TfServingOperations {
   }
 
   reload(models: readonly ModelConfigListEntry[]): Promise<void> {
-    return this.requireExtensions('model config reloads').reloadModelConfigList(models);
+    if (!this.extensions) {
+      // A gateway: its cluster's desired state decides what the workers serve.
+      throw new CranberriesError(
+        'UNIMPLEMENTED',
+        'HandleReloadConfigRequest is not supported by this server: it serves no models of its own (a gateway); change what the cluster serves with the cluster admin API (/v2/cluster/models)',
+      );
+    }
+    return this.extensions.reloadModelConfigList(models);
   }
 
   private prepareExamples(
