@@ -224,7 +224,13 @@ describe('gateway relaying to in-process workers', () => {
       assert.equal(relayed.error?.details, direct.error?.details, path);
       if (!direct.error) assert.ok(relayed.response?.equals(direct.response ?? Buffer.alloc(0)), `${path}: identical bytes`);
     }
-    assert.equal((await call(workers[0]?.ports.grpc ?? 0, calls[0]![0], calls[0]![1])).error, null, 'the worker serves TF Serving Predict');
+    const served = await call(workers[0]?.ports.grpc ?? 0, calls[0]![0], calls[0]![1]);
+    assert.equal(served.error, null, 'the worker serves TF Serving Predict');
+    // Through the gateway, a TF Serving client reads the typed list, as from TF Serving itself.
+    const relayedPredict = await call(ports.grpc, calls[0]![0], calls[0]![1]);
+    const answer = predict.responseDeserialize(relayedPredict.response ?? Buffer.alloc(0)) as { outputs: Record<string, { float_val: number[]; tensor_content: Buffer }> };
+    assert.deepEqual(answer.outputs['OUTPUT0']?.float_val, [2, 3, 4, 5]);
+    assert.equal(answer.outputs['OUTPUT0']?.tensor_content.length, 0);
   });
 
   it('relays ModelStreamInfer, answering each request on the stream, with the final-response flag', async () => {
