@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { halfPlusThreeModel } from '../fixtures/onnx-models.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
-import { TfsGrpcClient } from '../../src/protocols/tfserving/tfs-test-client.js';
+import * as grpc from '@grpc/grpc-js';
+import { grpcFailure, TfsGrpcClient } from '../../src/protocols/tfserving/tfs-test-client.js';
 
 interface WireTensor {
   dtype: string;
@@ -148,6 +149,18 @@ describe('gRPC Predict number encoding', () => {
     assert.deepEqual(map.signature_def['serving_default']!.inputs['x']!.tensor_shape.dim.map((d) => d.size), ['-1']);
   });
 
+  test('a call may ask for a form in metadata cranberries-tensor-serialization; other values are INVALID_ARGUMENT', async () => {
+    const predict = (form: string): Promise<PredictReply> =>
+      client.call<PredictReply>('Predict', { model_spec: { name: 'half_plus_three' }, inputs: { x: xTensor } }, {}, { 'cranberries-tensor-serialization': form });
+    const content = (await predict('tensor_content')).outputs['y']!;
+    assert.deepEqual(content.float_val, []);
+    assert.deepEqual([...new Float32Array(new Uint8Array(content.tensor_content).buffer)], [3.5, 4, 5.5]);
+    assert.deepEqual((await predict('proto_field')).outputs['y']!.float_val, [3.5, 4, 5.5]);
+    const refused = await grpcFailure(predict('x'.repeat(5000)));
+    assert.equal(refused.code, grpc.status.INVALID_ARGUMENT);
+    assert.equal(refused.details, 'metadata cranberries-tensor-serialization must be proto_field or tensor_content');
+  });
+
   test('enableSerializationAsTensorContent: numbers in tensor_content, no typed list', async () => {
     const contentServer = await startTestServer({ modelRepository: join(dir, 'unused'), modelConfigFile: join(dir, 'models.config'), enableSerializationAsTensorContent: true });
     const contentClient = new TfsGrpcClient(`127.0.0.1:${contentServer.ports.grpc}`);
@@ -157,6 +170,8 @@ describe('gRPC Predict number encoding', () => {
       assert.deepEqual(shapeOf(y), [3]);
       assert.deepEqual(y.float_val, []);
       assert.deepEqual([...new Float32Array(new Uint8Array(y.tensor_content).buffer)], [3.5, 4, 5.5]);
+      const typed = await contentClient.call<PredictReply>('Predict', { model_spec: { name: 'half_plus_three' }, inputs: { x: xTensor } }, {}, { 'cranberries-tensor-serialization': 'proto_field' });
+      assert.deepEqual(typed.outputs['y']!.float_val, [3.5, 4, 5.5], 'a call may still ask for typed lists');
     } finally {
       contentClient.close();
       await contentServer.stop();

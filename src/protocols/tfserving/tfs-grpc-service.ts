@@ -24,6 +24,7 @@ import { examplesFromProto } from './examples.js';
 import { unary } from './grpc-unary.js';
 import { signatureDefMap, CLASSIFY_METHOD, REGRESS_METHOD } from './signatures.js';
 import { decodeTensorProto, encodeTensorProto, type TensorSerialization } from './tensor-proto-codec.js';
+import { requestedSerialization, TENSOR_SERIALIZATION_HEADER } from './tensor-serialization.js';
 import { DecodeBudget } from '../../tensors/tensor-limits.js';
 import type {
   WireClassificationRequest,
@@ -87,8 +88,9 @@ export function predictionService(
   serialization: TensorSerialization = 'proto_field',
 ): grpc.UntypedServiceImplementation {
   return {
-    Predict: unary<WirePredictRequest, WirePredictResponse>('Predict', logger, async (request, context) => {
+    Predict: unary<WirePredictRequest, WirePredictResponse>('Predict', logger, async (request, context, metadata) => {
       const ref = refOf(request.model_spec);
+      const form = requestedSerialization(metadata.get(TENSOR_SERIALIZATION_HEADER), serialization);
       const wireInputs = request.inputs ?? {};
       const result = await operations.predict(
         ref,
@@ -105,7 +107,7 @@ export function predictionService(
         context,
       );
       const outputs: Record<string, WireTensorProto> = {};
-      for (const tensor of result.outputs) outputs[tensor.name] = encodeTensorProto(tensor, serialization);
+      for (const tensor of result.outputs) outputs[tensor.name] = encodeTensorProto(tensor, form);
       return { model_spec: specOf(ref.model, result.version, result.signature), outputs };
     }),
 
