@@ -135,11 +135,8 @@ export class TfServingOperations {
 
   reload(models: readonly ModelConfigListEntry[]): Promise<void> {
     if (!this.extensions) {
-      // A gateway: its cluster's desired state decides what the workers serve.
-      throw new CranberriesError(
-        'UNIMPLEMENTED',
-        'HandleReloadConfigRequest is not supported by this server: it serves no models of its own (a gateway); change what the cluster serves with the cluster admin API (/v2/cluster/models)',
-      );
+      // A service with no models of its own (the gateway answers this call before it gets here).
+      throw new CranberriesError('UNIMPLEMENTED', 'HandleReloadConfigRequest is not supported by this server: it manages no models of its own');
     }
     return this.extensions.reloadModelConfigList(models);
   }
