@@ -1,7 +1,8 @@
 /**
  * TF Serving's gRPC services (protocols.md §4) on the InferenceService façade:
  *
- * - `tensorflow.serving.PredictionService`: Predict (TensorProto in both forms, `output_filter`),
+ * - `tensorflow.serving.PredictionService`: Predict (TensorProto in both forms, `output_filter`;
+ *   answers in the typed `*_val` lists unless the server or the call asks for `tensor_content`),
  *   GetModelMetadata (the SignatureDefMap packed in a `google.protobuf.Any`), Classify and Regress
  *   for models that fit (`signatures.ts`), MultiInference as one Classify/Regress per task on the
  *   shared input (every task must address the same model, as in TF Serving);
