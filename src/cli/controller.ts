@@ -23,7 +23,8 @@ import { createCoordinationMetrics } from '../metrics/coordination-metrics.js';
 import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-reporter.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { MetricsServer } from '../server/metrics-server.js';
-import { port } from './options.js';
+import { port, VERSION_FOLDER_NAMES_HELP } from './options.js';
+import type { VersionFolderNames } from '../repository/model-repository.js';
 import { positiveInteger, zookeeperAddress } from './worker.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type HttpListenerLimits, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
@@ -34,6 +35,7 @@ interface ControllerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainT
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
   defaultReplicas: number;
+  versionFolderNames: VersionFolderNames;
   host: string;
   metricsPort: number;
   logLevel: LogLevel;
@@ -44,6 +46,8 @@ export interface ControllerNodeOptions {
   /** Layout root in the store. Default `/cranberries`. */
   readonly root?: string | undefined;
   readonly modelRepository?: string | undefined;
+  /** Which folder names of the repository are versions; default `strict`. */
+  readonly versionFolderNames?: VersionFolderNames | undefined;
   readonly defaultReplicas: number;
   readonly logger: Logger;
   /** Address and port of `/metrics` (0 picks a free port). */
@@ -74,6 +78,7 @@ export async function startControllerNode(options: ControllerNodeOptions): Promi
     store,
     root: options.root,
     modelRepository: options.modelRepository,
+    versionFolders: options.versionFolderNames,
     defaultReplicas: options.defaultReplicas,
     logger,
     ...(options.candidate === undefined ? {} : { candidate: options.candidate }),
@@ -135,6 +140,7 @@ export function controllerCommand(): Command {
     .option('--zookeeper-session-timeout-ms <ms>', 'ZooKeeper session timeout: how soon a standby takes over from a dead leader', positiveInteger, 10_000)
     .option('--model-repository <dir>', 'model repository that seeds the desired state', resolve(PACKAGE_ROOT, 'models'))
     .option('--default-replicas <n>', 'replicas of each repository model (a config.pbtxt "replicas" parameter overrides)', replicaCount, 1)
+    .addOption(new Option('--version-folder-names <rule>', VERSION_FOLDER_NAMES_HELP).choices(['strict', 'digits']).default('strict'))
     .option('--host <address>', 'address to bind the metrics endpoint to', '0.0.0.0')
     .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
@@ -148,6 +154,7 @@ export function controllerCommand(): Command {
       store,
       modelRepository: resolve(flags.modelRepository),
       defaultReplicas: flags.defaultReplicas,
+      versionFolderNames: flags.versionFolderNames,
       logger,
       host: flags.host,
       metricsPort: flags.metricsPort,

@@ -7,7 +7,7 @@ import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { GatewayServer } from '../gateway/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
-import { port, positiveNumber } from './options.js';
+import { port, positiveNumber, TENSOR_CONTENT_HELP } from './options.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { addAccessFlags, addZooKeeperAuthFlags, accessPolicyFromFlags, zooKeeperAuthFromFlags, type AccessFlags, type ZooKeeperAuthFlags } from '../access/index.js';
@@ -31,6 +31,7 @@ interface GatewayFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTime
   defaultReplicas: number;
   httpMaxBodyMb: number;
   grpcMaxMessageMb: number;
+  enableSerializationAsTensorContent: boolean;
 }
 
 export function gatewayCommand(): Command {
@@ -46,7 +47,8 @@ export function gatewayCommand(): Command {
     .option('--zookeeper-session-timeout-ms <ms>', 'ZooKeeper session timeout (the server may clamp it)', positiveInteger, 10_000)
     .option('--default-replicas <n>', 'replicas of a model loaded through the repository or admin API without a count', positiveInteger, 1)
     .option('--http-max-body-mb <mb>', 'largest HTTP request body relayed, in MiB', positiveNumber, 64)
-    .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64);
+    .option('--grpc-max-message-mb <mb>', 'largest gRPC message relayed, in MiB', positiveNumber, 64)
+    .option('--enable-serialization-as-tensor-content', `${TENSOR_CONTENT_HELP}; the gateway asks the workers for that form`, false);
   // --log-requests-sample-rate is accepted for symmetry: request logs are written by the workers, under the id the gateway forwards.
   return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addUpstreamTlsFlags(addTlsFlags(addZooKeeperAuthFlags(addAccessFlags(command))))))).action(async (flags: GatewayFlags) => {
     const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
@@ -73,6 +75,7 @@ export function gatewayCommand(): Command {
       access: accessPolicyFromFlags(flags, logger),
       tls,
       upstreamTls,
+      enableSerializationAsTensorContent: flags.enableSerializationAsTensorContent,
     });
     stopOnSignals({ logger, stop: () => server.stop(), drainTimeoutMs: flags.drainTimeoutSecs * 1000, message: 'stopping the gateway' });
     await server.start();

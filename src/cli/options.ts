@@ -28,6 +28,13 @@ export function executionTimeoutSeconds(value: string): number {
   return n;
 }
 
+/** TF Serving's `--enable_serialization_as_tensor_content`, under Cranberries' flag spelling. */
+export const TENSOR_CONTENT_HELP =
+  "TF Serving gRPC Predict answers carry numbers as raw tensor_content bytes instead of the typed float_val/int64_val/... lists (TF Serving's --enable_serialization_as_tensor_content; off: typed lists, as TF Serving)";
+
+export const VERSION_FOLDER_NAMES_HELP =
+  "which version folder names are versions: strict = 1, 2, ... (Triton's; zero-padded names are reported, not served); digits = any all-digit name, 00000123 = version 123 (TF Serving's; two folders naming one number make the model unavailable). Models of --model-config-file always use digits";
+
 export const EXECUTION_TIMEOUT_HELP = "fail a model execution that runs longer with DEADLINE_EXCEEDED and replace its instance; a model's execution_timeout_ms parameter overrides it; 0 = no timeout";
 export function nonNegativeNumber(value: string): number {
   const n = Number(value);

@@ -9,7 +9,8 @@ import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } 
 import type { ModelControlMode } from '../serving/serving-core.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
-import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
+import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber, TENSOR_CONTENT_HELP, VERSION_FOLDER_NAMES_HELP } from './options.js';
+import type { VersionFolderNames } from '../repository/model-repository.js';
 import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
@@ -35,6 +36,8 @@ interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeou
   modelConfigFile?: string;
   modelConfigFilePollWaitSeconds: number;
   allowVersionLabelsForUnavailableModels: boolean;
+  enableSerializationAsTensorContent: boolean;
+  versionFolderNames: VersionFolderNames;
   executionTimeoutSecs: number;
 }
 
@@ -57,6 +60,8 @@ export function serveCommand(): Command {
     .option('--model-config-file <file>', 'TF Serving model list (model_config_list text format): serve exactly the models it lists (base_path = a model folder) instead of the repository\'s')
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false)
+    .option('--enable-serialization-as-tensor-content', TENSOR_CONTENT_HELP, false)
+    .addOption(new Option('--version-folder-names <rule>', VERSION_FOLDER_NAMES_HELP).choices(['strict', 'digits']).default('strict'))
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
   return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command)))), { exitOnError: true })))
     .action(async (flags: ServeFlags) => {
@@ -83,6 +88,8 @@ export function serveCommand(): Command {
         modelConfigFile: flags.modelConfigFile === undefined ? undefined : resolve(flags.modelConfigFile),
         modelConfigFilePollSeconds: flags.modelConfigFilePollWaitSeconds,
         allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
+        enableSerializationAsTensorContent: flags.enableSerializationAsTensorContent,
+        versionFolderNames: flags.versionFolderNames,
         listenerLimits: listenerLimitsFromFlags(flags),
         executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
         strictReadiness: flags.strictReadiness,

@@ -16,7 +16,8 @@ import { defaultNodeId, startWorkerNode } from '../cluster/worker-node.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
-import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
+import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber, TENSOR_CONTENT_HELP, VERSION_FOLDER_NAMES_HELP } from './options.js';
+import type { VersionFolderNames } from '../repository/model-repository.js';
 
 import {
   addAccessFlags,
@@ -52,6 +53,8 @@ interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeo
   grpcMaxMessageMb: number;
   logLevel: LogLevel;
   executionTimeoutSecs: number;
+  enableSerializationAsTensorContent: boolean;
+  versionFolderNames: VersionFolderNames;
 }
 
 /** Default memory limit: 80 % of this machine's memory. */
@@ -80,6 +83,8 @@ export function workerCommand(): Command {
     .option('--http-max-body-mb <mb>', 'largest HTTP request body accepted, in MiB', positiveNumber, 64)
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0)
+    .option('--enable-serialization-as-tensor-content', TENSOR_CONTENT_HELP, false)
+    .addOption(new Option('--version-folder-names <rule>', VERSION_FOLDER_NAMES_HELP).choices(['strict', 'digits']).default('strict'))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(logFormatOption());
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
@@ -109,6 +114,8 @@ export function workerCommand(): Command {
         ...observabilityOptions(flags, flags.nodeId ?? (flags.httpPort !== 0 ? defaultNodeId(flags.httpPort) : undefined)),
         listenerLimits: listenerLimitsFromFlags(flags),
         executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
+        enableSerializationAsTensorContent: flags.enableSerializationAsTensorContent,
+        versionFolderNames: flags.versionFolderNames,
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),
         tls,

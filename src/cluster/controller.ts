@@ -23,6 +23,7 @@ import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDe
 import { formatBytes } from './memory-size.js';
 import { place, type PlacementResult } from './placement.js';
 import { deploymentsFromRepository } from './repository-deployments.js';
+import type { VersionFolderNames } from '../repository/model-repository.js';
 import type { CoordinationStore } from './store/coordination-store.js';
 
 export interface ControllerOptions {
@@ -31,6 +32,8 @@ export interface ControllerOptions {
   readonly root?: string;
   /** Seeds the desired state when this controller becomes the leader; none: no seeding. */
   readonly modelRepository?: string | undefined;
+  /** Which folder names of the repository are versions (`--version-folder-names`); default `strict`. */
+  readonly versionFolders?: VersionFolderNames | undefined;
   readonly defaultReplicas: number;
   readonly logger: Logger;
   /** Shown in the election node and logs. Default `<hostname>:<pid>`. */
@@ -115,7 +118,7 @@ export class Controller implements Lifecycle {
   private async seed(): Promise<void> {
     const { modelRepository, store, defaultReplicas, memoryFactor } = this.options;
     if (!modelRepository) return;
-    const { deployments, warnings } = await deploymentsFromRepository({ modelRepository, defaultReplicas, memoryFactor });
+    const { deployments, warnings } = await deploymentsFromRepository({ modelRepository, defaultReplicas, memoryFactor, versionFolders: this.options.versionFolders });
     for (const w of warnings) this.log.warn({ model: w.model }, `repository model '${w.model}': ${w.message}`);
     const existing = new Set(await store.children(this.paths.models));
     for (const deployment of deployments) {

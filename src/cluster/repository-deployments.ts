@@ -8,7 +8,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelRepository } from '../repository/model-repository.js';
+import { ModelRepository, type VersionFolderNames } from '../repository/model-repository.js';
 import { parameterNumber } from '../repository/config-parser.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { ModelDeployment } from './layout.js';
@@ -23,6 +23,8 @@ export interface RepositoryDeploymentsOptions {
   readonly memoryFactor?: number;
   /** The model file name for a config; default its `default_model_filename` or `model.onnx`. */
   readonly modelFilename?: (config: ModelConfig) => string | undefined;
+  /** Which folder names are versions (`--version-folder-names`); default `strict`. */
+  readonly versionFolders?: VersionFolderNames | undefined;
 }
 
 export interface RepositoryDeployments {
@@ -36,6 +38,7 @@ export async function deploymentsFromRepository(options: RepositoryDeploymentsOp
   const repository = new ModelRepository({
     root: options.modelRepository,
     modelFilename: options.modelFilename ?? ((config) => config.default_model_filename || 'model.onnx'),
+    versionFolders: options.versionFolders,
   });
   const warnings: { model: string; message: string }[] = [];
   const deployments: ModelDeployment[] = [];

@@ -89,6 +89,11 @@ export interface GatewayServerOptions {
    * and, for workers that require mutual TLS, the gateway's client certificate. Absent: plaintext.
    */
   readonly upstreamTls?: (TlsFiles & { readonly reloadPollMs?: number | undefined }) | undefined;
+  /**
+   * TF Serving gRPC Predict answers in `tensor_content` (`--enable-serialization-as-tensor-content`):
+   * the gateway relays answers as the workers write them, so it asks the workers for that form.
+   */
+  readonly enableSerializationAsTensorContent?: boolean | undefined;
 }
 
 export interface GatewayPorts {
@@ -193,7 +198,13 @@ export class GatewayServer {
       limits: { ...limits.grpc, idleTimeoutMs: 0, maxConnectionAgeMs: 0, maxConnections: 0, maxConcurrentStreams: 2 ** 32 - 1 },
       access,
     });
-    installGrpcForwarding(this.grpc, { service: this.service, router: this.router, upstreams: this.grpcUpstreams, logger: log.child({ component: 'grpc' }) });
+    installGrpcForwarding(this.grpc, {
+      service: this.service,
+      router: this.router,
+      upstreams: this.grpcUpstreams,
+      logger: log.child({ component: 'grpc' }),
+      tfsTensorContent: options.enableSerializationAsTensorContent,
+    });
     this.grpcFront = new GrpcFront({
       router: this.router,
       upstreams: this.h2Upstreams,
@@ -203,6 +214,7 @@ export class GatewayServer {
       limits: limits.grpc,
       admits: access && !access.open ? (path, headers) => grpcFrontAdmits(access, path, headers) : undefined,
       tls: this.tls?.serverOptions(),
+      tfsTensorContent: options.enableSerializationAsTensorContent,
     });
 
     if (this.upstreamTls) {

@@ -32,6 +32,7 @@ import type { GrpcAnswer, GrpcUpstreams } from './grpc-upstreams.js';
 import { echoRequestId, streamRequestId, unaryRequestId } from '../metrics/grpc-request-tracking.js';
 import { REQUEST_ID_HEADER } from '../metrics/request-id.js';
 import type { RequestRouter, RouteTarget } from './request-router.js';
+import { TENSOR_SERIALIZATION_HEADER } from '../protocols/tfserving/tensor-serialization.js';
 import { isTrueBoolParameter, lengthDelimited, readInferRoute, readTfModelSpec, stringField, trueBoolParameterEntry, withoutMapEntry } from './wire-fields.js';
 
 export interface GrpcForwardingOptions {
@@ -39,12 +40,16 @@ export interface GrpcForwardingOptions {
   readonly router: RequestRouter;
   readonly upstreams: GrpcUpstreams;
   readonly logger?: Logger | undefined;
+  /** Ask the workers for TF Serving Predict answers in `tensor_content` (`--enable-serialization-as-tensor-content`). */
+  readonly tfsTensorContent?: boolean | undefined;
 }
 
 const OIP = `/${OIP_SERVICE_NAME}`;
 const PREDICTION_SERVICE = '/tensorflow.serving.PredictionService';
 const MODEL_SERVICE = '/tensorflow.serving.ModelService';
 const MODEL_INFER = `${OIP}/ModelInfer`;
+/** TF Serving Predict, whose answer form the gateway may ask the worker for. */
+export const TFS_PREDICT = `${PREDICTION_SERVICE}/Predict`;
 /** Parameters map field of ModelInferRequest / ModelInferResponse. */
 const PARAMETERS_FIELD = 4;
 const ENABLE_FINAL_FLAG = 'triton_enable_empty_final_response';
@@ -164,7 +169,9 @@ function relayUnary(options: GrpcForwardingOptions, path: string, route: Message
     call.once('cancelled', onCancelled);
     const requestId = unaryRequestId(call.metadata, target.id).id;
     echoRequestId(call, requestId);
-    send(options, path, call.request, { ...target, requestId, cancel }, forwardedMetadata(call.metadata, requestId), callOptions(call)).then(
+    const metadata = forwardedMetadata(call.metadata, requestId);
+    if (options.tfsTensorContent && path === TFS_PREDICT && metadata.get(TENSOR_SERIALIZATION_HEADER).length === 0) metadata.set(TENSOR_SERIALIZATION_HEADER, 'tensor_content');
+    send(options, path, call.request, { ...target, requestId, cancel }, metadata, callOptions(call)).then(
       (answer) => {
         call.off('cancelled', onCancelled);
         if (answer.error) callback(relayedStatus(answer.error));

@@ -29,7 +29,8 @@ import { CranberriesError, unavailable } from '../core/errors.js';
 import { logFailure, toServiceError } from '../protocols/grpc/index.js';
 import { REQUEST_ID_HEADER, resolveRequestId } from '../metrics/request-id.js';
 import { Cancellation } from './cancellation.js';
-import { RELAYED_UNARY_METHODS, type MessageRouter } from './grpc-forwarding.js';
+import { RELAYED_UNARY_METHODS, TFS_PREDICT, type MessageRouter } from './grpc-forwarding.js';
+import { TENSOR_SERIALIZATION_HEADER } from '../protocols/tfserving/tensor-serialization.js';
 import { forgetListeners, H2_SESSION_WINDOW, H2_SETTINGS, messageLength, type H2Answer, type H2Upstreams } from './h2-upstreams.js';
 import type { RequestRouter } from './request-router.js';
 import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../protocols/listener-limits.js';
@@ -51,6 +52,8 @@ export interface GrpcFrontOptions {
   readonly admits?: ((path: string, headers: http2.IncomingHttpHeaders) => boolean) | undefined;
   /** Serve gRPC over TLS (ALPN h2) with these options; absent: plaintext (h2c). */
   readonly tls?: TlsOptions | undefined;
+  /** Ask the workers for TF Serving Predict answers in `tensor_content` (`--enable-serialization-as-tensor-content`), unless the client asked for a form. */
+  readonly tfsTensorContent?: boolean | undefined;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -185,6 +188,7 @@ export class GrpcFront {
       if (!answered) cancel.abort(new CranberriesError('CANCELLED', 'the client cancelled the call'));
     });
     const upstream = forwardedHeaders(headers, path, requestId);
+    if (this.options.tfsTensorContent && path === TFS_PREDICT && upstream[TENSOR_SERIALIZATION_HEADER] === undefined) upstream[TENSOR_SERIALIZATION_HEADER] = 'tensor_content';
     let timer: NodeJS.Timeout | undefined;
     let deadline = 0;
     if (timeoutMs !== undefined) {

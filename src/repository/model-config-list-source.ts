@@ -160,5 +160,6 @@ async function readEntry(entry: ModelConfigListEntry, modelFilename: (config: Mo
   }
   raw['name'] = entry.name;
   if (entry.versionPolicy) raw['version_policy'] = entry.versionPolicy;
-  return readModelFolder(base, entry.name, modelFilename, JSON.stringify(raw), { boundary: base });
+  // TF Serving's world: any all-digit folder name is a version, as TF Serving reads base paths.
+  return readModelFolder(base, entry.name, modelFilename, JSON.stringify(raw), { boundary: base, versionFolders: 'digits' });
 }

@@ -4,6 +4,12 @@
  *   <root>/<model>/config.pbtxt          (optional: completed from the model file when absent)
  *   <root>/<model>/<version>/model.onnx  (version folders: positive integers without leading zeros)
  *
+ * TF Serving's layout takes any all-digit folder name as a version (its tests serve `00000123` as
+ * version 123): with `versionFolders: 'digits'` (models listed by a TF Serving model config file,
+ * or a repository opened with `--version-folder-names digits`) zero-padded names are versions too,
+ * and two folders naming the same number (`7` and `007`) make the model unavailable with both
+ * names in the reason, since either could be meant.
+ *
  * and turns each model folder into an `AspiredModel` (config + the versions its version policy
  * selects). It never loads anything; the manager does.
  */
@@ -28,16 +34,41 @@ export interface ModelRepositoryOptions {
    * Called on every scan that meets it; callers that log should log each reason once.
    */
   readonly onRefused?: ((name: string, reason: string) => void) | undefined;
+  /** Which folder names are versions: `strict` (default) `1`, `2`, …; `digits` any all-digit name (TF Serving's rule). */
+  readonly versionFolders?: VersionFolderNames | undefined;
 }
+
+/** `strict`: positive integers without leading zeros; `digits`: any all-digit name ≥ 1 (`00000123` = 123). */
+export type VersionFolderNames = 'strict' | 'digits';
 
 /** Where a model folder's files may resolve to, and who hears about refusals (see `contained-path.ts`). */
 export interface FolderScope {
   /** Default: the model folder itself. */
   readonly boundary?: string | undefined;
   readonly onRefused?: ((reason: string) => void) | undefined;
+  /** Which folder names are versions (default `strict`). */
+  readonly versionFolders?: VersionFolderNames | undefined;
 }
 
 const VERSION_FOLDER = /^[1-9][0-9]*$/;
+const DIGITS_VERSION_FOLDER = /^[0-9]+$/;
+
+/**
+ * The version folders among `names`, version → folder name; a string when two names give the same
+ * version (the refusal, naming both).
+ */
+export function versionFolders(names: readonly string[], rule: VersionFolderNames = 'strict'): Map<number, string> | string {
+  const found = new Map<number, string>();
+  for (const name of [...names].sort()) {
+    if (!(rule === 'digits' ? DIGITS_VERSION_FOLDER : VERSION_FOLDER).test(name)) continue;
+    const version = Number(name);
+    if (version < 1 || !Number.isSafeInteger(version)) continue;
+    const other = found.get(version);
+    if (other !== undefined) return `version folders '${other}' and '${name}' both name version ${version}: remove or rename one`;
+    found.set(version, name);
+  }
+  return found;
+}
 
 export class ModelRepository {
   constructor(private readonly options: ModelRepositoryOptions) {}
@@ -90,6 +121,7 @@ export class ModelRepository {
     return readModelFolder(join(root, model), model, this.options.modelFilename, configJsonOverride, {
       boundary: root,
       onRefused: onRefused && ((reason) => onRefused(model, reason)),
+      versionFolders: this.options.versionFolders,
     });
   }
 }
@@ -135,7 +167,12 @@ export async function readModelFolder(
     if (!filename) return { ok: false, reason: `no backend serves platform '${config.platform}' / backend '${config.backend}'` };
 
     const entries = await readdir(realDir, { withFileTypes: true });
-    const available = entries.filter((e) => (e.isDirectory() || e.isSymbolicLink()) && VERSION_FOLDER.test(e.name)).map((e) => Number(e.name));
+    const folders = versionFolders(entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name), scope.versionFolders);
+    if (typeof folders === 'string') {
+      scope.onRefused?.(folders);
+      return { ok: false, reason: folders };
+    }
+    const available = [...folders.keys()];
     const selected = selectVersions(config.version_policy, available);
     if (selected.length === 0) {
       const reason = noVersionReason(dir, filename, entries, available);
@@ -143,7 +180,7 @@ export async function readModelFolder(
     }
     const versions = await Promise.all(
       selected.map(async (version): Promise<AspiredVersion | undefined> => {
-        const versionDir = join(base, String(version));
+        const versionDir = join(base, folders.get(version) ?? String(version));
         try {
           const realVersionDir = await resolveInside(boundary, versionDir);
           if (realVersionDir === undefined || !(await stat(realVersionDir)).isDirectory()) return undefined;

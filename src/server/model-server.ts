@@ -13,7 +13,7 @@ import { VERSION } from '../core/version.js';
 import { BackendRegistry } from '../backends/backend-registry.js';
 import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
 import type { InstanceEvents } from '../backends/onnx/timed-instance.js';
-import { ModelRepository } from '../repository/model-repository.js';
+import { ModelRepository, type VersionFolderNames } from '../repository/model-repository.js';
 import { RepositoryPoller } from '../repository/repository-poller.js';
 import { ModelConfigListSource } from '../repository/model-config-list-source.js';
 import { VersionLabels } from '../serving/version-labels.js';
@@ -66,6 +66,10 @@ export interface ModelServerOptions {
   readonly modelConfigFilePollSeconds?: number | undefined;
   /** A version label that does not exist yet may point at a version that is not READY. */
   readonly allowVersionLabelsForUnavailableModels?: boolean | undefined;
+  /** TF Serving gRPC Predict answers numbers in `tensor_content` instead of the typed `*_val` lists (TF Serving's default). */
+  readonly enableSerializationAsTensorContent?: boolean | undefined;
+  /** Which folder names of the repository are versions (`--version-folder-names`); default `strict`. */
+  readonly versionFolderNames?: VersionFolderNames | undefined;
   /** Timeouts and connection limits of every listener (HTTP, gRPC, metrics). Default `DEFAULT_LISTENER_LIMITS`. */
   readonly listenerLimits?: ListenerLimits | undefined;
   /** Execution timeout of models whose config sets no `execution_timeout_ms` (milliseconds); 0 or absent = none. */
@@ -136,7 +140,7 @@ export class ModelServer {
     this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
     const backends = new BackendRegistry([this.onnx]);
     const modelFilename = backends.modelFilename.bind(backends);
-    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
+    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, versionFolders: options.versionFolderNames, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
     const cores = availableParallelism();
     this.manager = new ModelManager({ backends, cores, caps: { ...defaultResourceCaps(cores), ...options.resourceCaps }, loadConcurrency: options.modelLoadThreadCount });
     this.readiness = new ServerReadiness({ models: this.manager, strict: options.strictReadiness, logger: log });
@@ -160,6 +164,7 @@ export class ModelServer {
     this.core = new ServingCore({
       versionLabels,
       modelConfigList: listsAllowed ? this.modelList : undefined,
+      modelConfigListRefusal: modelListRefusal(options),
       modelDirectory: (model) => this.modelList.directoryOf(model),
       manager: this.manager,
       repository: this.repository,
@@ -188,7 +193,7 @@ export class ModelServer {
     });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
-    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access });
+    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access, tfsTensorContent: options.enableSerializationAsTensorContent });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
     this.metrics = new MetricsServer(this.registry, this.limits.http, this.tls?.serverOptions());
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;
@@ -327,4 +332,20 @@ function onceEach(report: (name: string, reason: string) => void): (name: string
     last.set(name, reason);
     report(name, reason);
   };
+}
+
+/**
+ * Why this server refuses TF Serving model lists (HandleReloadConfigRequest) at run time, naming
+ * what to use instead; undefined where lists are taken. TF Serving takes a list on any server; here
+ * a list would fight whoever else decides the served models: the repository poller, or the cluster
+ * (a worker, and `cranberries serve` without flags, which runs a one-node cluster).
+ */
+function modelListRefusal(options: ModelServerOptions): string | undefined {
+  if (options.modelConfigFile !== undefined) return undefined;
+  const instead = 'start the server with --model-config-file <file> or --model-control-mode explicit to replace its models with a model list';
+  if (options.selection) {
+    return `HandleReloadConfigRequest is refused: this server serves the models its cluster assigns it (cranberries serve without --model-config-file or --model-control-mode runs a one-node cluster); change them with the cluster admin API (/v2/cluster/models), or ${instead}`;
+  }
+  if (options.controlMode === 'poll') return `HandleReloadConfigRequest is refused: this server's models follow its repository poller (--model-control-mode poll); ${instead}`;
+  return undefined;
 }

@@ -59,6 +59,7 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
   const controller = new Controller({
     store: controllerStore,
     modelRepository: options.modelRepository,
+    versionFolders: options.versionFolderNames,
     defaultReplicas: options.defaultReplicas ?? 1,
     // The controller binds its own `component` field; a second binding would repeat the key in every line.
     logger,

@@ -74,6 +74,8 @@ export interface ServingCoreOptions {
   readonly versionLabels?: VersionLabels | undefined;
   /** Applies model lists at run time (TF Serving's HandleReloadConfigRequest); absent: reloads are refused. */
   readonly modelConfigList?: { apply(models: readonly ModelConfigListEntry[]): Promise<void> } | undefined;
+  /** Why model lists are refused when `modelConfigList` is absent (names the flags that would allow them). */
+  readonly modelConfigListRefusal?: string | undefined;
   /** Folder of a model served from outside the repository (a model list's base_path), for its label files. */
   readonly modelDirectory?: ((model: string) => string | undefined) | undefined;
   /** Server-wide response cache (`--cache-size-mb`); used for models with `response_cache { enable: true }`. */
@@ -313,7 +315,10 @@ export class ServingCore implements InferenceService, TfServingExtensions {
     const list = this.options.modelConfigList;
     if (!list) {
       return Promise.reject(
-        new CranberriesError('FAILED_PRECONDITION', 'this server cannot take a model list at run time: its models follow the repository poller (--model-control-mode poll) or a cluster assignment'),
+        new CranberriesError(
+          'FAILED_PRECONDITION',
+          this.options.modelConfigListRefusal ?? 'this server cannot take a model list at run time: its models follow the repository poller (--model-control-mode poll) or a cluster assignment',
+        ),
       );
     }
     return list.apply(models);

@@ -224,7 +224,59 @@ describe('gateway relaying to in-process workers', () => {
       assert.equal(relayed.error?.details, direct.error?.details, path);
       if (!direct.error) assert.ok(relayed.response?.equals(direct.response ?? Buffer.alloc(0)), `${path}: identical bytes`);
     }
-    assert.equal((await call(workers[0]?.ports.grpc ?? 0, calls[0]![0], calls[0]![1])).error, null, 'the worker serves TF Serving Predict');
+    const served = await call(workers[0]?.ports.grpc ?? 0, calls[0]![0], calls[0]![1]);
+    assert.equal(served.error, null, 'the worker serves TF Serving Predict');
+    // Through the gateway, a TF Serving client reads the typed list, as from TF Serving itself.
+    const relayedPredict = await call(ports.grpc, calls[0]![0], calls[0]![1]);
+    const answer = predict.responseDeserialize(relayedPredict.response ?? Buffer.alloc(0)) as { outputs: Record<string, { float_val: number[]; tensor_content: Buffer }> };
+    assert.deepEqual(answer.outputs['OUTPUT0']?.float_val, [2, 3, 4, 5]);
+    assert.equal(answer.outputs['OUTPUT0']?.tensor_content.length, 0);
+  });
+
+  it('--enable-serialization-as-tensor-content on the gateway: workers are asked for tensor_content, on the fast relay and the grpc-js one', async () => {
+    const contentGateway = new GatewayServer({
+      store: new MemoryStore(storeServer),
+      host: '127.0.0.1',
+      httpPort: 0,
+      grpcPort: 0,
+      metricsPort: 0,
+      httpMaxBodyBytes: 64 << 20,
+      grpcMaxMessageBytes: 64 << 20,
+      logger: createLogger(logLevel),
+      probeDelayMs: 50,
+      enableSerializationAsTensorContent: true,
+    });
+    const contentPorts = await contentGateway.start();
+    const { TfsGrpcClient } = await import('../../src/protocols/tfserving/tfs-test-client.js');
+    // A gzip-compressed call is left to the gateway's grpc-js server, which relays it too.
+    const clients = [new TfsGrpcClient(`127.0.0.1:${contentPorts.grpc}`), new TfsGrpcClient(`127.0.0.1:${contentPorts.grpc}`, { 'grpc.default_compression_algorithm': 2 })];
+    const direct = new TfsGrpcClient(`127.0.0.1:${workers[0]?.ports.grpc ?? 0}`);
+    type Reply = { outputs: Record<string, { float_val: number[]; tensor_content: Buffer }> };
+    const tensor = (values: number[]): object => ({ dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 1 }, { size: 4 }] }, float_val: values });
+    const request = { model_spec: { name: 'add_sub' }, inputs: { INPUT0: tensor([1, 2, 3, 4]), INPUT1: tensor([1, 1, 1, 1]) } };
+    try {
+      await waitFor(async () => {
+        try {
+          await clients[0]!.call('Predict', request);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 10_000, 'the second gateway to route');
+      for (const [i, client] of clients.entries()) {
+        const answer = (await client.call<Reply>('Predict', request)).outputs['OUTPUT0']!;
+        assert.deepEqual(answer.float_val, [], `client ${i}`);
+        assert.deepEqual([...new Float32Array(new Uint8Array(answer.tensor_content).buffer)], [2, 3, 4, 5], `client ${i}`);
+        // A client's own choice wins.
+        const typed = (await client.call<Reply>('Predict', request, {}, { 'cranberries-tensor-serialization': 'proto_field' })).outputs['OUTPUT0']!;
+        assert.deepEqual(typed.float_val, [2, 3, 4, 5], `client ${i}`);
+      }
+      // The workers themselves still answer in typed lists by default.
+      assert.deepEqual((await direct.call<Reply>('Predict', request)).outputs['OUTPUT0']!.float_val, [2, 3, 4, 5]);
+    } finally {
+      for (const client of [...clients, direct]) client.close();
+      await contentGateway.stop();
+    }
   });
 
   it('relays ModelStreamInfer, answering each request on the stream, with the final-response flag', async () => {

@@ -65,12 +65,12 @@ async function assertServerHealthy(): Promise<void> {
   const tfs = await fetch(`${server.url}/v1/models/str:predict`, { method: 'POST', body: '{"instances":["a",{"b64":"Yg=="}]}' });
   assert.equal(tfs.status, 200);
   assert.deepEqual(await tfs.json(), { predictions: ['a', 'b'] });
-  const tfGrpc = await client.call<{ outputs: Record<string, { tensor_content: Buffer }> }>(TFS_PREDICTION_SERVICE, 'Predict', {
+  const tfGrpc = await client.call<{ outputs: Record<string, { float_val: number[] }> }>(TFS_PREDICTION_SERVICE, 'Predict', {
     model_spec: { name: 'f32' },
     inputs: { INPUT0: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: '1' }, { size: '2' }] }, float_val: [4] } },
   });
   assert.equal(tfGrpc.code, grpc.status.OK, tfGrpc.details);
-  assert.deepEqual([...new Float32Array(new Uint8Array(tfGrpc.value!.outputs['OUTPUT0']!.tensor_content).buffer)], [4, 4]);
+  assert.deepEqual(tfGrpc.value!.outputs['OUTPUT0']!.float_val, [4, 4]);
 }
 
 async function postStatus(path: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<number> {

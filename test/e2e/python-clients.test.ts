@@ -44,6 +44,8 @@ let expectedLabel: number;
 /** What each Python script printed, run once against the server. */
 let oipGrpc: ScriptOutput;
 let tfsGrpc: ScriptOutput;
+/** TF Serving's mnist/resnet client flow: answers read only from `float_val`, argmax'ed. */
+let tfsExample: ScriptOutput;
 let rest: ScriptOutput;
 
 async function protoFiles(dir: string): Promise<string[]> {
@@ -91,6 +93,7 @@ before(async () => {
   const grpcAddress = `127.0.0.1:${server.ports.grpc}`;
   oipGrpc = await python('oip_grpc.py', '--grpc', grpcAddress, '--stubs', stubs);
   tfsGrpc = await python('tfs_grpc.py', '--grpc', grpcAddress, '--stubs', stubs);
+  tfsExample = await python('tfs_example_client.py', '--grpc', grpcAddress, '--stubs', stubs);
   rest = await python('rest_stdlib.py', '--http', `127.0.0.1:${server.ports.http}`);
 });
 
@@ -107,6 +110,7 @@ test('the digits model gives identical results on every protocol path, from Pyth
   const paths: Record<string, PathResult> = {
     ...oipGrpc.results,
     ...tfsGrpc.results,
+    ...tfsExample.results,
     ...rest.results,
     ts_rest_binary: fromClient(await restClient.infer('digits', [input])),
     ts_rest_json: fromClient(await restClient.infer('digits', [input], { binary: false })),
@@ -114,8 +118,10 @@ test('the digits model gives identical results on every protocol path, from Pyth
   };
   await Promise.all([restClient.close(), grpcClient.close()]);
 
-  // The eight paths of issue 3 ("Done when"), each exercised from Python.
-  for (const required of ['oip_rest_json', 'oip_rest_binary', 'oip_grpc_typed', 'oip_grpc_raw', 'oip_grpc_stream', 'tfs_rest_row', 'tfs_rest_columnar', 'tfs_grpc']) {
+  // The eight paths of issue 3 ("Done when"), each exercised from Python, and TF Serving's own
+  // example-client flow (issue 13: Predict answers in float_val, 8 concurrent futures).
+  assert.equal(tfsExample['answers'], 8);
+  for (const required of ['oip_rest_json', 'oip_rest_binary', 'oip_grpc_typed', 'oip_grpc_raw', 'oip_grpc_stream', 'tfs_rest_row', 'tfs_rest_columnar', 'tfs_grpc', 'tfs_grpc_float_val']) {
     assert.ok(paths[required], `path ${required} was not run`);
   }
   const reference = paths['ts_grpc']!;

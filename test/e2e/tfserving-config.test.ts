@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { mlpForward, mlpModel, writeModelRepository } from '../fixtures/onnx-models.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
+import { startStandalone } from '../../src/server/standalone.js';
+import { createLogger } from '../../src/core/logger.js';
 import { grpcFailure, TfsGrpcClient } from '../../src/protocols/tfserving/tfs-test-client.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -157,14 +159,64 @@ describe('--model-config-file', () => {
     }
   });
 
-  test('a server that follows its repository poller refuses model lists', async () => {
+  test('a server that follows its repository poller refuses model lists, naming the flags that take them', async () => {
     const server = await startTestServer({ modelRepository: join(dir, 'models'), controlMode: 'poll', pollSeconds: 60 });
     const client = new TfsGrpcClient(`127.0.0.1:${server.ports.grpc}`);
     try {
       const refused = await grpcFailure(client.call('HandleReloadConfigRequest', { config: { model_config_list: { config: [] } } }));
       assert.equal(refused.code, grpc.status.FAILED_PRECONDITION);
-      assert.match(refused.details, /repository poller/);
+      assert.match(refused.details, /repository poller \(--model-control-mode poll\).*--model-config-file <file> or --model-control-mode explicit/);
       assert.deepEqual(await versionsOf(server, 'linear'), ['3']);
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  });
+
+  test('explicit mode takes model lists over gRPC: the listed models become the loaded set', async () => {
+    const server = await startTestServer({ modelRepository: join(dir, 'models'), controlMode: 'explicit', loadModels: ['digits'] });
+    const client = new TfsGrpcClient(`127.0.0.1:${server.ports.grpc}`);
+    try {
+      assert.deepEqual(await versionsOf(server, 'digits'), ['1']);
+      const reloaded = await client.call<{ status: { error_code: string } }>('HandleReloadConfigRequest', {
+        config: { model_config_list: { config: [{ name: 'linear', base_path: join(dir, 'models', 'linear'), model_version_policy: { all: {} } }] } },
+      });
+      assert.equal(reloaded.status.error_code, 'OK');
+      assert.deepEqual(await versionsOf(server, 'linear'), ['1', '2', '3']);
+      assert.equal(seedOf(await regress(server, '/versions/2')), 2);
+      assert.equal((await grpcFailure(client.call('GetModelStatus', { model_spec: { name: 'digits' } }))).code, grpc.status.NOT_FOUND, 'a model loaded before and not listed is unloaded');
+      // The repository API still loads models next to the list's.
+      assert.equal((await fetch(`${server.url}/v2/repository/models/digits/load`, post({}))).status, 200);
+      assert.deepEqual(await versionsOf(server, 'digits'), ['1']);
+      // An empty list unloads everything.
+      await client.call('HandleReloadConfigRequest', { config: { model_config_list: { config: [] } } });
+      assert.equal((await get(server, '/v1/models/linear')).status, 404);
+      assert.equal((await get(server, '/v1/models/digits')).status, 404);
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  });
+
+  test('cranberries serve without flags (a one-node cluster) refuses model lists, naming the cluster admin API and the flags', async () => {
+    const server = await startStandalone({
+      modelRepository: join(dir, 'models'),
+      host: '127.0.0.1',
+      httpPort: 0,
+      grpcPort: 0,
+      metricsPort: 0,
+      controlMode: 'none',
+      pollSeconds: 1,
+      loadModels: [],
+      httpMaxBodyBytes: 1 << 20,
+      grpcMaxMessageBytes: 1 << 20,
+      logger: createLogger('silent'),
+    });
+    const client = new TfsGrpcClient(`127.0.0.1:${server.ports.grpc}`);
+    try {
+      const refused = await grpcFailure(client.call('HandleReloadConfigRequest', { config: { model_config_list: { config: [] } } }));
+      assert.equal(refused.code, grpc.status.FAILED_PRECONDITION);
+      assert.match(refused.details, /models its cluster assigns it.*\/v2\/cluster\/models.*--model-config-file <file> or --model-control-mode explicit/);
     } finally {
       client.close();
       await server.stop();

@@ -24,6 +24,7 @@ interface WireTensor {
   tensor_content: Buffer;
   string_val: Buffer[];
   float_val: number[];
+  int64_val: string[];
 }
 interface PredictReply {
   model_spec: { name: string; version: { value: string } | null; signature_name: string };
@@ -43,10 +44,8 @@ const specOf = (spec: PredictReply['model_spec']): { name: string; version: stri
   signature_name: spec.signature_name,
 });
 const shapeOf = (tensor: WireTensor): number[] => tensor.tensor_shape.dim.map((d) => Number(d.size));
-/** tensor_content bytes as a typed array (copied: the received Buffer need not be aligned). */
-function content<T>(tensor: WireTensor, make: (buffer: ArrayBuffer) => T): T {
-  return make(new Uint8Array(tensor.tensor_content).buffer);
-}
+/** int64_val as bigints (the loader hands 64-bit values over as decimal strings). */
+const int64s = (tensor: WireTensor): bigint[] => tensor.int64_val.map(BigInt);
 
 before(async () => {
   const example = JSON.parse(await readFile(join(ROOT, 'examples/digits/request.json'), 'utf8')) as { inputs: { data: number[] }[] };
@@ -84,11 +83,11 @@ describe('Predict', () => {
       const p = reply.outputs['probabilities']!;
       assert.equal(p.dtype, 'DT_FLOAT');
       assert.deepEqual(shapeOf(p), [2, 10]);
-      assert.deepEqual(p.float_val, [], 'numeric outputs travel as tensor_content');
-      assert.deepEqual(content(p, (b) => new Float32Array(b)), probabilities, form);
+      assert.equal(p.tensor_content.length, 0, 'numeric outputs travel in their typed lists, as TF Serving sends them');
+      assert.deepEqual(Float32Array.from(p.float_val), probabilities, form);
       const label = reply.outputs['label']!;
       assert.equal(label.dtype, 'DT_INT64');
-      assert.deepEqual([...content(label, (b) => new BigInt64Array(b))], labels, form);
+      assert.deepEqual(int64s(label), labels, form);
     }
   });
 
@@ -101,7 +100,7 @@ describe('Predict', () => {
     assert.deepEqual(Object.keys(reply.outputs), ['label']);
     const blank = await infer(server.url, 'digits', [{ name: 'image', datatype: 'FP32', shape: [1, 1, 8, 8], data: new Array<number>(64).fill(0) }]);
     const expected = (blank.json['outputs'] as { name: string; data: number[] }[]).find((o) => o.name === 'label')!.data;
-    assert.deepEqual([...content(reply.outputs['label']!, (b) => new BigInt64Array(b))], expected.map(BigInt));
+    assert.deepEqual(int64s(reply.outputs['label']!), expected.map(BigInt));
   });
 
   test('strings in string_val; int64 in int64_val', async () => {
@@ -109,12 +108,12 @@ describe('Predict', () => {
       model_spec: { name: 'word_ids' },
       inputs: { words: { dtype: 'DT_STRING', tensor_shape: dims(3), string_val: ['apple', 'kiwi', 'lemon'].map((w) => Buffer.from(w)) } },
     });
-    assert.deepEqual([...content(words.outputs['ids']!, (b) => new BigInt64Array(b))], [1n, -1n, 5n]);
+    assert.deepEqual(int64s(words.outputs['ids']!), [1n, -1n, 5n]);
     const ints = await client.call<PredictReply>('Predict', {
       model_spec: { name: 'identity_int64' },
       inputs: { INPUT0: { dtype: 'DT_INT64', tensor_shape: dims(1, 2), int64_val: ['-9223372036854775808', '9223372036854775807'] } },
     });
-    assert.deepEqual([...content(ints.outputs['OUTPUT0']!, (b) => new BigInt64Array(b))], [-(2n ** 63n), 2n ** 63n - 1n]);
+    assert.deepEqual(int64s(ints.outputs['OUTPUT0']!), [-(2n ** 63n), 2n ** 63n - 1n]);
   });
 
   test('version (Int64Value) and version_label select the version', async () => {
@@ -122,7 +121,7 @@ describe('Predict', () => {
     const expected = (seed: number): number => mlpForward(LINEAR(seed), Float32Array.from(x), 1)[0]!;
     const predict = async (spec: object): Promise<{ version: string; value: number }> => {
       const reply = await client.call<PredictReply>('Predict', { model_spec: { name: 'linear', ...spec }, inputs: { input: { dtype: 'DT_FLOAT', tensor_shape: dims(1, 2), float_val: x } } });
-      return { version: reply.model_spec.version!.value, value: content(reply.outputs['output']!, (b) => new Float32Array(b))[0]! };
+      return { version: reply.model_spec.version!.value, value: reply.outputs['output']!.float_val[0]! };
     };
     const latest = await predict({});
     assert.equal(latest.version, '2');

@@ -40,6 +40,8 @@ export interface GrpcServerOptions {
   readonly access?: AccessPolicy | undefined;
   /** Serve the logging extension (`LogSettings`) over these settings. Default: the logger's, if it has run-time settings. */
   readonly logSettings?: LogSettings | undefined;
+  /** TF Serving Predict answers carry numbers as `tensor_content` instead of typed lists (`--enable-serialization-as-tensor-content`). */
+  readonly tfsTensorContent?: boolean | undefined;
 }
 
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
@@ -55,7 +57,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     // then who may call what.
     interceptors: [undecodableMessageInterceptor, ...(options.access && !options.access.open ? [grpcAccessInterceptor(options.access)] : [])],
   });
-  const extras = [...tfServingGrpcServices(service, logger, maxMessageBytes), ...(options.extraServices ?? [])];
+  const extras = [...tfServingGrpcServices(service, logger, maxMessageBytes, options.tfsTensorContent ? 'tensor_content' : 'proto_field'), ...(options.extraServices ?? [])];
   const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);
 
   const definitions = oipPackageDefinition();

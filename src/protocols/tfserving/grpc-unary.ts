@@ -12,7 +12,7 @@ import { logFailure, toServiceError } from '../grpc/status-mapping.js';
 export function unary<Req, Res>(
   rpc: string,
   logger: Logger | undefined,
-  handler: (request: Req, context: RequestContext) => Res | Promise<Res>,
+  handler: (request: Req, context: RequestContext, metadata: grpc.Metadata) => Res | Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const context = callContext(call);
@@ -27,7 +27,7 @@ export function unary<Req, Res>(
     };
     let result: Res | Promise<Res>;
     try {
-      result = handler(call.request, { signal: context.signal });
+      result = handler(call.request, { signal: context.signal }, call.metadata);
     } catch (error) {
       fail(error);
       return;

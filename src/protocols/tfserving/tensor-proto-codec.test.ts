@@ -104,22 +104,45 @@ describe('decodeTensorProto', () => {
 });
 
 describe('encodeTensorProto', () => {
-  test('numeric tensors go out as tensor_content, strings as string_val, and decode back identically', () => {
-    const numeric = { name: 'y', datatype: 'FP32' as const, shape: [2, 2], data: new Float32Array([1, 2.5, -3, 0.1]) };
-    const encoded = encodeTensorProto(numeric);
-    assert.equal(encoded.dtype, 'DT_FLOAT');
-    assert.equal(encoded.tensor_content?.byteLength, 16);
-    assert.equal(encoded.float_val, undefined);
-    assert.deepEqual(decodeTensorProto(overTheWire(encoded), 'y'), numeric);
+  const tensors = [
+    { name: 'f', datatype: 'FP32' as const, shape: [2, 2], data: new Float32Array([1, 2.5, -3, 0.1]), field: 'float_val', values: [1, 2.5, -3, Math.fround(0.1)] },
+    { name: 'd', datatype: 'FP64' as const, shape: [2], data: new Float64Array([0.1, -1e300]), field: 'double_val', values: [0.1, -1e300] },
+    { name: 'i32', datatype: 'INT32' as const, shape: [2], data: new Int32Array([-2147483648, 7]), field: 'int_val', values: [-2147483648, 7] },
+    { name: 'u8', datatype: 'UINT8' as const, shape: [2], data: new Uint8Array([0, 255]), field: 'int_val', values: [0, 255] },
+    { name: 'i8', datatype: 'INT8' as const, shape: [1], data: new Int8Array([-128]), field: 'int_val', values: [-128] },
+    { name: 'i64', datatype: 'INT64' as const, shape: [], data: new BigInt64Array([-(2n ** 63n)]), field: 'int64_val', values: ['-9223372036854775808'] },
+    { name: 'u64', datatype: 'UINT64' as const, shape: [1], data: new BigUint64Array([2n ** 64n - 1n]), field: 'uint64_val', values: ['18446744073709551615'] },
+    { name: 'u32', datatype: 'UINT32' as const, shape: [1], data: new Uint32Array([4294967295]), field: 'uint32_val', values: [4294967295] },
+    { name: 'b', datatype: 'BOOL' as const, shape: [3], data: new Uint8Array([1, 0, 1]), field: 'bool_val', values: [true, false, true] },
+    { name: 'h', datatype: 'FP16' as const, shape: [2], data: new Uint16Array([0x3c00, 0xc000]), field: 'half_val', values: [0x3c00, 0xc000] },
+  ];
 
+  test('by default every numeric dtype goes out in its typed list, one entry per element, as TF Serving writes it', () => {
+    for (const { field, values, ...tensor } of tensors) {
+      const encoded = encodeTensorProto(tensor);
+      assert.equal(encoded.tensor_content, undefined, tensor.datatype);
+      assert.deepEqual(encoded[field as keyof WireTensorProto], values, tensor.datatype);
+      assert.deepEqual(decodeTensorProto(overTheWire(encoded), tensor.name), tensor, tensor.datatype);
+    }
+  });
+
+  test('tensor_content on request: raw bytes for numbers, no typed list; decodes back identically', () => {
+    for (const { field, values: _values, ...tensor } of tensors) {
+      const encoded = encodeTensorProto(tensor, 'tensor_content');
+      assert.equal(encoded.tensor_content?.byteLength, (tensor.data as ArrayLike<unknown> & { byteLength: number }).byteLength, tensor.datatype);
+      assert.equal(encoded[field as keyof WireTensorProto], undefined, tensor.datatype);
+      assert.deepEqual(decodeTensorProto(overTheWire(encoded), tensor.name), tensor, tensor.datatype);
+    }
+  });
+
+  test('strings always go out as string_val', () => {
     const strings = { name: 's', datatype: 'BYTES' as const, shape: [2], data: [new Uint8Array([1, 2]), new Uint8Array(0)] };
-    const encodedStrings = encodeTensorProto(strings);
-    assert.equal(encodedStrings.dtype, 'DT_STRING');
-    assert.equal(encodedStrings.tensor_content, undefined);
-    assert.deepEqual(elements(decodeTensorProto(overTheWire(encodedStrings), 's').data), [[1, 2], []]);
-
-    const int64 = { name: 'i', datatype: 'INT64' as const, shape: [], data: new BigInt64Array([-5n]) };
-    assert.deepEqual(decodeTensorProto(overTheWire(encodeTensorProto(int64)), 'i'), int64);
+    for (const serialization of ['proto_field', 'tensor_content'] as const) {
+      const encoded = encodeTensorProto(strings, serialization);
+      assert.equal(encoded.dtype, 'DT_STRING');
+      assert.equal(encoded.tensor_content, undefined);
+      assert.deepEqual(elements(decodeTensorProto(overTheWire(encoded), 's').data), [[1, 2], []]);
+    }
   });
 });
 

@@ -14,15 +14,18 @@
  * `DecodeBudget` first. Otherwise a 51-byte message (shape [100000000,10], one `double_val`) asked
  * for an 8 GB tensor.
  *
- * Encoding always writes `tensor_content` for numeric tensors (a view of the tensor's bytes, no
- * per-element work) and `string_val` for DT_STRING; `tf.make_ndarray` reads both.
+ * Encoding writes the typed `*_val` list of the dtype by default, as TF Serving does (its
+ * `--enable_serialization_as_tensor_content` is off by default): clients such as TF Serving's own
+ * mnist/resnet examples read `outputs['…'].float_val` directly. With `tensor_content` chosen,
+ * numeric tensors are written as raw little-endian bytes (a view of the tensor, no per-element
+ * work); DT_STRING is always written as `string_val`. `tf.make_ndarray` reads every form.
  */
 import { clip, formatShape, quoteInput } from '../../core/bounded-text.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { TensorSignature } from '../../backends/backend.js';
 import { decodeBinaryTensor, encodeBinaryTensor } from '../../tensors/binary-codec.js';
 import { arrayTypeOf, type DataType } from '../../tensors/data-type.js';
-import { isBytesData, type Tensor, type TensorData } from '../../tensors/tensor.js';
+import { isBytesData, type NumericArray, type Tensor, type TensorData } from '../../tensors/tensor.js';
 import { checkedElementCount, checkRank, type DecodeBudget } from '../../tensors/tensor-limits.js';
 import { dataTypeFromTf, tfDataTypeOf, TYPED_VAL_FIELDS, typedValFieldOf } from './tf-data-types.js';
 import type { WireInt64, WireTensorProto, WireTensorShape } from './tfs-messages.js';
@@ -88,15 +91,45 @@ function checkSignature(datatype: DataType, shape: readonly number[], signature:
   if (!fits) throw invalidArgument(`${where}: shape ${formatShape(shape)} does not match the signature's ${formatShape(expected)}`);
 }
 
-/** A numeric tensor as `tensor_content`, a string tensor as `string_val`. */
-export function encodeTensorProto(tensor: Tensor): WireTensorProto {
+/**
+ * How Predict responses carry numbers: `proto_field` (TF Serving's default: `float_val`,
+ * `int64_val`, … one entry per element) or `tensor_content` (raw bytes).
+ */
+export type TensorSerialization = 'proto_field' | 'tensor_content';
+
+/** An output tensor as a TensorProto: numbers in their typed list or as `tensor_content`, strings in `string_val`. */
+export function encodeTensorProto(tensor: Tensor, serialization: TensorSerialization = 'proto_field'): WireTensorProto {
   const proto: WireTensorProto = {
     dtype: tfDataTypeOf(tensor.datatype),
     tensor_shape: { dim: tensor.shape.map((size) => ({ size, name: '' })), unknown_rank: false },
   };
-  if (isBytesData(tensor.data)) proto.string_val = tensor.data;
-  else proto.tensor_content = encodeBinaryTensor(tensor.data);
+  const data = tensor.data;
+  if (isBytesData(data)) proto.string_val = data;
+  else if (serialization === 'tensor_content') proto.tensor_content = encodeBinaryTensor(data);
+  else writeTypedValues(proto, tensor.datatype, data);
   return proto;
+}
+
+/** Every element in the dtype's typed list (TensorFlow's `Tensor::AsProtoField`). */
+function writeTypedValues(proto: WireTensorProto, datatype: DataType, data: NumericArray): void {
+  switch (datatype) {
+    case 'BOOL':
+      proto.bool_val = Array.from(data as Uint8Array, (value) => value !== 0);
+      return;
+    case 'INT64':
+    case 'UINT64': {
+      // 64-bit values go out as decimal strings (exact beyond 2^53; protobufjs encodes them as varints).
+      const values = Array.from(data as BigInt64Array | BigUint64Array, (value) => value.toString());
+      if (datatype === 'INT64') proto.int64_val = values;
+      else proto.uint64_val = values;
+      return;
+    }
+    default: {
+      // FP16/BF16 (half_val) carry the 16-bit patterns; the others their numbers.
+      const field = typedValFieldOf(datatype) as 'float_val' | 'double_val' | 'int_val' | 'half_val' | 'uint32_val';
+      proto[field] = Array.from(data as ArrayLike<number>);
+    }
+  }
 }
 
 function decodeTypedValues(proto: WireTensorProto, datatype: DataType, count: number, where: string, budget: DecodeBudget | undefined): TensorData {

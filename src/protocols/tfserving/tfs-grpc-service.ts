@@ -1,7 +1,8 @@
 /**
  * TF Serving's gRPC services (protocols.md §4) on the InferenceService façade:
  *
- * - `tensorflow.serving.PredictionService`: Predict (TensorProto in both forms, `output_filter`),
+ * - `tensorflow.serving.PredictionService`: Predict (TensorProto in both forms, `output_filter`;
+ *   answers in the typed `*_val` lists unless the server or the call asks for `tensor_content`),
  *   GetModelMetadata (the SignatureDefMap packed in a `google.protobuf.Any`), Classify and Regress
  *   for models that fit (`signatures.ts`), MultiInference as one Classify/Regress per task on the
  *   shared input (every task must address the same model, as in TF Serving);
@@ -23,7 +24,8 @@ import type { ClassScore } from './example-tensors.js';
 import { examplesFromProto } from './examples.js';
 import { unary } from './grpc-unary.js';
 import { signatureDefMap, CLASSIFY_METHOD, REGRESS_METHOD } from './signatures.js';
-import { decodeTensorProto, encodeTensorProto } from './tensor-proto-codec.js';
+import { decodeTensorProto, encodeTensorProto, type TensorSerialization } from './tensor-proto-codec.js';
+import { requestedSerialization, TENSOR_SERIALIZATION_HEADER } from './tensor-serialization.js';
 import { DecodeBudget } from '../../tensors/tensor-limits.js';
 import type {
   WireClassificationRequest,
@@ -59,25 +61,37 @@ export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
 
 /**
  * The registrations `createGrpcServer` adds next to the OIP service. `maxDecodedBytes` bounds what
- * one Predict request's tensors take once expanded (the server passes its message size limit).
+ * one Predict request's tensors take once expanded (the server passes its message size limit);
+ * `serialization` is how Predict answers carry numbers (default: typed lists, as TF Serving).
  */
-export function tfServingGrpcServices(service: InferenceService, logger?: Logger, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES): GrpcServiceRegistration[] {
+export function tfServingGrpcServices(
+  service: InferenceService,
+  logger?: Logger,
+  maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES,
+  serialization: TensorSerialization = 'proto_field',
+): GrpcServiceRegistration[] {
   const operations = new TfServingOperations(service);
   const definitions = tfServingPackageDefinition();
   return [
     {
       name: PREDICTION_SERVICE_NAME,
       definition: serviceDefinition(definitions, PREDICTION_SERVICE_NAME),
-      implementation: predictionService(operations, logger, maxDecodedBytes),
+      implementation: predictionService(operations, logger, maxDecodedBytes, serialization),
     },
     { name: MODEL_SERVICE_NAME, definition: serviceDefinition(definitions, MODEL_SERVICE_NAME), implementation: modelService(operations, logger) },
   ];
 }
 
-export function predictionService(operations: TfServingOperations, logger?: Logger, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES): grpc.UntypedServiceImplementation {
+export function predictionService(
+  operations: TfServingOperations,
+  logger?: Logger,
+  maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES,
+  serialization: TensorSerialization = 'proto_field',
+): grpc.UntypedServiceImplementation {
   return {
-    Predict: unary<WirePredictRequest, WirePredictResponse>('Predict', logger, async (request, context) => {
+    Predict: unary<WirePredictRequest, WirePredictResponse>('Predict', logger, async (request, context, metadata) => {
       const ref = refOf(request.model_spec);
+      const form = requestedSerialization(metadata.get(TENSOR_SERIALIZATION_HEADER), serialization);
       const wireInputs = request.inputs ?? {};
       const result = await operations.predict(
         ref,
@@ -94,7 +108,7 @@ export function predictionService(operations: TfServingOperations, logger?: Logg
         context,
       );
       const outputs: Record<string, WireTensorProto> = {};
-      for (const tensor of result.outputs) outputs[tensor.name] = encodeTensorProto(tensor);
+      for (const tensor of result.outputs) outputs[tensor.name] = encodeTensorProto(tensor, form);
       return { model_spec: specOf(ref.model, result.version, result.signature), outputs };
     }),
 

@@ -17,12 +17,14 @@
  */
 import { CranberriesError, invalidArgument } from '../../core/errors.js';
 import type { ModelConfigListEntry } from '../../repository/model-config-list.js';
+import type { ModelConfig } from '../../repository/model-config.js';
 import type { InferenceService, ModelMetadata, RequestContext, TfServingExtensions, VersionStatus } from '../../serving/inference-service.js';
 import type { RequestedOutput } from '../../serving/inference.js';
 import type { Tensor } from '../../tensors/tensor.js';
 import { classificationsOf, examplesToInputs, regressionsOf, type ClassScore } from './example-tensors.js';
 import type { Example } from './examples.js';
 import { checkSignature, classifyFit, regressFit, type Fit, type Method } from './signatures.js';
+import { tfShapeView, type TfShapeView } from './tf-shape-view.js';
 
 /** Which model version a request addresses: a number, a label, or neither (latest). */
 export interface ModelRef {
@@ -77,11 +79,16 @@ export class TfServingOperations {
     return this.service.modelMetadata(ref.model, version).versions.map((v) => ({ version: Number(v), state: 'READY' }));
   }
 
-  /** The metadata of the addressed version and its number (the latest READY one when none is named). */
-  metadata(ref: ModelRef): { version: number; metadata: ModelMetadata } {
+  /**
+   * The metadata of the addressed version (with TF Serving's shapes, `tf-shape-view.ts`) and its
+   * number (the latest READY one when none is named), and the view that converts its tensors.
+   */
+  metadata(ref: ModelRef): { version: number; metadata: ModelMetadata; view: TfShapeView } {
     const requested = this.version(ref);
-    const metadata = this.service.modelMetadata(ref.model, requested);
-    return { version: requested ?? Math.max(...metadata.versions.map(Number)), metadata };
+    const apiMetadata = this.service.modelMetadata(ref.model, requested);
+    const version = requested ?? Math.max(...apiMetadata.versions.map(Number));
+    const view = tfShapeView(apiMetadata, this.configOf(ref.model, version));
+    return { version, metadata: view.metadata, view };
   }
 
   /**
@@ -95,14 +102,14 @@ export class TfServingOperations {
     outputFilter: readonly string[] | undefined,
     context: RequestContext,
   ): Promise<PredictResult> {
-    const { request, signature } = this.beforeInfer(ref, context, () => {
-      const { version, metadata } = this.metadata(ref);
+    const { request, signature, view } = this.beforeInfer(ref, context, () => {
+      const { version, metadata, view } = this.metadata(ref);
       const signature = checkSignature(signatureName, 'predict', metadata);
       const outputs = outputFilter && outputFilter.length > 0 ? requestedOutputs(outputFilter, metadata) : undefined;
-      return { signature, request: { model: ref.model, version, inputs: inputs(metadata), outputs } };
+      return { signature, view, request: { model: ref.model, version, inputs: view.toApi(inputs(metadata)), outputs } };
     });
     const response = await this.service.infer(request, context);
-    return { version: response.version, signature, outputs: response.outputs };
+    return { version: response.version, signature, outputs: view.toTf(response.outputs) };
   }
 
   async classify(ref: ModelRef, signatureName: string, examples: readonly Example[], context: RequestContext): Promise<ClassifyResult> {
@@ -127,7 +134,11 @@ export class TfServingOperations {
   }
 
   reload(models: readonly ModelConfigListEntry[]): Promise<void> {
-    return this.requireExtensions('model config reloads').reloadModelConfigList(models);
+    if (!this.extensions) {
+      // A service with no models of its own (the gateway answers this call before it gets here).
+      throw new CranberriesError('UNIMPLEMENTED', 'HandleReloadConfigRequest is not supported by this server: it manages no models of its own');
+    }
+    return this.extensions.reloadModelConfigList(models);
   }
 
   private prepareExamples(
@@ -138,11 +149,11 @@ export class TfServingOperations {
     context: RequestContext,
   ): { version: number; signature: string; output: FitOutput } {
     return this.beforeInfer(ref, context, () => {
-      const { version, metadata } = this.metadata(ref);
+      const { version, metadata, view } = this.metadata(ref);
       const signature = checkSignature(signatureName, method, metadata);
       const fit: Fit = method === 'classify' ? classifyFit(metadata) : regressFit(metadata);
       if (!fit.ok) throw invalidArgument(fit.reason);
-      return { version, signature, output: { name: fit.output.name, inputs: examplesToInputs(examples, metadata.inputs, ref.model) } };
+      return { version, signature, output: { name: fit.output.name, inputs: view.toApi(examplesToInputs(examples, metadata.inputs, ref.model)) } };
     });
   }
 
@@ -172,6 +183,15 @@ export class TfServingOperations {
     const tensor = response.outputs.find((t) => t.name === output.name);
     if (!tensor) throw new CranberriesError('INTERNAL', `model '${model}' returned no output '${output.name}'`);
     return { version: response.version, tensor };
+  }
+
+  /** The config of a served version, for its TF Serving shapes; undefined where the service cannot tell (a gateway relays to workers that can). */
+  private configOf(model: string, version: number): ModelConfig | undefined {
+    try {
+      return this.service.modelConfig(model, version);
+    } catch {
+      return undefined;
+    }
   }
 
   private requireExtensions(feature: string): TfServingExtensions {

@@ -10,18 +10,20 @@ import { MODEL_SERVICE_NAME, PREDICTION_SERVICE_NAME } from './tfs-grpc-service.
 export class TfsGrpcClient {
   private readonly client: grpc.Client;
 
-  constructor(address: string) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+  constructor(address: string, channelOptions: grpc.ChannelOptions = {}) {
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, ...channelOptions });
   }
 
-  /** Calls `rpc` of PredictionService or ModelService (found by name). */
-  call<Res = Record<string, unknown>>(rpc: string, request: object, options: grpc.CallOptions = {}): Promise<Res> {
+  /** Calls `rpc` of PredictionService or ModelService (found by name), with `metadata` if given. */
+  call<Res = Record<string, unknown>>(rpc: string, request: object, options: grpc.CallOptions = {}, metadata: Readonly<Record<string, string>> = {}): Promise<Res> {
     const definitions = tfServingPackageDefinition();
     const method =
       serviceDefinition(definitions, PREDICTION_SERVICE_NAME)[rpc] ?? serviceDefinition(definitions, MODEL_SERVICE_NAME)[rpc];
     if (!method) return Promise.reject(new Error(`no TF Serving RPC ${rpc}`));
     return new Promise<Res>((resolve, reject) => {
-      this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new grpc.Metadata(), options, (error, value) =>
+      const sent = new grpc.Metadata();
+      for (const [key, value] of Object.entries(metadata)) sent.set(key, value);
+      this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, sent, options, (error, value) =>
         error ? reject(error) : resolve(value as Res),
       );
     });
