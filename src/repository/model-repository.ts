@@ -139,7 +139,7 @@ export async function readModelFolder(
     const selected = selectVersions(config.version_policy, available);
     if (selected.length === 0) {
       const reason = noVersionReason(dir, filename, entries, available);
-      return { ok: true, config, configStamp, versions: [], noVersionReason: reason };
+      return { ok: true, config, configStamp, versions: [], noVersionReason: reason, files: { directory: realDir, boundary } };
     }
     const versions = await Promise.all(
       selected.map(async (version): Promise<AspiredVersion | undefined> => {
@@ -157,7 +157,7 @@ export async function readModelFolder(
         }
       }),
     );
-    return { ok: true, config, configStamp, versions: versions.filter((v): v is AspiredVersion => v !== undefined) };
+    return { ok: true, config, configStamp, versions: versions.filter((v): v is AspiredVersion => v !== undefined), files: { directory: realDir, boundary } };
   } catch (error) {
     if (error instanceof OutsideBoundaryError) return { ok: false, reason: refuse(error) };
     // File system messages name absolute paths: show them relative to the model folder.

@@ -171,7 +171,7 @@ export class ModelServer {
     });
     this.stopFailureLog = logModelFailures(this.manager.modelSettled, log);
     this.manager.stateChanged.subscribe((e) => {
-      const fields = { model: e.model, version: e.version, state: e.state, reason: e.reason, loadSeconds: e.loadSeconds };
+      const fields = { model: e.model, version: e.version, state: e.state, reason: e.reason, loadSeconds: e.loadSeconds, warmup: e.warmup };
       if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
       else log.info(fields, 'model version state changed');
     });
