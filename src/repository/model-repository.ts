@@ -14,6 +14,7 @@ import { asCranberriesError } from '../core/errors.js';
 import type { AspiredModel, AspiredVersion } from './aspired-model.js';
 import { modelConfigFromJson, parseModelConfig } from './config-parser.js';
 import { checkFolderInside, OutsideBoundaryError, realBoundary, resolveInside } from './contained-path.js';
+import { fileErrorReason } from './file-errors.js';
 import type { ModelConfig } from './model-config.js';
 import { isValidModelName, modelNameProblem } from './model-names.js';
 import { selectVersions } from './version-policy.js';
@@ -160,7 +161,9 @@ export async function readModelFolder(
     return { ok: true, config, configStamp, versions: versions.filter((v): v is AspiredVersion => v !== undefined), files: { directory: realDir, boundary } };
   } catch (error) {
     if (error instanceof OutsideBoundaryError) return { ok: false, reason: refuse(error) };
-    // File system messages name absolute paths: show them relative to the model folder.
+    // File system messages name absolute paths: show them relative to the model folder, shortened.
+    const fileReason = fileErrorReason(error, boundary);
+    if (fileReason !== undefined) return { ok: false, reason: fileReason };
     return { ok: false, reason: asCranberriesError(error).message.replaceAll(`${boundary}/`, '').replaceAll(boundary, '.') };
   }
 }

@@ -19,7 +19,8 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CranberriesError, asCranberriesError, invalidArgument } from '../core/errors.js';
 import type { ModelInstance } from '../backends/backend.js';
-import { resolveInside, shownPath } from '../repository/contained-path.js';
+import { resolveInside } from '../repository/contained-path.js';
+import { fileErrorReason } from '../repository/file-errors.js';
 import { shownName } from '../repository/model-names.js';
 import type { ModelConfig, ModelWarmup, ModelWarmupInput } from '../repository/model-config.js';
 import { arrayTypeOf, byteSizeOf, dataTypeFromConfig, type DataType } from '../tensors/data-type.js';
@@ -193,10 +194,7 @@ function parseStrings(bytes: Buffer, count: number, what: string, file: string):
   return elements;
 }
 
-/** A file system error in the user's terms: the code and a path relative to the model's boundary. */
+/** A file system error in the user's terms: what went wrong, and a path relative to the model's boundary. */
 function fileProblem(error: unknown, boundary: string): string {
-  if (!(error instanceof Error) || error.name === 'OutsideBoundaryError') return error instanceof Error ? error.message : String(error);
-  const errno = error as NodeJS.ErrnoException;
-  const code = typeof errno.code === 'string' ? errno.code : 'file system error';
-  return errno.path !== undefined ? `${code} (${shownName(shownPath(boundary, errno.path))})` : code;
+  return fileErrorReason(error, boundary) ?? (error instanceof Error ? error.message : String(error));
 }
