@@ -18,6 +18,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { CranberriesError, asCranberriesError, invalidArgument, type ErrorCode } from '../core/errors.js';
+import { clientMessage } from '../core/server-paths.js';
 import { ClusterAdmin, type ClusterAdminOptions, type SettledView } from './admin-api.js';
 import { parseMemorySize } from './memory-size.js';
 import type { CoordinationStore } from './store/coordination-store.js';
@@ -54,7 +55,7 @@ export function clusterAdminRoutes(store: CoordinationStore, options: ClusterAdm
     app.setErrorHandler((error, _request, reply) => {
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
       const message = error instanceof Error ? error.message : String(error);
-      return reply.code(status >= 400 && status <= 599 ? status : 500).header('content-type', 'application/json').send(JSON.stringify({ error: message }));
+      return reply.code(status >= 400 && status <= 599 ? status : 500).header('content-type', 'application/json').send(JSON.stringify({ error: clientMessage(message) }));
     });
     type ModelParams = { Params: { model: string }; Querystring: { wait?: string } };
     const defaultSettleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
@@ -117,7 +118,7 @@ async function answer(reply: FastifyReply, status: number, work: () => Promise<u
   } catch (error) {
     const failure = asCranberriesError(error);
     const code = STATUS[failure.code] ?? 500;
-    return reply.code(code).header('content-type', 'application/json').send(JSON.stringify({ error: failure.message }));
+    return reply.code(code).header('content-type', 'application/json').send(JSON.stringify({ error: clientMessage(failure.message) }));
   }
 }
 

@@ -23,6 +23,8 @@ export type AspiredModel =
       readonly versions: readonly AspiredVersion[];
       /** Why `versions` is empty, in words a user can act on (e.g. "no version folder: ..."). */
       readonly noVersionReason?: string | undefined;
+      /** Where the model's other files (`warmup/<file>` of `model_warmup`) are read: its real folder, and the boundary they must stay inside. */
+      readonly files?: { readonly directory: string; readonly boundary: string } | undefined;
     }
   /** The model exists but cannot be served (e.g. a broken config.pbtxt); the reason is shown to users. */
   | { readonly ok: false; readonly reason: string };

@@ -20,6 +20,7 @@ import { asCranberriesError } from '../core/errors.js';
 import type { AspiredModel, AspiredVersion } from './aspired-model.js';
 import { modelConfigFromJson, parseModelConfig } from './config-parser.js';
 import { checkFolderInside, OutsideBoundaryError, realBoundary, resolveInside } from './contained-path.js';
+import { fileErrorReason } from './file-errors.js';
 import type { ModelConfig } from './model-config.js';
 import { isValidModelName, modelNameProblem } from './model-names.js';
 import { selectVersions } from './version-policy.js';
@@ -176,7 +177,7 @@ export async function readModelFolder(
     const selected = selectVersions(config.version_policy, available);
     if (selected.length === 0) {
       const reason = noVersionReason(dir, filename, entries, available);
-      return { ok: true, config, configStamp, versions: [], noVersionReason: reason };
+      return { ok: true, config, configStamp, versions: [], noVersionReason: reason, files: { directory: realDir, boundary } };
     }
     const versions = await Promise.all(
       selected.map(async (version): Promise<AspiredVersion | undefined> => {
@@ -194,10 +195,12 @@ export async function readModelFolder(
         }
       }),
     );
-    return { ok: true, config, configStamp, versions: versions.filter((v): v is AspiredVersion => v !== undefined) };
+    return { ok: true, config, configStamp, versions: versions.filter((v): v is AspiredVersion => v !== undefined), files: { directory: realDir, boundary } };
   } catch (error) {
     if (error instanceof OutsideBoundaryError) return { ok: false, reason: refuse(error) };
-    // File system messages name absolute paths: show them relative to the model folder.
+    // File system messages name absolute paths: show them relative to the model folder, shortened.
+    const fileReason = fileErrorReason(error, boundary);
+    if (fileReason !== undefined) return { ok: false, reason: fileReason };
     return { ok: false, reason: asCranberriesError(error).message.replaceAll(`${boundary}/`, '').replaceAll(boundary, '.') };
   }
 }

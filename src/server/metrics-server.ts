@@ -12,6 +12,15 @@ import { collectProcessMetrics } from '../metrics/server-metrics.js';
 import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../protocols/listener-limits.js';
 import { clientErrorAnswer } from '../protocols/http/listener-answers.js';
 
+/**
+ * Unknown paths and methods are answered like every other Cranberries HTTP error, `{"error": ...}`
+ * JSON (Triton's HTTP servers, the metrics one included, answer its `{"error":"Method Not Allowed"}`
+ * the same way), so a client parsing errors as JSON never meets a bare text body.
+ */
+const JSON_CONTENT = { 'content-type': 'application/json' } as const;
+const NOT_FOUND_BODY = JSON.stringify({ error: 'Not Found' });
+const METHOD_NOT_ALLOWED_BODY = JSON.stringify({ error: 'Method Not Allowed' });
+
 export class MetricsServer {
   private readonly server: Server;
 
@@ -28,11 +37,11 @@ export class MetricsServer {
     const handler: RequestListener = (req, res) => {
       const path = req.url?.split('?', 1)[0];
       if (path !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');
+        res.writeHead(404, JSON_CONTENT).end(NOT_FOUND_BODY);
         return;
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('Method Not Allowed\n');
+        res.writeHead(405, { ...JSON_CONTENT, allow: 'GET, HEAD' }).end(METHOD_NOT_ALLOWED_BODY);
         return;
       }
       registry.metrics().then(

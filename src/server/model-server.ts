@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
+import { registerServerFolder } from '../core/server-paths.js';
 import { VERSION } from '../core/version.js';
 import { BackendRegistry } from '../backends/backend-registry.js';
 import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
@@ -110,6 +111,8 @@ export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_reposi
 
 export class ModelServer {
   readonly manager: ModelManager;
+  /** Error answers show paths inside the repository relative to it (`core/server-paths.ts`). */
+  private readonly forgetRepositoryFolder: () => void;
   readonly core: ServingCore;
   /** Whether the server is ready; more parts (a cluster worker) may hold it. */
   readonly readiness: ServerReadiness;
@@ -135,6 +138,7 @@ export class ModelServer {
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
+    this.forgetRepositoryFolder = registerServerFolder(options.modelRepository);
     this.limits = options.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
     this.tls = options.tls ? new ServerTls(options.tls, log.child({ component: 'tls' })) : undefined;
     this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
@@ -178,7 +182,7 @@ export class ModelServer {
     });
     this.stopFailureLog = logModelFailures(this.manager.modelSettled, log);
     this.manager.stateChanged.subscribe((e) => {
-      const fields = { model: e.model, version: e.version, state: e.state, reason: e.reason, loadSeconds: e.loadSeconds };
+      const fields = { model: e.model, version: e.version, state: e.state, reason: e.reason, loadSeconds: e.loadSeconds, warmup: e.warmup };
       if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') log.warn(fields, 'model version state changed');
       else log.info(fields, 'model version state changed');
     });
@@ -272,6 +276,7 @@ export class ModelServer {
     await this.graphite?.close();
     this.serverMetrics.close();
     this.stopFailureLog();
+    this.forgetRepositoryFolder();
   }
 
   private async loadStartupModels(): Promise<void> {

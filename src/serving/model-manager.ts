@@ -20,6 +20,7 @@ import { BatchingScheduler, NO_BATCHING, type BatchingOptions } from '../schedul
 import type { ExecutionRecord } from '../scheduling/scheduler.js';
 import type { VersionState } from './inference-service.js';
 import { ServedVersion } from './served-version.js';
+import { runModelWarmup, type WarmupFiles, type WarmupReport } from './model-warmup.js';
 
 export interface VersionStateEvent {
   readonly model: string;
@@ -28,6 +29,8 @@ export interface VersionStateEvent {
   readonly reason?: string | undefined;
   /** Seconds the load took, on READY. */
   readonly loadSeconds?: number | undefined;
+  /** On READY of a model with `model_warmup`: what the warm-up ran. */
+  readonly warmup?: WarmupReport | undefined;
 }
 
 export interface ExecutionEvent extends ExecutionRecord {
@@ -202,7 +205,7 @@ export class ModelManager {
     const loaded = await Promise.all(
       toLoad.map(async (v) => {
         const previous = entry.versions.get(v.version);
-        const fresh = await this.load(model, v, aspired.config, stampOf(v), entry);
+        const fresh = await this.load(model, v, aspired.config, stampOf(v), entry, aspired.files);
         return { fresh, previous };
       }),
     );
@@ -230,11 +233,12 @@ export class ModelManager {
     if (failed) throw new CranberriesError('INVALID_ARGUMENT', `failed to load '${model}' version ${failed.version}: ${failed.reason ?? 'unknown reason'}`);
   }
 
-  private async load(model: string, aspired: AspiredVersion, config: ModelConfig, stamp: string, entry: ModelEntry): Promise<ServedVersion> {
+  private async load(model: string, aspired: AspiredVersion, config: ModelConfig, stamp: string, entry: ModelEntry, files?: WarmupFiles): Promise<ServedVersion> {
     const served = new ServedVersion(model, aspired.version, stamp, config);
     if (!entry.versions.has(aspired.version)) entry.versions.set(aspired.version, served);
     this.publish(served);
     const label = `${model}/${aspired.version}`;
+    let warmup: WarmupReport | undefined;
     const releaseSlot = await this.loadSlots.acquire();
     try {
       const backend = this.options.backends.find(config);
@@ -251,6 +255,8 @@ export class ModelManager {
       try {
         const complete = completeModelConfig(config, loaded.signature);
         validateAgainstSignature(complete, loaded.signature, model);
+        // Triton's model_warmup: every instance runs the samples before the version is READY.
+        warmup = await runModelWarmup(complete, loaded.instances, files);
         const scheduler = new BatchingScheduler(loaded.instances, batchingOptions(complete), (record) => {
           served.stats.recordExecution(record);
           this.executed.publish({ ...record, model, version: aspired.version });
@@ -268,7 +274,7 @@ export class ModelManager {
     } finally {
       releaseSlot();
     }
-    this.publish(served, served.state === 'READY' ? (Date.now() - served.loadStartedMs) / 1000 : undefined);
+    this.publish(served, served.state === 'READY' ? (Date.now() - served.loadStartedMs) / 1000 : undefined, warmup);
     return served;
   }
 
@@ -293,8 +299,8 @@ export class ModelManager {
     return work;
   }
 
-  private publish(served: ServedVersion, loadSeconds?: number): void {
-    this.stateChanged.publish({ model: served.model, version: served.version, state: served.state, reason: served.reason, loadSeconds });
+  private publish(served: ServedVersion, loadSeconds?: number, warmup?: WarmupReport): void {
+    this.stateChanged.publish({ model: served.model, version: served.version, state: served.state, reason: served.reason, loadSeconds, ...(warmup ? { warmup } : {}) });
   }
 }
 

@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { invalidArgument } from '../core/errors.js';
+import { registerServerFolder } from '../core/server-paths.js';
 import { checkFileOverrideKey, shownName } from '../repository/model-names.js';
 
 export class OverrideFolders {
@@ -20,6 +21,7 @@ export class OverrideFolders {
   private next = 1;
   private readonly exitHook = (): void => this.removeNow();
   private rootPath: string | undefined;
+  private forgetRoot: () => void = () => {};
 
   constructor(private readonly parent: string = tmpdir()) {}
 
@@ -61,12 +63,16 @@ export class OverrideFolders {
     this.root = undefined;
     this.rootPath = undefined;
     process.off('exit', this.exitHook);
+    this.forgetRoot();
+    this.forgetRoot = () => {};
     await rm(await root.catch(() => ''), { recursive: true, force: true });
   }
 
   private ensureRoot(): Promise<string> {
     this.root ??= mkdtemp(join(this.parent, 'cranberries-overrides-')).then((path) => {
       this.rootPath = path;
+      // Error answers show paths inside it relative to it (`core/server-paths.ts`).
+      this.forgetRoot = registerServerFolder(path);
       process.on('exit', this.exitHook);
       return path;
     });

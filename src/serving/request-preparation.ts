@@ -10,6 +10,8 @@ import { elementCount, type Tensor } from '../tensors/tensor.js';
 import type { ModelConfig, ModelInput } from '../repository/model-config.js';
 import type { InferenceRequest, RequestedOutput } from './inference.js';
 import { classify } from './classification.js';
+import { refuseSequenceParameters } from './sequence-parameters.js';
+import { checkStringElements } from './string-elements.js';
 
 export interface PreparedRequest {
   readonly inputs: Tensor[];
@@ -25,6 +27,7 @@ export function prepareRequest(request: InferenceRequest, config: ModelConfig): 
   const byName = new Map(config.input.map((i) => [i.name, i]));
   const seen = new Set<string>();
   let rows: number | undefined;
+  refuseSequenceParameters(request.parameters, config);
 
   const inputs = request.inputs.map((tensor): Tensor => {
     const spec = byName.get(tensor.name);
@@ -35,6 +38,7 @@ export function prepareRequest(request: InferenceRequest, config: ModelConfig): 
     if (tensor.datatype !== expected) {
       throw invalidArgument(`input '${tensor.name}' has datatype ${tensor.datatype}, model '${model}' expects ${expected ?? configTypeOf(tensor.datatype)}`);
     }
+    if (tensor.datatype === 'BYTES') checkStringElements(tensor);
     let batch = 1;
     if (batching) {
       batch = tensor.shape[0] ?? 0;

@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { CranberriesError, asCranberriesError, invalidArgument, notFound, type FailureReason } from '../core/errors.js';
 import { EventChannel } from '../core/events.js';
+import { scrubServerPaths } from '../core/server-paths.js';
 import type { ExecutionTiming } from '../backends/backend.js';
 import { readModelFolder, type ModelRepository } from '../repository/model-repository.js';
 import { checkModelName } from '../repository/model-names.js';
@@ -200,13 +201,13 @@ export class ServingCore implements InferenceService, TfServingExtensions {
       const versions = this.manager.versions(name);
       const failure = this.manager.failure(name);
       if (versions.length === 0) {
-        if (!readyOnly) entries.push({ name, state: 'UNAVAILABLE', reason: failure ?? this.notServedReason(name) });
+        if (!readyOnly) entries.push({ name, state: 'UNAVAILABLE', reason: scrubServerPaths(failure ?? this.notServedReason(name)) });
         continue;
       }
       for (const v of versions) {
         if (readyOnly && v.state !== 'READY') continue;
         const reason = v.reason ?? (v.state === 'READY' ? failure : undefined);
-        entries.push({ name, version: String(v.version), state: v.state, ...(reason ? { reason } : {}) });
+        entries.push({ name, version: String(v.version), state: v.state, ...(reason ? { reason: scrubServerPaths(reason) } : {}) });
       }
     }
     return entries;
@@ -294,7 +295,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
     if (versions.length === 0) throw notFound(`Could not find any versions of model ${model}`);
     const selected = version === undefined ? versions : versions.filter((v) => v.version === version);
     if (selected.length === 0) throw notFound(`Could not find version ${version} of model ${model}`);
-    return selected.map((v) => ({ version: v.version, state: v.state, reason: v.reason }));
+    return selected.map((v) => ({ version: v.version, state: v.state, reason: v.reason === undefined ? undefined : scrubServerPaths(v.reason) }));
   }
 
   versionLabels(model: string): Readonly<Record<string, number>> {

@@ -2,7 +2,7 @@
  * The main thread's handle on one session worker: starts it, waits for the session, sends runs and
  * matches answers to callers. One `SessionThread` is one model instance.
  */
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CranberriesError, internal } from '../../core/errors.js';
 import { giveBack } from '../../tensors/buffer-pool.js';
@@ -58,8 +58,13 @@ export class SessionThread implements ModelInstance {
           resolve(new SessionThread(worker, message, label));
         } else {
           void worker.terminate();
-          // ONNX Runtime's messages name the file's absolute path; users see it as the file name.
-          const reason = message.kind === 'loadFailed' ? message.message.replaceAll(data.modelPath, basename(data.modelPath)) : `unexpected ${message.kind}`;
+          // ONNX Runtime's messages name the file's absolute path, and those of files beside it
+          // (external data); users see them as the file name and `<version folder>/<file>`.
+          const versionDir = dirname(data.modelPath);
+          const reason =
+            message.kind === 'loadFailed'
+              ? message.message.replaceAll(data.modelPath, basename(data.modelPath)).replaceAll(`${versionDir}/`, `${basename(versionDir)}/`)
+              : `unexpected ${message.kind}`;
           reject(new CranberriesError('INVALID_ARGUMENT', `${label}: ONNX Runtime cannot load the model: ${reason}`));
         }
       });

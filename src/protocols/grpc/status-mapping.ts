@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { boundMessage } from '../../core/bounded-text.js';
+import { clientMessage } from '../../core/server-paths.js';
 import { asCranberriesError, type ErrorCode } from '../../core/errors.js';
 
 const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
@@ -30,7 +30,8 @@ export function grpcStatusOf(code: ErrorCode): grpc.status {
 export function toServiceError(error: unknown): grpc.ServerErrorResponse {
   const cranberries = asCranberriesError(error);
   // The status message travels in a header: bounded, so it never exceeds a client's metadata limit.
-  const message = boundMessage(cranberries.message);
+  // Server folders are shown relative (`server-paths.ts`).
+  const message = clientMessage(cranberries.message);
   return Object.assign(new Error(message), { code: grpcStatusOf(cranberries.code), details: message });
 }
 

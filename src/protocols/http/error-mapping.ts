@@ -6,7 +6,7 @@
  * Installed once on the app, so every plugin (OIP, TF Serving REST, ...) shares it.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { boundMessage } from '../../core/bounded-text.js';
+import { clientMessage } from '../../core/server-paths.js';
 import { CranberriesError, type ErrorCode } from '../../core/errors.js';
 
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
@@ -30,14 +30,14 @@ export function httpStatusOf(code: ErrorCode): number {
 
 /** Sends `{"error": message}` with `status`; the reply for every failure. */
 export function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: boundMessage(message) }));
+  return reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: clientMessage(message) }));
 }
 
 /** Status and message for anything thrown while handling a request. */
 export function describeError(error: unknown, maxBodyBytes: number): { status: number; message: string } {
-  if (error instanceof CranberriesError) return { status: httpStatusOf(error.code), message: boundMessage(error.message) };
+  if (error instanceof CranberriesError) return { status: httpStatusOf(error.code), message: clientMessage(error.message) };
   const fastifyError = error as Partial<FastifyError> | null;
-  const message = boundMessage(error instanceof Error ? error.message : String(error));
+  const message = clientMessage(error instanceof Error ? error.message : String(error));
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { status: 413, message: `request body exceeds the limit of ${maxBodyBytes} bytes` };
   }
