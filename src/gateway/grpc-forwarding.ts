@@ -33,6 +33,7 @@ import { echoRequestId, streamRequestId, unaryRequestId } from '../metrics/grpc-
 import { REQUEST_ID_HEADER } from '../metrics/request-id.js';
 import type { RequestRouter, RouteTarget } from './request-router.js';
 import { isTrueBoolParameter, lengthDelimited, readInferRoute, readTfModelSpec, stringField, trueBoolParameterEntry, withoutMapEntry } from './wire-fields.js';
+import { grpcSequenceKey, SequenceOrder } from './sequence-affinity.js';
 
 export interface GrpcForwardingOptions {
   readonly service: GatewayService;
@@ -55,12 +56,12 @@ const MAX_STREAM_IN_FLIGHT = 64;
 const passThrough = (buffer: Buffer): Buffer => buffer;
 
 /** Where a message goes, read from its bytes (throws INVALID_ARGUMENT for a message that names no model). */
-export type MessageRouter = (message: Buffer) => { model: string; version: number | undefined; id: string };
+export type MessageRouter = (message: Buffer) => { model: string; version: number | undefined; id: string; affinity?: string | undefined };
 
 const oipRoute: MessageRouter = (message) => {
   const route = readInferRoute(message);
   const model = requireModelName(route.model, 'model_name');
-  return { model, version: decodeModelVersion(route.version, model), id: route.id };
+  return { model, version: decodeModelVersion(route.version, model), id: route.id, affinity: grpcSequenceKey(message) };
 };
 const tfRoute = (nested: boolean): MessageRouter => (message) => {
   const spec = readTfModelSpec(message, nested);
@@ -187,6 +188,7 @@ function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCa
     let paused = false;
     let clientDone = false;
     let closed = false;
+    const sequenceOrder = new SequenceOrder();
 
     const finishIfDone = (): void => {
       if (clientDone && inFlight === 0 && !closed) {
@@ -210,8 +212,12 @@ function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCa
         route = readInferRoute(message);
         const model = requireModelName(route.model, 'model_name');
         const requestId = streamRequestId(call.metadata, route.id).id;
-        const target = { model, version: decodeModelVersion(route.version, model), requestId, cancel };
-        const result = await send(options, MODEL_INFER, message, target, forwardedMetadata(call.metadata, requestId), callOpts);
+        const affinity = grpcSequenceKey(message);
+        const target = { model, version: decodeModelVersion(route.version, model), requestId, cancel, affinity };
+        // Requests of one sequence reach the worker in stream order: each waits for the previous one.
+        const result = await sequenceOrder.run(affinity === undefined ? undefined : `${model}\n${affinity}`, () =>
+          send(options, MODEL_INFER, message, target, forwardedMetadata(call.metadata, requestId), callOpts),
+        );
         if (result.error) return streamError(result.error.details, route);
         const response = removed !== undefined && isTrueBoolParameter(removed) ? Buffer.concat([result.response, trueBoolParameterEntry(PARAMETERS_FIELD, FINAL_FLAG)]) : result.response;
         return lengthDelimited(2, response);
