@@ -25,6 +25,7 @@ export function createSequenceScheduler(
   const fail = (message: string): never => {
     throw invalidArgument(`model '${config.name}': ${message}`);
   };
+  if (sequence.iterative_sequence) fail('sequence_batching: iterative_sequence is not supported (it needs decoupled models)');
   const controls = controlPlan(sequence, fail);
   const states = statePlan(sequence, fail);
   const configured = new Set(config.input.map((i) => i.name));
