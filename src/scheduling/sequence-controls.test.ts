@@ -58,6 +58,7 @@ test('controlTensors: CORRID of other types; a string CORRID takes numeric ids a
     ['TYPE_INT32', 'INT32', 9n, [9]],
     ['TYPE_STRING', 'BYTES', 'abc', ['abc']],
     ['TYPE_STRING', 'BYTES', 1002n, ['1002']],
+    ['TYPE_STRING', 'BYTES', undefined, ['0']], // a padding row
   ] as const) {
     const plan = controlPlan(sequence(['C', control('CONTROL_SEQUENCE_CORRID', { data_type: type })]), fail);
     assert.deepEqual(values(plan, { start: false, end: false, ready: true, correlationId: id }), [['C', datatype, [1, 1], expected]], type);

@@ -117,7 +117,9 @@ function flagTensor(control: FlagControl, value: boolean, shape: readonly number
 
 function corridTensor(control: CorridControl, id: CorrelationId | undefined, shape: readonly number[]): Tensor {
   if (control.datatype === 'BYTES') {
-    const text = id === undefined ? '' : String(id);
+    // A padding row's id is "0", the string form of the numeric "no sequence" 0, so models that
+    // parse their string CORRID as a number (as Triton's string dyna example does) do not fail.
+    const text = id === undefined ? '0' : String(id);
     return { name: control.name, datatype: 'BYTES', shape, data: [new TextEncoder().encode(text)] };
   }
   const n = typeof id === 'bigint' ? id : 0n;

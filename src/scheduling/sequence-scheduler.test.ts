@@ -87,7 +87,7 @@ describe('SequenceScheduler', () => {
     assert.equal(value(last), 11);
     assert.deepEqual(last.outputs.map((t) => t.name), ['OUTPUT']);
     assert.deepEqual(instance.batches.at(-1), [
-      { INPUT: 0, START: 0, READY: 0, CORRID: '', STATE_IN: 0 },
+      { INPUT: 0, START: 0, READY: 0, CORRID: '0', STATE_IN: 0 },
       { INPUT: 10, START: 0, READY: 1, CORRID: 'b', STATE_IN: 1 },
     ]);
   });

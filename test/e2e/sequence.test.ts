@@ -36,6 +36,8 @@ const ACCUMULATOR_DIRECT = SIMPLE_STRING_DYNA_SEQUENCE_CONFIG.replace('name: "si
   .replace('max_batch_size: 8', 'max_batch_size: 4')
   .replace(/oldest \{[^}]*\}/, 'direct { max_queue_delay_microseconds: 20000 minimum_slot_utilization: 1.0 }')
   .replace('count: 2', 'count: 1');
+/** The direct accumulator without a delay: rows of free slots below busy ones are padding rows. */
+const ACCUMULATOR_EAGER = ACCUMULATOR_DIRECT.replace('name: "accumulator_direct"', 'name: "accumulator_eager"').replace(/direct \{[^}]*\}/, 'direct { }');
 /** The accumulator with the oldest strategy and 3 candidate sequences per instance. */
 const ACCUMULATOR_OLDEST = SIMPLE_STRING_DYNA_SEQUENCE_CONFIG.replace('name: "simple_string_dyna_sequence"', 'name: "accumulator_oldest"')
   .replace(/oldest \{[^}]*\}/, 'oldest { max_candidate_sequences: 3 preferred_batch_size: [ 2 ] max_queue_delay_microseconds: 20000 }')
@@ -47,6 +49,7 @@ before(async () => {
   repo = await createTempModelRepository({
     ...sequenceModels(),
     accumulator_direct: { config: ACCUMULATOR_DIRECT, versions: { 1: simpleStringDynaSequenceModel() } },
+    accumulator_eager: { config: ACCUMULATOR_EAGER, versions: { 1: simpleStringDynaSequenceModel() } },
     accumulator_oldest: { config: ACCUMULATOR_OLDEST, versions: { 1: simpleStringDynaSequenceModel() } },
     short_idle: { config: SHORT_IDLE, versions: { 1: simpleSequenceModel() } },
   });
@@ -248,6 +251,10 @@ describe('strategies with more sequences than slots', () => {
     const runs = afterRun.executions - before.executions;
     assert.equal(requests, 30);
     assert.ok(runs < requests, `direct batching joined requests of different sequences (${runs} executions for ${requests} requests)`);
+  });
+
+  test('direct without a delay: padding rows (READY false, CORRID "0") do not disturb 8 sequences over 4 slots', async () => {
+    await concurrentSequences('accumulator_eager', 8, 6);
   });
 
   test('oldest: 8 sequences over 3 candidate slots run to the right sums', async () => {
