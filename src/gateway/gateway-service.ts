@@ -40,6 +40,7 @@ import { readyVersionOrThrow, type EndpointHealthView } from './picker.js';
 import { REQUEST_ID_HEADER, resolveRequestId } from '../metrics/request-id.js';
 import type { RequestRouter } from './request-router.js';
 import { mergeStatistics } from './statistics-merge.js';
+import { sequenceKeyOf } from './sequence-affinity.js';
 
 /** Writes a model's desired state (the cluster admin API's functions). */
 export interface ModelControl {
@@ -154,7 +155,8 @@ export class GatewayService implements InferenceService {
     const metadata = new grpc.Metadata();
     metadata.set(REQUEST_ID_HEADER, requestId);
     const cancel = Cancellation.fromSignal(context?.signal);
-    const answer = await this.options.router.route({ model: request.model, version: request.version, requestId, cancel }, (endpoint) =>
+    const affinity = sequenceKeyOf(request.parameters?.['sequence_id']);
+    const answer = await this.options.router.route({ model: request.model, version: request.version, requestId, cancel, affinity }, (endpoint) =>
       this.options.grpc.unary(endpoint, MODEL_INFER_PATH, message, metadata, {}, cancel),
     );
     if (answer.error) throw errorFromStatus(answer.error);

@@ -34,6 +34,7 @@ import { REQUEST_ID_HEADER } from '../metrics/request-id.js';
 import type { RequestRouter, RouteTarget } from './request-router.js';
 import { TENSOR_SERIALIZATION_HEADER } from '../protocols/tfserving/tensor-serialization.js';
 import { isTrueBoolParameter, lengthDelimited, readInferRoute, readTfModelSpec, stringField, trueBoolParameterEntry, withoutMapEntry } from './wire-fields.js';
+import { grpcSequenceKey, SequenceOrder } from './sequence-affinity.js';
 
 export interface GrpcForwardingOptions {
   readonly service: GatewayService;
@@ -60,12 +61,12 @@ const MAX_STREAM_IN_FLIGHT = 64;
 const passThrough = (buffer: Buffer): Buffer => buffer;
 
 /** Where a message goes, read from its bytes (throws INVALID_ARGUMENT for a message that names no model). */
-export type MessageRouter = (message: Buffer) => { model: string; version: number | undefined; id: string };
+export type MessageRouter = (message: Buffer) => { model: string; version: number | undefined; id: string; affinity?: string | undefined };
 
 const oipRoute: MessageRouter = (message) => {
   const route = readInferRoute(message);
   const model = requireModelName(route.model, 'model_name');
-  return { model, version: decodeModelVersion(route.version, model), id: route.id };
+  return { model, version: decodeModelVersion(route.version, model), id: route.id, affinity: grpcSequenceKey(message) };
 };
 const tfRoute = (nested: boolean): MessageRouter => (message) => {
   const spec = readTfModelSpec(message, nested);
@@ -194,6 +195,7 @@ function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCa
     let paused = false;
     let clientDone = false;
     let closed = false;
+    const sequenceOrder = new SequenceOrder();
 
     const finishIfDone = (): void => {
       if (clientDone && inFlight === 0 && !closed) {
@@ -217,8 +219,12 @@ function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCa
         route = readInferRoute(message);
         const model = requireModelName(route.model, 'model_name');
         const requestId = streamRequestId(call.metadata, route.id).id;
-        const target = { model, version: decodeModelVersion(route.version, model), requestId, cancel };
-        const result = await send(options, MODEL_INFER, message, target, forwardedMetadata(call.metadata, requestId), callOpts);
+        const affinity = grpcSequenceKey(message);
+        const target = { model, version: decodeModelVersion(route.version, model), requestId, cancel, affinity };
+        // Requests of one sequence reach the worker in stream order: each waits for the previous one.
+        const result = await sequenceOrder.run(affinity === undefined ? undefined : `${model}\n${affinity}`, () =>
+          send(options, MODEL_INFER, message, target, forwardedMetadata(call.metadata, requestId), callOpts),
+        );
         if (result.error) return streamError(result.error.details, route);
         const response = removed !== undefined && isTrueBoolParameter(removed) ? Buffer.concat([result.response, trueBoolParameterEntry(PARAMETERS_FIELD, FINAL_FLAG)]) : result.response;
         return lengthDelimited(2, response);

@@ -202,7 +202,7 @@ export class GrpcFront {
     }
     const { upstreams } = this.options;
     this.options.router
-      .route({ model: target.model, version: target.version, requestId, cancel }, (endpoint) => {
+      .route({ model: target.model, version: target.version, requestId, cancel, affinity: target.affinity }, (endpoint) => {
         // The worker gets what is left of the caller's deadline (less on a retry).
         if (timer !== undefined) upstream['grpc-timeout'] = `${Math.max(1, Math.ceil(deadline - Date.now()))}m`;
         return upstreams.unary(endpoint, upstream, body, cancel);

@@ -17,6 +17,7 @@
  */
 import { notFound, unavailable } from '../core/errors.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
+import { StickySequences } from './sequence-affinity.js';
 
 /** Whether a worker may be sent requests (the health tracker's answer). */
 export interface EndpointHealthView {
@@ -36,6 +37,8 @@ export interface PickerOptions {
 export class Picker {
   private readonly outstandingByKey = new Map<string, number>();
   private readonly random: () => number;
+  /** Requests of one sequence go to one replica (sequence-affinity.ts). */
+  private readonly sticky = new StickySequences();
 
   constructor(
     private readonly health: EndpointHealthView,
@@ -46,10 +49,13 @@ export class Picker {
 
   /**
    * Chooses a replica and counts the request as outstanding on it. `exclude` holds endpoint keys
-   * already tried for this request. Throws NOT_FOUND / UNAVAILABLE when nothing can serve.
+   * already tried for this request. `affinity` (a sequence key) makes every request with the same
+   * key go to the same usable replica instead of the least loaded. Throws NOT_FOUND / UNAVAILABLE
+   * when nothing can serve.
    */
-  pick(table: EndpointTable, model: string, version: number | undefined, exclude?: ReadonlySet<string>): Pick {
-    const chosen = version === undefined ? this.pickLatest(table, model, exclude) : this.pickVersion(table, model, version, exclude);
+  pick(table: EndpointTable, model: string, version: number | undefined, exclude?: ReadonlySet<string>, affinity?: string): Pick {
+    const sticky = affinity === undefined ? undefined : `${model}\n${affinity}`;
+    const chosen = version === undefined ? this.pickLatest(table, model, exclude, sticky) : this.pickVersion(table, model, version, exclude, sticky);
     this.outstandingByKey.set(chosen.endpoint.key, (this.outstandingByKey.get(chosen.endpoint.key) ?? 0) + 1);
     return chosen;
   }
@@ -65,21 +71,22 @@ export class Picker {
     return this.outstandingByKey.get(key) ?? 0;
   }
 
-  private pickLatest(table: EndpointTable, model: string, exclude: ReadonlySet<string> | undefined): Pick {
+  private pickLatest(table: EndpointTable, model: string, exclude: ReadonlySet<string> | undefined, sticky?: string): Pick {
     for (const version of table.freshVersions(model)) {
-      const endpoint = this.choose(table.replicas(model, version).fresh, exclude);
+      const endpoint = this.choose(table.replicas(model, version).fresh, exclude, sticky && `${version}\n${sticky}`);
       if (endpoint) return { endpoint, version };
     }
     for (const version of [...table.freshVersions(model), ...table.retainedVersions(model)].sort((a, b) => b - a)) {
-      const endpoint = this.choose(table.replicas(model, version).retained, exclude);
+      const endpoint = this.choose(table.replicas(model, version).retained, exclude, sticky && `${version}\n${sticky}`);
       if (endpoint) return { endpoint, version };
     }
     throw this.unreachable(table, model, readyVersionOrThrow(table, model, undefined), exclude);
   }
 
-  private pickVersion(table: EndpointTable, model: string, version: number, exclude: ReadonlySet<string> | undefined): Pick {
+  private pickVersion(table: EndpointTable, model: string, version: number, exclude: ReadonlySet<string> | undefined, sticky?: string): Pick {
     const replicas = table.replicas(model, version);
-    const endpoint = this.choose(replicas.fresh, exclude) ?? this.choose(replicas.retained, exclude);
+    const key = sticky && `${version}\n${sticky}`;
+    const endpoint = this.choose(replicas.fresh, exclude, key) ?? this.choose(replicas.retained, exclude, key);
     if (endpoint) return { endpoint, version };
     throw this.unreachable(table, model, readyVersionOrThrow(table, model, version), exclude);
   }
@@ -93,8 +100,9 @@ export class Picker {
     return unavailable(`Request for model '${model}' version ${version}: no reachable replica (${all.length} READY, ${parts})`);
   }
 
-  /** Least outstanding among usable candidates; ties broken uniformly at random. */
-  private choose(candidates: readonly Endpoint[], exclude: ReadonlySet<string> | undefined): Endpoint | undefined {
+  /** Least outstanding among usable candidates; ties broken uniformly at random. With a sticky key, the sequence's replica. */
+  private choose(candidates: readonly Endpoint[], exclude: ReadonlySet<string> | undefined, sticky?: string): Endpoint | undefined {
+    if (sticky) return this.sticky.choose(sticky, candidates.filter((e) => !exclude?.has(e.key) && this.health.isUp(e.key)));
     let best: Endpoint | undefined;
     let bestLoad = Infinity;
     let ties = 0;

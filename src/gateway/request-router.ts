@@ -48,6 +48,8 @@ export interface RouteTarget {
   readonly requestId: string;
   /** Cancelled when the client has gone: no retry is started after that. */
   readonly cancel?: Cancellation | undefined;
+  /** The request's sequence key: every request of a sequence goes to the same replica. */
+  readonly affinity?: string | undefined;
 }
 
 /** Observations for metrics and logs; all optional. */
@@ -93,7 +95,7 @@ export class RequestRouter {
   /** Picks (counting the request outstanding) or throws the picker's error with the request id. */
   private pick(target: RouteTarget, exclude: ReadonlySet<string> | undefined): { endpoint: Endpoint; version: number } {
     try {
-      return this.options.picker.pick(this.options.table(), target.model, target.version, exclude);
+      return this.options.picker.pick(this.options.table(), target.model, target.version, exclude, target.affinity);
     } catch (error) {
       throw withRequestId(error, target.requestId);
     }
@@ -115,12 +117,12 @@ export class RequestRouter {
   /** Where a retry goes, already counted outstanding; undefined when nowhere. */
   private retryTarget(target: RouteTarget, failed: Endpoint, kind: FailureKind): { endpoint: Endpoint; version: number } | undefined {
     try {
-      return this.options.picker.pick(this.options.table(), target.model, target.version, new Set([failed.key]));
+      return this.options.picker.pick(this.options.table(), target.model, target.version, new Set([failed.key]), target.affinity);
     } catch {
       // No other replica. A broken connection to a worker that is still up deserves one fresh try.
       if (kind !== 'reset' || !this.options.health.isUp(failed.key)) return undefined;
       try {
-        return this.options.picker.pick(this.options.table(), target.model, target.version);
+        return this.options.picker.pick(this.options.table(), target.model, target.version, undefined, target.affinity);
       } catch {
         return undefined;
       }

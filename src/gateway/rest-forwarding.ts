@@ -29,6 +29,7 @@ import { forwardedHeaders, type HttpUpstreams, type UpstreamResponse } from './h
 import { newRequestId, REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../metrics/request-id.js';
 import { peekJsonId } from './request-id.js';
 import type { RequestRouter } from './request-router.js';
+import { restSequenceKey } from './sequence-affinity.js';
 
 export interface RestForwardingOptions {
   /** What the relay asks of the gateway's service (tests give a stand-in). */
@@ -155,7 +156,8 @@ export function relayRaw(
       const id = requestId;
       const upstream = { method: req.method ?? 'POST', path: req.url ?? '/', headers: forwardedHeaders(req.headers, id, options.forwardHeaders), body };
       if (model === undefined) return relayToAnyWorker(options, upstream, id, cancel);
-      const routed = options.router.route({ model, version, requestId: id, cancel }, (endpoint) => options.http.send(endpoint, upstream, cancel));
+      const affinity = restSequenceKey(body, req.headers['inference-header-content-length'], req.headers['content-encoding']);
+      const routed = options.router.route({ model, version, requestId: id, cancel, affinity }, (endpoint) => options.http.send(endpoint, upstream, cancel));
       if (!anyWorkerIfUnknown) return routed;
       return routed.catch((error: unknown) => {
         if (error instanceof CranberriesError && error.code === 'NOT_FOUND') return relayToAnyWorker(options, upstream, id, cancel);

@@ -17,6 +17,7 @@ import { withDefaults } from './config-json.js';
 import { authoredFields, markAuthored } from './config-authored.js';
 import { modelConfigRoot } from './config-proto.js';
 import { formatShape, validateModelConfig } from './config-validate.js';
+import { sequenceTensorNames } from './sequence-batching-config.js';
 
 /**
  * `max_batch_size` given to a batchable model whose config does not state one. Triton's ONNX
@@ -101,13 +102,19 @@ export function completeModelConfig(config: ModelConfig, signature: ModelSignatu
     completed.max_batch_size = batches ? Math.max(DEFAULT_MAX_BATCH_SIZE, ...preferred) : 0;
   }
   const batching = completed.max_batch_size > 0;
+  // Control and implicit-state tensors are fed and read by the sequence batcher, not by clients.
+  const sequenceNames = sequenceTensorNames(config);
+  const clientSignature: ModelSignature = {
+    inputs: signature.inputs.filter((t) => !sequenceNames.inputs.has(t.name)),
+    outputs: signature.outputs.filter((t) => !sequenceNames.outputs.has(t.name)),
+  };
   completed.input =
     completed.input.length === 0
-      ? signature.inputs.map((model) => tensorFrom<ModelInput>('inference.ModelInput', model, batching))
+      ? clientSignature.inputs.map((model) => tensorFrom<ModelInput>('inference.ModelInput', model, batching))
       : completed.input.map((input) => fillTensor(input, signature.inputs.find((m) => m.name === input.name), batching));
   completed.output =
     completed.output.length === 0
-      ? signature.outputs.map((model) => tensorFrom<ModelOutput>('inference.ModelOutput', model, batching))
+      ? clientSignature.outputs.map((model) => tensorFrom<ModelOutput>('inference.ModelOutput', model, batching))
       : completed.output.map((output) => fillTensor(output, signature.outputs.find((m) => m.name === output.name), batching));
   if (completed.default_model_filename === '' && completed.backend === 'onnxruntime') completed.default_model_filename = 'model.onnx';
   // A tensor the model lacks cannot be completed: say so, rather than that its data_type is missing.
@@ -170,7 +177,9 @@ function checkNames(config: ModelConfig, signature: ModelSignature, modelName: s
   check('input', config.input, signature.inputs);
   check('output', config.output, signature.outputs);
   const listed = new Set(config.input.map((input) => input.name));
+  const sequenceInputs = sequenceTensorNames(config).inputs;
   for (const input of signature.inputs) {
+    if (sequenceInputs.has(input.name)) continue;
     if (!listed.has(input.name)) fail(`model input '${input.name}' is missing from the config (the config lists: ${[...listed].join(', ') || 'none'})`);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { ExecutionTiming } from '../backends/backend.js';
 import type { Tensor } from '../tensors/tensor.js';
+import type { SequenceFlags } from './sequence-parameters.js';
 
 export interface ScheduledRequest {
   /** Inputs as the model sees them (after reshape); the first dim is the batch dim when batching. */
@@ -15,6 +16,8 @@ export interface ScheduledRequest {
   /** Per-request queue timeout in microseconds (0 = the model's default). */
   readonly timeoutUs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** The request's sequence (`sequence_id`, `sequence_start`, `sequence_end`), for sequence models. */
+  readonly sequence?: SequenceFlags | undefined;
 }
 
 export interface ScheduledResult {

@@ -18,6 +18,7 @@ import type { ModelConfig } from '../repository/model-config.js';
 import { resourceCapViolation, type ResourceCaps } from '../repository/resource-caps.js';
 import { BatchingScheduler, NO_BATCHING, type BatchingOptions } from '../scheduling/batching-scheduler.js';
 import type { ExecutionRecord } from '../scheduling/scheduler.js';
+import { createSequenceScheduler } from '../scheduling/sequence-setup.js';
 import type { VersionState } from './inference-service.js';
 import { ServedVersion } from './served-version.js';
 import { runModelWarmup, type WarmupFiles, type WarmupReport } from './model-warmup.js';
@@ -257,10 +258,12 @@ export class ModelManager {
         validateAgainstSignature(complete, loaded.signature, model);
         // Triton's model_warmup: every instance runs the samples before the version is READY.
         warmup = await runModelWarmup(complete, loaded.instances, files);
-        const scheduler = new BatchingScheduler(loaded.instances, batchingOptions(complete), (record) => {
+        const onExecution = (record: ExecutionRecord): void => {
           served.stats.recordExecution(record);
           this.executed.publish({ ...record, model, version: aspired.version });
-        });
+        };
+        const scheduler =
+          createSequenceScheduler(loaded.instances, complete, loaded.signature, onExecution) ?? new BatchingScheduler(loaded.instances, batchingOptions(complete), onExecution);
         served.parts = { loaded, config: complete, signature: loaded.signature, scheduler };
         served.state = 'READY';
         served.reason = undefined;

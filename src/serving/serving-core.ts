@@ -30,6 +30,7 @@ import type {
 import type { ModelManager } from './model-manager.js';
 import type { ResponseCache } from './response-cache.js';
 import { finishOutputs, prepareRequest } from './request-preparation.js';
+import { sequenceRequestFlags } from './sequence-request.js';
 import type { ServedVersion } from './served-version.js';
 import { readLabels } from './labels.js';
 import { VersionLabels } from './version-labels.js';
@@ -162,7 +163,8 @@ export class ServingCore implements InferenceService, TfServingExtensions {
     try {
       const prepared = prepareRequest(request, parts.config);
       // A cache hit skips the queue and the model entirely.
-      const cached = parts.config.response_cache?.enable ? this.options.responseCache?.lookup(served, prepared.inputs, prepared.outputs) : undefined;
+      const sequence = sequenceRequestFlags(parts.config, request);
+      const cached = parts.config.response_cache?.enable && !sequence ? this.options.responseCache?.lookup(served, prepared.inputs, prepared.outputs) : undefined;
       if (cached?.hit) {
         const totalNs = Number(process.hrtime.bigint() - started);
         served.stats.recordCacheHit(totalNs);
@@ -175,6 +177,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
         rows: prepared.rows,
         timeoutUs: timeoutParameter(request),
         signal: context?.signal,
+        sequence,
       });
       const outputs = finishOutputs(result.outputs, prepared, parts.config, this.labelsOf(served));
       if (cached) served.stats.recordCacheMiss(cached.lookupNs + cached.store(outputs));
