@@ -12,11 +12,12 @@ import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './sh
 import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber } from './options.js';
 import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
+import { addSharedMemoryFlags, type SharedMemoryFlags } from '../shared-memory/index.js';
 import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
 import { checkStartupInputs, finishStartup, type StartingServer } from '../server/startup.js';
 import { startupFailures } from '../server/readiness.js';
 
-interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags {
+interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, SharedMemoryFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -54,7 +55,7 @@ export function serveCommand(): Command {
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false)
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
-  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command)))), { exitOnError: true })))
+  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addSharedMemoryFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command))))), { exitOnError: true })))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -83,6 +84,7 @@ export function serveCommand(): Command {
         executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
         strictReadiness: flags.strictReadiness,
         modelLoadThreadCount: flags.modelLoadThreadCount,
+        allowClientShm: flags.allowClientShm,
         ...observabilityOptions(flags),
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),

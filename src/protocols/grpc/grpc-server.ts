@@ -18,6 +18,7 @@ import { undecodableMessageInterceptor, withTolerantDeserializers } from './unde
 import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../listener-limits.js';
 import { grpcServerLimitOptions } from './grpc-listener.js';
 import { grpcAccessInterceptor, type AccessPolicy } from '../../access/index.js';
+import type { SharedMemoryRegions } from '../../shared-memory/index.js';
 
 /** A further service to serve next to the inference and health services. */
 export interface GrpcServiceRegistration {
@@ -37,6 +38,8 @@ export interface GrpcServerOptions {
   readonly limits?: GrpcListenerLimits | undefined;
   /** Who may call what (`access/`), checked by an interceptor ahead of every method; absent: open. */
   readonly access?: AccessPolicy | undefined;
+  /** System shared-memory regions (`shared-memory/`); absent: the extension's calls refuse registration. */
+  readonly sharedMemory?: SharedMemoryRegions | undefined;
 }
 
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
@@ -56,7 +59,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);
 
   const definitions = oipPackageDefinition();
-  server.addService(withTolerantDeserializers(serviceDefinition(definitions, OIP_SERVICE_NAME)), createOipImplementation(service, logger));
+  server.addService(withTolerantDeserializers(serviceDefinition(definitions, OIP_SERVICE_NAME)), createOipImplementation(service, logger, options.sharedMemory && { regions: options.sharedMemory, maxInputBytes: maxMessageBytes }));
   server.addService(withTolerantDeserializers(serviceDefinition(definitions, HEALTH_SERVICE_NAME)), createHealthImplementation(service, served));
   for (const extra of extras) server.addService(withTolerantDeserializers(extra.definition), extra.implementation);
   return server;

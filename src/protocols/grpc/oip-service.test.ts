@@ -230,11 +230,8 @@ describe('gRPC inference service RPCs', () => {
     assert.equal((await statusOf(t.unary('RepositoryModelUnload', { model_name: 'zzz' }))).code, grpc.status.NOT_FOUND);
   });
 
-  it('answers UNIMPLEMENTED for shared-memory, trace and log RPCs', async () => {
+  it('answers UNIMPLEMENTED for CUDA shared-memory, trace and log RPCs', async () => {
     const rpcs = [
-      'SystemSharedMemoryStatus',
-      'SystemSharedMemoryRegister',
-      'SystemSharedMemoryUnregister',
       'CudaSharedMemoryStatus',
       'CudaSharedMemoryRegister',
       'CudaSharedMemoryUnregister',
@@ -245,6 +242,15 @@ describe('gRPC inference service RPCs', () => {
       const failure = await statusOf(t.unary(rpc, {}));
       assert.equal(failure.code, grpc.status.UNIMPLEMENTED, rpc);
       assert.match(failure.details, new RegExp(`^${rpc}: the .* extension is not supported`));
+    }
+  });
+
+  it('without shared memory: system shared-memory status lists nothing, registration is UNIMPLEMENTED', async () => {
+    assert.deepEqual(await t.unary('SystemSharedMemoryStatus', {}), { regions: {} });
+    for (const rpc of ['SystemSharedMemoryRegister', 'SystemSharedMemoryUnregister']) {
+      const failure = await statusOf(t.unary(rpc, { name: 'r', key: '/k', offset: 0, byte_size: 8 }));
+      assert.equal(failure.code, grpc.status.UNIMPLEMENTED, rpc);
+      assert.equal(failure.details, 'system shared memory is not offered by this server', rpc);
     }
   });
 

@@ -24,6 +24,7 @@ import { installBodyParsing } from './request-body.js';
 import { installResponseCompression } from './response-compression.js';
 import { tfServingRoutes } from '../tfserving/tfs-rest-routes.js';
 import { AccessPolicy, installRestAccess } from '../../access/index.js';
+import type { SharedMemoryRegions } from '../../shared-memory/index.js';
 
 export interface HttpAppOptions {
   readonly service: InferenceService;
@@ -45,6 +46,8 @@ export interface HttpAppOptions {
   readonly access?: AccessPolicy | undefined;
   /** Serve HTTPS with these options (`tls/server-tls.ts`); absent: plain HTTP. */
   readonly https?: TlsOptions | undefined;
+  /** System shared-memory regions (`shared-memory/`); absent: the extension's routes refuse registration. */
+  readonly sharedMemory?: SharedMemoryRegions | undefined;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -78,7 +81,12 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   installBodyParsing(app, new InflateBudget(limits.maxInflatingBytes));
   installResponseCompression(app);
   void app.register(
-    oipRoutes(options.service, { maxBodyBytes: options.maxBodyBytes, direct: options.directInference ?? false, logger: options.logger || undefined }),
+    oipRoutes(options.service, {
+      maxBodyBytes: options.maxBodyBytes,
+      direct: options.directInference ?? false,
+      logger: options.logger || undefined,
+      sharedMemory: options.sharedMemory && { regions: options.sharedMemory, maxInputBytes: options.maxBodyBytes },
+    }),
   );
   void app.register(tfServingRoutes(options.service, options.maxBodyBytes));
   return app;
