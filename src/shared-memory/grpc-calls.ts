@@ -3,6 +3,8 @@
  * `SystemSharedMemoryRegister` and `SystemSharedMemoryUnregister` on the decoded messages (64-bit
  * fields arrive as decimal strings). The gRPC adapter wraps them like its other unary calls.
  */
+import { quoteInput } from '../core/bounded-text.js';
+import { notFound } from '../core/errors.js';
 import type { RegionStatus, SharedMemoryRegions } from './system-shared-memory.js';
 
 export interface WireSystemShmStatusRequest {
@@ -31,5 +33,20 @@ export function systemShmRegister(regions: SharedMemoryRegions, request: WireSys
 
 export function systemShmUnregister(regions: SharedMemoryRegions, request: WireSystemShmStatusRequest): Record<string, never> {
   regions.unregister(request.name);
+  return {};
+}
+
+/** `CudaSharedMemoryStatus` as Triton without GPUs answers it: no regions; a named one is NOT_FOUND. */
+export function cudaShmStatus(request: WireSystemShmStatusRequest): { regions: Record<string, never> } {
+  if (request.name !== '') throw notFound(`Unable to find cuda shared memory region: ${quoteInput(request.name)}`);
+  return { regions: {} };
+}
+
+export function cudaShmRegister(regions: SharedMemoryRegions, request: WireSystemShmStatusRequest): never {
+  return regions.registerCuda(request.name);
+}
+
+export function cudaShmUnregister(regions: SharedMemoryRegions): Record<string, never> {
+  regions.unregisterCuda();
   return {};
 }

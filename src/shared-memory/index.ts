@@ -19,6 +19,9 @@ export { SHARED_MEMORY_PARAMETERS, SharedMemoryUse, sharedMemoryRefFromJson, sha
 export { addSharedMemoryFlags, type SharedMemoryFlags } from './shm-flags.js';
 export { registerSharedMemoryRoutes } from './rest-routes.js';
 export {
+  cudaShmRegister,
+  cudaShmStatus,
+  cudaShmUnregister,
   systemShmRegister,
   systemShmStatus,
   systemShmUnregister,

@@ -6,17 +6,16 @@
  * - `POST /v2/systemsharedmemory[/region/{name}]/unregister` (no body; no name: every region)
  *
  * Successful register and unregister calls answer 200 with an empty body; failures answer
- * `{"error": "..."}` through the app's error handler. The CUDA shared-memory routes answer 501:
- * there is no GPU support.
+ * `{"error": "..."}` through the app's error handler. The CUDA shared-memory routes answer as
+ * Triton built without GPUs does: no regions, unregistering succeeds, registering fails.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CranberriesError, invalidArgument } from '../core/errors.js';
+import { quoteInput } from '../core/bounded-text.js';
+import { invalidArgument, notFound } from '../core/errors.js';
 import { isJsonObject, parseJsonText } from '../protocols/http/json-fields.js';
 import { routePath } from '../protocols/http/method-routes.js';
 import { bodyOf } from '../protocols/http/request-body.js';
 import type { SharedMemoryRegions } from './system-shared-memory.js';
-
-const CUDA_SHM_UNSUPPORTED = 'CUDA shared memory is not supported by this server (no GPU support)';
 
 export function registerSharedMemoryRoutes(app: FastifyInstance, regions: SharedMemoryRegions): void {
   const regionOf = (request: FastifyRequest): string | undefined => (request.params as { name?: string }).name;
@@ -41,14 +40,21 @@ export function registerSharedMemoryRoutes(app: FastifyInstance, regions: Shared
   routePath(app, '/v2/systemsharedmemory/unregister', { POST: unregister });
   routePath(app, '/v2/systemsharedmemory/region/:name/unregister', { POST: unregister });
 
-  const noCuda = (): never => {
-    throw new CranberriesError('UNIMPLEMENTED', CUDA_SHM_UNSUPPORTED);
+  // CUDA shared memory as Triton without GPUs answers it (tritonclient's examples unregister it first).
+  const cudaStatus = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const name = regionOf(request);
+    if (name !== undefined) throw notFound(`Unable to find cuda shared memory region: ${quoteInput(name)}`);
+    return json(reply, []);
+  };
+  const cudaUnregister = (_request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    regions.unregisterCuda();
+    return reply.code(200).send();
   };
   for (const prefix of ['/v2/cudasharedmemory', '/v2/cudasharedmemory/region/:name']) {
-    routePath(app, `${prefix}/status`, { GET: noCuda });
-    routePath(app, `${prefix}/unregister`, { POST: noCuda });
+    routePath(app, `${prefix}/status`, { GET: cudaStatus });
+    routePath(app, `${prefix}/unregister`, { POST: cudaUnregister });
   }
-  routePath(app, '/v2/cudasharedmemory/region/:name/register', { POST: noCuda });
+  routePath(app, '/v2/cudasharedmemory/region/:name/register', { POST: (request) => regions.registerCuda(regionOf(request) ?? '') });
 }
 
 /** `{"key": string, "offset"?: integer ≥ 0, "byte_size": integer ≥ 0}` (Triton's field checks and messages). */

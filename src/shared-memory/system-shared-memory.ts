@@ -36,6 +36,12 @@ export interface SharedMemoryRegions {
   status(name?: string): RegionStatus[];
   /** Pins `byteSize` bytes at `offset` of region `name` for one request; bounds are checked here. */
   acquire(name: string, offset: number, byteSize: number): RegionLease;
+  /**
+   * CUDA shared memory, answered as Triton without GPUs answers it: status lists nothing,
+   * unregistering succeeds (there is nothing to unregister), registering fails.
+   */
+  registerCuda(name: string): never;
+  unregisterCuda(): void;
 }
 
 /** A pinned slice of a region, valid until `release()`. */
@@ -149,6 +155,15 @@ export class SystemSharedMemory implements SharedMemoryRegions {
     };
   }
 
+  registerCuda(name: string): never {
+    if (!this.allowClientShm) throw new CranberriesError('UNIMPLEMENTED', CLIENT_SHM_DISABLED);
+    throw invalidArgument(`failed to register CUDA shared memory region: ${quoteInput(name)}, GPUs not supported`);
+  }
+
+  unregisterCuda(): void {
+    if (!this.allowClientShm) throw new CranberriesError('UNIMPLEMENTED', CLIENT_SHM_DISABLED);
+  }
+
   /** Closes every region (server shutdown); leases still out fail their next read or write. */
   close(): void {
     for (const region of this.regions.values()) closeSync(region.fd);
@@ -175,7 +190,7 @@ export function refusingSharedMemory(reason: string): SharedMemoryRegions {
   const refuse = (): never => {
     throw new CranberriesError('UNIMPLEMENTED', reason);
   };
-  return { register: refuse, unregister: refuse, status: () => [], acquire: refuse };
+  return { register: refuse, unregister: refuse, status: () => [], acquire: refuse, registerCuda: refuse, unregisterCuda: refuse };
 }
 
 /**

@@ -206,6 +206,17 @@ describe('registration over REST', () => {
     assert.equal((await http(`${server.url}/v2/systemsharedmemory/region/x/register`, 'GET')).status, 405);
   });
 
+  test('CUDA shared memory answers as Triton without GPUs: no regions, unregister succeeds, register fails', async () => {
+    assert.deepEqual((await http(`${server.url}/v2/cudasharedmemory/status`, 'GET')).json, []);
+    assert.equal((await http(`${server.url}/v2/cudasharedmemory/unregister`, 'POST')).status, 200);
+    const register = await http(`${server.url}/v2/cudasharedmemory/region/gpu/register`, 'POST', { raw_handle: { b64: '' }, device_id: 0, byte_size: 8 });
+    assert.equal(register.status, 400);
+    assert.equal(errorOf(register), "failed to register CUDA shared memory region: 'gpu', GPUs not supported");
+    assert.deepEqual((await grpcClient.call(OIP_SERVICE, 'CudaSharedMemoryStatus', {})).value, { regions: {} });
+    assert.equal((await grpcClient.call(OIP_SERVICE, 'CudaSharedMemoryUnregister', {})).code, grpc.status.OK);
+    assert.equal((await grpcClient.call(OIP_SERVICE, 'CudaSharedMemoryRegister', { name: 'gpu' })).code, grpc.status.INVALID_ARGUMENT);
+  });
+
   test('the extension is advertised where registration works', async () => {
     const enabled = (await http(`${server.url}/v2`, 'GET')).json as { extensions: string[] };
     assert.ok(enabled.extensions.includes('system_shared_memory'));
@@ -222,6 +233,7 @@ describe('registration over REST', () => {
     assert.equal(refused.status, 501);
     assert.equal(errorOf(refused), "Client shared memory is disabled. Start the server with '--allow-client-shm=true' to enable.");
     assert.equal((await http(`${disabled.url}/v2/systemsharedmemory/unregister`, 'POST')).status, 501);
+    assert.equal((await http(`${disabled.url}/v2/cudasharedmemory/unregister`, 'POST')).status, 501);
     const off = new DecoderTestClient(`127.0.0.1:${disabled.ports.grpc}`);
     try {
       const answer = await off.call(OIP_SERVICE, 'SystemSharedMemoryRegister', { name: 'off', key, offset: 0, byte_size: 8 });

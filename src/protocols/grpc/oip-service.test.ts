@@ -230,11 +230,8 @@ describe('gRPC inference service RPCs', () => {
     assert.equal((await statusOf(t.unary('RepositoryModelUnload', { model_name: 'zzz' }))).code, grpc.status.NOT_FOUND);
   });
 
-  it('answers UNIMPLEMENTED for CUDA shared-memory, trace and log RPCs', async () => {
+  it('answers UNIMPLEMENTED for trace and log RPCs', async () => {
     const rpcs = [
-      'CudaSharedMemoryStatus',
-      'CudaSharedMemoryRegister',
-      'CudaSharedMemoryUnregister',
       'TraceSetting',
       'LogSettings',
     ];
@@ -245,9 +242,10 @@ describe('gRPC inference service RPCs', () => {
     }
   });
 
-  it('without shared memory: system shared-memory status lists nothing, registration is UNIMPLEMENTED', async () => {
+  it('without shared memory: status lists nothing, (un)registration is UNIMPLEMENTED', async () => {
     assert.deepEqual(await t.unary('SystemSharedMemoryStatus', {}), { regions: {} });
-    for (const rpc of ['SystemSharedMemoryRegister', 'SystemSharedMemoryUnregister']) {
+    assert.deepEqual(await t.unary('CudaSharedMemoryStatus', {}), { regions: {} });
+    for (const rpc of ['SystemSharedMemoryRegister', 'SystemSharedMemoryUnregister', 'CudaSharedMemoryRegister', 'CudaSharedMemoryUnregister']) {
       const failure = await statusOf(t.unary(rpc, { name: 'r', key: '/k', offset: 0, byte_size: 8 }));
       assert.equal(failure.code, grpc.status.UNIMPLEMENTED, rpc);
       assert.equal(failure.details, 'system shared memory is not offered by this server', rpc);

@@ -2,8 +2,8 @@
  * Handlers of `inference.GRPCInferenceService` (Open Inference Protocol + Triton extensions) on top
  * of the InferenceService façade. Each handler decodes its message, calls the façade and encodes the
  * answer; failures become gRPC statuses in `status-mapping.ts`. System shared memory is served by
- * `shared-memory/`; CUDA shared-memory, trace and log RPCs are answered UNIMPLEMENTED because
- * Cranberries does not offer those extensions.
+ * `shared-memory/` (CUDA shared memory as Triton without GPUs answers it); trace and log RPCs are
+ * answered UNIMPLEMENTED because Cranberries does not offer those extensions.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -27,6 +27,9 @@ import { createStreamInferHandler } from './oip-stream.js';
 import { logFailure, toServiceError } from './status-mapping.js';
 import { echoRequestId, failedInference, unaryRequestId } from '../../metrics/grpc-request-tracking.js';
 import {
+  cudaShmRegister,
+  cudaShmStatus,
+  cudaShmUnregister,
   refusingSharedMemory,
   sharedMemoryUse,
   systemShmRegister,
@@ -189,9 +192,9 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
     SystemSharedMemoryStatus: unary<WireSystemShmStatusRequest, object>('SystemSharedMemoryStatus', logger, (request) => systemShmStatus(regions, request)),
     SystemSharedMemoryRegister: unary<WireSystemShmRegisterRequest, Empty>('SystemSharedMemoryRegister', logger, (request) => systemShmRegister(regions, request)),
     SystemSharedMemoryUnregister: unary<WireSystemShmStatusRequest, Empty>('SystemSharedMemoryUnregister', logger, (request) => systemShmUnregister(regions, request)),
-    CudaSharedMemoryStatus: unimplemented('CudaSharedMemoryStatus', 'CUDA shared-memory'),
-    CudaSharedMemoryRegister: unimplemented('CudaSharedMemoryRegister', 'CUDA shared-memory'),
-    CudaSharedMemoryUnregister: unimplemented('CudaSharedMemoryUnregister', 'CUDA shared-memory'),
+    CudaSharedMemoryStatus: unary<WireSystemShmStatusRequest, object>('CudaSharedMemoryStatus', logger, (request) => cudaShmStatus(request)),
+    CudaSharedMemoryRegister: unary<WireSystemShmStatusRequest, Empty>('CudaSharedMemoryRegister', logger, (request) => cudaShmRegister(regions, request)),
+    CudaSharedMemoryUnregister: unary<WireSystemShmStatusRequest, Empty>('CudaSharedMemoryUnregister', logger, () => cudaShmUnregister(regions)),
     TraceSetting: unimplemented('TraceSetting', 'trace'),
     LogSettings: unimplemented('LogSettings', 'logging'),
   };
