@@ -86,12 +86,14 @@ export class SharedMemoryUse {
   ) {}
 
   /**
-   * The data of input `name` from `ref`. The byte size is checked against the shape and datatype
-   * before anything is read: exactly `elements × size` for numeric types, at least 4 bytes per
+   * The data of input `name` from `ref`. The region and bounds are checked, then the byte size
+   * against the shape and datatype, before anything is read: exactly `elements × size` for numeric types, at least 4 bytes per
    * element for BYTES (whose elements are then parsed from the bytes).
    */
   readInput(ref: SharedMemoryRef, name: string, datatype: DataType, shape: readonly number[]): TensorData {
     const where = `input ${quoteInput(name)}`;
+    // The region and its bounds first, as Triton checks them when it parses the request.
+    const lease = this.pin(ref);
     const count = checkedElementCount(shape, where);
     if (datatype === 'BYTES') {
       if (ref.byteSize < count * BYTES_ELEMENT_OVERHEAD) {
@@ -108,7 +110,6 @@ export class SharedMemoryUse {
     if (this.inputBytes + ref.byteSize > this.maxInputBytes) {
       throw invalidArgument(`${where}: the request's inputs in shared memory take more than ${this.maxInputBytes} bytes, the most one request may read`);
     }
-    const lease = this.pin(ref);
     this.inputBytes += ref.byteSize;
     const bytes = lease.read();
     markExclusive(bytes.buffer);
