@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { addSubModel, createTempModelRepository, identityModel, loopModel, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { bytesTensor, parseBytesTensor } from '../helpers/oip-client.js';
@@ -376,6 +376,31 @@ describe('inference over REST', () => {
       // Failed requests left no region pinned: unregistering drops them at once.
       assert.equal((await http(`${server.url}/v2/systemsharedmemory/unregister`, 'POST')).status, 200);
       assert.deepEqual((await http(`${server.url}/v2/systemsharedmemory/status`, 'GET')).json, []);
+    } finally {
+      await http(`${server.url}/v2/systemsharedmemory/unregister`, 'POST');
+    }
+  });
+
+  test('an object shrunk after registration fails the request instead of crashing or growing the object', async () => {
+    const keys = await registerSimpleRegions('shrunk');
+    try {
+      truncateSync(SHM + keys.in0, 16);
+      truncateSync(SHM + keys.out0, 16);
+      const request = (in0: string): Promise<HttpAnswer> =>
+        http(`${server.url}/v2/models/simple/infer`, 'POST', {
+          inputs: [
+            { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], parameters: shmParams(in0, 64) },
+            { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], parameters: shmParams('shrunk_in1', 64) },
+          ],
+          outputs: [{ name: 'OUTPUT0', parameters: shmParams('shrunk_out0', 64) }],
+        });
+      const input = await request('shrunk_in0');
+      assert.equal(input.status, 400);
+      assert.equal(errorOf(input), `shared memory region 'shrunk_in0': its object '${keys.in0}' is smaller than when it was registered`);
+      const output = await request('shrunk_in1');
+      assert.equal(output.status, 400);
+      assert.equal(errorOf(output), `shared memory region 'shrunk_out0': its object '${keys.out0}' is smaller than when it was registered`);
+      assert.equal(statSync(SHM + keys.out0).size, 16);
     } finally {
       await http(`${server.url}/v2/systemsharedmemory/unregister`, 'POST');
     }
