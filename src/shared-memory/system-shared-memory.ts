@@ -18,6 +18,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from '
 import { join } from 'node:path';
 import { quoteInput } from '../core/bounded-text.js';
 import { CranberriesError, invalidArgument, notFound } from '../core/errors.js';
+import { takeBuffer } from '../tensors/buffer-pool.js';
 
 /** What status answers for one region (Triton's JSON field names). */
 export interface RegionStatus {
@@ -220,8 +221,10 @@ function statusOf(region: Region): RegionStatus {
 }
 
 function readAt(region: Region, position: number, length: number): Buffer {
-  // A buffer of its own, so the tensor that views it can move to a worker thread without a copy.
-  const buffer = Buffer.allocUnsafeSlow(length);
+  // A buffer of its own, so the tensor that views it can move to a worker thread without a copy;
+  // large ones recycled (the session thread hands them back), since touching fresh pages costs
+  // more than the copy itself.
+  const buffer = Buffer.from(takeBuffer(length), 0, length);
   let done = 0;
   while (done < length) {
     const read = readSync(region.fd, buffer, done, length - done, position + done);
