@@ -17,6 +17,7 @@ import { bytesTensor, parseBytesTensor } from '../helpers/oip-client.js';
 import { DecoderTestClient, OIP_SERVICE } from '../helpers/grpc-raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { oipPackageDefinition, serviceDefinition } from '../../src/protocols/grpc/proto-loader.js';
+import { AccessPolicy } from '../../src/access/index.js';
 
 const SHM = '/dev/shm';
 /** A prefix unique to this run, so parallel runs and leftovers never collide. */
@@ -241,6 +242,42 @@ describe('registration over REST', () => {
       assert.match(answer.details, /Client shared memory is disabled/);
     } finally {
       off.close();
+    }
+  });
+});
+
+describe('access control', () => {
+  test('a restricted shared-memory group needs its header on every shared-memory route, REST and gRPC', async () => {
+    const restricted = await startTestServer({
+      modelRepository: repo.root,
+      allowClientShm: true,
+      access: new AccessPolicy({
+        restrictedHttp: [{ groups: ['shared-memory'], key: 'x-shm-key', value: 's3' }],
+        restrictedGrpc: [{ groups: ['shared-memory'], key: 'shm-key', value: 's3' }],
+      }),
+    });
+    const client = new DecoderTestClient(`127.0.0.1:${restricted.ports.grpc}`);
+    try {
+      const key = createObject('acl', 8);
+      for (const [method, path, body] of [
+        ['GET', '/v2/systemsharedmemory/status', undefined],
+        ['POST', '/v2/systemsharedmemory/region/acl/register', { key, byte_size: 8 }],
+        ['POST', '/v2/systemsharedmemory/unregister', undefined],
+        ['GET', '/v2/cudasharedmemory/status', undefined],
+      ] as const) {
+        const refused = await http(restricted.url + path, method, body);
+        assert.equal(refused.status, 403, path);
+        assert.equal(errorOf(refused), "This API is restricted, expecting header 'x-shm-key'", path);
+      }
+      const allowed = await http(`${restricted.url}/v2/systemsharedmemory/region/acl/register`, 'POST', { key, byte_size: 8 }, { 'x-shm-key': 's3' });
+      assert.equal(allowed.status, 200);
+      const grpcRefused = await client.call(OIP_SERVICE, 'SystemSharedMemoryStatus', {});
+      assert.equal(grpcRefused.code, grpc.status.PERMISSION_DENIED);
+      // With the header, status answers (and lists the region registered above).
+      assert.equal((await http(`${restricted.url}/v2/systemsharedmemory/status`, 'GET', undefined, { 'x-shm-key': 's3' })).status, 200);
+    } finally {
+      client.close();
+      await restricted.stop();
     }
   });
 });
