@@ -70,8 +70,9 @@ export function sharedMemoryRefFromJson(parameters: Readonly<Record<string, unkn
 
 /** The shared memory one request uses; create one per request, `release()` it when the request is over. */
 export class SharedMemoryUse {
-  private readonly leases: RegionLease[] = [];
-  private readonly outputs = new Map<string, RegionLease>();
+  // Created on first use: most requests name no region, and this object exists for every request.
+  private leases: RegionLease[] | undefined;
+  private outputs: Map<string, RegionLease> | undefined;
   /** Bytes of shared-memory inputs read so far, against `maxInputBytes`. */
   private inputBytes = 0;
 
@@ -118,16 +119,17 @@ export class SharedMemoryUse {
 
   /** Output `name` goes to `ref` instead of the response; its region and bounds are checked now. */
   reserveOutput(ref: SharedMemoryRef, name: string): void {
-    this.outputs.set(name, this.pin(ref));
+    (this.outputs ??= new Map()).set(name, this.pin(ref));
   }
 
   /** Whether output `name` goes to shared memory (then the response carries no data for it). */
   isSharedMemoryOutput(name: string): boolean {
-    return this.outputs.has(name);
+    return this.outputs?.has(name) ?? false;
   }
 
   /** Writes every reserved output found in `outputs`; an output larger than its slice fails the request. */
   writeOutputs(outputs: readonly Tensor[]): void {
+    if (this.outputs === undefined) return;
     for (const output of outputs) {
       const lease = this.outputs.get(output.name);
       if (lease === undefined) continue;
@@ -143,14 +145,15 @@ export class SharedMemoryUse {
 
   /** Unpins every region; a region unregistered meanwhile goes now if no other request holds it. */
   release(): void {
+    if (this.leases === undefined) return;
     for (const lease of this.leases) lease.release();
-    this.leases.length = 0;
-    this.outputs.clear();
+    this.leases = undefined;
+    this.outputs = undefined;
   }
 
   private pin(ref: SharedMemoryRef): RegionLease {
     const lease = this.regions.acquire(ref.region, ref.offset, ref.byteSize);
-    this.leases.push(lease);
+    (this.leases ??= []).push(lease);
     return lease;
   }
 }
