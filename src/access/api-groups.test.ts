@@ -21,6 +21,21 @@ test('every REST route of the model server and the cluster admin API belongs to 
   await app.close();
 });
 
+test('every shared-memory route (system and CUDA) is in the shared-memory group, as are the gRPC calls', async () => {
+  const app = createHttpApp({ service: new FakeInferenceService(), maxBodyBytes: 1024 });
+  const urls = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    if (route.url.includes('sharedmemory')) urls.add(route.url);
+  });
+  await app.ready();
+  assert.equal(urls.size, 10, [...urls].join(' '));
+  for (const url of urls) assert.equal(restGroupOf(url, url), 'shared-memory', url);
+  for (const rpc of ['SystemSharedMemoryStatus', 'SystemSharedMemoryRegister', 'SystemSharedMemoryUnregister', 'CudaSharedMemoryStatus', 'CudaSharedMemoryRegister', 'CudaSharedMemoryUnregister']) {
+    assert.equal(grpcGroupOf(`/inference.GRPCInferenceService/${rpc}`), 'shared-memory', rpc);
+  }
+  await app.close();
+});
+
 test('REST routes map to Triton\'s groups', () => {
   const cases: [string, string][] = [
     ['/v2/health/live', 'health'],

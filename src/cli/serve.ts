@@ -13,6 +13,7 @@ import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiv
 import type { VersionFolderNames } from '../repository/model-repository.js';
 import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
+import { addSharedMemoryFlags, type SharedMemoryFlags } from '../shared-memory/index.js';
 import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 import { checkStartupInputs, finishStartup, type StartingServer } from '../server/startup.js';
@@ -20,7 +21,7 @@ import { startupFailures, type ReadinessModels } from '../server/readiness.js';
 import { bannerModels, logStartupBanner } from '../logging/startup-banner.js';
 import type { BoundPorts } from '../server/model-server.js';
 
-interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, LogFormatFlags {
+interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, LogFormatFlags, SharedMemoryFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -63,7 +64,7 @@ export function serveCommand(): Command {
     .option('--enable-serialization-as-tensor-content', TENSOR_CONTENT_HELP, false)
     .addOption(new Option('--version-folder-names <rule>', VERSION_FOLDER_NAMES_HELP).choices(['strict', 'digits']).default('strict'))
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
-  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command)))), { exitOnError: true })))
+  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addSharedMemoryFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command))))), { exitOnError: true })))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -94,6 +95,7 @@ export function serveCommand(): Command {
         executionTimeoutMs: Math.round(flags.executionTimeoutSecs * 1000),
         strictReadiness: flags.strictReadiness,
         modelLoadThreadCount: flags.modelLoadThreadCount,
+        allowClientShm: flags.allowClientShm,
         ...observabilityOptions(flags),
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),

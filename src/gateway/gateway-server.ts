@@ -49,6 +49,7 @@ import { installRestForwarding } from './rest-forwarding.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 import { TableWatcher } from './table-watcher.js';
 import { grpcFrontAdmits, restFastLaneAdmits, type AccessPolicy } from '../access/index.js';
+import { GATEWAY_SHM_REFUSAL, refusingSharedMemory } from '../shared-memory/index.js';
 import { ServerTls, TlsWatcher, clientTlsOf, type ServerTlsConfig, type TlsFiles } from '../tls/index.js';
 
 export interface GatewayServerOptions {
@@ -112,6 +113,8 @@ export class GatewayServer {
   private readonly httpUpstreams: HttpUpstreams;
   private readonly grpcUpstreams: GrpcUpstreams;
   private readonly h2Upstreams: H2Upstreams;
+  /** A region is one machine's memory and a relayed request may run on another: registration is refused here. */
+  private readonly sharedMemory = refusingSharedMemory(GATEWAY_SHM_REFUSAL);
   private readonly http: FastifyInstance;
   /** The grpc-js server, on a loopback port: answers every gRPC call the front does not relay itself. */
   private readonly grpc: grpc.Server;
@@ -175,7 +178,7 @@ export class GatewayServer {
     });
 
     const access = options.access;
-    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http, access, https: this.tls?.serverOptions() });
+    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http, access, https: this.tls?.serverOptions(), sharedMemory: this.sharedMemory });
     installHttpRequestTracking(this.http);
     const rest = {
       service: this.service,
@@ -197,6 +200,7 @@ export class GatewayServer {
       logger: log.child({ component: 'grpc' }),
       limits: { ...limits.grpc, idleTimeoutMs: 0, maxConnectionAgeMs: 0, maxConnections: 0, maxConcurrentStreams: 2 ** 32 - 1 },
       access,
+      sharedMemory: this.sharedMemory,
     });
     installGrpcForwarding(this.grpc, {
       service: this.service,

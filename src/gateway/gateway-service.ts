@@ -313,7 +313,8 @@ export class GatewayService implements InferenceService {
       (json) => {
         const { name, version, extensions } = json as Partial<ServerMetadata>;
         if (typeof name === 'string' && typeof version === 'string' && Array.isArray(extensions)) {
-          this.serverMeta = { name, version, extensions };
+          // Shared memory works on a worker's own ports only (the gateway refuses it): not advertised here.
+          this.serverMeta = { name, version, extensions: extensions.filter((extension) => extension !== 'system_shared_memory') };
           this.serverMetaState = 'known';
         } else this.serverMetaState = 'missing';
       },

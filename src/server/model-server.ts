@@ -37,6 +37,7 @@ import { ServerReadiness } from './readiness.js';
 import { logModelFailures } from './model-failure-log.js';
 import { listenError } from './startup-errors.js';
 import { logSettingsOf } from '../logging/log-settings.js';
+import { SystemSharedMemory } from '../shared-memory/index.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -85,6 +86,8 @@ export interface ModelServerOptions {
   readonly strictReadiness?: boolean | undefined;
   /** Version loads that run at once (`--model-load-thread-count`); default: the number of cores. */
   readonly modelLoadThreadCount?: number | undefined;
+  /** Clients may register system shared-memory regions (`--allow-client-shm`); default false, as in Triton. */
+  readonly allowClientShm?: boolean | undefined;
 }
 
 /**
@@ -108,6 +111,8 @@ export interface BoundPorts {
 
 /** OIP extensions this server implements (advertised in server metadata). */
 export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'statistics', 'parameters', 'schedule_policy'];
+/** Advertised only when clients may register regions (`--allow-client-shm`): otherwise it cannot be used. */
+const SYSTEM_SHARED_MEMORY = 'system_shared_memory';
 
 export class ModelServer {
   readonly manager: ModelManager;
@@ -135,12 +140,14 @@ export class ModelServer {
   private readonly tls: ServerTls | undefined;
   private readonly stopFailureLog: () => void;
   private startupNames: readonly string[] = [];
+  private readonly sharedMemory: SystemSharedMemory;
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
     this.forgetRepositoryFolder = registerServerFolder(options.modelRepository);
     this.limits = options.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
     this.tls = options.tls ? new ServerTls(options.tls, log.child({ component: 'tls' })) : undefined;
+    this.sharedMemory = new SystemSharedMemory({ allowClientShm: options.allowClientShm ?? false });
     this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
     const backends = new BackendRegistry([this.onnx]);
     const modelFilename = backends.modelFilename.bind(backends);
@@ -173,8 +180,12 @@ export class ModelServer {
       manager: this.manager,
       repository: this.repository,
       controlMode: options.controlMode,
-      // `logging` only where the run-time log settings exist (a logger from `createLogger`).
-      metadata: { name: 'cranberries', version: VERSION, extensions: logSettingsOf(log) ? [...EXTENSIONS, 'logging'] : EXTENSIONS },
+      metadata: {
+        name: 'cranberries',
+        version: VERSION,
+        // `logging` only where the run-time log settings exist (a logger from `createLogger`).
+        extensions: [...EXTENSIONS, ...(logSettingsOf(log) ? ['logging'] : []), ...(options.allowClientShm ? [SYSTEM_SHARED_MEMORY] : [])],
+      },
       modelFilename,
       responseCache: options.cacheSizeBytes ? new ResponseCache({ maxBytes: options.cacheSizeBytes }) : undefined,
       readiness: () => this.readiness.ready(),
@@ -194,10 +205,11 @@ export class ModelServer {
       limits: this.limits.http,
       access: options.access,
       https: this.tls?.serverOptions(),
+      sharedMemory: this.sharedMemory,
     });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
-    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access, tfsTensorContent: options.enableSerializationAsTensorContent });
+    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access, tfsTensorContent: options.enableSerializationAsTensorContent, sharedMemory: this.sharedMemory });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
     this.metrics = new MetricsServer(this.registry, this.limits.http, this.tls?.serverOptions());
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;
@@ -266,6 +278,8 @@ export class ModelServer {
       this.metrics.close(),
     ]);
     this.tls?.close();
+    // The listeners are closed: no request can name a region any more.
+    this.sharedMemory.close();
     await this.manager.stop();
     if (this.onnx.abandonedRuns > 0) {
       this.options.logger.warn({ runs: this.onnx.abandonedRuns }, 'waiting for runs abandoned after an execution timeout to return before exiting');

@@ -19,6 +19,7 @@ import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../listener-li
 import { grpcServerLimitOptions } from './grpc-listener.js';
 import { grpcAccessInterceptor, type AccessPolicy } from '../../access/index.js';
 import { logSettingsOf, type LogSettings } from '../../logging/log-settings.js';
+import type { SharedMemoryRegions } from '../../shared-memory/index.js';
 
 /** A further service to serve next to the inference and health services. */
 export interface GrpcServiceRegistration {
@@ -42,6 +43,8 @@ export interface GrpcServerOptions {
   readonly logSettings?: LogSettings | undefined;
   /** TF Serving Predict answers carry numbers as `tensor_content` instead of typed lists (`--enable-serialization-as-tensor-content`). */
   readonly tfsTensorContent?: boolean | undefined;
+  /** System shared-memory regions (`shared-memory/`); absent: the extension's calls refuse registration. */
+  readonly sharedMemory?: SharedMemoryRegions | undefined;
 }
 
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
@@ -61,7 +64,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);
 
   const definitions = oipPackageDefinition();
-  server.addService(withTolerantDeserializers(serviceDefinition(definitions, OIP_SERVICE_NAME)), createOipImplementation(service, logger, options.logSettings ?? logSettingsOf(logger)));
+  server.addService(withTolerantDeserializers(serviceDefinition(definitions, OIP_SERVICE_NAME)), createOipImplementation(service, logger, options.logSettings ?? logSettingsOf(logger), options.sharedMemory && { regions: options.sharedMemory, maxInputBytes: maxMessageBytes }));
   server.addService(withTolerantDeserializers(serviceDefinition(definitions, HEALTH_SERVICE_NAME)), createHealthImplementation(service, served));
   for (const extra of extras) server.addService(withTolerantDeserializers(extra.definition), extra.implementation);
   return server;

@@ -8,7 +8,8 @@ import { invalidArgument } from '../../core/errors.js';
 import type { InferenceRequest, InferenceResponse, RequestedOutput } from '../../serving/inference.js';
 import type { WireModelInferRequest, WireModelInferResponse, WireParameters, WireRequestedOutput } from './oip-messages.js';
 import { decodeParameter, decodeParameters, encodeParameters } from './oip-parameters.js';
-import { decodeInputTensors, encodeOutputTensors, rejectSharedMemory } from './oip-tensors.js';
+import { decodeInputTensors, encodeOutputTensors, rejectSharedMemory, sharedMemoryRefOfTensor } from './oip-tensors.js';
+import type { SharedMemoryUse } from '../../shared-memory/index.js';
 
 const DECIMAL = /^[0-9]+$/;
 
@@ -27,24 +28,30 @@ export function requireModelName(name: string, field: string): string {
   return name;
 }
 
-export function decodeInferRequest(message: WireModelInferRequest): InferenceRequest {
+/** With `sharedMemory`, tensors may name regions (the caller releases it once the request is over). */
+export function decodeInferRequest(message: WireModelInferRequest, sharedMemory?: SharedMemoryUse): InferenceRequest {
   const model = requireModelName(message.model_name, 'model_name');
   return {
     model,
     version: decodeModelVersion(message.model_version, model),
     id: message.id === '' ? undefined : message.id,
-    inputs: decodeInputTensors(message.inputs, message.raw_input_contents),
-    outputs: decodeRequestedOutputs(message.outputs),
+    inputs: decodeInputTensors(message.inputs, message.raw_input_contents, sharedMemory),
+    outputs: decodeRequestedOutputs(message.outputs, sharedMemory),
     parameters: decodeParameters(message.parameters, 'request'),
   };
 }
 
-function decodeRequestedOutputs(outputs: readonly WireRequestedOutput[] | undefined): RequestedOutput[] | undefined {
+function decodeRequestedOutputs(outputs: readonly WireRequestedOutput[] | undefined, sharedMemory: SharedMemoryUse | undefined): RequestedOutput[] | undefined {
   if (outputs === undefined || outputs.length === 0) return undefined;
   return outputs.map((output, index) => {
     if (!output.name) throw invalidArgument(`requested output ${index} has an empty name`);
-    rejectSharedMemory(output.parameters, `output ${quoteInput(output.name)}`);
+    if (sharedMemory === undefined) rejectSharedMemory(output.parameters, `output ${quoteInput(output.name)}`);
     const classification = decodeClassification(output.parameters, output.name);
+    const ref = sharedMemory && sharedMemoryRefOfTensor(output.name, output.parameters);
+    if (ref !== undefined && sharedMemory !== undefined) {
+      if (classification !== undefined) throw invalidArgument(`output ${quoteInput(output.name)}: can't set both 'shared_memory_region' and 'classification'`);
+      sharedMemory.reserveOutput(ref, output.name);
+    }
     return classification === undefined ? { name: output.name } : { name: output.name, classification };
   });
 }
@@ -66,8 +73,8 @@ function decodeClassification(parameters: WireParameters | undefined, output: st
  * The wire response. `requestId` is echoed when the façade's response carries no id, so stream
  * clients can always match responses to requests.
  */
-export function encodeInferResponse(response: InferenceResponse, requestId: string): WireModelInferResponse {
-  const { outputs, raw } = encodeOutputTensors(response.outputs);
+export function encodeInferResponse(response: InferenceResponse, requestId: string, sharedMemory?: SharedMemoryUse): WireModelInferResponse {
+  const { outputs, raw } = encodeOutputTensors(response.outputs, sharedMemory);
   return {
     model_name: response.model,
     model_version: String(response.version),

@@ -230,14 +230,8 @@ describe('gRPC inference service RPCs', () => {
     assert.equal((await statusOf(t.unary('RepositoryModelUnload', { model_name: 'zzz' }))).code, grpc.status.NOT_FOUND);
   });
 
-  it('answers UNIMPLEMENTED for shared-memory, trace and log RPCs', async () => {
+  it('answers UNIMPLEMENTED for trace and log RPCs', async () => {
     const rpcs = [
-      'SystemSharedMemoryStatus',
-      'SystemSharedMemoryRegister',
-      'SystemSharedMemoryUnregister',
-      'CudaSharedMemoryStatus',
-      'CudaSharedMemoryRegister',
-      'CudaSharedMemoryUnregister',
       'TraceSetting',
       'LogSettings',
     ];
@@ -245,6 +239,16 @@ describe('gRPC inference service RPCs', () => {
       const failure = await statusOf(t.unary(rpc, {}));
       assert.equal(failure.code, grpc.status.UNIMPLEMENTED, rpc);
       assert.match(failure.details, new RegExp(`^${rpc}: the .* extension is not supported`));
+    }
+  });
+
+  it('without shared memory: status lists nothing, (un)registration is UNIMPLEMENTED', async () => {
+    assert.deepEqual(await t.unary('SystemSharedMemoryStatus', {}), { regions: {} });
+    assert.deepEqual(await t.unary('CudaSharedMemoryStatus', {}), { regions: {} });
+    for (const rpc of ['SystemSharedMemoryRegister', 'SystemSharedMemoryUnregister', 'CudaSharedMemoryRegister', 'CudaSharedMemoryUnregister']) {
+      const failure = await statusOf(t.unary(rpc, { name: 'r', key: '/k', offset: 0, byte_size: 8 }));
+      assert.equal(failure.code, grpc.status.UNIMPLEMENTED, rpc);
+      assert.equal(failure.details, 'system shared memory is not offered by this server', rpc);
     }
   });
 

@@ -1,9 +1,9 @@
 /**
  * Handlers of `inference.GRPCInferenceService` (Open Inference Protocol + Triton extensions) on top
  * of the InferenceService façade. Each handler decodes its message, calls the façade and encodes the
- * answer; failures become gRPC statuses in `status-mapping.ts`. Shared-memory and trace RPCs are
- * answered UNIMPLEMENTED because Cranberries does not offer those extensions; `LogSettings` too when
- * the server has no run-time log settings (`logging/log-settings.ts`).
+ * answer; failures become gRPC statuses in `status-mapping.ts`. System shared memory is served by
+ * `shared-memory/` (CUDA shared memory as Triton without GPUs answers it); `LogSettings` is answered
+ * UNIMPLEMENTED when the server has no run-time log settings (`logging/log-settings.ts`).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -28,6 +28,19 @@ import { logFailure, toServiceError } from './status-mapping.js';
 import { echoRequestId, failedInference, unaryRequestId } from '../../metrics/grpc-request-tracking.js';
 import type { LogSettings } from '../../logging/log-settings.js';
 import { handleLogSettings, type WireLogSettings } from './oip-logging.js';
+import {
+  cudaShmRegister,
+  cudaShmStatus,
+  cudaShmUnregister,
+  refusingSharedMemory,
+  sharedMemoryUse,
+  systemShmRegister,
+  systemShmStatus,
+  systemShmUnregister,
+  type SharedMemoryAccess,
+  type WireSystemShmRegisterRequest,
+  type WireSystemShmStatusRequest,
+} from '../../shared-memory/index.js';
 
 export const OIP_SERVICE_NAME = 'inference.GRPCInferenceService';
 
@@ -109,7 +122,12 @@ function encodeStatistics(stats: ModelStatistics): object {
   };
 }
 
-export function createOipImplementation(service: InferenceService, logger?: Logger, logSettings?: LogSettings): grpc.UntypedServiceImplementation {
+/**
+ * `sharedMemory`: the system shared-memory regions and how many bytes one request's inputs may read
+ * from them; absent, registration is refused and tensors naming a region are refused.
+ */
+export function createOipImplementation(service: InferenceService, logger?: Logger, logSettings?: LogSettings, sharedMemory?: SharedMemoryAccess): grpc.UntypedServiceImplementation {
+  const regions = sharedMemory?.regions ?? refusingSharedMemory('system shared memory is not offered by this server');
   return {
     ServerLive: unary<Empty, { live: boolean }>('ServerLive', logger, () => ({ live: service.live() })),
     ServerReady: unary<Empty, { ready: boolean }>('ServerReady', logger, () => ({ ready: service.ready() })),
@@ -134,16 +152,20 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
       const requestId = unaryRequestId(call.metadata, message.id);
       echoRequestId(call, requestId.id);
       const context = callContext(call);
+      const shm = sharedMemoryUse(sharedMemory, message.model_name);
       try {
         const traced: RequestContext = { signal: context.signal, requestId: requestId.id };
-        return encodeInferResponse(await service.infer(decodeInferRequest(message), traced), message.id);
+        const response = await service.infer(decodeInferRequest(message, shm), traced);
+        shm?.writeOutputs(response.outputs);
+        return encodeInferResponse(response, message.id, shm);
       } catch (error) {
         throw failedInference(service, message, error, requestId);
       } finally {
+        shm?.release();
         context.dispose();
       }
     }),
-    ModelStreamInfer: createStreamInferHandler(service, logger),
+    ModelStreamInfer: createStreamInferHandler(service, logger, sharedMemory),
 
     // The façade's ModelConfig already has the protobuf JSON shape (snake_case, enum names).
     ModelConfig: unary<WireModelRef, { config: ModelConfig }>('ModelConfig', logger, (request) => ({
@@ -169,12 +191,12 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
       return {};
     }),
 
-    SystemSharedMemoryStatus: unimplemented('SystemSharedMemoryStatus', 'system shared-memory'),
-    SystemSharedMemoryRegister: unimplemented('SystemSharedMemoryRegister', 'system shared-memory'),
-    SystemSharedMemoryUnregister: unimplemented('SystemSharedMemoryUnregister', 'system shared-memory'),
-    CudaSharedMemoryStatus: unimplemented('CudaSharedMemoryStatus', 'CUDA shared-memory'),
-    CudaSharedMemoryRegister: unimplemented('CudaSharedMemoryRegister', 'CUDA shared-memory'),
-    CudaSharedMemoryUnregister: unimplemented('CudaSharedMemoryUnregister', 'CUDA shared-memory'),
+    SystemSharedMemoryStatus: unary<WireSystemShmStatusRequest, object>('SystemSharedMemoryStatus', logger, (request) => systemShmStatus(regions, request)),
+    SystemSharedMemoryRegister: unary<WireSystemShmRegisterRequest, Empty>('SystemSharedMemoryRegister', logger, (request) => systemShmRegister(regions, request)),
+    SystemSharedMemoryUnregister: unary<WireSystemShmStatusRequest, Empty>('SystemSharedMemoryUnregister', logger, (request) => systemShmUnregister(regions, request)),
+    CudaSharedMemoryStatus: unary<WireSystemShmStatusRequest, object>('CudaSharedMemoryStatus', logger, (request) => cudaShmStatus(request)),
+    CudaSharedMemoryRegister: unary<WireSystemShmStatusRequest, Empty>('CudaSharedMemoryRegister', logger, (request) => cudaShmRegister(regions, request)),
+    CudaSharedMemoryUnregister: unary<WireSystemShmStatusRequest, Empty>('CudaSharedMemoryUnregister', logger, () => cudaShmUnregister(regions)),
     TraceSetting: unimplemented('TraceSetting', 'trace'),
     LogSettings: logSettings
       ? unary<WireLogSettings, WireLogSettings>('LogSettings', logger, (request) => handleLogSettings(logSettings, request))

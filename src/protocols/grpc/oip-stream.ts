@@ -17,6 +17,7 @@ import type { WireModelInferRequest, WireModelStreamInferResponse } from './oip-
 import { decodeInferRequest, encodeInferResponse } from './oip-infer-codec.js';
 import { logFailure } from './status-mapping.js';
 import { failedInference, streamRequestId } from '../../metrics/grpc-request-tracking.js';
+import { sharedMemoryUse, type SharedMemoryAccess } from '../../shared-memory/index.js';
 
 const MAX_IN_FLIGHT = 64;
 
@@ -29,6 +30,7 @@ type StreamCall = grpc.ServerDuplexStream<WireModelInferRequest, WireModelStream
 export function createStreamInferHandler(
   service: InferenceService,
   logger?: Logger,
+  sharedMemory?: SharedMemoryAccess,
 ): grpc.handleBidiStreamingCall<WireModelInferRequest, WireModelStreamInferResponse> {
   return (call: StreamCall) => {
     const context = callContext(call);
@@ -59,11 +61,13 @@ export function createStreamInferHandler(
 
     const answer = async (message: WireModelInferRequest): Promise<WireModelStreamInferResponse> => {
       const requestId = streamRequestId(call.metadata, message.id);
+      const shm = sharedMemoryUse(sharedMemory, message.model_name);
       try {
-        const { request, wantsFinalFlag } = withoutStreamParameters(decodeInferRequest(message));
+        const { request, wantsFinalFlag } = withoutStreamParameters(decodeInferRequest(message, shm));
         const traced: RequestContext = { signal: context.signal, requestId: requestId.id };
         const response = await service.infer(request, traced);
-        const encoded = encodeInferResponse(response, message.id);
+        shm?.writeOutputs(response.outputs);
+        const encoded = encodeInferResponse(response, message.id, shm);
         if (wantsFinalFlag) encoded.parameters = { ...encoded.parameters, [FINAL_FLAG]: { bool_param: true } };
         return { error_message: '', infer_response: encoded };
       } catch (error) {
@@ -72,6 +76,8 @@ export function createStreamInferHandler(
           error_message: failedInference(service, message, error, requestId).message,
           infer_response: { model_name: message.model_name, model_version: message.model_version, id: message.id },
         };
+      } finally {
+        shm?.release();
       }
     };
 

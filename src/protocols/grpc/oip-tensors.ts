@@ -13,7 +13,8 @@ import { decodeBinaryTensor, encodeBinaryTensor } from '../../tensors/binary-cod
 import { isDataType, type DataType } from '../../tensors/data-type.js';
 import type { Tensor, TensorData } from '../../tensors/tensor.js';
 import { checkedElementCount, checkRank } from '../../tensors/tensor-limits.js';
-import type { WireInferInputTensor, WireInferOutputTensor, WireInt64, WireParameters, WireTensorContents } from './oip-messages.js';
+import type { WireInferInputTensor, WireInferOutputTensor, WireInferParameter, WireInt64, WireParameters, WireTensorContents } from './oip-messages.js';
+import { SHARED_MEMORY_PARAMETERS, sharedMemoryRefOf, type SharedMemoryRef, type SharedMemoryUse } from '../../shared-memory/index.js';
 
 type ContentsField = keyof WireTensorContents;
 
@@ -46,9 +47,9 @@ const TYPED_FIELD: Readonly<Record<DataType, ContentsField | undefined>> = {
   BF16: undefined,
 };
 
-const SHARED_MEMORY_PARAMETERS = ['shared_memory_region', 'shared_memory_offset', 'shared_memory_byte_size'];
+const EMPTY = new Uint8Array(0);
 
-/** Shared-memory extensions are not offered; a tensor that points into a region is refused clearly. */
+/** Without shared memory (a server that does not offer it), a tensor that points into a region is refused clearly. */
 export function rejectSharedMemory(parameters: WireParameters | undefined, where: string): void {
   if (parameters === undefined) return;
   for (const key of SHARED_MEMORY_PARAMETERS) {
@@ -76,17 +77,65 @@ export function decodeShape(shape: readonly WireInt64[], tensorName: string): nu
   return dims;
 }
 
-/** Decodes every input; `raw` is the request's `raw_input_contents` (empty when typed contents are used). */
-export function decodeInputTensors(inputs: readonly WireInferInputTensor[], raw: readonly Uint8Array[] | undefined): Tensor[] {
+/**
+ * Decodes every input; `raw` is the request's `raw_input_contents` (empty when typed contents are
+ * used). With `sharedMemory`, inputs may name a region; they take no `raw_input_contents` entry
+ * (as in Triton), so the entries belong to the other inputs, in order.
+ */
+export function decodeInputTensors(
+  inputs: readonly WireInferInputTensor[],
+  raw: readonly Uint8Array[] | undefined,
+  sharedMemory?: SharedMemoryUse,
+): Tensor[] {
+  const refs = sharedMemory === undefined ? undefined : inputs.map((input) => sharedMemoryRefOfTensor(input.name, input.parameters));
+  const inline = refs === undefined ? inputs.length : refs.filter((ref) => ref === undefined).length;
   const useRaw = raw !== undefined && raw.length > 0;
-  if (useRaw && raw.length !== inputs.length) {
-    throw invalidArgument(`raw_input_contents has ${raw.length} entries for ${inputs.length} inputs; it needs exactly one per input, in input order`);
+  if (useRaw && raw.length !== inline) {
+    const what = inline === inputs.length ? `${inputs.length} inputs` : `${inline} inputs not in shared memory`;
+    throw invalidArgument(`raw_input_contents has ${raw.length} entries for ${what}; it needs exactly one per input, in input order`);
   }
   const tensors = new Array<Tensor>(inputs.length);
+  let rawIndex = 0;
   for (let i = 0; i < inputs.length; i++) {
-    tensors[i] = decodeInput(inputs[i] as WireInferInputTensor, i, useRaw ? raw[i] : undefined);
+    const input = inputs[i] as WireInferInputTensor;
+    const ref = refs?.[i];
+    if (ref !== undefined && sharedMemory !== undefined) tensors[i] = decodeSharedMemoryInput(input, i, ref, sharedMemory);
+    else tensors[i] = decodeInput(input, i, useRaw ? raw[rawIndex++] : undefined);
   }
   return tensors;
+}
+
+function decodeSharedMemoryInput(input: WireInferInputTensor, index: number, ref: SharedMemoryRef, sharedMemory: SharedMemoryUse): Tensor {
+  const name = input.name;
+  if (!name) throw invalidArgument(`input ${index} has an empty name`);
+  const datatype = input.datatype;
+  if (!isDataType(datatype)) throw invalidArgument(`input ${quoteInput(name)}: unknown datatype ${quoteInput(datatype)}`);
+  const populated = populatedFields(input.contents);
+  if (populated.length > 0) throw invalidArgument(`unexpected 'content' provided when using shared memory for input tensor ${quoteInput(name)}`);
+  const shape = decodeShape(input.shape, name);
+  return { name, datatype, shape, data: sharedMemory.readInput(ref, name, datatype, shape) };
+}
+
+/**
+ * A tensor's shared-memory reference from its gRPC parameters (Triton's ParseSharedMemoryParams:
+ * the region a `string_param`, offset and byte size `int64_param`s); undefined when it names none.
+ */
+export function sharedMemoryRefOfTensor(tensor: string, parameters: WireParameters | undefined): SharedMemoryRef | undefined {
+  if (parameters === undefined) return undefined;
+  const typed = (key: string, kind: 'string_param' | 'int64_param'): WireInferParameter | undefined => {
+    if (!Object.hasOwn(parameters, key)) return undefined;
+    const parameter = parameters[key] as WireInferParameter;
+    if (parameter.parameter_choice !== kind) {
+      throw invalidArgument(`invalid value type for '${key}' parameter for tensor ${quoteInput(tensor)}, expected ${kind}.`);
+    }
+    return parameter;
+  };
+  const region = typed('shared_memory_region', 'string_param');
+  const offset = typed('shared_memory_offset', 'int64_param');
+  const byteSize = typed('shared_memory_byte_size', 'int64_param');
+  const number = (parameter: WireInferParameter | undefined): number | undefined =>
+    parameter === undefined ? undefined : Number(parameter.int64_param ?? 0);
+  return sharedMemoryRefOf(tensor, region === undefined ? undefined : (region.string_param ?? ''), number(offset), number(byteSize));
 }
 
 function decodeInput(input: WireInferInputTensor, index: number, raw: Uint8Array | undefined): Tensor {
@@ -177,14 +226,17 @@ function checkedIntegers<T extends Int8Array | Int16Array | Uint8Array | Uint16A
   return target;
 }
 
-/** Output metadata and the parallel `raw_output_contents` (one entry per output, even when empty). */
-export function encodeOutputTensors(outputs: readonly Tensor[]): { outputs: WireInferOutputTensor[]; raw: Uint8Array[] } {
+/**
+ * Output metadata and the parallel `raw_output_contents` (one entry per output, even when empty:
+ * an output written to shared memory gets an empty entry, as in Triton).
+ */
+export function encodeOutputTensors(outputs: readonly Tensor[], sharedMemory?: SharedMemoryUse): { outputs: WireInferOutputTensor[]; raw: Uint8Array[] } {
   const metadata = new Array<WireInferOutputTensor>(outputs.length);
   const raw = new Array<Uint8Array>(outputs.length);
   for (let i = 0; i < outputs.length; i++) {
     const tensor = outputs[i] as Tensor;
     metadata[i] = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape };
-    raw[i] = encodeBinaryTensor(tensor.data);
+    raw[i] = sharedMemory?.isSharedMemoryOutput(tensor.name) ? EMPTY : encodeBinaryTensor(tensor.data);
   }
   return { outputs: metadata, raw };
 }

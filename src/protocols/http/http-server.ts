@@ -26,6 +26,7 @@ import { tfServingRoutes } from '../tfserving/tfs-rest-routes.js';
 import { AccessPolicy, installRestAccess } from '../../access/index.js';
 import { logSettingsOf, type LogSettings } from '../../logging/log-settings.js';
 import { loggingRoutes } from './logging-routes.js';
+import type { SharedMemoryRegions } from '../../shared-memory/index.js';
 
 export interface HttpAppOptions {
   readonly service: InferenceService;
@@ -49,6 +50,8 @@ export interface HttpAppOptions {
   readonly https?: TlsOptions | undefined;
   /** Serve the logging extension (`/v2/logging`) over these settings. Default: the logger's, if it has run-time settings. */
   readonly logSettings?: LogSettings | undefined;
+  /** System shared-memory regions (`shared-memory/`); absent: the extension's routes refuse registration. */
+  readonly sharedMemory?: SharedMemoryRegions | undefined;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -82,7 +85,12 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   installBodyParsing(app, new InflateBudget(limits.maxInflatingBytes));
   installResponseCompression(app);
   void app.register(
-    oipRoutes(options.service, { maxBodyBytes: options.maxBodyBytes, direct: options.directInference ?? false, logger: options.logger || undefined }),
+    oipRoutes(options.service, {
+      maxBodyBytes: options.maxBodyBytes,
+      direct: options.directInference ?? false,
+      logger: options.logger || undefined,
+      sharedMemory: options.sharedMemory && { regions: options.sharedMemory, maxInputBytes: options.maxBodyBytes },
+    }),
   );
   void app.register(tfServingRoutes(options.service, options.maxBodyBytes));
   const logSettings = options.logSettings ?? logSettingsOf(options.logger || undefined);

@@ -17,6 +17,7 @@ import { decodeJsonTensorData } from '../../tensors/json-codec.js';
 import { checkRank } from '../../tensors/tensor-limits.js';
 import type { Tensor } from '../../tensors/tensor.js';
 import type { InferenceRequest, Parameters, RequestedOutput } from '../../serving/inference.js';
+import { sharedMemoryRefFromJson, type SharedMemoryUse } from '../../shared-memory/index.js';
 import { isJsonObject, optionalBoolean, optionalNonNegativeInteger, parametersOf, parseJsonText, type JsonObject } from './json-fields.js';
 
 /** An inference request plus how its outputs travel back over HTTP. */
@@ -26,6 +27,8 @@ export interface HttpInferRequest {
   readonly binaryOutputDefault: boolean;
   /** Per-output `binary_data` where the request set it; it wins over the default. */
   readonly binaryOutputs: ReadonlyMap<string, boolean> | undefined;
+  /** The request's shared memory (outputs written there carry no data in the response). */
+  readonly sharedMemory?: SharedMemoryUse | undefined;
 }
 
 export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
@@ -52,9 +55,17 @@ export function parseJsonLengthHeader(header: string | string[] | undefined, bod
 
 /**
  * Decodes a JSON or JSON+binary inference request. `jsonLength` is the parsed
- * `Inference-Header-Content-Length` (undefined: the whole body is JSON).
+ * `Inference-Header-Content-Length` (undefined: the whole body is JSON). With `sharedMemory`,
+ * tensors may name shared-memory regions (the caller releases it when the request is over);
+ * without, such tensors are refused.
  */
-export function decodeInferRequest(model: string, version: number | undefined, body: Buffer, jsonLength: number | undefined): HttpInferRequest {
+export function decodeInferRequest(
+  model: string,
+  version: number | undefined,
+  body: Buffer,
+  jsonLength: number | undefined,
+  sharedMemory?: SharedMemoryUse,
+): HttpInferRequest {
   const headerEnd = jsonLength ?? body.byteLength;
   const parsed = parseJsonText(body.toString('utf8', 0, headerEnd));
   if (parsed === undefined) throw invalidArgument('the inference request body is empty; expected a JSON object with "inputs"');
@@ -64,8 +75,8 @@ export function decodeInferRequest(model: string, version: number | undefined, b
   if (id !== undefined && typeof id !== 'string') throw invalidArgument('"id" must be a string');
 
   const { parameters, binaryOutputDefault } = requestParameters(parsed.parameters);
-  const inputs = decodeInputs(parsed.inputs, body, headerEnd, jsonLength !== undefined);
-  const { outputs, binaryOutputs } = requestedOutputs(parsed.outputs);
+  const inputs = decodeInputs(parsed.inputs, body, headerEnd, jsonLength !== undefined, sharedMemory);
+  const { outputs, binaryOutputs } = requestedOutputs(parsed.outputs, sharedMemory);
 
   const request: InferenceRequest = {
     model,
@@ -76,7 +87,7 @@ export function decodeInferRequest(model: string, version: number | undefined, b
     outputs,
     parameters,
   };
-  return { request, binaryOutputDefault, binaryOutputs };
+  return { request, binaryOutputDefault, binaryOutputs, sharedMemory };
 }
 
 function requestParameters(value: unknown): { parameters: Parameters | undefined; binaryOutputDefault: boolean } {
@@ -95,7 +106,7 @@ function requestParameters(value: unknown): { parameters: Parameters | undefined
   return { parameters: count > 1 ? (rest as Parameters) : undefined, binaryOutputDefault };
 }
 
-function decodeInputs(value: unknown, body: Buffer, headerEnd: number, hasHeader: boolean): Tensor[] {
+function decodeInputs(value: unknown, body: Buffer, headerEnd: number, hasHeader: boolean, sharedMemory: SharedMemoryUse | undefined): Tensor[] {
   if (value === undefined) throw invalidArgument('missing "inputs"');
   if (!Array.isArray(value)) throw invalidArgument('"inputs" must be an array');
   const tensors = new Array<Tensor>(value.length);
@@ -112,9 +123,19 @@ function decodeInputs(value: unknown, body: Buffer, headerEnd: number, hasHeader
     }
     const shape = shapeOf(input.shape, `input ${quoteInput(name)}`);
     const parameters = parametersOf(input.parameters, where);
-    rejectSharedMemory(parameters, where);
+    if (sharedMemory === undefined) rejectSharedMemory(parameters, where);
     const binarySize = optionalNonNegativeInteger(parameters, 'binary_data_size', where);
     const hasData = input.data !== undefined;
+    const inSharedMemory = sharedMemory === undefined ? undefined : sharedMemoryRefFromJson(parameters, name);
+    if (inSharedMemory !== undefined && sharedMemory !== undefined) {
+      if (hasData || binarySize !== undefined) {
+        throw invalidArgument(
+          `${where}must set only one of the following fields: 'data', 'binary_data_size' in 'parameters', 'shared_memory_region' in 'parameters'; it sets ${hasData ? "'data'" : "'binary_data_size'"} and 'shared_memory_region'`,
+        );
+      }
+      tensors[i] = { name, datatype, shape, data: sharedMemory.readInput(inSharedMemory, name, datatype, shape) };
+      continue;
+    }
     if (binarySize === undefined) {
       if (!hasData) throw invalidArgument(`${where}needs "data" or "parameters": {"binary_data_size": N}`);
       tensors[i] = { name, datatype, shape, data: decodeJsonTensorData(datatype, shape, input.data, name) };
@@ -158,7 +179,7 @@ function rejectSharedMemory(parameters: JsonObject | undefined, where: string): 
   }
 }
 
-function requestedOutputs(value: unknown): { outputs: RequestedOutput[] | undefined; binaryOutputs: Map<string, boolean> | undefined } {
+function requestedOutputs(value: unknown, sharedMemory: SharedMemoryUse | undefined): { outputs: RequestedOutput[] | undefined; binaryOutputs: Map<string, boolean> | undefined } {
   if (value === undefined) return { outputs: undefined, binaryOutputs: undefined };
   if (!Array.isArray(value)) throw invalidArgument('"outputs" must be an array');
   const outputs = new Array<RequestedOutput>(value.length);
@@ -173,8 +194,15 @@ function requestedOutputs(value: unknown): { outputs: RequestedOutput[] | undefi
     seen.add(name);
     const where = `output ${quoteInput(name)}: `;
     const parameters = parametersOf(output.parameters, where);
-    rejectSharedMemory(parameters, where);
+    if (sharedMemory === undefined) rejectSharedMemory(parameters, where);
     const binary = optionalBoolean(parameters, 'binary_data', where);
+    const inSharedMemory = sharedMemory === undefined ? undefined : sharedMemoryRefFromJson(parameters, name);
+    if (inSharedMemory !== undefined && sharedMemory !== undefined) {
+      // Triton's rules: classification is computed from the output, so it cannot also go to shared memory.
+      if (parameters?.['classification'] !== undefined) throw invalidArgument(`${where}can't set both 'shared_memory_region' and 'classification'`);
+      if (binary === true) throw invalidArgument(`${where}can't set both 'shared_memory_region' and 'binary_data'`);
+      sharedMemory.reserveOutput(inSharedMemory, name);
+    }
     if (binary !== undefined) (binaryOutputs ??= new Map()).set(name, binary);
     const classification = optionalNonNegativeInteger(parameters, 'classification', where);
     if (classification === 0) throw invalidArgument(`${where}parameter 'classification' must be at least 1`);

@@ -32,8 +32,10 @@ const BINARY_ADVICE =
 export function encodeInferResponse(response: InferenceResponse, http: HttpInferRequest): EncodedInferResponse {
   const outputs = orderOutputs(response.outputs, http);
   const isBinary = (output: Tensor): boolean => http.binaryOutputs?.get(output.name) ?? http.binaryOutputDefault;
+  // Outputs written to shared memory are listed without data or parameters, as Triton lists them.
+  const inSharedMemory = (output: Tensor): boolean => http.sharedMemory?.isSharedMemoryOutput(output.name) ?? false;
   // Checked before any text is built: the JSON of a huge output must never be attempted.
-  checkJsonOutputBudget(outputs.filter((output) => !isBinary(output)), BINARY_ADVICE);
+  checkJsonOutputBudget(outputs.filter((output) => !isBinary(output) && !inSharedMemory(output)), BINARY_ADVICE);
   let json = '{"model_name":' + JSON.stringify(response.model) + ',"model_version":"' + String(response.version) + '"';
   if (response.id !== undefined && response.id !== '') json += ',"id":' + JSON.stringify(response.id);
   if (response.parameters !== undefined && Object.keys(response.parameters).length > 0) {
@@ -46,7 +48,9 @@ export function encodeInferResponse(response: InferenceResponse, http: HttpInfer
     const output = outputs[i] as Tensor;
     if (i !== 0) json += ',';
     json += '{"name":' + JSON.stringify(output.name) + ',"datatype":"' + output.datatype + '","shape":[' + output.shape.join(',') + ']';
-    if (isBinary(output)) {
+    if (inSharedMemory(output)) {
+      json += '}';
+    } else if (isBinary(output)) {
       const size = binaryByteLength(output.data);
       json += ',"parameters":{"binary_data_size":' + String(size) + '}}';
       (binary ??= []).push(output);

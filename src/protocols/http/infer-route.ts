@@ -32,9 +32,12 @@ import { decodeRawInferRequest } from './raw-request.js';
 import { bodyOf } from './request-body.js';
 import { compressForClient } from './response-compression.js';
 import { parseVersion } from './version-param.js';
+import { sharedMemoryUse, type SharedMemoryAccess, type SharedMemoryUse } from '../../shared-memory/index.js';
 
 export interface InferRouteOptions {
   readonly service: InferenceService;
+  /** System shared memory for tensors that name a region; absent: such tensors are refused. */
+  readonly sharedMemory?: SharedMemoryAccess | undefined;
   /** Largest body the direct lane reads; larger ones go the normal lane, which answers 413. */
   readonly maxBodyBytes: number;
   /** Serve eligible requests on the raw request/response (see the module comment). */
@@ -53,11 +56,16 @@ export function inferRoute(options: InferRouteOptions): { handler: RouteHandlerM
   const { service } = options;
   const handler: RouteHandlerMethod = async (request, reply) => {
     const { model, version } = targetOf(request);
-    const http = decodeBody(service, model, version, bodyOf(request), request.headers);
-    adoptOipRequestId(request, http.request.id);
-    const encoded = await infer(service, http, request);
-    if (encoded.jsonLength !== undefined) reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.jsonLength);
-    return reply.header('content-type', encoded.contentType).send(encoded.body);
+    const sharedMemory = sharedMemoryUse(options.sharedMemory, model);
+    try {
+      const http = decodeBody(service, model, version, bodyOf(request), request.headers, sharedMemory);
+      adoptOipRequestId(request, http.request.id);
+      const encoded = await infer(service, http, request);
+      if (encoded.jsonLength !== undefined) reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.jsonLength);
+      return reply.header('content-type', encoded.contentType).send(encoded.body);
+    } finally {
+      sharedMemory?.release();
+    }
   };
   if (!options.direct) return { handler };
 
@@ -127,9 +135,11 @@ export function readBody(request: FastifyRequest, declaredLength: number, onBody
 async function answerDirectly(options: InferRouteOptions, request: FastifyRequest, raw: ServerResponse, body: Buffer): Promise<void> {
   const { service } = options;
   let target: { model: string; version: number | undefined } | undefined;
+  let sharedMemory: SharedMemoryUse | undefined;
   try {
     target = targetOf(request);
-    const http = decodeBody(service, target.model, target.version, body, request.headers);
+    sharedMemory = sharedMemoryUse(options.sharedMemory, target.model);
+    const http = decodeBody(service, target.model, target.version, body, request.headers, sharedMemory);
     adoptOipRequestId(request, http.request.id);
     const encoded = await infer(service, http, request);
     const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [REQUEST_ID_HEADER]: request.id };
@@ -150,22 +160,34 @@ async function answerDirectly(options: InferRouteOptions, request: FastifyReques
     if (status >= 500) options.logger?.error({ reqId: request.id, err: error }, 'request failed');
     const payload = JSON.stringify({ error: message, request_id: request.id });
     raw.writeHead(status, { 'content-type': 'application/json', [REQUEST_ID_HEADER]: request.id, 'content-length': Buffer.byteLength(payload) }).end(payload);
+  } finally {
+    sharedMemory?.release();
   }
 }
+
 
 function targetOf(request: FastifyRequest): { model: string; version: number | undefined } {
   const params = request.params as InferParams;
   return { model: params.model ?? '', version: parseVersion(params.version) };
 }
 
-function decodeBody(service: InferenceService, model: string, version: number | undefined, body: Buffer, headers: FastifyRequest['headers']): HttpInferRequest {
+function decodeBody(
+  service: InferenceService,
+  model: string,
+  version: number | undefined,
+  body: Buffer,
+  headers: FastifyRequest['headers'],
+  sharedMemory: SharedMemoryUse | undefined,
+): HttpInferRequest {
   const jsonLength = parseJsonLengthHeader(headers[INFERENCE_HEADER_CONTENT_LENGTH], body.byteLength);
-  if (jsonLength !== 0) return decodeInferRequest(model, version, body, jsonLength);
+  if (jsonLength !== 0) return decodeInferRequest(model, version, body, jsonLength, sharedMemory);
   const metadata = service.modelMetadata(model, version);
   return decodeRawInferRequest(model, version, body, metadata.inputs, service.modelConfig(model, version).max_batch_size);
 }
 
 async function infer(service: InferenceService, http: HttpInferRequest, request: FastifyRequest): Promise<EncodedInferResponse> {
   const context: RequestContext = { signal: connectionSignal(request), requestId: request.id };
-  return encodeInferResponse(await service.infer(http.request, context), http);
+  const response = await service.infer(http.request, context);
+  http.sharedMemory?.writeOutputs(response.outputs);
+  return encodeInferResponse(response, http);
 }

@@ -1,7 +1,7 @@
 /**
  * The Open Inference Protocol REST API (KServe v2 / Triton, protocols.md §1) as a fastify plugin
  * over an `InferenceService`: health, server and model metadata, model config, statistics,
- * inference and the model repository extension. No shared memory, trace or logging APIs.
+ * inference, the model repository and system shared-memory extensions. No trace or logging APIs.
  *
  * Generic HTTP concerns (body reading, compression, error shape, 404) belong to the app
  * (`http-server.ts`); this plugin only maps paths to service calls.
@@ -16,6 +16,9 @@ import { isJsonObject, optionalBoolean, parseJsonText, type JsonObject } from '.
 import { routePath, type MethodRoute } from './method-routes.js';
 import { bodyOf } from './request-body.js';
 import { parseVersion } from './version-param.js';
+import { refusingSharedMemory, registerSharedMemoryRoutes } from '../../shared-memory/index.js';
+
+const SHM_NOT_OFFERED = 'system shared memory is not offered by this server';
 
 interface ModelParams {
   model?: string;
@@ -67,6 +70,7 @@ function registerOipRoutes(app: FastifyInstance, service: InferenceService, opti
   });
   routePath(app, '/v2/models/stats', { GET: (_request, reply) => json(reply, { model_stats: service.modelStatistics() }) });
   perModel('/infer', 'POST', inferRoute({ service, ...options }));
+  registerSharedMemoryRoutes(app, options.sharedMemory?.regions ?? refusingSharedMemory(SHM_NOT_OFFERED));
 
   // Model repository extension, with Triton's `/v2/repository/{repo}/...` aliases.
   const index: Handler = async (request, reply) => {
