@@ -15,8 +15,9 @@ import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
 import { checkStartupInputs, finishStartup, type StartingServer } from '../server/startup.js';
 import { startupFailures } from '../server/readiness.js';
+import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../tracing/index.js';
 
-interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags {
+interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, TraceFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -54,7 +55,7 @@ export function serveCommand(): Command {
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false)
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
-  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command)))), { exitOnError: true })))
+  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(addTraceFlags(command))))), { exitOnError: true })))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -87,6 +88,7 @@ export function serveCommand(): Command {
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),
         tls: tlsOptions(flags),
+        trace: tracerOptionsFromFlags(flags.traceConfig),
         logger,
       };
       await checkStartupInputs({

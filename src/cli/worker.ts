@@ -31,8 +31,9 @@ import {
 } from '../access/index.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addStartupFlags, type StartupFlags } from './startup-flags.js';
+import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../tracing/index.js';
 
-interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags {
+interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, TraceFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -80,7 +81,7 @@ export function workerCommand(): Command {
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command))))), { exitOnError: false }))).action(async (flags: WorkerFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(addTraceFlags(command)))))), { exitOnError: false }))).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
     const tls = tlsOptions(flags);
@@ -111,6 +112,7 @@ export function workerCommand(): Command {
         tls,
         strictReadiness: flags.strictReadiness,
         modelLoadThreadCount: flags.modelLoadThreadCount,
+        trace: tracerOptionsFromFlags(flags.traceConfig),
       },
     }).catch(async (error: unknown) => {
       await store.stop();

@@ -35,6 +35,7 @@ import { ServerTls, type ServerTlsConfig } from '../tls/index.js';
 import { ServerReadiness } from './readiness.js';
 import { logModelFailures } from './model-failure-log.js';
 import { listenError } from './startup-errors.js';
+import { Tracer, tracerOptionsFromFlags, type TracerOptions } from '../tracing/index.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -79,6 +80,8 @@ export interface ModelServerOptions {
   readonly strictReadiness?: boolean | undefined;
   /** Version loads that run at once (`--model-load-thread-count`); default: the number of cores. */
   readonly modelLoadThreadCount?: number | undefined;
+  /** Request tracing (`--trace-config`); absent: OFF, with no trace file (the trace extension can still change rate, count and level). */
+  readonly trace?: Omit<TracerOptions, 'onError'> | undefined;
 }
 
 /**
@@ -101,7 +104,7 @@ export interface BoundPorts {
 }
 
 /** OIP extensions this server implements (advertised in server metadata). */
-export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'statistics', 'parameters', 'schedule_policy'];
+export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'statistics', 'parameters', 'schedule_policy', 'trace'];
 
 export class ModelServer {
   readonly manager: ModelManager;
@@ -127,6 +130,7 @@ export class ModelServer {
   private readonly tls: ServerTls | undefined;
   private readonly stopFailureLog: () => void;
   private startupNames: readonly string[] = [];
+  private readonly tracer: Tracer;
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
@@ -156,6 +160,8 @@ export class ModelServer {
     });
     // Model lists may replace the served set unless the repository poller keeps deciding it.
     const listsAllowed = options.modelConfigFile !== undefined || (options.controlMode !== 'poll' && !options.selection);
+    const traceLog = log.child({ component: 'trace' });
+    this.tracer = new Tracer({ ...(options.trace ?? tracerOptionsFromFlags([])), onError: (error) => traceLog.warn({ err: (error as Error).message }, 'trace output failed') });
     this.core = new ServingCore({
       versionLabels,
       modelConfigList: listsAllowed ? this.modelList : undefined,
@@ -168,6 +174,7 @@ export class ModelServer {
       responseCache: options.cacheSizeBytes ? new ResponseCache({ maxBytes: options.cacheSizeBytes }) : undefined,
       readiness: () => this.readiness.ready(),
       notServedReason: options.selection ? () => 'not assigned to this server' : undefined,
+      tracer: this.tracer,
     });
     this.stopFailureLog = logModelFailures(this.manager.modelSettled, log);
     this.manager.stateChanged.subscribe((e) => {
@@ -261,6 +268,7 @@ export class ModelServer {
       await this.onnx.whenAbandonedRunsEnd();
     }
     await this.core.close();
+    await this.tracer.close();
     this.stopRequestLog();
     await this.graphite?.close();
     this.serverMetrics.close();

@@ -1,7 +1,7 @@
 /**
  * Handlers of `inference.GRPCInferenceService` (Open Inference Protocol + Triton extensions) on top
  * of the InferenceService façade. Each handler decodes its message, calls the façade and encodes the
- * answer; failures become gRPC statuses in `status-mapping.ts`. Shared-memory, trace and log RPCs
+ * answer; failures become gRPC statuses in `status-mapping.ts`. Shared-memory and log RPCs
  * are answered UNIMPLEMENTED because Cranberries does not offer those extensions.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -25,6 +25,12 @@ import { decodeLoadOptions, encodeModelIndex } from './oip-repository.js';
 import { createStreamInferHandler } from './oip-stream.js';
 import { logFailure, toServiceError } from './status-mapping.js';
 import { echoRequestId, failedInference, unaryRequestId } from '../../metrics/grpc-request-tracking.js';
+import { startGrpcTrace, traceGrpcSend, traceSettingCall, type RawSettingValue } from '../../tracing/index.js';
+
+interface WireTraceSettingRequest {
+  settings?: Record<string, { value?: string[] }>;
+  model_name: string;
+}
 
 export const OIP_SERVICE_NAME = 'inference.GRPCInferenceService';
 
@@ -131,13 +137,17 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
       const requestId = unaryRequestId(call.metadata, message.id);
       echoRequestId(call, requestId.id);
       const context = callContext(call);
+      const trace = startGrpcTrace(service, message.model_name, call.metadata);
       try {
-        const traced: RequestContext = { signal: context.signal, requestId: requestId.id };
-        return encodeInferResponse(await service.infer(decodeInferRequest(message), traced), message.id);
+        const traced: RequestContext = { signal: context.signal, requestId: requestId.id, trace };
+        const response = await service.infer(decodeInferRequest(message), traced);
+        trace?.stamp('INFER_RESPONSE_COMPLETE');
+        return encodeInferResponse(response, message.id);
       } catch (error) {
         throw failedInference(service, message, error, requestId);
       } finally {
         context.dispose();
+        traceGrpcSend(trace);
       }
     }),
     ModelStreamInfer: createStreamInferHandler(service, logger),
@@ -172,7 +182,12 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
     CudaSharedMemoryStatus: unimplemented('CudaSharedMemoryStatus', 'CUDA shared-memory'),
     CudaSharedMemoryRegister: unimplemented('CudaSharedMemoryRegister', 'CUDA shared-memory'),
     CudaSharedMemoryUnregister: unimplemented('CudaSharedMemoryUnregister', 'CUDA shared-memory'),
-    TraceSetting: unimplemented('TraceSetting', 'trace'),
+    TraceSetting: unary<WireTraceSettingRequest, { settings: Record<string, { value: string[] }> }>('TraceSetting', logger, (request) => {
+      // An empty value list clears a setting (the model's follows the global one again).
+      const entries = Object.entries(request.settings ?? {}).map(([name, setting]): [string, RawSettingValue] => [name, setting.value?.length ? setting.value : null]);
+      const answer = traceSettingCall(service, request.model_name === '' ? undefined : request.model_name, entries.length > 0 ? new Map(entries) : undefined);
+      return { settings: Object.fromEntries(Object.entries(answer).map(([name, value]) => [name, { value: typeof value === 'string' ? [value] : value }])) };
+    }),
     LogSettings: unimplemented('LogSettings', 'logging'),
   };
 }

@@ -15,6 +15,7 @@ import type { InferenceService, RequestContext } from '../../serving/inference-s
 import { callContext } from './call-context.js';
 import type { WireModelInferRequest, WireModelStreamInferResponse } from './oip-messages.js';
 import { decodeInferRequest, encodeInferResponse } from './oip-infer-codec.js';
+import { startGrpcTrace, traceGrpcSend } from '../../tracing/index.js';
 import { logFailure } from './status-mapping.js';
 import { failedInference, streamRequestId } from '../../metrics/grpc-request-tracking.js';
 
@@ -59,10 +60,12 @@ export function createStreamInferHandler(
 
     const answer = async (message: WireModelInferRequest): Promise<WireModelStreamInferResponse> => {
       const requestId = streamRequestId(call.metadata, message.id);
+      const trace = startGrpcTrace(service, message.model_name, call.metadata);
       try {
         const { request, wantsFinalFlag } = withoutStreamParameters(decodeInferRequest(message));
-        const traced: RequestContext = { signal: context.signal, requestId: requestId.id };
+        const traced: RequestContext = { signal: context.signal, requestId: requestId.id, trace };
         const response = await service.infer(request, traced);
+        trace?.stamp('INFER_RESPONSE_COMPLETE');
         const encoded = encodeInferResponse(response, message.id);
         if (wantsFinalFlag) encoded.parameters = { ...encoded.parameters, [FINAL_FLAG]: { bool_param: true } };
         return { error_message: '', infer_response: encoded };
@@ -72,6 +75,8 @@ export function createStreamInferHandler(
           error_message: failedInference(service, message, error, requestId).message,
           infer_response: { model_name: message.model_name, model_version: message.model_version, id: message.id },
         };
+      } finally {
+        traceGrpcSend(trace);
       }
     };
 

@@ -1,7 +1,7 @@
 /**
  * The Open Inference Protocol REST API (KServe v2 / Triton, protocols.md §1) as a fastify plugin
  * over an `InferenceService`: health, server and model metadata, model config, statistics,
- * inference and the model repository extension. No shared memory, trace or logging APIs.
+ * inference, the model repository extension and the trace extension. No shared memory or logging APIs.
  *
  * Generic HTTP concerns (body reading, compression, error shape, 404) belong to the app
  * (`http-server.ts`); this plugin only maps paths to service calls.
@@ -16,6 +16,7 @@ import { isJsonObject, optionalBoolean, parseJsonText, type JsonObject } from '.
 import { routePath, type MethodRoute } from './method-routes.js';
 import { bodyOf } from './request-body.js';
 import { parseVersion } from './version-param.js';
+import { restSettingValues, traceSettingCall } from '../../tracing/index.js';
 
 interface ModelParams {
   model?: string;
@@ -95,6 +96,15 @@ function registerOipRoutes(app: FastifyInstance, service: InferenceService, opti
     routePath(app, `${prefix}/models/:model/load`, { POST: load });
     routePath(app, `${prefix}/models/:model/unload`, { POST: unload });
   }
+
+  // Trace extension (`tracing/`): global and per-model settings.
+  const traceModelOf = (request: FastifyRequest): string | undefined => (request.params as ModelParams).model;
+  const traceSettings = {
+    GET: (request: FastifyRequest, reply: FastifyReply) => json(reply, traceSettingCall(service, traceModelOf(request), undefined)),
+    POST: (request: FastifyRequest, reply: FastifyReply) => json(reply, traceSettingCall(service, traceModelOf(request), restSettingValues(jsonBody(request) ?? {}))),
+  };
+  routePath(app, '/v2/trace/setting', traceSettings);
+  routePath(app, '/v2/models/:model/trace/setting', traceSettings);
 }
 
 /** Model name (URL-decoded by the router) and optional version from the path. */
