@@ -16,10 +16,10 @@
  * share exporters.
  */
 import { ROOT_CONTEXT, SpanKind, trace, type Context, type HrTime, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { VERSION } from '../core/version.js';
 
 export interface OpenTelemetryOptions {
@@ -76,8 +76,8 @@ export class OpenTelemetryExport {
   private readonly tracer: Tracer;
   private readonly propagator = new W3CTraceContextPropagator();
 
-  constructor(options: OpenTelemetryOptions) {
-    const exporter = new OTLPTraceExporter({ url: options.url });
+  constructor(options: OpenTelemetryOptions, onError: (error: unknown) => void = () => undefined) {
+    const exporter = new ReportingExporter(new OTLPTraceExporter({ url: options.url }), onError);
     const processor = new BatchSpanProcessor(exporter, {
       maxQueueSize: options.bspMaxQueueSize,
       maxExportBatchSize: options.bspMaxExportBatchSize,
@@ -141,8 +141,34 @@ export class OpenTelemetryExport {
     root.end(wallTime(last.ns));
   }
 
-  /** Exports what is queued and stops the exporter. */
+  /** Exports what is queued and stops the exporter; an unreachable collector is reported, not thrown. */
   async close(): Promise<void> {
-    await this.provider.shutdown();
+    await this.provider.shutdown().catch(() => undefined);
+  }
+}
+
+/**
+ * The OTLP exporter, with failed exports told to `onError` (the SDK otherwise reports them only
+ * to its global diagnostics, which are off): a collector that cannot be reached shows in the log.
+ */
+class ReportingExporter implements SpanExporter {
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      if (result.code !== ExportResultCode.SUCCESS) this.onError(result.error ?? new Error('the OTLP export failed'));
+      done(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
   }
 }

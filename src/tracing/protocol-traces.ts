@@ -21,7 +21,9 @@ type IncomingHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /** Starts the trace of a REST request for `model` (undefined when it is not traced). */
 export function startHttpTrace(service: InferenceService, model: string, headers: IncomingHeaders, received: boolean): RequestTrace | undefined {
-  const trace = service.tracer?.start(model, (name) => {
+  const tracer = service.tracer;
+  if (!tracer?.settings.active) return undefined;
+  const trace = tracer.start(model, (name) => {
     const value = headers[name];
     return Array.isArray(value) ? value[0] : value;
   });
@@ -41,7 +43,9 @@ export function traceHttpSend(trace: RequestTrace, response: ServerResponse): vo
 
 /** Starts the trace of a gRPC inference request (unary or one message of a stream). */
 export function startGrpcTrace(service: InferenceService, model: string, metadata: Metadata): RequestTrace | undefined {
-  const trace = service.tracer?.start(model, (name) => {
+  const tracer = service.tracer;
+  if (!tracer?.settings.active) return undefined;
+  const trace = tracer.start(model, (name) => {
     const value = metadata.get(name)[0];
     return typeof value === 'string' ? value : undefined;
   });

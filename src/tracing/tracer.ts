@@ -44,7 +44,7 @@ export class Tracer {
       this.modeOptions = {};
     } else {
       const otel = options.openTelemetry;
-      this.otel = new OpenTelemetryExport(otel);
+      this.otel = new OpenTelemetryExport(otel, onError);
       this.modeOptions = {
         url: otel.url,
         bsp_max_queue_size: String(otel.bspMaxQueueSize),
