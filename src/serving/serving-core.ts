@@ -176,6 +176,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
         return { model: request.model, version: served.version, id: request.id, outputs: cached.outputs };
       }
       trace?.stamp('QUEUE_START');
+      if (trace?.wantsTensors) trace.tensors('TENSOR_QUEUE_INPUT', prepared.inputs);
       const result = await parts.scheduler.submit({
         inputs: prepared.inputs,
         outputNames: prepared.outputNames,
@@ -186,6 +187,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
       if (trace && result.executionStartNs !== undefined && result.executionEndNs !== undefined) {
         trace.compute(result.executionStartNs, result.executionEndNs, result.timing);
       }
+      if (trace?.wantsTensors) trace.tensors('TENSOR_BACKEND_OUTPUT', result.outputs);
       const outputs = finishOutputs(result.outputs, prepared, parts.config, this.labelsOf(served));
       if (cached) served.stats.recordCacheMiss(cached.lookupNs + cached.store(outputs));
       const totalNs = Number(process.hrtime.bigint() - started);

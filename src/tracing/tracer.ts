@@ -10,6 +10,8 @@
  */
 import type { Context } from '@opentelemetry/api';
 import type { ExecutionTiming } from '../backends/backend.js';
+import type { Tensor } from '../tensors/tensor.js';
+import { tensorTraceJson } from './tensor-json.js';
 import { OpenTelemetryExport, type OpenTelemetryOptions, type TraceStamp } from './otel-export.js';
 import { TraceFileWriter } from './trace-file.js';
 import { settingResponse, TraceSettings, type TraceMode, type TraceSetting, type TraceUpdate, type TraceValues } from './trace-settings.js';
@@ -85,7 +87,7 @@ export class Tracer {
 
   /** @internal a RequestTrace finished. */
   finish(trace: RequestTrace, setting: TraceSetting, stamps: readonly TraceStamp[], parent: Context | undefined): void {
-    if (this.file) this.file.finished(setting, tritonTraceJson(trace, stamps));
+    if (this.file) this.file.finished(setting, tritonTraceJson(trace, stamps, trace.tensorRecords));
     else this.otel?.export({ id: trace.id, model: trace.model, modelVersion: trace.modelVersion, requestId: trace.requestId, stamps, parent });
   }
 }
@@ -99,6 +101,8 @@ export class RequestTrace {
   modelVersion = -1;
   requestId = '';
   private readonly stamps: TraceStamp[] = [];
+  /** TENSORS level (Triton mode): one JSON object per traced tensor. */
+  readonly tensorRecords: string[] = [];
   private ended = false;
 
   constructor(
@@ -112,6 +116,20 @@ export class RequestTrace {
   /** Records timestamp `name` at `ns` (monotonic nanoseconds, `process.hrtime.bigint()`), default now. */
   stamp(name: string, ns: bigint = process.hrtime.bigint()): void {
     if (!this.ended && this.setting.timestamps) this.stamps.push({ name, ns });
+  }
+
+  /** Whether the trace records tensors (level TENSORS, Triton mode; OpenTelemetry mode has no tensor traces, as in Triton). */
+  get wantsTensors(): boolean {
+    return this.setting.tensors && this.setting.mode === 'triton';
+  }
+
+  /**
+   * Records `tensors` as `activity` (`TENSOR_QUEUE_INPUT`, `TENSOR_BACKEND_OUTPUT`). Called before
+   * the inputs' buffers move to the backend's thread, so the data is read while it is still here.
+   */
+  tensors(activity: string, tensors: readonly Tensor[]): void {
+    if (this.ended || !this.wantsTensors) return;
+    for (const tensor of tensors) this.tensorRecords.push(tensorTraceJson(this.id, activity, tensor));
   }
 
   /** The version that serves the request and the request's id. */
@@ -140,11 +158,12 @@ export class RequestTrace {
 }
 
 /** A trace in Triton's file format: the header object, then one object per timestamp. */
-function tritonTraceJson(trace: RequestTrace, stamps: readonly TraceStamp[]): string {
+function tritonTraceJson(trace: RequestTrace, stamps: readonly TraceStamp[], tensors: readonly string[]): string {
   const id = trace.id;
   let json = `{"id":${id},"model_name":${JSON.stringify(trace.model)},"model_version":${trace.modelVersion}`;
   if (trace.requestId !== '') json += `,"request_id":${JSON.stringify(trace.requestId)}`;
   json += '}';
   for (const stamp of stamps) json += `,{"id":${id},"timestamps":[{"name":"${stamp.name}","ns":${stamp.ns}}]}`;
+  for (const tensor of tensors) json += `,${tensor}`;
   return json;
 }

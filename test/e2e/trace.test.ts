@@ -211,6 +211,31 @@ describe('trace extension, Triton mode (trace files)', () => {
     }
   });
 
+  test('level TENSORS records the queued inputs and the backend outputs', async () => {
+    assert.ok(server);
+    const setting = await restSetting(server.url, '/v2/trace/setting', { trace_level: ['TIMESTAMPS', 'TENSORS'], trace_rate: '1', trace_count: '1', log_frequency: '1' });
+    assert.deepEqual(setting.json['trace_level'], ['TIMESTAMPS', 'TENSORS']);
+    const body = { id: 'tensors', inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [0.5, 1, 1.5, -2] }] };
+    const response = await fetch(`${server.url}/v2/models/mlp/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(response.status, 200);
+    const answer = (await response.json()) as { outputs: { name: string; data: number[] }[] };
+    await waitFor(async () => (await readdir(dir)).includes('rest.json.4'), 5000, 'the tensor trace file');
+    const records = JSON.parse(await readFile(join(dir, 'rest.json.4'), 'utf8')) as { id: number; activity?: string; tensor?: { name: string; data: string; shape: string; dtype: string } }[];
+    const tensors = records.filter((r) => r.activity !== undefined);
+    assert.deepEqual(
+      tensors.map((r) => [r.activity, r.tensor!.name, r.tensor!.shape, r.tensor!.dtype]),
+      [
+        ['TENSOR_QUEUE_INPUT', 'input', '1,4', 'FP32'],
+        ['TENSOR_BACKEND_OUTPUT', 'output', '1,2', 'FP32'],
+      ],
+    );
+    assert.equal(tensors[0]!.tensor!.data, '0.5,1,1.5,-2');
+    const traced = tensors[1]!.tensor!.data.split(',').map(Number);
+    const returned = answer.outputs.find((o) => o.name === 'output')!.data;
+    assert.deepEqual(traced, returned, 'the traced output is what the client got');
+    assertTimeline(tracesOf(JSON.stringify(records.filter((r) => r.activity === undefined))).at(0)!, REST_ORDER);
+  });
+
   test('log_frequency 0 writes the file at shutdown', async () => {
     const file = join(dir, 'shutdown.json');
     const own = await startTestServer({ modelRepository: repo.root, trace: tracerOptionsFromFlags(['level=TIMESTAMPS', 'rate=1', `triton,file=${file}`]) });
