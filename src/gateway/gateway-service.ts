@@ -311,7 +311,8 @@ export class GatewayService implements InferenceService {
       (json) => {
         const { name, version, extensions } = json as Partial<ServerMetadata>;
         if (typeof name === 'string' && typeof version === 'string' && Array.isArray(extensions)) {
-          this.serverMeta = { name, version, extensions };
+          // The trace extension's settings are each worker's own: the gateway does not offer them.
+          this.serverMeta = { name, version, extensions: extensions.filter((extension) => extension !== 'trace') };
           this.serverMetaState = 'known';
         } else this.serverMetaState = 'missing';
       },
