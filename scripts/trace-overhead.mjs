@@ -7,7 +7,7 @@
  * run, and the whole process's (ONNX Runtime's threads included, whose spinning between batches
  * dominates and varies). Linux only.
  *
- *   node scripts/trace-overhead.mjs [--requests 10000] [--rounds 3] [--baseline <other checkout>]
+ *   node scripts/trace-overhead.mjs [--requests 10000] [--rounds 3] [--baseline <other checkout>] [--only off,triton]
  *
  * Configurations: `baseline` (another checkout's build, e.g. main, if given), `off` (this build,
  * tracing OFF: the default), `triton` (TIMESTAMPS, rate 1, Triton trace file with
@@ -32,6 +32,7 @@ const REQUESTS = Number(option('--requests', '10000'));
 const ROUNDS = Number(option('--rounds', '3'));
 const WARMUP = 1000;
 const baseline = option('--baseline', undefined);
+const only = option('--only', undefined)?.split(',');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 const body = JSON.stringify({ inputs: [{ name: 'image', shape: [1, 1, 8, 8], datatype: 'FP32', data: Array.from({ length: 64 }, (_, i) => i % 17) }] });
@@ -116,15 +117,17 @@ await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const otlpUrl = `http://127.0.0.1:${receiver.address().port}/v1/traces`;
 const traceDir = mkdtempSync(join(tmpdir(), 'trace-overhead-'));
 
-const configurations = [
+const allConfigurations = [
   ...(baseline ? [{ name: 'baseline', checkout: resolve(baseline), flags: [] }] : []),
   { name: 'off', checkout: root, flags: [] },
   { name: 'triton', checkout: root, flags: ['--trace-config', 'level=TIMESTAMPS', '--trace-config', 'rate=1', '--trace-config', `triton,file=${join(traceDir, 't.json')}`, '--trace-config', 'triton,log-frequency=1000'] },
   { name: 'otel', checkout: root, flags: ['--trace-config', 'mode=opentelemetry', '--trace-config', 'level=TIMESTAMPS', '--trace-config', 'rate=1', '--trace-config', `opentelemetry,url=${otlpUrl}`] },
 ];
+const configurations = allConfigurations.filter((c) => !only || only.includes(c.name));
 const results = new Map(configurations.map((c) => [c.name, []]));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const configuration of configurations) {
+  // Odd rounds run the configurations in reverse, so a drifting machine load favours none.
+  for (const configuration of round % 2 === 0 ? configurations : [...configurations].reverse()) {
     const result = await measure(configuration.checkout, configuration.flags);
     results.get(configuration.name).push(result);
     console.log(`round ${round + 1} ${configuration.name.padEnd(8)} main thread ${result.mainUsPerRequest.toFixed(1)} µs/request, process ${result.cpuUsPerRequest.toFixed(1)} µs/request, wall ${result.wallUsPerRequest.toFixed(1)} µs/request`);

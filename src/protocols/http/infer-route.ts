@@ -75,6 +75,8 @@ export function inferRoute(options: InferRouteOptions): { handler: RouteHandlerM
     }
     reply.hijack();
     const trace = startHttpTrace(service, (request.params as InferParams).model ?? '', request.headers, false);
+    // A client that goes away before its body arrives ends the trace too.
+    if (trace) reply.raw.once('close', () => trace.end());
     readBody(request, Number(request.headers['content-length']), (body) => {
       trace?.stamp('HTTP_RECV_END');
       void answerDirectly(options, request, reply.raw, body, trace);
