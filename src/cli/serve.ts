@@ -19,9 +19,10 @@ import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 import { checkStartupInputs, finishStartup, type StartingServer } from '../server/startup.js';
 import { startupFailures, type ReadinessModels } from '../server/readiness.js';
 import { bannerModels, logStartupBanner } from '../logging/startup-banner.js';
+import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../tracing/index.js';
 import type { BoundPorts } from '../server/model-server.js';
 
-interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, LogFormatFlags, SharedMemoryFlags {
+interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -64,7 +65,7 @@ export function serveCommand(): Command {
     .option('--enable-serialization-as-tensor-content', TENSOR_CONTENT_HELP, false)
     .addOption(new Option('--version-folder-names <rule>', VERSION_FOLDER_NAMES_HELP).choices(['strict', 'digits']).default('strict'))
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
-  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addSharedMemoryFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(command))))), { exitOnError: true })))
+  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addSharedMemoryFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(addTraceFlags(command)))))), { exitOnError: true })))
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
       if (flags.loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
@@ -100,6 +101,7 @@ export function serveCommand(): Command {
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),
         tls: tlsOptions(flags),
+        trace: tracerOptionsFromFlags(flags.traceConfig),
         logger,
       };
       await checkStartupInputs({

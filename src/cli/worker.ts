@@ -34,9 +34,10 @@ import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addSharedMemoryFlags, type SharedMemoryFlags } from '../shared-memory/index.js';
 import { addStartupFlags, type StartupFlags } from './startup-flags.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';
+import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../tracing/index.js';
 import { bannerModels, logStartupBanner } from '../logging/startup-banner.js';
 
-interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags, SharedMemoryFlags {
+interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -89,7 +90,7 @@ export function workerCommand(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(logFormatOption());
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addSharedMemoryFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(command)))))), { exitOnError: false }))).action(async (flags: WorkerFlags) => {
+  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addSharedMemoryFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(addTraceFlags(command))))))), { exitOnError: false }))).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
     const tls = tlsOptions(flags);
@@ -123,6 +124,7 @@ export function workerCommand(): Command {
         strictReadiness: flags.strictReadiness,
         modelLoadThreadCount: flags.modelLoadThreadCount,
         allowClientShm: flags.allowClientShm,
+        trace: tracerOptionsFromFlags(flags.traceConfig),
       },
     }).catch(async (error: unknown) => {
       await store.stop();

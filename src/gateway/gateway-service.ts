@@ -313,8 +313,9 @@ export class GatewayService implements InferenceService {
       (json) => {
         const { name, version, extensions } = json as Partial<ServerMetadata>;
         if (typeof name === 'string' && typeof version === 'string' && Array.isArray(extensions)) {
-          // Shared memory works on a worker's own ports only (the gateway refuses it): not advertised here.
-          this.serverMeta = { name, version, extensions: extensions.filter((extension) => extension !== 'system_shared_memory') };
+          // Shared memory works on a worker's own ports only (the gateway refuses it), and trace settings are
+          // each worker's own: neither is advertised here.
+          this.serverMeta = { name, version, extensions: extensions.filter((extension) => extension !== 'system_shared_memory' && extension !== 'trace') };
           this.serverMetaState = 'known';
         } else this.serverMetaState = 'missing';
       },

@@ -45,6 +45,9 @@ const FORWARDED_REQUEST_HEADERS = [
   'accept',
   // The client's credentials: workers behind a gateway check the same tokens (access/).
   'authorization',
+  // W3C trace context: a worker tracing in OpenTelemetry mode puts its spans under the client's.
+  'traceparent',
+  'tracestate',
 ] as const;
 
 /** Response headers that describe the gateway's connection, not the answer. */

@@ -204,10 +204,18 @@ export class BatchingScheduler implements Scheduler {
         batch.map((e) => e.request.inputs),
         batch[0]!.request.outputNames,
       );
+      const endedNs = process.hrtime.bigint();
       const split = splitOutputs(result.outputs, rowsPerRequest);
       this.onExecution({ batchRows, requests: batch.length, timing: result.timing });
       batch.forEach((entry, i) => {
-        const answer: ScheduledResult = { outputs: split[i]!, timing: result.timing, queueNs: Number(startedNs - entry.enqueuedNs), batchRows };
+        const answer: ScheduledResult = {
+          outputs: split[i]!,
+          timing: result.timing,
+          queueNs: Number(startedNs - entry.enqueuedNs),
+          batchRows,
+          executionStartNs: startedNs,
+          executionEndNs: endedNs,
+        };
         this.ordering.release(entry.ticket, () => entry.resolve(answer));
       });
     } catch (error) {

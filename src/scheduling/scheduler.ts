@@ -26,6 +26,9 @@ export interface ScheduledResult {
   readonly queueNs: number;
   /** Rows in the execution this request was part of. */
   readonly batchRows: number;
+  /** When the execution started and ended (`process.hrtime.bigint()`), for request traces. */
+  readonly executionStartNs?: bigint | undefined;
+  readonly executionEndNs?: bigint | undefined;
 }
 
 /** Reported once per model execution (a batch), for statistics and metrics. */

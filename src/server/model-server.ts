@@ -38,6 +38,7 @@ import { logModelFailures } from './model-failure-log.js';
 import { listenError } from './startup-errors.js';
 import { logSettingsOf } from '../logging/log-settings.js';
 import { SystemSharedMemory } from '../shared-memory/index.js';
+import { Tracer, tracerOptionsFromFlags, type TracerOptions } from '../tracing/index.js';
 
 export interface ModelServerOptions {
   readonly modelRepository: string;
@@ -88,6 +89,8 @@ export interface ModelServerOptions {
   readonly modelLoadThreadCount?: number | undefined;
   /** Clients may register system shared-memory regions (`--allow-client-shm`); default false, as in Triton. */
   readonly allowClientShm?: boolean | undefined;
+  /** Request tracing (`--trace-config`); absent: OFF, with no trace file (the trace extension can still change rate, count and level). */
+  readonly trace?: Omit<TracerOptions, 'onError'> | undefined;
 }
 
 /**
@@ -110,7 +113,7 @@ export interface BoundPorts {
 }
 
 /** OIP extensions this server implements (advertised in server metadata). */
-export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'statistics', 'parameters', 'schedule_policy'];
+export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'statistics', 'parameters', 'schedule_policy', 'trace'];
 /** Advertised only when clients may register regions (`--allow-client-shm`): otherwise it cannot be used. */
 const SYSTEM_SHARED_MEMORY = 'system_shared_memory';
 
@@ -141,6 +144,7 @@ export class ModelServer {
   private readonly stopFailureLog: () => void;
   private startupNames: readonly string[] = [];
   private readonly sharedMemory: SystemSharedMemory;
+  private readonly tracer: Tracer;
 
   constructor(private readonly options: ModelServerOptions) {
     const log = options.logger;
@@ -172,6 +176,8 @@ export class ModelServer {
     });
     // Model lists may replace the served set unless the repository poller keeps deciding it.
     const listsAllowed = options.modelConfigFile !== undefined || (options.controlMode !== 'poll' && !options.selection);
+    const traceLog = log.child({ component: 'trace' });
+    this.tracer = new Tracer({ ...(options.trace ?? tracerOptionsFromFlags([])), onError: (error) => traceLog.warn({ err: (error as Error).message }, 'trace output failed') });
     this.core = new ServingCore({
       versionLabels,
       modelConfigList: listsAllowed ? this.modelList : undefined,
@@ -190,6 +196,7 @@ export class ModelServer {
       responseCache: options.cacheSizeBytes ? new ResponseCache({ maxBytes: options.cacheSizeBytes }) : undefined,
       readiness: () => this.readiness.ready(),
       notServedReason: options.selection ? () => 'not assigned to this server' : undefined,
+      tracer: this.tracer,
     });
     this.stopFailureLog = logModelFailures(this.manager.modelSettled, log);
     this.manager.stateChanged.subscribe((e) => {
@@ -286,6 +293,7 @@ export class ModelServer {
       await this.onnx.whenAbandonedRunsEnd();
     }
     await this.core.close();
+    await this.tracer.close();
     this.stopRequestLog();
     await this.graphite?.close();
     this.serverMetrics.close();

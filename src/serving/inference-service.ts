@@ -9,6 +9,7 @@ import type { TensorSignature } from '../backends/backend.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { ModelConfigListEntry } from '../repository/model-config-list.js';
 import type { InferenceRequest, InferenceResponse } from './inference.js';
+import type { RequestTrace, Tracer } from '../tracing/tracer.js';
 
 export interface ServerMetadata {
   readonly name: string;
@@ -81,6 +82,8 @@ export interface RequestContext {
   readonly signal?: AbortSignal | undefined;
   /** The id the request is known by in logs and error answers (`metrics/request-id.ts`); default: its OIP `id`. */
   readonly requestId?: string | undefined;
+  /** The request is traced (`tracing/`): the service stamps its own points on it. */
+  readonly trace?: RequestTrace | undefined;
 }
 
 export interface InferenceService {
@@ -108,6 +111,8 @@ export interface InferenceService {
    * adapters may report every failure without double counting.
    */
   recordRejected?(model: string, version: number | undefined, error: unknown, requestId?: string): void;
+  /** Request tracing (the trace extension); absent: the service traces nothing (the gateway). */
+  readonly tracer?: Tracer | undefined;
 }
 
 /** One version of a model and its state, as TF Serving's GetModelStatus reports it. */

@@ -35,6 +35,7 @@ import type { ServedVersion } from './served-version.js';
 import { readLabels } from './labels.js';
 import { VersionLabels } from './version-labels.js';
 import type { ModelConfigListEntry } from '../repository/model-config-list.js';
+import type { Tracer } from '../tracing/tracer.js';
 
 export type ModelControlMode = 'none' | 'poll' | 'explicit';
 
@@ -86,6 +87,8 @@ export interface ServingCoreOptions {
   readonly readiness?: (() => boolean) | undefined;
   /** The index's reason for a repository model this server has not been asked to serve. */
   readonly notServedReason?: ((model: string) => string) | undefined;
+  /** Request tracing (`--trace-config`, the trace extension); absent: nothing is traced. */
+  readonly tracer?: Tracer | undefined;
 }
 
 export class ServingCore implements InferenceService, TfServingExtensions {
@@ -101,9 +104,11 @@ export class ServingCore implements InferenceService, TfServingExtensions {
   /** Failures already published, so an adapter reporting the same error again does not count it twice. */
   private readonly counted = new WeakSet<object>();
   private stopping = false;
+  readonly tracer: Tracer | undefined;
 
   constructor(private readonly options: ServingCoreOptions) {
     this.manager = options.manager;
+    this.tracer = options.tracer;
     this.versionLabelRegistry = options.versionLabels ?? new VersionLabels({ isReady: (m, v) => this.modelReady(m, v) });
     options.responseCache?.followVersions(options.manager.stateChanged);
   }
@@ -152,13 +157,17 @@ export class ServingCore implements InferenceService, TfServingExtensions {
   async infer(request: InferenceRequest, context?: RequestContext): Promise<InferenceResponse> {
     const started = process.hrtime.bigint();
     const requestId = context?.requestId ?? request.id;
+    const trace = context?.trace;
+    trace?.stamp('REQUEST_START', started);
     let served: ServedVersion;
     try {
       served = this.manager.find(request.model, request.version);
     } catch (error) {
       this.publishRejection(request.model, request.version, error, requestId, Number(process.hrtime.bigint() - started));
+      trace?.stamp('REQUEST_END');
       throw error;
     }
+    trace?.identify(served.version, request.id);
     const parts = served.acquire();
     try {
       const prepared = prepareRequest(request, parts.config);
@@ -171,6 +180,8 @@ export class ServingCore implements InferenceService, TfServingExtensions {
         this.requestCompleted.publish({ model: served.model, version: served.version, requestId, outcome: 'success', cacheHit: true, totalNs, queueNs: 0, timing: NO_TIMING });
         return { model: request.model, version: served.version, id: request.id, outputs: cached.outputs };
       }
+      trace?.stamp('QUEUE_START');
+      if (trace?.wantsTensors) trace.tensors('TENSOR_QUEUE_INPUT', prepared.inputs);
       const result = await parts.scheduler.submit({
         inputs: prepared.inputs,
         outputNames: prepared.outputNames,
@@ -179,6 +190,10 @@ export class ServingCore implements InferenceService, TfServingExtensions {
         signal: context?.signal,
         sequence,
       });
+      if (trace && result.executionStartNs !== undefined && result.executionEndNs !== undefined) {
+        trace.compute(result.executionStartNs, result.executionEndNs, result.timing);
+      }
+      if (trace?.wantsTensors) trace.tensors('TENSOR_BACKEND_OUTPUT', result.outputs);
       const outputs = finishOutputs(result.outputs, prepared, parts.config, this.labelsOf(served));
       if (cached) served.stats.recordCacheMiss(cached.lookupNs + cached.store(outputs));
       const totalNs = Number(process.hrtime.bigint() - started);
@@ -194,6 +209,7 @@ export class ServingCore implements InferenceService, TfServingExtensions {
       throw failure;
     } finally {
       served.release();
+      trace?.stamp('REQUEST_END');
     }
   }
 

@@ -77,7 +77,10 @@ describe('gateway vs worker: identical bytes (real processes)', { timeout: 120_0
     for (const path of ['/v2/models/add_sub', '/v2/models/add_sub/config', '/v2']) {
       const [direct, relayed] = await Promise.all([fetch(worker.url + path), fetch(cluster.gateway.url + path)]);
       assert.equal(relayed.status, direct.status, path);
-      assert.deepEqual(await relayed.json(), await direct.json(), path);
+      const expected = (await direct.json()) as { extensions?: string[] };
+      // The gateway does not offer the trace extension (its settings are each worker's own).
+      if (path === '/v2') expected.extensions = expected.extensions?.filter((extension) => extension !== 'trace');
+      assert.deepEqual(await relayed.json(), expected, path);
     }
     const index = await fetch(`${cluster.gateway.url}/v2/repository/index`, { method: 'POST' });
     assert.deepEqual(await index.json(), [{ name: 'add_sub', version: '1', state: 'READY' }]);

@@ -230,9 +230,14 @@ describe('gRPC inference service RPCs', () => {
     assert.equal((await statusOf(t.unary('RepositoryModelUnload', { model_name: 'zzz' }))).code, grpc.status.NOT_FOUND);
   });
 
-  it('answers UNIMPLEMENTED for trace and log RPCs', async () => {
+  it('answers TraceSetting UNAVAILABLE when the service has no tracer (as Triton built without tracing)', async () => {
+    const failure = await statusOf(t.unary('TraceSetting', {}));
+    assert.equal(failure.code, grpc.status.UNAVAILABLE);
+    assert.equal(failure.details, 'the server does not support tracing');
+  });
+
+  it('answers UNIMPLEMENTED for log RPCs', async () => {
     const rpcs = [
-      'TraceSetting',
       'LogSettings',
     ];
     for (const rpc of rpcs) {

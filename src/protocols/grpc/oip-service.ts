@@ -41,6 +41,12 @@ import {
   type WireSystemShmRegisterRequest,
   type WireSystemShmStatusRequest,
 } from '../../shared-memory/index.js';
+import { startGrpcTrace, traceGrpcSend, traceSettingCall, type RawSettingValue } from '../../tracing/index.js';
+
+interface WireTraceSettingRequest {
+  settings?: Record<string, { value?: string[] }>;
+  model_name: string;
+}
 
 export const OIP_SERVICE_NAME = 'inference.GRPCInferenceService';
 
@@ -153,9 +159,11 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
       echoRequestId(call, requestId.id);
       const context = callContext(call);
       const shm = sharedMemoryUse(sharedMemory, message.model_name);
+      const trace = startGrpcTrace(service, message.model_name, call.metadata);
       try {
-        const traced: RequestContext = { signal: context.signal, requestId: requestId.id };
+        const traced: RequestContext = { signal: context.signal, requestId: requestId.id, trace };
         const response = await service.infer(decodeInferRequest(message, shm), traced);
+        trace?.stamp('INFER_RESPONSE_COMPLETE');
         shm?.writeOutputs(response.outputs);
         return encodeInferResponse(response, message.id, shm);
       } catch (error) {
@@ -163,6 +171,7 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
       } finally {
         shm?.release();
         context.dispose();
+        traceGrpcSend(trace);
       }
     }),
     ModelStreamInfer: createStreamInferHandler(service, logger, sharedMemory),
@@ -197,7 +206,12 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
     CudaSharedMemoryStatus: unary<WireSystemShmStatusRequest, object>('CudaSharedMemoryStatus', logger, (request) => cudaShmStatus(request)),
     CudaSharedMemoryRegister: unary<WireSystemShmStatusRequest, Empty>('CudaSharedMemoryRegister', logger, (request) => cudaShmRegister(regions, request)),
     CudaSharedMemoryUnregister: unary<WireSystemShmStatusRequest, Empty>('CudaSharedMemoryUnregister', logger, () => cudaShmUnregister(regions)),
-    TraceSetting: unimplemented('TraceSetting', 'trace'),
+    TraceSetting: unary<WireTraceSettingRequest, { settings: Record<string, { value: string[] }> }>('TraceSetting', logger, (request) => {
+      // An empty value list clears a setting (the model's follows the global one again).
+      const entries = Object.entries(request.settings ?? {}).map(([name, setting]): [string, RawSettingValue] => [name, setting.value?.length ? setting.value : null]);
+      const answer = traceSettingCall(service, request.model_name === '' ? undefined : request.model_name, entries.length > 0 ? new Map(entries) : undefined);
+      return { settings: Object.fromEntries(Object.entries(answer).map(([name, value]) => [name, { value: typeof value === 'string' ? [value] : value }])) };
+    }),
     LogSettings: logSettings
       ? unary<WireLogSettings, WireLogSettings>('LogSettings', logger, (request) => handleLogSettings(logSettings, request))
       : unimplemented('LogSettings', 'logging'),

@@ -15,6 +15,7 @@ import type { InferenceService, RequestContext } from '../../serving/inference-s
 import { callContext } from './call-context.js';
 import type { WireModelInferRequest, WireModelStreamInferResponse } from './oip-messages.js';
 import { decodeInferRequest, encodeInferResponse } from './oip-infer-codec.js';
+import { startGrpcTrace, traceGrpcSend } from '../../tracing/index.js';
 import { logFailure } from './status-mapping.js';
 import { failedInference, streamRequestId } from '../../metrics/grpc-request-tracking.js';
 import { sharedMemoryUse, type SharedMemoryAccess } from '../../shared-memory/index.js';
@@ -62,10 +63,12 @@ export function createStreamInferHandler(
     const answer = async (message: WireModelInferRequest): Promise<WireModelStreamInferResponse> => {
       const requestId = streamRequestId(call.metadata, message.id);
       const shm = sharedMemoryUse(sharedMemory, message.model_name);
+      const trace = startGrpcTrace(service, message.model_name, call.metadata);
       try {
         const { request, wantsFinalFlag } = withoutStreamParameters(decodeInferRequest(message, shm));
-        const traced: RequestContext = { signal: context.signal, requestId: requestId.id };
+        const traced: RequestContext = { signal: context.signal, requestId: requestId.id, trace };
         const response = await service.infer(request, traced);
+        trace?.stamp('INFER_RESPONSE_COMPLETE');
         shm?.writeOutputs(response.outputs);
         const encoded = encodeInferResponse(response, message.id, shm);
         if (wantsFinalFlag) encoded.parameters = { ...encoded.parameters, [FINAL_FLAG]: { bool_param: true } };
@@ -78,6 +81,7 @@ export function createStreamInferHandler(
         };
       } finally {
         shm?.release();
+        traceGrpcSend(trace);
       }
     };
 

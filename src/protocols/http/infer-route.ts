@@ -33,6 +33,7 @@ import { bodyOf } from './request-body.js';
 import { compressForClient } from './response-compression.js';
 import { parseVersion } from './version-param.js';
 import { sharedMemoryUse, type SharedMemoryAccess, type SharedMemoryUse } from '../../shared-memory/index.js';
+import { startHttpTrace, traceHttpSend, type RequestTrace } from '../../tracing/index.js';
 
 export interface InferRouteOptions {
   readonly service: InferenceService;
@@ -57,15 +58,18 @@ export function inferRoute(options: InferRouteOptions): { handler: RouteHandlerM
   const handler: RouteHandlerMethod = async (request, reply) => {
     const { model, version } = targetOf(request);
     const sharedMemory = sharedMemoryUse(options.sharedMemory, model);
+    const trace = startHttpTrace(service, model, request.headers, true);
+    let encoded: EncodedInferResponse;
     try {
       const http = decodeBody(service, model, version, bodyOf(request), request.headers, sharedMemory);
       adoptOipRequestId(request, http.request.id);
-      const encoded = await infer(service, http, request);
-      if (encoded.jsonLength !== undefined) reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.jsonLength);
-      return reply.header('content-type', encoded.contentType).send(encoded.body);
+      encoded = await infer(service, http, request, trace);
     } finally {
       sharedMemory?.release();
+      if (trace) traceHttpSend(trace, reply.raw);
     }
+    if (encoded.jsonLength !== undefined) reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.jsonLength);
+    return reply.header('content-type', encoded.contentType).send(encoded.body);
   };
   if (!options.direct) return { handler };
 
@@ -75,8 +79,12 @@ export function inferRoute(options: InferRouteOptions): { handler: RouteHandlerM
       return;
     }
     reply.hijack();
+    const trace = startHttpTrace(service, (request.params as InferParams).model ?? '', request.headers, false);
+    // A client that goes away before its body arrives ends the trace too.
+    if (trace) reply.raw.once('close', () => trace.end());
     readBody(request, Number(request.headers['content-length']), (body) => {
-      void answerDirectly(options, request, reply.raw, body);
+      trace?.stamp('HTTP_RECV_END');
+      void answerDirectly(options, request, reply.raw, body, trace);
     });
   };
   return { handler, onRequest };
@@ -132,7 +140,7 @@ export function readBody(request: FastifyRequest, declaredLength: number, onBody
   raw.once('error', () => undefined);
 }
 
-async function answerDirectly(options: InferRouteOptions, request: FastifyRequest, raw: ServerResponse, body: Buffer): Promise<void> {
+async function answerDirectly(options: InferRouteOptions, request: FastifyRequest, raw: ServerResponse, body: Buffer, trace: RequestTrace | undefined): Promise<void> {
   const { service } = options;
   let target: { model: string; version: number | undefined } | undefined;
   let sharedMemory: SharedMemoryUse | undefined;
@@ -141,7 +149,7 @@ async function answerDirectly(options: InferRouteOptions, request: FastifyReques
     sharedMemory = sharedMemoryUse(options.sharedMemory, target.model);
     const http = decodeBody(service, target.model, target.version, body, request.headers, sharedMemory);
     adoptOipRequestId(request, http.request.id);
-    const encoded = await infer(service, http, request);
+    const encoded = await infer(service, http, request, trace);
     const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [REQUEST_ID_HEADER]: request.id };
     if (encoded.jsonLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = encoded.jsonLength;
     const compressing = compressForClient(encoded.body, request.headers['accept-encoding']);
@@ -152,6 +160,7 @@ async function answerDirectly(options: InferRouteOptions, request: FastifyReques
     }
     const payload = compressed?.body ?? encoded.body;
     headers['content-length'] = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+    if (trace) traceHttpSend(trace, raw);
     raw.writeHead(200, headers).end(payload);
   } catch (error) {
     const { model, version } = target ?? { model: (request.params as InferParams).model ?? '', version: undefined };
@@ -159,6 +168,7 @@ async function answerDirectly(options: InferRouteOptions, request: FastifyReques
     const { status, message } = describeError(error, options.maxBodyBytes);
     if (status >= 500) options.logger?.error({ reqId: request.id, err: error }, 'request failed');
     const payload = JSON.stringify({ error: message, request_id: request.id });
+    if (trace) traceHttpSend(trace, raw);
     raw.writeHead(status, { 'content-type': 'application/json', [REQUEST_ID_HEADER]: request.id, 'content-length': Buffer.byteLength(payload) }).end(payload);
   } finally {
     sharedMemory?.release();
@@ -185,9 +195,10 @@ function decodeBody(
   return decodeRawInferRequest(model, version, body, metadata.inputs, service.modelConfig(model, version).max_batch_size);
 }
 
-async function infer(service: InferenceService, http: HttpInferRequest, request: FastifyRequest): Promise<EncodedInferResponse> {
-  const context: RequestContext = { signal: connectionSignal(request), requestId: request.id };
+async function infer(service: InferenceService, http: HttpInferRequest, request: FastifyRequest, trace: RequestTrace | undefined): Promise<EncodedInferResponse> {
+  const context: RequestContext = { signal: connectionSignal(request), requestId: request.id, trace };
   const response = await service.infer(http.request, context);
+  trace?.stamp('INFER_RESPONSE_COMPLETE');
   http.sharedMemory?.writeOutputs(response.outputs);
   return encodeInferResponse(response, http);
 }

@@ -1,7 +1,8 @@
 /**
  * The Open Inference Protocol REST API (KServe v2 / Triton, protocols.md §1) as a fastify plugin
  * over an `InferenceService`: health, server and model metadata, model config, statistics,
- * inference, the model repository and system shared-memory extensions. No trace or logging APIs.
+ * inference, the model repository, system shared-memory and trace extensions. No logging API here
+ * (`logging-routes.ts`).
  *
  * Generic HTTP concerns (body reading, compression, error shape, 404) belong to the app
  * (`http-server.ts`); this plugin only maps paths to service calls.
@@ -19,6 +20,7 @@ import { parseVersion } from './version-param.js';
 import { refusingSharedMemory, registerSharedMemoryRoutes } from '../../shared-memory/index.js';
 
 const SHM_NOT_OFFERED = 'system shared memory is not offered by this server';
+import { restSettingValues, traceSettingCall } from '../../tracing/index.js';
 
 interface ModelParams {
   model?: string;
@@ -99,6 +101,15 @@ function registerOipRoutes(app: FastifyInstance, service: InferenceService, opti
     routePath(app, `${prefix}/models/:model/load`, { POST: load });
     routePath(app, `${prefix}/models/:model/unload`, { POST: unload });
   }
+
+  // Trace extension (`tracing/`): global and per-model settings.
+  const traceModelOf = (request: FastifyRequest): string | undefined => (request.params as ModelParams).model;
+  const traceSettings = {
+    GET: (request: FastifyRequest, reply: FastifyReply) => json(reply, traceSettingCall(service, traceModelOf(request), undefined)),
+    POST: (request: FastifyRequest, reply: FastifyReply) => json(reply, traceSettingCall(service, traceModelOf(request), restSettingValues(jsonBody(request) ?? {}))),
+  };
+  routePath(app, '/v2/trace/setting', traceSettings);
+  routePath(app, '/v2/models/:model/trace/setting', traceSettings);
 }
 
 /** Model name (URL-decoded by the router) and optional version from the path. */
