@@ -33,53 +33,58 @@ if (!values.examples || !existsSync(values.examples)) {
   process.exit(2);
 }
 
-/** Example file → extra arguments besides the address. Decoupled, CUDA and image examples need models we do not build. */
-const EXAMPLES = {
-  'simple_http_health_metadata.py': [],
-  'simple_grpc_health_metadata.py': [],
-  'simple_http_infer_client.py': [],
-  'simple_grpc_infer_client.py': [],
-  'simple_http_async_infer_client.py': [],
-  'simple_grpc_async_infer_client.py': [],
-  'simple_http_aio_infer_client.py': [],
-  'simple_grpc_aio_infer_client.py': [],
-  'simple_http_string_infer_client.py': [],
-  'simple_grpc_string_infer_client.py': [],
-  'simple_grpc_custom_args_client.py': [],
-  'simple_grpc_keepalive_client.py': [],
-  'grpc_explicit_byte_content_client.py': [],
-  'grpc_explicit_int_content_client.py': [],
-  'grpc_explicit_int8_content_client.py': [],
-  'reuse_infer_objects_client.py': [],
-  'simple_http_sequence_sync_infer_client.py': [],
-  'simple_grpc_sequence_sync_infer_client.py': [],
-  'simple_grpc_sequence_stream_infer_client.py': [],
-  'simple_grpc_aio_sequence_stream_infer_client.py': [],
-  'simple_http_shm_client.py': [],
-  'simple_grpc_shm_client.py': [],
-  'simple_http_shm_string_client.py': [],
-  'simple_grpc_shm_string_client.py': [],
-  'simple_http_model_control.py': [],
-  'simple_grpc_model_control.py': [],
-};
+/** [example file, extra arguments besides the address]. Decoupled, CUDA and image examples need models we do not build. */
+const EXAMPLES = [
+  ['simple_http_health_metadata.py', []],
+  ['simple_grpc_health_metadata.py', []],
+  ['simple_http_infer_client.py', []],
+  ['simple_grpc_infer_client.py', []],
+  ['simple_http_async_infer_client.py', []],
+  ['simple_grpc_async_infer_client.py', []],
+  ['simple_http_aio_infer_client.py', []],
+  ['simple_grpc_aio_infer_client.py', []],
+  ['simple_http_string_infer_client.py', []],
+  ['simple_grpc_string_infer_client.py', []],
+  ['simple_grpc_custom_args_client.py', []],
+  ['simple_grpc_keepalive_client.py', []],
+  ['grpc_explicit_byte_content_client.py', []],
+  ['grpc_explicit_int_content_client.py', []],
+  ['grpc_explicit_int8_content_client.py', []],
+  ['reuse_infer_objects_client.py', []],
+  ['simple_http_sequence_sync_infer_client.py', []],
+  ['simple_http_sequence_sync_infer_client.py', ['-d']],
+  ['simple_grpc_sequence_sync_infer_client.py', []],
+  ['simple_grpc_sequence_sync_infer_client.py', ['-d']],
+  ['simple_grpc_sequence_stream_infer_client.py', []],
+  ['simple_grpc_sequence_stream_infer_client.py', ['-d']],
+  ['simple_grpc_aio_sequence_stream_infer_client.py', []],
+  ['simple_grpc_aio_sequence_stream_infer_client.py', ['-d']],
+  ['simple_http_shm_client.py', []],
+  ['simple_grpc_shm_client.py', []],
+  ['simple_http_shm_string_client.py', []],
+  ['simple_grpc_shm_string_client.py', []],
+  ['simple_http_model_control.py', []],
+  ['simple_grpc_model_control.py', []],
+];
 
 const { tritonExampleModels } = await import(join(root, 'dist/test/fixtures/triton-examples.js'));
+const { sequenceModels } = await import(join(root, 'dist/test/fixtures/sequence-models.js'));
 const { writeModelRepository } = await import(join(root, 'dist/test/fixtures/onnx-models.js'));
 const repository = await mkdtemp(join(tmpdir(), 'cranberries-triton-examples-'));
-await writeModelRepository(repository, tritonExampleModels());
+await writeModelRepository(repository, { ...tritonExampleModels(), ...sequenceModels() });
 
 const httpPort = values['http-port'];
 const grpcPort = values['grpc-port'];
 const server = spawn(
   process.execPath,
   [join(root, 'dist/src/cli/main.js'), 'serve', '--model-repository', repository, '--model-control-mode', 'explicit', '--load-model', '*',
-    '--http-port', httpPort, '--grpc-port', grpcPort, '--metrics-port', '0', '--log-level', 'warn'],
+    '--http-port', httpPort, '--grpc-port', grpcPort, '--metrics-port', '0', '--log-level', 'warn', '--allow-client-shm'],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 try {
   await waitReady(`http://127.0.0.1:${httpPort}/v2/health/ready`, 60_000);
   const rows = [];
-  for (const [file, args] of Object.entries(EXAMPLES)) {
+  for (const [file, args] of EXAMPLES) {
     if (!file.includes(values.only)) continue;
     if (!existsSync(join(values.examples, file))) continue;
     const url = file.includes('http') || file === 'reuse_infer_objects_client.py' ? `localhost:${httpPort}` : `localhost:${grpcPort}`;
@@ -90,8 +95,9 @@ try {
       timeout: 60_000,
     });
     const output = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim().split('\n');
-    rows.push({ file, pass: run.status === 0, last: output.slice(-1)[0]?.slice(0, 100) ?? '' });
-    console.log(`${run.status === 0 ? 'PASS' : 'FAIL'}  ${file}${run.status === 0 ? '' : `\n      ${output.slice(-6).join('\n      ')}`}`);
+    const name = [file, ...args].join(' ');
+    rows.push({ file: name, pass: run.status === 0, last: output.slice(-1)[0]?.slice(0, 100) ?? '' });
+    console.log(`${run.status === 0 ? 'PASS' : 'FAIL'}  ${name}${run.status === 0 ? '' : `\n      ${output.slice(-6).join('\n      ')}`}`);
   }
   const passed = rows.filter((r) => r.pass).length;
   console.log(`\n${passed}/${rows.length} official examples pass unchanged`);

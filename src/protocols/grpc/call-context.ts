@@ -3,6 +3,7 @@
  * queued or running work for a caller that has gone away can be dropped. The abort reason is a
  * CranberriesError (CANCELLED / DEADLINE_EXCEEDED) that the façade may rethrow as is.
  */
+import { setMaxListeners } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { CranberriesError } from '../../core/errors.js';
 
@@ -25,6 +26,9 @@ export interface CallContext {
 
 export function callContext(call: SurfaceCall): CallContext {
   const controller = new AbortController();
+  // A stream's requests share its signal: each one in flight listens (and stops listening when it
+  // ends), so many at once is normal, not a leak.
+  setMaxListeners(0, controller.signal);
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   const deadlineExceeded = (): void =>
