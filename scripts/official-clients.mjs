@@ -78,7 +78,7 @@ const grpcPort = values['grpc-port'];
 const server = spawn(
   process.execPath,
   [join(root, 'dist/src/cli/main.js'), 'serve', '--model-repository', repository, '--model-control-mode', 'explicit', '--load-model', '*',
-    '--http-port', httpPort, '--grpc-port', grpcPort, '--metrics-port', '0', '--log-level', 'warn', '--allow-client-shm'],
+    '--http-port', httpPort, '--grpc-port', grpcPort, '--metrics-port', '0', '--log-level', 'warn', '--allow-client-shm', '--server-name', 'triton'],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 try {

@@ -12,6 +12,7 @@ import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './sh
 import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber, TENSOR_CONTENT_HELP, VERSION_FOLDER_NAMES_HELP } from './options.js';
 import type { VersionFolderNames } from '../repository/model-repository.js';
 import { addAccessFlags, addResourceCapFlags, accessPolicyFromFlags, resourceCapsFromFlags, type AccessFlags, type ResourceCapFlags } from '../access/index.js';
+import { SERVER_NAME_HELP } from '../server/model-server.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addSharedMemoryFlags, type SharedMemoryFlags } from '../shared-memory/index.js';
 import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
@@ -23,6 +24,7 @@ import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../traci
 import type { BoundPorts } from '../server/model-server.js';
 
 interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {
+  serverName: string;
   modelRepository: string;
   host: string;
   httpPort: number;
@@ -63,6 +65,7 @@ export function serveCommand(): Command {
     .option('--model-config-file-poll-wait-seconds <seconds>', 're-read the model config file (and rescan its base paths) this often; 0 = read once', nonNegativeNumber, 0)
     .option('--allow-version-labels-for-unavailable-models', 'let a new version label point at a version that is not READY yet', false)
     .option('--enable-serialization-as-tensor-content', TENSOR_CONTENT_HELP, false)
+    .option('--server-name <name>', SERVER_NAME_HELP, 'cranberries')
     .addOption(new Option('--version-folder-names <rule>', VERSION_FOLDER_NAMES_HELP).choices(['strict', 'digits']).default('strict'))
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0);
   return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addSharedMemoryFlags(addObservabilityFlags(addTlsFlags(addResourceCapFlags(addAccessFlags(addTraceFlags(command)))))), { exitOnError: true })))
@@ -97,6 +100,7 @@ export function serveCommand(): Command {
         strictReadiness: flags.strictReadiness,
         modelLoadThreadCount: flags.modelLoadThreadCount,
         allowClientShm: flags.allowClientShm,
+        serverName: flags.serverName,
         ...observabilityOptions(flags),
         access: accessPolicyFromFlags(flags, logger),
         resourceCaps: resourceCapsFromFlags(flags),

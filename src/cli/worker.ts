@@ -30,6 +30,7 @@ import {
   type ResourceCapFlags,
   type ZooKeeperAuthFlags,
 } from '../access/index.js';
+import { SERVER_NAME_HELP } from '../server/model-server.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addSharedMemoryFlags, type SharedMemoryFlags } from '../shared-memory/index.js';
 import { addStartupFlags, type StartupFlags } from './startup-flags.js';
@@ -38,6 +39,7 @@ import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../traci
 import { bannerModels, logStartupBanner } from '../logging/startup-banner.js';
 
 interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {
+  serverName: string;
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
   modelRepository: string;
@@ -86,6 +88,7 @@ export function workerCommand(): Command {
     .option('--grpc-max-message-mb <mb>', 'largest gRPC message accepted or sent, in MiB', positiveNumber, 64)
     .option('--execution-timeout-secs <seconds>', EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, 0)
     .option('--enable-serialization-as-tensor-content', TENSOR_CONTENT_HELP, false)
+    .option('--server-name <name>', SERVER_NAME_HELP, 'cranberries')
     .addOption(new Option('--version-folder-names <rule>', VERSION_FOLDER_NAMES_HELP).choices(['strict', 'digits']).default('strict'))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(logFormatOption());
@@ -124,6 +127,7 @@ export function workerCommand(): Command {
         strictReadiness: flags.strictReadiness,
         modelLoadThreadCount: flags.modelLoadThreadCount,
         allowClientShm: flags.allowClientShm,
+        serverName: flags.serverName,
         trace: tracerOptionsFromFlags(flags.traceConfig),
       },
     }).catch(async (error: unknown) => {

@@ -153,7 +153,7 @@ export async function readModelFolder(
     let config: ModelConfig;
     let configStamp: string;
     if (configJsonOverride !== undefined) {
-      config = modelConfigFromJson(JSON.parse(configJsonOverride) as unknown, model);
+      config = modelConfigFromJson(parseConfigJson(configJsonOverride), model);
       configStamp = `json:${configJsonOverride}`;
     } else {
       const configPath = await resolveInside(boundary, join(base, 'config.pbtxt'));
@@ -239,4 +239,12 @@ async function resolveModelFile(boundary: string, path: string): Promise<string>
   if (!info.isDirectory()) return real;
   await checkFolderInside(boundary, real);
   return (await resolveInside(boundary, join(real, 'model.onnx'))) ?? join(real, 'model.onnx');
+}
+
+function parseConfigJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`the "config" parameter is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }

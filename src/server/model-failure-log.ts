@@ -9,13 +9,19 @@ import type { ModelSettledEvent } from '../serving/model-manager.js';
 
 export function logModelFailures(settled: { subscribe(listener: (event: ModelSettledEvent) => void): () => void }, logger: Logger): () => void {
   const logged = new Map<string, string>();
-  return settled.subscribe(({ model, failure }) => {
+  return settled.subscribe(({ model, failure, servingVersions }) => {
     if (failure === undefined || failure === 'unloaded') {
       logged.delete(model);
       return;
     }
     if (logged.get(model) === failure) return;
     logged.set(model, failure);
+    if (servingVersions.length > 0) {
+      // Saying UNAVAILABLE here would be a lie: the loaded copy keeps answering.
+      const versions = servingVersions.join(', ');
+      logger.warn({ model, state: 'READY', servingVersions, reason: failure }, `model '${model}' keeps serving version ${versions}; its new configuration is refused: ${failure}`);
+      return;
+    }
     logger.warn({ model, state: 'UNAVAILABLE', reason: failure }, `model '${model}' is UNAVAILABLE: ${failure}`);
   });
 }

@@ -89,6 +89,8 @@ export interface ModelServerOptions {
   readonly modelLoadThreadCount?: number | undefined;
   /** Clients may register system shared-memory regions (`--allow-client-shm`); default false, as in Triton. */
   readonly allowClientShm?: boolean | undefined;
+  /** The `name` of server metadata (`--server-name`); default `cranberries`. */
+  readonly serverName?: string | undefined;
   /** Request tracing (`--trace-config`); absent: OFF, with no trace file (the trace extension can still change rate, count and level). */
   readonly trace?: Omit<TracerOptions, 'onError'> | undefined;
 }
@@ -111,6 +113,9 @@ export interface BoundPorts {
   readonly grpc: number;
   readonly metrics: number;
 }
+
+export const SERVER_NAME_HELP =
+  'the name server metadata answers (GET /v2, ServerMetadata); clients that insist on Triton (e.g. its health_metadata examples) want "triton"';
 
 /** OIP extensions this server implements (advertised in server metadata). */
 export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'statistics', 'parameters', 'schedule_policy', 'trace'];
@@ -187,7 +192,7 @@ export class ModelServer {
       repository: this.repository,
       controlMode: options.controlMode,
       metadata: {
-        name: 'cranberries',
+        name: options.serverName ?? 'cranberries',
         version: VERSION,
         // `logging` only where the run-time log settings exist (a logger from `createLogger`).
         extensions: [...EXTENSIONS, ...(logSettingsOf(log) ? ['logging'] : []), ...(options.allowClientShm ? [SYSTEM_SHARED_MEMORY] : [])],

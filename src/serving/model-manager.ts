@@ -54,6 +54,8 @@ export interface ModelSettledEvent {
   readonly model: string;
   /** Why the model as a whole cannot be served, if so (broken config, no version folder, unloaded). */
   readonly failure: string | undefined;
+  /** READY versions that keep serving despite the failure (a refused new config leaves the loaded copy in place). */
+  readonly servingVersions: readonly number[];
 }
 
 interface ModelEntry {
@@ -100,7 +102,8 @@ export class ModelManager {
       .catch(() => {})
       .finally(() => {
         target.pending--;
-        this.modelSettled.publish({ model, failure: target.failure });
+        const servingVersions = [...target.versions.values()].filter((v) => v.state === 'READY').map((v) => v.version);
+        this.modelSettled.publish({ model, failure: target.failure, servingVersions: servingVersions.sort((a, b) => a - b) });
       });
     return done;
   }
@@ -111,12 +114,14 @@ export class ModelManager {
     return entry !== undefined && entry.pending === 0;
   }
 
-  /** True when the model is aspired and every aspired version is READY (a model with no version is not). */
+  /**
+   * True when the model is aspired and every aspired version is READY (a model with no version is not).
+   * A refused new config does not change what serves (Triton: a failed reload leaves the loaded model
+   * as it was), so then the versions in place decide.
+   */
   isReady(model: string): boolean {
     const entry = this.models.get(model);
-    const aspired = entry?.aspired;
-    if (!entry || !aspired?.ok || aspired.versions.length === 0) return false;
-    return aspired.versions.every((v) => entry.versions.get(v.version)?.state === 'READY');
+    return entry?.aspired !== undefined && entryReady(entry);
   }
 
   /** Names of every model the manager knows (aspired now, or with versions still around). */
@@ -140,12 +145,7 @@ export class ModelManager {
 
   /** True when every aspired version of every aspired model is READY (Triton's strict readiness). */
   allReady(): boolean {
-    for (const entry of this.models.values()) {
-      const aspired = entry.aspired;
-      if (!aspired) continue;
-      if (!aspired.ok || aspired.versions.length === 0) return false;
-      for (const v of aspired.versions) if (entry.versions.get(v.version)?.state !== 'READY') return false;
-    }
+    for (const entry of this.models.values()) if (entry.aspired && !entryReady(entry)) return false;
     return true;
   }
 
@@ -349,4 +349,11 @@ export function batchingOptions(config: ModelConfig): BatchingOptions {
     timeoutAction: queue?.timeout_action ?? 'REJECT',
     preserveOrdering: dynamic.preserve_ordering,
   };
+}
+
+function entryReady(entry: ModelEntry): boolean {
+  const aspired = entry.aspired;
+  if (!aspired) return false;
+  if (!aspired.ok) return entry.versions.size > 0 && [...entry.versions.values()].every((v) => v.state === 'READY');
+  return aspired.versions.length > 0 && aspired.versions.every((v) => entry.versions.get(v.version)?.state === 'READY');
 }

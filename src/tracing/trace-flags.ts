@@ -30,7 +30,7 @@ export function addTraceFlags(command: Command): Command {
     '--trace-config <[mode,]setting=value>',
     'request tracing, as Triton: level=OFF|TIMESTAMPS|TENSORS (default OFF), rate=<n> (default 1000), count=<n> (default -1 = no limit), ' +
       'mode=triton|opentelemetry (default triton), triton,file=<path>, triton,log-frequency=<n> (default 0), opentelemetry,url=<OTLP/HTTP url> ' +
-      `(default ${OPENTELEMETRY_DEFAULTS.url}), opentelemetry,resource=<key>=<value>, opentelemetry,bsp_max_queue_size|bsp_schedule_delay|bsp_max_export_batch_size=<n> (repeatable)`,
+      `(default ${OPENTELEMETRY_DEFAULTS.url}), opentelemetry,resource=<key>=<value>, opentelemetry,bsp_max_queue_size=<n> (also bsp_schedule_delay, bsp_max_export_batch_size) (repeatable)`,
     (value: string, previous: string[]) => {
       parseTraceConfigEntry(value);
       return [...previous, value];

@@ -195,7 +195,8 @@ describe('logging extension', () => {
   let client: DecoderTestClient;
 
   before(async () => {
-    cli = serve(['--model-repository', repo.root, '--exit-on-error', 'false']);
+    // --server-name rides along here: it needs a real `serve` process and nothing else.
+    cli = serve(['--model-repository', repo.root, '--exit-on-error', 'false', '--server-name', 'triton']);
     const at = await cli.waitForLine((line) => line.includes('"banner":true'));
     const banner = JSON.parse(cli.lines[at] ?? '') as Banner;
     http = banner.endpoints.http;
@@ -220,8 +221,11 @@ describe('logging extension', () => {
     cli.lines.some((line) => line.includes(`missing-${tag}`) && (line.startsWith('{') ? (JSON.parse(line) as { level: number }).level === 20 : / DEBUG: /.test(line)));
 
   test('REST: GET answers the settings; POST log_verbose_level 1 makes debug lines appear; the server advertises "logging"', async () => {
-    const metadata = (await (await fetch(`${http}/v2`)).json()) as { extensions: string[] };
+    const metadata = (await (await fetch(`${http}/v2`)).json()) as { name: string; extensions: string[] };
     assert.ok(metadata.extensions.includes('logging'));
+    assert.equal(metadata.name, 'triton', '--server-name names the server in its metadata');
+    const grpcMetadata = await client.call(OIP, 'ServerMetadata', {});
+    assert.equal((grpcMetadata.value as { name?: string } | undefined)?.name, 'triton');
     const current = (await (await fetch(`${http}/v2/logging`)).json()) as Record<string, unknown>;
     assert.deepEqual(current, { log_file: '', log_info: true, log_warning: true, log_error: true, log_verbose_level: 0, log_format: 'json' });
 

@@ -196,9 +196,13 @@ describe('poll mode', () => {
       const url = await cli.url();
       await waitFor(async () => (await status(`${url}/v2/health/ready`)) === 200, 60_000, 'ready');
       await writeFile(join(repo.root, 'good', 'config.pbtxt'), 'max_batch_sise: 4\n');
-      await waitFor(() => cli.logs.some((e) => e.level === 40 && /^model 'good' is UNAVAILABLE: .*max_batch_sise.*did you mean "max_batch_size"/.test(e.msg)), 30_000, 'the warn line');
+      const warned = /^model 'good' keeps serving version 1; its new configuration is refused: .*max_batch_sise.*did you mean "max_batch_size"/;
+      await waitFor(() => cli.logs.some((e) => e.level === 40 && warned.test(e.msg)), 30_000, 'the warn line');
       assert.match((await index(url)).find((e) => e.name === 'good')?.reason ?? '', /max_batch_sise/);
       assert.equal((await infer(url, 'good', ones)).status, 200, 'the loaded copy keeps serving');
+      // ...so neither the model nor the server stops being ready (a balancer must not drop a server that serves).
+      assert.equal(await status(`${url}/v2/models/good/ready`), 200);
+      assert.equal(await status(`${url}/v2/health/ready`), 200);
     } finally {
       await cli.stop();
       await repo.remove();
@@ -222,7 +226,9 @@ describe('admin API that refuses mistakes', () => {
       assert.equal(response.status, 200);
       let view = (await response.json()) as { replicas: number; readyReplicas: number; replicaStates: { state: string }[] };
       assert.deepEqual([view.replicas, view.readyReplicas, view.replicaStates], [0, 0, []], 'the answer shows the state after the change');
-      assert.equal(await status(`${url}/v2/models/diabetes/ready`), 400);
+      // The answer is the store's state; the gateway learns it from its store watch a moment later (on a loaded
+      // machine, a few hundred ms), so its own readiness is awaited, bounded.
+      await waitFor(async () => (await status(`${url}/v2/models/diabetes/ready`)) === 400, 10_000, 'the gateway to stop routing diabetes');
       assert.deepEqual(
         (await index(url)).filter((e) => e.name === 'diabetes'),
         [{ name: 'diabetes', state: 'UNAVAILABLE', reason: 'unloaded' }],
@@ -232,7 +238,7 @@ describe('admin API that refuses mistakes', () => {
       assert.equal(response.status, 200);
       view = (await response.json()) as typeof view;
       assert.deepEqual([view.replicas, view.readyReplicas, view.replicaStates.map((r) => r.state)], [1, 1, ['READY']]);
-      assert.equal(await status(`${url}/v2/models/diabetes/ready`), 200);
+      await waitFor(async () => (await status(`${url}/v2/models/diabetes/ready`)) === 200, 10_000, 'the gateway to route diabetes again');
 
       response = await fetch(`${url}/v2/repository/models/digits/unload`, { method: 'POST' });
       assert.equal(response.status, 503);

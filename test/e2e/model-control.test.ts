@@ -114,6 +114,9 @@ describe('poll mode', () => {
       await writeFile(join(repo.root, 'model', 'config.pbtxt'), 'max_batch_size: "oops"\n');
       await waitFor(async () => (await index(server)).some((m) => m.name === 'model' && m.reason !== undefined), 20_000, 'the broken config to be noticed');
       assert.equal((await infer(server.url, 'model', ones)).status, 200);
+      assert.deepEqual(await readyVersions(server, 'model'), ['1'], 'the index shows the copy that serves, with the refusal as its reason');
+      assert.equal((await fetch(`${server.url}/v2/models/model/ready`)).status, 200);
+      assert.equal((await fetch(`${server.url}/v2/health/ready`)).status, 200, 'a refused config does not make a serving server unready');
     } finally {
       await server.stop();
       await repo.remove();
@@ -171,6 +174,32 @@ describe('explicit mode', () => {
       const result = await infer(server.url, 'uploaded', ones);
       assert.equal(result.status, 200);
       assert.deepEqual((result.json['outputs'] as { data: number[] }[])[0]!.data, [1, 2]);
+    } finally {
+      await server.stop();
+      await repo.remove();
+    }
+  });
+
+  test('a reload refused for its config leaves the loaded model serving and the server ready (Triton)', async () => {
+    const repo = await createTempModelRepository({ model: { versions: { 1: IDENTITY }, config: 'max_batch_size: 4\n' } });
+    const server = await startTestServer({ modelRepository: repo.root, controlMode: 'explicit', loadModels: ['model'] });
+    const load = (config: string): Promise<Response> =>
+      fetch(`${server.url}/v2/repository/models/model/load`, { method: 'POST', body: JSON.stringify({ parameters: { config } }), headers: { 'content-type': 'application/json' } });
+    try {
+      // The malformed config of Triton's own simple_http_model_control.py example.
+      let response = await load('"parameters": {"config": {{"max_batch_size": "16"}}}');
+      assert.equal(response.status, 400);
+      assert.match(((await response.json()) as { error: string }).error, /^failed to load 'model': the "config" parameter is not valid JSON: /);
+      response = await load(JSON.stringify({ max_batch_size: 'sixteen' }));
+      assert.equal(response.status, 400);
+      assert.equal((await infer(server.url, 'model', ones)).status, 200);
+      assert.equal((await fetch(`${server.url}/v2/models/model/ready`)).status, 200);
+      assert.equal((await fetch(`${server.url}/v2/health/ready`)).status, 200);
+
+      response = await load(JSON.stringify({ max_batch_size: 16 }));
+      assert.equal(response.status, 200, await response.text());
+      const config = (await (await fetch(`${server.url}/v2/models/model/config`)).json()) as { max_batch_size: number };
+      assert.equal(config.max_batch_size, 16, 'a good config after refused ones applies');
     } finally {
       await server.stop();
       await repo.remove();

@@ -451,16 +451,23 @@ describe('inference over REST', () => {
     const yKey = createObject('inflight_y', size);
     await http(`${server.url}/v2/systemsharedmemory/region/inflight_x/register`, 'POST', { key: xKey, byte_size: size });
     await http(`${server.url}/v2/systemsharedmemory/region/inflight_y/register`, 'POST', { key: yKey, byte_size: size });
-    // n steps shift columns right by n: y[i][(j + n) % 256] = x[i][j]; about a millisecond per step.
-    const n = 2000;
+    // n steps shift columns right by n: y[i][(j + n) % 256] = x[i][j]. A step's cost varies several-fold between
+    // machines and loads, so time a short run first and pick n for about two seconds: long enough to be in flight.
+    const infer = (steps: number): Promise<HttpAnswer> =>
+      http(`${server.url}/v2/models/loop/infer`, 'POST', {
+        inputs: [
+          { name: 'x', datatype: 'FP32', shape: [256, 256], parameters: shmParams('inflight_x', size) },
+          { name: 'n', datatype: 'INT64', shape: [1], data: [steps] },
+        ],
+        outputs: [{ name: 'y', parameters: shmParams('inflight_y', size) }],
+      });
+    const probeSteps = 500;
+    const probeStart = performance.now();
+    assert.equal((await infer(probeSteps)).status, 200);
+    const msPerStep = Math.max((performance.now() - probeStart) / probeSteps, 0.01);
+    const n = Math.min(Math.ceil(2000 / msPerStep), 200_000);
     let finishedAt = Number.POSITIVE_INFINITY;
-    const running = http(`${server.url}/v2/models/loop/infer`, 'POST', {
-      inputs: [
-        { name: 'x', datatype: 'FP32', shape: [256, 256], parameters: shmParams('inflight_x', size) },
-        { name: 'n', datatype: 'INT64', shape: [1], data: [n] },
-      ],
-      outputs: [{ name: 'y', parameters: shmParams('inflight_y', size) }],
-    }).finally(() => {
+    const running = infer(n).finally(() => {
       finishedAt = Date.now();
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
