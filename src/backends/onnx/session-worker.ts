@@ -54,7 +54,8 @@ function warmupFeeds(session: ort.InferenceSession): Record<string, ort.Tensor> 
     if (!meta.isTensor) return undefined;
     const dims = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 1));
     const size = dims.reduce((a, b) => a * b, 1);
-    if (meta.type === 'string') feeds[meta.name] = new ort.Tensor('string', new Array<string>(size).fill(''), dims);
+    // "0" rather than "": models that parse their strings as numbers (Cast to int) accept it.
+    if (meta.type === 'string') feeds[meta.name] = new ort.Tensor('string', new Array<string>(size).fill('0'), dims);
     else {
       const datatype = dataTypeFromOrt(meta.type);
       if (!datatype) return undefined;
@@ -106,8 +107,9 @@ async function main(): Promise<void> {
   }
   if (options.warmup) {
     const feeds = warmupFeeds(session);
-    // A model may reject zeros (e.g. an index input); warm-up is an optimisation, never a failure.
-    if (feeds) await session.run(feeds).catch(() => undefined);
+    // A model may reject zeros (e.g. an index input); warm-up is an optimisation, never a failure,
+    // so ORT is told not to print its refusal (severity 4 = fatal only) on the server's stderr.
+    if (feeds) await session.run(feeds, { logSeverityLevel: 4 }).catch(() => undefined);
   }
   send({ kind: 'loaded', inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) });
 
