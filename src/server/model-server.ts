@@ -1,8 +1,7 @@
 /**
  * The single place that wires a model server together: a model source (`sources/`) → manager →
- * serving core, and
- * the protocol adapters around it (OIP REST + gRPC). Start order: endpoints first (so liveness
- * answers while models load), then the models; stop order is the reverse.
+ * serving core, and the protocol adapters around it (OIP REST + gRPC). Start order: endpoints
+ * first (so liveness answers while models load), then the models; stop order is the reverse.
  */
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
