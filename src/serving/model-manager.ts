@@ -243,7 +243,8 @@ export class ModelManager {
           this.executed.publish({ ...record, model, version: aspired.version });
         };
         const scheduler =
-          createSequenceScheduler(loaded.instances, complete, loaded.signature, onExecution) ?? new BatchingScheduler(loaded.instances, batchingOptions(complete), onExecution);
+          createSequenceScheduler(loaded.instances, complete, loaded.signature, onExecution) ??
+          new BatchingScheduler(loaded.instances, batchingOptions(complete), onExecution, this.clock);
         served.parts = { loaded, config: complete, signature: loaded.signature, scheduler };
         served.state = 'READY';
         served.reason = undefined;
