@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHttpApp } from '../protocols/http/http-server.js';
-import { FakeInferenceService } from '../protocols/http/testing/fake-inference-service.js';
+import { FakeInferenceService } from '../../test/doubles/fake-inference-service.js';
 import { oipPackageDefinition, serviceDefinition, tfServingPackageDefinition } from '../protocols/grpc/proto-loader.js';
 import { clusterAdminRoutes } from '../cluster/admin-routes.js';
 import { MemoryStore } from '../cluster/store/memory-store.js';

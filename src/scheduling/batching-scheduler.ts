@@ -14,6 +14,7 @@
  * threads and each gets at most one execution at a time.
  */
 import { CranberriesError, asCranberriesError, unavailable } from '../core/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { ModelInstance } from '../backends/backend.js';
 import { splitOutputs } from './batch-assembly.js';
 import { BatchPolicy } from './batch-policy.js';
@@ -71,7 +72,8 @@ export class BatchingScheduler implements Scheduler {
   private readonly policy: BatchPolicy | undefined;
   private readonly ordering: OrderedRelease;
   private executing = 0;
-  private delayTimer: NodeJS.Timeout | undefined;
+  /** Cancels the timer that re-dispatches once a waiting batch's delay is over. */
+  private delayTimer: (() => void) | undefined;
   private draining: (() => void) | undefined;
   private closed = false;
 
@@ -79,6 +81,8 @@ export class BatchingScheduler implements Scheduler {
     instances: readonly ModelInstance[],
     private readonly options: BatchingOptions,
     private readonly onExecution: (record: ExecutionRecord) => void = () => {},
+    /** Queue times and timeouts are read from it; default the system clock. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.idle = [...instances];
     this.policy = options.dynamic && options.maxBatchRows > 1 ? new BatchPolicy(options) : undefined;
@@ -102,23 +106,23 @@ export class BatchingScheduler implements Scheduler {
     }
     if (request.signal?.aborted) return Promise.reject(new CranberriesError('CANCELLED', 'the request was cancelled'));
     return new Promise<ScheduledResult>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let cancelTimer: (() => void) | undefined;
       const onAbort = (): void => this.remove(entry, new CranberriesError('CANCELLED', 'the request was cancelled before it ran'));
       const entry: Entry = {
         request,
-        enqueuedNs: process.hrtime.bigint(),
+        enqueuedNs: this.clock.monotonicNs(),
         ticket: this.ordering.ticket(),
         delayed: false,
         resolve,
         reject,
         cleanup: () => {
-          if (timer) clearTimeout(timer);
+          cancelTimer?.();
           request.signal?.removeEventListener('abort', onAbort);
         },
       };
       const timeoutUs = this.timeoutUs(request);
       if (timeoutUs > 0) {
-        timer = setTimeout(() => this.timedOut(entry, timeoutUs), Math.max(1, Math.ceil(timeoutUs / 1000)));
+        cancelTimer = this.clock.setTimer(Math.max(1, Math.ceil(timeoutUs / 1000)), () => this.timedOut(entry, timeoutUs));
       }
       request.signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(entry);
@@ -179,23 +183,23 @@ export class BatchingScheduler implements Scheduler {
     const queue = this.queue.length > 0 ? this.queue : this.delayed;
     if (queue.length === 0) return undefined;
     if (!this.policy) return queue.splice(0, 1);
-    const waitedUs = Number(process.hrtime.bigint() - queue[0]!.enqueuedNs) / 1000;
+    const waitedUs = Number(this.clock.monotonicNs() - queue[0]!.enqueuedNs) / 1000;
     const decision = this.policy.decide(queue, requestOf, waitedUs);
     if (decision.kind === 'run') {
       // The head leaves; a new head that must wait sets its own timer.
       this.clearDelayTimer();
       return queue.splice(0, decision.count);
     }
-    this.delayTimer ??= setTimeout(() => {
+    this.delayTimer ??= this.clock.setTimer(Math.max(1, Math.ceil(decision.waitUs / 1000)), () => {
       this.delayTimer = undefined;
       this.dispatch();
-    }, Math.max(1, Math.ceil(decision.waitUs / 1000)));
+    });
     return undefined;
   }
 
   private async run(instance: ModelInstance, batch: Entry[]): Promise<void> {
     this.executing++;
-    const startedNs = process.hrtime.bigint();
+    const startedNs = this.clock.monotonicNs();
     for (const entry of batch) entry.cleanup();
     const rowsPerRequest = batch.map((e) => e.request.rows);
     const batchRows = rowsPerRequest.reduce((a, b) => a + b, 0);
@@ -204,7 +208,7 @@ export class BatchingScheduler implements Scheduler {
         batch.map((e) => e.request.inputs),
         batch[0]!.request.outputNames,
       );
-      const endedNs = process.hrtime.bigint();
+      const endedNs = this.clock.monotonicNs();
       const split = splitOutputs(result.outputs, rowsPerRequest);
       this.onExecution({ batchRows, requests: batch.length, timing: result.timing });
       batch.forEach((entry, i) => {
@@ -238,7 +242,7 @@ export class BatchingScheduler implements Scheduler {
   }
 
   private clearDelayTimer(): void {
-    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.delayTimer?.();
     this.delayTimer = undefined;
   }
 }

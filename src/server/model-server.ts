@@ -1,7 +1,7 @@
 /**
- * The single place that wires a model server together: repository → manager → serving core, and
- * the protocol adapters around it (OIP REST + gRPC). Start order: endpoints first (so liveness
- * answers while models load), then the models; stop order is the reverse.
+ * The single place that wires a model server together: a model source (`sources/`) → manager →
+ * serving core, and the protocol adapters around it (OIP REST + gRPC). Start order: endpoints
+ * first (so liveness answers while models load), then the models; stop order is the reverse.
  */
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -15,8 +15,7 @@ import { BackendRegistry } from '../backends/backend-registry.js';
 import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
 import type { InstanceEvents } from '../backends/onnx/timed-instance.js';
 import { ModelRepository, type VersionFolderNames } from '../repository/model-repository.js';
-import { RepositoryPoller } from '../repository/repository-poller.js';
-import { ModelConfigListSource } from '../repository/model-config-list-source.js';
+import { AssignmentSource, ModelConfigListSource, RepositorySource, type AspiredModelsTarget, type ModelSelection, type ModelSource } from '../sources/index.js';
 import { VersionLabels } from '../serving/version-labels.js';
 import { ModelManager } from '../serving/model-manager.js';
 import { ServingCore, type ModelControlMode } from '../serving/serving-core.js';
@@ -95,18 +94,7 @@ export interface ModelServerOptions {
   readonly trace?: Omit<TracerOptions, 'onError'> | undefined;
 }
 
-/**
- * Which of the repository's models a server serves, when something other than the repository
- * decides it (a cluster worker's assignment). Without one, a server serves every model (modes
- * none and poll) or what the load API asks for (explicit).
- */
-export interface ModelSelection {
-  has(model: string): boolean;
-  /** Every selected model, so one missing from the repository is reported rather than ignored. */
-  list?(): readonly string[];
-  /** Subscribes to changes of the selection; returns an unsubscribe function. */
-  onChange(listener: () => void): () => void;
-}
+export type { ModelSelection } from '../sources/index.js';
 
 export interface BoundPorts {
   readonly http: number;
@@ -140,14 +128,15 @@ export class ModelServer {
   private readonly serverMetrics: ServerMetrics;
   private readonly graphite: GraphiteReporter | undefined;
   private readonly stopRequestLog: () => void;
-  private poller: RepositoryPoller | undefined;
+  /** What decides the served models (`sources/`): picked by `modelSource()`, started with the server. */
+  private source: ModelSource | undefined;
   /** The TF Serving model list: the config file, and lists given by HandleReloadConfigRequest. */
   private readonly modelList: ModelConfigListSource;
-  private unsubscribeSelection: (() => void) | undefined;
+  /** The model manager as the sources see it. */
+  private readonly target: AspiredModelsTarget;
   private readonly onnx: OnnxBackend;
   private readonly tls: ServerTls | undefined;
   private readonly stopFailureLog: () => void;
-  private startupNames: readonly string[] = [];
   private readonly sharedMemory: SystemSharedMemory;
   private readonly tracer: Tracer;
 
@@ -168,19 +157,20 @@ export class ModelServer {
       isReady: (model, version) => this.manager.versions(model).some((v) => v.version === version && v.state === 'READY'),
       allowUnavailableForNewLabels: options.allowVersionLabelsForUnavailableModels,
     });
+    this.target = {
+      setAspired: (model, aspired) => this.manager.setAspired(model, aspired),
+      servedModels: () => this.manager.modelNames().filter((model) => this.manager.isAspired(model)),
+    };
     this.modelList = new ModelConfigListSource({
       file: options.modelConfigFile,
       pollSeconds: options.modelConfigFilePollSeconds ?? 0,
       modelFilename,
-      target: {
-        setAspired: (model, aspired) => this.manager.setAspired(model, aspired),
-        servedModels: () => this.manager.modelNames().filter((model) => this.manager.isAspired(model)),
-        setLabels: (model, labels) => versionLabels.replace(model, labels),
-      },
+      setLabels: (model, labels) => versionLabels.replace(model, labels),
       onError: (error) => log.warn({ err: error.message, file: options.modelConfigFile }, 'model config list not fully applied'),
     });
     // Model lists may replace the served set unless the repository poller keeps deciding it.
     const listsAllowed = options.modelConfigFile !== undefined || (options.controlMode !== 'poll' && !options.selection);
+    if (listsAllowed) this.modelList.connect(this.target);
     const traceLog = log.child({ component: 'trace' });
     this.tracer = new Tracer({ ...(options.trace ?? tracerOptionsFromFlags([])), onError: (error) => traceLog.warn({ err: (error as Error).message }, 'trace output failed') });
     this.core = new ServingCore({
@@ -256,7 +246,7 @@ export class ModelServer {
 
   /** The models the server was asked to serve at startup (none for a cluster worker: see its assignment). */
   startupModels(): readonly string[] {
-    return this.startupNames;
+    return this.source?.startupModels() ?? [];
   }
 
   private async listenAll(): Promise<BoundPorts> {
@@ -280,8 +270,7 @@ export class ModelServer {
   async stop(): Promise<void> {
     this.core.beginStopping();
     this.readiness.close();
-    this.unsubscribeSelection?.();
-    await this.poller?.stop();
+    await this.source?.stop();
     await this.modelList.stop();
     await Promise.allSettled([
       this.http.close(),
@@ -307,42 +296,21 @@ export class ModelServer {
   }
 
   private async loadStartupModels(): Promise<void> {
-    const { controlMode, logger } = this.options;
-    if (this.options.modelConfigFile !== undefined) {
-      await this.modelList.start();
-      this.startupNames = this.manager.modelNames().filter((m) => this.manager.isAspired(m));
-      return;
-    }
-    const setAspired = (model: string, aspired: Parameters<ModelManager['setAspired']>[1]): Promise<void> =>
-      this.manager.setAspired(model, aspired).catch((error: Error) => logger.warn({ model, err: error.message }, 'model did not load'));
-    if (controlMode === 'explicit') {
-      const names = this.options.loadModels.includes('*') ? await this.repository.list() : this.options.loadModels;
-      this.startupNames = names;
-      await Promise.all(names.map(async (name) => setAspired(name, await this.repository.read(name))));
-      return;
-    }
-    // The first scan's loads are awaited (startup); later changes apply in the background.
-    let startup: Promise<void>[] | undefined = [];
-    const selection = this.options.selection;
-    const poller = new RepositoryPoller(
-      this.repository,
-      this.options.pollSeconds * 1000,
-      (model, aspired) => {
-        const done = setAspired(model, aspired);
-        if (startup) {
-          startup.push(done);
-          if (aspired) this.startupNames = [...this.startupNames, model];
-        }
-      },
-      // A selected model missing from the repository is read too: it shows up with its reason.
-      selection ? (names) => [...names.filter((n) => selection.has(n)), ...(selection.list?.() ?? []).filter((n) => !names.includes(n))] : undefined,
-    );
-    this.poller = poller;
-    this.unsubscribeSelection = selection?.onChange(() => void poller.scan());
-    if (controlMode === 'poll') await poller.start();
-    else await poller.scan();
-    await Promise.all(startup);
-    startup = undefined;
+    this.source = this.modelSource();
+    await this.source.start(this.target);
+  }
+
+  /**
+   * The one source that decides the served models: the model list file, else the repository's
+   * explicit mode, else the cluster assignment, else the repository (modes none and poll).
+   */
+  private modelSource(): ModelSource {
+    const { controlMode, logger, selection } = this.options;
+    if (this.options.modelConfigFile !== undefined) return this.modelList;
+    const onModelFailed = (model: string, error: Error): void => logger.warn({ model, err: error.message }, 'model did not load');
+    const pollSeconds = this.options.pollSeconds;
+    if (selection && controlMode !== 'explicit') return new AssignmentSource({ repository: this.repository, selection, poll: controlMode === 'poll', pollSeconds, onModelFailed });
+    return new RepositorySource({ repository: this.repository, mode: controlMode, pollSeconds, loadModels: this.options.loadModels, onModelFailed });
   }
 }
 

@@ -15,13 +15,15 @@ import type { BackendRegistry } from '../backends/backend-registry.js';
 import type { AspiredModel, AspiredVersion } from '../repository/aspired-model.js';
 import { completeModelConfig, validateAgainstSignature } from '../repository/config-parser.js';
 import type { ModelConfig } from '../repository/model-config.js';
-import { resourceCapViolation, type ResourceCaps } from '../repository/resource-caps.js';
+import type { ResourceCaps } from '../repository/resource-caps.js';
 import { BatchingScheduler, NO_BATCHING, type BatchingOptions } from '../scheduling/batching-scheduler.js';
 import type { ExecutionRecord } from '../scheduling/scheduler.js';
 import { createSequenceScheduler } from '../scheduling/sequence-setup.js';
 import type { VersionState } from './inference-service.js';
 import { ServedVersion } from './served-version.js';
 import { runModelWarmup, type WarmupFiles, type WarmupReport } from './model-warmup.js';
+import { planTransition } from './transition-plan.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export interface VersionStateEvent {
   readonly model: string;
@@ -47,6 +49,8 @@ export interface ModelManagerOptions {
   readonly caps?: ResourceCaps | undefined;
   /** Version loads that may run at once (`--model-load-thread-count`); default `cores`. */
   readonly loadConcurrency?: number | undefined;
+  /** Where load durations are read; default the system clock. */
+  readonly clock?: Clock | undefined;
 }
 
 /** A model's reconciliation finished (whatever its outcome): its state is final until the next change. */
@@ -78,8 +82,10 @@ export class ModelManager {
   private readonly models = new Map<string, ModelEntry>();
   private readonly retiring = new Set<Promise<void>>();
   private readonly loadSlots: LoadSlots;
+  private readonly clock: Clock;
 
   constructor(private readonly options: ModelManagerOptions) {
+    this.clock = options.clock ?? systemClock;
     this.loadSlots = new LoadSlots(Math.max(1, options.loadConcurrency ?? options.cores));
   }
 
@@ -178,64 +184,38 @@ export class ModelManager {
     await Promise.all(this.retiring);
   }
 
+  /** Runs the transition plan (`transition-plan.ts`): its loads first, then its settling actions. */
   private async reconcile(model: string, entry: ModelEntry): Promise<void> {
     const aspired = entry.aspired;
-    if (!aspired) {
-      // The index keeps showing the model, as UNAVAILABLE / "unloaded", until it is asked for again
-      // (set before the drain: the versions leave the index as soon as they stop taking requests).
-      entry.failure = entry.versions.size > 0 || entry.failure !== undefined ? 'unloaded' : undefined;
-      await Promise.all([...entry.versions.values()].map((v) => this.retire(entry, v)));
-      return;
+    const caps = this.options.caps;
+    let plan = planTransition({ model, aspired, index: [...entry.versions.values()], failure: entry.failure, caps });
+    entry.failure = plan.failure;
+    const loads = plan.actions.filter((a) => a.kind === 'load');
+    const attempts: ServedVersion[] = [];
+    if (aspired?.ok && loads.length > 0) {
+      const loaded = await Promise.all(loads.map((a) => this.load(model, aspired.versions.find((v) => v.version === a.version)!, aspired.config, a.stamp, entry, aspired.files)));
+      // A copy that did not enter the index waits there for the plan's verdict (promote or keep).
+      for (const fresh of loaded) if (entry.versions.get(fresh.version) !== fresh) attempts.push(fresh);
+      plan = planTransition({ model, aspired, index: [...entry.versions.values()], attempts, failure: entry.failure, caps });
+      entry.failure = plan.failure;
     }
-    if (!aspired.ok) {
-      // A broken config never takes down what serves; it only becomes the model's visible reason.
-      entry.failure = aspired.reason;
-      return;
-    }
-    // A model folder with nothing to load (no version folder, or none its version policy selects).
-    entry.failure = aspired.versions.length === 0 ? (aspired.noVersionReason ?? 'no version to load') : undefined;
-    // Over a cap: refused like a broken config, before any session starts; what serves keeps serving.
-    const overCap = this.options.caps && resourceCapViolation(aspired.config, this.options.caps);
-    if (overCap) {
-      entry.failure = overCap;
-      throw new CranberriesError('INVALID_ARGUMENT', `failed to load '${model}': ${overCap}`);
-    }
-
-    const stampOf = (v: AspiredVersion): string => `${aspired.configStamp}|${v.stamp}`;
-    const toLoad = aspired.versions.filter((v) => entry.versions.get(v.version)?.stamp !== stampOf(v));
-    const loaded = await Promise.all(
-      toLoad.map(async (v) => {
-        const previous = entry.versions.get(v.version);
-        const fresh = await this.load(model, v, aspired.config, stampOf(v), entry, aspired.files);
-        return { fresh, previous };
-      }),
-    );
+    // Every copy the plan may name, looked up before promotions change the index.
+    const copies = [...entry.versions.values(), ...attempts];
+    const copyOf = (version: number, stamp: string): ServedVersion | undefined => copies.find((c) => c.version === version && c.stamp === stamp);
     const retirements: Promise<void>[] = [];
-    for (const { fresh, previous } of loaded) {
-      if (fresh.state === 'READY' || previous?.state !== 'READY') {
-        entry.versions.set(fresh.version, fresh);
-        if (previous && previous !== fresh) retirements.push(this.retire(entry, previous));
-      } else {
-        // The old copy keeps serving; the failed attempt is remembered as its reason.
-        entry.versions.set(previous.version, previous);
-        previous.reason = `reload failed, still serving the previous copy: ${fresh.reason}`;
-      }
-    }
-
-    const aspiredNumbers = new Set(aspired.versions.map((v) => v.version));
-    const successorReady = aspired.versions.some((v) => entry.versions.get(v.version)?.state === 'READY');
-    for (const served of [...entry.versions.values()]) {
-      if (aspiredNumbers.has(served.version)) continue;
-      if (served.state !== 'READY' || successorReady || aspired.versions.length === 0) retirements.push(this.retire(entry, served));
+    for (const action of plan.actions) {
+      const copy = copyOf(action.version, action.stamp);
+      if (!copy) continue;
+      if (action.kind === 'promote') entry.versions.set(copy.version, copy);
+      else if (action.kind === 'keep') copy.reason = action.reason;
+      else if (action.kind === 'unload') retirements.push(this.retire(entry, copy));
     }
     await Promise.all(retirements);
-
-    const failed = aspired.versions.map((v) => entry.versions.get(v.version)).find((v) => v?.state === 'UNAVAILABLE');
-    if (failed) throw new CranberriesError('INVALID_ARGUMENT', `failed to load '${model}' version ${failed.version}: ${failed.reason ?? 'unknown reason'}`);
+    if (plan.error) throw new CranberriesError('INVALID_ARGUMENT', plan.error);
   }
 
   private async load(model: string, aspired: AspiredVersion, config: ModelConfig, stamp: string, entry: ModelEntry, files?: WarmupFiles): Promise<ServedVersion> {
-    const served = new ServedVersion(model, aspired.version, stamp, config);
+    const served = new ServedVersion(model, aspired.version, stamp, config, this.clock.nowMs());
     if (!entry.versions.has(aspired.version)) entry.versions.set(aspired.version, served);
     this.publish(served);
     const label = `${model}/${aspired.version}`;
@@ -263,7 +243,8 @@ export class ModelManager {
           this.executed.publish({ ...record, model, version: aspired.version });
         };
         const scheduler =
-          createSequenceScheduler(loaded.instances, complete, loaded.signature, onExecution) ?? new BatchingScheduler(loaded.instances, batchingOptions(complete), onExecution);
+          createSequenceScheduler(loaded.instances, complete, loaded.signature, onExecution) ??
+          new BatchingScheduler(loaded.instances, batchingOptions(complete), onExecution, this.clock);
         served.parts = { loaded, config: complete, signature: loaded.signature, scheduler };
         served.state = 'READY';
         served.reason = undefined;
@@ -277,7 +258,7 @@ export class ModelManager {
     } finally {
       releaseSlot();
     }
-    this.publish(served, served.state === 'READY' ? (Date.now() - served.loadStartedMs) / 1000 : undefined, warmup);
+    this.publish(served, served.state === 'READY' ? (this.clock.nowMs() - served.loadStartedMs) / 1000 : undefined, warmup);
     return served;
   }
 

@@ -3,7 +3,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { CranberriesError } from '../../core/errors.js';
 import type { Tensor } from '../../tensors/tensor.js';
-import { addModel, echoInfer, FakeInferenceService, startTestServer, statusOf, type TestServer } from './grpc-test-harness.js';
+import { startTestServer, statusOf, type TestServer } from './grpc-test-harness.js';
+import { addModel, echoInfer, FakeInferenceService } from '../../../test/doubles/fake-inference-service.js';
 
 interface WireOutput {
   name: string;
@@ -97,8 +98,7 @@ describe('gRPC ModelInfer', () => {
   });
   after(() => t.close());
   beforeEach(() => {
-    fake.inferRequests.length = 0;
-    fake.inferContexts.length = 0;
+    fake.inferCalls.length = 0;
     fake.inferHandler = echoInfer;
     fake.failure = undefined;
   });
@@ -109,7 +109,7 @@ describe('gRPC ModelInfer', () => {
     const inputs = TYPED_CASES.map((c) => ({ name: `in_${c.datatype}`, datatype: c.datatype, shape: [2], contents: c.contents }));
     const response = await infer({ model_name: 'm', model_version: '3', id: 'req-1', inputs });
 
-    const seen = fake.inferRequests[0];
+    const seen = fake.inferCalls[0]?.request;
     assert.ok(seen);
     assert.equal(seen.model, 'm');
     assert.equal(seen.version, 3);
@@ -151,13 +151,13 @@ describe('gRPC ModelInfer', () => {
       ],
       raw_input_contents: [fp32, fp16, bf16, bytes],
     });
-    const [a, h, b, s] = fake.inferRequests[0]?.inputs ?? [];
+    const [a, h, b, s] = fake.inferCalls[0]?.request.inputs ?? [];
     assert.deepEqual(a?.data, new Float32Array([1, 2, 3, 4, 5, 6]));
     assert.deepEqual(a?.shape, [2, 3]);
     assert.deepEqual(h?.data, new Uint16Array([0x3c00, 0xc000]));
     assert.deepEqual(b?.data, new Uint16Array([0x3f80]));
     assert.deepEqual((s?.data as Uint8Array[]).map((e) => Buffer.from(e).toString()), ['xyz']);
-    assert.equal(fake.inferRequests[0]?.version, undefined, 'empty model_version leaves the choice to the server');
+    assert.equal(fake.inferCalls[0]?.request.version, undefined, 'empty model_version leaves the choice to the server');
     assert.deepEqual(response.raw_output_contents, [fp32, fp16, bf16, bytes]);
     assert.deepEqual(
       response.outputs.map((o) => o.shape),
@@ -202,7 +202,7 @@ describe('gRPC ModelInfer', () => {
       },
       outputs: [{ name: 'y', parameters: { classification: { int64_param: 3 } } }, { name: 'z' }],
     });
-    const seen = fake.inferRequests[0];
+    const seen = fake.inferCalls[0]?.request;
     assert.deepEqual(seen?.parameters, {
       sequence_start: true,
       sequence_id: 9007199254740993n,
@@ -283,7 +283,7 @@ describe('gRPC ModelInfer', () => {
       const failure = await statusOf(infer({ model_name: 'm', ...request }));
       assert.equal(failure.code, status.INVALID_ARGUMENT, failure.details);
       assert.match(failure.details, message);
-      assert.equal(fake.inferRequests.length, 0, 'a bad request never reaches the façade');
+      assert.equal(fake.inferCalls.length, 0, 'a bad request never reaches the façade');
     });
   }
 
@@ -302,7 +302,7 @@ describe('gRPC ModelInfer', () => {
     const big = Buffer.alloc(300 * 1024);
     const failure = await statusOf(infer({ model_name: 'm', inputs: [{ name: 'x', datatype: 'UINT8', shape: [big.length] }], raw_input_contents: [big] }));
     assert.equal(failure.code, status.RESOURCE_EXHAUSTED);
-    assert.equal(fake.inferRequests.length, 0);
+    assert.equal(fake.inferCalls.length, 0);
   });
 
   it('refuses a response above maxMessageBytes with RESOURCE_EXHAUSTED', async () => {

@@ -3,7 +3,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { CranberriesError, invalidArgument, type ErrorCode } from '../../core/errors.js';
 import type { ModelStatistics } from '../../serving/inference-service.js';
-import { addModel, echoInfer, FakeInferenceService, startTestServer, statusOf, type TestServer } from './grpc-test-harness.js';
+import { startTestServer, statusOf, type TestServer } from './grpc-test-harness.js';
+import { addModel, echoInfer, FakeInferenceService } from '../../../test/doubles/fake-inference-service.js';
 import { OIP_SERVICE_NAME } from './oip-service.js';
 import { grpcStatusOf, toServiceError } from './status-mapping.js';
 
@@ -69,8 +70,8 @@ describe('gRPC inference service RPCs', () => {
     fake.isLive = true;
     fake.isReady = true;
     fake.failure = undefined;
-    fake.loads.length = 0;
-    fake.unloads.length = 0;
+    fake.loadCalls.length = 0;
+    fake.unloadCalls.length = 0;
     fake.readyCalls.length = 0;
     fake.inferHandler = echoInfer;
   });
@@ -102,6 +103,7 @@ describe('gRPC inference service RPCs', () => {
   });
 
   it('ServerMetadata and ModelMetadata (shapes as int64 lists)', async () => {
+    fake.metadata = { name: 'cranberries', version: '0.1.0', extensions: ['classification', 'model_repository', 'statistics'] };
     assert.deepEqual(await t.unary('ServerMetadata', {}), {
       name: 'cranberries',
       version: '0.1.0',
@@ -174,14 +176,14 @@ describe('gRPC inference service RPCs', () => {
   it('RepositoryIndex passes the ready flag and fills absent fields with empty strings', async () => {
     fake.index = [{ name: 'm', version: '1', state: 'READY' }, { name: 'never' }, { name: 'bad', version: '1', state: 'UNAVAILABLE', reason: 'load failed' }];
     const { models } = await t.unary<{ models: unknown[] }>('RepositoryIndex', { ready: true });
-    assert.equal(fake.indexReadyOnly, true);
+    assert.equal(fake.indexCalls.at(-1), true);
     assert.deepEqual(models, [
       { name: 'm', version: '1', state: 'READY', reason: '' },
       { name: 'never', version: '', state: '', reason: '' },
       { name: 'bad', version: '1', state: 'UNAVAILABLE', reason: 'load failed' },
     ]);
     await t.unary('RepositoryIndex', {});
-    assert.equal(fake.indexReadyOnly, false);
+    assert.equal(fake.indexCalls.at(-1), false);
   });
 
   it('RepositoryModelLoad hands the config and file bytes to the façade', async () => {
@@ -194,13 +196,13 @@ describe('gRPC inference service RPCs', () => {
         unrelated: { bool_param: true },
       },
     });
-    const [load] = fake.loads;
+    const [load] = fake.loadCalls;
     assert.equal(load?.model, 'new');
     assert.equal(load?.options?.config, '{"backend":"onnxruntime"}');
     assert.deepEqual([...(load?.options?.files ?? new Map<string, Uint8Array>()).entries()].map(([k, v]) => [k, Buffer.from(v)]), [['1/model.onnx', onnx]]);
 
     await t.unary('RepositoryModelLoad', { model_name: 'plain' });
-    assert.deepEqual(fake.loads[1], { model: 'plain', options: {} });
+    assert.deepEqual(fake.loadCalls[1], { model: 'plain', options: {} });
   });
 
   it('RepositoryModelLoad refuses malformed parameters and reports load failures', async () => {
@@ -214,7 +216,7 @@ describe('gRPC inference service RPCs', () => {
     );
     assert.match(stringFile.details, /'file:1\/model.onnx' must be a bytes_param/);
     assert.equal((await statusOf(t.unary('RepositoryModelLoad', { model_name: '' }))).code, grpc.status.INVALID_ARGUMENT);
-    assert.equal(fake.loads.length, 0);
+    assert.equal(fake.loadCalls.length, 0);
 
     fake.failure = new CranberriesError('INVALID_ARGUMENT', "model 'x': config.pbtxt: unknown field 'foo'");
     assert.deepEqual(await statusOf(t.unary('RepositoryModelLoad', { model_name: 'x' })), {
@@ -225,7 +227,7 @@ describe('gRPC inference service RPCs', () => {
 
   it('RepositoryModelUnload reaches the façade', async () => {
     await t.unary('RepositoryModelUnload', { model_name: 'm', parameters: { unload_dependents: { bool_param: true } } });
-    assert.deepEqual(fake.unloads, ['m']);
+    assert.deepEqual(fake.unloadCalls, ['m']);
     fake.failure = new CranberriesError('NOT_FOUND', "model 'zzz' is not loaded");
     assert.equal((await statusOf(t.unary('RepositoryModelUnload', { model_name: 'zzz' }))).code, grpc.status.NOT_FOUND);
   });

@@ -4,7 +4,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ClientDuplexStream, StatusObject } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { InferenceResponse } from '../../serving/inference.js';
-import { addModel, echoInfer, FakeInferenceService, startTestServer, type TestServer } from './grpc-test-harness.js';
+import { startTestServer, type TestServer } from './grpc-test-harness.js';
+import { addModel, echoInfer, FakeInferenceService } from '../../../test/doubles/fake-inference-service.js';
 
 interface StreamResponse {
   error_message: string;
@@ -57,7 +58,7 @@ describe('gRPC ModelStreamInfer', () => {
   });
   after(() => t.close());
   beforeEach(() => {
-    fake.inferRequests.length = 0;
+    fake.inferCalls.length = 0;
     fake.inferHandler = echoInfer;
   });
 
@@ -122,7 +123,7 @@ describe('gRPC ModelStreamInfer', () => {
     stream.write({ ...request('f'), parameters: { triton_enable_empty_final_response: { bool_param: true }, custom: { string_param: 'v' } } });
     const [response] = await take(stream, 1);
     assert.deepEqual(response?.infer_response?.parameters, { triton_final_response: { bool_param: true, parameter_choice: 'bool_param' } });
-    assert.deepEqual(fake.inferRequests[0]?.parameters, { custom: 'v' });
+    assert.deepEqual(fake.inferCalls[0]?.request.parameters, { custom: 'v' });
     stream.end();
     await once(stream, 'status');
   });

@@ -6,7 +6,8 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type * as protoLoader from '@grpc/proto-loader';
-import { addModel, FakeInferenceService, startTestServer, type TestServer } from './grpc-test-harness.js';
+import { startTestServer, type TestServer } from './grpc-test-harness.js';
+import { addModel, FakeInferenceService } from '../../../test/doubles/fake-inference-service.js';
 import { oipPackageDefinition, PROTO_ROOT, serviceDefinition, tfServingPackageDefinition } from './proto-loader.js';
 
 const run = promisify(execFile);

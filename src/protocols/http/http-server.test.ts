@@ -10,7 +10,7 @@ import { CranberriesError } from '../../core/errors.js';
 import { describeError, httpStatusOf } from './error-mapping.js';
 import { createHttpApp } from './http-server.js';
 import { pickResponseEncoding } from './response-compression.js';
-import { exampleModels, FakeInferenceService } from './testing/fake-inference-service.js';
+import { exampleModels, FakeInferenceService } from '../../../test/doubles/fake-inference-service.js';
 import { laneTest } from './testing/lane-test.js';
 
 const LIMIT = 64 * 1024;

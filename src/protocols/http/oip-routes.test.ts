@@ -5,7 +5,7 @@ import { CranberriesError } from '../../core/errors.js';
 import type { DataType } from '../../tensors/data-type.js';
 import { installHttpRequestTracking } from '../../metrics/http-request-tracking.js';
 import { createHttpApp } from './http-server.js';
-import { exampleModels, FakeInferenceService } from './testing/fake-inference-service.js';
+import { exampleModels, FakeInferenceService } from '../../../test/doubles/fake-inference-service.js';
 import { laneTest } from './testing/lane-test.js';
 
 /** With request tracking, as servers install it, so both inference lanes answer the same way. */

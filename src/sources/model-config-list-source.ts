@@ -8,27 +8,21 @@
  * `base_path` rescanned, so new version folders are picked up) every period; a list that cannot be
  * read or applied is reported and the previous state keeps serving. Labels are set after the
  * model's loads have settled, because a label may only point at a READY version.
+ *
+ * As a `ModelSource` it decides a server's models when `--model-config-file` is given; without a
+ * file it is only connected (`connect`), so that lists given at run time have a target.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CranberriesError, asCranberriesError } from '../core/errors.js';
-import type { AspiredModel } from './aspired-model.js';
-import { modelConfigType } from './config-proto.js';
-import { parseModelConfigList, type ModelConfigListEntry } from './model-config-list.js';
-import type { ModelConfig } from './model-config.js';
-import { readModelFolder } from './model-repository.js';
-import { realBoundary, resolveInside } from './contained-path.js';
-import { parseTextFormat } from './text-format.js';
-
-/** What the source drives: the model manager and the label registry, seen through a narrow port. */
-export interface ModelListTarget {
-  /** Sets what to serve for `model` (undefined: nothing); resolves once converged, rejects when a version failed. */
-  setAspired(model: string, aspired: AspiredModel | undefined): Promise<void>;
-  /** Names of the models currently aspired, whichever source asked for them. */
-  servedModels(): readonly string[];
-  /** Makes `model`'s labels exactly `labels`; throws when one cannot be set. */
-  setLabels(model: string, labels: Readonly<Record<string, number>>): void;
-}
+import type { AspiredModel } from '../repository/aspired-model.js';
+import { modelConfigType } from '../repository/config-proto.js';
+import { parseModelConfigList, type ModelConfigListEntry } from '../repository/model-config-list.js';
+import type { ModelConfig } from '../repository/model-config.js';
+import { readModelFolder } from '../repository/model-repository.js';
+import { realBoundary, resolveInside } from '../repository/contained-path.js';
+import { parseTextFormat } from '../repository/text-format.js';
+import type { AspiredModelsTarget, ModelSource } from './model-source.js';
 
 export interface ModelConfigListSourceOptions {
   /** The model config file; undefined when lists only arrive at run time. */
@@ -36,13 +30,16 @@ export interface ModelConfigListSourceOptions {
   /** Seconds between re-reads of the file; 0 reads it once. */
   readonly pollSeconds: number;
   readonly modelFilename: (config: ModelConfig) => string | undefined;
-  readonly target: ModelListTarget;
+  /** Makes `model`'s version labels exactly `labels`; throws when one cannot be set. */
+  readonly setLabels: (model: string, labels: Readonly<Record<string, number>>) => void;
   /** Failures no caller waits for: models failing at startup, failed re-reads (each distinct message once). */
   readonly onError?: ((error: CranberriesError) => void) | undefined;
 }
 
-export class ModelConfigListSource {
+export class ModelConfigListSource implements ModelSource {
   private readonly directories = new Map<string, string>();
+  private target: AspiredModelsTarget | undefined;
+  private startupNames: readonly string[] = [];
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
@@ -54,7 +51,8 @@ export class ModelConfigListSource {
    * settled. A file that cannot be read or parsed rejects (nothing is applied); models that fail
    * to load are reported to `onError`, the others serve.
    */
-  async start(): Promise<void> {
+  async start(target: AspiredModelsTarget): Promise<void> {
+    this.connect(target);
     const { file, pollSeconds } = this.options;
     if (file === undefined) return;
     const entries = await this.readFile(file);
@@ -63,6 +61,16 @@ export class ModelConfigListSource {
       this.timer.unref();
     }
     await this.apply(entries).catch((error: unknown) => this.report(asCranberriesError(error)));
+    this.startupNames = target.servedModels();
+  }
+
+  /** Gives run-time lists (`apply`) their target without reading any file. */
+  connect(target: AspiredModelsTarget): void {
+    this.target = target;
+  }
+
+  startupModels(): readonly string[] {
+    return this.startupNames;
   }
 
   async stop(): Promise<void> {
@@ -87,7 +95,9 @@ export class ModelConfigListSource {
   }
 
   private async applyNow(entries: readonly ModelConfigListEntry[]): Promise<void> {
-    const { target } = this.options;
+    const target = this.target;
+    if (!target) throw new CranberriesError('FAILED_PRECONDITION', 'the model config list is not connected to a model manager yet');
+    const { setLabels } = this.options;
     const listed = new Set(entries.map((e) => e.name));
     const aspired = await Promise.all(entries.map((entry) => readEntry(entry, this.options.modelFilename)));
     for (const entry of entries) this.directories.set(entry.name, entry.basePath);
@@ -95,7 +105,7 @@ export class ModelConfigListSource {
 
     const failures: string[] = [];
     const removals = target.servedModels().filter((m) => !listed.has(m)).map(async (model) => {
-      target.setLabels(model, {});
+      setLabels(model, {});
       await target.setAspired(model, undefined);
     });
     const loads = entries.map(async (entry, i) => {
@@ -110,7 +120,7 @@ export class ModelConfigListSource {
     await Promise.all([...removals, ...loads]);
     for (const entry of entries) {
       try {
-        target.setLabels(entry.name, entry.versionLabels);
+        setLabels(entry.name, entry.versionLabels);
       } catch (error) {
         failures.push(asCranberriesError(error).message);
       }
