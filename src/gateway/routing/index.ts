@@ -10,7 +10,7 @@ export { Cancellation } from './cancellation.js';
 export { EndpointTable, endpointOf, type Endpoint, type ReplicaState, type TableInput, type VersionReplicas, type WorkerSnapshot } from './endpoint-table.js';
 export { TableWatcher, type TableWatcherOptions } from './table-watcher.js';
 export { EndpointHealth, type HealthChange, type HealthProbe } from './endpoint-health.js';
-export { Picker, readyVersionOrThrow, type EndpointHealthView, type Pick } from './picker.js';
+export { Picker, readyVersionOrThrow, resolveReadyVersion, type EndpointHealthView, type PickResult, type VersionResolution } from './picker.js';
 export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 export { RequestRouter, type Attempt, type AttemptOutcome, type FailureKind, type RouterObserver, type RouteTarget } from './request-router.js';
 export { sequenceKeyOf, SequenceOrder } from './sequence-affinity.js';

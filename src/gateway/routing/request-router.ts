@@ -24,7 +24,7 @@ import { withRequestId } from '../../metrics/request-id.js';
 import type { Cancellation } from './cancellation.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import type { EndpointHealth } from './endpoint-health.js';
-import type { Picker } from './picker.js';
+import type { Picker, PickResult } from './picker.js';
 import type { RetryBudget } from './retry-budget.js';
 
 export type FailureKind = 'refused' | 'reset' | 'unavailable';
@@ -75,6 +75,7 @@ export class RequestRouter {
     const { budget, observer } = this.options;
     budget.recordRequest();
     const first = this.pick(target, undefined);
+    if (first.kind === 'fail') throw withRequestId(first.error, target.requestId);
     const outcome = await this.run(first.endpoint, first.version, attempt);
     if (outcome.ok) return outcome.value;
     if (target.cancel?.reason) throw target.cancel.reason;
@@ -92,13 +93,9 @@ export class RequestRouter {
     return this.giveUp(target, next.endpoint, second);
   }
 
-  /** Picks (counting the request outstanding) or throws the picker's error with the request id. */
-  private pick(target: RouteTarget, exclude: ReadonlySet<string> | undefined): { endpoint: Endpoint; version: number } {
-    try {
-      return this.options.picker.pick(this.options.table(), target.model, target.version, exclude, target.affinity);
-    } catch (error) {
-      throw withRequestId(error, target.requestId);
-    }
+  /** Picks a replica (counting the request outstanding on it), or says why none can serve. */
+  private pick(target: RouteTarget, exclude: ReadonlySet<string> | undefined): PickResult {
+    return this.options.picker.pick(this.options.table(), target.model, target.version, exclude, target.affinity);
   }
 
   private async run<T>(endpoint: Endpoint, version: number, attempt: Attempt<T>): Promise<AttemptOutcome<T>> {
@@ -116,17 +113,12 @@ export class RequestRouter {
 
   /** Where a retry goes, already counted outstanding; undefined when nowhere. */
   private retryTarget(target: RouteTarget, failed: Endpoint, kind: FailureKind): { endpoint: Endpoint; version: number } | undefined {
-    try {
-      return this.options.picker.pick(this.options.table(), target.model, target.version, new Set([failed.key]), target.affinity);
-    } catch {
-      // No other replica. A broken connection to a worker that is still up deserves one fresh try.
-      if (kind !== 'reset' || !this.options.health.isUp(failed.key)) return undefined;
-      try {
-        return this.options.picker.pick(this.options.table(), target.model, target.version, undefined, target.affinity);
-      } catch {
-        return undefined;
-      }
-    }
+    const other = this.pick(target, new Set([failed.key]));
+    if (other.kind === 'pick') return other;
+    // No other replica. A broken connection to a worker that is still up deserves one fresh try.
+    if (kind !== 'reset' || !this.options.health.isUp(failed.key)) return undefined;
+    const same = this.pick(target, undefined);
+    return same.kind === 'pick' ? same : undefined;
   }
 
   private giveUp<T>(target: RouteTarget, endpoint: Endpoint, outcome: AttemptOutcome<T> & { ok: false }, why?: string): T {

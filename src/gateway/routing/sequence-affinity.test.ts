@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Picker } from './picker.js';
+import { Picker, type PickResult } from './picker.js';
 import { rendezvous, SequenceOrder, sequenceKeyOf, StickySequences } from './sequence-affinity.js';
 import { endpoint, tableOf } from '../../../test/helpers/gateway-tables.js';
 
@@ -50,10 +50,12 @@ describe('sticky sequences', () => {
     const picker = new Picker({ isUp: () => true });
     const table = tableOf({ w1: { m: { 1: 'READY' } }, w2: { m: { 1: 'READY' } } });
     const chosen = new Set<string>();
-    for (let i = 0; i < 10; i++) chosen.add(picker.pick(table, 'm', undefined, undefined, 'u:42').endpoint.nodeId); // never released: load grows
+    const nodeOf = (result: PickResult): string => (result.kind === 'pick' ? result.endpoint.nodeId : `failed: ${result.error.message}`);
+    for (let i = 0; i < 10; i++) chosen.add(nodeOf(picker.pick(table, 'm', undefined, undefined, 'u:42'))); // never released: load grows
     assert.equal(chosen.size, 1);
     const other = picker.pick(table, 'm', 1, new Set([[...chosen][0] === 'w1' ? endpoint('w1').key : endpoint('w2').key]), 'u:42');
-    assert.notEqual(other.endpoint.nodeId, [...chosen][0], 'excluded (failed) replica: another one');
+    assert.equal(other.kind, 'pick');
+    assert.notEqual(nodeOf(other), [...chosen][0], 'excluded (failed) replica: another one');
   });
 });
 
