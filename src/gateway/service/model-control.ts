@@ -8,7 +8,16 @@
  */
 import type { ClusterAdmin } from '../../cluster/admin-api.js';
 import { CranberriesError } from '../../core/errors.js';
-import type { ModelControl } from './gateway-service.js';
+
+/** Writes a model's desired state (the cluster admin API's functions). */
+export interface ModelControl {
+  /** Makes the model deployed with at least one replica. */
+  load(model: string): Promise<void>;
+  /** Keeps the model known but with zero replicas. */
+  unload(model: string): Promise<void>;
+  /** Why a model has no replica (e.g. PENDING placement), if known. */
+  pendingReason?(model: string): Promise<string | undefined>;
+}
 
 export function adminModelControl(admin: ClusterAdmin): ModelControl {
   const current = async (model: string): Promise<number | undefined> => {
