@@ -3,13 +3,9 @@ import * as http2 from 'node:http2';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { EndpointHealth } from '../routing/endpoint-health.js';
-import { EndpointTable, type WorkerSnapshot } from '../routing/endpoint-table.js';
+import { EndpointHealth, EndpointTable, type WorkerSnapshot, Picker, RequestRouter, RetryBudget } from '../routing/index.js';
 import { GrpcFront, parseTimeout } from './grpc-front.js';
 import { H2Upstreams } from './h2-upstreams.js';
-import { Picker } from '../routing/picker.js';
-import { RequestRouter } from '../routing/request-router.js';
-import { RetryBudget } from '../routing/retry-budget.js';
 import { lengthDelimited, stringField } from './wire-fields.js';
 
 const MODEL_INFER = '/inference.GRPCInferenceService/ModelInfer';

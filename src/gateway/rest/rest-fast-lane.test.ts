@@ -2,14 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { EndpointHealth } from '../routing/endpoint-health.js';
-import { EndpointTable, type WorkerSnapshot } from '../routing/endpoint-table.js';
+import { EndpointHealth, EndpointTable, type WorkerSnapshot, Picker, RequestRouter, RetryBudget } from '../routing/index.js';
 import { HttpUpstreams } from './http-upstreams.js';
-import { Picker } from '../routing/picker.js';
-import { RequestRouter } from '../routing/request-router.js';
 import { installRestFastLane, matchRelayRoute } from './rest-fast-lane.js';
 import type { RestForwardingOptions } from './rest-forwarding.js';
-import { RetryBudget } from '../routing/retry-budget.js';
 
 describe('matchRelayRoute', () => {
   it('takes OIP inference and TF Serving paths, and leaves everything else to fastify', () => {
