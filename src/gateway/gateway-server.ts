@@ -6,7 +6,7 @@
  * pushed to Graphite).
  *
  * Relayed inference takes the short way on both protocols: REST through the fast lane ahead of
- * fastify (rest-fast-lane.ts), gRPC through the raw HTTP/2 front (grpc-front.ts) on the public
+ * fastify (rest/rest-fast-lane.ts), gRPC through the raw HTTP/2 front (grpc/grpc-front.ts) on the public
  * port, which hands every other gRPC call to the grpc-js server listening on a loopback port.
  *
  * Start order: store, first table read, then the endpoints (so the first request already has a
@@ -32,22 +32,10 @@ import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-repo
 import { MetricsServer } from '../server/metrics-server.js';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../protocols/listener-limits.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { EndpointHealth } from './endpoint-health.js';
-import type { EndpointTable } from './endpoint-table.js';
-import { GatewayMetrics } from './gateway-metrics.js';
-import { GatewayService } from './gateway-service.js';
-import { adminModelControl } from './model-control.js';
-import { installGrpcForwarding } from './grpc-forwarding.js';
-import { GrpcFront } from './grpc-front.js';
-import { GrpcUpstreams } from './grpc-upstreams.js';
-import { H2Upstreams } from './h2-upstreams.js';
-import { HttpUpstreams } from './http-upstreams.js';
-import { Picker } from './picker.js';
-import { RequestRouter, type RouterObserver } from './request-router.js';
-import { installRestFastLane } from './rest-fast-lane.js';
-import { installRestForwarding } from './rest-forwarding.js';
-import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
-import { TableWatcher } from './table-watcher.js';
+import { EndpointHealth, type EndpointTable, GatewayMetrics, Picker, RequestRouter, RetryBudget, type RetryBudgetOptions, type RouterObserver, TableWatcher } from './routing/index.js';
+import { adminModelControl, GatewayService } from './service/index.js';
+import { GrpcFront, GrpcUpstreams, H2Upstreams, installGrpcForwarding } from './grpc/index.js';
+import { HttpUpstreams, installRestFastLane, installRestForwarding } from './rest/index.js';
 import { grpcFrontAdmits, restFastLaneAdmits, type AccessPolicy } from '../access/index.js';
 import { GATEWAY_SHM_REFUSAL, refusingSharedMemory } from '../shared-memory/index.js';
 import { ServerTls, TlsWatcher, clientTlsOf, type ServerTlsConfig, type TlsFiles } from '../tls/index.js';

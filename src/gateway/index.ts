@@ -1,14 +1,16 @@
 /**
- * The gateway: the cluster's front door and load balancer. `GatewayServer` wires it (coordination
- * store → endpoint table → picker, health, retry budget → REST/gRPC relays and the cluster-wide
- * InferenceService); the other exports are its parts, for tests and for other compositions.
+ * The gateway: the cluster's front door and load balancer, and this folder's only public door.
+ * `GatewayServer` wires it (gateway-server.ts); the rooms behind it:
+ *
+ * - `routing/`: endpoint table and its watcher, worker health, picker, request router, retry budget,
+ *   sequence affinity, routing metrics. Protocol-free.
+ * - `rest/`: the REST lane (fast lane, forwarding hooks, forwarded headers, worker connection pools).
+ * - `grpc/`: the gRPC lane (raw HTTP/2 front, grpc-js relays, wire fields, worker connections).
+ * - `service/`: the cluster as an InferenceService (readiness, metadata cache, statistics, decoded
+ *   infer, model control), served by the shared protocol adapters.
+ *
+ * Dependencies point one way: routing ← rest, grpc ← service ← gateway-server.
  */
 export { GatewayServer, type GatewayServerOptions, type GatewayPorts } from './gateway-server.js';
-export { GatewayService, type GatewayServiceOptions, type ModelControl } from './gateway-service.js';
-export { EndpointTable, endpointOf, type Endpoint, type ReplicaState, type TableInput, type WorkerSnapshot } from './endpoint-table.js';
-export { TableWatcher, type TableWatcherOptions } from './table-watcher.js';
-export { Picker, readyVersionOrThrow, type EndpointHealthView, type Pick } from './picker.js';
-export { EndpointHealth, type HealthProbe, type HealthChange } from './endpoint-health.js';
-export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
-export { RequestRouter, type Attempt, type AttemptOutcome, type FailureKind, type RouteTarget } from './request-router.js';
-export { Cancellation } from './cancellation.js';
+export { GatewayService, type GatewayServiceOptions, type ModelControl } from './service/index.js';
+export { GatewayMetrics, type GatewayMetricsSources } from './routing/index.js';

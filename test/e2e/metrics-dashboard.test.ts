@@ -19,7 +19,7 @@ import { GatewayUpstreamMetrics } from '../../src/metrics/gateway-upstream-metri
 import { GraphiteReporter } from '../../src/metrics/graphite-reporter.js';
 import { parsePrometheusText } from '../../src/metrics/prometheus-text.js';
 import { WorkerMetrics } from '../../src/metrics/worker-metrics.js';
-import { GatewayMetrics, type GatewayMetricsSources } from '../../src/gateway/gateway-metrics.js';
+import { GatewayMetrics, type GatewayMetricsSources } from '../../src/gateway/index.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { infer } from '../helpers/oip-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';

@@ -1,0 +1,213 @@
+/**
+ * Keeps the gateway's EndpointTable in step with the coordination store. It watches `nodes/`,
+ * `status/` and `models/` (the folders and each child, since a child's data changes are not child
+ * events), and on any change re-reads the three folders and swaps in a new table. Bursts of
+ * events coalesce into one re-read; a re-read that fails (the store is unreachable) keeps the last
+ * table and is retried with backoff — the gateway never empties its table because ZooKeeper is
+ * down.
+ *
+ * A worker that vanishes from the store (its node or its status node is gone) is retained for
+ * `retainVanishedMs` as a fallback tier of the table: when ZooKeeper comes back after an outage
+ * long enough to expire sessions, the workers' ephemeral nodes are gone for the moment it takes
+ * them to re-register, and requests must not fail meanwhile. Health tracking keeps a truly dead
+ * retained worker out of rotation.
+ */
+import type { Logger } from 'pino';
+import { EventChannel } from '../../core/events.js';
+import type { Lifecycle } from '../../core/lifecycle.js';
+import type { CoordinationStore } from '../../cluster/store/coordination-store.js';
+import { decodeJson, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/layout.js';
+import { EndpointTable, type WorkerSnapshot } from './endpoint-table.js';
+
+export interface TableWatcherOptions {
+  readonly store: CoordinationStore;
+  readonly paths: ClusterPaths;
+  /** How long a vanished worker stays in the fallback tier. Default 15 000 ms. */
+  readonly retainVanishedMs?: number;
+  /** First retry delay after a failed re-read (doubles up to 5 s). Default 200 ms. */
+  readonly retryDelayMs?: number;
+  readonly logger?: Logger | undefined;
+  readonly now?: () => number;
+}
+
+interface Retained {
+  readonly snapshot: WorkerSnapshot;
+  readonly vanishedAt: number;
+}
+
+const MAX_RETRY_DELAY_MS = 5000;
+
+export class TableWatcher implements Lifecycle {
+  /** Published after every swap. */
+  readonly updated = new EventChannel<EndpointTable>();
+  private table: EndpointTable = EndpointTable.EMPTY;
+  private readonly unwatch = new Map<string, () => void>();
+  private workers = new Map<string, WorkerSnapshot>();
+  private deployments = new Map<string, ModelDeployment>();
+  private readonly retained = new Map<string, Retained>();
+  private refreshing: Promise<void> | undefined;
+  private dirty = false;
+  private stopped = true;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly retainMs: number;
+  private unsubscribeSession: (() => void) | undefined;
+
+  constructor(private readonly options: TableWatcherOptions) {
+    this.now = options.now ?? Date.now;
+    this.retainMs = options.retainVanishedMs ?? 15_000;
+  }
+
+  /** The table now; swapped whole, never mutated. */
+  get current(): EndpointTable {
+    return this.table;
+  }
+
+  /** True while the store is unreachable or the last re-read failed (the table may be stale). */
+  get stale(): boolean {
+    return this.failures > 0 || this.options.store.sessionState !== 'connected';
+  }
+
+  /** Starts watching; resolves after the first read, or after the first failed one (retried in the background). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    const { paths, store, logger } = this.options;
+    this.unsubscribeSession = store.onSessionState((state) => {
+      if (state === 'disconnected') logger?.warn('coordination store unreachable: routing from the last known endpoint table');
+      else if (state === 'connected') void this.refresh();
+    });
+    for (const folder of [paths.nodes, paths.status, paths.models]) this.watchPath(folder);
+    await this.refresh();
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribeSession?.();
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.expiryTimer);
+    for (const unwatch of this.unwatch.values()) unwatch();
+    this.unwatch.clear();
+    return this.refreshing ?? Promise.resolve();
+  }
+
+  /** Re-reads the store now (coalesced with one in progress); resolves when a read that started after this call has finished. */
+  refresh(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.refreshing) {
+      this.dirty = true;
+      return this.refreshing;
+    }
+    this.refreshing = this.readLoop().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private watchPath(path: string): void {
+    if (this.unwatch.has(path)) return;
+    this.unwatch.set(path, this.options.store.watch(path, () => void this.refresh()));
+  }
+
+  private async readLoop(): Promise<void> {
+    do {
+      this.dirty = false;
+      try {
+        if (!(await this.readOnce())) return;
+        if (this.failures > 0) this.options.logger?.info('coordination store reachable again: endpoint table refreshed');
+        this.failures = 0;
+        clearTimeout(this.retryTimer);
+        this.rebuild();
+      } catch (error) {
+        this.failures++;
+        if (this.failures === 1) {
+          this.options.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'cannot read the coordination store: routing from the last known endpoint table');
+        }
+        this.scheduleRetry();
+        return;
+      }
+    } while (this.dirty && !this.stopped);
+  }
+
+  private scheduleRetry(): void {
+    clearTimeout(this.retryTimer);
+    const delay = Math.min((this.options.retryDelayMs ?? 200) * 2 ** (this.failures - 1), MAX_RETRY_DELAY_MS);
+    this.retryTimer = setTimeout(() => void this.refresh(), delay);
+    this.retryTimer.unref();
+  }
+
+  /** Reads the store into `workers`/`deployments`; false when stopped meanwhile. */
+  private async readOnce(): Promise<boolean> {
+    const { store, paths } = this.options;
+    const [nodeIds, statusIds, modelNames] = await Promise.all([store.children(paths.nodes), store.children(paths.status), store.children(paths.models)]);
+    const statusSet = new Set(statusIds);
+    const [nodes, statuses, models] = await Promise.all([
+      Promise.all(nodeIds.map((id) => store.get(paths.node(id)))),
+      Promise.all(nodeIds.map((id) => (statusSet.has(id) ? store.get(paths.nodeStatus(id)) : Promise.resolve(undefined)))),
+      Promise.all(modelNames.map((name) => store.get(paths.model(name)))),
+    ]);
+    if (this.stopped) return false;
+
+    const workers = new Map<string, WorkerSnapshot>();
+    nodeIds.forEach((id, i) => {
+      const node = decodeJson(NodeInfo, nodes[i]?.data);
+      const status = decodeJson(NodeStatus, statuses[i]?.data);
+      // A worker without a status has nothing to route to yet; one that had a status moments ago
+      // (re-registering) is better served by its last report, from the retained tier.
+      if (node && status) workers.set(id, { node: { ...node, id }, status });
+    });
+    const deployments = new Map<string, ModelDeployment>();
+    modelNames.forEach((name, i) => {
+      const deployment = decodeJson(ModelDeployment, models[i]?.data);
+      if (deployment) deployments.set(name, { ...deployment, name });
+    });
+
+    const now = this.now();
+    for (const [id, snapshot] of this.workers) {
+      if (!workers.has(id) && !this.retained.has(id)) this.retained.set(id, { snapshot, vanishedAt: now });
+    }
+    for (const id of workers.keys()) this.retained.delete(id);
+    this.workers = workers;
+    this.deployments = deployments;
+
+    const watched = [
+      paths.nodes,
+      paths.status,
+      paths.models,
+      ...nodeIds.map((id) => paths.node(id)),
+      ...[...new Set([...nodeIds, ...statusIds])].map((id) => paths.nodeStatus(id)),
+      ...modelNames.map((name) => paths.model(name)),
+    ];
+    for (const path of watched) this.watchPath(path);
+    this.unwatchGone(new Set(watched));
+    return true;
+  }
+
+  private unwatchGone(keep: ReadonlySet<string>): void {
+    for (const [path, unwatch] of this.unwatch) {
+      if (keep.has(path)) continue;
+      unwatch();
+      this.unwatch.delete(path);
+    }
+  }
+
+  /** Builds and swaps the table from the last read, dropping retained workers past their time. */
+  private rebuild(): void {
+    const now = this.now();
+    let nextExpiry = Infinity;
+    for (const [id, entry] of this.retained) {
+      const expiresAt = entry.vanishedAt + this.retainMs;
+      if (expiresAt <= now) this.retained.delete(id);
+      else nextExpiry = Math.min(nextExpiry, expiresAt);
+    }
+    const retained = new Map([...this.retained].map(([id, entry]) => [id, entry.snapshot]));
+    this.table = EndpointTable.build({ workers: this.workers, retained, deployments: this.deployments });
+    clearTimeout(this.expiryTimer);
+    if (nextExpiry !== Infinity && !this.stopped) {
+      this.expiryTimer = setTimeout(() => this.rebuild(), Math.max(1, nextExpiry - now));
+      this.expiryTimer.unref();
+    }
+    this.updated.publish(this.table);
+  }
+}
