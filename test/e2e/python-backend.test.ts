@@ -31,6 +31,8 @@ class TritonPythonModel:
         self.config = json.loads(args["model_config"])
         self.folder = args["model_repository"]
         assert args["model_instance_kind"] == "CPU"
+        if os.path.exists(os.path.join(self.folder, "slow-start")):
+            time.sleep(2)  # keeps a restart observable
         print("probe ready in", args["model_name"], "version", args["model_version"])
 
     def execute(self, requests):
@@ -256,10 +258,19 @@ test('a stub SIGKILLed mid-request fails that request cleanly; it restarts and t
   const before = await pidOf(server.url, 'probe');
   const inFlight = probe(server.url, 'probe', 'sleep');
   await waitFor(() => existsSync(join(repo, 'probe', `busy-${before}`)), 20_000, 'the request to reach the stub');
+  await writeFile(join(repo, 'probe', 'slow-start'), '');
   process.kill(before, 'SIGKILL');
   const failed = await inFlight;
   assert.equal(failed.status, 503);
   assert.match(errorOf(failed), /^probe\/1: the Python stub process was killed by signal SIGKILL during the execution; it is being restarted$/);
+  // While the replacement starts (its initialize() takes 2 s here), the model says it is down and why.
+  assert.equal((await fetch(`${server.url}/v2/models/probe/ready`)).status, 400);
+  const index = (await post(server.url, '/v2/repository/index')).json as unknown as { name: string; state: string; reason?: string }[];
+  assert.deepEqual(index.find((m) => m.name === 'probe'), { name: 'probe', version: '1', state: 'UNAVAILABLE', reason: 'the Python stub process was killed by signal SIGKILL' });
+  assert.equal((await fetch(`${server.url}/v2/health/ready`)).status, 200, 'the server and its other models carry on');
+  const other = await infer(server.url, 'echo', TYPES.map((t) => ({ name: `IN_${t}`, datatype: t, shape: t === 'BYTES' ? [3] : [1], bytes: t === 'BYTES' ? bytesTensor(['a', 'b', 'c']) : sampleBytes(t, 1) })), { binaryOutput: true });
+  assert.equal(other.status, 200, errorOf(other));
+  await rm(join(repo, 'probe', 'slow-start'));
   let after = 0;
   await waitFor(
     async () => {
@@ -277,6 +288,7 @@ test('a stub SIGKILLed mid-request fails that request cleanly; it restarts and t
   );
   assert.notEqual(after, before);
   assert.ok(!alive(before));
+  assert.equal((await fetch(`${server.url}/v2/models/probe/ready`)).status, 200);
 });
 
 test('a hung execute is bounded by the execution timeout: DEADLINE_EXCEEDED, the stub is killed and restarted', async () => {

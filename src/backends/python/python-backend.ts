@@ -115,6 +115,8 @@ export class PythonBackend implements Backend {
       unload: async () => {
         await Promise.all(instances.map((i) => i.unload(this.options.finalizeGraceMs ?? 5000)));
       },
+      // Down only when every instance is: with one up, requests still run.
+      unavailableReason: () => (instances.every((i) => i.downReason !== undefined) ? instances[0]!.downReason : undefined),
     };
   }
 
