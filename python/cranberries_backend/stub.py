@@ -94,7 +94,8 @@ class PythonModel:
         if hasattr(self.model, "initialize"):
             self.model.initialize(dict(init["args"]))
         self.model_name = init["args"]["model_name"]
-        self.model_version = int(init["args"]["model_version"])
+        version = init["args"]["model_version"]
+        self.model_version = int(version) if version.isdigit() else -1
 
     def signature(self):
         return None
