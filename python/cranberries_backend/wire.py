@@ -4,13 +4,12 @@ A frame is ``u32 header_length | u32 body_length | header | body`` (little-endia
 small UTF-8 JSON object (the operation, and per tensor: name, datatype, shape, offset and byte
 length); the body holds the tensors' raw bytes, each starting at a multiple of 8. Tensor data is
 never JSON. A body too large for the pipe travels in a file under the server's shared-memory folder
-instead: the header then names the file (``"file"``) and the frame's body is empty; the reader
-deletes the file once read.
+instead: the header then names the file (``"file"``, one per direction and stub, rewritten in
+place so its pages stay allocated) and its ``"length"``; the frame's body is empty.
 
 BYTES tensors are laid out as Triton does: per element a 4-byte little-endian length, then the bytes.
 """
 import json
-import mmap
 import os
 import struct
 
@@ -60,11 +59,20 @@ def read_frame(fd):
         return header, memoryview(body)
     path = header.get("file")
     if path:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            # A private copy-on-write mapping: arrays over it are writable, as Triton's are.
-            body = mmap.mmap(f.fileno(), size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE) if size else b""
-        os.unlink(path)
+        # The server rewrites the same file for every large body: read it into memory we own.
+        length = int(header["length"])
+        body = bytearray(length)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            view = memoryview(body)
+            got = 0
+            while got < length:
+                n = os.preadv(fd, [view[got:]], got)
+                if n == 0:
+                    raise EOFError("the body file is shorter than announced")
+                got += n
+        finally:
+            os.close(fd)
         return header, memoryview(body)
     return header, memoryview(b"")
 
@@ -140,20 +148,25 @@ class FrameWriter:
         self.fd = fd
         self.file_dir = file_dir
         self.file_threshold = file_threshold
-        self.counter = 0
 
     def send(self, header, body=None):
         parts = body.parts if body else []
         length = body.length if body else 0
         if length and self.file_dir and length >= self.file_threshold:
-            self.counter += 1
-            path = os.path.join(self.file_dir, f"out-{os.getpid()}-{self.counter}")
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # One file per stub, rewritten in place: its tmpfs pages stay allocated between calls.
+            path = os.path.join(self.file_dir, "out")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
             try:
-                _write_all(fd, parts)
+                offset = 0
+                for part in parts:
+                    view = memoryview(part).cast("B")
+                    while len(view):
+                        written = os.pwrite(fd, view, offset)
+                        offset += written
+                        view = view[written:]
             finally:
                 os.close(fd)
-            header = dict(header, file=path)
+            header = dict(header, file=path, length=length)
             parts, length = [], 0
         header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
         _write_all(self.fd, [_PREFIX.pack(len(header_bytes), length), header_bytes, *parts])

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -226,11 +226,11 @@ test('a large tensor goes through /dev/shm both ways and comes back exact', asyn
   const result = await infer(server.url, 'echo', inputs, { binaryOutput: true });
   assert.equal(result.status, 200, JSON.stringify(result.json));
   assert.ok(Buffer.from(result.binary.get('OUT_FP32')!).equals(Buffer.from(bytes)));
-  // Nothing is left behind in the stub's folder.
-  const leftovers = execFileSync('sh', ['-c', 'ls /dev/shm | grep -c cranberries-py- || true']).toString().trim();
-  assert.ok(Number(leftovers) >= 1, 'the live stubs have their folders');
-  const files = execFileSync('sh', ['-c', 'find /dev/shm -path "*cranberries-py-*" -type f | wc -l']).toString().trim();
-  assert.equal(files, '0', 'every body file was deleted once read');
+  // The bodies went through the stub's own files (one per direction, rewritten in place).
+  const files = execFileSync('sh', ['-c', 'find /dev/shm -path "*cranberries-py-*" -type f -printf "%f %s\\n" | sort']).toString().trim().split('\n');
+  assert.ok(files.some((f) => f.startsWith('in ') && Number(f.split(' ')[1]) >= bytes.byteLength), `input file in ${files.join(', ')}`);
+  assert.ok(files.some((f) => f.startsWith('out ') && Number(f.split(' ')[1]) >= bytes.byteLength), `output file in ${files.join(', ')}`);
+  assert.ok(files.every((f) => /^(in|out) \d+$/.test(f)), files.join(', '));
 });
 
 test('the dynamic batcher hands one execute the requests of a whole batch, each answered with its own rows', async () => {
@@ -319,8 +319,11 @@ test('unload ends the process (its memory returns to the OS); reload starts a fr
   const pid = await pidOf(server.url, 'probe');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]);
   assert.ok(rssKb > 1000, `the stub holds memory (${rssKb} kB)`);
+  const folders = (): number => readdirSync('/dev/shm').filter((f) => f.startsWith('cranberries-py-')).length;
+  const foldersBefore = folders();
   assert.equal((await post(server.url, '/v2/repository/models/probe/unload')).status, 200);
   await waitFor(() => !alive(pid), 10_000, 'the stub to end');
+  await waitFor(() => folders() === foldersBefore - 1, 10_000, "the stub's /dev/shm folder to be removed");
   assert.notEqual((await probe(server.url, 'probe', 'echo')).status, 200, 'no longer served');
 
   await writeFile(join(repo, 'probe', '1', 'model.py'), PROBE_PY.replace('pb_utils.Tensor("Y", x * 2)', 'pb_utils.Tensor("Y", x * 3)'));

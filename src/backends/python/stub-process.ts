@@ -5,7 +5,7 @@
  * One call at a time: the instance never overlaps executions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, writevSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { constants, mkdtempSync, openSync, closeSync, writeSync, readSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -41,7 +41,6 @@ export class StubProcess {
   /** A private folder (mode 0700) for the large bodies of this process, removed when it ends. */
   readonly fileDir: string;
   private waiting: { resolve: (reply: StubReply) => void; reject: (error: Error) => void } | undefined;
-  private fileCounter = 0;
   private exitReason: ExitReason | undefined;
   readonly exited: Promise<ExitReason>;
 
@@ -112,14 +111,16 @@ export class StubProcess {
       this.waiting = { resolve, reject };
     });
     if (body && body.length >= this.launch.fileThreshold) {
-      const path = join(this.fileDir, `in-${++this.fileCounter}`);
-      const fd = openSync(path, 'w', 0o600);
+      // One input file per stub, rewritten in place (not recreated): fresh tmpfs pages cost 10× the copy.
+      const path = join(this.fileDir, 'in');
+      const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
       try {
-        writevSync(fd, body.parts);
+        let offset = 0;
+        for (const part of body.parts) offset += writeSync(fd, part, 0, part.byteLength, offset);
       } finally {
         closeSync(fd);
       }
-      this.toStub.write(encodeFrame({ ...header, file: path }, 0));
+      this.toStub.write(encodeFrame({ ...header, file: path, length: body.length }, 0));
     } else {
       this.toStub.write(encodeFrame(header, body?.length ?? 0));
       for (const part of body?.parts ?? []) this.toStub.write(part);
@@ -145,20 +146,18 @@ export class StubProcess {
     this.waiting = undefined;
     if (!waiting) return;
     const header = (raw ?? {}) as Record<string, unknown>;
-    const file = header['file'];
-    if (typeof file === 'string') {
-      // Only files in this process's own folder: a stub cannot make the server read elsewhere.
-      if (!file.startsWith(`${this.fileDir}/`) || file.slice(this.fileDir.length + 1).includes('/')) {
-        waiting.reject(new Error(`${this.launch.label}: the Python stub named a file outside its folder`));
+    if (header['file'] !== undefined) {
+      // Only this process's own output file: a stub cannot make the server read elsewhere.
+      const length = header['length'];
+      if (header['file'] !== join(this.fileDir, 'out') || typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0 || length > MAX_FILE_BODY_BYTES) {
+        waiting.reject(new Error(`${this.launch.label}: the Python stub named another file or a bad length`));
         return;
       }
       try {
-        body = readFileSync(file);
+        body = readBody(join(this.fileDir, 'out'), length);
       } catch (error) {
         waiting.reject(new Error(`${this.launch.label}: could not read the stub's answer: ${(error as Error).message}`));
         return;
-      } finally {
-        rmSync(file, { force: true });
       }
     }
     waiting.resolve({ header, body });
@@ -173,6 +172,26 @@ export class StubProcess {
   private cleanUp(): void {
     rmSync(this.fileDir, { recursive: true, force: true });
   }
+}
+
+/** Largest body a stub may announce in its file (a Node.js Buffer's limit is 4 GiB). */
+const MAX_FILE_BODY_BYTES = 2 ** 32 - 1;
+
+/** `length` bytes of `path` into a fresh, 8-aligned buffer (readFileSync is several times slower on tmpfs). */
+function readBody(path: string, length: number): Buffer {
+  const body = Buffer.allocUnsafeSlow(length);
+  const fd = openSync(path, 'r');
+  try {
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, body, got, length - got, got);
+      if (n === 0) throw new Error(`the file holds ${got} of ${length} bytes`);
+      got += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return body;
 }
 
 export class StubExitedError extends Error {
