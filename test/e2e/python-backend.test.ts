@@ -184,6 +184,27 @@ with open(sys.argv[1], "wb") as f:
     pickle.dump(LinearSVC(random_state=0, max_iter=5000).fit(data.data, data.target), f)`,
     join(repo, 'svc', '1', 'model.pkl'),
   ]);
+  // TorchScript with two inputs and two outputs; the config lists INPUT__1 first: arguments follow
+  // the index in the name (Triton's convention), outputs follow the order the module returns them.
+  await writeModel(
+    'torch_pair',
+    `platform: "pytorch_libtorch"
+max_batch_size: 4
+input [ { name: "INPUT__1" data_type: TYPE_INT64 dims: [ 2 ] }, { name: "INPUT__0" data_type: TYPE_INT64 dims: [ 2 ] } ]
+output [ { name: "OUTPUT__0" data_type: TYPE_INT64 dims: [ 2 ] }, { name: "OUTPUT__1" data_type: TYPE_FP32 dims: [ 2 ] } ]
+`,
+    {},
+  );
+  execFileSync(PYTHON, [
+    '-c',
+    `import sys, torch
+class Pair(torch.nn.Module):
+    def forward(self, a, b):
+        return a * 10 + b, (a - b).float() / 2
+example = (torch.ones(1, 2, dtype=torch.int64), torch.ones(1, 2, dtype=torch.int64))
+torch.jit.trace(Pair(), example).save(sys.argv[1])`,
+    join(repo, 'torch_pair', '1', 'model.pt'),
+  ]);
   server = await startTestServer({ modelRepository: repo, controlMode: 'explicit', loadModels: ['probe', 'echo'] });
 });
 
@@ -362,6 +383,24 @@ test('a pickled estimator without predict_proba: inputs and outputs come from th
   const proba = await infer(server.url, 'svc', [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: flowers.slice(0, 4) }], { outputs: [{ name: 'predict_proba' }] });
   assert.equal(proba.status, 400);
   assert.match(errorOf(proba), /predict_proba/);
+});
+
+test('TorchScript (pytorch_libtorch): INPUT__<i> are the arguments in index order, OUTPUT__<i> the results in order, batched', async () => {
+  assert.equal((await post(server.url, '/v2/repository/models/torch_pair/load')).status, 200);
+  const results = await Promise.all(
+    [1, 2, 3].map((k) =>
+      infer(server.url, 'torch_pair', [
+        { name: 'INPUT__1', datatype: 'INT64', shape: [1, 2], data: [k, 2 * k] },
+        { name: 'INPUT__0', datatype: 'INT64', shape: [1, 2], data: [5, 6] },
+      ]),
+    ),
+  );
+  results.forEach((result, i) => {
+    const k = i + 1;
+    assert.equal(result.status, 200, errorOf(result));
+    assert.deepEqual(outputOf(result, 'OUTPUT__0').data, [50 + k, 60 + 2 * k]);
+    assert.deepEqual(outputOf(result, 'OUTPUT__1').data, [(5 - k) / 2, (6 - 2 * k) / 2]);
+  });
 });
 
 describe('the bundled Python examples (models/)', () => {

@@ -64,3 +64,26 @@ test("the stub's stdout and stderr reach the server log with the model; unload r
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('without scikit-learn installed, a model.joblib fails to load UNAVAILABLE, naming the Debian package', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cranberries-nosk-'));
+  const saved = process.env['PYTHONPATH'];
+  try {
+    // A module that shadows sklearn the way a missing package looks to Python.
+    await writeFile(join(dir, 'sklearn.py'), 'raise ModuleNotFoundError("No module named \'sklearn\'")\n');
+    await mkdir(join(dir, '1'));
+    await writeFile(join(dir, '1', 'model.joblib'), 'never unpickled');
+    process.env['PYTHONPATH'] = dir;
+    const sklearn = PythonBackend.family()[1]!;
+    const config = parseModelConfig('name: "m"\nbackend: "sklearn"\n', 'm');
+    await assert.rejects(sklearn.load({ label: 'm/1', modelPath: join(dir, '1', 'model.joblib'), config, intraOpThreads: 1 }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'UNAVAILABLE');
+      assert.match(error.message, /^m\/1: model\.joblib failed to initialize: scikit-learn is not installed for \/usr\/bin\/python3 \(Debian package python3-sklearn: apt-get install python3-sklearn\)/);
+      return true;
+    });
+  } finally {
+    if (saved === undefined) delete process.env['PYTHONPATH'];
+    else process.env['PYTHONPATH'] = saved;
+    await rm(dir, { recursive: true, force: true });
+  }
+});
