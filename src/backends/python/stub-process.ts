@@ -5,7 +5,8 @@
  * One call at a time: the instance never overlaps executions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, mkdtempSync, openSync, closeSync, writeSync, readSync, rmSync, existsSync } from 'node:fs';
+import { constants, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -112,15 +113,12 @@ export class StubProcess {
     });
     if (body && body.length >= this.launch.fileThreshold) {
       // One input file per stub, rewritten in place (not recreated): fresh tmpfs pages cost 10× the copy.
+      // Asynchronous, so a large body does not hold up the event loop.
       const path = join(this.fileDir, 'in');
-      const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
-      try {
-        let offset = 0;
-        for (const part of body.parts) offset += writeSync(fd, part, 0, part.byteLength, offset);
-      } finally {
-        closeSync(fd);
-      }
-      this.toStub.write(encodeFrame({ ...header, file: path, length: body.length }, 0));
+      writeBody(path, body.parts).then(
+        () => this.toStub.write(encodeFrame({ ...header, file: path, length: body.length }, 0)),
+        (error: unknown) => this.fail(new Error(`${this.launch.label}: could not write the request for the stub: ${(error as Error).message}`)),
+      );
     } else {
       this.toStub.write(encodeFrame(header, body?.length ?? 0));
       for (const part of body?.parts ?? []) this.toStub.write(part);
@@ -153,12 +151,11 @@ export class StubProcess {
         waiting.reject(new Error(`${this.launch.label}: the Python stub named another file or a bad length`));
         return;
       }
-      try {
-        body = readBody(join(this.fileDir, 'out'), length);
-      } catch (error) {
-        waiting.reject(new Error(`${this.launch.label}: could not read the stub's answer: ${(error as Error).message}`));
-        return;
-      }
+      readBody(join(this.fileDir, 'out'), length).then(
+        (fileBody) => waiting.resolve({ header, body: fileBody }),
+        (error: unknown) => waiting.reject(new Error(`${this.launch.label}: could not read the stub's answer: ${(error as Error).message}`)),
+      );
+      return;
     }
     waiting.resolve({ header, body });
   }
@@ -177,21 +174,39 @@ export class StubProcess {
 /** Largest body a stub may announce in its file (a Node.js Buffer's limit is 4 GiB). */
 const MAX_FILE_BODY_BYTES = 2 ** 32 - 1;
 
-/** `length` bytes of `path` into a fresh, 8-aligned buffer (readFileSync is several times slower on tmpfs). */
-function readBody(path: string, length: number): Buffer {
+/** `length` bytes of `path` into a fresh, 8-aligned buffer (readFile is several times slower on tmpfs). */
+async function readBody(path: string, length: number): Promise<Buffer> {
   const body = Buffer.allocUnsafeSlow(length);
-  const fd = openSync(path, 'r');
+  const file = await open(path, 'r');
   try {
     let got = 0;
     while (got < length) {
-      const n = readSync(fd, body, got, length - got, got);
-      if (n === 0) throw new Error(`the file holds ${got} of ${length} bytes`);
-      got += n;
+      const { bytesRead } = await file.read(body, got, length - got, got);
+      if (bytesRead === 0) throw new Error(`the file holds ${got} of ${length} bytes`);
+      got += bytesRead;
     }
   } finally {
-    closeSync(fd);
+    await file.close();
   }
   return body;
+}
+
+/** Writes `parts` from the start of `path`, over what an earlier body left (its pages stay allocated). */
+async function writeBody(path: string, parts: readonly Buffer[]): Promise<void> {
+  const file = await open(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
+  try {
+    let offset = 0;
+    for (const part of parts) {
+      let done = 0;
+      while (done < part.byteLength) {
+        const { bytesWritten } = await file.write(part, done, part.byteLength - done, offset);
+        done += bytesWritten;
+        offset += bytesWritten;
+      }
+    }
+  } finally {
+    await file.close();
+  }
 }
 
 export class StubExitedError extends Error {
