@@ -6,14 +6,14 @@
  * the pipe and through /dev/shm files.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PYTHON_PACKAGE_ROOT, PythonBackend } from '../../src/backends/python/python-backend.js';
 import type { ModelInstance } from '../../src/backends/backend.js';
 import { parseModelConfig } from '../../src/repository/config-parser.js';
 import type { Tensor } from '../../src/tensors/tensor.js';
-import type { SuiteContext } from './context.js';
-import { ROOT } from './server-process.js';
+import { restTarget, type SuiteContext } from './context.js';
+import { ROOT, ServerProcess } from './server-process.js';
 
 export interface B9CallRow {
   readonly runtime: string;
@@ -26,9 +26,20 @@ export interface B9ThroughputRow {
   readonly megabytes: number;
   readonly megabytesPerSecond: number;
 }
+/** One model over OIP REST (binary) through a real server process. */
+export interface B9RestRow {
+  readonly model: string;
+  readonly kind: string;
+  /** Sequential requests (concurrency 1): median latency. */
+  readonly p50Ms: number;
+  /** Concurrency 16, dynamic batching on and off (inferences/s); undefined when not measured. */
+  readonly batchedPerSecond?: number;
+  readonly unbatchedPerSecond?: number;
+}
 export interface B9Result {
   readonly calls: B9CallRow[];
   readonly throughput: B9ThroughputRow[];
+  rest?: B9RestRow[];
 }
 
 const ECHO_PY = `
@@ -123,5 +134,45 @@ export async function runB9(ctx: SuiteContext): Promise<B9Result> {
   } finally {
     await torch.unload();
   }
-  return { calls, throughput };
+  return { calls, throughput, rest: await restRows(ctx) };
+}
+
+/**
+ * The bundled models of each backend over REST through one server process: sequential latency
+ * (each backend runs its own bundled example, not the same work), and
+ * inferences/s at concurrency 16 with dynamic batching on and off for the scikit-learn and
+ * TorchScript examples (copies of them without `dynamic_batching`).
+ */
+async function restRows(ctx: SuiteContext): Promise<B9RestRow[]> {
+  const repo = join(ctx.reposDir, 'b9-rest');
+  await rm(repo, { recursive: true, force: true });
+  for (const model of ['digits', 'iris', 'digits_torchscript']) await cp(join(ROOT, 'models', model), join(repo, model), { recursive: true });
+  for (const model of ['iris', 'digits_torchscript']) {
+    await cp(join(ROOT, 'models', model), join(repo, `${model}_unbatched`), { recursive: true });
+    const config = await readFile(join(repo, model, 'config.pbtxt'), 'utf8');
+    await writeFile(join(repo, `${model}_unbatched`, 'config.pbtxt'), config.replace(`name: "${model}"`, `name: "${model}_unbatched"`).replace(/dynamic_batching \{[^}]*\}/, ''));
+  }
+  const server = await ServerProcess.start({ repository: repo, startTimeoutMs: 180_000 });
+  const rows: B9RestRow[] = [];
+  const measure = async (model: string, concurrency: number): Promise<{ p50Ms: number; perSecond: number }> => {
+    const target = await restTarget(server.httpUrl, model, { binary: true, connections: concurrency });
+    try {
+      const result = await target.run(concurrency, ctx.secs(2), ctx.secs(8));
+      return { p50Ms: result.latency.p50Ms, perSecond: result.inferencesPerSecond };
+    } finally {
+      await target.close();
+    }
+  };
+  try {
+    for (const [model, kind] of [['digits', 'ONNX Runtime (CNN)'], ['iris', 'scikit-learn (model.joblib)'], ['digits_torchscript', 'TorchScript (model.pt)']] as const) {
+      const sequential = await measure(model, 1);
+      const batched = model === 'iris' || model === 'digits_torchscript' ? await measure(model, 16) : undefined;
+      const unbatched = batched ? await measure(`${model}_unbatched`, 16) : undefined;
+      rows.push({ model, kind, p50Ms: sequential.p50Ms, ...(batched ? { batchedPerSecond: batched.perSecond } : {}), ...(unbatched ? { unbatchedPerSecond: unbatched.perSecond } : {}) });
+      ctx.log(`B9 REST ${model}: p50 ${sequential.p50Ms.toFixed(2)} ms at c1${batched && unbatched ? `; c16 ${batched.perSecond.toFixed(0)} inf/s batched vs ${unbatched.perSecond.toFixed(0)} unbatched` : ''}`);
+    }
+  } finally {
+    await server.stop();
+  }
+  return rows;
 }

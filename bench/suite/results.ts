@@ -125,6 +125,11 @@ export function targetRows(r: SuiteResults): TargetRow[] {
       add('B9', `Python backend per-call overhead, ${row.runtime}: through the stub vs the same call inside Python (${fixed(row.servedMicros, 0)} vs ${fixed(row.inProcessMicros, 0)} µs)`,
         `+${fixed(row.overheadMicros, 0)} µs per call`, 'reported', undefined);
     }
+    for (const row of r.b9.rest ?? []) {
+      const batching = row.batchedPerSecond !== undefined && row.unbatchedPerSecond !== undefined
+        ? `; c16: ${fixed(row.batchedPerSecond, 0)} inf/s batched vs ${fixed(row.unbatchedPerSecond, 0)} unbatched (${x(row.batchedPerSecond / row.unbatchedPerSecond)})` : '';
+      add('B9', `REST binary, bundled ${row.model}, ${row.kind}: p50 at concurrency 1${batching ? ', and batching on ÷ off at concurrency 16' : ''}`, `${fixed(row.p50Ms, 2)} ms${batching}`, 'reported', undefined);
+    }
     for (const row of r.b9.throughput) {
       add('B9', `Python backend transport, ${fixed(row.megabytes, 1)} MB FP32 tensor echoed through the ${row.path === 'shm' ? '/dev/shm files' : 'pipes'}`, `${fixed(row.megabytesPerSecond, 0)} MB/s`, 'reported', undefined);
     }
