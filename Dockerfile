@@ -25,6 +25,12 @@ ENV NODE_ENV=production
 # glibc keeps freed model memory unless trimming is forced; with 0 an unloaded model's memory returns to
 # the OS (docs: ResNet-50 session ~320 MB -> ~178 MB resident, ~85 MB after release, same speed).
 ENV MALLOC_TRIM_THRESHOLD_=0
+# The Python backend (model.py, scikit-learn model.joblib, TorchScript model.pt) runs Debian's python3
+# with its NumPy, SciPy, scikit-learn and PyTorch; the bundled iris, signal_filter and
+# digits_torchscript models need them. CPU-only torch; no pip.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-numpy python3-scipy python3-sklearn python3-torch \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: `prepare` needs typescript (a dev dependency) and the code is compiled already.
 # onnxruntime-node ships CPU binaries for every platform; only Linux's are loadable here.
@@ -33,6 +39,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY proto ./proto
+COPY python ./python
 COPY models /models
 # The CLI's default --model-repository is <package root>/models: point it at the bundled models too.
 RUN ln -s /models /app/models

@@ -3,12 +3,26 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
+/** What the bundled Python-backend models (models/iris, digits_torchscript, signal_filter) need. */
+function PYTHON_MODEL_PACKAGES() {
+  return {
+    python3: '/usr/bin/python3',
+    'python3-numpy': '/usr/lib/python3/dist-packages/numpy/__init__.py',
+    'python3-scipy': '/usr/lib/python3/dist-packages/scipy/__init__.py',
+    'python3-sklearn': '/usr/lib/python3/dist-packages/sklearn/__init__.py',
+    'python3-torch': '/usr/lib/python3/dist-packages/torch/__init__.py',
+  };
+}
+export const PYTHON_PACKAGES = PYTHON_MODEL_PACKAGES();
+
 /** Debian package → a file whose presence proves it is installed. */
 export const SYSTEM_PACKAGES = {
   // Wire compatibility from Python (test/e2e/python-clients.test.ts): stubs, gRPC and arrays.
   'python3-grpcio': '/usr/lib/python3/dist-packages/grpc/__init__.py',
   'python3-grpc-tools': '/usr/lib/python3/dist-packages/grpc_tools/__init__.py',
   'python3-numpy': '/usr/lib/python3/dist-packages/numpy/__init__.py',
+  // The Python backend and the bundled Python examples (src/backends/python, test/e2e/python-backend.test.ts).
+  ...PYTHON_MODEL_PACKAGES(),
   // A private ZooKeeper server for the cluster tests (test/helpers/zookeeper.ts); Java 17 is preinstalled.
   zookeeper: '/usr/share/java/zookeeper.jar',
   // A real carbon-cache and whisper-fetch for the Graphite push tests (test/helpers/carbon.ts).

@@ -59,10 +59,14 @@ function configTensors(text: string, section: 'input' | 'output'): ConfigTensor[
   }));
 }
 
-const modelNames = readdirSync(MODELS).filter((name) => statSync(new URL(name, MODELS)).isDirectory()).sort();
+const allModels = readdirSync(MODELS).filter((name) => statSync(new URL(name, MODELS)).isDirectory()).sort();
+// The Python-backend examples are checked through the server by test/e2e/python-backend.test.ts.
+const PYTHON_MODELS = ['digits_torchscript', 'iris', 'signal_filter'];
+const modelNames = allModels.filter((name) => !PYTHON_MODELS.includes(name));
 
-void test('the example repository holds digits, diabetes and word_ids', () => {
+void test('the example repository holds digits, diabetes and word_ids (ONNX) and the Python examples', () => {
   assert.deepEqual(modelNames, ['diabetes', 'digits', 'word_ids']);
+  assert.deepEqual(allModels, ['diabetes', 'digits', 'digits_torchscript', 'iris', 'signal_filter', 'word_ids']);
 });
 
 for (const name of modelNames) {

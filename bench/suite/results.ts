@@ -13,6 +13,7 @@ import type { B5Result } from './b5-hot-swap.js';
 import type { B6Result } from './b6-memory.js';
 import type { B7Result } from './b7-responsiveness.js';
 import { B8_MAX_EXTRA_P50_MS, B8_MIN_RATIO, type B8Result } from './b8-gateway.js';
+import type { B9Result } from './b9-python.js';
 import type { MachineInfo } from './context.js';
 
 /** One load level, reduced to what the report shows. */
@@ -54,6 +55,7 @@ export interface SuiteResults {
   b6?: B6Result;
   b7?: B7Result;
   b8?: B8Result;
+  b9?: B9Result;
   /** Parts that failed to run, with why. */
   readonly errors: Record<string, string>;
 }
@@ -116,6 +118,20 @@ export function targetRows(r: SuiteResults): TargetRow[] {
       add('B8', `gateway cost, ${name}: gateway vs straight to the worker, tiny model over ${row.protocol}, 1 worker, c${r.b8.concurrency} (${fixed(row.gatewayRequestsPerSecond, 0)} vs ${fixed(row.directRequestsPerSecond, 0)} req/s)`,
         `${fixed(row.ratio, 2)} of direct, extra p50 ${fixed(row.extraP50Ms, 2)} ms`, `≥ ${B8_MIN_RATIO} of direct, extra p50 < ${B8_MAX_EXTRA_P50_MS} ms`,
         row.ratio >= B8_MIN_RATIO && row.extraP50Ms < B8_MAX_EXTRA_P50_MS);
+    }
+  }
+  if (r.b9) {
+    for (const row of r.b9.calls) {
+      add('B9', `Python backend per-call overhead, ${row.runtime}: through the stub vs the same call inside Python (${fixed(row.servedMicros, 0)} vs ${fixed(row.inProcessMicros, 0)} µs)`,
+        `+${fixed(row.overheadMicros, 0)} µs per call`, 'reported', undefined);
+    }
+    for (const row of r.b9.rest ?? []) {
+      const batching = row.batchedPerSecond !== undefined && row.unbatchedPerSecond !== undefined
+        ? `; c16: ${fixed(row.batchedPerSecond, 0)} inf/s batched vs ${fixed(row.unbatchedPerSecond, 0)} unbatched (${x(row.batchedPerSecond / row.unbatchedPerSecond)})` : '';
+      add('B9', `REST binary, bundled ${row.model}, ${row.kind}: p50 at concurrency 1${batching ? ', and batching on ÷ off at concurrency 16' : ''}`, `${fixed(row.p50Ms, 2)} ms${batching}`, 'reported', undefined);
+    }
+    for (const row of r.b9.throughput) {
+      add('B9', `Python backend transport, ${fixed(row.megabytes, 1)} MB FP32 tensor echoed through the ${row.path === 'shm' ? '/dev/shm files' : 'pipes'}`, `${fixed(row.megabytesPerSecond, 0)} MB/s`, 'reported', undefined);
     }
   }
   return rows;

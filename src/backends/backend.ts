@@ -61,6 +61,12 @@ export interface LoadedModel {
   readonly instances: readonly ModelInstance[];
   /** Releases every instance. Callers guarantee no execution is in flight. */
   unload(): Promise<void>;
+  /**
+   * Why no instance can execute right now although the model is loaded (say, its process crashed
+   * and is restarting), or undefined while it can. The model then reports UNAVAILABLE with this
+   * reason until it recovers. Backends whose instances cannot go down leave it out.
+   */
+  unavailableReason?(): string | undefined;
 }
 
 export interface Backend {

@@ -12,6 +12,7 @@ import type { Logger } from '../core/logger.js';
 import { registerServerFolder } from '../core/server-paths.js';
 import { VERSION } from '../core/version.js';
 import { BackendRegistry } from '../backends/backend-registry.js';
+import { PythonBackend } from '../backends/python/python-backend.js';
 import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
 import type { InstanceEvents } from '../backends/onnx/timed-instance.js';
 import { ModelRepository, type VersionFolderNames } from '../repository/model-repository.js';
@@ -147,7 +148,8 @@ export class ModelServer {
     this.tls = options.tls ? new ServerTls(options.tls, log.child({ component: 'tls' })) : undefined;
     this.sharedMemory = new SystemSharedMemory({ allowClientShm: options.allowClientShm ?? false });
     this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
-    const backends = new BackendRegistry([this.onnx]);
+    const python = PythonBackend.family({ defaultExecutionTimeoutMs: options.executionTimeoutMs, logger: log.child({ component: 'python' }) });
+    const backends = new BackendRegistry([this.onnx, ...python]);
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, versionFolders: options.versionFolderNames, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
     const cores = availableParallelism();

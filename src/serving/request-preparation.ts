@@ -38,7 +38,8 @@ export function prepareRequest(request: InferenceRequest, config: ModelConfig): 
     if (tensor.datatype !== expected) {
       throw invalidArgument(`input '${tensor.name}' has datatype ${tensor.datatype}, model '${model}' expects ${expected ?? configTypeOf(tensor.datatype)}`);
     }
-    if (tensor.datatype === 'BYTES') checkStringElements(tensor);
+    // Only ONNX Runtime's string tensors are limited to UTF-8 without NUL; other backends take any bytes.
+    if (tensor.datatype === 'BYTES' && config.backend === 'onnxruntime') checkStringElements(tensor);
     let batch = 1;
     if (batching) {
       batch = tensor.shape[0] ?? 0;

@@ -116,8 +116,9 @@ export class ServingCore implements InferenceService, TfServingExtensions {
 
   modelReady(model: string, version?: number): boolean {
     try {
-      this.manager.find(model, version);
-      return true;
+      const served = this.manager.find(model, version);
+      // Loaded, but its instances are down (a crashed Python stub restarting): not ready meanwhile.
+      return served.parts?.loaded.unavailableReason?.() === undefined;
     } catch {
       return false;
     }
@@ -213,8 +214,9 @@ export class ServingCore implements InferenceService, TfServingExtensions {
       }
       for (const v of versions) {
         if (readyOnly && v.state !== 'READY') continue;
-        const reason = v.reason ?? (v.state === 'READY' ? failure : undefined);
-        entries.push({ name, version: String(v.version), state: v.state, ...(reason ? { reason: scrubServerPaths(reason) } : {}) });
+        const down = v.state === 'READY' ? v.parts?.loaded.unavailableReason?.() : undefined;
+        const reason = down ?? v.reason ?? (v.state === 'READY' ? failure : undefined);
+        entries.push({ name, version: String(v.version), state: down !== undefined ? 'UNAVAILABLE' : v.state, ...(reason ? { reason: scrubServerPaths(reason) } : {}) });
       }
     }
     return entries;

@@ -56,7 +56,7 @@ export class OnnxBackend implements Backend {
   async load(spec: LoadSpec): Promise<LoadedModel> {
     const data: SessionWorkerData = {
       modelPath: spec.modelPath,
-      intraOpThreads: intraOpThreads(spec),
+      intraOpThreads: intraOpThreadsOf(spec),
       graphOptimizationLevel: graphLevel(spec.config),
       warmup: true,
     };
@@ -107,7 +107,7 @@ export class OnnxBackend implements Backend {
  * Threads per instance: `intra_op_thread_count` from the config when given, else the cores shared
  * among the instances, so N instances do not oversubscribe the machine (measured 40 % slower).
  */
-function intraOpThreads(spec: LoadSpec): number {
+export function intraOpThreadsOf(spec: LoadSpec): number {
   const fromConfig = spec.config.parameters['intra_op_thread_count']?.string_value;
   if (fromConfig !== undefined && fromConfig !== '') {
     const n = Number(fromConfig);
@@ -121,7 +121,7 @@ function intraOpThreads(spec: LoadSpec): number {
  * `execution_timeout_ms` from the config (0 turns a server-wide default off for this model), else
  * the server's default. Bounded so a typo cannot overflow Node's timer (about 24.8 days).
  */
-function executionTimeoutMs(spec: LoadSpec, serverDefault: number): number {
+export function executionTimeoutMs(spec: LoadSpec, serverDefault: number): number {
   const fromConfig = spec.config.parameters['execution_timeout_ms']?.string_value;
   if (fromConfig === undefined || fromConfig === '') return serverDefault;
   const n = Number(fromConfig);
