@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { LiveFeed, onTokenChange, onTokenWanted, tokenWanted, type LiveState } from './api';
 import { OverviewPage } from './overview';
 import { ModelPage } from './model-page';
@@ -46,6 +46,7 @@ function App() {
   const route = useRoute();
   const live = useLive();
   const [need, setNeed] = useState(tokenWanted());
+  const navigated = useRef(false);
   useEffect(() => onTokenWanted(setNeed), []);
   useEffect(() => {
     feed.connect();
@@ -53,8 +54,9 @@ function App() {
   }, []);
   useEffect(() => {
     document.title = route.page === 'model' ? `${route.model} · Cranberries` : route.page === 'events' ? 'Events · Cranberries' : 'Overview · Cranberries';
-    // Keyboard and screen-reader users land on the new page's heading.
-    document.getElementById('page-heading')?.focus();
+    // After a navigation (not on the first load), keyboard and screen-reader users land on the new page's heading.
+    if (navigated.current) document.getElementById('page-heading')?.focus();
+    navigated.current = true;
   }, [route]);
   const current = (page: Route['page']) => (route.page === page ? { 'aria-current': 'page' as const } : {});
   return (
