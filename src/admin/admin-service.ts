@@ -103,7 +103,8 @@ export class AdminService {
     await this.app.listen({ host: this.options.host, port: this.options.httpPort });
     const address = this.app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.options.httpPort;
-    this.options.logger?.info(`admin UI listening on http://${this.options.host === '0.0.0.0' ? '127.0.0.1' : this.options.host}:${port}/ui/ (gateway: ${this.options.gatewayUrl ?? 'none'})`);
+    const url = `http://${this.options.host === '0.0.0.0' ? '127.0.0.1' : this.options.host}:${port}/ui/`;
+    this.options.logger?.info({ http: port, url, gateway: this.options.gatewayUrl ?? null }, `admin UI listening on ${url} (gateway: ${this.options.gatewayUrl ?? 'none'})`);
     return port;
   }
 
