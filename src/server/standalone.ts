@@ -94,6 +94,7 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
           store: adminStore,
           storeLabel: 'embedded (in this process)',
           repositoryModels: () => repositoryModels(options.modelRepository),
+          extraComponents: () => Promise.resolve([{ name: 'server', state: 'up', detail: 'this process serves inference, statistics and metrics (one-process mode: no separate gateway)' }]),
           metricsText: () => (started.worker ? started.worker.server.registry.metrics() : Promise.reject(new Error('the server is starting'))),
         }),
       ],
