@@ -132,5 +132,18 @@ describe('administration UI service over a local cluster', { timeout: 300_000 },
     assert.match(await index.text(), /<div id="app">/);
     const overview = (await (await fetch(`${cluster.gateway.url}/v2/cluster/overview`)).json()) as { nodes: { id: string }[] };
     assert.deepEqual(overview.nodes.map((n) => n.id), ['w1', 'w2']);
+    // The live stream works through the gateway too (nothing in front of fastify buffers or takes it).
+    const controller = new AbortController();
+    const stream = await fetch(`${cluster.gateway.url}/v2/cluster/events`, { signal: controller.signal });
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('event: overview')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    controller.abort();
+    assert.match(text, /event: overview\ndata: \{/);
   });
 });

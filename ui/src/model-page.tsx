@@ -117,6 +117,7 @@ export function ModelPage({ name, live }: { name: string; live: LiveState }) {
           <section aria-labelledby="stats-heading">
             <h2 id="stats-heading">Live statistics</h2>
             {stats.error && <p class="error">Statistics are unavailable: {stats.error}</p>}
+            {!stats.error && stats.samples.length < 2 && <p class="muted">Collecting samples (one every 2 s)…</p>}
             <div class="charts">
               <LineChart title="Requests" unit="per second" series={[['requests/s', '#2a6fdb'], ['failures/s', '#c0392b']]} data={[times, stats.samples.map((s) => s.requestsPerSecond), stats.samples.map((s) => s.failuresPerSecond)]} />
               <LineChart
