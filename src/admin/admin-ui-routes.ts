@@ -37,6 +37,7 @@ export interface AdminUiOptions {
 export const DEFAULT_UI_ROOT = join(PACKAGE_ROOT, 'dist', 'ui');
 const HEARTBEAT_MS = 15_000;
 const MAX_FILTER_LENGTH = 256;
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 export function adminUiRoutes(options: AdminUiOptions): FastifyPluginAsync {
   const uiRoot = options.uiRoot ?? DEFAULT_UI_ROOT;
@@ -96,6 +97,12 @@ export function adminUiRoutes(options: AdminUiOptions): FastifyPluginAsync {
       raw.write(sseMessage('overview', overview));
       for (const event of feed.events(filter)) raw.write(sseMessage('cluster-event', event, event.id));
       const unsubscribe = feed.subscribe((update: FeedUpdate) => {
+        // A reader that does not keep up is let go rather than buffered without bound; it
+        // reconnects and resumes with Last-Event-ID.
+        if (raw.writableLength > MAX_BUFFERED_BYTES) {
+          raw.end();
+          return;
+        }
         raw.write(sseMessage('overview', update.overview));
         for (const event of update.events) if (matches(event, filter)) raw.write(sseMessage('cluster-event', event, event.id));
       });

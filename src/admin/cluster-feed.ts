@@ -75,7 +75,9 @@ export class ClusterFeed {
   private readonly history: ClusterEvent[] = [];
   private readonly stops: (() => void)[] = [];
   private current: Overview | undefined;
-  private nextId = 1;
+  // Ids start at the feed's start time (ms), so they keep increasing across restarts of the serving
+  // process: a client resuming with an id from before a restart does not skip the new events.
+  private nextId = Date.now();
   private reading: Promise<void> | undefined;
   private again = false;
   private started = false;
