@@ -34,8 +34,10 @@ export function TokenPanel({ prompt }: { prompt?: string }) {
       <h2 id="token-heading">This server needs the admin token</h2>
       <p class="muted">The server said: {prompt}</p>
       <label for="admin-token">Admin token</label>
-      <input id="admin-token" type="password" autoComplete="off" required value={draft} onInput={(e) => setDraft(e.currentTarget.value)} />
-      <button type="submit">Use token</button>
+      <input id="admin-token" type="password" autoComplete="off" autoFocus required value={draft} onInput={(e) => setDraft(e.currentTarget.value)} />
+      <button type="submit" class="primary">
+        Use token
+      </button>
     </form>
   );
 }
