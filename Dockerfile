@@ -6,7 +6,7 @@
 # test/deploy/dockerfile.test.ts checks this file statically (stages, COPY sources, entry point, ports,
 # health check), so keep its instructions in the plain forms that test understands.
 
-# ---- build: all dependencies, compile TypeScript to dist/ -------------------------------------------
+# ---- build: all dependencies, compile TypeScript and the UI to dist/ ----------------------------------
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # Package files first so the dependency layer is reused while only sources change. --ignore-scripts
@@ -16,6 +16,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+# The administration UI's browser sources (Vite builds them into dist/ui).
+COPY ui ./ui
 RUN npm run build
 
 # ---- runtime: production dependencies, compiled code, protos, bundled models ---------------------------
@@ -38,6 +40,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 -type d ! -name linux -exec rm -rf {} + \
  && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/ui ./dist/ui
 COPY proto ./proto
 COPY python ./python
 COPY models /models

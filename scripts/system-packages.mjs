@@ -32,6 +32,8 @@ export const SYSTEM_PACKAGES = {
   'docker-compose': '/usr/bin/docker-compose',
   // The README's commands use jq (test/e2e/readme-commands.test.ts runs them).
   jq: '/usr/bin/jq',
+  // A real browser for the administration UI tests (test/e2e/admin-ui*.test.ts, driven by playwright-core).
+  chromium: '/usr/bin/chromium',
 };
 
 /** What `npm run bench` needs besides the test packages: torch and torchvision export the ResNet-18. */

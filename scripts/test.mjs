@@ -33,6 +33,8 @@ function findTests(dir) {
 ensureSystemPackages();
 run('lint', 'npx', ['eslint', '.', '--max-warnings=0']);
 run('type-check and build', 'npx', ['tsc', '-p', 'tsconfig.json']);
+// The administration UI's bundle (dist/ui): the browser tests (test/e2e/admin-ui*.test.ts) load it.
+run('type-check and build the UI', 'npm', ['run', '--silent', 'build:ui']);
 
 const all = [...findTests(join(root, 'dist/src')), ...findTests(join(root, 'dist/test'))].map((p) => relative(root, p)).sort();
 const selected = filters.length ? all.filter((p) => filters.some((f) => p.includes(f))) : all;

@@ -10,7 +10,9 @@
  *    browser can send a POST/PUT/DELETE to another site without asking first (a "simple request")
  *    only with a form or `text/plain` content type, and it always sends `Origin` on such a
  *    request; non-browser clients (Triton's, curl with `-H 'Content-Type: application/json'`)
- *    send JSON or no body type at all and no `Origin`;
+ *    send JSON or no body type at all and no `Origin`. A request from a page this server served
+ *    itself (the administration UI at /ui: its `Origin` is the scheme and `Host` of the request)
+ *    is not cross-site: browsers send `Origin` on same-origin POST/PUT/DELETE too;
  * 3. applies the access policy (restricted groups, bearer tokens) to the request's API group.
  *
  * Answers are `{"error": "..."}`, as every REST error of the server.
@@ -46,7 +48,7 @@ export function installRestAccess(app: FastifyInstance, policy: AccessPolicy): v
     }
     const group = groupOf(request);
     if (isMutation(request.method, group)) {
-      if (origin !== undefined && !corsAllowed) {
+      if (origin !== undefined && !corsAllowed && !isSameOrigin(origin, request.headers.host, request.protocol)) {
         void send(reply, 403, 'cross-origin request refused: this call changes the server and its origin is not allowed (--cors-origin)');
         return;
       }
@@ -84,6 +86,18 @@ function groupOf(request: FastifyRequest): ApiGroup | undefined {
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** Is `origin` this server as the browser addressed it (same scheme, same `Host`)? */
+export function isSameOrigin(origin: string, host: string | undefined, protocol: string): boolean {
+  if (host === undefined) return false;
+  try {
+    const from = new URL(origin);
+    // The default port normalises away on both sides (http://h:80 is http://h).
+    return from.protocol === `${protocol}:` && from.host === new URL(`${protocol}://${host}`).host;
+  } catch {
+    return false;
+  }
 }
 
 /** `application/json` (any parameters) or no Content-Type at all (a bodiless call, or a non-browser client). */

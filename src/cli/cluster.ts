@@ -5,7 +5,8 @@
  * Ctrl-C stops everything in reverse order (gateway, workers, controller, ZooKeeper).
  *
  * Ports: the gateway takes `--base-port` (HTTP), +1 (gRPC), +2 (metrics); worker i takes
- * base + 10·i, +1, +2; the controller's metrics take +3. ZooKeeper takes a free port unless `--zookeeper-port` says otherwise.
+ * base + 10·i, +1, +2; the controller's metrics take +3; the administration UI (`cranberries
+ * admin`) takes +4. ZooKeeper takes a free port unless `--zookeeper-port` says otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -148,9 +149,11 @@ export interface ServiceAddresses {
 export interface LocalCluster {
   readonly zookeeper: string;
   readonly gateway: ServiceAddresses;
+  /** The administration UI's page, `http://host:port/ui/`. */
+  readonly adminUrl: string;
   readonly workers: readonly ServiceAddresses[];
   readonly logDir: string;
-  /** Resolves true once the gateway answers ready (every deployed model has a READY replica). */
+  /** Resolves true once the gateway answers ready (every deployed model has a READY replica) and the admin UI answers. */
   waitUntilReady(timeoutMs: number): Promise<boolean>;
   /** Stops the gateway, then the workers, then the controller, then ZooKeeper. */
   stop(): Promise<void>;
@@ -176,7 +179,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       // Front door first, ZooKeeper last: nothing should lose its coordination store while running.
-      const gateway = children.filter((c) => c.name === 'gateway');
+      const gateway = children.filter((c) => c.name === 'gateway' || c.name === 'admin');
       const workers = children.filter((c) => c.name.startsWith('worker'));
       const controller = children.filter((c) => c.name === 'controller');
       for (const group of [gateway, workers, controller]) await Promise.all(group.map((c) => c.stop()));
@@ -206,6 +209,21 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       start(`worker-${i + 1}`, ['worker', ...common, '--model-repository', repository, '--node-id', `worker-${i + 1}`, ...ports(port), ...(options.memoryLimit ? ['--memory-limit', options.memoryLimit] : [])]),
     );
     start('gateway', ['gateway', ...common, ...ports(base), ...replicas]);
+    start('admin', [
+      'admin',
+      ...common,
+      '--host',
+      '127.0.0.1',
+      '--http-port',
+      String(base + 4),
+      '--gateway',
+      `http://127.0.0.1:${base}`,
+      '--gateway-metrics',
+      `http://127.0.0.1:${base + 2}/metrics`,
+      '--model-repository',
+      repository,
+      ...replicas,
+    ]);
   } catch (error) {
     await stop();
     throw error;
@@ -213,9 +231,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   return {
     zookeeper: zookeeper.connectionString,
     gateway: address(base),
+    adminUrl: `http://127.0.0.1:${base + 4}/ui/`,
     workers: workerBases.map(address),
     logDir,
-    waitUntilReady: (timeoutMs) => waitForReady(`http://127.0.0.1:${base}/v2/health/ready`, timeoutMs, () => stopping !== undefined),
+    // Ready = the gateway is ready and the administration UI answers (so the printed URL opens).
+    waitUntilReady: async (timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      const abandoned = (): boolean => stopping !== undefined;
+      return (await waitForReady(`http://127.0.0.1:${base}/v2/health/ready`, timeoutMs, abandoned)) && waitForReady(`http://127.0.0.1:${base + 4}/v2/health/live`, Math.max(0, deadline - Date.now()), abandoned);
+    },
     stop,
   };
 }
@@ -258,7 +282,7 @@ async function clusterUp(flags: ClusterUpFlags): Promise<void> {
   const base = flags.basePort;
   console.log(
     ready
-      ? `\ncluster ready. Try:\n  curl -s -X POST localhost:${base}/v2/repository/index\n  node ${MAIN} bench -u http://127.0.0.1:${base} -m <model>\nPress Ctrl-C to stop.`
+      ? `\ncluster ready. Open the administration UI: ${cluster.adminUrl}\nOr try:\n  curl -s -X POST localhost:${base}/v2/repository/index\n  node ${MAIN} bench -u http://127.0.0.1:${base} -m <model>\nPress Ctrl-C to stop.`
       : `\nthe gateway is not ready after ${flags.readyTimeoutSecs} s (models still loading or not placed); see the logs. Press Ctrl-C to stop.`,
   );
 }
@@ -271,6 +295,7 @@ function printAddresses(cluster: LocalCluster, repository: string): void {
     '  controller        (no ports; leader-elected placement)',
     ...cluster.workers.map((w, i) => `  worker-${i + 1}`.padEnd(20) + `HTTP ${w.http}  gRPC ${w.grpc}  metrics ${w.metrics}`),
     `  gateway           HTTP http://${cluster.gateway.http}  gRPC ${cluster.gateway.grpc}  metrics http://${cluster.gateway.metrics}/metrics`,
+    `  admin UI          ${cluster.adminUrl}  (open it in a browser)`,
     `  logs              ${cluster.logDir}`,
   ];
   console.log(lines.join('\n'));

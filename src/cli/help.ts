@@ -58,6 +58,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
   controller: ['cranberries controller --zookeeper 127.0.0.1:2181 --model-repository ./models --default-replicas 2'],
   gateway: ['cranberries gateway --zookeeper 127.0.0.1:2181 --http-port 8000 --grpc-port 8001'],
+  admin: ['cranberries admin --zookeeper 127.0.0.1:2181 --http-port 8080 --gateway http://127.0.0.1:8000 --gateway-metrics http://127.0.0.1:8002/metrics'],
   infer: [
     'cranberries infer -m diabetes -i features=\'[0.03,0.05,0.06,0.02,-0.04,-0.03,-0.04,0,0.02,-0.02]\'',
     'cranberries infer -u grpc://localhost:8001 -m digits -i image=@digit.npy -o probabilities:3',

@@ -12,6 +12,7 @@ import { inferCommand } from './infer.js';
 import { benchCommand } from './bench.js';
 import { gatewayCommand } from './gateway.js';
 import { clusterCommand } from './cluster.js';
+import { adminCommand } from './admin.js';
 import { configureHelp } from './help.js';
 
 const program = new Command()
@@ -28,6 +29,7 @@ program.addCommand(inferCommand());
 program.addCommand(benchCommand());
 program.addCommand(gatewayCommand());
 program.addCommand(clusterCommand());
+program.addCommand(adminCommand());
 // After every command is added: wrapped help and examples for each.
 configureHelp(program);
 

@@ -21,6 +21,7 @@ import type { Logger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
 import { ClusterAdmin } from '../cluster/admin-api.js';
 import { clusterAdminRoutes } from '../cluster/admin-routes.js';
+import { adminUi } from '../admin/index.js';
 import { clusterPaths, DEFAULT_ROOT } from '../cluster/layout.js';
 import type { CoordinationStore } from '../cluster/store/coordination-store.js';
 import { createHttpApp } from '../protocols/http/http-server.js';
@@ -180,6 +181,16 @@ export class GatewayServer {
     installRestForwarding(this.http, rest);
     installRestFastLane(this.http.server, rest);
     void this.http.register(clusterAdminRoutes(options.store, adminOptions));
+    // The administration UI at /ui over the same store; this gateway answers its inference and statistics.
+    void this.http.register(
+      adminUi({
+        store: options.store,
+        root,
+        storeLabel: 'ZooKeeper',
+        metricsText: () => registry.metrics(),
+        extraComponents: () => Promise.resolve([{ name: 'gateway', state: 'up', detail: 'this gateway (serving this page)' }]),
+      }),
+    );
     // Behind the front on loopback, reached by one long-lived front session carrying every proxied
     // call: the client-facing limits are the front's; this one only keeps keepalive.
     this.grpc = createGrpcServer({

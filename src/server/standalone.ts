@@ -14,6 +14,7 @@ import { startWorkerNode, type WorkerNode } from '../cluster/worker-node.js';
 import type { PlacementResult } from '../cluster/placement.js';
 import type { BoundPorts, ModelServerOptions } from './model-server.js';
 import { startupFailures, type ReadinessModels, type ServerReadiness } from './readiness.js';
+import { adminUi } from '../admin/index.js';
 
 /** Memory the embedded worker offers to models: most of the machine's. */
 const MEMORY_FRACTION = 0.8;
@@ -83,7 +84,21 @@ export async function startStandalone(options: ModelServerOptions & { readonly d
     httpMaxBodyBytes: options.httpMaxBodyBytes,
     grpcMaxMessageBytes: options.grpcMaxMessageBytes,
     logger,
-    server: { ...options, httpPlugins: [...(options.httpPlugins ?? []), clusterAdminRoutes(adminStore, { knownModels: () => repositoryModels(options.modelRepository) })] },
+    server: {
+      ...options,
+      httpPlugins: [
+        ...(options.httpPlugins ?? []),
+        clusterAdminRoutes(adminStore, { knownModels: () => repositoryModels(options.modelRepository) }),
+        // The administration UI at /ui over the same store (`admin/`).
+        adminUi({
+          store: adminStore,
+          storeLabel: 'embedded (in this process)',
+          repositoryModels: () => repositoryModels(options.modelRepository),
+          extraComponents: () => Promise.resolve([{ name: 'server', state: 'up', detail: 'this process serves inference, statistics and metrics (one-process mode: no separate gateway)' }]),
+          metricsText: () => (started.worker ? started.worker.server.registry.metrics() : Promise.reject(new Error('the server is starting'))),
+        }),
+      ],
+    },
     readinessHolds: { placement: placementPending },
   }).catch(async (error: unknown) => {
     unsubscribeRounds();

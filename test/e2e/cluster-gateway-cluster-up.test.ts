@@ -51,6 +51,14 @@ describe('cranberries cluster up', { timeout: 150_000 }, () => {
       assert.match(output, new RegExp(`gateway\\s+HTTP http://127\\.0\\.0\\.1:${base}\\s+gRPC 127\\.0\\.0\\.1:${base + 1}`));
       assert.match(output, new RegExp(`worker-2\\s+HTTP 127\\.0\\.0\\.1:${base + 20}`));
       assert.match(output, /ZooKeeper\s+127\.0\.0\.1:\d+/);
+      // The administration UI runs as its own process and its URL is printed.
+      assert.match(output, new RegExp(`admin UI\\s+http://127\\.0\\.0\\.1:${base + 4}/ui/`));
+      const ui = await fetch(`http://127.0.0.1:${base + 4}/ui/`);
+      assert.equal(ui.status, 200);
+      assert.match(await ui.text(), /<div id="app">/);
+      const overview = (await (await fetch(`http://127.0.0.1:${base + 4}/v2/cluster/overview`)).json()) as { nodes: unknown[]; models: { name: string }[] };
+      assert.equal(overview.nodes.length, 2);
+      assert.deepEqual(overview.models.map((m) => m.name), ['add_sub']);
 
       const requests = await addSubRequests();
       const response = await fetch(`http://127.0.0.1:${base}/v2/models/add_sub/infer`, { method: 'POST', body: requests.json });
@@ -63,7 +71,7 @@ describe('cranberries cluster up', { timeout: 150_000 }, () => {
       child.kill('SIGINT');
       assert.equal(await exited, 0, output);
       assert.match(output, /stopped\. Logs are in /);
-      for (const port of [base, base + 1, base + 10, base + 20]) assert.equal(await listening(port), false, `port ${port} is closed`);
+      for (const port of [base, base + 1, base + 4, base + 10, base + 20]) assert.equal(await listening(port), false, `port ${port} is closed`);
     } finally {
       if (child.exitCode === null) {
         child.kill('SIGINT');
