@@ -12,7 +12,7 @@ import { startBareReplay } from './bare-server.js';
 import { restTarget, type SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
 import { ServerProcess } from './server-process.js';
-import { levelSummary, type LevelSummary } from './results.js';
+import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export interface B1Result {
   readonly model: string;

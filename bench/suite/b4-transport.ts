@@ -11,7 +11,7 @@ import type { BenchProtocol, BenchTransport } from '../../src/bench/transport.js
 import type { SuiteContext } from './context.js';
 import { type ModelFiles, TENSOR_4MIB_ELEMENTS, writeRepository } from './models.js';
 import { ServerProcess } from './server-process.js';
-import { levelSummary, type LevelSummary } from './results.js';
+import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export interface B4Row {
   readonly protocol: BenchProtocol;

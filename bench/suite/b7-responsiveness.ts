@@ -10,7 +10,7 @@ import { LatencyHistogram, type LatencySummary } from '../../src/bench/latency-h
 import { restTarget, type SuiteContext } from './context.js';
 import type { EventLoopReading } from './event-loop-probe.js';
 import type { ServerProcess } from './server-process.js';
-import { levelSummary, type LevelSummary } from './results.js';
+import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export interface B7Result {
   readonly model: string;

@@ -20,7 +20,7 @@ import type { BenchTransport } from '../../src/bench/transport.js';
 import { startLocalCluster, type LocalCluster, type ServiceAddresses } from '../../src/cli/cluster.js';
 import type { SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
-import { levelSummary, type LevelSummary } from './results.js';
+import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export type B8Protocol = 'rest-binary' | 'grpc';
 

@@ -9,7 +9,6 @@ import { grpcChannelCredentials, type ClientTlsOptions } from '../tls/client-tls
 import type {
   CallOptions,
   InferOptions,
-  InferenceClient,
   InputTensor,
   LoadModelOptions,
   ModelCallOptions,
@@ -21,6 +20,7 @@ import type {
   ServerMetadata,
   UnloadModelOptions,
 } from './client-types.js';
+import type { InferenceClient } from './inference-client.js';
 import { decodeGrpcInferResponse, encodeGrpcInferRequest, type GrpcInferRequest, type GrpcInferResponse } from './grpc-codec.js';
 import { CONFIG_JSON, oipMethod, type RpcMethod } from './grpc-protos.js';
 import type { InferResult } from './infer-result.js';

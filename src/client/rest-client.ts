@@ -10,7 +10,6 @@ import { clientConnectionOptions, type ClientTlsOptions } from '../tls/client-tl
 import type {
   CallOptions,
   InferOptions,
-  InferenceClient,
   InputTensor,
   LoadModelOptions,
   ModelCallOptions,
@@ -22,6 +21,7 @@ import type {
   ServerMetadata,
   UnloadModelOptions,
 } from './client-types.js';
+import type { InferenceClient } from './inference-client.js';
 import type { InferResult } from './infer-result.js';
 import { InferenceServerError, malformedResponse, statusNameOfHttp } from './inference-server-error.js';
 import { decodeRestInferResponse, encodeRestInferRequest, parseJsonObject } from './rest-codec.js';

@@ -37,7 +37,7 @@ import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import type { GrpcUpstreams } from './grpc-upstreams.js';
 import type { HttpUpstreams } from './http-upstreams.js';
 import { readyVersionOrThrow, type EndpointHealthView } from './picker.js';
-import { REQUEST_ID_HEADER, resolveRequestId } from '../metrics/request-id.js';
+import { REQUEST_ID_HEADER, resolveRequestId } from '../protocols/common/request-id.js';
 import type { RequestRouter } from './request-router.js';
 import { mergeStatistics } from './statistics-merge.js';
 import { sequenceKeyOf } from './sequence-affinity.js';

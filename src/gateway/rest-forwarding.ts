@@ -26,7 +26,7 @@ import { parseVersion } from '../protocols/http/version-param.js';
 import { Cancellation } from './cancellation.js';
 import type { GatewayService } from './gateway-service.js';
 import { forwardedHeaders, type HttpUpstreams, type UpstreamResponse } from './http-upstreams.js';
-import { newRequestId, REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../metrics/request-id.js';
+import { newRequestId, REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../protocols/common/request-id.js';
 import { peekJsonId } from './request-id.js';
 import type { RequestRouter } from './request-router.js';
 import { restSequenceKey } from './sequence-affinity.js';

@@ -2,7 +2,18 @@
  * The datatypes of the Open Inference Protocol and how each is stored, named by ONNX Runtime and
  * named in a Triton `config.pbtxt`. One table, so no layer keeps its own copy of these facts.
  */
-import type { NumericArray } from './tensor.js';
+/** The TypedArray that holds a numeric tensor's elements (`tensor.ts`). */
+export type NumericArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | BigUint64Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
 
 export const DATA_TYPES = [
   'BOOL',

@@ -17,7 +17,7 @@ import type { WireModelInferRequest, WireModelStreamInferResponse } from './oip-
 import { decodeInferRequest, encodeInferResponse } from './oip-infer-codec.js';
 import { startGrpcTrace, traceGrpcSend } from '../../tracing/index.js';
 import { logFailure } from './status-mapping.js';
-import { failedInference, streamRequestId } from '../../metrics/grpc-request-tracking.js';
+import { failedInference, streamRequestId } from './request-tracking.js';
 import { sharedMemoryUse, type SharedMemoryAccess } from '../../shared-memory/index.js';
 
 const MAX_IN_FLIGHT = 64;

@@ -17,7 +17,8 @@ import { isJsonObject, optionalBoolean, parseJsonText, type JsonObject } from '.
 import { routePath, type MethodRoute } from './method-routes.js';
 import { bodyOf } from './request-body.js';
 import { parseVersion } from './version-param.js';
-import { refusingSharedMemory, registerSharedMemoryRoutes } from '../../shared-memory/index.js';
+import { refusingSharedMemory } from '../../shared-memory/index.js';
+import { registerSharedMemoryRoutes } from './shared-memory-routes.js';
 
 const SHM_NOT_OFFERED = 'system shared memory is not offered by this server';
 import { restSettingValues, traceSettingCall } from '../../tracing/index.js';

@@ -60,7 +60,7 @@ export const MODEL_SERVICE_NAME = 'tensorflow.serving.ModelService';
 export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
 
 /**
- * The registrations `createGrpcServer` adds next to the OIP service. `maxDecodedBytes` bounds what
+ * The registrations the composition code passes to `createGrpcServer` (`services`). `maxDecodedBytes` bounds what
  * one Predict request's tensors take once expanded (the server passes its message size limit);
  * `serialization` is how Predict answers carry numbers (default: typed lists, as TF Serving).
  */
