@@ -1,6 +1,7 @@
 // Type-aware lint: the rules that catch real bugs in async server code stay on.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import eslintConfigPrettier from 'eslint-config-prettier/flat';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'models/**', 'bench/results/**', '**/*.py'] },
@@ -35,4 +36,6 @@ export default tseslint.config(
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
+  // Last: turns off the few rules that could disagree with Prettier's layout.
+  eslintConfigPrettier,
 );
