@@ -224,10 +224,42 @@ function rewriteFile(file) {
     edits.push({ start, end: node.moduleSpecifier.getEnd() - 1, text: specifierFor(file, join(SRC, to, 'index.ts')) });
   }
   if (edits.length === 0) return;
+  mergeImports(source, edits);
   let next = text;
   for (const edit of edits.sort((a, b) => b.start - a.start)) next = next.slice(0, edit.start) + edit.text + next.slice(edit.end);
   if (!dryRun) writeFileSync(file, next);
   changed.add(file);
+}
+
+/**
+ * Several files of one folder imported by one file become several imports of one index: they are
+ * merged into one `import { ... }` (and one `import type { ... }`) per index, replacing the first.
+ */
+function mergeImports(source, edits) {
+  const specOf = (node) => edits.find((e) => e.start === node.moduleSpecifier.getStart() + 1)?.text ?? node.moduleSpecifier.text;
+  const groups = new Map();
+  for (const node of source.statements) {
+    if (!ts.isImportDeclaration(node) || !node.importClause || node.importClause.name || !node.importClause.namedBindings || !ts.isNamedImports(node.importClause.namedBindings)) continue;
+    const spec = specOf(node);
+    if (!/(^|\/)index\.js$/.test(spec) || !spec.startsWith('.')) continue;
+    const key = `${node.importClause.isTypeOnly ? 'type' : 'value'} ${spec}`;
+    groups.set(key, [...(groups.get(key) ?? []), node]);
+  }
+  for (const [key, nodes] of groups) {
+    if (nodes.length < 2) continue;
+    const [kind, spec] = key.split(' ');
+    const elements = [...new Set(nodes.flatMap((n) => n.importClause.namedBindings.elements.map((e) => e.getText())))];
+    for (const node of nodes) {
+      const at = edits.findIndex((e) => e.start === node.moduleSpecifier.getStart() + 1);
+      if (at >= 0) edits.splice(at, 1);
+    }
+    const text = source.getFullText();
+    nodes.forEach((node, i) => {
+      let end = node.getEnd();
+      if (i > 0 && text[end] === '\n') end += 1;
+      edits.push({ start: node.getStart(), end, text: i === 0 ? `import ${kind === 'type' ? 'type ' : ''}{ ${elements.join(', ')} } from '${spec}';` : '' });
+    });
+  }
 }
 
 // Indexes are importers too (an index may re-export another folder's file). An index edited as a
