@@ -1,5 +1,5 @@
 /**
- * `InferenceClient` over OIP gRPC (`inference.GRPCInferenceService`, docs/protocols.md section 2)
+ * `InferenceClient` over OIP gRPC (`inference.GRPCInferenceService`, grpc_service.proto)
  * with @grpc/grpc-js. One channel per client, opened on first use and reused by every call. Inputs
  * go out as `raw_input_contents`; a failed call becomes an `InferenceServerError` carrying the gRPC
  * status code and the server's details.

@@ -1,5 +1,5 @@
 /**
- * `InferenceClient` over OIP REST (docs/protocols.md section 1), on an undici `Pool` that keeps
+ * `InferenceClient` over OIP REST (the KServe v2 / Triton REST API), on an undici `Pool` that keeps
  * connections alive between calls. Inference uses the binary tensor extension by default (like
  * `tritonclient.http`), plain JSON on request. Every non-200 answer becomes an
  * `InferenceServerError` with the server's `{"error": ...}` message and the HTTP status.

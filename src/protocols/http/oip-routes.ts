@@ -1,5 +1,5 @@
 /**
- * The Open Inference Protocol REST API (KServe v2 / Triton, protocols.md §1) as a fastify plugin
+ * The Open Inference Protocol REST API (KServe v2 / Triton) as a fastify plugin
  * over an `InferenceService`: health, server and model metadata, model config, statistics,
  * inference, the model repository, system shared-memory and trace extensions. No logging API here
  * (`logging-routes.ts`).

@@ -1,5 +1,5 @@
 /**
- * TF Serving REST tensor values (protocols.md §3.5) → protocol-neutral tensors. A value is a scalar,
+ * TF Serving REST tensor values (TF Serving's REST Predict) → protocol-neutral tensors. A value is a scalar,
  * a nested list (its nesting gives the shape, and it must be rectangular) or a `{"b64": "..."}`
  * object standing for one binary string element.
  *

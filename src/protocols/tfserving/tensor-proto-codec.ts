@@ -1,5 +1,5 @@
 /**
- * `tensorflow.TensorProto` ↔ protocol-neutral tensors (protocols.md §4.4).
+ * `tensorflow.TensorProto` ↔ protocol-neutral tensors (tensorflow/core/framework/tensor.proto).
  *
  * Decoding accepts both forms clients send: `tensor_content` (raw little-endian bytes, what
  * `tf.make_tensor_proto` produces for numeric arrays; for DT_STRING, TF's packed form of all varint

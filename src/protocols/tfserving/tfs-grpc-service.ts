@@ -1,5 +1,5 @@
 /**
- * TF Serving's gRPC services (protocols.md §4) on the InferenceService façade:
+ * TF Serving's gRPC services (tensorflow_serving/apis) on the InferenceService façade:
  *
  * - `tensorflow.serving.PredictionService`: Predict (TensorProto in both forms, `output_filter`;
  *   answers in the typed `*_val` lists unless the server or the call asks for `tensor_content`),
