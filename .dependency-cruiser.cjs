@@ -32,7 +32,7 @@ const LAYERS = [
   ['protocols/tfserving'], // TF Serving REST and gRPC (uses the generic HTTP and gRPC servers)
   ['metrics'], // Prometheus / Graphite over serving stats; the metrics listener
   ['cluster'], // store, controller, placement, worker agent, cluster metrics
-  ['gateway', 'bench'], // the cluster gateway; the load generator (a client of the protocols)
+  ['gateway', 'load-generator'], // the cluster gateway; `cranberries bench`'s load generator (a client of the protocols)
   ['server'], // composition: wires the model server, worker node, standalone server
   ['cli', 'index.ts'], // commands and flags; the package entry point
 ];

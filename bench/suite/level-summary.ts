@@ -2,7 +2,7 @@
  * One load level of a benchmark, reduced to what the report shows. Apart from `results.ts` (which
  * imports every benchmark's result type) so the benchmarks can use it without an import cycle.
  */
-import type { BenchLevelResult } from '../../src/bench/bench-runner.js';
+import type { BenchLevelResult } from '../../src/load-generator/bench-runner.js';
 
 /** One load level, reduced to what the report shows. */
 export interface LevelSummary {

@@ -3,7 +3,7 @@
  * with the machine, a summary table of every target (met or not, as a ratio from this run) and the
  * detail tables behind each figure.
  */
-import { fixed, formatTable } from '../../src/bench/bench-report.js';
+import { fixed, formatTable } from '../../src/load-generator/bench-report.js';
 import type { B1Result } from './b1-overhead.js';
 import type { B2Model, B2Result } from './b2-batching.js';
 import type { B3Result } from './b3-limit.js';
