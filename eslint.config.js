@@ -1,6 +1,7 @@
 // Type-aware lint: the rules that catch real bugs in async server code stay on.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import eslintConfigPrettier from 'eslint-config-prettier/flat';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'models/**', 'bench/results/**', '**/*.py'] },
@@ -10,7 +11,7 @@ export default tseslint.config(
     languageOptions: {
       // The scripts and examples are plain ESM outside tsconfig's include; a dozen of them is cheap to type-check.
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'examples/*/*.mjs'], maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 24 },
+        projectService: { allowDefaultProject: ['*.js', '.dependency-cruiser.cjs', 'scripts/*.mjs', 'examples/*/*.mjs'], maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 24 },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -27,8 +28,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
   },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  // Last: turns off the few rules that could disagree with Prettier's layout.
+  eslintConfigPrettier,
 );

@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Pool } from 'undici';
-import { LatencyHistogram } from '../../src/bench/latency-histogram.js';
+import { LatencyHistogram } from '../../src/load-generator/latency-histogram.js';
 import type { SoakModel, SoakProtocol, SoakRequest } from './soak-requests.js';
 
 export interface SoakLoadOptions {

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { formatTable } from '../../src/bench/bench-report.js';
+import { formatTable } from '../../src/load-generator/bench-report.js';
 import type { Counts } from './soak-load.js';
 import { seconds, type SoakResult } from './soak-run.js';
 

@@ -6,13 +6,13 @@
  * Ratio = served throughput / bare throughput over all rounds (target ≥ 0.5).
  */
 import { join } from 'node:path';
-import { encodeRestRequest } from '../../src/bench/rest-transport.js';
-import { measureLevel, type BenchLevelResult } from '../../src/bench/bench-runner.js';
+import { encodeRestRequest } from '../../src/load-generator/rest-transport.js';
+import { measureLevel, type BenchLevelResult } from '../../src/load-generator/bench-runner.js';
 import { startBareReplay } from './bare-server.js';
 import { restTarget, type SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
 import { ServerProcess } from './server-process.js';
-import { levelSummary, type LevelSummary } from './results.js';
+import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export interface B1Result {
   readonly model: string;

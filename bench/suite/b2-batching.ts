@@ -9,7 +9,7 @@
 import { restTarget, type SuiteContext } from './context.js';
 import { BATCHING, NO_BATCHING, type ModelFiles, writeRepository } from './models.js';
 import type { ServerProcess } from './server-process.js';
-import { levelSummary, type LevelSummary } from './results.js';
+import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export interface B2Level {
   readonly concurrency: number;

@@ -9,8 +9,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { measureLevel } from '../../src/bench/bench-runner.js';
-import { encodeRestRequest } from '../../src/bench/rest-transport.js';
+import { measureLevel } from '../../src/load-generator/bench-runner.js';
+import { encodeRestRequest } from '../../src/load-generator/rest-transport.js';
 import { startBareReplay } from './bare-server.js';
 import { restTarget, type SuiteContext } from './context.js';
 import { MLP_SHAPE, RESNET_ITEM_SHAPE, type ModelFiles } from './models.js';

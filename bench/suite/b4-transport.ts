@@ -3,15 +3,15 @@
  * JSON, REST binary and gRPC raw contents, at concurrency 2. MB/s = requests/s × tensor bytes
  * (each way). Targets: binary and gRPC ≥ 5× JSON.
  */
-import { buildInputs } from '../../src/bench/bench-inputs.js';
-import { measureLevel } from '../../src/bench/bench-runner.js';
-import { GrpcTransport } from '../../src/bench/grpc-transport.js';
-import { RestTransport } from '../../src/bench/rest-transport.js';
-import type { BenchProtocol, BenchTransport } from '../../src/bench/transport.js';
+import { buildInputs } from '../../src/load-generator/bench-inputs.js';
+import { measureLevel } from '../../src/load-generator/bench-runner.js';
+import { GrpcTransport } from '../../src/load-generator/grpc-transport.js';
+import { RestTransport } from '../../src/load-generator/rest-transport.js';
+import type { BenchProtocol, BenchTransport } from '../../src/load-generator/transport.js';
 import type { SuiteContext } from './context.js';
 import { type ModelFiles, TENSOR_4MIB_ELEMENTS, writeRepository } from './models.js';
 import { ServerProcess } from './server-process.js';
-import { levelSummary, type LevelSummary } from './results.js';
+import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export interface B4Row {
   readonly protocol: BenchProtocol;

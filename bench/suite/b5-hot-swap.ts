@@ -6,11 +6,11 @@
  */
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LatencyHistogram } from '../../src/bench/latency-histogram.js';
+import { LatencyHistogram } from '../../src/load-generator/latency-histogram.js';
 import { restTarget, type SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
 import { pollUntil, ServerProcess } from './server-process.js';
-import type { LevelSummary } from './results.js';
+import type { LevelSummary } from './level-summary.js';
 
 export interface B5Result {
   readonly model: string;

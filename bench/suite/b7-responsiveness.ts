@@ -5,12 +5,12 @@
  * its own connection checks `GET /v2/health/ready` every 20 ms. Target: event-loop delay p99 ≤ 10 ms.
  */
 import { Client } from 'undici';
-import { measureLevel } from '../../src/bench/bench-runner.js';
-import { LatencyHistogram, type LatencySummary } from '../../src/bench/latency-histogram.js';
+import { measureLevel } from '../../src/load-generator/bench-runner.js';
+import { LatencyHistogram, type LatencySummary } from '../../src/load-generator/latency-histogram.js';
 import { restTarget, type SuiteContext } from './context.js';
 import type { EventLoopReading } from './event-loop-probe.js';
 import type { ServerProcess } from './server-process.js';
-import { levelSummary, type LevelSummary } from './results.js';
+import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export interface B7Result {
   readonly model: string;

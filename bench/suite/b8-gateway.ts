@@ -12,15 +12,15 @@
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { buildInputs } from '../../src/bench/bench-inputs.js';
-import { measureLevel, type BenchLevelResult } from '../../src/bench/bench-runner.js';
-import { GrpcTransport } from '../../src/bench/grpc-transport.js';
-import { RestTransport } from '../../src/bench/rest-transport.js';
-import type { BenchTransport } from '../../src/bench/transport.js';
+import { buildInputs } from '../../src/load-generator/bench-inputs.js';
+import { measureLevel, type BenchLevelResult } from '../../src/load-generator/bench-runner.js';
+import { GrpcTransport } from '../../src/load-generator/grpc-transport.js';
+import { RestTransport } from '../../src/load-generator/rest-transport.js';
+import type { BenchTransport } from '../../src/load-generator/transport.js';
 import { startLocalCluster, type LocalCluster, type ServiceAddresses } from '../../src/cli/cluster.js';
 import type { SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
-import { levelSummary, type LevelSummary } from './results.js';
+import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export type B8Protocol = 'rest-binary' | 'grpc';
 

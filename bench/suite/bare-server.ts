@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { RestTransport, type PreparedHttpRequest } from '../../src/bench/rest-transport.js';
+import { RestTransport, type PreparedHttpRequest } from '../../src/load-generator/rest-transport.js';
 
 const SELF = fileURLToPath(import.meta.url);
 

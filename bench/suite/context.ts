@@ -5,9 +5,9 @@
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildInputs } from '../../src/bench/bench-inputs.js';
-import { measureLevel, type BenchLevelResult } from '../../src/bench/bench-runner.js';
-import { RestTransport } from '../../src/bench/rest-transport.js';
+import { buildInputs } from '../../src/load-generator/bench-inputs.js';
+import { measureLevel, type BenchLevelResult } from '../../src/load-generator/bench-runner.js';
+import { RestTransport } from '../../src/load-generator/rest-transport.js';
 import type { Tensor } from '../../src/tensors/tensor.js';
 import { ROOT } from './server-process.js';
 

@@ -3,8 +3,7 @@
  * with the machine, a summary table of every target (met or not, as a ratio from this run) and the
  * detail tables behind each figure.
  */
-import type { BenchLevelResult } from '../../src/bench/bench-runner.js';
-import { fixed, formatTable } from '../../src/bench/bench-report.js';
+import { fixed, formatTable } from '../../src/load-generator/bench-report.js';
 import type { B1Result } from './b1-overhead.js';
 import type { B2Model, B2Result } from './b2-batching.js';
 import type { B3Result } from './b3-limit.js';
@@ -15,31 +14,6 @@ import type { B7Result } from './b7-responsiveness.js';
 import { B8_MAX_EXTRA_P50_MS, B8_MIN_RATIO, type B8Result } from './b8-gateway.js';
 import type { B9Result } from './b9-python.js';
 import type { MachineInfo } from './context.js';
-
-/** One load level, reduced to what the report shows. */
-export interface LevelSummary {
-  readonly requestsPerSecond: number;
-  readonly inferencesPerSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly failed: number;
-  readonly avgBatch: number | undefined;
-  readonly queueUs: number | undefined;
-  readonly computeUs: number | undefined;
-}
-
-export function levelSummary(level: BenchLevelResult): LevelSummary {
-  return {
-    requestsPerSecond: level.requestsPerSecond,
-    inferencesPerSecond: level.inferencesPerSecond,
-    p50Ms: level.latency.p50Ms,
-    p99Ms: level.latency.p99Ms,
-    failed: level.failed,
-    avgBatch: level.server?.avgBatch,
-    queueUs: level.server?.queueUs,
-    computeUs: level.server?.computeUs,
-  };
-}
 
 export interface SuiteResults {
   readonly date: string;

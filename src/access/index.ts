@@ -8,6 +8,3 @@ export { AccessPolicy, ADMIN_GROUPS, INFERENCE_GROUPS, type AccessPolicyOptions,
 export { TokenStore, bearerToken } from './token-store.js';
 export { installRestAccess, restFastLaneAdmits } from './rest-guard.js';
 export { grpcAccessInterceptor, grpcFrontAdmits } from './grpc-guard.js';
-export { addAccessFlags, accessPolicyFromFlags, ADMIN_TOKEN_ENV, INFERENCE_TOKEN_ENV, type AccessFlags } from './access-flags.js';
-export { addResourceCapFlags, resourceCapsFromFlags, type ResourceCapFlags } from './resource-cap-flags.js';
-export { addZooKeeperAuthFlags, zooKeeperAuthFromFlags, type ZooKeeperAuthFlags } from './zookeeper-auth-flags.js';

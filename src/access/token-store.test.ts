@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccessPolicy } from './access-policy.js';
-import { parseRestriction } from './access-flags.js';
+import { parseRestriction } from '../cli/access-flags.js';
 import { bearerToken, TokenStore } from './token-store.js';
 
 test('bearer tokens: the scheme is case-insensitive, anything else is no token', () => {

@@ -3,21 +3,11 @@
  * custom runtimes later). A backend knows how to read a model file's signature and how to turn a
  * model version into running instances. It knows nothing about protocols, queues or batching.
  */
-import type { DataType } from '../tensors/data-type.js';
 import type { Tensor } from '../tensors/tensor.js';
 import type { ModelConfig } from '../repository/model-config.js';
+import type { ModelSignature } from '../repository/model-signature.js';
 
-/** One input or output as the model file declares it. `-1` marks a dimension of any size. */
-export interface TensorSignature {
-  readonly name: string;
-  readonly datatype: DataType;
-  readonly shape: readonly number[];
-}
-
-export interface ModelSignature {
-  readonly inputs: readonly TensorSignature[];
-  readonly outputs: readonly TensorSignature[];
-}
+export type { ModelSignature, TensorSignature } from '../repository/model-signature.js';
 
 export interface LoadSpec {
   /** `<model>/<version>` for logs and errors. */

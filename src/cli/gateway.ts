@@ -6,11 +6,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
 import { GatewayServer } from '../gateway/index.js';
-import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
+import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from './observability-flags.js';
 import { port, positiveNumber, TENSOR_CONTENT_HELP } from './options.js';
-import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
-import { addAccessFlags, addZooKeeperAuthFlags, accessPolicyFromFlags, zooKeeperAuthFromFlags, type AccessFlags, type ZooKeeperAuthFlags } from '../access/index.js';
+import { addAccessFlags, accessPolicyFromFlags, type AccessFlags } from './access-flags.js';
+import { addZooKeeperAuthFlags, zooKeeperAuthFromFlags, type ZooKeeperAuthFlags } from './zookeeper-auth-flags.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 import { addTlsFlags, addUpstreamTlsFlags, tlsOptions, upstreamTlsOptions, type TlsFlags, type UpstreamTlsFlags } from './tls-flags.js';
 

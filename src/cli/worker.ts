@@ -12,31 +12,23 @@ import { PACKAGE_ROOT } from '../core/version.js';
 import { formatBytes, parseMemorySize } from '../cluster/memory-size.js';
 import { parseZooKeeperAddress } from '../cluster/store/zookeeper-address.js';
 import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
-import { defaultNodeId, startWorkerNode } from '../cluster/worker-node.js';
-import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from '../metrics/observability-flags.js';
-import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/listener-limits.js';
+import { defaultNodeId, startWorkerNode } from '../server/worker-node.js';
+import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from './observability-flags.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/listener-limits.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber, TENSOR_CONTENT_HELP, VERSION_FOLDER_NAMES_HELP } from './options.js';
 import type { VersionFolderNames } from '../repository/model-repository.js';
 
-import {
-  addAccessFlags,
-  addResourceCapFlags,
-  addZooKeeperAuthFlags,
-  accessPolicyFromFlags,
-  resourceCapsFromFlags,
-  zooKeeperAuthFromFlags,
-  type AccessFlags,
-  type ResourceCapFlags,
-  type ZooKeeperAuthFlags,
-} from '../access/index.js';
+import { addAccessFlags, accessPolicyFromFlags, type AccessFlags } from './access-flags.js';
+import { addResourceCapFlags, resourceCapsFromFlags, type ResourceCapFlags } from './resource-cap-flags.js';
+import { addZooKeeperAuthFlags, zooKeeperAuthFromFlags, type ZooKeeperAuthFlags } from './zookeeper-auth-flags.js';
 import { SERVER_NAME_HELP } from '../server/model-server.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
-import { addSharedMemoryFlags, type SharedMemoryFlags } from '../shared-memory/index.js';
+import { addSharedMemoryFlags, type SharedMemoryFlags } from './shm-flags.js';
 import { addStartupFlags, type StartupFlags } from './startup-flags.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../tracing/index.js';
-import { bannerModels, logStartupBanner } from '../logging/startup-banner.js';
+import { bannerModels, logStartupBanner } from '../server/startup-banner.js';
 
 interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {
   serverName: string;

@@ -6,7 +6,6 @@
  */
 import type { DataType } from '../tensors/data-type.js';
 import type { NumericArray } from '../tensors/tensor.js';
-import type { InferResult } from './infer-result.js';
 
 export type { DataType } from '../tensors/data-type.js';
 export type { NumericArray } from '../tensors/tensor.js';
@@ -159,26 +158,4 @@ export interface ModelStatistics {
   readonly execution_count: number;
   readonly inference_stats: InferStatistics;
   readonly batch_stats: readonly BatchStatistics[];
-}
-
-/** One interface, two transports: `createClient` picks REST or gRPC from the URL scheme. */
-export interface InferenceClient {
-  readonly transport: 'rest' | 'grpc';
-  /** The URL the client was created with. */
-  readonly url: string;
-
-  serverLive(options?: CallOptions): Promise<boolean>;
-  serverReady(options?: CallOptions): Promise<boolean>;
-  serverMetadata(options?: CallOptions): Promise<ServerMetadata>;
-  modelReady(model: string, options?: ModelCallOptions): Promise<boolean>;
-  modelMetadata(model: string, options?: ModelCallOptions): Promise<ModelMetadata>;
-  modelConfig(model: string, options?: ModelCallOptions): Promise<ModelConfigJson>;
-  infer(model: string, inputs: readonly InputTensor[], options?: InferOptions): Promise<InferResult>;
-  repositoryIndex(options?: RepositoryIndexOptions): Promise<ModelIndexEntry[]>;
-  loadModel(model: string, options?: LoadModelOptions): Promise<void>;
-  unloadModel(model: string, options?: UnloadModelOptions): Promise<void>;
-  /** Statistics of one model (or one version of it); every model when `model` is omitted. */
-  modelStatistics(model?: string, options?: ModelCallOptions): Promise<ModelStatistics[]>;
-  /** Closes the connections; the client cannot be used afterwards. */
-  close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /**
- * `InferenceClient` over OIP gRPC (`inference.GRPCInferenceService`, docs/protocols.md section 2)
+ * `InferenceClient` over OIP gRPC (`inference.GRPCInferenceService`, grpc_service.proto)
  * with @grpc/grpc-js. One channel per client, opened on first use and reused by every call. Inputs
  * go out as `raw_input_contents`; a failed call becomes an `InferenceServerError` carrying the gRPC
  * status code and the server's details.
@@ -9,7 +9,6 @@ import { grpcChannelCredentials, type ClientTlsOptions } from '../tls/client-tls
 import type {
   CallOptions,
   InferOptions,
-  InferenceClient,
   InputTensor,
   LoadModelOptions,
   ModelCallOptions,
@@ -21,6 +20,7 @@ import type {
   ServerMetadata,
   UnloadModelOptions,
 } from './client-types.js';
+import type { InferenceClient } from './inference-client.js';
 import { decodeGrpcInferResponse, encodeGrpcInferRequest, type GrpcInferRequest, type GrpcInferResponse } from './grpc-codec.js';
 import { CONFIG_JSON, oipMethod, type RpcMethod } from './grpc-protos.js';
 import type { InferResult } from './infer-result.js';

@@ -1,5 +1,5 @@
 /**
- * ModelInferRequest / ModelInferResponse of OIP gRPC (docs/protocols.md 2.2, 2.3) for the client.
+ * ModelInferRequest / ModelInferResponse of OIP gRPC (grpc_service.proto; tensor data typed in `contents` or raw in `raw_input_contents`) for the client.
  * Inputs always travel in `raw_input_contents` (like `tritonclient.grpc`), as views of the caller's
  * TypedArrays. Outputs are read from `raw_output_contents` when the server filled it (Triton and
  * Cranberries always do) and from the typed `contents` lists otherwise (other OIP servers).

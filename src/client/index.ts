@@ -11,7 +11,7 @@
  * ```
  */
 import type { ClientTlsOptions } from '../tls/client-tls.js';
-import type { InferenceClient } from './client-types.js';
+import type { InferenceClient } from './inference-client.js';
 import { GrpcClient } from './grpc-client.js';
 import { RestClient } from './rest-client.js';
 
@@ -38,6 +38,7 @@ export function createClient(options: ClientOptions): InferenceClient {
 }
 
 export type * from './client-types.js';
+export type * from './inference-client.js';
 export { InferResult } from './infer-result.js';
 export { InferenceServerError, type StatusName } from './inference-server-error.js';
 export { bytesToStrings } from './tensor-data.js';

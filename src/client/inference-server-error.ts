@@ -53,7 +53,7 @@ export class InferenceServerError extends Error {
   }
 }
 
-/** HTTP status → status name, the reverse of the mappings in docs/protocols.md 1.8 and 3.2. */
+/** HTTP status → status name, the reverse of the servers' mappings of gRPC-style codes to HTTP statuses (OIP REST and TF Serving REST errors). */
 export function statusNameOfHttp(status: number): StatusName {
   switch (status) {
     case 400:

@@ -3,7 +3,7 @@
  * datatypes, for callers that hold plain values rather than TypedArrays (the `cranberries infer`
  * command, scripts). Every check names the tensor and the offending element.
  */
-import { arrayTypeOf, type DataType } from '../tensors/data-type.js';
+import { arrayTypeOf, SAFE_INTEGER_RANGES, type DataType } from '../tensors/data-type.js';
 import type { NumericArray } from '../tensors/tensor.js';
 import type { InputTensor } from './client-types.js';
 import { clientArgumentError } from './inference-server-error.js';
@@ -32,17 +32,6 @@ function checkRectangular(value: unknown, shape: readonly number[], depth: numbe
   }
   for (let i = 0; i < value.length; i++) checkRectangular(value[i], shape, depth + 1, name, [...path, i]);
 }
-
-const INTEGER_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
-  INT8: [-128, 127],
-  UINT8: [0, 255],
-  INT16: [-32768, 32767],
-  UINT16: [0, 65535],
-  INT32: [-2147483648, 2147483647],
-  UINT32: [0, 4294967295],
-  INT64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-};
 
 /** An input tensor of `datatype` from a nested array (or a scalar); its shape comes from the nesting. */
 export function tensorFromNested(name: string, datatype: DataType, value: unknown): InputTensor {
@@ -82,7 +71,7 @@ export function castNumbers(values: ArrayLike<number | bigint>, datatype: DataTy
   }
   const out = new (arrayTypeOf(datatype))(values.length);
   const target = out as unknown as { [index: number]: number | bigint };
-  const range = INTEGER_RANGES[datatype];
+  const range = SAFE_INTEGER_RANGES[datatype];
   const big = datatype === 'INT64' || datatype === 'UINT64';
   for (let i = 0; i < values.length; i++) {
     const value = values[i] as number | bigint;

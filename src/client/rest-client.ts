@@ -1,5 +1,5 @@
 /**
- * `InferenceClient` over OIP REST (docs/protocols.md section 1), on an undici `Pool` that keeps
+ * `InferenceClient` over OIP REST (the KServe v2 / Triton REST API), on an undici `Pool` that keeps
  * connections alive between calls. Inference uses the binary tensor extension by default (like
  * `tritonclient.http`), plain JSON on request. Every non-200 answer becomes an
  * `InferenceServerError` with the server's `{"error": ...}` message and the HTTP status.
@@ -10,7 +10,6 @@ import { clientConnectionOptions, type ClientTlsOptions } from '../tls/client-tl
 import type {
   CallOptions,
   InferOptions,
-  InferenceClient,
   InputTensor,
   LoadModelOptions,
   ModelCallOptions,
@@ -22,6 +21,7 @@ import type {
   ServerMetadata,
   UnloadModelOptions,
 } from './client-types.js';
+import type { InferenceClient } from './inference-client.js';
 import type { InferResult } from './infer-result.js';
 import { InferenceServerError, malformedResponse, statusNameOfHttp } from './inference-server-error.js';
 import { decodeRestInferResponse, encodeRestInferRequest, parseJsonObject } from './rest-codec.js';

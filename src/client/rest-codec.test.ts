@@ -6,7 +6,7 @@ import { decodeRestInferResponse, encodeRestInferRequest, jsonWithBigInts } from
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
 const body = (chunks: readonly Uint8Array[]): Buffer => Buffer.concat(chunks);
 
-test('binary request: JSON header with binary_data_size, then the tensors in input order (protocols.md 1.9 example)', () => {
+test('binary request: JSON header with binary_data_size, then the tensors in input order (the example of the binary tensor data extension docs of Triton)', () => {
   const a = Uint32Array.of(1, 2, 3, 4);
   const request = encodeRestInferRequest(
     [

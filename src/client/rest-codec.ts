@@ -1,5 +1,5 @@
 /**
- * Bodies of OIP REST inference (docs/protocols.md 1.5, 1.9): the request as JSON or JSON + binary
+ * Bodies of OIP REST inference (the OIP REST inference JSON, Triton's binary tensor data extension): the request as JSON or JSON + binary
  * tail, and the response back into typed tensors.
  *
  * Requests are built as a list of chunks (the JSON text, then each binary input's bytes as views of

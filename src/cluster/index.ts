@@ -15,6 +15,5 @@ export { Controller, type ControllerOptions } from './controller.js';
 export { deploymentsFromRepository, DEFAULT_MEMORY_FACTOR } from './repository-deployments.js';
 export { AssignmentSelection } from './assignment-selection.js';
 export { WorkerAgent, type WorkerAgentOptions, type WorkerAddresses } from './worker-agent.js';
-export { startWorkerNode, advertiseHostFor, type WorkerNode, type WorkerNodeOptions } from './worker-node.js';
 export { ClusterAdmin, type ClusterAdminOptions, type ModelView, type NodeView, type ReplicaView, type ReplicaState } from './admin-api.js';
 export { clusterAdminRoutes, type ClusterAdminRoutesOptions } from './admin-routes.js';

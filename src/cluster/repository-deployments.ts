@@ -3,7 +3,7 @@
  * replica count (a model's `config.pbtxt` may override it with
  * `parameters { key: "replicas" value: { string_value: "3" } }`) and a memory estimate of about
  * 3× the size of the files of the versions its version policy selects (an ONNX Runtime session
- * takes 2.5–3× its file size at default settings; see environment.md). The estimate only stands
+ * measured 2.5–3× its file size at default settings with onnxruntime-node 1.30). The estimate only stands
  * until a worker measures the real figure.
  */
 import { readdir, stat } from 'node:fs/promises';

@@ -1,13 +1,13 @@
 /**
  * Logs (pino): one root logger per process, children per component. JSON lines, or human lines
  * when asked (`--log-format text`, the default on a terminal); level and format change at run time
- * through the logging extension (`logging/log-settings.ts`).
+ * through the logging extension (`core/log-settings.ts`).
  */
 import type { Logger } from 'pino';
-import { createRootLogger, defaultLogFormat, type LogFormat, type LogLevel } from '../logging/log-settings.js';
+import { createRootLogger, defaultLogFormat, type LogFormat, type LogLevel } from './log-settings.js';
 
 export type { Logger };
-export { LOG_LEVELS, LOG_FORMATS, type LogLevel, type LogFormat } from '../logging/log-settings.js';
+export { LOG_LEVELS, LOG_FORMATS, type LogLevel, type LogFormat } from './log-settings.js';
 
 export function createLogger(level: LogLevel, name = 'cranberries', format: LogFormat = defaultLogFormat(process.stdout)): Logger {
   return createRootLogger({ level, format, name });

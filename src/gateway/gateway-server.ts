@@ -26,12 +26,13 @@ import { clusterPaths, DEFAULT_ROOT } from '../cluster/layout.js';
 import type { CoordinationStore } from '../cluster/store/coordination-store.js';
 import { createHttpApp } from '../protocols/http/http-server.js';
 import { createGrpcServer } from '../protocols/grpc/index.js';
-import { installHttpRequestTracking } from '../metrics/http-request-tracking.js';
-import { createCoordinationMetrics, type CoordinationMetrics } from '../metrics/coordination-metrics.js';
+import { tfServingGrpcServices, tfServingRoutes } from '../protocols/tfserving/index.js';
+import { installHttpRequestTracking } from '../protocols/http/request-tracking.js';
+import { createCoordinationMetrics, type CoordinationMetrics } from '../cluster/coordination-metrics.js';
 import { GatewayUpstreamMetrics } from '../metrics/gateway-upstream-metrics.js';
 import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-reporter.js';
-import { MetricsServer } from '../server/metrics-server.js';
-import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../protocols/listener-limits.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../protocols/common/listener-limits.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { EndpointHealth, type EndpointTable, GatewayMetrics, Picker, RequestRouter, RetryBudget, type RetryBudgetOptions, type RouterObserver, TableWatcher } from './routing/index.js';
 import { adminModelControl, GatewayService } from './service/index.js';
@@ -167,7 +168,7 @@ export class GatewayServer {
     });
 
     const access = options.access;
-    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http, access, https: this.tls?.serverOptions(), sharedMemory: this.sharedMemory });
+    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http, access, https: this.tls?.serverOptions(), sharedMemory: this.sharedMemory, apis: [tfServingRoutes(this.service, options.httpMaxBodyBytes)] });
     installHttpRequestTracking(this.http);
     const rest = {
       service: this.service,
@@ -200,6 +201,7 @@ export class GatewayServer {
       limits: { ...limits.grpc, idleTimeoutMs: 0, maxConnectionAgeMs: 0, maxConnections: 0, maxConcurrentStreams: 2 ** 32 - 1 },
       access,
       sharedMemory: this.sharedMemory,
+      services: tfServingGrpcServices(this.service, log.child({ component: 'grpc' }), options.grpcMaxMessageBytes, 'proto_field'),
     });
     installGrpcForwarding(this.grpc, {
       service: this.service,

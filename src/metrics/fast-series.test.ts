@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { CounterFamily, HistogramFamily } from './fast-series.js';
-import { parsePrometheusText, sampleValue } from './prometheus-text.js';
+import { parsePrometheusText, sampleValue } from '../../test/helpers/prometheus-text.js';
 
 test('counters and histograms expose the Prometheus text format through a registry', async () => {
   const registry = new Registry();

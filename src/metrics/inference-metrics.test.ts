@@ -5,7 +5,7 @@ import { EventChannel } from '../core/events.js';
 import type { ExecutionEvent, VersionStateEvent } from '../serving/model-manager.js';
 import type { RequestEvent } from '../serving/serving-core.js';
 import { InferenceMetrics, UNKNOWN_VERSION } from './inference-metrics.js';
-import { parsePrometheusText, sampleValue } from './prometheus-text.js';
+import { parsePrometheusText, sampleValue } from '../../test/helpers/prometheus-text.js';
 
 test('events become counters and histograms per model version', async () => {
   const registry = new Registry();

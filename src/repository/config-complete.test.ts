@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from './model-signature.js';
 import { CranberriesError } from '../core/errors.js';
 import { authoredFields, completeModelConfig, DEFAULT_MAX_BATCH_SIZE, modelConfigFromJson, parseModelConfig, validateAgainstSignature } from './config-parser.js';
 import type { ModelConfig } from './model-config.js';

@@ -10,7 +10,7 @@
  * `validateAgainstSignature` then refuses any name, type, rank or fixed dimension that differs.
  */
 import { invalidArgument } from '../core/errors.js';
-import type { ModelSignature, TensorSignature } from '../backends/backend.js';
+import type { ModelSignature, TensorSignature } from './model-signature.js';
 import { configTypeOf, dataTypeFromConfig } from '../tensors/data-type.js';
 import type { ConfigDataType, ModelConfig, ModelInput, ModelOutput } from './model-config.js';
 import { withDefaults } from './config-json.js';

@@ -6,7 +6,7 @@ import { modelConfigType } from './config-proto.js';
 import type { ModelConfig } from './model-config.js';
 import { formatTextFormat } from './text-format.js';
 
-/** The example of protocols.md §5.3. */
+/** A complete config.pbtxt in the style of Triton's model configuration docs (batching, instance groups, parameters). */
 const RESNET = `
 name: "resnet"
 backend: "onnxruntime"
@@ -124,7 +124,7 @@ const parseRefusal = (text: string, dir = 'm'): string => refusal(() => parseMod
 const validateRefusal = (text: string): string => refusal(() => validateModelConfig(parseModelConfig(text, 'm')));
 
 describe('parseModelConfig: realistic Triton configs', () => {
-  it('reads the protocols.md example completely', () => {
+  it('reads the documented example completely', () => {
     const config = parseModelConfig(RESNET, 'resnet');
     assert.equal(config.name, 'resnet');
     assert.equal(config.backend, 'onnxruntime');

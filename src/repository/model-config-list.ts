@@ -1,6 +1,6 @@
 /**
  * TF Serving's model list (`--model_config_file`, text-format `tensorflow.serving.ModelServerConfig`
- * with a `model_config_list`, protocols.md §5.5), read into plain entries the model source acts on:
+ * with a `model_config_list`, TF Serving's model_server_config.proto), read into plain entries the model source acts on:
  *
  *   model_config_list {
  *     config {

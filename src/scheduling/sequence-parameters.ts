@@ -6,7 +6,7 @@
  */
 import { clip, quoteInput } from '../core/bounded-text.js';
 import { invalidArgument } from '../core/errors.js';
-import type { Parameters } from '../serving/inference.js';
+import type { Parameters } from '../core/parameters.js';
 import type { CorrelationId } from './sequence-controls.js';
 
 export interface SequenceFlags {

@@ -23,20 +23,21 @@ import { ServingCore, type ModelControlMode } from '../serving/serving-core.js';
 import { ResponseCache } from '../serving/response-cache.js';
 import { createHttpApp } from '../protocols/http/http-server.js';
 import { createGrpcServer } from '../protocols/grpc/grpc-server.js';
+import { tfServingGrpcServices, tfServingRoutes } from '../protocols/tfserving/index.js';
 import { listenGrpc, type GrpcListener } from '../protocols/grpc/grpc-listener.js';
-import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../protocols/listener-limits.js';
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../protocols/common/listener-limits.js';
 import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-reporter.js';
-import { installHttpRequestTracking } from '../metrics/http-request-tracking.js';
+import { installHttpRequestTracking } from '../protocols/http/request-tracking.js';
 import { logSampledRequests } from '../metrics/request-log.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics/server-metrics.js';
-import { MetricsServer } from './metrics-server.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
 import type { AccessPolicy } from '../access/index.js';
 import { defaultResourceCaps, type ResourceCaps } from '../repository/resource-caps.js';
 import { ServerTls, type ServerTlsConfig } from '../tls/index.js';
 import { ServerReadiness } from './readiness.js';
 import { logModelFailures } from './model-failure-log.js';
 import { listenError } from './startup-errors.js';
-import { logSettingsOf } from '../logging/log-settings.js';
+import { logSettingsOf } from '../core/log-settings.js';
 import { SystemSharedMemory } from '../shared-memory/index.js';
 import { Tracer, tracerOptionsFromFlags, type TracerOptions } from '../tracing/index.js';
 
@@ -210,10 +211,11 @@ export class ModelServer {
       access: options.access,
       https: this.tls?.serverOptions(),
       sharedMemory: this.sharedMemory,
+      apis: [tfServingRoutes(this.core, options.httpMaxBodyBytes)],
     });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
-    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access, tfsTensorContent: options.enableSerializationAsTensorContent, sharedMemory: this.sharedMemory });
+    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access, sharedMemory: this.sharedMemory, services: tfServingGrpcServices(this.core, log.child({ component: 'grpc' }), options.grpcMaxMessageBytes, options.enableSerializationAsTensorContent ? 'tensor_content' : 'proto_field') });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
     this.metrics = new MetricsServer(this.registry, this.limits.http, this.tls?.serverOptions());
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;

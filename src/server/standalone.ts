@@ -10,7 +10,7 @@ import { totalmem } from 'node:os';
 import { Controller } from '../cluster/controller.js';
 import { clusterAdminRoutes } from '../cluster/admin-routes.js';
 import { MemoryStore, MemoryStoreServer } from '../cluster/store/memory-store.js';
-import { startWorkerNode, type WorkerNode } from '../cluster/worker-node.js';
+import { startWorkerNode, type WorkerNode } from './worker-node.js';
 import type { PlacementResult } from '../cluster/placement.js';
 import type { BoundPorts, ModelServerOptions } from './model-server.js';
 import { startupFailures, type ReadinessModels, type ServerReadiness } from './readiness.js';

@@ -80,7 +80,7 @@ export interface ModelStatistics {
 export interface RequestContext {
   /** Aborted when the client goes away or its deadline passes. */
   readonly signal?: AbortSignal | undefined;
-  /** The id the request is known by in logs and error answers (`metrics/request-id.ts`); default: its OIP `id`. */
+  /** The id the request is known by in logs and error answers (`protocols/common/request-id.ts`); default: its OIP `id`. */
   readonly requestId?: string | undefined;
   /** The request is traced (`tracing/`): the service stamps its own points on it. */
   readonly trace?: RequestTrace | undefined;

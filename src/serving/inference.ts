@@ -4,8 +4,9 @@
  */
 import type { Tensor } from '../tensors/tensor.js';
 
-export type ParameterValue = string | number | boolean | bigint;
-export type Parameters = Readonly<Record<string, ParameterValue>>;
+import type { Parameters } from '../core/parameters.js';
+
+export type { ParameterValue, Parameters } from '../core/parameters.js';
 
 export interface RequestedOutput {
   readonly name: string;

@@ -16,8 +16,6 @@ export {
   type SystemSharedMemoryOptions,
 } from './system-shared-memory.js';
 export { SHARED_MEMORY_PARAMETERS, SharedMemoryUse, sharedMemoryRefFromJson, sharedMemoryRefOf, type SharedMemoryRef } from './tensor-transfer.js';
-export { addSharedMemoryFlags, type SharedMemoryFlags } from './shm-flags.js';
-export { registerSharedMemoryRoutes } from './rest-routes.js';
 export {
   cudaShmRegister,
   cudaShmStatus,

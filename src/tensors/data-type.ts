@@ -2,7 +2,18 @@
  * The datatypes of the Open Inference Protocol and how each is stored, named by ONNX Runtime and
  * named in a Triton `config.pbtxt`. One table, so no layer keeps its own copy of these facts.
  */
-import type { NumericArray } from './tensor.js';
+/** The TypedArray that holds a numeric tensor's elements (`tensor.ts`). */
+export type NumericArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | BigUint64Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
 
 export const DATA_TYPES = [
   'BOOL',
@@ -96,3 +107,20 @@ export function dataTypeFromConfig(configType: string): DataType | undefined {
 export function configTypeOf(datatype: DataType): string {
   return datatype === 'BYTES' ? 'TYPE_STRING' : `TYPE_${datatype}`;
 }
+
+/** Inclusive value ranges of the integer datatypes of 8 to 32 bits (a JS number holds every value exactly). */
+export const INTEGER_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
+  INT8: [-128, 127],
+  UINT8: [0, 255],
+  INT16: [-32768, 32767],
+  UINT16: [0, 65535],
+  INT32: [-2147483648, 2147483647],
+  UINT32: [0, 4294967295],
+};
+
+/** `INTEGER_RANGES` plus the 64-bit types, limited to the integers a JS number holds exactly (±(2^53 - 1)). */
+export const SAFE_INTEGER_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
+  ...INTEGER_RANGES,
+  INT64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+};

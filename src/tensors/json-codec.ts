@@ -12,22 +12,12 @@
  */
 import { describeJsonValue, formatShape, quoteInput } from '../core/bounded-text.js';
 import { CranberriesError, invalidArgument } from '../core/errors.js';
-import { arrayTypeOf, type DataType } from './data-type.js';
+import { arrayTypeOf, INTEGER_RANGES, type DataType } from './data-type.js';
 import { isBytesData, type TensorData } from './tensor.js';
 import { checkedElementCount } from './tensor-limits.js';
 
 type SmallIntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 type FloatArray = Float32Array | Float64Array;
-
-/** Inclusive value ranges of the integer datatypes that fit a JS number exactly. */
-const INTEGER_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
-  INT8: [-128, 127],
-  UINT8: [0, 255],
-  INT16: [-32768, 32767],
-  UINT16: [0, 65535],
-  INT32: [-2147483648, 2147483647],
-  UINT32: [0, 4294967295],
-};
 
 /**
  * Turns the JSON `data` of a tensor into tensor data of `datatype` holding exactly

@@ -5,19 +5,9 @@
  * so it can cross to a worker thread as a transferable buffer without conversion. BYTES tensors are
  * one `Uint8Array` per element: the protocols carry arbitrary bytes, not text.
  */
-import type { DataType } from './data-type.js';
+import type { DataType, NumericArray } from './data-type.js';
 
-export type NumericArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | BigUint64Array
-  | BigInt64Array
-  | Float32Array
-  | Float64Array;
+export type { NumericArray } from './data-type.js';
 
 /** BOOL → Uint8Array (0/1), FP16/BF16 → Uint16Array (raw bits), BYTES → Uint8Array[]. */
 export type TensorData = NumericArray | Uint8Array[];

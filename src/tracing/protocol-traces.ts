@@ -14,13 +14,17 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Metadata } from '@grpc/grpc-js';
-import type { InferenceService } from '../serving/inference-service.js';
-import type { RequestTrace } from './tracer.js';
+import type { RequestTrace, Tracer } from './tracer.js';
+
+/** What a protocol trace needs of the inference service: its tracer (absent: nothing is traced). */
+export interface TracedService {
+  readonly tracer?: Tracer | undefined;
+}
 
 type IncomingHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /** Starts the trace of a REST request for `model` (undefined when it is not traced). */
-export function startHttpTrace(service: InferenceService, model: string, headers: IncomingHeaders, received: boolean): RequestTrace | undefined {
+export function startHttpTrace(service: TracedService, model: string, headers: IncomingHeaders, received: boolean): RequestTrace | undefined {
   const tracer = service.tracer;
   if (!tracer?.settings.active) return undefined;
   const trace = tracer.start(model, (name) => {
@@ -42,7 +46,7 @@ export function traceHttpSend(trace: RequestTrace, response: ServerResponse): vo
 }
 
 /** Starts the trace of a gRPC inference request (unary or one message of a stream). */
-export function startGrpcTrace(service: InferenceService, model: string, metadata: Metadata): RequestTrace | undefined {
+export function startGrpcTrace(service: TracedService, model: string, metadata: Metadata): RequestTrace | undefined {
   const tracer = service.tracer;
   if (!tracer?.settings.active) return undefined;
   const trace = tracer.start(model, (name) => {

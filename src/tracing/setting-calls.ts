@@ -5,14 +5,20 @@
  */
 import { clip } from '../core/bounded-text.js';
 import { CranberriesError, invalidArgument } from '../core/errors.js';
-import type { InferenceService } from '../serving/inference-service.js';
 import { parseTraceUpdate, type RawSettingValue } from './trace-settings.js';
+import type { Tracer } from './tracer.js';
+
+/** What the trace-setting calls need of the inference service (`InferenceService` satisfies it). */
+export interface TraceSettingService {
+  readonly tracer?: Tracer | undefined;
+  modelReady(model: string, version?: number): boolean;
+}
 
 /**
  * Reads (settings undefined) or updates and reads the settings of `model` (undefined: global).
  * A model must be READY (Triton: INVALID_ARGUMENT `Request for unknown model : <m>`).
  */
-export function traceSettingCall(service: InferenceService, model: string | undefined, settings: ReadonlyMap<string, RawSettingValue> | undefined): Record<string, string | string[]> {
+export function traceSettingCall(service: TraceSettingService, model: string | undefined, settings: ReadonlyMap<string, RawSettingValue> | undefined): Record<string, string | string[]> {
   const tracer = service.tracer;
   if (!tracer) throw new CranberriesError('UNAVAILABLE', 'the server does not support tracing');
   if (model !== undefined && !service.modelReady(model)) throw invalidArgument(`Request for unknown model : ${clip(model, 256)}`);

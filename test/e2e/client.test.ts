@@ -167,7 +167,7 @@ for (const transport of TRANSPORTS) {
 
     test('every datatype survives the round trip through an identity model', async () => {
       for (const datatype of SERVED_TYPES) {
-        if (transport.json && datatype === 'FP16') continue; // FP16 cannot travel as JSON (protocols.md 1.6)
+        if (transport.json && datatype === 'FP16') continue; // FP16 cannot travel as JSON (the OIP datatypes: FP16 has no JSON form)
         const data = sample(datatype, transport.json);
         const result = await client.infer(`identity_${datatype.toLowerCase()}`, [{ name: 'INPUT0', datatype, shape: [1, 3], data }], transport.infer);
         const output = result.output('OUTPUT0');

@@ -12,7 +12,7 @@ import { infer } from '../helpers/oip-client.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
 import { startCarbon, type CarbonServer } from '../helpers/carbon.js';
 import { GraphiteReporter } from '../../src/metrics/graphite-reporter.js';
-import { parsePrometheusText, sampleValue } from '../../src/metrics/prometheus-text.js';
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 
 const CONFIG = 'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 const MODEL = 'my model.v2';

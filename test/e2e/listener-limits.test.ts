@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { GrpcClient } from '../../src/client/index.js';
-import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../../src/protocols/listener-limits.js';
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../../src/protocols/common/listener-limits.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { infer } from '../helpers/oip-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';

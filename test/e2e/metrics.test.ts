@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { infer } from '../helpers/oip-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
-import { parsePrometheusText, sampleValue, type Exposition } from '../../src/metrics/prometheus-text.js';
+import { parsePrometheusText, sampleValue, type Exposition } from '../helpers/prometheus-text.js';
 import { oipPackageDefinition, serviceDefinition } from '../../src/protocols/grpc/proto-loader.js';
 import { OIP_SERVICE_NAME } from '../../src/protocols/grpc/oip-service.js';
 

@@ -1,7 +1,7 @@
 /**
  * TF Serving model lists end to end: `--model-config-file` (served set, base paths, version policy
  * override, version labels), re-reading it, and gRPC HandleReloadConfigRequest replacing the served
- * set at run time (protocols.md §5.5). Real ONNX Runtime models on disk.
+ * set at run time (TF Serving's model_server_config.proto). Real ONNX Runtime models on disk.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

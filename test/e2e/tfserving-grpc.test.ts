@@ -1,5 +1,5 @@
 /**
- * TensorFlow Serving gRPC API end to end (protocols.md §4): PredictionService and ModelService on
+ * TensorFlow Serving gRPC API end to end (tensorflow_serving/apis): PredictionService and ModelService on
  * the server's gRPC port (next to OIP), called the way generated stubs call them, with real ONNX
  * Runtime behind. The digits model must answer exactly as over OIP REST JSON.
  */

@@ -1,5 +1,5 @@
 /**
- * TensorFlow Serving REST API end to end (protocols.md §3): real sockets, real ONNX Runtime workers,
+ * TensorFlow Serving REST API end to end (TF Serving's REST API): real sockets, real ONNX Runtime workers,
  * the bundled example models plus built fixtures. Checks the wire shapes TF Serving clients read,
  * every error path with its status, and that the digits model answers exactly as over OIP REST.
  */
@@ -94,7 +94,7 @@ describe('model status and metadata', () => {
     await expectError('GET', '/v1/models/linear/labels/stable', undefined, 400, /^Unrecognized servable version label: stable$/);
   });
 
-  test('metadata is the signature_def map of protocols.md 3.4', async () => {
+  test('metadata is the signature_def map TF Serving answers at /v1/models/{m}/metadata', async () => {
     const reply = await call('GET', '/v1/models/digits/metadata');
     assert.equal(reply.status, 200);
     const dims = (...sizes: number[]): unknown => ({ dim: sizes.map((size) => ({ size: String(size), name: '' })), unknown_rank: false });

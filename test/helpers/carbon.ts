@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 
 const CARBON_CACHE = '/usr/bin/carbon-cache';
 const WHISPER_FETCH = '/usr/bin/whisper-fetch';
-/** Debian's Python: the one that sees the carbon and whisper packages (environment.md). */
+/** Debian's Python: the one that sees the carbon and whisper packages (Debian's graphite-carbon installs them for /usr/bin/python3, not for other Pythons on the PATH). */
 const PYTHON = '/usr/bin/python3';
 
 export interface WhisperSeries {

@@ -1,7 +1,7 @@
 """OIP REST and TensorFlow Serving REST from Python's standard library (urllib.request only).
 
 OIP JSON, OIP binary tensor extension with `Inference-Header-Content-Length` built by hand
-(protocols.md 1.9), TF Serving `:predict` in row (`instances`) and columnar (`inputs`) formats, TF
+(Triton's binary tensor data extension), TF Serving `:predict` in row (`instances`) and columnar (`inputs`) formats, TF
 Serving model status, and the error answers of an unknown model. Prints the results as JSON.
 """
 import json

@@ -1,7 +1,6 @@
 /**
  * The ONNX Runtime backend: each model instance is one worker thread owning one session.
  */
-import { availableParallelism } from 'node:os';
 import { CranberriesError, invalidArgument } from '../../core/errors.js';
 import { dataTypeFromOrt } from '../../tensors/data-type.js';
 import type { ModelConfig } from '../../repository/model-config.js';
@@ -145,11 +144,6 @@ function graphLevel(config: ModelConfig): GraphLevel {
   // Triton's ORT backend: optimization.graph.level -1 = basic, 0 (default) or 1 = all.
   const level = config.optimization?.graph?.level ?? 0;
   return level < 0 ? 'basic' : 'all';
-}
-
-/** Default instance threads when the server divides `cores` among `instances`. */
-export function defaultIntraOpThreads(instances: number, cores = availableParallelism()): number {
-  return Math.max(1, Math.floor(cores / Math.max(1, instances)));
 }
 
 function toSignature(metadata: SessionMetadata, label: string): ModelSignature {

@@ -27,12 +27,12 @@ import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { CranberriesError, unavailable } from '../../core/errors.js';
 import { logFailure, toServiceError } from '../../protocols/grpc/index.js';
-import { REQUEST_ID_HEADER, resolveRequestId } from '../../metrics/request-id.js';
+import { REQUEST_ID_HEADER, resolveRequestId } from '../../protocols/common/request-id.js';
 import { Cancellation, type RequestRouter } from '../routing/index.js';
 import { RELAYED_UNARY_METHODS, TFS_PREDICT, type MessageRouter } from './grpc-forwarding.js';
 import { TENSOR_SERIALIZATION_HEADER } from '../../protocols/tfserving/tensor-serialization.js';
 import { forgetListeners, H2_SESSION_WINDOW, H2_SETTINGS, messageLength, type H2Answer, type H2Upstreams } from './h2-upstreams.js';
-import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../../protocols/listener-limits.js';
+import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../../protocols/common/listener-limits.js';
 import { applyHttp2SessionLimits, http2SettingsWithLimits } from '../../protocols/grpc/http2-session-limits.js';
 
 export interface GrpcFrontOptions {

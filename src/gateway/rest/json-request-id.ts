@@ -1,12 +1,12 @@
 /**
  * The OIP `id` of a relayed REST request, found without parsing the body. The gateway picks a
- * request's id as every Cranberries server does (`metrics/request-id.ts`: the `x-request-id`
+ * request's id as every Cranberries server does (`protocols/common/request-id.ts`: the `x-request-id`
  * header, else the OIP `id`, else a UUID) and sends it to the worker as `x-request-id`, so the
  * worker logs the same id. But the body may hold megabytes of JSON tensor data, so instead of a
  * JSON parse `peekJsonId` scans the top-level keys of the JSON object and gives up after a fixed
  * number of bytes. `tritonclient` writes `id` first, so the scan is short when there is one.
  */
-import { usableRequestId } from '../../metrics/request-id.js';
+import { usableRequestId } from '../../protocols/common/request-id.js';
 
 /** Bytes of JSON scanned for a top-level `id` before giving up. */
 const SCAN_LIMIT = 4096;

@@ -28,7 +28,7 @@ import type { ModelMetadata, ModelStatistics } from '../../serving/inference-ser
 import { Cancellation, type Endpoint, type RequestRouter } from '../routing/index.js';
 import { forwardedHeaders } from './forwarded-headers.js';
 import type { HttpUpstreams, UpstreamResponse } from './http-upstreams.js';
-import { newRequestId, REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../../metrics/request-id.js';
+import { newRequestId, REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../../protocols/common/request-id.js';
 import { peekJsonId } from './json-request-id.js';
 import { restSequenceKey } from './rest-sequence-key.js';
 

@@ -20,7 +20,7 @@
  * shared RetryBudget, so when a whole model is down they cannot multiply the load.
  */
 import { unavailable } from '../../core/errors.js';
-import { withRequestId } from '../../metrics/request-id.js';
+import { withRequestId } from '../../protocols/common/request-id.js';
 import type { Cancellation } from './cancellation.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import type { EndpointHealth } from './endpoint-health.js';

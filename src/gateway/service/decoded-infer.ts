@@ -9,7 +9,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { CranberriesError, type ErrorCode } from '../../core/errors.js';
-import { REQUEST_ID_HEADER, resolveRequestId } from '../../metrics/request-id.js';
+import { REQUEST_ID_HEADER, resolveRequestId } from '../../protocols/common/request-id.js';
 import type { RequestContext } from '../../serving/inference-service.js';
 import { Cancellation, sequenceKeyOf, type AttemptOutcome, type Endpoint, type RequestRouter } from '../routing/index.js';
 import type { GrpcAnswer } from '../grpc/index.js';

@@ -1,7 +1,8 @@
 /**
  * Builds the gRPC server of a Cranberries model server: the Open Inference Protocol service
- * (`inference.GRPCInferenceService`), the standard health service and any further services (TF
- * Serving's PredictionService / ModelService are added this way), registered but not bound. The
+ * (`inference.GRPCInferenceService`), the standard health service and the further services the
+ * composition code passes in `services` (TF Serving's PredictionService / ModelService), registered
+ * but not bound. The
  * composition code binds the address and port, so tests and the CLI choose where to listen.
  *
  * Message size limits apply both ways; `tritonclient` itself allows up to INT32_MAX, so the limit
@@ -13,12 +14,11 @@ import type { InferenceService } from '../../serving/inference-service.js';
 import { createHealthImplementation, HEALTH_SERVICE_NAME } from './health-service.js';
 import { createOipImplementation, OIP_SERVICE_NAME } from './oip-service.js';
 import { oipPackageDefinition, serviceDefinition } from './proto-loader.js';
-import { tfServingGrpcServices } from '../tfserving/tfs-grpc-service.js';
 import { undecodableMessageInterceptor, withTolerantDeserializers } from './undecodable-messages.js';
-import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../listener-limits.js';
+import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../common/listener-limits.js';
 import { grpcServerLimitOptions } from './grpc-listener.js';
 import { grpcAccessInterceptor, type AccessPolicy } from '../../access/index.js';
-import { logSettingsOf, type LogSettings } from '../../logging/log-settings.js';
+import { logSettingsOf, type LogSettings } from '../../core/log-settings.js';
 import type { SharedMemoryRegions } from '../../shared-memory/index.js';
 
 /** A further service to serve next to the inference and health services. */
@@ -34,15 +34,14 @@ export interface GrpcServerOptions {
   /** Largest message accepted or sent, in bytes. */
   readonly maxMessageBytes: number;
   readonly logger?: Logger | undefined;
-  readonly extraServices?: readonly GrpcServiceRegistration[] | undefined;
+  /** Further services (protocol families such as TF Serving's), served next to the inference and health services. */
+  readonly services?: readonly GrpcServiceRegistration[] | undefined;
   /** Keepalive, idle and age limits, streams per connection. Default `DEFAULT_LISTENER_LIMITS.grpc`. */
   readonly limits?: GrpcListenerLimits | undefined;
   /** Who may call what (`access/`), checked by an interceptor ahead of every method; absent: open. */
   readonly access?: AccessPolicy | undefined;
   /** Serve the logging extension (`LogSettings`) over these settings. Default: the logger's, if it has run-time settings. */
   readonly logSettings?: LogSettings | undefined;
-  /** TF Serving Predict answers carry numbers as `tensor_content` instead of typed lists (`--enable-serialization-as-tensor-content`). */
-  readonly tfsTensorContent?: boolean | undefined;
   /** System shared-memory regions (`shared-memory/`); absent: the extension's calls refuse registration. */
   readonly sharedMemory?: SharedMemoryRegions | undefined;
 }
@@ -60,7 +59,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     // then who may call what.
     interceptors: [undecodableMessageInterceptor, ...(options.access && !options.access.open ? [grpcAccessInterceptor(options.access)] : [])],
   });
-  const extras = [...tfServingGrpcServices(service, logger, maxMessageBytes, options.tfsTensorContent ? 'tensor_content' : 'proto_field'), ...(options.extraServices ?? [])];
+  const extras = options.services ?? [];
   const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);
 
   const definitions = oipPackageDefinition();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../listener-limits.js';
+import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../common/listener-limits.js';
 import { applyHttp2SessionLimits } from './http2-session-limits.js';
 
 const LIMITS: GrpcListenerLimits = { ...DEFAULT_LISTENER_LIMITS.grpc, idleTimeoutMs: 500, maxConnections: 20 };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CranberriesError } from '../../core/errors.js';
-import { createRootLogger, logSettingsOf } from '../../logging/log-settings.js';
+import { createRootLogger, logSettingsOf } from '../../core/log-settings.js';
 import { handleLogSettings } from './oip-logging.js';
 
 function settings(): NonNullable<ReturnType<typeof logSettingsOf>> {

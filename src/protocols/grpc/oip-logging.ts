@@ -5,7 +5,7 @@
  * else INVALID_ARGUMENT; naming `log_file` is UNIMPLEMENTED, as Triton answers it.
  */
 import { CranberriesError } from '../../core/errors.js';
-import type { LogSettings, LogSettingsSnapshot, LogSettingValue } from '../../logging/log-settings.js';
+import type { LogSettings, LogSettingsSnapshot, LogSettingValue } from '../../core/log-settings.js';
 
 type SettingChoice = 'bool_param' | 'uint32_param' | 'string_param';
 

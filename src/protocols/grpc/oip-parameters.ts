@@ -1,6 +1,6 @@
 /**
  * `InferParameter` maps ⇄ plain parameter values. All five kinds are decoded because
- * `tritonclient` uses all of them (docs/protocols.md 1.7): bool → boolean, string → string,
+ * `tritonclient` uses all of them (OIP parameters): bool → boolean, string → string,
  * double → number, int64/uint64 → number when it fits in a double exactly, bigint otherwise.
  * Encoding picks the kind from the JS type: safe integers go out as int64, other numbers as double.
  */

@@ -1,5 +1,5 @@
 /**
- * Model repository extension over gRPC (docs/protocols.md 1.10): RepositoryModelLoad parameters
+ * Model repository extension over gRPC (Triton's model repository extension): RepositoryModelLoad parameters
  * become the façade's LoadModelOptions. `config` is a string_param holding a JSON ModelConfig;
  * each `file:<version>/<file name>` is a bytes_param with a model file of an override directory,
  * which only makes sense together with `config`. Other parameters are ignored, like Triton does.

@@ -3,7 +3,7 @@
  * of the InferenceService façade. Each handler decodes its message, calls the façade and encodes the
  * answer; failures become gRPC statuses in `status-mapping.ts`. System shared memory is served by
  * `shared-memory/` (CUDA shared memory as Triton without GPUs answers it); `LogSettings` is answered
- * UNIMPLEMENTED when the server has no run-time log settings (`logging/log-settings.ts`).
+ * UNIMPLEMENTED when the server has no run-time log settings (`core/log-settings.ts`).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -25,8 +25,8 @@ import type {
 import { decodeLoadOptions, encodeModelIndex } from './oip-repository.js';
 import { createStreamInferHandler } from './oip-stream.js';
 import { logFailure, toServiceError } from './status-mapping.js';
-import { echoRequestId, failedInference, unaryRequestId } from '../../metrics/grpc-request-tracking.js';
-import type { LogSettings } from '../../logging/log-settings.js';
+import { echoRequestId, failedInference, unaryRequestId } from './request-tracking.js';
+import type { LogSettings } from '../../core/log-settings.js';
 import { handleLogSettings, type WireLogSettings } from './oip-logging.js';
 import {
   cudaShmRegister,

@@ -80,7 +80,7 @@ describe('gRPC ModelStreamInfer', () => {
     assert.equal(first[2]?.infer_response?.id, 'slow', 'the slow request completes last');
 
     const bad = byId.get('bad');
-    // The caller chose the id, so the message names it (metrics/grpc-request-tracking.ts).
+    // The caller chose the id, so the message names it (protocols/grpc/request-tracking.ts).
     assert.equal(bad?.error_message, "Request for unknown model: 'missing' is not found (request id: bad)");
     assert.equal(bad?.infer_response?.model_name, 'missing');
     assert.equal(byId.get('slow')?.error_message, '');

@@ -1,6 +1,6 @@
 /**
  * ModelStreamInfer: a bidirectional stream of ModelInferRequests, each answered by one
- * ModelStreamInferResponse (docs/protocols.md 2.3). Requests run concurrently and may complete out
+ * ModelStreamInferResponse (grpc_service.proto). Requests run concurrently and may complete out
  * of order; responses carry the request `id` so clients can match them. A failed request is
  * answered with `error_message` (plus model name, version and id) and the stream stays open. Once
  * the client half-closes and every response is written, the stream ends with OK.
@@ -17,7 +17,7 @@ import type { WireModelInferRequest, WireModelStreamInferResponse } from './oip-
 import { decodeInferRequest, encodeInferResponse } from './oip-infer-codec.js';
 import { startGrpcTrace, traceGrpcSend } from '../../tracing/index.js';
 import { logFailure } from './status-mapping.js';
-import { failedInference, streamRequestId } from '../../metrics/grpc-request-tracking.js';
+import { failedInference, streamRequestId } from './request-tracking.js';
 import { sharedMemoryUse, type SharedMemoryAccess } from '../../shared-memory/index.js';
 
 const MAX_IN_FLIGHT = 64;

@@ -1,5 +1,5 @@
 /**
- * Tensor data of ModelInfer (docs/protocols.md 2.3). Inputs come either typed, in the one
+ * Tensor data of ModelInfer (grpc_service.proto). Inputs come either typed, in the one
  * `InferTensorContents` list that matches their datatype, or raw, one `raw_input_contents` entry
  * per input in input order; a request never mixes the two and FP16/BF16 only travel raw. Outputs
  * always go out raw, like Triton, because `tritonclient` reads nothing else.

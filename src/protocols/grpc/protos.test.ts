@@ -66,7 +66,7 @@ describe('proto files', () => {
     assert.deepEqual(Object.keys(serviceDefinition(tf, 'tensorflow.serving.ModelService')).sort(), ['GetModelStatus', 'HandleReloadConfigRequest']);
   });
 
-  it('use the field numbers of docs/protocols.md', () => {
+  it('use the field numbers of the upstream protos (grpc_service.proto, tensorflow_serving/apis)', () => {
     const oip = oipPackageDefinition();
     assert.deepEqual(fieldNumbers(oip, 'inference.ModelInferRequest'), {
       model_name: 1, model_version: 2, id: 3, parameters: 4, inputs: 5, outputs: 6, raw_input_contents: 7,

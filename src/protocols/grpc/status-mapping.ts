@@ -1,5 +1,5 @@
 /**
- * The one place where Cranberries error codes become gRPC statuses (docs/protocols.md 2.4). Every
+ * The one place where Cranberries error codes become gRPC statuses (Triton's gRPC status codes). Every
  * code of the catalogue has a same-named gRPC status; anything that is not a CranberriesError is a
  * bug on our side and is reported as INTERNAL with its message.
  */

@@ -1,5 +1,5 @@
 /**
- * The one place where errors become HTTP answers (protocols.md §1.8): a CranberriesError's code
+ * The one place where errors become HTTP answers (the OIP REST errors): a CranberriesError's code
  * picks the status, every error body is `{"error": "<message>"}` with `Content-Type:
  * application/json`, and nothing reaches the client in fastify's own error shape.
  *

@@ -2,29 +2,28 @@
  * The HTTP front end: one fastify app carrying the generic HTTP behaviour every REST API of
  * Cranberries shares (raw Buffer bodies, request decompression, response compression, body limit,
  * `{"error": ...}` bodies, 404/405) and the OIP REST routes as a plugin. Other REST APIs (TF Serving
- * `/v1/...`) register as further plugins on the same app before it listens.
+ * `/v1/...`) are further plugins the composition code passes in `apis`; this file knows none of them.
  *
  * The app is returned with routes registered but not listening: the caller owns `listen`/`close`.
  * Per-request logging is off: at tens of thousands of requests per second a log line per request
  * would cost more than the request; failures with status ≥ 500 are still logged. Every request's
- * fastify id is its request id (`x-request-id`, else generated; `metrics/request-id.ts`), so the
+ * fastify id is its request id (`x-request-id`, else generated; `protocols/common/request-id.ts`), so the
  * lines fastify logs carry the same id as the answer and the request log.
  */
 import type { TlsOptions } from 'node:tls';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginCallback } from 'fastify';
 import type { Logger } from 'pino';
 import type { InferenceService } from '../../serving/inference-service.js';
-import { httpRequestId } from '../../metrics/http-request-tracking.js';
+import { httpRequestId } from './request-tracking.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-mapping.js';
-import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../listener-limits.js';
+import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../common/listener-limits.js';
 import { InflateBudget } from './inflate-budget.js';
 import { clientErrorAnswer, installClosingAnswer } from './listener-answers.js';
 import { oipRoutes } from './oip-routes.js';
 import { installBodyParsing } from './request-body.js';
 import { installResponseCompression } from './response-compression.js';
-import { tfServingRoutes } from '../tfserving/tfs-rest-routes.js';
 import { AccessPolicy, installRestAccess } from '../../access/index.js';
-import { logSettingsOf, type LogSettings } from '../../logging/log-settings.js';
+import { logSettingsOf, type LogSettings } from '../../core/log-settings.js';
 import { loggingRoutes } from './logging-routes.js';
 import type { SharedMemoryRegions } from '../../shared-memory/index.js';
 
@@ -52,6 +51,8 @@ export interface HttpAppOptions {
   readonly logSettings?: LogSettings | undefined;
   /** System shared-memory regions (`shared-memory/`); absent: the extension's routes refuse registration. */
   readonly sharedMemory?: SharedMemoryRegions | undefined;
+  /** Further REST APIs (protocol families such as TF Serving's `/v1/...`), registered after the OIP routes. */
+  readonly apis?: readonly FastifyPluginCallback[] | undefined;
 }
 
 /** Model names are path segments; fastify's default cap of 100 characters is too small for some. */
@@ -92,7 +93,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       sharedMemory: options.sharedMemory && { regions: options.sharedMemory, maxInputBytes: options.maxBodyBytes },
     }),
   );
-  void app.register(tfServingRoutes(options.service, options.maxBodyBytes));
+  for (const api of options.apis ?? []) void app.register(api);
   const logSettings = options.logSettings ?? logSettingsOf(options.logger || undefined);
   if (logSettings) void app.register(loggingRoutes(logSettings));
   return app;

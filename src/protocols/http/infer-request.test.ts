@@ -47,7 +47,7 @@ test('a JSON request becomes an InferenceRequest', () => {
   assert.equal(binaryOutputs, undefined);
 });
 
-test('the binary example of protocols.md §1.9 decodes (UINT32 [2,2] + BOOL [3])', () => {
+test("the binary example of Triton's binary tensor data extension decodes (UINT32 [2,2] + BOOL [3])", () => {
   const a = new Uint32Array([1, 2, 3, 0xffffffff]);
   const { body: b, jsonLength } = body(
     {

@@ -1,5 +1,5 @@
 /**
- * Decodes an OIP REST inference request body (protocols.md §1.5, §1.7, §1.9) into a
+ * Decodes an OIP REST inference request body (the OIP REST inference JSON, OIP parameters, Triton's binary tensor data extension) into a
  * protocol-neutral `InferenceRequest`, plus the HTTP-only choice of which outputs come back binary.
  *
  * Body layout: `Inference-Header-Content-Length: N` gives the length of the JSON part; the bytes

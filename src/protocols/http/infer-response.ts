@@ -1,5 +1,5 @@
 /**
- * Encodes an inference response for OIP REST (protocols.md §1.5, §1.9): the JSON object, written
+ * Encodes an inference response for OIP REST (the OIP REST inference JSON, Triton's binary tensor data extension): the JSON object, written
  * as text, followed by the bytes of every binary output in `outputs` order.
  *
  * With binary outputs the answer is `application/octet-stream` with

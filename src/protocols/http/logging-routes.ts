@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { invalidArgument } from '../../core/errors.js';
-import type { LogSettings } from '../../logging/log-settings.js';
+import type { LogSettings } from '../../core/log-settings.js';
 import { isJsonObject, parseJsonText } from './json-fields.js';
 import { routePath } from './method-routes.js';
 import { bodyOf } from './request-body.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { CranberriesError } from '../../core/errors.js';
 import type { DataType } from '../../tensors/data-type.js';
-import { installHttpRequestTracking } from '../../metrics/http-request-tracking.js';
+import { installHttpRequestTracking } from './request-tracking.js';
 import { createHttpApp } from './http-server.js';
 import { exampleModels, FakeInferenceService } from '../../../test/doubles/fake-inference-service.js';
 import { laneTest } from './testing/lane-test.js';

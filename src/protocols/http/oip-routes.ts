@@ -1,5 +1,5 @@
 /**
- * The Open Inference Protocol REST API (KServe v2 / Triton, protocols.md §1) as a fastify plugin
+ * The Open Inference Protocol REST API (KServe v2 / Triton) as a fastify plugin
  * over an `InferenceService`: health, server and model metadata, model config, statistics,
  * inference, the model repository, system shared-memory and trace extensions. No logging API here
  * (`logging-routes.ts`).
@@ -17,7 +17,8 @@ import { isJsonObject, optionalBoolean, parseJsonText, type JsonObject } from '.
 import { routePath, type MethodRoute } from './method-routes.js';
 import { bodyOf } from './request-body.js';
 import { parseVersion } from './version-param.js';
-import { refusingSharedMemory, registerSharedMemoryRoutes } from '../../shared-memory/index.js';
+import { refusingSharedMemory } from '../../shared-memory/index.js';
+import { registerSharedMemoryRoutes } from './shared-memory-routes.js';
 
 const SHM_NOT_OFFERED = 'system shared memory is not offered by this server';
 import { restSettingValues, traceSettingCall } from '../../tracing/index.js';

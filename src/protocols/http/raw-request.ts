@@ -1,5 +1,5 @@
 /**
- * Triton's raw binary inference request (protocols.md §1.9): `Inference-Header-Content-Length: 0`
+ * Triton's raw binary inference request (Triton's binary tensor data extension): `Inference-Header-Content-Length: 0`
  * means there is no JSON; the whole body is the data of the model's only input, and every output
  * comes back binary.
  *

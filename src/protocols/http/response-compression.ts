@@ -1,7 +1,7 @@
 /**
  * Response compression as Triton does it: when `Accept-Encoding` names gzip or deflate, bodies
  * are compressed and `Content-Encoding` says how. `Inference-Header-Content-Length` keeps the
- * length of the *uncompressed* JSON part (protocols.md §1.9). Small bodies (health, metadata, most
+ * length of the *uncompressed* JSON part (Triton's binary tensor data extension). Small bodies (health, metadata, most
  * errors) go out as they are: compressing them costs more than it saves.
  *
  * Compression runs on libuv's thread pool (async zlib), never on the event loop, at zlib's fastest

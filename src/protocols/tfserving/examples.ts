@@ -1,6 +1,6 @@
 /**
  * `tensorflow.Example`s — the input of Classify, Regress and MultiInference — in one neutral form,
- * read from the REST JSON (`examples` + optional `context`, protocols.md §3.6) or from the gRPC
+ * read from the REST JSON (`examples` + optional `context`, TF Serving's REST Classify / Regress) or from the gRPC
  * `tensorflow.serving.Input` message. Context features are added to every example and must not
  * repeat one of its features.
  *

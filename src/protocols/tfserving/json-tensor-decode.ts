@@ -1,5 +1,5 @@
 /**
- * TF Serving REST tensor values (protocols.md §3.5) → protocol-neutral tensors. A value is a scalar,
+ * TF Serving REST tensor values (TF Serving's REST Predict) → protocol-neutral tensors. A value is a scalar,
  * a nested list (its nesting gives the shape, and it must be rectangular) or a `{"b64": "..."}`
  * object standing for one binary string element.
  *
@@ -19,7 +19,7 @@
  */
 import { describeJsonValue, formatShape, quoteInput } from '../../core/bounded-text.js';
 import { CranberriesError, invalidArgument } from '../../core/errors.js';
-import { arrayTypeOf, type DataType } from '../../tensors/data-type.js';
+import { arrayTypeOf, SAFE_INTEGER_RANGES, type DataType } from '../../tensors/data-type.js';
 import type { Tensor, TensorData } from '../../tensors/tensor.js';
 import { checkedElementCount, MAX_DIMS } from '../../tensors/tensor-limits.js';
 import { tfDataTypeOf } from './tf-data-types.js';
@@ -30,17 +30,6 @@ export interface JsonTensorSpec {
   /** The signature's shape (-1 = any size); when given, the request's shape must fit it. */
   readonly shape?: readonly number[] | undefined;
 }
-
-const INTEGER_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
-  INT8: [-128, 127],
-  UINT8: [0, 255],
-  INT16: [-32768, 32767],
-  UINT16: [0, 65535],
-  INT32: [-2147483648, 2147483647],
-  UINT32: [0, 4294967295],
-  INT64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-};
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
@@ -169,7 +158,7 @@ function writerFor(datatype: DataType, count: number, where: string): LeafWriter
       };
     }
     default: {
-      const [min, max] = INTEGER_RANGES[datatype]!;
+      const [min, max] = SAFE_INTEGER_RANGES[datatype]!;
       const out = new (arrayTypeOf(datatype))(count);
       const big = datatype === 'INT64' || datatype === 'UINT64';
       return {

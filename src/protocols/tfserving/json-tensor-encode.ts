@@ -1,5 +1,5 @@
 /**
- * Protocol-neutral tensors → the JSON text of TF Serving REST responses (protocols.md §3.5):
+ * Protocol-neutral tensors → the JSON text of TF Serving REST responses (TF Serving's REST Predict):
  * nested lists following the shape, written as text directly (no intermediate JS arrays).
  *
  * - Floats: the shortest decimal that reads back as the same value (for FP32: the same float32, so

@@ -1,6 +1,6 @@
 /**
  * JSON request bodies of the TF Serving REST API, which (unlike standard JSON) may hold the tokens
- * `NaN`, `Infinity` and `-Infinity` as numbers (protocols.md §3.1).
+ * `NaN`, `Infinity` and `-Infinity` as numbers (TF Serving's REST API accepts and writes them).
  *
  * The native `JSON.parse` reads every standard body; only a body it refuses is read again by the
  * small parser below, which also knows those tokens. So the common case costs nothing extra and a

@@ -1,5 +1,5 @@
 /**
- * The JSON of TF Serving REST Predict (protocols.md §3.5): the row (`instances`) and columnar
+ * The JSON of TF Serving REST Predict (`POST /v1/models/{m}:predict`): the row (`instances`) and columnar
  * (`inputs`) request formats → tensors, and the outputs → `predictions` (row) or `outputs`
  * (columnar) text.
  *

@@ -1,5 +1,5 @@
 /**
- * The TF Serving view of a model's signature (protocols.md §3.4, §4.2): the `SignatureDefMap` a
+ * The TF Serving view of a model's signature (TF Serving's metadata JSON, tensorflow_serving/apis): the `SignatureDefMap` a
  * model presents, which signature name a request may use, and which models fit Classify/Regress.
  *
  * Every model has `serving_default` (method `tensorflow/serving/predict`) whose inputs and outputs

@@ -1,5 +1,5 @@
 /**
- * `tensorflow.TensorProto` ↔ protocol-neutral tensors (protocols.md §4.4).
+ * `tensorflow.TensorProto` ↔ protocol-neutral tensors (tensorflow/core/framework/tensor.proto).
  *
  * Decoding accepts both forms clients send: `tensor_content` (raw little-endian bytes, what
  * `tf.make_tensor_proto` produces for numeric arrays; for DT_STRING, TF's packed form of all varint
@@ -24,20 +24,11 @@ import { clip, formatShape, quoteInput } from '../../core/bounded-text.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { TensorSignature } from '../../backends/backend.js';
 import { decodeBinaryTensor, encodeBinaryTensor } from '../../tensors/binary-codec.js';
-import { arrayTypeOf, type DataType } from '../../tensors/data-type.js';
+import { arrayTypeOf, INTEGER_RANGES, type DataType } from '../../tensors/data-type.js';
 import { isBytesData, type NumericArray, type Tensor, type TensorData } from '../../tensors/tensor.js';
 import { checkedElementCount, checkRank, type DecodeBudget } from '../../tensors/tensor-limits.js';
 import { dataTypeFromTf, tfDataTypeOf, TYPED_VAL_FIELDS, typedValFieldOf } from './tf-data-types.js';
 import type { WireInt64, WireTensorProto, WireTensorShape } from './tfs-messages.js';
-
-const INT_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
-  INT8: [-128, 127],
-  UINT8: [0, 255],
-  INT16: [-32768, 32767],
-  UINT16: [0, 65535],
-  INT32: [-2147483648, 2147483647],
-  UINT32: [0, 4294967295],
-};
 
 export interface TensorProtoDecoding {
   /** The signature's input of this name (API shape, -1 = any size): dtype and shape must fit it. */
@@ -168,7 +159,7 @@ function decodeTypedValues(proto: WireTensorProto, datatype: DataType, count: nu
     }
     default: {
       const values = (proto[field] ?? []) as number[];
-      const range = INT_RANGES[datatype];
+      const range = INTEGER_RANGES[datatype];
       if (range) checkRange(values, Math.min(values.length, count), range, datatype, field, where);
       const out = new (arrayTypeOf(datatype))(count) as Float32Array | Float64Array | Int32Array;
       fillNumbers(out, values, count);

@@ -4,7 +4,7 @@ import { CranberriesError } from '../../core/errors.js';
 import { DATA_TYPES } from '../../tensors/data-type.js';
 import { dataTypeFromTf, tfDataTypeNumberOf, tfDataTypeOf, typedValFieldOf } from './tf-data-types.js';
 
-void test('the dtype table maps TF names and numbers both ways (protocols.md 4.3)', () => {
+void test('the dtype table maps TF names and numbers both ways (tensorflow/core/framework/types.proto)', () => {
   const expected = {
     FP32: ['DT_FLOAT', 1, 'float_val'],
     FP64: ['DT_DOUBLE', 2, 'double_val'],

@@ -1,5 +1,5 @@
 /**
- * TensorFlow's `tensorflow.DataType` ↔ the protocol-neutral datatypes (protocols.md §4.3), and
+ * TensorFlow's `tensorflow.DataType` ↔ the protocol-neutral datatypes (tensorflow/core/framework/types.proto), and
  * which typed `TensorProto` list carries each one (§4.4). One table, used by the gRPC TensorProto
  * codec, the REST JSON codecs and the metadata signatures.
  *

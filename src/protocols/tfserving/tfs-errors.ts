@@ -1,5 +1,5 @@
 /**
- * Errors of the TF Serving REST API (protocols.md §3.2): `{"error": "<message>"}` with the HTTP
+ * Errors of the TF Serving REST API: `{"error": "<message>"}` with the HTTP
  * status TF Serving derives from the canonical code. It differs from the OIP table on purpose
  * (CANCELLED → 499, ALREADY_EXISTS → 409), so TF Serving clients see what they expect. Errors that
  * are not CranberriesErrors (body too large, bad compression) keep the app's generic status.

@@ -1,5 +1,5 @@
 /**
- * TF Serving's gRPC services (protocols.md §4) on the InferenceService façade:
+ * TF Serving's gRPC services (tensorflow_serving/apis) on the InferenceService façade:
  *
  * - `tensorflow.serving.PredictionService`: Predict (TensorProto in both forms, `output_filter`;
  *   answers in the typed `*_val` lists unless the server or the call asks for `tensor_content`),
@@ -60,7 +60,7 @@ export const MODEL_SERVICE_NAME = 'tensorflow.serving.ModelService';
 export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
 
 /**
- * The registrations `createGrpcServer` adds next to the OIP service. `maxDecodedBytes` bounds what
+ * The registrations the composition code passes to `createGrpcServer` (`services`). `maxDecodedBytes` bounds what
  * one Predict request's tensors take once expanded (the server passes its message size limit);
  * `serialization` is how Predict answers carry numbers (default: typed lists, as TF Serving).
  */

@@ -1,5 +1,5 @@
 /**
- * The paths of the TF Serving REST API (protocols.md §3.1), matched the way TF Serving does:
+ * The paths of the TF Serving REST API (`/v1/models/{m}[/versions/{v}|/labels/{l}][:verb]`), matched the way TF Serving does:
  * case-insensitively, `{m}` and `{l}` as `[^/:]+` (URL-decoded), `{v}` as digits, a version or a
  * label but not both. Anything else under `/v1` is `400 Malformed request: <METHOD> <path>`, and
  * `GET /v1/models` is `400 Missing model name in request.`

@@ -1,5 +1,5 @@
 /**
- * The TensorFlow Serving REST API (protocols.md §3) as a fastify plugin on the app that also
+ * The TensorFlow Serving REST API (`/v1/models/...`) as a fastify plugin on the app that also
  * serves OIP: every `/v1/...` request reaches one handler that parses the path itself (TF Serving's
  * `:predict` suffixes and case-insensitive matching do not fit a router), with TF Serving's error
  * statuses. The same plugin adds the version-label endpoints of the repository API

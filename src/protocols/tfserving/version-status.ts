@@ -1,5 +1,5 @@
 /**
- * A model version's state in TF Serving's terms (protocols.md §3.3, §4.3): the façade's states
+ * A model version's state in TF Serving's terms (TF Serving's model status JSON, tensorflow/core/framework/types.proto): the façade's states
  * mapped onto `ModelVersionStatus.State`, and a `StatusProto` that is OK unless the version failed.
  *
  *   LOADING → LOADING, READY → AVAILABLE, UNLOADING → UNLOADING,

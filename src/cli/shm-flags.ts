@@ -5,7 +5,7 @@
  * with the server's rights.
  */
 import type { Command } from 'commander';
-import { booleanValue } from '../cli/startup-flags.js';
+import { booleanValue } from './startup-flags.js';
 
 export interface SharedMemoryFlags {
   allowClientShm: boolean;

@@ -8,8 +8,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { Registry } from 'prom-client';
-import { collectProcessMetrics } from '../metrics/server-metrics.js';
-import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../protocols/listener-limits.js';
+import { collectProcessMetrics } from './server-metrics.js';
+import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../protocols/common/listener-limits.js';
 import { clientErrorAnswer } from '../protocols/http/listener-answers.js';
 
 /**

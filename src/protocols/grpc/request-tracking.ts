@@ -1,16 +1,15 @@
 /**
  * Request ids and failure accounting for the gRPC inference handlers (the gRPC side of
- * `http-request-tracking.ts`): the id comes from the `x-request-id` metadata, the OIP `id` or is
+ * `protocols/http/request-tracking.ts`): the id comes from the `x-request-id` metadata, the OIP `id` or is
  * generated (`request-id.ts`); unary calls echo it in their response metadata; a failure is
  * reported to the service (`InferenceService.recordRejected`) and, when the caller chose the id, its message
  * ends with ` (request id: X)` (a gRPC error is only a status and a message; an id the caller
  * never saw would only lengthen it).
  */
 import { Metadata } from '@grpc/grpc-js';
-import { asCranberriesError, type CranberriesError } from '../core/errors.js';
-import type { InferenceService } from '../serving/inference-service.js';
-import { versionOrUndefined } from './http-request-tracking.js';
-import { REQUEST_ID_HEADER, resolveRequestId, withRequestId, type ResolvedRequestId } from './request-id.js';
+import { asCranberriesError, type CranberriesError } from '../../core/errors.js';
+import type { InferenceService } from '../../serving/inference-service.js';
+import { REQUEST_ID_HEADER, resolveRequestId, versionOrUndefined, withRequestId, type ResolvedRequestId } from '../common/request-id.js';
 
 /** A unary call's id: metadata, then the message's `id`, then generated. */
 export function unaryRequestId(metadata: Metadata, oipId: string): ResolvedRequestId {

@@ -10,12 +10,12 @@
  * Triton built without GPUs does: no regions, unregistering succeeds, registering fails.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { quoteInput } from '../core/bounded-text.js';
-import { invalidArgument, notFound } from '../core/errors.js';
-import { isJsonObject, parseJsonText } from '../protocols/http/json-fields.js';
-import { routePath } from '../protocols/http/method-routes.js';
-import { bodyOf } from '../protocols/http/request-body.js';
-import type { SharedMemoryRegions } from './system-shared-memory.js';
+import { quoteInput } from '../../core/bounded-text.js';
+import { invalidArgument, notFound } from '../../core/errors.js';
+import { isJsonObject, parseJsonText } from './json-fields.js';
+import { routePath } from './method-routes.js';
+import { bodyOf } from './request-body.js';
+import type { SharedMemoryRegions } from '../../shared-memory/system-shared-memory.js';
 
 export function registerSharedMemoryRoutes(app: FastifyInstance, regions: SharedMemoryRegions): void {
   const regionOf = (request: FastifyRequest): string | undefined => (request.params as { name?: string }).name;

@@ -10,7 +10,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventChannel } from '../core/events.js';
-import type { PlacementStatus } from '../cluster/layout.js';
+import type { PlacementStatus } from './layout.js';
 
 /** The part of a placement round's result these metrics read (`cluster/placement.ts` PlacementResult). */
 export interface PlacementRound {

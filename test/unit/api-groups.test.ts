@@ -1,14 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHttpApp } from '../protocols/http/http-server.js';
-import { FakeInferenceService } from '../../test/doubles/fake-inference-service.js';
-import { oipPackageDefinition, serviceDefinition, tfServingPackageDefinition } from '../protocols/grpc/proto-loader.js';
-import { clusterAdminRoutes } from '../cluster/admin-routes.js';
-import { MemoryStore } from '../cluster/store/memory-store.js';
-import { grpcGroupOf, isMutation, restGroupOf, tfServingRestGroupOf, GRPC_METHOD_GROUPS } from './api-groups.js';
+import { createHttpApp } from '../../src/protocols/http/http-server.js';
+import { FakeInferenceService } from '../doubles/fake-inference-service.js';
+import { oipPackageDefinition, serviceDefinition, tfServingPackageDefinition } from '../../src/protocols/grpc/proto-loader.js';
+import { tfServingRoutes } from '../../src/protocols/tfserving/index.js';
+import { clusterAdminRoutes } from '../../src/cluster/admin-routes.js';
+import { MemoryStore } from '../../src/cluster/store/memory-store.js';
+import { grpcGroupOf, isMutation, restGroupOf, tfServingRestGroupOf, GRPC_METHOD_GROUPS } from '../../src/access/api-groups.js';
 
 test('every REST route of the model server and the cluster admin API belongs to a group', async () => {
-  const app = createHttpApp({ service: new FakeInferenceService(), maxBodyBytes: 1024 });
+  const service = new FakeInferenceService();
+  const app = createHttpApp({ service, maxBodyBytes: 1024, apis: [tfServingRoutes(service, 1024)] });
   const routes: { method: string; url: string }[] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });

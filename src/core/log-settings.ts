@@ -12,7 +12,7 @@
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { prettyFactory } from 'pino-pretty';
-import { CranberriesError, invalidArgument } from '../core/errors.js';
+import { CranberriesError, invalidArgument } from './errors.js';
 import { formatTextMessage } from './text-line.js';
 
 export const LOG_FORMATS = ['text', 'json'] as const;

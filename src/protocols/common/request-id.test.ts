@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CranberriesError } from '../core/errors.js';
+import { CranberriesError } from '../../core/errors.js';
 import { resolveRequestId, usableRequestId, withRequestId } from './request-id.js';
 
 test('the header wins, then the OIP id, then a generated id', () => {

@@ -12,9 +12,9 @@
  * Installed on the app before it starts (hooks on the root reach every plugin's routes).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CranberriesError } from '../core/errors.js';
-import type { InferenceService } from '../serving/inference-service.js';
-import { REQUEST_ID_HEADER, resolveRequestId, usableRequestId } from './request-id.js';
+import { CranberriesError } from '../../core/errors.js';
+import type { InferenceService } from '../../serving/inference-service.js';
+import { REQUEST_ID_HEADER, resolveRequestId, usableRequestId, versionOrUndefined } from '../common/request-id.js';
 
 export interface HttpRequestTrackingOptions {
   /** Receives the failures of inference routes (the serving core). */
@@ -46,12 +46,6 @@ export function installHttpRequestTracking(app: FastifyInstance, options: HttpRe
       done();
     });
   }
-}
-
-/** A path or wire version string as a number, or undefined when absent or not a version (the failure is counted all the same). */
-export function versionOrUndefined(text: string | undefined): number | undefined {
-  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) return undefined;
-  return Number(text);
 }
 
 /** Once an inference body is decoded: its OIP `id` becomes the request id unless a header named one. */

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { CranberriesError, invalidArgument } from '../core/errors.js';
-import type { InferenceService } from '../serving/inference-service.js';
-import { adoptOipRequestId, httpRequestId, installHttpRequestTracking, versionOrUndefined } from './http-request-tracking.js';
+import { CranberriesError, invalidArgument } from '../../core/errors.js';
+import type { InferenceService } from '../../serving/inference-service.js';
+import { adoptOipRequestId, httpRequestId, installHttpRequestTracking } from './request-tracking.js';
+import { versionOrUndefined } from '../common/request-id.js';
 
 function app(recorded: unknown[][], bodyLimit?: number): FastifyInstance {
   const instance = Fastify({ genReqId: httpRequestId, ...(bodyLimit === undefined ? {} : { bodyLimit }) });

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { EventChannel } from '../core/events.js';
-import type { SessionState } from '../cluster/store/coordination-store.js';
+import type { SessionState } from './store/coordination-store.js';
 import { createCoordinationMetrics } from './coordination-metrics.js';
 import { ControllerMetrics, type PlacementRound } from './controller-metrics.js';
-import { GatewayUpstreamMetrics } from './gateway-upstream-metrics.js';
+import { GatewayUpstreamMetrics } from '../metrics/gateway-upstream-metrics.js';
 import { WorkerMetrics } from './worker-metrics.js';
-import { parsePrometheusText, sampleValue, type Exposition } from './prometheus-text.js';
+import { parsePrometheusText, sampleValue, type Exposition } from '../../test/helpers/prometheus-text.js';
 
 const scrape = async (registry: Registry): Promise<Exposition> => parsePrometheusText(await registry.metrics());
 

@@ -4,7 +4,7 @@
  * entered — a worker that keeps losing its session shows here before it shows anywhere else.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { SessionState } from '../cluster/store/coordination-store.js';
+import type { SessionState } from './store/coordination-store.js';
 
 export const SESSION_STATES: readonly SessionState[] = ['connected', 'disconnected', 'expired'];
 

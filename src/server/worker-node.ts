@@ -9,18 +9,18 @@
  * reverse: the agent leaves the cluster first so the gateway stops routing here, then the server
  * drains and unloads.
  *
- * The server's `/metrics` also shows the worker's membership (`metrics/worker-metrics.ts`) and its
- * coordination session (`metrics/coordination-metrics.ts`).
+ * The server's `/metrics` also shows the worker's membership (`cluster/worker-metrics.ts`) and its
+ * coordination session (`cluster/coordination-metrics.ts`).
  */
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import type { Logger } from '../core/logger.js';
-import { createCoordinationMetrics } from '../metrics/coordination-metrics.js';
-import { WorkerMetrics } from '../metrics/worker-metrics.js';
-import { ModelServer, type BoundPorts, type ModelServerOptions } from '../server/model-server.js';
-import type { ReadinessCondition } from '../server/readiness.js';
-import { AssignmentSelection } from './assignment-selection.js';
-import type { CoordinationStore } from './store/coordination-store.js';
-import { WorkerAgent } from './worker-agent.js';
+import { createCoordinationMetrics } from '../cluster/coordination-metrics.js';
+import { WorkerMetrics } from '../cluster/worker-metrics.js';
+import { ModelServer, type BoundPorts, type ModelServerOptions } from './model-server.js';
+import type { ReadinessCondition } from './readiness.js';
+import { AssignmentSelection } from '../cluster/assignment-selection.js';
+import type { CoordinationStore } from '../cluster/store/coordination-store.js';
+import { WorkerAgent } from '../cluster/worker-agent.js';
 
 export interface WorkerNodeOptions {
   readonly store: CoordinationStore;

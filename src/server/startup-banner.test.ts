@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bannerModels, bannerText, endpointUrls } from './startup-banner.js';
-import type { ReadinessModels } from '../server/readiness.js';
+import type { ReadinessModels } from './readiness.js';
 
 const endpoints = { host: '127.0.0.1', http: 8000, grpc: 8001, metrics: 8002, tls: false };
 

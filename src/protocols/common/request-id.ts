@@ -13,7 +13,7 @@
  * UUID, which matters when one is made for every request.
  */
 import { randomBytes } from 'node:crypto';
-import { CranberriesError, asCranberriesError } from '../core/errors.js';
+import { CranberriesError, asCranberriesError } from '../../core/errors.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -56,4 +56,10 @@ export function withRequestId(error: unknown, requestId: string): CranberriesErr
   const failure = asCranberriesError(error);
   if (failure.message.endsWith(`(request id: ${requestId})`)) return failure;
   return new CranberriesError(failure.code, `${failure.message} (request id: ${requestId})`, { cause: failure });
+}
+
+/** A path or wire version string as a number, or undefined when absent or not a version (the failure is counted all the same). */
+export function versionOrUndefined(text: string | undefined): number | undefined {
+  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) return undefined;
+  return Number(text);
 }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CranberriesError } from '../core/errors.js';
+import { CranberriesError } from './errors.js';
 import { createRootLogger, defaultLogFormat, logSettingsOf, switchesOf, thresholdOf, writes, type LogFormat, type LogLevel } from './log-settings.js';
 
 function capture(level: LogLevel, format: LogFormat): { logger: ReturnType<typeof createRootLogger>; lines: string[] } {

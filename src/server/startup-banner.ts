@@ -6,8 +6,8 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { VERSION } from '../core/version.js';
-import { modelReason, type ReadinessModels } from '../server/readiness.js';
-import { logSettingsOf } from './log-settings.js';
+import { modelReason, type ReadinessModels } from './readiness.js';
+import { logSettingsOf } from '../core/log-settings.js';
 
 export interface BannerEndpoints {
   readonly host: string;
