@@ -97,7 +97,7 @@ module.exports = {
     },
     {
       name: 'through-index',
-      comment: "the package entry point (src/index.ts) imports each folder through its index.ts",
+      comment: 'the package entry point (src/index.ts) imports each folder through its index.ts',
       severity: 'warn',
       from: { path: '^src/index\\.ts$' },
       to: { path: '^src/', pathNot: '^src/(?:protocols/)?[^/]+/index\\.ts$' },

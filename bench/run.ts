@@ -74,7 +74,10 @@ async function main(): Promise<void> {
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const markdown = renderMarkdown(results);
-  for (const [extension, text] of [['json', JSON.stringify(results, null, 2)], ['md', markdown]] as const) {
+  for (const [extension, text] of [
+    ['json', JSON.stringify(results, null, 2)],
+    ['md', markdown],
+  ] as const) {
     const file = join(dir, `${date}.${extension}`);
     await writeFile(`${file}.tmp`, `${text}\n`);
     await rename(`${file}.tmp`, file);

@@ -109,8 +109,27 @@ try {
 async function runExamples(repository, examples) {
   const server = spawn(
     process.execPath,
-    [join(root, 'dist/src/cli/main.js'), 'serve', '--model-repository', repository, '--model-control-mode', 'explicit', '--load-model', '*',
-      '--http-port', httpPort, '--grpc-port', grpcPort, '--metrics-port', '0', '--log-level', 'warn', '--allow-client-shm', '--server-name', 'triton'],
+    [
+      join(root, 'dist/src/cli/main.js'),
+      'serve',
+      '--model-repository',
+      repository,
+      '--model-control-mode',
+      'explicit',
+      '--load-model',
+      '*',
+      '--http-port',
+      httpPort,
+      '--grpc-port',
+      grpcPort,
+      '--metrics-port',
+      '0',
+      '--log-level',
+      'warn',
+      '--allow-client-shm',
+      '--server-name',
+      'triton',
+    ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const exited = new Promise((resolve) => server.once('exit', resolve));

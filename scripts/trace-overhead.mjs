@@ -48,10 +48,13 @@ function cpuTicks(pid) {
 
 function post(agent, port) {
   return new Promise((resolvePost, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/v2/models/digits/infer', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolvePost() : reject(new Error(`status ${res.statusCode}`))));
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path: '/v2/models/digits/infer', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolvePost() : reject(new Error(`status ${res.statusCode}`))));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -87,8 +90,27 @@ async function measure(checkout, traceFlags) {
   nextPort += 3;
   const child = spawn(
     process.execPath,
-    [join(checkout, 'dist/src/cli/main.js'), 'serve', '--model-repository', join(root, 'models'), '--model-control-mode', 'explicit', '--load-model', 'digits', '--host', '127.0.0.1',
-      '--http-port', String(port), '--grpc-port', String(port + 1), '--metrics-port', String(port + 2), '--log-level', 'warn', ...traceFlags],
+    [
+      join(checkout, 'dist/src/cli/main.js'),
+      'serve',
+      '--model-repository',
+      join(root, 'models'),
+      '--model-control-mode',
+      'explicit',
+      '--load-model',
+      'digits',
+      '--host',
+      '127.0.0.1',
+      '--http-port',
+      String(port),
+      '--grpc-port',
+      String(port + 1),
+      '--metrics-port',
+      String(port + 2),
+      '--log-level',
+      'warn',
+      ...traceFlags,
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   try {
@@ -120,7 +142,11 @@ const traceDir = mkdtempSync(join(tmpdir(), 'trace-overhead-'));
 const allConfigurations = [
   ...(baseline ? [{ name: 'baseline', checkout: resolve(baseline), flags: [] }] : []),
   { name: 'off', checkout: root, flags: [] },
-  { name: 'triton', checkout: root, flags: ['--trace-config', 'level=TIMESTAMPS', '--trace-config', 'rate=1', '--trace-config', `triton,file=${join(traceDir, 't.json')}`, '--trace-config', 'triton,log-frequency=1000'] },
+  {
+    name: 'triton',
+    checkout: root,
+    flags: ['--trace-config', 'level=TIMESTAMPS', '--trace-config', 'rate=1', '--trace-config', `triton,file=${join(traceDir, 't.json')}`, '--trace-config', 'triton,log-frequency=1000'],
+  },
   { name: 'otel', checkout: root, flags: ['--trace-config', 'mode=opentelemetry', '--trace-config', 'level=TIMESTAMPS', '--trace-config', 'rate=1', '--trace-config', `opentelemetry,url=${otlpUrl}`] },
 ];
 const configurations = allConfigurations.filter((c) => !only || only.includes(c.name));
@@ -130,7 +156,9 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const configuration of round % 2 === 0 ? configurations : [...configurations].reverse()) {
     const result = await measure(configuration.checkout, configuration.flags);
     results.get(configuration.name).push(result);
-    console.log(`round ${round + 1} ${configuration.name.padEnd(8)} main thread ${result.mainUsPerRequest.toFixed(1)} µs/request, process ${result.cpuUsPerRequest.toFixed(1)} µs/request, wall ${result.wallUsPerRequest.toFixed(1)} µs/request`);
+    console.log(
+      `round ${round + 1} ${configuration.name.padEnd(8)} main thread ${result.mainUsPerRequest.toFixed(1)} µs/request, process ${result.cpuUsPerRequest.toFixed(1)} µs/request, wall ${result.wallUsPerRequest.toFixed(1)} µs/request`,
+    );
   }
 }
 receiver.close();

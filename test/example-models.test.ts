@@ -59,7 +59,9 @@ function configTensors(text: string, section: 'input' | 'output'): ConfigTensor[
   }));
 }
 
-const allModels = readdirSync(MODELS).filter((name) => statSync(new URL(name, MODELS)).isDirectory()).sort();
+const allModels = readdirSync(MODELS)
+  .filter((name) => statSync(new URL(name, MODELS)).isDirectory())
+  .sort();
 // The Python-backend examples are checked through the server by test/e2e/python-backend.test.ts.
 const PYTHON_MODELS = ['digits_torchscript', 'iris', 'signal_filter'];
 const modelNames = allModels.filter((name) => !PYTHON_MODELS.includes(name));
@@ -78,7 +80,10 @@ for (const name of modelNames) {
     assert.ok(Number.isInteger(maxBatch), 'max_batch_size is set');
 
     const session = await loadModel(name);
-    for (const [section, metadata] of [['input', session.inputMetadata], ['output', session.outputMetadata]] as const) {
+    for (const [section, metadata] of [
+      ['input', session.inputMetadata],
+      ['output', session.outputMetadata],
+    ] as const) {
       const declared = configTensors(config, section);
       assert.deepEqual(declared.map((t) => t.name).sort(), metadata.map((m) => m.name).sort(), `${section} names`);
       for (const tensor of declared) {
@@ -98,15 +103,16 @@ for (const name of modelNames) {
 
 void test('digits: the example request is classified as its true label, as torch did', async () => {
   const input = await firstInput('digits');
-  const expected = await readJson<{ label: number; index_in_dataset: number; torch_probabilities: number[] }>(
-    'examples/digits/request.expected.json',
-  );
+  const expected = await readJson<{ label: number; index_in_dataset: number; torch_probabilities: number[] }>('examples/digits/request.expected.json');
   assert.equal(input.name, 'image');
   assert.equal(input.datatype, 'FP32');
   assert.deepEqual(input.shape, [1, 1, 8, 8]);
   assert.equal(input.data.length, 64);
   const pixels = Float32Array.from(input.data as number[]);
-  assert.ok(pixels.every((p) => p >= 0 && p <= 16), 'raw dataset pixels 0..16');
+  assert.ok(
+    pixels.every((p) => p >= 0 && p <= 16),
+    'raw dataset pixels 0..16',
+  );
 
   const session = await loadModel('digits');
   // the same digit twice: the batch dim is dynamic and rows are independent
@@ -176,7 +182,10 @@ void test('word_ids: known words map to their ids, unknown words to -1', async (
   assert.deepEqual(await lookup(input.data as string[]), expected.ids.map(BigInt));
   assert.ok(expected.ids.includes(-1) && expected.ids.some((id) => id >= 0), 'the example mixes known and unknown words');
   const vocabulary = Object.entries(expected.vocabulary);
-  assert.deepEqual(await lookup(vocabulary.map(([word]) => word)), vocabulary.map(([, id]) => BigInt(id)));
+  assert.deepEqual(
+    await lookup(vocabulary.map(([word]) => word)),
+    vocabulary.map(([, id]) => BigInt(id)),
+  );
   assert.deepEqual(await lookup(['kiwi', 'Apple', '', 'apple ']), [-1n, -1n, -1n, -1n]);
   await session.release();
 });

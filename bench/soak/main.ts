@@ -24,7 +24,10 @@ function number(min: number, max: number): (value: string) => number {
 }
 
 function actions(value: string): ChaosAction[] {
-  const list = value.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const list = value
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
   for (const action of list) if (!(CHAOS_ACTIONS as readonly string[]).includes(action)) throw new InvalidArgumentError(`unknown chaos action "${action}" (known: ${CHAOS_ACTIONS.join(', ')})`);
   return list as ChaosAction[];
 }
@@ -59,7 +62,9 @@ interface SoakFlags {
 }
 
 const program = new Command('soak')
-  .description('Soak and chaos run: a local cluster under mixed REST/gRPC load while workers, ZooKeeper and the controller are killed and restarted, versions swapped and a worker flooded with slow clients.')
+  .description(
+    'Soak and chaos run: a local cluster under mixed REST/gRPC load while workers, ZooKeeper and the controller are killed and restarted, versions swapped and a worker flooded with slow clients.',
+  )
   .option('--minutes <n>', 'how long the load runs', number(0.5, 24 * 60), 5)
   .option('--workers <n>', 'worker processes', number(2, 6), 3)
   .option('--concurrency <n>', 'closed loops sending requests', number(1, 64), 8)

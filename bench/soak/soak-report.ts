@@ -40,7 +40,9 @@ export function formatSoakSummary(result: SoakResult, markdown = false): string 
     String(s.sent),
     String(s.ok),
     String(s.failed),
-    Object.entries(s.causes).map(([cause, n]) => `${cause} ×${n}`).join(', ') || '-',
+    Object.entries(s.causes)
+      .map(([cause, n]) => `${cause} ×${n}`)
+      .join(', ') || '-',
     String(s.p50Ms),
     String(s.p99Ms),
     String(s.maxMs),
@@ -62,7 +64,12 @@ export function formatSoakSummary(result: SoakResult, markdown = false): string 
   ];
   if (load.failureSamples.length > 0) {
     lines.push(h(`First failures (${Math.min(20, load.failureSamples.length)} of ${load.total.failed})`));
-    lines.push(table(['at', 'model', 'protocol', 'cause', 'detail'], load.failureSamples.slice(0, 20).map((f) => [seconds(f.atMs), f.model, f.protocol, f.cause, f.detail.replace(/\s+/g, ' ').replace(/\|/g, '/')])));
+    lines.push(
+      table(
+        ['at', 'model', 'protocol', 'cause', 'detail'],
+        load.failureSamples.slice(0, 20).map((f) => [seconds(f.atMs), f.model, f.protocol, f.cause, f.detail.replace(/\s+/g, ' ').replace(/\|/g, '/')]),
+      ),
+    );
   }
   return lines.join('\n');
 }

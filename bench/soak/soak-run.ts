@@ -191,7 +191,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const recovered = await waitHealthy(RECOVERY_TIMEOUT_MS);
       const event: ChaosEvent = { atMs, action, ...outcome, recoveredAfterMs: recovered ? Date.now() - started : undefined };
       events.push(event);
-      log(`[${seconds(since())}] chaos: ${action} ${event.target}: ${event.detail}; ${recovered ? `every replica READY again after ${seconds(event.recoveredAfterMs ?? 0)}` : 'NOT recovered within 60 s'}`);
+      log(
+        `[${seconds(since())}] chaos: ${action} ${event.target}: ${event.detail}; ${recovered ? `every replica READY again after ${seconds(event.recoveredAfterMs ?? 0)}` : 'NOT recovered within 60 s'}`,
+      );
       await pause(options.pauseMs);
     }
     const rest = options.durationMs - since();
@@ -319,7 +321,9 @@ class Chaos {
       durationMs: flood.durationMs,
       pid: victim.process.child.pid,
     });
-    const errors = Object.entries(result.connectErrors).map(([code, n]) => `${code}×${n}`).join(' ');
+    const errors = Object.entries(result.connectErrors)
+      .map(([code, n]) => `${code}×${n}`)
+      .join(' ');
     return {
       target: victim.id,
       detail:
@@ -335,6 +339,8 @@ class Chaos {
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 export function formatInterval(s: IntervalStats): string {
-  const causes = Object.entries(s.causes).map(([cause, n]) => `${cause}×${n}`).join(' ');
+  const causes = Object.entries(s.causes)
+    .map(([cause, n]) => `${cause}×${n}`)
+    .join(' ');
   return `[${seconds(s.endMs)}] ${s.sent} sent, ${s.ok} ok, ${s.failed} failed${causes ? ` (${causes})` : ''}; p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, max ${s.maxMs} ms`;
 }

@@ -39,8 +39,7 @@ export async function runB5(ctx: SuiteContext, models: ModelFiles): Promise<B5Re
     const staged = join(repository, 'resnet18', '.incoming');
     await mkdir(staged, { recursive: true });
     await copyFile(models.resnet18, join(staged, 'model.onnx'));
-    const readyState = async (version: number): Promise<boolean> =>
-      (await fetch(`${server.httpUrl}/v2/models/resnet18/versions/${version}/ready`).catch(() => undefined))?.status === 200;
+    const readyState = async (version: number): Promise<boolean> => (await fetch(`${server.httpUrl}/v2/models/resnet18/versions/${version}/ready`).catch(() => undefined))?.status === 200;
 
     // Closed-loop load that runs until the swap is over (plus a tail), bounded by B5_MAX_SECONDS.
     const latency = new LatencyHistogram();
@@ -68,8 +67,14 @@ export async function runB5(ctx: SuiteContext, models: ModelFiles): Promise<B5Re
     const appeared = performance.now();
     await rename(staged, join(repository, 'resnet18', '2'));
     const remaining = (): number => Math.max(1000, B5_MAX_SECONDS * 1000 - (performance.now() - loadStarted));
-    const readyMs = await pollUntil(() => readyState(2), remaining(), 'version 2 READY').then(() => performance.now() - appeared, () => undefined);
-    const goneMs = await pollUntil(async () => !(await readyState(1)), remaining(), 'version 1 to leave').then(() => performance.now() - appeared, () => undefined);
+    const readyMs = await pollUntil(() => readyState(2), remaining(), 'version 2 READY').then(
+      () => performance.now() - appeared,
+      () => undefined,
+    );
+    const goneMs = await pollUntil(async () => !(await readyState(1)), remaining(), 'version 1 to leave').then(
+      () => performance.now() - appeared,
+      () => undefined,
+    );
     await new Promise((r) => setTimeout(r, ctx.secs(3) * 1000));
     running = false;
     await Promise.all(callers);

@@ -202,7 +202,10 @@ async function waitForModel(cluster: LocalCluster, timeoutMs: number): Promise<v
   if (!(await cluster.waitUntilReady(timeoutMs))) throw new Error(`the B8 gateway is not ready after ${timeoutMs / 1000} s; logs in ${cluster.logDir}`);
   const url = `http://${cluster.gateway.http}/v2/models/${MODEL}/ready`;
   while (Date.now() < deadline) {
-    const status = await fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.status, () => 0);
+    const status = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -73,7 +73,11 @@ for _ in range(${count}):
     t0 = time.perf_counter_ns(); call(); samples.append((time.perf_counter_ns() - t0) / 1000)
 samples.sort(); print(samples[len(samples) // 2])
 `;
-  return Number(execFileSync('/usr/bin/python3', ['-c', script], { env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_ROOT, OMP_NUM_THREADS: '1' } }).toString().trim());
+  return Number(
+    execFileSync('/usr/bin/python3', ['-c', script], { env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_ROOT, OMP_NUM_THREADS: '1' } })
+      .toString()
+      .trim(),
+  );
 }
 
 export async function runB9(ctx: SuiteContext): Promise<B9Result> {
@@ -96,8 +100,14 @@ export async function runB9(ctx: SuiteContext): Promise<B9Result> {
   const echo = await load(family[0]!, join(dir, '1', 'model.py'), ECHO_CONFIG, 'echo');
   try {
     const tiny: Tensor = { name: 'X', datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) };
-    row('model.py (identity, FP32 [1,4])', await timeCalls(echo.instances[0]!, [tiny], ['Y'], count),
-      timeInPython(`import sys, numpy as np\nsys.path.insert(0, ${JSON.stringify(join(dir, '1'))})\nimport triton_python_backend_utils as pb_utils\nfrom model import TritonPythonModel\nm = TritonPythonModel()\nx = np.arange(4, dtype=np.float32).reshape(1, 4)\ndef call(): m.execute([pb_utils.InferenceRequest([pb_utils.Tensor("X", x)], requested_output_names=["Y"])])`, count));
+    row(
+      'model.py (identity, FP32 [1,4])',
+      await timeCalls(echo.instances[0]!, [tiny], ['Y'], count),
+      timeInPython(
+        `import sys, numpy as np\nsys.path.insert(0, ${JSON.stringify(join(dir, '1'))})\nimport triton_python_backend_utils as pb_utils\nfrom model import TritonPythonModel\nm = TritonPythonModel()\nx = np.arange(4, dtype=np.float32).reshape(1, 4)\ndef call(): m.execute([pb_utils.InferenceRequest([pb_utils.Tensor("X", x)], requested_output_names=["Y"])])`,
+        count,
+      ),
+    );
     for (const path of ['pipe', 'shm'] as const) {
       const bytes = 16 * 1024 * 1024;
       const backend = PythonBackend.family({ fileThreshold: path === 'shm' ? 1024 * 1024 : 2 ** 31 })[0]!;
@@ -119,8 +129,14 @@ export async function runB9(ctx: SuiteContext): Promise<B9Result> {
   const iris = await load(family[1]!, join(ROOT, 'models/iris/1/model.joblib'), 'name: "iris"\nbackend: "sklearn"\n', 'iris');
   try {
     const flower: Tensor = { name: 'input', datatype: 'FP32', shape: [1, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2]) };
-    row('scikit-learn (iris pipeline, predict + predict_proba, 1 row)', await timeCalls(iris.instances[0]!, [flower], ['predict', 'predict_proba'], count),
-      timeInPython(`import joblib, numpy as np\np = joblib.load(${JSON.stringify(join(ROOT, 'models/iris/1/model.joblib'))})\nx = np.array([[5.1, 3.5, 1.4, 0.2]], dtype=np.float32)\ndef call(): p.predict(x); p.predict_proba(x)`, count));
+    row(
+      'scikit-learn (iris pipeline, predict + predict_proba, 1 row)',
+      await timeCalls(iris.instances[0]!, [flower], ['predict', 'predict_proba'], count),
+      timeInPython(
+        `import joblib, numpy as np\np = joblib.load(${JSON.stringify(join(ROOT, 'models/iris/1/model.joblib'))})\nx = np.array([[5.1, 3.5, 1.4, 0.2]], dtype=np.float32)\ndef call(): p.predict(x); p.predict_proba(x)`,
+        count,
+      ),
+    );
   } finally {
     await iris.unload();
   }
@@ -129,8 +145,14 @@ export async function runB9(ctx: SuiteContext): Promise<B9Result> {
   const torch = await load(family[2]!, join(ROOT, 'models/digits_torchscript/1/model.pt'), configText, 't');
   try {
     const image: Tensor = { name: 'INPUT__0', datatype: 'FP32', shape: [1, 64], data: new Float32Array(64).fill(3) };
-    row('TorchScript (digits MLP, 1 row)', await timeCalls(torch.instances[0]!, [image], ['OUTPUT__0'], count),
-      timeInPython(`import torch, numpy as np\ntorch.set_num_threads(1)\nm = torch.jit.load(${JSON.stringify(join(ROOT, 'models/digits_torchscript/1/model.pt'))})\nx = np.full((1, 64), 3, dtype=np.float32)\ndef call():\n    with torch.inference_mode(): m(torch.from_numpy(x)).numpy()`, count));
+    row(
+      'TorchScript (digits MLP, 1 row)',
+      await timeCalls(torch.instances[0]!, [image], ['OUTPUT__0'], count),
+      timeInPython(
+        `import torch, numpy as np\ntorch.set_num_threads(1)\nm = torch.jit.load(${JSON.stringify(join(ROOT, 'models/digits_torchscript/1/model.pt'))})\nx = np.full((1, 64), 3, dtype=np.float32)\ndef call():\n    with torch.inference_mode(): m(torch.from_numpy(x)).numpy()`,
+        count,
+      ),
+    );
   } finally {
     await torch.unload();
   }
@@ -164,12 +186,18 @@ async function restRows(ctx: SuiteContext): Promise<B9RestRow[]> {
     }
   };
   try {
-    for (const [model, kind] of [['digits', 'ONNX Runtime (CNN)'], ['iris', 'scikit-learn (model.joblib)'], ['digits_torchscript', 'TorchScript (model.pt)']] as const) {
+    for (const [model, kind] of [
+      ['digits', 'ONNX Runtime (CNN)'],
+      ['iris', 'scikit-learn (model.joblib)'],
+      ['digits_torchscript', 'TorchScript (model.pt)'],
+    ] as const) {
       const sequential = await measure(model, 1);
       const batched = model === 'iris' || model === 'digits_torchscript' ? await measure(model, 16) : undefined;
       const unbatched = batched ? await measure(`${model}_unbatched`, 16) : undefined;
       rows.push({ model, kind, p50Ms: sequential.p50Ms, ...(batched ? { batchedPerSecond: batched.perSecond } : {}), ...(unbatched ? { unbatchedPerSecond: unbatched.perSecond } : {}) });
-      ctx.log(`B9 REST ${model}: p50 ${sequential.p50Ms.toFixed(2)} ms at c1${batched && unbatched ? `; c16 ${batched.perSecond.toFixed(0)} inf/s batched vs ${unbatched.perSecond.toFixed(0)} unbatched` : ''}`);
+      ctx.log(
+        `B9 REST ${model}: p50 ${sequential.p50Ms.toFixed(2)} ms at c1${batched && unbatched ? `; c16 ${batched.perSecond.toFixed(0)} inf/s batched vs ${unbatched.perSecond.toFixed(0)} unbatched` : ''}`,
+      );
     }
   } finally {
     await server.stop();

@@ -48,12 +48,7 @@ export async function startBareServer(answerFile: string, contentType: string): 
  * A bare server that answers `request` with exactly what the real server at `url` answered it
  * (recorded once into `answerFile`), and a sender of `request` to it over the same load generator.
  */
-export async function startBareReplay(
-  url: string,
-  request: PreparedHttpRequest,
-  answerFile: string,
-  connections: number,
-): Promise<{ send: () => Promise<void>; stop: () => Promise<void> }> {
+export async function startBareReplay(url: string, request: PreparedHttpRequest, answerFile: string, connections: number): Promise<{ send: () => Promise<void>; stop: () => Promise<void> }> {
   const answer = await fetch(url + request.path, { method: 'POST', headers: request.headers, body: request.body });
   if (answer.status !== 200) throw new Error(`${request.path} answered ${answer.status}: ${await answer.text()}`);
   await writeFile(answerFile, Buffer.from(await answer.arrayBuffer()));

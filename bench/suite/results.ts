@@ -51,8 +51,13 @@ export function targetRows(r: SuiteResults): TargetRow[] {
   };
   if (r.b1) {
     const b = r.b1;
-    add('B1', `serving overhead: OIP REST JSON vs bare node:http, tiny model, concurrency ${b.concurrency}`,
-      `${fixed(b.ratio, 2)} (${fixed(b.servedRequestsPerSecond, 0)} vs ${fixed(b.bareRequestsPerSecond, 0)} req/s)`, '≥ 0.5', b.ratio >= 0.5);
+    add(
+      'B1',
+      `serving overhead: OIP REST JSON vs bare node:http, tiny model, concurrency ${b.concurrency}`,
+      `${fixed(b.ratio, 2)} (${fixed(b.servedRequestsPerSecond, 0)} vs ${fixed(b.bareRequestsPerSecond, 0)} req/s)`,
+      '≥ 0.5',
+      b.ratio >= 0.5,
+    );
   }
   if (r.b2) {
     const g = (m: B2Model): string => `${x(m.gainAt32Plus)} (min over concurrency ≥ 32)`;
@@ -73,39 +78,78 @@ export function targetRows(r: SuiteResults): TargetRow[] {
   if (r.b5) {
     const b = r.b5;
     const ready = b.appearToReadyMs === undefined ? 'never' : `${fixed(b.appearToReadyMs / 1000, 2)} s to READY`;
-    add('B5', `hot swap under load (ResNet-18, poll ${b.pollSeconds} s, c${b.concurrency}): ${ready}`, `${b.failed} failed of ${b.requests}`, '0 failed', b.failed === 0 && b.appearToReadyMs !== undefined);
+    add(
+      'B5',
+      `hot swap under load (ResNet-18, poll ${b.pollSeconds} s, c${b.concurrency}): ${ready}`,
+      `${b.failed} failed of ${b.requests}`,
+      '0 failed',
+      b.failed === 0 && b.appearToReadyMs !== undefined,
+    );
   }
   if (r.b6) {
     for (const row of r.b6.rows.filter((row) => row.mallocTrim)) {
-      add('B6', `memory, ${row.model} (${fixed(row.fileMB, 1)} MB file), MALLOC_TRIM_THRESHOLD_=0`,
-        `+${fixed(row.loadedMB, 0)} MB loaded, +${fixed(row.usedMB, 0)} MB used, +${fixed(row.unloadedMB, 0)} MB after unload`, 'reported', undefined);
+      add(
+        'B6',
+        `memory, ${row.model} (${fixed(row.fileMB, 1)} MB file), MALLOC_TRIM_THRESHOLD_=0`,
+        `+${fixed(row.loadedMB, 0)} MB loaded, +${fixed(row.usedMB, 0)} MB used, +${fixed(row.unloadedMB, 0)} MB after unload`,
+        'reported',
+        undefined,
+      );
     }
   }
   if (r.b7) {
     const b = r.b7;
-    add('B7', `event-loop delay p99 inside the server, ResNet-18 at c${b.concurrency} (health check p99 ${fixed(b.health.p99Ms, 1)} ms)`,
-      `${fixed(b.eventLoop.p99Ms, 1)} ms (max ${fixed(b.eventLoop.maxMs, 1)} ms)`, '≤ 10 ms', b.eventLoop.p99Ms <= 10);
+    add(
+      'B7',
+      `event-loop delay p99 inside the server, ResNet-18 at c${b.concurrency} (health check p99 ${fixed(b.health.p99Ms, 1)} ms)`,
+      `${fixed(b.eventLoop.p99Ms, 1)} ms (max ${fixed(b.eventLoop.maxMs, 1)} ms)`,
+      '≤ 10 ms',
+      b.eventLoop.p99Ms <= 10,
+    );
   }
   if (r.b8) {
     for (const row of r.b8.rows) {
       const name = row.protocol === 'grpc' ? 'gRPC' : 'REST';
-      add('B8', `gateway cost, ${name}: gateway vs straight to the worker, tiny model over ${row.protocol}, 1 worker, c${r.b8.concurrency} (${fixed(row.gatewayRequestsPerSecond, 0)} vs ${fixed(row.directRequestsPerSecond, 0)} req/s)`,
-        `${fixed(row.ratio, 2)} of direct, extra p50 ${fixed(row.extraP50Ms, 2)} ms`, `≥ ${B8_MIN_RATIO} of direct, extra p50 < ${B8_MAX_EXTRA_P50_MS} ms`,
-        row.ratio >= B8_MIN_RATIO && row.extraP50Ms < B8_MAX_EXTRA_P50_MS);
+      add(
+        'B8',
+        `gateway cost, ${name}: gateway vs straight to the worker, tiny model over ${row.protocol}, 1 worker, c${r.b8.concurrency} (${fixed(row.gatewayRequestsPerSecond, 0)} vs ${fixed(row.directRequestsPerSecond, 0)} req/s)`,
+        `${fixed(row.ratio, 2)} of direct, extra p50 ${fixed(row.extraP50Ms, 2)} ms`,
+        `≥ ${B8_MIN_RATIO} of direct, extra p50 < ${B8_MAX_EXTRA_P50_MS} ms`,
+        row.ratio >= B8_MIN_RATIO && row.extraP50Ms < B8_MAX_EXTRA_P50_MS,
+      );
     }
   }
   if (r.b9) {
     for (const row of r.b9.calls) {
-      add('B9', `Python backend per-call overhead, ${row.runtime}: through the stub vs the same call inside Python (${fixed(row.servedMicros, 0)} vs ${fixed(row.inProcessMicros, 0)} µs)`,
-        `+${fixed(row.overheadMicros, 0)} µs per call`, 'reported', undefined);
+      add(
+        'B9',
+        `Python backend per-call overhead, ${row.runtime}: through the stub vs the same call inside Python (${fixed(row.servedMicros, 0)} vs ${fixed(row.inProcessMicros, 0)} µs)`,
+        `+${fixed(row.overheadMicros, 0)} µs per call`,
+        'reported',
+        undefined,
+      );
     }
     for (const row of r.b9.rest ?? []) {
-      const batching = row.batchedPerSecond !== undefined && row.unbatchedPerSecond !== undefined
-        ? `; c16: ${fixed(row.batchedPerSecond, 0)} inf/s batched vs ${fixed(row.unbatchedPerSecond, 0)} unbatched (${x(row.batchedPerSecond / row.unbatchedPerSecond)})` : '';
-      add('B9', `REST binary, bundled ${row.model}, ${row.kind}: p50 at concurrency 1${batching ? ', and batching on ÷ off at concurrency 16' : ''}`, `${fixed(row.p50Ms, 2)} ms${batching}`, 'reported', undefined);
+      const batching =
+        row.batchedPerSecond !== undefined && row.unbatchedPerSecond !== undefined
+          ? `; c16: ${fixed(row.batchedPerSecond, 0)} inf/s batched vs ${fixed(row.unbatchedPerSecond, 0)} unbatched (${x(row.batchedPerSecond / row.unbatchedPerSecond)})`
+          : '';
+      add(
+        'B9',
+        `REST binary, bundled ${row.model}, ${row.kind}: p50 at concurrency 1${batching ? ', and batching on ÷ off at concurrency 16' : ''}`,
+        `${fixed(row.p50Ms, 2)} ms${batching}`,
+        'reported',
+        undefined,
+      );
     }
     for (const row of r.b9.throughput) {
-      add('B9', `Python backend transport, ${fixed(row.megabytes, 1)} MB FP32 tensor echoed through the ${row.path === 'shm' ? '/dev/shm files' : 'pipes'}`, `${fixed(row.megabytesPerSecond, 0)} MB/s`, 'reported', undefined);
+      add(
+        'B9',
+        `Python backend transport, ${fixed(row.megabytes, 1)} MB FP32 tensor echoed through the ${row.path === 'shm' ? '/dev/shm files' : 'pipes'}`,
+        `${fixed(row.megabytesPerSecond, 0)} MB/s`,
+        'reported',
+        undefined,
+      );
     }
   }
   return rows;
@@ -129,74 +173,223 @@ export function renderMarkdown(r: SuiteResults): string {
   const code = (text: string): string => ['```', text, '```', ''].join('\n');
   if (r.b1) {
     const b = r.b1;
-    out.push(`## B1 serving overhead`, '', `Tiny model with \`${b.config.replace(/\n/g, ' ')}\`, ${b.protocol}, concurrency ${b.concurrency}; ` +
-      `${b.rounds} alternating rounds, ratios ${b.roundRatios.map((v) => fixed(v, 2)).join(', ')}. Latencies from the median round.`, '');
-    out.push(code(formatTable(['Server', 'Req/s (all rounds)', 'p50 ms', 'p99 ms', 'Failed'], [
-      ['cranberries (OIP REST)', fixed(b.servedRequestsPerSecond, 0), fixed(b.served.p50Ms, 2), fixed(b.served.p99Ms, 2), String(b.served.failed)],
-      ['bare node:http', fixed(b.bareRequestsPerSecond, 0), fixed(b.bare.p50Ms, 2), fixed(b.bare.p99Ms, 2), String(b.bare.failed)],
-    ])));
+    out.push(
+      `## B1 serving overhead`,
+      '',
+      `Tiny model with \`${b.config.replace(/\n/g, ' ')}\`, ${b.protocol}, concurrency ${b.concurrency}; ` +
+        `${b.rounds} alternating rounds, ratios ${b.roundRatios.map((v) => fixed(v, 2)).join(', ')}. Latencies from the median round.`,
+      '',
+    );
+    out.push(
+      code(
+        formatTable(
+          ['Server', 'Req/s (all rounds)', 'p50 ms', 'p99 ms', 'Failed'],
+          [
+            ['cranberries (OIP REST)', fixed(b.servedRequestsPerSecond, 0), fixed(b.served.p50Ms, 2), fixed(b.served.p99Ms, 2), String(b.served.failed)],
+            ['bare node:http', fixed(b.bareRequestsPerSecond, 0), fixed(b.bare.p50Ms, 2), fixed(b.bare.p99Ms, 2), String(b.bare.failed)],
+          ],
+        ),
+      ),
+    );
   }
   if (r.b2) {
     out.push('## B2 batching gain', '', `One-row requests over ${r.b2.protocol}. On: \`${r.b2.configOn.replace(/\n/g, ' ')}\`; off: \`${r.b2.configOff}\`.`, '');
     for (const model of [r.b2.mlp, r.b2.conv]) {
       out.push(`### ${model.model}`, '');
-      out.push(code(formatTable(['Concurrency', 'On inf/s', 'On p99 ms', 'Avg batch', 'Off inf/s', 'Off p99 ms', 'Gain'],
-        model.levels.map((l) => [String(l.concurrency), fixed(l.on.inferencesPerSecond, 0), fixed(l.on.p99Ms, 1), fixed(l.on.avgBatch ?? Number.NaN, 1),
-          fixed(l.off.inferencesPerSecond, 0), fixed(l.off.p99Ms, 1), x(l.gain)]))));
+      out.push(
+        code(
+          formatTable(
+            ['Concurrency', 'On inf/s', 'On p99 ms', 'Avg batch', 'Off inf/s', 'Off p99 ms', 'Gain'],
+            model.levels.map((l) => [
+              String(l.concurrency),
+              fixed(l.on.inferencesPerSecond, 0),
+              fixed(l.on.p99Ms, 1),
+              fixed(l.on.avgBatch ?? Number.NaN, 1),
+              fixed(l.off.inferencesPerSecond, 0),
+              fixed(l.off.p99Ms, 1),
+              x(l.gain),
+            ]),
+          ),
+        ),
+      );
     }
   }
   if (r.b3) {
-    out.push('## B3 distance to the limit', '', `Served at concurrency ${r.b3.mlp.concurrency} (batching on, REST binary) and raw ONNX Runtime (worker thread, intra-op threads ${r.b3.intraOpThreads}, batches back to back), alternating.`, '');
-    out.push(code(formatTable(['Model', 'Round', 'Served inf/s', 'Served avg batch', 'Served p99 ms', 'Raw batch', 'Raw inf/s', 'Raw ms/run', 'Ratio'],
-      [r.b3.mlp, r.b3.conv].flatMap((m) => m.rounds.map((round, i) => [m.model, String(i + 1), fixed(round.servedInferencesPerSecond, 0), fixed(round.servedAvgBatch, 1), fixed(round.servedP99Ms, 1),
-        String(round.raw.batch), fixed(round.raw.inferencesPerSecond, 0), fixed(round.raw.runMs, 2), fixed(round.servedInferencesPerSecond / round.raw.inferencesPerSecond, 2)])))));
+    out.push(
+      '## B3 distance to the limit',
+      '',
+      `Served at concurrency ${r.b3.mlp.concurrency} (batching on, REST binary) and raw ONNX Runtime (worker thread, intra-op threads ${r.b3.intraOpThreads}, batches back to back), alternating.`,
+      '',
+    );
+    out.push(
+      code(
+        formatTable(
+          ['Model', 'Round', 'Served inf/s', 'Served avg batch', 'Served p99 ms', 'Raw batch', 'Raw inf/s', 'Raw ms/run', 'Ratio'],
+          [r.b3.mlp, r.b3.conv].flatMap((m) =>
+            m.rounds.map((round, i) => [
+              m.model,
+              String(i + 1),
+              fixed(round.servedInferencesPerSecond, 0),
+              fixed(round.servedAvgBatch, 1),
+              fixed(round.servedP99Ms, 1),
+              String(round.raw.batch),
+              fixed(round.raw.inferencesPerSecond, 0),
+              fixed(round.raw.runMs, 2),
+              fixed(round.servedInferencesPerSecond / round.raw.inferencesPerSecond, 2),
+            ]),
+          ),
+        ),
+      ),
+    );
     out.push('The HTTP ceiling: the same one-row requests, at the same concurrency, answered by a bare `node:http` server with recorded bytes (no decoding, queue, model or encoding).', '');
-    out.push(code(formatTable(['Model', 'Bare server inf/s', 'Raw inf/s (mean)', 'Ceiling', 'Served ÷ ceiling'],
-      [r.b3.mlp, r.b3.conv].map((m) => [m.model, fixed(m.bareInferencesPerSecond, 0), fixed(m.rawInferencesPerSecond, 0), fixed(m.ceiling, 2), fixed(m.servedInferencesPerSecond / m.bareInferencesPerSecond, 2)]))));
+    out.push(
+      code(
+        formatTable(
+          ['Model', 'Bare server inf/s', 'Raw inf/s (mean)', 'Ceiling', 'Served ÷ ceiling'],
+          [r.b3.mlp, r.b3.conv].map((m) => [
+            m.model,
+            fixed(m.bareInferencesPerSecond, 0),
+            fixed(m.rawInferencesPerSecond, 0),
+            fixed(m.ceiling, 2),
+            fixed(m.servedInferencesPerSecond / m.bareInferencesPerSecond, 2),
+          ]),
+        ),
+      ),
+    );
   }
   if (r.b4) {
     out.push('## B4 transport', '', `${(r.b4.tensorBytes / 2 ** 20).toFixed(0)} MiB FP32 tensor through Identity (the same comes back), concurrency ${r.b4.concurrency}.`, '');
-    out.push(code(formatTable(['Protocol', 'Req/s', 'MB/s each way', 'p50 ms', 'p99 ms'],
-      r.b4.rows.map((row) => [row.protocol, fixed(row.level.requestsPerSecond, 2), fixed(row.megabytesPerSecond, 0), fixed(row.level.p50Ms, 0), fixed(row.level.p99Ms, 0)]))));
+    out.push(
+      code(
+        formatTable(
+          ['Protocol', 'Req/s', 'MB/s each way', 'p50 ms', 'p99 ms'],
+          r.b4.rows.map((row) => [row.protocol, fixed(row.level.requestsPerSecond, 2), fixed(row.megabytesPerSecond, 0), fixed(row.level.p50Ms, 0), fixed(row.level.p99Ms, 0)]),
+        ),
+      ),
+    );
   }
   if (r.b5) {
     const b = r.b5;
     out.push('## B5 hot swap', '', `Version 2 folder renamed into place while ResNet-18 serves at concurrency ${b.concurrency}; poll interval ${b.pollSeconds} s.`, '');
-    out.push(code(formatTable(['Appear → v2 READY', 'Appear → v1 gone', 'Requests', 'Failed', 'Req/s', 'p99 ms'], [[
-      b.appearToReadyMs === undefined ? 'never' : `${fixed(b.appearToReadyMs, 0)} ms`, b.appearToOldGoneMs === undefined ? 'never' : `${fixed(b.appearToOldGoneMs, 0)} ms`,
-      String(b.requests), String(b.failed), fixed(b.load.requestsPerSecond, 1), fixed(b.load.p99Ms, 0)]])));
-    if (Object.keys(b.errors).length > 0) out.push(code(Object.entries(b.errors).map(([e, n]) => `${n} × ${e}`).join('\n')));
+    out.push(
+      code(
+        formatTable(
+          ['Appear → v2 READY', 'Appear → v1 gone', 'Requests', 'Failed', 'Req/s', 'p99 ms'],
+          [
+            [
+              b.appearToReadyMs === undefined ? 'never' : `${fixed(b.appearToReadyMs, 0)} ms`,
+              b.appearToOldGoneMs === undefined ? 'never' : `${fixed(b.appearToOldGoneMs, 0)} ms`,
+              String(b.requests),
+              String(b.failed),
+              fixed(b.load.requestsPerSecond, 1),
+              fixed(b.load.p99Ms, 0),
+            ],
+          ],
+        ),
+      ),
+    );
+    if (Object.keys(b.errors).length > 0)
+      out.push(
+        code(
+          Object.entries(b.errors)
+            .map(([e, n]) => `${n} × ${e}`)
+            .join('\n'),
+        ),
+      );
   }
   if (r.b6) {
     out.push('## B6 memory', '', `RSS growth of the server over its RSS before each load (MB = 10^6 B); used = after 10 requests of batch ${r.b6.batch}.`, '');
-    out.push(code(formatTable(['Model', 'MALLOC_TRIM_THRESHOLD_', 'File MB', 'Loaded', 'Used', 'After unload', 'Loaded ÷ file'],
-      r.b6.rows.map((row) => [row.model, row.mallocTrim ? '0' : 'unset', fixed(row.fileMB, 1), `+${fixed(row.loadedMB, 0)}`, `+${fixed(row.usedMB, 0)}`, `+${fixed(row.unloadedMB, 0)}`, fixed(row.loadedMB / row.fileMB, 2)]))));
+    out.push(
+      code(
+        formatTable(
+          ['Model', 'MALLOC_TRIM_THRESHOLD_', 'File MB', 'Loaded', 'Used', 'After unload', 'Loaded ÷ file'],
+          r.b6.rows.map((row) => [
+            row.model,
+            row.mallocTrim ? '0' : 'unset',
+            fixed(row.fileMB, 1),
+            `+${fixed(row.loadedMB, 0)}`,
+            `+${fixed(row.usedMB, 0)}`,
+            `+${fixed(row.unloadedMB, 0)}`,
+            fixed(row.loadedMB / row.fileMB, 2),
+          ]),
+        ),
+      ),
+    );
   }
   if (r.b7) {
     const b = r.b7;
     out.push('## B7 responsiveness', '', `ResNet-18 at concurrency ${b.concurrency} (${fixed(b.load.inferencesPerSecond, 1)} inf/s, p99 ${fixed(b.load.p99Ms, 0)} ms).`, '');
-    out.push(code(formatTable(['Measure', 'p50 ms', 'p99 ms', 'max ms', 'Samples'], [
-      ['event-loop delay (server main thread)', fixed(b.eventLoop.p50Ms, 2), fixed(b.eventLoop.p99Ms, 2), fixed(b.eventLoop.maxMs, 2), String(b.eventLoop.samples)],
-      ['GET /v2/health/ready latency', fixed(b.health.p50Ms, 2), fixed(b.health.p99Ms, 2), fixed(b.health.maxMs, 2), `${b.health.count} (${b.healthFailures} failed)`],
-    ])));
+    out.push(
+      code(
+        formatTable(
+          ['Measure', 'p50 ms', 'p99 ms', 'max ms', 'Samples'],
+          [
+            ['event-loop delay (server main thread)', fixed(b.eventLoop.p50Ms, 2), fixed(b.eventLoop.p99Ms, 2), fixed(b.eventLoop.maxMs, 2), String(b.eventLoop.samples)],
+            ['GET /v2/health/ready latency', fixed(b.health.p50Ms, 2), fixed(b.health.p99Ms, 2), fixed(b.health.maxMs, 2), `${b.health.count} (${b.healthFailures} failed)`],
+          ],
+        ),
+      ),
+    );
   }
   if (r.b8) {
     const b = r.b8;
-    out.push('## B8 gateway', '', `Local cluster with ${b.workers} worker; tiny model with \`${b.config.replace(/\n/g, ' ')}\`, concurrency ${b.concurrency}; ` +
-      `${b.rounds} alternating rounds per protocol (gateway, then direct). Req/s over all rounds; latencies from the median round; extra p50 = median over rounds of gateway p50 − direct p50.`, '');
-    out.push(code(formatTable(['Protocol', 'Path', 'Req/s (all rounds)', 'p50 ms', 'p99 ms', 'Failed', 'Gateway ÷ direct', 'Extra p50 ms'],
-      b.rows.flatMap((row) => [
-        [row.protocol, 'gateway', fixed(row.gatewayRequestsPerSecond, 0), fixed(row.gateway.p50Ms, 2), fixed(row.gateway.p99Ms, 2), String(row.gateway.failed),
-          `${fixed(row.ratio, 2)} (rounds ${row.roundRatios.map((v) => fixed(v, 2)).join(', ')})`, fixed(row.extraP50Ms, 2)],
-        [row.protocol, 'direct (worker)', fixed(row.directRequestsPerSecond, 0), fixed(row.direct.p50Ms, 2), fixed(row.direct.p99Ms, 2), String(row.direct.failed), '', ''],
-      ]))));
+    out.push(
+      '## B8 gateway',
+      '',
+      `Local cluster with ${b.workers} worker; tiny model with \`${b.config.replace(/\n/g, ' ')}\`, concurrency ${b.concurrency}; ` +
+        `${b.rounds} alternating rounds per protocol (gateway, then direct). Req/s over all rounds; latencies from the median round; extra p50 = median over rounds of gateway p50 − direct p50.`,
+      '',
+    );
+    out.push(
+      code(
+        formatTable(
+          ['Protocol', 'Path', 'Req/s (all rounds)', 'p50 ms', 'p99 ms', 'Failed', 'Gateway ÷ direct', 'Extra p50 ms'],
+          b.rows.flatMap((row) => [
+            [
+              row.protocol,
+              'gateway',
+              fixed(row.gatewayRequestsPerSecond, 0),
+              fixed(row.gateway.p50Ms, 2),
+              fixed(row.gateway.p99Ms, 2),
+              String(row.gateway.failed),
+              `${fixed(row.ratio, 2)} (rounds ${row.roundRatios.map((v) => fixed(v, 2)).join(', ')})`,
+              fixed(row.extraP50Ms, 2),
+            ],
+            [row.protocol, 'direct (worker)', fixed(row.directRequestsPerSecond, 0), fixed(row.direct.p50Ms, 2), fixed(row.direct.p99Ms, 2), String(row.direct.failed), '', ''],
+          ]),
+        ),
+      ),
+    );
     out.push('CPU per request of each process (µs, over the measured windows). The three share the cores, so the ratio is about direct total ÷ gateway total.', '');
-    out.push(code(formatTable(['Protocol', 'Path', 'Load generator', 'Worker', 'Gateway', 'Total'],
-      b.rows.flatMap((row) => (['gateway', 'direct'] as const).map((path) => {
-        const c = row.cpuMicrosPerRequest[path];
-        return [row.protocol, path, fixed(c.loadGenerator, 0), fixed(c.worker, 0), path === 'gateway' ? fixed(c.gateway, 0) : '', fixed(c.loadGenerator + c.worker + (path === 'gateway' ? c.gateway : 0), 0)];
-      })))));
+    out.push(
+      code(
+        formatTable(
+          ['Protocol', 'Path', 'Load generator', 'Worker', 'Gateway', 'Total'],
+          b.rows.flatMap((row) =>
+            (['gateway', 'direct'] as const).map((path) => {
+              const c = row.cpuMicrosPerRequest[path];
+              return [
+                row.protocol,
+                path,
+                fixed(c.loadGenerator, 0),
+                fixed(c.worker, 0),
+                path === 'gateway' ? fixed(c.gateway, 0) : '',
+                fixed(c.loadGenerator + c.worker + (path === 'gateway' ? c.gateway : 0), 0),
+              ];
+            }),
+          ),
+        ),
+      ),
+    );
   }
-  out.push('## Time per part', '', code(Object.entries(r.durations).map(([k, v]) => `${k.padEnd(10)} ${v.toFixed(0)} s`).join('\n')));
+  out.push(
+    '## Time per part',
+    '',
+    code(
+      Object.entries(r.durations)
+        .map(([k, v]) => `${k.padEnd(10)} ${v.toFixed(0)} s`)
+        .join('\n'),
+    ),
+  );
   return out.join('\n');
 }

@@ -44,9 +44,7 @@ export const INFERENCE_GROUPS: ReadonlySet<ApiGroup> = new Set(['inference']);
 /** Triton's gRPC metadata key prefix for restricted protocols. */
 export const GRPC_RESTRICTED_PREFIX = 'triton-grpc-protocol-';
 
-export type Denial =
-  | { readonly kind: 'restricted'; readonly message: string }
-  | { readonly kind: 'unauthenticated'; readonly message: string; readonly presented: boolean };
+export type Denial = { readonly kind: 'restricted'; readonly message: string } | { readonly kind: 'unauthenticated'; readonly message: string; readonly presented: boolean };
 
 /** Reads one header (REST) or metadata value (gRPC) by lower-case name. */
 export type HeaderLookup = (name: string) => string | undefined;

@@ -10,18 +10,7 @@
  * differently. A request that matches no route has no group (it is answered 404 anyway).
  */
 
-export const API_GROUPS = [
-  'health',
-  'metadata',
-  'inference',
-  'shared-memory',
-  'model-config',
-  'model-repository',
-  'statistics',
-  'trace',
-  'logging',
-  'cluster-admin',
-] as const;
+export const API_GROUPS = ['health', 'metadata', 'inference', 'shared-memory', 'model-config', 'model-repository', 'statistics', 'trace', 'logging', 'cluster-admin'] as const;
 
 export type ApiGroup = (typeof API_GROUPS)[number];
 
@@ -99,16 +88,9 @@ export const GRPC_METHOD_GROUPS: ReadonlyMap<string, ApiGroup> = new Map<string,
   [OIP_SERVICE + 'ModelConfig', 'model-config'],
   [OIP_SERVICE + 'ModelStatistics', 'statistics'],
   ...(['RepositoryIndex', 'RepositoryModelLoad', 'RepositoryModelUnload'] as const).map((m): [string, ApiGroup] => [OIP_SERVICE + m, 'model-repository']),
-  ...(
-    [
-      'SystemSharedMemoryStatus',
-      'SystemSharedMemoryRegister',
-      'SystemSharedMemoryUnregister',
-      'CudaSharedMemoryStatus',
-      'CudaSharedMemoryRegister',
-      'CudaSharedMemoryUnregister',
-    ] as const
-  ).map((m): [string, ApiGroup] => [OIP_SERVICE + m, 'shared-memory']),
+  ...(['SystemSharedMemoryStatus', 'SystemSharedMemoryRegister', 'SystemSharedMemoryUnregister', 'CudaSharedMemoryStatus', 'CudaSharedMemoryRegister', 'CudaSharedMemoryUnregister'] as const).map(
+    (m): [string, ApiGroup] => [OIP_SERVICE + m, 'shared-memory'],
+  ),
   [OIP_SERVICE + 'TraceSetting', 'trace'],
   [OIP_SERVICE + 'LogSettings', 'logging'],
   ...(['Predict', 'Classify', 'Regress', 'MultiInference'] as const).map((m): [string, ApiGroup] => [PREDICTION_SERVICE + m, 'inference']),

@@ -120,5 +120,8 @@ function sendDenial(reply: FastifyReply, denial: Denial): FastifyReply {
 }
 
 function send(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: message }));
+  return reply
+    .code(status)
+    .header('content-type', 'application/json')
+    .send(JSON.stringify({ error: message }));
 }

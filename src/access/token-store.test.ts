@@ -59,7 +59,7 @@ test('policy: admin groups need the admin token, inference takes either, health 
   assert.equal(policy.open, false);
 });
 
-test('restricted groups: Triton\'s flag syntax and messages', () => {
+test("restricted groups: Triton's flag syntax and messages", () => {
   const restriction = parseRestriction('model-repository,cluster-admin:Admin-Key=s3cret', '--http-restricted-api');
   assert.deepEqual(restriction, { groups: ['model-repository', 'cluster-admin'], key: 'admin-key', value: 's3cret' });
   assert.throws(() => parseRestriction('nope:a=b', '--http-restricted-api'), /unknown API group 'nope'/);
@@ -68,8 +68,14 @@ test('restricted groups: Triton\'s flag syntax and messages', () => {
   const policy = new AccessPolicy({ restrictedHttp: [restriction], restrictedGrpc: [restriction] });
   const none = (): undefined => undefined;
   assert.deepEqual(policy.checkRest('model-repository', none), { kind: 'restricted', message: "This API is restricted, expecting header 'admin-key'" });
-  assert.equal(policy.checkRest('model-repository', (name) => (name === 'admin-key' ? 's3cret' : undefined)), undefined);
+  assert.equal(
+    policy.checkRest('model-repository', (name) => (name === 'admin-key' ? 's3cret' : undefined)),
+    undefined,
+  );
   assert.equal(policy.checkGrpc('cluster-admin', none)?.message, "This protocol is restricted, expecting header 'triton-grpc-protocol-admin-key'");
-  assert.equal(policy.checkGrpc('cluster-admin', (name) => (name === 'triton-grpc-protocol-admin-key' ? 's3cret' : undefined)), undefined);
+  assert.equal(
+    policy.checkGrpc('cluster-admin', (name) => (name === 'triton-grpc-protocol-admin-key' ? 's3cret' : undefined)),
+    undefined,
+  );
   assert.throws(() => new AccessPolicy({ restrictedHttp: [restriction, restriction] }), /restricted more than once/);
 });

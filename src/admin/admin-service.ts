@@ -90,7 +90,14 @@ export class AdminService {
     void app.register(adminUiRoutes({ feed: this.feed, uiRoot: options.uiRoot, metricsText: metricsUrl === undefined ? undefined : () => fetchText(metricsUrl) }));
     app.get('/v2/health/live', (_request, reply) => json(reply, 200, {}));
     const relay = (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => relayTo(gateway, request, reply);
-    for (const path of ['/v2/models/:model', '/v2/models/:model/versions/:version', '/v2/models/:model/config', '/v2/models/:model/stats', '/v2/models/:model/versions/:version/stats', '/v2/health/ready']) {
+    for (const path of [
+      '/v2/models/:model',
+      '/v2/models/:model/versions/:version',
+      '/v2/models/:model/config',
+      '/v2/models/:model/stats',
+      '/v2/models/:model/versions/:version/stats',
+      '/v2/health/ready',
+    ]) {
       app.get(path, relay);
     }
     for (const path of ['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer', '/v2/repository/index']) app.post(path, relay);

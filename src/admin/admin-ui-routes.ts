@@ -75,7 +75,10 @@ export function adminUiRoutes(options: AdminUiOptions): FastifyPluginAsync {
       });
     } else {
       app.get('/ui/*', (_request, reply) =>
-        reply.code(503).header('content-type', 'text/plain; charset=utf-8').send(`The administration UI is not built (no ${join(uiRoot, 'index.html')}): run \`npm run build\`.\n`),
+        reply
+          .code(503)
+          .header('content-type', 'text/plain; charset=utf-8')
+          .send(`The administration UI is not built (no ${join(uiRoot, 'index.html')}): run \`npm run build\`.\n`),
       );
     }
 
@@ -117,7 +120,10 @@ export function adminUiRoutes(options: AdminUiOptions): FastifyPluginAsync {
     app.get('/v2/cluster/metrics', async (_request, reply) => {
       if (!options.metricsText) return json(reply, 404, { error: 'no metrics are available here' });
       try {
-        return await reply.code(200).header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(await options.metricsText());
+        return await reply
+          .code(200)
+          .header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+          .send(await options.metricsText());
       } catch (error) {
         return json(reply, 502, { error: `metrics are unavailable: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'}` });
       }

@@ -18,7 +18,13 @@ async function eventMatching(feed: ClusterFeed, pattern: RegExp): Promise<Cluste
   for (;;) {
     const found = feed.events().find((e) => pattern.test(e.message));
     if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no event matching ${pattern}; got: ${feed.events().map((e) => e.message).join(' | ')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `no event matching ${pattern}; got: ${feed
+          .events()
+          .map((e) => e.message)
+          .join(' | ')}`,
+      );
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -64,7 +70,10 @@ describe('cluster feed over a coordination store', () => {
 
     const overview = await feed.overview();
     assert.deepEqual(overview.available, ['extra'], 'repository models not served yet');
-    assert.deepEqual(overview.nodes.map((n) => n.id), ['w1']);
+    assert.deepEqual(
+      overview.nodes.map((n) => n.id),
+      ['w1'],
+    );
 
     // The stream: an overview first, then the model's events (the worker's join is filtered out), heartbeats in between.
     let text = '';

@@ -287,7 +287,8 @@ function versionChanges(name: string, before: ModelView | undefined, after: Mode
   }
   for (const replica of before?.replicaStates ?? []) {
     for (const [version, view] of Object.entries(replica.versions)) {
-      if (!seen.has(key(replica.node, version))) drafts.push({ kind: 'version-state', severity: 'info', model: name, node: replica.node, message: `${name} v${version} on ${replica.node}: ${view.state} → gone` });
+      if (!seen.has(key(replica.node, version)))
+        drafts.push({ kind: 'version-state', severity: 'info', model: name, node: replica.node, message: `${name} v${version} on ${replica.node}: ${view.state} → gone` });
     }
   }
   return drafts;

@@ -8,9 +8,7 @@ export class BackendRegistry {
   constructor(private readonly backends: readonly Backend[]) {}
 
   find(config: Pick<ModelConfig, 'backend' | 'platform'>): Backend | undefined {
-    return this.backends.find(
-      (b) => (config.backend !== '' && config.backend === b.name) || (config.platform !== '' && config.platform === b.platform),
-    );
+    return this.backends.find((b) => (config.backend !== '' && config.backend === b.name) || (config.platform !== '' && config.platform === b.platform));
   }
 
   /** The file to look for in a version folder. */

@@ -39,7 +39,10 @@ export function addAccessFlags(command: Command): Command {
       collectRestriction('--grpc-restricted-protocol'),
       [],
     )
-    .option('--admin-token-file <file>', `bearer token(s), one a line, for model-repository, cluster-admin, shared-memory, trace and logging calls (or $${ADMIN_TOKEN_ENV}); re-read when the file changes`)
+    .option(
+      '--admin-token-file <file>',
+      `bearer token(s), one a line, for model-repository, cluster-admin, shared-memory, trace and logging calls (or $${ADMIN_TOKEN_ENV}); re-read when the file changes`,
+    )
     .option('--inference-token-file <file>', `bearer token(s), one a line, for inference calls (or $${INFERENCE_TOKEN_ENV}); the admin token is accepted too`)
     .option('--cors-origin <origin>', 'allow cross-origin browser calls from this origin, e.g. https://app.example.com (repeatable or comma list; none by default)', collectOrigins, []);
 }
@@ -64,7 +67,13 @@ function tokenSource(flag: string, file: string | undefined, fromEnv: string | u
       throw new Error(`${flag}: ${(error as Error).message}`, { cause: error });
     }
   }
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return TokenStore.of(fromEnv.split(',').map((token) => token.trim()).filter((token) => token !== ''));
+  if (fromEnv !== undefined && fromEnv.trim() !== '')
+    return TokenStore.of(
+      fromEnv
+        .split(',')
+        .map((token) => token.trim())
+        .filter((token) => token !== ''),
+    );
   return undefined;
 }
 
@@ -79,7 +88,10 @@ export function parseRestriction(text: string, flag: string): RestrictedGroups {
     if (!isApiGroup(group)) throw new InvalidArgumentError(`${flag}: unknown API group '${group}' (known: ${API_GROUPS.join(', ')})`);
     groups.push(group);
   }
-  const key = text.slice(colon + 1, equals).trim().toLowerCase();
+  const key = text
+    .slice(colon + 1, equals)
+    .trim()
+    .toLowerCase();
   if (!/^[a-z0-9-]+$/.test(key)) throw new InvalidArgumentError(`${flag}: '${key}' is not a valid header name (letters, digits, '-')`);
   const value = text.slice(equals + 1);
   if (value === '') throw new InvalidArgumentError(`${flag}: the value for '${key}' must not be empty`);
@@ -91,7 +103,10 @@ function collectRestriction(flag: string): (value: string, previous: RestrictedG
 }
 
 function collectOrigins(value: string, previous: string[]): string[] {
-  const origins = value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  const origins = value
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
   for (const origin of origins) {
     let parsed: URL;
     try {

@@ -44,7 +44,7 @@ function wholePositive(value: string): number {
 
 export function adminCommand(): Command {
   const command = new Command('admin')
-    .description('Run the administration UI (a web app at /ui) over the cluster\'s ZooKeeper and a gateway.')
+    .description("Run the administration UI (a web app at /ui) over the cluster's ZooKeeper and a gateway.")
     .requiredOption('--zookeeper <connection>', 'ZooKeeper connection string, HOST:PORT[,HOST:PORT...][/chroot]')
     .option('--host <address>', 'address to bind the UI to', '0.0.0.0')
     .option('--http-port <port>', 'HTTP port of the UI and its API; 0 picks a free port', port, 8080)

@@ -108,39 +108,37 @@ export function benchCommand(): Command {
     .option('-b, --batch-size <n>', 'rows per request for batching models', positiveInteger, 1)
     .option('--json', 'print the results as JSON');
   return addClientTlsFlags(command).action(async (flags: BenchFlags, self: Command) => {
-      const target = benchTarget(flags.url, flags.protocol, self.getOptionValueSource('protocol') !== 'default', flags.input);
-      if (flags.requestRate !== undefined && flags.concurrency !== undefined) throw new InvalidArgumentError('give --concurrency or --request-rate, not both');
-      const modes: LoadMode[] =
-        flags.requestRate !== undefined
-          ? [{ kind: 'rate', perSecond: flags.requestRate, maxOutstanding: flags.maxOutstanding }]
-          : wrap(parseConcurrency)(flags.concurrency ?? '1').map((concurrency) => ({ kind: 'concurrency', concurrency }));
-      const inputs: InputFlag[] = target.inputs.map(wrap(parseInputFlag));
-      const shapes = new Map(flags.shape.map(wrap(parseShapeFlag)));
-      const connections = Math.max(...modes.map((m) => (m.kind === 'concurrency' ? m.concurrency : m.maxOutstanding)));
-      const tls = clientTlsOptions(flags);
-      const transport: BenchTransport =
-        target.protocol === 'grpc'
-          ? new GrpcTransport(target.address, tls)
-          : new RestTransport({ url: target.address, binary: target.protocol === 'rest-binary', connections, tls });
-      const progress = !flags.json && process.stdout.isTTY ? new ProgressBar(process.stdout) : undefined;
-      try {
-        const report = await runBench({
-          transport,
-          model: flags.model,
-          version: flags.modelVersion,
-          modes,
-          warmupSecs: flags.warmupSecs,
-          measureSecs: flags.measureSecs,
-          inputs: { inputs, shapes, batchSize: flags.batchSize },
-          outputs: flags.output.length > 0 ? flags.output : undefined,
-          onProgress: progress ? (label, fraction) => progress.update(label, fraction) : undefined,
-        });
-        progress?.clear();
-        process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-        if (report.levels.every((l) => l.completed === 0)) process.exitCode = 1;
-      } finally {
-        progress?.clear();
-        await transport.close();
-      }
-    });
+    const target = benchTarget(flags.url, flags.protocol, self.getOptionValueSource('protocol') !== 'default', flags.input);
+    if (flags.requestRate !== undefined && flags.concurrency !== undefined) throw new InvalidArgumentError('give --concurrency or --request-rate, not both');
+    const modes: LoadMode[] =
+      flags.requestRate !== undefined
+        ? [{ kind: 'rate', perSecond: flags.requestRate, maxOutstanding: flags.maxOutstanding }]
+        : wrap(parseConcurrency)(flags.concurrency ?? '1').map((concurrency) => ({ kind: 'concurrency', concurrency }));
+    const inputs: InputFlag[] = target.inputs.map(wrap(parseInputFlag));
+    const shapes = new Map(flags.shape.map(wrap(parseShapeFlag)));
+    const connections = Math.max(...modes.map((m) => (m.kind === 'concurrency' ? m.concurrency : m.maxOutstanding)));
+    const tls = clientTlsOptions(flags);
+    const transport: BenchTransport =
+      target.protocol === 'grpc' ? new GrpcTransport(target.address, tls) : new RestTransport({ url: target.address, binary: target.protocol === 'rest-binary', connections, tls });
+    const progress = !flags.json && process.stdout.isTTY ? new ProgressBar(process.stdout) : undefined;
+    try {
+      const report = await runBench({
+        transport,
+        model: flags.model,
+        version: flags.modelVersion,
+        modes,
+        warmupSecs: flags.warmupSecs,
+        measureSecs: flags.measureSecs,
+        inputs: { inputs, shapes, batchSize: flags.batchSize },
+        outputs: flags.output.length > 0 ? flags.output : undefined,
+        onProgress: progress ? (label, fraction) => progress.update(label, fraction) : undefined,
+      });
+      progress?.clear();
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+      if (report.levels.every((l) => l.completed === 0)) process.exitCode = 1;
+    } finally {
+      progress?.clear();
+      await transport.close();
+    }
+  });
 }

@@ -17,7 +17,11 @@ describe('server addresses', () => {
 
   test('refused: other schemes, bad ports, paths on gRPC, garbage', () => {
     for (const bad of ['ftp://h:1', 'h:70000', 'grpc://h:1/x', 'a b:1', '', 'http://', 'x'.repeat(500) + '://h']) {
-      assert.throws(() => parseServerAddress(bad), (error: unknown) => error instanceof InvalidArgumentError && error.message.length < 300, bad.slice(0, 20));
+      assert.throws(
+        () => parseServerAddress(bad),
+        (error: unknown) => error instanceof InvalidArgumentError && error.message.length < 300,
+        bad.slice(0, 20),
+      );
     }
   });
 });
@@ -42,7 +46,7 @@ describe('bench target', () => {
 });
 
 describe('help', () => {
-  test('width: the terminal\'s; off a terminal $COLUMNS, else 100', () => {
+  test("width: the terminal's; off a terminal $COLUMNS, else 100", () => {
     assert.equal(helpWidth({ isTTY: true, columns: 132 }, {}), 132);
     assert.equal(helpWidth({ isTTY: false }, {}), 100);
     assert.equal(helpWidth({ isTTY: false }, { COLUMNS: '80' }), 80);
@@ -51,10 +55,7 @@ describe('help', () => {
 
   test('long flags put their description below, under the column of descriptions; every line fits', () => {
     const program = new Command('tool');
-    const sub = program
-      .command('run')
-      .option('--a-flag-whose-name-is-much-longer-than-the-column <value>', 'word '.repeat(60))
-      .option('--short', 'short description');
+    const sub = program.command('run').option('--a-flag-whose-name-is-much-longer-than-the-column <value>', 'word '.repeat(60)).option('--short', 'short description');
     configureHelp(program);
     sub.configureOutput({ getOutHelpWidth: () => 90 });
     const help = sub.helpInformation();
@@ -63,8 +64,19 @@ describe('help', () => {
   });
 
   test('--log-format takes text or json', () => {
-    const command = new Command('x').exitOverride().configureOutput({ writeErr: () => {} }).addOption(logFormatOption());
+    const command = new Command('x')
+      .exitOverride()
+      .configureOutput({ writeErr: () => {} })
+      .addOption(logFormatOption());
     assert.equal(command.parse(['--log-format', 'text'], { from: 'user' }).opts()['logFormat'], 'text');
-    assert.throws(() => new Command('x').exitOverride().configureOutput({ writeErr: () => {} }).addOption(logFormatOption()).parse(['--log-format', 'yaml'], { from: 'user' }), /yaml/);
+    assert.throws(
+      () =>
+        new Command('x')
+          .exitOverride()
+          .configureOutput({ writeErr: () => {} })
+          .addOption(logFormatOption())
+          .parse(['--log-format', 'yaml'], { from: 'user' }),
+      /yaml/,
+    );
   });
 });

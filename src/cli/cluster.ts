@@ -54,8 +54,8 @@ export function clusterCommand(): Command {
     .option('--default-replicas <n>', 'replicas per model (controller default)', positiveNumber)
     .option('--memory-limit <size>', "each worker's memory capacity, e.g. 2GiB")
     .addOption(new Option('--log-level <level>', 'log level of every process').choices(LOG_LEVELS).default('info'))
-    .addOption(new Option('--log-format <format>', 'format of every process\'s log file: json (one JSON object a line) or text').choices(LOG_FORMATS).default('json'))
-    .option('--log-dir <dir>', 'folder for the processes\' logs (default: a new temp folder)')
+    .addOption(new Option('--log-format <format>', "format of every process's log file: json (one JSON object a line) or text").choices(LOG_FORMATS).default('json'))
+    .option('--log-dir <dir>', "folder for the processes' logs (default: a new temp folder)")
     .option('--ready-timeout-secs <seconds>', 'how long to wait for the gateway to report ready', positiveNumber, 120)
     .action(async (flags: ClusterUpFlags) => {
       await clusterUp(flags);
@@ -206,7 +206,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const replicas = options.defaultReplicas ? ['--default-replicas', String(options.defaultReplicas)] : [];
     start('controller', ['controller', ...common, '--host', '127.0.0.1', '--metrics-port', String(base + 3), '--model-repository', repository, ...replicas]);
     workerBases.forEach((port, i) =>
-      start(`worker-${i + 1}`, ['worker', ...common, '--model-repository', repository, '--node-id', `worker-${i + 1}`, ...ports(port), ...(options.memoryLimit ? ['--memory-limit', options.memoryLimit] : [])]),
+      start(`worker-${i + 1}`, [
+        'worker',
+        ...common,
+        '--model-repository',
+        repository,
+        '--node-id',
+        `worker-${i + 1}`,
+        ...ports(port),
+        ...(options.memoryLimit ? ['--memory-limit', options.memoryLimit] : []),
+      ]),
     );
     start('gateway', ['gateway', ...common, ...ports(base), ...replicas]);
     start('admin', [
@@ -238,7 +247,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     waitUntilReady: async (timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       const abandoned = (): boolean => stopping !== undefined;
-      return (await waitForReady(`http://127.0.0.1:${base}/v2/health/ready`, timeoutMs, abandoned)) && waitForReady(`http://127.0.0.1:${base + 4}/v2/health/live`, Math.max(0, deadline - Date.now()), abandoned);
+      return (
+        (await waitForReady(`http://127.0.0.1:${base}/v2/health/ready`, timeoutMs, abandoned)) &&
+        waitForReady(`http://127.0.0.1:${base + 4}/v2/health/live`, Math.max(0, deadline - Date.now()), abandoned)
+      );
     },
     stop,
   };

@@ -148,7 +148,12 @@ export function controllerCommand(): Command {
   // --log-requests-sample-rate is accepted for symmetry with the other commands; a controller serves no requests.
   return addDrainTimeoutFlag(addListenerLimitFlags(addObservabilityFlags(addZooKeeperAuthFlags(command)), { grpc: false })).action(async (flags: ControllerFlags) => {
     const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
-    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
+    const store = new ZooKeeperStore({
+      connectionString: flags.zookeeper,
+      sessionTimeoutMs: flags.zookeeperSessionTimeoutMs,
+      logger: logger.child({ component: 'zookeeper' }),
+      auth: zooKeeperAuthFromFlags(flags),
+    });
     await store.start();
     const node = await startControllerNode({
       store,

@@ -52,15 +52,12 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     '# JSON log lines even on a terminal; free ports on loopback',
     'cranberries serve --log-format json --host 127.0.0.1 --http-port 0 --grpc-port 0',
   ],
-  worker: [
-    'cranberries worker --zookeeper 127.0.0.1:2181 --model-repository ./models --memory-limit 4GiB',
-    'cranberries worker --zookeeper zk1:2181,zk2:2181/cranberries --node-id w1 --label zone=a',
-  ],
+  worker: ['cranberries worker --zookeeper 127.0.0.1:2181 --model-repository ./models --memory-limit 4GiB', 'cranberries worker --zookeeper zk1:2181,zk2:2181/cranberries --node-id w1 --label zone=a'],
   controller: ['cranberries controller --zookeeper 127.0.0.1:2181 --model-repository ./models --default-replicas 2'],
   gateway: ['cranberries gateway --zookeeper 127.0.0.1:2181 --http-port 8000 --grpc-port 8001'],
   admin: ['cranberries admin --zookeeper 127.0.0.1:2181 --http-port 8080 --gateway http://127.0.0.1:8000 --gateway-metrics http://127.0.0.1:8002/metrics'],
   infer: [
-    'cranberries infer -m diabetes -i features=\'[0.03,0.05,0.06,0.02,-0.04,-0.03,-0.04,0,0.02,-0.02]\'',
+    "cranberries infer -m diabetes -i features='[0.03,0.05,0.06,0.02,-0.04,-0.03,-0.04,0,0.02,-0.02]'",
     'cranberries infer -u grpc://localhost:8001 -m digits -i image=@digit.npy -o probabilities:3',
     'cranberries infer -u localhost:8000 -m word_ids -x 1 -i words=\'["hello","world"]\' --json',
   ],
@@ -70,10 +67,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'cranberries bench -u localhost:8000 -m digits -x 1 --protocol rest-json -b 8 --json',
   ],
   cluster: ['cranberries cluster up --workers 2'],
-  'cluster up': [
-    'cranberries cluster up',
-    'cranberries cluster up --workers 2 --base-port 9000 --log-dir ./cluster-logs --log-format text',
-  ],
+  'cluster up': ['cranberries cluster up', 'cranberries cluster up --workers 2 --base-port 9000 --log-dir ./cluster-logs --log-format text'],
 };
 
 function pathOf(command: Command): string {

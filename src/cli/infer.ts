@@ -70,7 +70,7 @@ async function loadInput(spec: InputSpec, metadata: ModelMetadata): Promise<Inpu
   if (!isDataType(wanted.datatype)) throw new Error(`input '${spec.name}' has datatype ${wanted.datatype}, which this client does not know`);
   const datatype: DataType = wanted.datatype;
   let tensor: InputTensor;
-  if (spec.source.kind === 'file' && (extname(spec.source.path).toLowerCase() === '.npy')) {
+  if (spec.source.kind === 'file' && extname(spec.source.path).toLowerCase() === '.npy') {
     const npy = parseNpy(await readFile(spec.source.path), spec.source.path);
     tensor = { name: spec.name, datatype, shape: npy.shape, data: castTensorData(npy.data, npy.datatype, datatype, spec.name) };
   } else {
@@ -189,12 +189,12 @@ export function inferCommand(): Command {
       return n;
     });
   return addClientTlsFlags(command).action(async (flags: InferFlags) => {
-      try {
-        await run(flags);
-      } catch (error) {
-        if (!(error instanceof InferenceServerError)) throw error;
-        const status = error.httpStatus !== undefined ? `, HTTP ${error.httpStatus}` : error.grpcCode !== undefined ? `, gRPC ${error.grpcCode}` : '';
-        throw new Error(`${error.message} (${error.code}${status})`, { cause: error });
-      }
-    });
+    try {
+      await run(flags);
+    } catch (error) {
+      if (!(error instanceof InferenceServerError)) throw error;
+      const status = error.httpStatus !== undefined ? `, HTTP ${error.httpStatus}` : error.grpcCode !== undefined ? `, gRPC ${error.grpcCode}` : '';
+      throw new Error(`${error.message} (${error.code}${status})`, { cause: error });
+    }
+  });
 }

@@ -40,4 +40,3 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   // A command that failed must not linger half-started (a listening port, a timer): exit now.
   process.exit();
 });
-

@@ -31,9 +31,7 @@ export function addObservabilityFlags(command: Command): Command {
 
 /** The flags as options; `defaultNode` names the process in Graphite when `--graphite-node` is absent (e.g. a worker's node id). */
 export function observabilityOptions(flags: ObservabilityFlags, defaultNode?: string): ObservabilityOptions {
-  const graphite = flags.graphite
-    ? { ...flags.graphite, prefix: flags.graphitePrefix, intervalSeconds: flags.graphiteIntervalSecs, node: flags.graphiteNode ?? defaultNode }
-    : undefined;
+  const graphite = flags.graphite ? { ...flags.graphite, prefix: flags.graphitePrefix, intervalSeconds: flags.graphiteIntervalSecs, node: flags.graphiteNode ?? defaultNode } : undefined;
   return { graphite, logRequestsSampleRate: flags.logRequestsSampleRate };
 }
 

@@ -12,10 +12,5 @@ export interface SharedMemoryFlags {
 }
 
 export function addSharedMemoryFlags(command: Command): Command {
-  return command.option(
-    '--allow-client-shm [bool]',
-    'let clients register system shared-memory regions (/dev/shm objects) and pass tensors through them',
-    booleanValue,
-    false,
-  );
+  return command.option('--allow-client-shm [bool]', 'let clients register system shared-memory regions (/dev/shm objects) and pass tensors through them', booleanValue, false);
 }

@@ -57,7 +57,7 @@ export interface ClientTlsFlags {
 /** TLS of the client commands (infer, bench): for https:// and grpcs:// URLs. */
 export function addClientTlsFlags(command: Command): Command {
   return command
-    .option('--tls-ca-file <file>', 'https:// or grpcs://: trust servers whose certificate chains to this PEM CA bundle (default: the system\'s roots)')
+    .option('--tls-ca-file <file>', "https:// or grpcs://: trust servers whose certificate chains to this PEM CA bundle (default: the system's roots)")
     .option('--tls-cert-file <file>', 'client certificate for servers that require mutual TLS (PEM)')
     .option('--tls-key-file <file>', 'PEM private key of --tls-cert-file');
 }

@@ -30,7 +30,8 @@ import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../tracing/index.js';
 import { bannerModels, logStartupBanner } from '../server/startup-banner.js';
 
-interface WorkerFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {
+interface WorkerFlags
+  extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {
   serverName: string;
   zookeeper: string;
   zookeeperSessionTimeoutMs: number;
@@ -67,10 +68,10 @@ export function workerCommand(): Command {
         .argParser(memorySize)
         .default(Math.floor(totalmem() * DEFAULT_MEMORY_FRACTION), '80% of RAM'),
     )
-    .option('--node-id <id>', 'this worker\'s id in the cluster (default: <hostname>-<http port>)')
+    .option('--node-id <id>', "this worker's id in the cluster (default: <hostname>-<http port>)")
     .option('--label <key=value>', 'a label on this node (repeatable)', collect, [])
     .option('--host <address>', 'address to bind the endpoints to', '0.0.0.0')
-    .option('--advertise-host <host>', 'host the gateway and clients reach this worker at (default: --host, or this machine\'s address for a wildcard bind)')
+    .option('--advertise-host <host>', "host the gateway and clients reach this worker at (default: --host, or this machine's address for a wildcard bind)")
     .option('--http-port <port>', 'HTTP port (OIP REST); 0 picks a free port', port, 8000)
     .option('--grpc-port <port>', 'gRPC port (OIP gRPC); 0 picks a free port', port, 8001)
     .option('--metrics-port <port>', 'Prometheus metrics port; 0 picks a free port', port, 8002)
@@ -85,11 +86,20 @@ export function workerCommand(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(logFormatOption());
   // Graphite paths name the worker by its node id (known up front unless the HTTP port is 0 and no --node-id is given).
-  return addDrainTimeoutFlag(addListenerLimitFlags(addStartupFlags(addSharedMemoryFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(addTraceFlags(command))))))), { exitOnError: false }))).action(async (flags: WorkerFlags) => {
+  return addDrainTimeoutFlag(
+    addListenerLimitFlags(
+      addStartupFlags(addSharedMemoryFlags(addObservabilityFlags(addTlsFlags(addZooKeeperAuthFlags(addResourceCapFlags(addAccessFlags(addTraceFlags(command))))))), { exitOnError: false }),
+    ),
+  ).action(async (flags: WorkerFlags) => {
     const logger = createLogger(flags.logLevel, undefined, flags.logFormat);
     const labels = Object.fromEntries(flags.label.map(parseLabel));
     const tls = tlsOptions(flags);
-    const store = new ZooKeeperStore({ connectionString: flags.zookeeper, sessionTimeoutMs: flags.zookeeperSessionTimeoutMs, logger: logger.child({ component: 'zookeeper' }), auth: zooKeeperAuthFromFlags(flags) });
+    const store = new ZooKeeperStore({
+      connectionString: flags.zookeeper,
+      sessionTimeoutMs: flags.zookeeperSessionTimeoutMs,
+      logger: logger.child({ component: 'zookeeper' }),
+      auth: zooKeeperAuthFromFlags(flags),
+    });
     await store.start();
     const worker = await startWorkerNode({
       store,

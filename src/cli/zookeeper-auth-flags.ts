@@ -13,7 +13,11 @@ export interface ZooKeeperAuthFlags {
 
 export function addZooKeeperAuthFlags(command: Command): Command {
   return command
-    .option('--zookeeper-auth <user:password>', `the cluster's ZooKeeper identity (digest): nodes are created so only it can read or change them (or $${ZOOKEEPER_AUTH_ENV}); prefer the file or the variable, command lines are visible to other users`, checkAuth)
+    .option(
+      '--zookeeper-auth <user:password>',
+      `the cluster's ZooKeeper identity (digest): nodes are created so only it can read or change them (or $${ZOOKEEPER_AUTH_ENV}); prefer the file or the variable, command lines are visible to other users`,
+      checkAuth,
+    )
     .option('--zookeeper-auth-file <file>', "file whose first line is the cluster's ZooKeeper identity user:password");
 }
 

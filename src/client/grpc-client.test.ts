@@ -30,9 +30,7 @@ before(async () => {
     },
   };
   server.addService(serviceDefinition(oipPackageDefinition(), 'inference.GRPCInferenceService'), implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
   url = `grpc://127.0.0.1:${port}`;
 });
 

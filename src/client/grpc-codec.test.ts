@@ -28,10 +28,15 @@ test('decoded 64-bit parameters are numbers when exact and bigints beyond 2^53',
 });
 
 test('requests carry inputs raw, one raw_input_contents entry per input, and survive protobuf encoding', () => {
-  const request = encodeGrpcInferRequest('m', '2', [
-    { name: 'x', datatype: 'FP32', shape: [1, 2], data: Float32Array.of(1, -1) },
-    { name: 's', datatype: 'BYTES', shape: [1], data: ['hi'] },
-  ], { id: 'r', outputs: [{ name: 'y', classification: 2 }], parameters: { priority: 1 } });
+  const request = encodeGrpcInferRequest(
+    'm',
+    '2',
+    [
+      { name: 'x', datatype: 'FP32', shape: [1, 2], data: Float32Array.of(1, -1) },
+      { name: 's', datatype: 'BYTES', shape: [1], data: ['hi'] },
+    ],
+    { id: 'r', outputs: [{ name: 'y', classification: 2 }], parameters: { priority: 1 } },
+  );
   // Encode as ModelInferRequest and decode it back as the server would.
   const roundTrip = oipMethod<object, Record<string, unknown>>('ModelInfer', 'ModelInferRequest', 'ModelInferRequest');
   const decoded = roundTrip.deserialize(roundTrip.serialize(request));

@@ -40,12 +40,7 @@ export interface RpcMethod<Req, Res> {
   readonly deserialize: (bytes: Buffer) => Res;
 }
 
-export function oipMethod<Req extends object, Res>(
-  rpc: string,
-  requestType: string,
-  responseType: string,
-  conversion: protobuf.IConversionOptions = LOSSLESS,
-): RpcMethod<Req, Res> {
+export function oipMethod<Req extends object, Res>(rpc: string, requestType: string, responseType: string, conversion: protobuf.IConversionOptions = LOSSLESS): RpcMethod<Req, Res> {
   const request = oipRoot().lookupType(`inference.${requestType}`);
   const response = oipRoot().lookupType(`inference.${responseType}`);
   return {

@@ -2,7 +2,20 @@
  * The client's one interface over two transports (REST and gRPC), in a file of its own: the types it
  * uses (`client-types.ts`) and the result class (`infer-result.ts`) then need not import each other.
  */
-import type { CallOptions, InferOptions, InputTensor, LoadModelOptions, ModelCallOptions, ModelConfigJson, ModelIndexEntry, ModelMetadata, ModelStatistics, RepositoryIndexOptions, ServerMetadata, UnloadModelOptions } from './client-types.js';
+import type {
+  CallOptions,
+  InferOptions,
+  InputTensor,
+  LoadModelOptions,
+  ModelCallOptions,
+  ModelConfigJson,
+  ModelIndexEntry,
+  ModelMetadata,
+  ModelStatistics,
+  RepositoryIndexOptions,
+  ServerMetadata,
+  UnloadModelOptions,
+} from './client-types.js';
 import type { InferResult } from './infer-result.js';
 
 /** One interface, two transports: `createClient` picks REST or gRPC from the URL scheme. */

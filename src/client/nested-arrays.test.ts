@@ -11,11 +11,26 @@ test('nested arrays give their shape; scalars have shape []', () => {
   assert.deepEqual(nestedShape(5, 'x'), []);
   assert.deepEqual(nestedShape([], 'x'), [0]);
   assert.throws(() => nestedShape([[1, 2], [3]], 'x'), invalid(/input 'x': the nested arrays are not rectangular: \[1\] should be a list of 2/));
-  assert.throws(() => nestedShape([[1, 2], [3, [4]]], 'x'), invalid(/element \[1\]\[1\] is nested deeper/));
+  assert.throws(
+    () =>
+      nestedShape(
+        [
+          [1, 2],
+          [3, [4]],
+        ],
+        'x',
+      ),
+    invalid(/element \[1\]\[1\] is nested deeper/),
+  );
 });
 
 test('tensorFromNested makes the datatype’s TypedArray', () => {
-  const fp32 = tensorFromNested('image', 'FP32', [[[0, 0.5], [1, 16]]]);
+  const fp32 = tensorFromNested('image', 'FP32', [
+    [
+      [0, 0.5],
+      [1, 16],
+    ],
+  ]);
   assert.deepEqual(fp32.shape, [1, 2, 2]);
   assert.ok(fp32.data instanceof Float32Array);
   assert.deepEqual(Array.from(fp32.data), [0, 0.5, 1, 16]);
@@ -50,7 +65,10 @@ test('inputTensorData checks datatype, TypedArray kind and element count, and en
   assert.throws(() => inputTensorData({ name: '', datatype: 'FP32', shape: [2], data }), invalid(/no name/));
   assert.throws(() => inputTensorData({ name: 'x', datatype: 'FP32', shape: [-1], data }), invalid(/integers >= 0/));
   const bytes = inputTensorData({ name: 's', datatype: 'BYTES', shape: [2], data: ['héllo', ''] }) as Uint8Array[];
-  assert.deepEqual(bytes.map((b) => b.byteLength), [6, 0]);
+  assert.deepEqual(
+    bytes.map((b) => b.byteLength),
+    [6, 0],
+  );
   assert.deepEqual(bytesToStrings(bytes), ['héllo', '']);
   assert.deepEqual(Array.from(inputTensorData({ name: 'b', datatype: 'BOOL', shape: [2], data: [true, false] }) as Uint8Array), [1, 0]);
   assert.throws(() => inputTensorData({ name: 's', datatype: 'BYTES', shape: [1], data: Float32Array.of(1) }), invalid(/BYTES data must be a string\[\] or Uint8Array\[\]/));

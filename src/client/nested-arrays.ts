@@ -26,9 +26,7 @@ function checkRectangular(value: unknown, shape: readonly number[], depth: numbe
     return;
   }
   if (!Array.isArray(value) || value.length !== shape[depth]) {
-    throw clientArgumentError(
-      `input '${name}': the nested arrays are not rectangular: [${path.join('][')}] should be a list of ${shape[depth]} (shape [${shape.join(',')}])`,
-    );
+    throw clientArgumentError(`input '${name}': the nested arrays are not rectangular: [${path.join('][')}] should be a list of ${shape[depth]} (shape [${shape.join(',')}])`);
   }
   for (let i = 0; i < value.length; i++) checkRectangular(value[i], shape, depth + 1, name, [...path, i]);
 }
@@ -37,8 +35,7 @@ function checkRectangular(value: unknown, shape: readonly number[], depth: numbe
 export function tensorFromNested(name: string, datatype: DataType, value: unknown): InputTensor {
   const shape = nestedShape(value, name);
   const flat = Array.isArray(value) ? (value.flat(Math.max(shape.length - 1, 0)) as unknown[]) : [value];
-  const bad = (i: number, expected: string): Error =>
-    clientArgumentError(`input '${name}': element ${i} is ${JSON.stringify(flat[i])}, expected ${expected}`);
+  const bad = (i: number, expected: string): Error => clientArgumentError(`input '${name}': element ${i} is ${JSON.stringify(flat[i])}, expected ${expected}`);
   if (datatype === 'BYTES') {
     const strings = flat.map((v, i) => {
       if (typeof v !== 'string') throw bad(i, 'a string');

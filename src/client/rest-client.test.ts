@@ -33,7 +33,8 @@ before(async () => {
       else if (path === '/v2/health/ready') response.writeHead(400).end();
       else if (path === '/v2/models/text-error') response.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway');
       else if (path === '/v2/models/json-error') response.writeHead(429, { 'content-type': 'application/json' }).end('{"error":"queue is full"}');
-      else if (path === '/v2/models/silent') return; // never answers
+      else if (path === '/v2/models/silent')
+        return; // never answers
       else if (path === '/v2/models/echo/infer') {
         // Echo the first input back as the only output, binary, the way the protocol frames it.
         const jsonLength = Number(request.headers['inference-header-content-length']);

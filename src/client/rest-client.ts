@@ -155,14 +155,7 @@ export class RestClient implements InferenceClient {
     return this.send(method, path, chunks, chunks[0]?.byteLength ?? 0, options, headers);
   }
 
-  private async send(
-    method: 'GET' | 'POST',
-    path: string,
-    chunks: readonly Uint8Array[],
-    byteLength: number,
-    options: CallOptions | undefined,
-    headers: Record<string, string>,
-  ): Promise<Answer> {
+  private async send(method: 'GET' | 'POST', path: string, chunks: readonly Uint8Array[], byteLength: number, options: CallOptions | undefined, headers: Record<string, string>): Promise<Answer> {
     const allHeaders = { ...this.headers, ...options?.headers, ...headers };
     let body: Uint8Array | Readable | undefined;
     if (method === 'POST') {

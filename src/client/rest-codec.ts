@@ -29,10 +29,7 @@ const utf8Decoder = new TextDecoder();
 
 /** JSON text of a value that may hold bigints (written as exact integer literals). */
 export function jsonWithBigInts(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `\u0000${v.toString()}\u0000` : v)).replace(
-    /"\\u0000(-?\d+)\\u0000"/g,
-    '$1',
-  );
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `\u0000${v.toString()}\u0000` : v)).replace(/"\\u0000(-?\d+)\\u0000"/g, '$1');
 }
 
 export function encodeRestInferRequest(inputs: readonly InputTensor[], options: InferOptions = {}): EncodedRestRequest {

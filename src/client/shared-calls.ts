@@ -52,18 +52,12 @@ export function loadParameters(model: string, options: LoadModelOptions): Record
   return parameters;
 }
 
-
 /**
  * Runs `call` with a signal that fires at the deadline or when the caller aborts, and turns what
  * goes wrong below the protocol (timeouts, aborts, refused or reset connections) into
  * InferenceServerErrors: DEADLINE_EXCEEDED, CANCELLED, UNAVAILABLE.
  */
-export async function withDeadline<T>(
-  timeoutMs: number | undefined,
-  signal: AbortSignal | undefined,
-  what: string,
-  call: (signal: AbortSignal | undefined) => Promise<T>,
-): Promise<T> {
+export async function withDeadline<T>(timeoutMs: number | undefined, signal: AbortSignal | undefined, what: string, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
   if (signal?.aborted) throw new InferenceServerError('CANCELLED', `${what}: cancelled by the caller`);
   // A plain (ref'd) timer rather than AbortSignal.timeout, whose unref'd timer lets a process exit mid-call.
   const deadline = timeoutMs === undefined ? undefined : new AbortController();

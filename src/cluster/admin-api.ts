@@ -262,7 +262,10 @@ function isSettled(view: ModelView): boolean {
 
 function modelView(snapshot: ClusterSnapshot, name: string): ModelView {
   const deployment = snapshot.deployments.get(name)!.value;
-  const holders = [...snapshot.assignments].filter(([, a]) => a.value.models.includes(name)).map(([id]) => id).sort();
+  const holders = [...snapshot.assignments]
+    .filter(([, a]) => a.value.models.includes(name))
+    .map(([id]) => id)
+    .sort();
   const replicaStates = holders.map((node): ReplicaView => ({ node, live: snapshot.nodes.has(node), ...replicaOf(snapshot.statuses.get(node), name) }));
   return {
     name,

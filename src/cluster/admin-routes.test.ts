@@ -63,7 +63,10 @@ for (const rawBodies of [false, true]) {
       assert.deepEqual([fresh.json['memoryBytes'], fresh.json['memoryMeasured']], [0, false], 'no figure: 0 until measured');
 
       const listed = await call(app, 'GET', '/v2/cluster/models');
-      assert.deepEqual((listed.json['models'] as ModelView[]).map((m) => `${m.name}:${m.replicas}`), ['bert:2', 'resnet:4']);
+      assert.deepEqual(
+        (listed.json['models'] as ModelView[]).map((m) => `${m.name}:${m.replicas}`),
+        ['bert:2', 'resnet:4'],
+      );
 
       assert.deepEqual(await call(app, 'DELETE', '/v2/cluster/models/bert'), { status: 200, json: {} });
       assert.equal(await store.get(paths.model('bert')), undefined);
@@ -116,10 +119,16 @@ describe('cluster admin routes refuse names nobody knows', () => {
     const known = Array.from({ length: 12 }, (_, i) => `model_${String(i).padStart(2, '0')}`).concat(['digits']);
     await app.register(clusterAdminRoutes(store, { settleMs: 0, knownModels: () => Promise.resolve(known) }));
     await app.ready();
-    for (const [method, url] of [['POST', '/v2/cluster/models/digitz'], ['POST', '/v2/cluster/models/digitz/load']] as const) {
+    for (const [method, url] of [
+      ['POST', '/v2/cluster/models/digitz'],
+      ['POST', '/v2/cluster/models/digitz/load'],
+    ] as const) {
       const { status, json } = await call(app, method, url, {});
       assert.equal(status, 404, `${method} ${url}`);
-      assert.equal(json['error'], "model 'digitz' is not found (did you mean 'digits'?); models in the model repository: digits, model_00, model_01, model_02, model_03, model_04, model_05, model_06, model_07, model_08 (and 3 more)");
+      assert.equal(
+        json['error'],
+        "model 'digitz' is not found (did you mean 'digits'?); models in the model repository: digits, model_00, model_01, model_02, model_03, model_04, model_05, model_06, model_07, model_08 (and 3 more)",
+      );
     }
     assert.equal(await store.get(paths.model('digitz')), undefined, 'nothing was added');
     assert.equal((await call(app, 'POST', '/v2/cluster/models/digits', {})).status, 202, 'a known model is accepted');
@@ -159,7 +168,10 @@ describe('cluster admin views', () => {
       ],
     );
     const nodes = (await call(app, 'GET', '/v2/cluster/nodes')).json['nodes'] as NodeView[];
-    assert.deepEqual(nodes.map((n) => n.id), ['w1', 'w2']);
+    assert.deepEqual(
+      nodes.map((n) => n.id),
+      ['w1', 'w2'],
+    );
     assert.equal(nodes[0]!.memoryAssignedBytes, 100);
     assert.deepEqual(nodes[0]!.models, [{ name: 'm', state: 'READY', versions: { '1': { state: 'READY' }, '2': { state: 'LOADING' } } }]);
     await app.close();

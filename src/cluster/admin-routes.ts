@@ -55,17 +55,25 @@ export function clusterAdminRoutes(store: CoordinationStore, options: ClusterAdm
     app.setErrorHandler((error, _request, reply) => {
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
       const message = error instanceof Error ? error.message : String(error);
-      return reply.code(status >= 400 && status <= 599 ? status : 500).header('content-type', 'application/json').send(JSON.stringify({ error: clientMessage(message) }));
+      return reply
+        .code(status >= 400 && status <= 599 ? status : 500)
+        .header('content-type', 'application/json')
+        .send(JSON.stringify({ error: clientMessage(message) }));
     });
     type ModelParams = { Params: { model: string }; Querystring: { wait?: string } };
     const defaultSettleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
     /** Applies a change, then answers with the state after it (or 202 + where to watch). */
     const change = (request: { params: { model: string }; query: { wait?: string } }, reply: FastifyReply, done: number, work: () => Promise<unknown>): Promise<FastifyReply> =>
-      answerChange(reply, done, async () => {
-        await work();
-        const waitMs = request.query.wait === undefined ? defaultSettleMs : waitParameter(request.query.wait);
-        return admin.settle(request.params.model, waitMs);
-      }, `${prefix}/models/${encodeURIComponent(request.params.model)}`);
+      answerChange(
+        reply,
+        done,
+        async () => {
+          await work();
+          const waitMs = request.query.wait === undefined ? defaultSettleMs : waitParameter(request.query.wait);
+          return admin.settle(request.params.model, waitMs);
+        },
+        `${prefix}/models/${encodeURIComponent(request.params.model)}`,
+      );
     app.get(`${prefix}/nodes`, (_request, reply) => answer(reply, 200, async () => ({ nodes: await admin.listNodes() })));
     app.get(`${prefix}/models`, (_request, reply) => answer(reply, 200, async () => ({ models: await admin.listModels() })));
     app.get<ModelParams>(`${prefix}/models/:model`, (request, reply) => answer(reply, 200, () => admin.getModel(request.params.model)));
@@ -80,9 +88,7 @@ export function clusterAdminRoutes(store: CoordinationStore, options: ClusterAdm
       change(request, reply, 200, () => admin.setReplicas(request.params.model, parseBody(request.body, ReplicasBody, false).replicas)),
     );
     app.delete<ModelParams>(`${prefix}/models/:model`, (request, reply) => answer(reply, 200, async () => (await admin.removeModel(request.params.model), {})));
-    app.post<ModelParams>(`${prefix}/models/:model/load`, (request, reply) =>
-      change(request, reply, 200, () => admin.load(request.params.model, parseBody(request.body, LoadBody).replicas)),
-    );
+    app.post<ModelParams>(`${prefix}/models/:model/load`, (request, reply) => change(request, reply, 200, () => admin.load(request.params.model, parseBody(request.body, LoadBody).replicas)));
     app.post<ModelParams>(`${prefix}/models/:model/unload`, (request, reply) => change(request, reply, 200, () => admin.unload(request.params.model)));
     return Promise.resolve();
   };
@@ -118,7 +124,10 @@ async function answer(reply: FastifyReply, status: number, work: () => Promise<u
   } catch (error) {
     const failure = asCranberriesError(error);
     const code = STATUS[failure.code] ?? 500;
-    return reply.code(code).header('content-type', 'application/json').send(JSON.stringify({ error: clientMessage(failure.message) }));
+    return reply
+      .code(code)
+      .header('content-type', 'application/json')
+      .send(JSON.stringify({ error: clientMessage(failure.message) }));
   }
 }
 

@@ -38,7 +38,11 @@ test('controller: leadership, rounds, decisions and the last round’s placement
   leader = true;
   leadershipChanged.publish(true);
   reconciled.publish({
-    assignments: new Map([['w1', ['a', 'b']], ['w2', ['a']], ['w3', []]]),
+    assignments: new Map([
+      ['w1', ['a', 'b']],
+      ['w2', ['a']],
+      ['w3', []],
+    ]),
     placement: new Map([
       ['a', { state: 'PLACED', nodes: ['w1', 'w2'] }],
       ['b', { state: 'PARTIAL', nodes: ['w1'], reason: 'one replica fits' }],

@@ -105,7 +105,11 @@ export class ControllerMetrics {
       help: 'Live workers registered in the coordination store.',
       registers,
       collect: async () => {
-        if (liveNodes) lastNodeCount = await liveNodes().then((ids) => ids.length, () => lastNodeCount);
+        if (liveNodes)
+          lastNodeCount = await liveNodes().then(
+            (ids) => ids.length,
+            () => lastNodeCount,
+          );
         nodes.set(lastNodeCount);
       },
     });

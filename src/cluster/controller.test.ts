@@ -107,7 +107,10 @@ describe('controller', () => {
     assert.deepEqual([...(a1?.models ?? []), ...(a2?.models ?? [])].sort(), ['small', 'triple', 'triple']);
     const assigns = lines.filter((l) => l['action'] === 'assign');
     assert.equal(assigns.length, 3, 'one log line per decision');
-    assert.ok(assigns.every((l) => /^placement: assign '(small|triple)' to w[12]: replica \d of \d/.test(l.msg)), assigns.map((l) => l.msg).join('\n'));
+    assert.ok(
+      assigns.every((l) => /^placement: assign '(small|triple)' to w[12]: replica \d of \d/.test(l.msg)),
+      assigns.map((l) => l.msg).join('\n'),
+    );
     assert.ok(lines.some((l) => l.msg === "placement: 'huge' is PENDING: needs 6 GiB, largest free is 3 GiB"));
 
     // A measured figure replaces the estimate; the model then fits where the estimate did not.

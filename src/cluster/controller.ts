@@ -207,7 +207,10 @@ export class Controller implements Lifecycle {
       const measured = { ...value, memoryBytes: Math.max(...reports), memoryMeasured: true };
       try {
         await this.options.store.set(this.paths.model(name), encodeJson(measured), version);
-        this.log.info({ model: name, estimate: value.memoryBytes, measured: measured.memoryBytes }, `memory of '${name}': measured ${formatBytes(measured.memoryBytes)} replaces the estimate ${formatBytes(value.memoryBytes)}`);
+        this.log.info(
+          { model: name, estimate: value.memoryBytes, measured: measured.memoryBytes },
+          `memory of '${name}': measured ${formatBytes(measured.memoryBytes)} replaces the estimate ${formatBytes(value.memoryBytes)}`,
+        );
         deployments.push(measured);
       } catch (error) {
         if (!isConflict(error)) throw error;

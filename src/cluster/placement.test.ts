@@ -15,17 +15,10 @@ function model(name: string, replicas: number, memoryGiB: number): ModelDeployme
 
 /** `{ w1: ['a', 'b'] }`: models READY on each worker. */
 function readyOn(ready: Record<string, readonly string[]>): Map<string, NodeStatus> {
-  return new Map(
-    Object.entries(ready).map(([id, models]) => [id, { models: Object.fromEntries(models.map((m) => [m, { versions: { '1': { state: 'READY' as const } } }])) }]),
-  );
+  return new Map(Object.entries(ready).map(([id, models]) => [id, { models: Object.fromEntries(models.map((m) => [m, { versions: { '1': { state: 'READY' as const } } }])) }]));
 }
 
-function run(input: {
-  deployments: ModelDeployment[];
-  nodes: NodeInfo[];
-  assignments?: Record<string, readonly string[]>;
-  ready?: Record<string, readonly string[]>;
-}): PlacementResult {
+function run(input: { deployments: ModelDeployment[]; nodes: NodeInfo[]; assignments?: Record<string, readonly string[]>; ready?: Record<string, readonly string[]> }): PlacementResult {
   const full: PlacementInput = {
     deployments: input.deployments,
     nodes: input.nodes,
@@ -96,7 +89,10 @@ describe('placement', () => {
     assert.equal(alone.placement.get('m')?.state, 'PARTIAL');
     const joined = run({ ...before, nodes: [node('w1', 4), node('w2', 4)] });
     assert.deepEqual(asObject(joined), { w1: ['m', 'n'], w2: ['m'] });
-    assert.deepEqual(joined.decisions.map((d) => `${d.action} ${d.model} ${d.node}`), ['assign m w2']);
+    assert.deepEqual(
+      joined.decisions.map((d) => `${d.action} ${d.model} ${d.node}`),
+      ['assign m w2'],
+    );
   });
 
   it('re-places replicas of a vanished worker; the gone worker keeps them until the replacement is READY', () => {
@@ -133,7 +129,10 @@ describe('placement', () => {
     assert.equal(first.placement.get('b')?.reason, 'moving off w1 (it no longer fits on w1 (needs 3 GiB, 2 GiB free)): kept until w2 is READY');
     const second = run({ deployments, nodes, assignments: asObject(first), ready: { w1: ['a', 'b'], w2: ['b'] } });
     assert.deepEqual(asObject(second), { w1: ['a'], w2: ['b'] });
-    assert.deepEqual(second.decisions.map((d) => `${d.action} ${d.model} ${d.node}`), ['unassign b w1']);
+    assert.deepEqual(
+      second.decisions.map((d) => `${d.action} ${d.model} ${d.node}`),
+      ['unassign b w1'],
+    );
   });
 
   it('a replica that no longer fits and is not READY is dropped at once', () => {
@@ -154,10 +153,7 @@ describe('placement', () => {
     assert.deepEqual(asObject(result), { w1: [], w9: [] });
     assert.deepEqual(result.placement.get('zero'), { state: 'PLACED', nodes: [], reason: 'replicas is 0: not loaded' });
     assert.equal(result.placement.has('deleted'), false);
-    assert.deepEqual(
-      result.decisions.map((d) => `${d.model}@${d.node}: ${d.reason}`).sort(),
-      ['deleted@w1: the model was removed', 'zero@w1: replicas is 0', 'zero@w9: replicas is 0'],
-    );
+    assert.deepEqual(result.decisions.map((d) => `${d.model}@${d.node}: ${d.reason}`).sort(), ['deleted@w1: the model was removed', 'zero@w1: replicas is 0', 'zero@w9: replicas is 0']);
   });
 
   it('prefers a worker that already has the model loaded', () => {
@@ -167,7 +163,7 @@ describe('placement', () => {
 
   it('random clusters: distinct workers, no overcommit, and a second pass changes nothing', () => {
     let seed = 42;
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 200; round++) {
       const nodes = Array.from({ length: 1 + Math.floor(random() * 5) }, (_, i) => node(`w${i}`, 1 + Math.floor(random() * 8)));
       const deployments = Array.from({ length: Math.floor(random() * 8) }, (_, i) => model(`m${i}`, Math.floor(random() * 4), 0.25 + random() * 4));

@@ -109,9 +109,7 @@ export function place(input: PlacementInput): PlacementResult {
   for (const [model, holders] of targets) {
     const wanted = deployments.get(model)!.replicas;
     if (holders.size <= wanted) continue;
-    const order = [...holders].sort(
-      (a, b) => Number(ready(a, model)) - Number(ready(b, model)) || free(a) - free(b) || b.localeCompare(a),
-    );
+    const order = [...holders].sort((a, b) => Number(ready(a, model)) - Number(ready(b, model)) || free(a) - free(b) || b.localeCompare(a));
     for (const node of order.slice(0, holders.size - wanted)) {
       holders.delete(node);
       used.set(node, used.get(node)! - memoryOf(model));
@@ -145,7 +143,11 @@ export function place(input: PlacementInput): PlacementResult {
       const candidates = nodes.filter((n) => !blocked.has(n.id));
       const fitting = candidates.filter((n) => free(n.id) >= deployment.memoryBytes);
       if (fitting.length === 0) {
-        shortfall = explainShortfall(deployment, nodes.length, candidates.map((n) => free(n.id)));
+        shortfall = explainShortfall(
+          deployment,
+          nodes.length,
+          candidates.map((n) => free(n.id)),
+        );
         break;
       }
       const loadAfter = (n: NodeInfo): number => (used.get(n.id)! + deployment.memoryBytes) / Math.max(1, n.memoryCapacityBytes);
@@ -155,7 +157,12 @@ export function place(input: PlacementInput): PlacementResult {
       holders.add(chosen.id);
       blocked.add(chosen.id);
       used.set(chosen.id, used.get(chosen.id)! + deployment.memoryBytes);
-      decisions.push({ action: 'assign', model, node: chosen.id, reason: `replica ${holders.size} of ${deployment.replicas}: needs ${formatBytes(deployment.memoryBytes)}, ${formatBytes(freeBefore)} free there` });
+      decisions.push({
+        action: 'assign',
+        model,
+        node: chosen.id,
+        reason: `replica ${holders.size} of ${deployment.replicas}: needs ${formatBytes(deployment.memoryBytes)}, ${formatBytes(freeBefore)} free there`,
+      });
     }
     placement.set(model, statusOf(deployment, holders, shortfall));
   }

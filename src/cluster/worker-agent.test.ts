@@ -154,7 +154,7 @@ describe('worker agent', () => {
     await t.agent.stop();
   });
 
-  it('publishes a model\'s memory measured around its load', async () => {
+  it("publishes a model's memory measured around its load", async () => {
     let rss = 1000;
     const t = await setup({ rss: () => rss });
     await t.assign(['a']);

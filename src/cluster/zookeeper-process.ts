@@ -56,10 +56,7 @@ export interface ZooKeeperProcess {
 /** Throws a clear error when the Debian package is missing. */
 export function assertZooKeeperInstalled(): void {
   if (!existsSync(ZOOKEEPER_JAR)) {
-    throw new Error(
-      `ZooKeeper is not installed (${ZOOKEEPER_JAR} is missing). Install the Debian package: ` +
-        'apt-get install -y --no-install-recommends zookeeper',
-    );
+    throw new Error(`ZooKeeper is not installed (${ZOOKEEPER_JAR} is missing). Install the Debian package: ` + 'apt-get install -y --no-install-recommends zookeeper');
   }
 }
 
@@ -75,15 +72,9 @@ export async function startZooKeeperProcess(options: ZooKeeperProcessOptions = {
   const logFile = join(dir, 'zookeeper.log');
   await writeFile(
     config,
-    [
-      `tickTime=${tickTimeMs}`,
-      `dataDir=${join(dir, 'data')}`,
-      `clientPort=${port}`,
-      'clientPortAddress=127.0.0.1',
-      'admin.enableServer=false',
-      '4lw.commands.whitelist=ruok,srvr,stat,mntr',
-      '',
-    ].join('\n'),
+    [`tickTime=${tickTimeMs}`, `dataDir=${join(dir, 'data')}`, `clientPort=${port}`, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false', '4lw.commands.whitelist=ruok,srvr,stat,mntr', ''].join(
+      '\n',
+    ),
   );
 
   let child: ChildProcess | undefined;

@@ -6,16 +6,7 @@
  * `tensorflow.error.Code` vocabulary because every protocol we speak already knows it.
  */
 export type ErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND'
-  | 'UNAVAILABLE'
-  | 'RESOURCE_EXHAUSTED'
-  | 'DEADLINE_EXCEEDED'
-  | 'CANCELLED'
-  | 'UNIMPLEMENTED'
-  | 'ALREADY_EXISTS'
-  | 'FAILED_PRECONDITION'
-  | 'INTERNAL';
+  'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAVAILABLE' | 'RESOURCE_EXHAUSTED' | 'DEADLINE_EXCEEDED' | 'CANCELLED' | 'UNIMPLEMENTED' | 'ALREADY_EXISTS' | 'FAILED_PRECONDITION' | 'INTERNAL';
 
 /**
  * Why a request failed, as counted by metrics (`reason` label). Derived from the code, so raising
@@ -58,8 +49,7 @@ export class CranberriesError extends Error {
 export const invalidArgument = (message: string): CranberriesError => new CranberriesError('INVALID_ARGUMENT', message);
 export const notFound = (message: string): CranberriesError => new CranberriesError('NOT_FOUND', message);
 export const unavailable = (message: string): CranberriesError => new CranberriesError('UNAVAILABLE', message);
-export const internal = (message: string, cause?: unknown): CranberriesError =>
-  new CranberriesError('INTERNAL', message, { cause });
+export const internal = (message: string, cause?: unknown): CranberriesError => new CranberriesError('INTERNAL', message, { cause });
 
 /** Wraps anything thrown into a CranberriesError, keeping ours untouched. */
 export function asCranberriesError(error: unknown): CranberriesError {

@@ -50,13 +50,16 @@ describe('level switches', () => {
   test('independent switches: info off with verbose on writes debug but not info', () => {
     const switches = { info: false, warning: true, error: true, fatal: true, verboseLevel: 1 };
     assert.equal(thresholdOf(switches), 'debug');
-    assert.deepEqual([10, 20, 30, 40, 50, 60].map((n) => writes(switches, n)), [false, true, false, true, true, true]);
+    assert.deepEqual(
+      [10, 20, 30, 40, 50, 60].map((n) => writes(switches, n)),
+      [false, true, false, true, true, true],
+    );
     assert.equal(thresholdOf(switchesOf('silent')), 'silent');
   });
 });
 
 describe('run-time settings', () => {
-  test('answer Triton\'s settings; a change reaches child loggers made before it', () => {
+  test("answer Triton's settings; a change reaches child loggers made before it", () => {
     const { logger, lines } = capture('info', 'json');
     const child = logger.child({ component: 'grpc' });
     const settings = logSettingsOf(child);
@@ -70,7 +73,10 @@ describe('run-time settings', () => {
     child.debug('shown');
     child.info('not shown: info is off');
     child.warn('shown too');
-    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { msg: string }).msg), ['shown', 'shown too']);
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { msg: string }).msg),
+      ['shown', 'shown too'],
+    );
   });
 
   test('the format changes at run time', () => {

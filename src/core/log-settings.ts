@@ -68,7 +68,14 @@ export function writes(switches: LevelSwitches, level: number): boolean {
 
 /** The root logger's threshold: the lowest level written. */
 export function thresholdOf(switches: LevelSwitches): LevelWithSilent {
-  const candidates: [number, LevelWithSilent][] = [[10, 'trace'], [20, 'debug'], [30, 'info'], [40, 'warn'], [50, 'error'], [60, 'fatal']];
+  const candidates: [number, LevelWithSilent][] = [
+    [10, 'trace'],
+    [20, 'debug'],
+    [30, 'info'],
+    [40, 'warn'],
+    [50, 'error'],
+    [60, 'fatal'],
+  ];
   return candidates.find(([n]) => writes(switches, n))?.[1] ?? 'silent';
 }
 

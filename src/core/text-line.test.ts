@@ -25,7 +25,10 @@ test('values: bare when simple, quoted with spaces, bounded', () => {
 });
 
 test('a line: component first, each fact once, booleans named by the message dropped, error stack below', () => {
-  assert.equal(formatTextMessage({ level: 30, time: 1, pid: 1, name: 'cranberries', component: 'controller', msg: 'became the leader', leader: true, node: 'n_1' }), '[controller] became the leader node=n_1');
+  assert.equal(
+    formatTextMessage({ level: 30, time: 1, pid: 1, name: 'cranberries', component: 'controller', msg: 'became the leader', leader: true, node: 'n_1' }),
+    '[controller] became the leader node=n_1',
+  );
   assert.equal(formatTextMessage({ msg: 'server is ready', ready: true }), 'server is ready');
   assert.equal(formatTextMessage({ msg: 'model version state changed', model: 'digits', version: 1, state: 'READY' }), 'model version state changed model=digits version=1 state=READY');
   const error = new Error('boom');

@@ -49,10 +49,11 @@ function scalarText(value: unknown): string | undefined {
 export function saidByMessage(message: string, value: unknown): boolean {
   const scalar = scalarText(value);
   if (scalar !== undefined) return containsToken(message, scalar);
-  if (Array.isArray(value)) return value.every((element) => {
-    const text = scalarText(element);
-    return text !== undefined && containsToken(message, text);
-  });
+  if (Array.isArray(value))
+    return value.every((element) => {
+      const text = scalarText(element);
+      return text !== undefined && containsToken(message, text);
+    });
   return false;
 }
 
@@ -86,7 +87,14 @@ export function formatTextMessage(record: Readonly<Record<string, unknown>>, col
       const error = value as ErrorLike;
       const text = typeof error.message === 'string' ? error.message : JSON.stringify(value);
       if (!containsToken(message, text)) fields.push(`${colors.gray(`${key}=`)}${renderValue(text)}`);
-      const frames = typeof error.stack === 'string' ? error.stack.split('\n').slice(1).map((l) => l.trim()).filter((l) => l !== '') : [];
+      const frames =
+        typeof error.stack === 'string'
+          ? error.stack
+              .split('\n')
+              .slice(1)
+              .map((l) => l.trim())
+              .filter((l) => l !== '')
+          : [];
       if (frames.length > 0) stack = `\n    ${frames.join('\n    ')}`;
       continue;
     }

@@ -121,9 +121,7 @@ export class GatewayServer {
     const log = options.logger;
     const limits = options.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
     this.tls = options.tls ? new ServerTls(options.tls, log.child({ component: 'tls' })) : undefined;
-    this.upstreamTls = options.upstreamTls
-      ? new TlsWatcher(options.upstreamTls, { logger: log.child({ component: 'upstream-tls' }), pollMs: options.upstreamTls.reloadPollMs })
-      : undefined;
+    this.upstreamTls = options.upstreamTls ? new TlsWatcher(options.upstreamTls, { logger: log.child({ component: 'upstream-tls' }), pollMs: options.upstreamTls.reloadPollMs }) : undefined;
     const upstreamTls = this.upstreamTls ? clientTlsOf(this.upstreamTls.current) : undefined;
     const table = (): EndpointTable => this.watcher.current;
     const root = options.root ?? DEFAULT_ROOT;
@@ -168,7 +166,16 @@ export class GatewayServer {
     });
 
     const access = options.access;
-    this.http = createHttpApp({ service: this.service, maxBodyBytes: options.httpMaxBodyBytes, logger: log.child({ component: 'http' }), limits: limits.http, access, https: this.tls?.serverOptions(), sharedMemory: this.sharedMemory, apis: [tfServingRoutes(this.service, options.httpMaxBodyBytes)] });
+    this.http = createHttpApp({
+      service: this.service,
+      maxBodyBytes: options.httpMaxBodyBytes,
+      logger: log.child({ component: 'http' }),
+      limits: limits.http,
+      access,
+      https: this.tls?.serverOptions(),
+      sharedMemory: this.sharedMemory,
+      apis: [tfServingRoutes(this.service, options.httpMaxBodyBytes)],
+    });
     installHttpRequestTracking(this.http);
     const rest = {
       service: this.service,
@@ -177,7 +184,10 @@ export class GatewayServer {
       maxBodyBytes: options.httpMaxBodyBytes,
       logger: log.child({ component: 'http' }),
       forwardHeaders: access?.restHeaderNames,
-      fastLaneAdmits: access && (!access.open || access.corsOrigins.size > 0) ? (method: string | undefined, url: string, headers: IncomingHttpHeaders) => restFastLaneAdmits(access, method, url, headers) : undefined,
+      fastLaneAdmits:
+        access && (!access.open || access.corsOrigins.size > 0)
+          ? (method: string | undefined, url: string, headers: IncomingHttpHeaders) => restFastLaneAdmits(access, method, url, headers)
+          : undefined,
     };
     installRestForwarding(this.http, rest);
     installRestFastLane(this.http.server, rest);

@@ -157,7 +157,14 @@ describe('bench inputs', () => {
     const shapes = new Map([['ids', [5]]]);
     const a = await buildInputs(info, { inputs: [], shapes, batchSize: 4 });
     const b = await buildInputs(info, { inputs: [], shapes, batchSize: 4 });
-    assert.deepEqual(a.map((t) => t.shape), [[4, 3], [4, 5], [4, 1]]);
+    assert.deepEqual(
+      a.map((t) => t.shape),
+      [
+        [4, 3],
+        [4, 5],
+        [4, 1],
+      ],
+    );
     assert.deepEqual(a[0]!.data, b[0]!.data, 'same seed, same bytes');
     assert.ok(a[1]!.data instanceof BigInt64Array);
     await assert.rejects(buildInputs(info, { inputs: [], shapes: new Map(), batchSize: 1 }), /--shape ids=/);
@@ -179,7 +186,10 @@ describe('bench inputs', () => {
       assert.deepEqual([...(tensors[0]!.data as Float32Array)], [1, 2, 3, 1, 2, 3]);
       assert.deepEqual(tensors[1]!.shape, [1, 2]);
       assert.deepEqual([...(tensors[1]!.data as BigInt64Array)], [7n, 8n]);
-      assert.deepEqual((tensors[2]!.data as Uint8Array[]).map((e) => Buffer.from(e).toString()), ['a', 'b']);
+      assert.deepEqual(
+        (tensors[2]!.data as Uint8Array[]).map((e) => Buffer.from(e).toString()),
+        ['a', 'b'],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -207,7 +217,10 @@ describe('REST request encoding', () => {
     assert.deepEqual(decoded.request.inputs[0]!.shape, [2, 2]);
     assert.equal(Buffer.from((decoded.request.inputs[1]!.data as Uint8Array[])[0]!).toString(), 'hi');
     assert.equal(decoded.binaryOutputDefault, true);
-    assert.deepEqual(decoded.request.outputs?.map((o) => o.name), ['y']);
+    assert.deepEqual(
+      decoded.request.outputs?.map((o) => o.name),
+      ['y'],
+    );
   });
 
   test('JSON requests decode on the server into the same tensors', () => {

@@ -46,7 +46,10 @@ export function parseInputFlag(text: string): InputFlag {
 /** `name=d1,d2,...` → [name, dims]. */
 export function parseShapeFlag(text: string): [string, number[]] {
   const eq = text.indexOf('=');
-  const dims = text.slice(eq + 1).split(',').map(Number);
+  const dims = text
+    .slice(eq + 1)
+    .split(',')
+    .map(Number);
   if (eq < 1 || dims.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`--shape "${text}": expected name=d1,d2,... with non-negative integers`);
   return [text.slice(0, eq), dims];
 }

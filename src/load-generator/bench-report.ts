@@ -9,7 +9,10 @@ import { modeLabel } from './bench-runner.js';
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -43,7 +46,7 @@ export function formatReport(report: BenchReport): string {
   const errors = new Map<string, number>();
   for (const level of report.levels) for (const [message, count] of Object.entries(level.errors)) errors.set(message, (errors.get(message) ?? 0) + count);
   if (errors.size > 0) lines.push('', 'Failures:', ...[...errors].map(([message, count]) => `  ${count} × ${message}`));
-  lines.push('', 'Queue and compute are the server\'s own means per request over the same window (statistics API).');
+  lines.push('', "Queue and compute are the server's own means per request over the same window (statistics API).");
   return lines.join('\n');
 }
 

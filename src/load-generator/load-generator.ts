@@ -65,9 +65,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     if (errors.has(message) || errors.size < 10) errors.set(message, (errors.get(message) ?? 0) + 1);
   };
 
-  const progress = options.onProgress
-    ? setInterval(() => options.onProgress?.(Math.min(1, (nowUs() - startUs) / (windowEndUs - startUs))), 200)
-    : undefined;
+  const progress = options.onProgress ? setInterval(() => options.onProgress?.(Math.min(1, (nowUs() - startUs) / (windowEndUs - startUs))), 200) : undefined;
   const edges = (async () => {
     await sleepUntil(windowStartUs);
     await options.onWindow?.('start');

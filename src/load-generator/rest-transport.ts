@@ -100,9 +100,7 @@ export function encodeRestRequest(target: InferTarget, binary: boolean): Prepare
   const path = `${modelPath(target.model, target.version)}/infer`;
   const outputs = target.outputs?.map((name) => (binary ? { name, parameters: { binary_data: true } } : { name }));
   if (!binary) {
-    const inputs = target.inputs.map(
-      (t) => `{"name":${JSON.stringify(t.name)},"shape":${JSON.stringify(t.shape)},"datatype":"${t.datatype}","data":${jsonDataText(t.data, t.datatype, t.name)}}`,
-    );
+    const inputs = target.inputs.map((t) => `{"name":${JSON.stringify(t.name)},"shape":${JSON.stringify(t.shape)},"datatype":"${t.datatype}","data":${jsonDataText(t.data, t.datatype, t.name)}}`);
     const text = `{"inputs":[${inputs.join(',')}]${outputs ? `,"outputs":${JSON.stringify(outputs)}` : ''}}`;
     return { path, headers: { 'content-type': 'application/json' }, body: Buffer.from(text) };
   }

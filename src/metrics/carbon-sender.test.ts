@@ -68,7 +68,10 @@ test('while carbon is down lines are buffered (the oldest dropped beyond the bou
   assert.equal(sender.dropped, 3);
   const carbon = await receiver(port);
   await until(() => carbon.lines.length === 5, 'the buffered lines');
-  assert.deepEqual(carbon.lines, [4, 5, 6, 7, 8].map((i) => `a.b ${i} 100`));
+  assert.deepEqual(
+    carbon.lines,
+    [4, 5, 6, 7, 8].map((i) => `a.b ${i} 100`),
+  );
   assert.equal(sender.dropped, 3);
   await sender.close();
   await carbon.close();

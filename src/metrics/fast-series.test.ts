@@ -30,7 +30,13 @@ test('counters and histograms expose the Prometheus text format through a regist
   assert.equal(sampleValue(m, 'x_seconds_sum', { model: 'm' }), 3.65);
 
   const json = await registry.getMetricsAsJSON();
-  assert.deepEqual(json.map((metric) => [metric.name, String(metric.type)]), [['x_total', 'counter'], ['x_seconds', 'histogram']]);
+  assert.deepEqual(
+    json.map((metric) => [metric.name, String(metric.type)]),
+    [
+      ['x_total', 'counter'],
+      ['x_seconds', 'histogram'],
+    ],
+  );
 });
 
 test('a second family with a taken name is refused by the registry', () => {

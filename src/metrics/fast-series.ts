@@ -103,7 +103,13 @@ export class HistogramSeries {
 export class HistogramFamily extends Family<HistogramSeries> {
   readonly type = 'histogram';
 
-  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[], private readonly bounds: readonly number[]) {
+  constructor(
+    registry: Registry,
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    private readonly bounds: readonly number[],
+  ) {
     super(registry, name, help, labelNames);
   }
 

@@ -39,8 +39,11 @@ test('histograms give .sum and .count, no buckets', async () => {
   h.observe({ model: 'm', version: '1' }, 0.5);
   h.observe({ model: 'm', version: '1' }, 0.25);
   const points = await pointsOf(registry);
-  assert.deepEqual([...points.entries()], [
-    ['pre.node.m.1.request_duration_seconds.sum', 0.75],
-    ['pre.node.m.1.request_duration_seconds.count', 2],
-  ]);
+  assert.deepEqual(
+    [...points.entries()],
+    [
+      ['pre.node.m.1.request_duration_seconds.sum', 0.75],
+      ['pre.node.m.1.request_duration_seconds.count', 2],
+    ],
+  );
 });

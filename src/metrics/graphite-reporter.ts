@@ -107,15 +107,18 @@ export class GraphiteReporter {
     const now = Date.now();
     const next = Math.max(Math.floor(now / this.intervalMs) * this.intervalMs + this.intervalMs, this.lastTickMs + this.intervalMs);
     this.lastTickMs = next;
-    this.timer = setTimeout(() => {
-      this.schedule();
-      // A tick whose predecessor is still collecting is skipped rather than piled up.
-      if (this.collecting) return;
-      this.collecting = true;
-      this.report(Math.round(next / 1000))
-        .catch((error: Error) => this.logger?.warn({ err: error.message }, 'graphite: collecting metrics failed'))
-        .finally(() => (this.collecting = false));
-    }, Math.max(0, next - now));
+    this.timer = setTimeout(
+      () => {
+        this.schedule();
+        // A tick whose predecessor is still collecting is skipped rather than piled up.
+        if (this.collecting) return;
+        this.collecting = true;
+        this.report(Math.round(next / 1000))
+          .catch((error: Error) => this.logger?.warn({ err: error.message }, 'graphite: collecting metrics failed'))
+          .finally(() => (this.collecting = false));
+      },
+      Math.max(0, next - now),
+    );
     this.timer.unref();
   }
 

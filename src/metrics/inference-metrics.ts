@@ -68,7 +68,7 @@ export class InferenceMetrics {
     this.executions = counter('cranberries_inference_executions_total', 'Model executions (batches); inference_count / executions is the average batch size.');
     this.duration = seconds('cranberries_request_duration_seconds', 'End-to-end time of successful requests inside the server (queue + compute + encoding of outputs).');
     this.queue = seconds('cranberries_queue_duration_seconds', 'Time successful requests waited in the scheduler queue.');
-    this.computeInput = seconds('cranberries_compute_input_duration_seconds', "Input preparation time of the execution a successful request was part of.");
+    this.computeInput = seconds('cranberries_compute_input_duration_seconds', 'Input preparation time of the execution a successful request was part of.');
     this.computeInfer = seconds('cranberries_compute_infer_duration_seconds', 'Model execution time of the execution a successful request was part of.');
     this.computeOutput = seconds('cranberries_compute_output_duration_seconds', 'Output extraction time of the execution a successful request was part of.');
     this.batchSize = new HistogramFamily(registry, 'cranberries_batch_size', 'Rows per model execution.', MODEL_LABELS, BATCH_SIZE_BUCKETS);

@@ -35,10 +35,15 @@ export class ModelMetrics {
     private readonly manager: ManagedModels,
     private readonly memory?: LoadMemoryProbe,
   ) {
-    this.scrapeGauge<ModelLabel | 'state'>(registry, 'cranberries_model_state', 'State of each model version known to the server: 1 for its current state, 0 for the others.', ['model', 'version', 'state'], (gauge) =>
-      this.forEachVersion((labels, served) => {
-        for (const state of VERSION_STATES) gauge.set({ ...labels, state }, served.state === state ? 1 : 0);
-      }),
+    this.scrapeGauge<ModelLabel | 'state'>(
+      registry,
+      'cranberries_model_state',
+      'State of each model version known to the server: 1 for its current state, 0 for the others.',
+      ['model', 'version', 'state'],
+      (gauge) =>
+        this.forEachVersion((labels, served) => {
+          for (const state of VERSION_STATES) gauge.set({ ...labels, state }, served.state === state ? 1 : 0);
+        }),
     );
     this.scrapeGauge<ModelLabel>(registry, 'cranberries_queue_depth', 'Requests received by a READY model version and not yet executing.', ['model', 'version'], (gauge) =>
       this.forEachVersion((labels, served) => {

@@ -47,7 +47,16 @@ describe('completeModelConfig', () => {
       text: ['TYPE_STRING', [1], []], // per-item scalar: one element reshaped to []
       scores: ['TYPE_FP32', [10], undefined],
     });
-    assert.deepEqual(config.input[0], { name: 'image', data_type: 'TYPE_FP32', format: 'FORMAT_NONE', dims: [1, 8, 8], is_shape_tensor: false, allow_ragged_batch: false, optional: false, is_non_linear_format_io: false });
+    assert.deepEqual(config.input[0], {
+      name: 'image',
+      data_type: 'TYPE_FP32',
+      format: 'FORMAT_NONE',
+      dims: [1, 8, 8],
+      is_shape_tensor: false,
+      allow_ragged_batch: false,
+      optional: false,
+      is_non_linear_format_io: false,
+    });
     assert.equal(config.default_model_filename, 'model.onnx');
     assert.ok(authoredFields(config)?.has('max_batch_size'), 'a completed config has a settled max_batch_size');
     assert.deepEqual(completeModelConfig(config, BATCHABLE), config, 'completing twice changes nothing');
@@ -113,13 +122,15 @@ describe('completeModelConfig', () => {
   });
 
   it('validates the result: dynamic batching on a model that cannot batch', () => {
-    assert.equal(refusal(() => completeModelConfig(parseModelConfig('dynamic_batching { }', 'm'), FIXED)), `model 'm': dynamic_batching needs max_batch_size > 0 (the model is configured not to batch)`);
+    assert.equal(
+      refusal(() => completeModelConfig(parseModelConfig('dynamic_batching { }', 'm'), FIXED)),
+      `model 'm': dynamic_batching needs max_batch_size > 0 (the model is configured not to batch)`,
+    );
   });
 });
 
 describe('validateAgainstSignature', () => {
-  const check = (text: string, signature: ModelSignature = BATCHABLE): string =>
-    refusal(() => validateAgainstSignature(completeModelConfig(parseModelConfig(text, 'm'), signature), signature, 'm'));
+  const check = (text: string, signature: ModelSignature = BATCHABLE): string => refusal(() => validateAgainstSignature(completeModelConfig(parseModelConfig(text, 'm'), signature), signature, 'm'));
   const IMAGE_ONLY: ModelSignature = { inputs: [BATCHABLE.inputs[0]!], outputs: BATCHABLE.outputs };
 
   it('refuses names the model does not have', () => {
@@ -132,7 +143,10 @@ describe('validateAgainstSignature', () => {
   });
 
   it('names an unknown tensor even when completion could not fill it', () => {
-    assert.equal(refusal(() => completeModelConfig(parseModelConfig('input { name: "image" } input { name: "txt" }', 'm'), BATCHABLE)), `model 'm': input 'txt' is not an input of the model (it has: image, text)`);
+    assert.equal(
+      refusal(() => completeModelConfig(parseModelConfig('input { name: "image" } input { name: "txt" }', 'm'), BATCHABLE)),
+      `model 'm': input 'txt' is not an input of the model (it has: image, text)`,
+    );
   });
 
   it('refuses a config that leaves out a model input', () => {
@@ -143,7 +157,10 @@ describe('validateAgainstSignature', () => {
     const signature: ModelSignature = { inputs: IMAGE_ONLY.inputs, outputs: [...BATCHABLE.outputs, { name: 'embedding', datatype: 'FP16', shape: [-1, 4] }] };
     const config = completeModelConfig(parseModelConfig('output { name: "embedding" }', 'm'), signature);
     validateAgainstSignature(config, signature, 'm');
-    assert.deepEqual(config.output.map((o) => [o.name, o.data_type, o.dims]), [['embedding', 'TYPE_FP16', [4]]]);
+    assert.deepEqual(
+      config.output.map((o) => [o.name, o.data_type, o.dims]),
+      [['embedding', 'TYPE_FP16', [4]]],
+    );
   });
 
   it('refuses a different data type', () => {

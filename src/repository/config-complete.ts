@@ -111,11 +111,23 @@ export function completeModelConfig(config: ModelConfig, signature: ModelSignatu
   completed.input =
     completed.input.length === 0
       ? clientSignature.inputs.map((model) => tensorFrom<ModelInput>('inference.ModelInput', model, batching))
-      : completed.input.map((input) => fillTensor(input, signature.inputs.find((m) => m.name === input.name), batching));
+      : completed.input.map((input) =>
+          fillTensor(
+            input,
+            signature.inputs.find((m) => m.name === input.name),
+            batching,
+          ),
+        );
   completed.output =
     completed.output.length === 0
       ? clientSignature.outputs.map((model) => tensorFrom<ModelOutput>('inference.ModelOutput', model, batching))
-      : completed.output.map((output) => fillTensor(output, signature.outputs.find((m) => m.name === output.name), batching));
+      : completed.output.map((output) =>
+          fillTensor(
+            output,
+            signature.outputs.find((m) => m.name === output.name),
+            batching,
+          ),
+        );
   if (completed.default_model_filename === '' && completed.backend === 'onnxruntime') completed.default_model_filename = 'model.onnx';
   // A tensor the model lacks cannot be completed: say so, rather than that its data_type is missing.
   checkNames(completed, signature, completed.name);
@@ -149,11 +161,15 @@ export function validateAgainstSignature(config: ModelConfig, signature: ModelSi
         fail(`${what}: config ${source} with max_batch_size ${maxBatch} give rank ${full.length}, the model has rank ${match.shape.length} ${formatShape(match.shape)}`);
       }
       if (maxBatch > 0 && match.shape[0] !== -1) {
-        fail(`${what}: max_batch_size ${maxBatch} needs a variable first dimension, but the model fixes it to ${match.shape[0]} ${formatShape(match.shape)}; set max_batch_size: 0 and give the full shape in dims`);
+        fail(
+          `${what}: max_batch_size ${maxBatch} needs a variable first dimension, but the model fixes it to ${match.shape[0]} ${formatShape(match.shape)}; set max_batch_size: 0 and give the full shape in dims`,
+        );
       }
       match.shape.forEach((dim, i) => {
         if (dim !== -1 && full[i] !== dim) {
-          fail(`${what}: config ${source} with max_batch_size ${maxBatch} do not match the model's shape ${formatShape(match.shape)} (dimension ${i} is ${full[i]} in the config, ${dim} in the model)`);
+          fail(
+            `${what}: config ${source} with max_batch_size ${maxBatch} do not match the model's shape ${formatShape(match.shape)} (dimension ${i} is ${full[i]} in the config, ${dim} in the model)`,
+          );
         }
       });
     }

@@ -47,7 +47,14 @@ class JsonChecker {
     for (const [key, value] of Object.entries(json)) {
       const field = fieldByJsonName(type, key);
       const at = path ? `${path}.${key}` : key;
-      if (!field) this.fail(path, `unknown field "${key}" in ${typeName(type)}${suggestion(key, type.fieldsArray.map((f) => f.name))}`);
+      if (!field)
+        this.fail(
+          path,
+          `unknown field "${key}" in ${typeName(type)}${suggestion(
+            key,
+            type.fieldsArray.map((f) => f.name),
+          )}`,
+        );
       if (value === null || value === undefined) continue;
       if (Object.hasOwn(out, field.name)) this.fail(at, `field "${field.name}" is given twice`);
       const oneof = field.partOf?.name;

@@ -19,8 +19,47 @@ const VALID_CONFIGS = [
 ];
 
 /** Pieces of the text format that make random text likelier to reach deep into the parser. */
-const TOKENS = ['{', '}', '[', ']', ':', ',', ';', '"', "'", '\\', '#', '\n', ' ', '-', '0x', '1e999', '-1', '9223372036854775808', 'name', 'dims', 'input', 'output',
-  'max_batch_size', 'data_type', 'TYPE_FP32', 'reshape', 'shape', 'parameters', 'key', 'value', 'string_value', 'dynamic_batching', 'instance_group', 'inf', 'nan', '<', '>', '\u0000', '\u00e9'];
+const TOKENS = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ':',
+  ',',
+  ';',
+  '"',
+  "'",
+  '\\',
+  '#',
+  '\n',
+  ' ',
+  '-',
+  '0x',
+  '1e999',
+  '-1',
+  '9223372036854775808',
+  'name',
+  'dims',
+  'input',
+  'output',
+  'max_batch_size',
+  'data_type',
+  'TYPE_FP32',
+  'reshape',
+  'shape',
+  'parameters',
+  'key',
+  'value',
+  'string_value',
+  'dynamic_batching',
+  'instance_group',
+  'inf',
+  'nan',
+  '<',
+  '>',
+  '\u0000',
+  '\u00e9',
+];
 
 function check(text: string): void {
   try {
@@ -36,10 +75,12 @@ test(`config.pbtxt fuzz: random token soup, random text and mutated valid config
   const soup = fc.array(fc.constantFrom(...TOKENS), { maxLength: 200 }).map((tokens) => tokens.join(' '));
   const mutated = fc
     .tuple(fc.constantFrom(...VALID_CONFIGS), fc.array(fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.oneof(fc.constantFrom(...TOKENS), fc.string({ maxLength: 4 }))), { minLength: 1, maxLength: 6 }))
-    .map(([base, edits]) => edits.reduce((text, [at, cut, insert]) => {
-      const i = at % (text.length + 1);
-      return text.slice(0, i) + insert + text.slice(i + cut);
-    }, base));
+    .map(([base, edits]) =>
+      edits.reduce((text, [at, cut, insert]) => {
+        const i = at % (text.length + 1);
+        return text.slice(0, i) + insert + text.slice(i + cut);
+      }, base),
+    );
   const deepNesting = fc.nat({ max: 20_000 }).map((depth) => `parameters ${'{ key: "k" value '.repeat(depth)}`);
   fc.assert(fc.property(fc.oneof(soup, mutated, fc.string({ maxLength: 300 }), deepNesting), check), { seed: SEED, numRuns: 1500 });
   // A hang shows up as the test timeout; this keeps the cost visible.

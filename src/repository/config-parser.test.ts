@@ -133,9 +133,7 @@ describe('parseModelConfig: realistic Triton configs', () => {
     assert.deepEqual(config.input, [
       { name: 'input', data_type: 'TYPE_FP32', format: 'FORMAT_NONE', dims: [3, 224, 224], is_shape_tensor: false, allow_ragged_batch: false, optional: false, is_non_linear_format_io: false },
     ]);
-    assert.deepEqual(config.output, [
-      { name: 'logits', data_type: 'TYPE_FP32', dims: [1000], label_filename: 'labels.txt', is_shape_tensor: false, is_non_linear_format_io: false },
-    ]);
+    assert.deepEqual(config.output, [{ name: 'logits', data_type: 'TYPE_FP32', dims: [1000], label_filename: 'labels.txt', is_shape_tensor: false, is_non_linear_format_io: false }]);
     assert.deepEqual(config.dynamic_batching, {
       preferred_batch_size: [8, 16],
       max_queue_delay_microseconds: 200,
@@ -145,15 +143,11 @@ describe('parseModelConfig: realistic Triton configs', () => {
       default_queue_policy: { timeout_action: 'REJECT', default_timeout_microseconds: 0, allow_timeout_override: false, max_queue_size: 64 },
       priority_queue_policy: {},
     });
-    assert.deepEqual(config.instance_group, [
-      { name: 'resnet_0', kind: 'KIND_CPU', count: 2, gpus: [], secondary_devices: [], profile: [], passive: false, host_policy: '' },
-    ]);
+    assert.deepEqual(config.instance_group, [{ name: 'resnet_0', kind: 'KIND_CPU', count: 2, gpus: [], secondary_devices: [], profile: [], passive: false, host_policy: '' }]);
     assert.deepEqual(config.version_policy, { latest: { num_versions: 2 } });
     assert.deepEqual(config.parameters, { intra_op_thread_count: { string_value: '4' } });
     assert.deepEqual(config.response_cache, { enable: true });
-    assert.deepEqual(config.model_warmup, [
-      { name: 'w', batch_size: 1, inputs: { input: { data_type: 'TYPE_FP32', dims: [3, 224, 224], zero_data: true } }, count: 0 },
-    ]);
+    assert.deepEqual(config.model_warmup, [{ name: 'w', batch_size: 1, inputs: { input: { data_type: 'TYPE_FP32', dims: [3, 224, 224], zero_data: true } }, count: 0 }]);
     validateModelConfig(config);
   });
 
@@ -169,16 +163,27 @@ describe('parseModelConfig: realistic Triton configs', () => {
 
   it('reads block-style repeats, GPU groups, sequence batching, maps and fields we only carry', () => {
     const config = parseModelConfig(SEQUENCE, 'sequence') as ModelConfig & Record<string, unknown>;
-    assert.deepEqual(config.input.map((i) => [i.name, i.dims]), [['INPUT', [1]], ['START', [1]]]);
-    assert.deepEqual(config.instance_group.map((g) => [g.name, g.kind, g.count, g.gpus]), [
-      ['sequence_0', 'KIND_GPU', 2, [0, 1]],
-      ['cpu_pool', 'KIND_AUTO', 1, []],
-    ]);
+    assert.deepEqual(
+      config.input.map((i) => [i.name, i.dims]),
+      [
+        ['INPUT', [1]],
+        ['START', [1]],
+      ],
+    );
+    assert.deepEqual(
+      config.instance_group.map((g) => [g.name, g.kind, g.count, g.gpus]),
+      [
+        ['sequence_0', 'KIND_GPU', 2, [0, 1]],
+        ['cpu_pool', 'KIND_AUTO', 1, []],
+      ],
+    );
     assert.equal(config.dynamic_batching, undefined);
     const sequence = config.sequence_batching as Record<string, unknown>;
     assert.equal(sequence.max_sequence_idle_microseconds, 5000000);
     assert.deepEqual((sequence.oldest as Record<string, unknown>).preferred_batch_size, [2, 4]);
-    assert.deepEqual(sequence.control_input, [{ name: 'START', control: [{ kind: 'CONTROL_SEQUENCE_START', int32_false_true: [], fp32_false_true: [0, 1], bool_false_true: [], data_type: 'TYPE_INVALID' }] }]);
+    assert.deepEqual(sequence.control_input, [
+      { name: 'START', control: [{ kind: 'CONTROL_SEQUENCE_START', int32_false_true: [], fp32_false_true: [0, 1], bool_false_true: [], data_type: 'TYPE_INVALID' }] },
+    ]);
     assert.deepEqual(config.optimization?.graph, { level: 1 });
     assert.deepEqual(config.parameters, { intra_op_thread_count: { string_value: '2' }, enable_mem_arena: { string_value: '1' } });
     assert.deepEqual(config.metric_tags, { team: 'search' });
@@ -190,7 +195,10 @@ describe('parseModelConfig: realistic Triton configs', () => {
     const config = parseModelConfig(ENSEMBLE, 'pipeline') as ModelConfig & { ensemble_scheduling: { step: { input_map: Record<string, string> }[] } };
     assert.equal(config.platform, 'ensemble');
     assert.equal(config.backend, '');
-    assert.deepEqual(config.ensemble_scheduling.step.map((s) => s.input_map), [{ RAW: 'IN' }, { X: 'mid' }]);
+    assert.deepEqual(
+      config.ensemble_scheduling.step.map((s) => s.input_map),
+      [{ RAW: 'IN' }, { X: 'mid' }],
+    );
   });
 
   it('reads priority queue policies keyed by level', () => {
@@ -211,7 +219,10 @@ describe('parseModelConfig: realistic Triton configs', () => {
     );
     assert.match(parseRefusal('max_batch_size: "eight"'), /^model 'm': config.pbtxt: line 1:17: expected a number for field "max_batch_size"/);
     assert.match(parseRefusal('input { name: "x" data_type: FP32 }'), /unknown value "FP32" for enum inference.DataType in field "data_type" \(did you mean "TYPE_FP32"\?\)/);
-    assert.match(refusal(() => parseModelConfig('max_batch_size 4', 'm', { fileName: 'configs/fast.pbtxt' })), /^model 'm': configs\/fast.pbtxt: line 1:16: expected ":" after field "max_batch_size"/);
+    assert.match(
+      refusal(() => parseModelConfig('max_batch_size 4', 'm', { fileName: 'configs/fast.pbtxt' })),
+      /^model 'm': configs\/fast.pbtxt: line 1:16: expected ":" after field "max_batch_size"/,
+    );
   });
 });
 
@@ -262,11 +273,14 @@ describe('normalizeModelConfig: defaults', () => {
 
   it('names instance groups and turns count 0 into 1, keeping the kind', () => {
     const config = parseModelConfig('instance_group [ { kind: KIND_GPU }, { count: 3 }, { name: "n" count: 0 kind: KIND_CPU } ]', 'm');
-    assert.deepEqual(config.instance_group.map((g) => [g.name, g.kind, g.count]), [
-      ['m_0', 'KIND_GPU', 1],
-      ['m_1', 'KIND_AUTO', 3],
-      ['n', 'KIND_CPU', 1],
-    ]);
+    assert.deepEqual(
+      config.instance_group.map((g) => [g.name, g.kind, g.count]),
+      [
+        ['m_0', 'KIND_GPU', 1],
+        ['m_1', 'KIND_AUTO', 3],
+        ['n', 'KIND_CPU', 1],
+      ],
+    );
   });
 
   it('fills dynamic batching and tensor defaults', () => {
@@ -314,18 +328,54 @@ describe('modelConfigFromJson', () => {
   });
 
   it('refuses unknown fields and wrong kinds of values, naming the path', () => {
-    assert.equal(refusal(() => modelConfigFromJson({ max_batchsize: 1 }, 'm')), `model 'm': unknown field "max_batchsize" in inference.ModelConfig (did you mean "max_batch_size"?)`);
-    assert.equal(refusal(() => modelConfigFromJson({ input: [{ name: 'x', dimz: [1] }] }, 'm')), `model 'm': input[0]: unknown field "dimz" in inference.ModelInput (did you mean "dims"?)`);
-    assert.equal(refusal(() => modelConfigFromJson({ max_batch_size: 'x' }, 'm')), `model 'm': max_batch_size: expected an integer (int32), got "x"`);
-    assert.equal(refusal(() => modelConfigFromJson({ max_batch_size: 1.5 }, 'm')), `model 'm': max_batch_size: expected an integer (int32), got 1.5`);
-    assert.equal(refusal(() => modelConfigFromJson({ input: [{ name: 'x', dims: [1, 'a'] }] }, 'm')), `model 'm': input[0].dims[1]: expected an integer (int64), got "a"`);
-    assert.match(refusal(() => modelConfigFromJson({ input: { name: 'x' } }, 'm')), /input: expected a list for repeated field "input"/);
-    assert.match(refusal(() => modelConfigFromJson({ output: [{ data_type: 'FP32' }] }, 'm')), /output\[0\]\.data_type: "FP32" is not a value of enum inference.DataType/);
-    assert.match(refusal(() => modelConfigFromJson({ response_cache: { enable: 'yes' } }, 'm')), /response_cache.enable: expected true or false, got "yes"/);
-    assert.match(refusal(() => modelConfigFromJson({ parameters: { a: 'x' } }, 'm')), /parameters\["a"\]: expected an object \(inference.ModelParameter\)/);
-    assert.match(refusal(() => modelConfigFromJson({ dynamic_batching: {}, sequence_batching: {} }, 'm')), /members of oneof "scheduling_choice"/);
-    assert.match(refusal(() => modelConfigFromJson({ max_batch_size: 3000000000 }, 'm')), /out of range for int32/);
-    assert.match(refusal(() => modelConfigFromJson([], 'm')), /^model 'm': expected an object \(inference.ModelConfig\), got a list/);
+    assert.equal(
+      refusal(() => modelConfigFromJson({ max_batchsize: 1 }, 'm')),
+      `model 'm': unknown field "max_batchsize" in inference.ModelConfig (did you mean "max_batch_size"?)`,
+    );
+    assert.equal(
+      refusal(() => modelConfigFromJson({ input: [{ name: 'x', dimz: [1] }] }, 'm')),
+      `model 'm': input[0]: unknown field "dimz" in inference.ModelInput (did you mean "dims"?)`,
+    );
+    assert.equal(
+      refusal(() => modelConfigFromJson({ max_batch_size: 'x' }, 'm')),
+      `model 'm': max_batch_size: expected an integer (int32), got "x"`,
+    );
+    assert.equal(
+      refusal(() => modelConfigFromJson({ max_batch_size: 1.5 }, 'm')),
+      `model 'm': max_batch_size: expected an integer (int32), got 1.5`,
+    );
+    assert.equal(
+      refusal(() => modelConfigFromJson({ input: [{ name: 'x', dims: [1, 'a'] }] }, 'm')),
+      `model 'm': input[0].dims[1]: expected an integer (int64), got "a"`,
+    );
+    assert.match(
+      refusal(() => modelConfigFromJson({ input: { name: 'x' } }, 'm')),
+      /input: expected a list for repeated field "input"/,
+    );
+    assert.match(
+      refusal(() => modelConfigFromJson({ output: [{ data_type: 'FP32' }] }, 'm')),
+      /output\[0\]\.data_type: "FP32" is not a value of enum inference.DataType/,
+    );
+    assert.match(
+      refusal(() => modelConfigFromJson({ response_cache: { enable: 'yes' } }, 'm')),
+      /response_cache.enable: expected true or false, got "yes"/,
+    );
+    assert.match(
+      refusal(() => modelConfigFromJson({ parameters: { a: 'x' } }, 'm')),
+      /parameters\["a"\]: expected an object \(inference.ModelParameter\)/,
+    );
+    assert.match(
+      refusal(() => modelConfigFromJson({ dynamic_batching: {}, sequence_batching: {} }, 'm')),
+      /members of oneof "scheduling_choice"/,
+    );
+    assert.match(
+      refusal(() => modelConfigFromJson({ max_batch_size: 3000000000 }, 'm')),
+      /out of range for int32/,
+    );
+    assert.match(
+      refusal(() => modelConfigFromJson([], 'm')),
+      /^model 'm': expected an object \(inference.ModelConfig\), got a list/,
+    );
   });
 });
 
@@ -345,7 +395,10 @@ describe('validation errors', () => {
   it('missing data_type and dims are left for completion, and refused by validateModelConfig', () => {
     const config = parseModelConfig('input { name: "a" } output { name: "b" data_type: TYPE_FP32 }', 'm');
     assert.equal(config.input[0]?.data_type, 'TYPE_INVALID');
-    assert.equal(refusal(() => validateModelConfig(config)), `model 'm': input 'a': data_type is missing`);
+    assert.equal(
+      refusal(() => validateModelConfig(config)),
+      `model 'm': input 'a': data_type is missing`,
+    );
     assert.match(validateRefusal('input { name: "a" data_type: TYPE_FP32 }'), /input 'a': dims must have at least one dimension \(for a scalar use dims: \[ 1 \] with reshape: \{ shape: \[ \] \}\)/);
     assert.match(validateRefusal('input { name: "a" data_type: TYPE_FP32 format: FORMAT_NHWC dims: [4] }'), /format FORMAT_NHWC needs 3 dims/);
   });
@@ -401,7 +454,13 @@ describe('parameterNumber', () => {
     assert.equal(parameterNumber(config, 'toString'), undefined);
   });
   it('refuses values that are not numbers', () => {
-    assert.equal(refusal(() => parameterNumber(config, 'bad')), `model 'm': parameter 'bad' must be a number, got "four"`);
-    assert.match(refusal(() => parameterNumber(config, 'empty')), /parameter 'empty' must be a number, got ""/);
+    assert.equal(
+      refusal(() => parameterNumber(config, 'bad')),
+      `model 'm': parameter 'bad' must be a number, got "four"`,
+    );
+    assert.match(
+      refusal(() => parameterNumber(config, 'empty')),
+      /parameter 'empty' must be a number, got ""/,
+    );
   });
 });

@@ -38,7 +38,10 @@ describe('parseModelConfigList', () => {
       () => parseModelConfigList('model_config_list { config { name: "a" base_path: "/a" } config { name: "a" base_path: "/b" } }', 'f', '/'),
       code('INVALID_ARGUMENT', /'a' is listed more than once/),
     );
-    assert.throws(() => parseModelConfigList('model_config_list { config { name: "a" base_path: "/a" version_labels { key: "x" value: 0 } } }', 'f', '/'), code('INVALID_ARGUMENT', /positive version/));
+    assert.throws(
+      () => parseModelConfigList('model_config_list { config { name: "a" base_path: "/a" version_labels { key: "x" value: 0 } } }', 'f', '/'),
+      code('INVALID_ARGUMENT', /positive version/),
+    );
     assert.throws(() => parseModelConfigList('', 'f', '/'), code('INVALID_ARGUMENT', /model_config_list is missing/));
   });
 

@@ -48,10 +48,7 @@ export interface ModelOutput {
   is_shape_tensor: boolean;
 }
 
-export type ModelVersionPolicy =
-  | { latest: { num_versions: number } }
-  | { all: Record<string, never> }
-  | { specific: { versions: number[] } };
+export type ModelVersionPolicy = { latest: { num_versions: number } } | { all: Record<string, never> } | { specific: { versions: number[] } };
 
 export interface ModelInstanceGroup {
   name: string;

@@ -110,7 +110,11 @@ export class ModelRepository {
     return stat(path).then(
       (s) => s.isDirectory(),
       // A dangling link still names a model: loading it answers with the reason, not "no folder".
-      () => readdir(this.options.root).then((names) => names.includes(model), () => false),
+      () =>
+        readdir(this.options.root).then(
+          (names) => names.includes(model),
+          () => false,
+        ),
     );
   }
 
@@ -168,7 +172,10 @@ export async function readModelFolder(
     if (!filename) return { ok: false, reason: `no backend serves platform '${config.platform}' / backend '${config.backend}'` };
 
     const entries = await readdir(realDir, { withFileTypes: true });
-    const folders = versionFolders(entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name), scope.versionFolders);
+    const folders = versionFolders(
+      entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name),
+      scope.versionFolders,
+    );
     if (typeof folders === 'string') {
       scope.onRefused?.(folders);
       return { ok: false, reason: folders };
@@ -209,7 +216,10 @@ export async function readModelFolder(
 function noVersionReason(dir: string, filename: string, entries: readonly Dirent[], available: readonly number[]): string {
   const where = join(basename(dirname(dir)), basename(dir));
   if (available.length > 0) return `the version policy selects none of the versions ${available.join(', ')}`;
-  const folders = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const folders = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   const misnamed = folders.slice(0, MAX_NAMED).map((name) => `'${name.length > 40 ? `${name.slice(0, 40)}…` : name}' ${versionNameProblem(name)}`);
   if (misnamed.length > 0) {
     const more = folders.length > MAX_NAMED ? ` (and ${folders.length - MAX_NAMED} more)` : '';

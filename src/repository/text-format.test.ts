@@ -115,12 +115,7 @@ describe('parseTextFormat: structure', () => {
     assert.deepEqual(parse('dims: 1 dims: [2, 3] dims: 4').dims, [1, 2, 3, 4]);
     assert.deepEqual(parse('dims: []').dims, []);
     assert.deepEqual(parse('names: ["a", \'b\'] names: "c"').names, ['a', 'b', 'c']);
-    assert.deepEqual(parse('items [ { label: "a" }, { label: "b" } ] items { label: "c" } items: [ < label: "d" > ]').items, [
-      { label: 'a' },
-      { label: 'b' },
-      { label: 'c' },
-      { label: 'd' },
-    ]);
+    assert.deepEqual(parse('items [ { label: "a" }, { label: "b" } ] items { label: "c" } items: [ < label: "d" > ]').items, [{ label: 'a' }, { label: 'b' }, { label: 'c' }, { label: 'd' }]);
     assert.deepEqual(parse('items: []').items, []);
   });
 

@@ -19,11 +19,23 @@ async function modelFolder(versions: readonly string[]): Promise<{ root: string;
 
 describe('versionFolders', () => {
   test('strict: positive integers without leading zeros only', () => {
-    assert.deepEqual(versionFolders(['1', '00000123', '0', 'abc', '12']), new Map([[1, '1'], [12, '12']]));
+    assert.deepEqual(
+      versionFolders(['1', '00000123', '0', 'abc', '12']),
+      new Map([
+        [1, '1'],
+        [12, '12'],
+      ]),
+    );
   });
 
   test('digits: any all-digit name of a version ≥ 1, as TF Serving reads base paths', () => {
-    assert.deepEqual(versionFolders(['00000123', '7', '0', '000', 'v2', '-3', '1e3'], 'digits'), new Map([[123, '00000123'], [7, '7']]));
+    assert.deepEqual(
+      versionFolders(['00000123', '7', '0', '000', 'v2', '-3', '1e3'], 'digits'),
+      new Map([
+        [123, '00000123'],
+        [7, '7'],
+      ]),
+    );
     // Beyond 2^53 a number is not exact: not a version.
     assert.deepEqual(versionFolders(['99999999999999999999'], 'digits'), new Map());
   });
@@ -64,7 +76,10 @@ describe('reading a model folder', () => {
       assert.equal((await repository.read('m')).ok, false);
       const strict = await new ModelRepository({ root: folder.root, modelFilename }).read('m');
       assert.ok(strict.ok);
-      assert.deepEqual(strict.versions.map((v) => v.version), [7]);
+      assert.deepEqual(
+        strict.versions.map((v) => v.version),
+        [7],
+      );
     } finally {
       await folder.remove();
     }

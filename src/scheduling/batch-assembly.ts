@@ -36,7 +36,7 @@ export function splitOutputs(outputs: readonly Tensor[], rowsPerRequest: readonl
     rowsPerRequest.forEach((rows, r) => {
       const start = row * rowSize;
       const end = (row + rows) * rowSize;
-      const data = Array.isArray(output.data) ? output.data.slice(start, end) : (output.data).subarray(start, end);
+      const data = Array.isArray(output.data) ? output.data.slice(start, end) : output.data.subarray(start, end);
       perRequest[r]!.push({ name: output.name, datatype: output.datatype, shape: [rows, ...output.shape.slice(1)], data });
       row += rows;
     });

@@ -30,7 +30,12 @@ class HeldInstance implements ModelInstance {
 }
 
 const options = (overrides: Partial<BatchingOptions>): BatchingOptions => ({ ...NO_BATCHING, maxBatchRows: 4, ...overrides });
-const request = (value: number, timeoutUs?: number) => ({ inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [1, 1], data: Float32Array.from([value]) }], outputNames: ['y'], rows: 1, timeoutUs });
+const request = (value: number, timeoutUs?: number) => ({
+  inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [1, 1], data: Float32Array.from([value]) }],
+  outputNames: ['y'],
+  rows: 1,
+  timeoutUs,
+});
 const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('BatchingScheduler on an injected clock (no real waiting)', () => {

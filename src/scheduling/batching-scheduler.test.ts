@@ -74,7 +74,10 @@ const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Resolves to `'pending'` if the promise has not settled after a few turns of the event loop. */
 async function state(promise: Promise<unknown>): Promise<'pending' | 'fulfilled' | 'rejected'> {
   let settled: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  promise.then(() => (settled = 'fulfilled'), () => (settled = 'rejected'));
+  promise.then(
+    () => (settled = 'fulfilled'),
+    () => (settled = 'rejected'),
+  );
   await tick();
   return settled;
 }
@@ -99,8 +102,16 @@ describe('BatchingScheduler', () => {
       assert.equal(instance.running, 1);
       instance.finishOne();
     }
-    assert.deepEqual((await Promise.all(results)).map(outputOf), [[10, 10], [20, 20], [30, 30]]);
-    assert.deepEqual(instance.calls, [[1, 1], [2, 2], [3, 3]]);
+    assert.deepEqual((await Promise.all(results)).map(outputOf), [
+      [10, 10],
+      [20, 20],
+      [30, 30],
+    ]);
+    assert.deepEqual(instance.calls, [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
     assert.equal(instance.maxRunning, 1);
   });
 
@@ -122,7 +133,13 @@ describe('BatchingScheduler', () => {
     assert.deepEqual(outputOf(c!), [50, 50, 60, 60, 70, 70]);
     assert.deepEqual(a!.outputs[0]!.shape, [2, 2]);
     assert.equal(a!.batchRows, 6);
-    assert.deepEqual(records.map((r) => [r.batchRows, r.requests]), [[1, 1], [6, 3]]);
+    assert.deepEqual(
+      records.map((r) => [r.batchRows, r.requests]),
+      [
+        [1, 1],
+        [6, 3],
+      ],
+    );
   });
 
   test('a batch never exceeds max_batch_size rows and never splits a request', async () => {
@@ -134,7 +151,10 @@ describe('BatchingScheduler', () => {
       instance.finishOne();
     }
     await Promise.all(all);
-    assert.deepEqual(instance.calls.map((c) => c.length / 2), [1, 3, 4]);
+    assert.deepEqual(
+      instance.calls.map((c) => c.length / 2),
+      [1, 3, 4],
+    );
   });
 
   test('max_queue_delay holds a lone request for a fuller batch, then runs it', async () => {
@@ -147,7 +167,13 @@ describe('BatchingScheduler', () => {
     for (let i = 0; i < 100 && instance.calls.length === 0; i++) await tick(5);
     assert.deepEqual(instance.calls, [[1, 1, 2, 2]]);
     instance.finishOne();
-    assert.deepEqual([outputOf(await first), outputOf(await second)], [[10, 10], [20, 20]]);
+    assert.deepEqual(
+      [outputOf(await first), outputOf(await second)],
+      [
+        [10, 10],
+        [20, 20],
+      ],
+    );
   });
 
   test('a preferred batch size runs without waiting for the delay', async () => {
@@ -228,7 +254,11 @@ describe('BatchingScheduler', () => {
     }
     assert.deepEqual(outputOf(await timedOut), [20, 20], 'the delayed request still runs');
     await Promise.all([running, patient]);
-    assert.deepEqual(instance.calls, [[1, 1], [3, 3], [2, 2]]);
+    assert.deepEqual(instance.calls, [
+      [1, 1],
+      [3, 3],
+      [2, 2],
+    ]);
   });
 
   test('preserve_ordering answers in arrival order although a later execution finishes first', async () => {
@@ -295,7 +325,12 @@ describe('BatchingScheduler', () => {
       await tick();
     }
     await Promise.all([busy, narrow, wide, narrow2]);
-    assert.deepEqual(instance.calls, [[0, 0], [1, 1], [2, 2, 2], [3, 3]]);
+    assert.deepEqual(instance.calls, [
+      [0, 0],
+      [1, 1],
+      [2, 2, 2],
+      [3, 3],
+    ]);
   });
 
   test('a cancelled request leaves the queue and never runs', async () => {
@@ -340,6 +375,9 @@ describe('BatchingScheduler', () => {
     instance.finishOne();
     await draining;
     await Promise.all(all);
-    assert.deepEqual(instance.calls, [[1, 1], [2, 2]]);
+    assert.deepEqual(instance.calls, [
+      [1, 1],
+      [2, 2],
+    ]);
   });
 });

@@ -80,7 +80,10 @@ test('controlPlan refuses what Triton refuses', () => {
 
 test('checkCorrelationId: string ids need a string CORRID; numbers must fit its type', () => {
   const plan = (type: SequenceControl['data_type']): ControlPlan => controlPlan(sequence(['C', control('CONTROL_SEQUENCE_CORRID', { data_type: type })]), fail);
-  assert.throws(() => checkCorrelationId(plan('TYPE_UINT64'), 'abc', 'm'), (e: unknown) => e instanceof CranberriesError && e.code === 'INVALID_ARGUMENT');
+  assert.throws(
+    () => checkCorrelationId(plan('TYPE_UINT64'), 'abc', 'm'),
+    (e: unknown) => e instanceof CranberriesError && e.code === 'INVALID_ARGUMENT',
+  );
   assert.throws(() => checkCorrelationId(plan('TYPE_INT32'), 2n ** 31n, 'm'), /does not fit the INT32/);
   checkCorrelationId(plan('TYPE_INT32'), 2n ** 31n - 1n, 'm');
   checkCorrelationId(plan('TYPE_STRING'), 5n, 'm');
@@ -90,16 +93,34 @@ test('checkCorrelationId: string ids need a string CORRID; numbers must fit its 
 test('sequenceFlags: ids from every wire form; 0 and "" mean none; malformed values refused', () => {
   const cases: [Record<string, unknown> | undefined, unknown][] = [
     [undefined, { id: undefined, start: false, end: false }],
-    [{ sequence_id: 1000, sequence_start: true }, { id: 1000n, start: true, end: false }],
-    [{ sequence_id: 'abc', sequence_end: true }, { id: 'abc', start: false, end: true }],
-    [{ sequence_id: 0, sequence_start: true }, { id: undefined, start: true, end: false }],
+    [
+      { sequence_id: 1000, sequence_start: true },
+      { id: 1000n, start: true, end: false },
+    ],
+    [
+      { sequence_id: 'abc', sequence_end: true },
+      { id: 'abc', start: false, end: true },
+    ],
+    [
+      { sequence_id: 0, sequence_start: true },
+      { id: undefined, start: true, end: false },
+    ],
     [{ sequence_id: '' }, { id: undefined, start: false, end: false }],
     [{ sequence_id: 2n ** 64n - 1n }, { id: 2n ** 64n - 1n, start: false, end: false }],
     // A uint64 written into an int64 parameter arrives negative.
     [{ sequence_id: -1n }, { id: 2n ** 64n - 1n, start: false, end: false }],
   ];
-  for (const [parameters, expected] of cases) assert.deepEqual(sequenceFlags(parameters as never), expected, JSON.stringify(parameters, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
+  for (const [parameters, expected] of cases)
+    assert.deepEqual(
+      sequenceFlags(parameters as never),
+      expected,
+      JSON.stringify(parameters, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)),
+    );
   for (const bad of [{ sequence_id: -1 }, { sequence_id: 1.5 }, { sequence_id: 2 ** 60 }, { sequence_id: true }, { sequence_start: 1 }, { sequence_end: 'true' }, { sequence_id: 'x'.repeat(300) }]) {
-    assert.throws(() => sequenceFlags(bad as never), (e: unknown) => e instanceof CranberriesError && e.code === 'INVALID_ARGUMENT' && e.message.length < 300, JSON.stringify(bad));
+    assert.throws(
+      () => sequenceFlags(bad as never),
+      (e: unknown) => e instanceof CranberriesError && e.code === 'INVALID_ARGUMENT' && e.message.length < 300,
+      JSON.stringify(bad),
+    );
   }
 });

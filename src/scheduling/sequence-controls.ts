@@ -124,13 +124,7 @@ function corridTensor(control: CorridControl, id: CorrelationId | undefined, sha
   }
   const n = typeof id === 'bigint' ? id : 0n;
   const data =
-    control.datatype === 'UINT64'
-      ? BigUint64Array.of(n)
-      : control.datatype === 'INT64'
-        ? BigInt64Array.of(n)
-        : control.datatype === 'UINT32'
-          ? Uint32Array.of(Number(n))
-          : Int32Array.of(Number(n));
+    control.datatype === 'UINT64' ? BigUint64Array.of(n) : control.datatype === 'INT64' ? BigInt64Array.of(n) : control.datatype === 'UINT32' ? Uint32Array.of(Number(n)) : Int32Array.of(Number(n));
   return { name: control.name, datatype: control.datatype, shape, data };
 }
 

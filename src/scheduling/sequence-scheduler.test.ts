@@ -85,7 +85,10 @@ describe('SequenceScheduler', () => {
     assert.equal(value(await submit(s, 'a', 2, false, true)), 7); // a ends, slot 0 frees
     const last = await submit(s, 'b', 10);
     assert.equal(value(last), 11);
-    assert.deepEqual(last.outputs.map((t) => t.name), ['OUTPUT']);
+    assert.deepEqual(
+      last.outputs.map((t) => t.name),
+      ['OUTPUT'],
+    );
     assert.deepEqual(instance.batches.at(-1), [
       { INPUT: 0, START: 0, READY: 0, CORRID: '0', STATE_IN: 0 },
       { INPUT: 10, START: 0, READY: 1, CORRID: 'b', STATE_IN: 1 },
@@ -122,16 +125,20 @@ describe('SequenceScheduler', () => {
     await first;
     const results = (await Promise.all(queued)).map(value);
     assert.deepEqual(results, [1, 3, 5, 6]);
-    assert.deepEqual(instance.batches.map((b) => b.map((r) => `${r['CORRID']}${r['INPUT']}`)), [['x1'], ['y1', 'z5'], ['y2'], ['y3']]);
+    assert.deepEqual(
+      instance.batches.map((b) => b.map((r) => `${r['CORRID']}${r['INPUT']}`)),
+      [['x1'], ['y1', 'z5'], ['y2'], ['y3']],
+    );
   });
 
   test('refusals: no id, no START, batch of 2; a START on a live sequence resets its state', async () => {
     const s = scheduler(config('direct { }'), [new RecordingInstance()]);
-    const message = async (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: unknown) => (e instanceof CranberriesError ? `${e.code}: ${e.message}` : String(e)));
-    assert.equal(
-      await message(s.submit({ inputs: [], outputNames: [], rows: 1 })),
-      "INVALID_ARGUMENT: inference request to model 'acc' must specify a non-zero or non-empty correlation ID",
-    );
+    const message = async (p: Promise<unknown>): Promise<string> =>
+      p.then(
+        () => 'resolved',
+        (e: unknown) => (e instanceof CranberriesError ? `${e.code}: ${e.message}` : String(e)),
+      );
+    assert.equal(await message(s.submit({ inputs: [], outputNames: [], rows: 1 })), "INVALID_ARGUMENT: inference request to model 'acc' must specify a non-zero or non-empty correlation ID");
     assert.equal(await message(submit(s, 5n, 1)), "INVALID_ARGUMENT: inference request for sequence 5 to model 'acc' must specify the START flag on the first request of the sequence");
     assert.match(await message(s.submit({ inputs: [], outputNames: [], rows: 2, sequence: { id: 'q', start: true, end: false } })), /must specify batch-size 1/);
     assert.equal(value(await submit(s, 'r', 4, true)), 4);

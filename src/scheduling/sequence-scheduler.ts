@@ -145,9 +145,7 @@ export class SequenceScheduler implements Scheduler {
     const key = keyOf(id);
     let sequence = this.sequences.get(key);
     if (!sequence && !start) {
-      return Promise.reject(
-        invalidArgument(`inference request for sequence ${formatCorrelationId(id)} to model '${model}' must specify the START flag on the first request of the sequence`),
-      );
+      return Promise.reject(invalidArgument(`inference request for sequence ${formatCorrelationId(id)} to model '${model}' must specify the START flag on the first request of the sequence`));
     }
     if (request.signal?.aborted) return Promise.reject(new CranberriesError('CANCELLED', 'the request was cancelled'));
     if (!sequence) {
@@ -264,10 +262,13 @@ export class SequenceScheduler implements Scheduler {
         });
     if (decision.kind === 'idle') return;
     if (decision.kind === 'wait') {
-      lane.timer ??= setTimeout(() => {
-        lane.timer = undefined;
-        this.dispatch(lane);
-      }, Math.max(1, Math.ceil(decision.waitUs / 1000)));
+      lane.timer ??= setTimeout(
+        () => {
+          lane.timer = undefined;
+          this.dispatch(lane);
+        },
+        Math.max(1, Math.ceil(decision.waitUs / 1000)),
+      );
       return;
     }
     if (lane.timer) clearTimeout(lane.timer);
@@ -312,7 +313,10 @@ export class SequenceScheduler implements Scheduler {
         rows.map((entry) => this.rowInputs(entry, template)),
         outputNames,
       );
-      const split = splitOutputs(result.outputs, rows.map(() => 1));
+      const split = splitOutputs(
+        result.outputs,
+        rows.map(() => 1),
+      );
       this.onExecution({ batchRows: rows.length, requests: entries.length, timing: result.timing });
       rows.forEach((entry, i) => {
         if (!entry) return;

@@ -26,14 +26,23 @@ test('auto-completion leaves control and state tensors out of the client inputs 
   const config = completeModelConfig(parseModelConfig(SEQUENCE, 'acc'), SIGNATURE);
   validateAgainstSignature(config, SIGNATURE, 'acc');
   assert.equal(config.max_batch_size > 0, true);
-  assert.deepEqual(config.input.map((i) => i.name), ['INPUT']);
-  assert.deepEqual(config.output.map((o) => o.name), ['OUTPUT']);
+  assert.deepEqual(
+    config.input.map((i) => i.name),
+    ['INPUT'],
+  );
+  assert.deepEqual(
+    config.output.map((o) => o.name),
+    ['OUTPUT'],
+  );
   assert.ok(createSequenceScheduler([], config, SIGNATURE, () => {}));
 });
 
 test('a config without sequence_batching gets no sequence scheduler', () => {
   const config = completeModelConfig(parseModelConfig('', 'plain'), { inputs: [SIGNATURE.inputs[0]!], outputs: [SIGNATURE.outputs[0]!] });
-  assert.equal(createSequenceScheduler([], config, SIGNATURE, () => {}), undefined);
+  assert.equal(
+    createSequenceScheduler([], config, SIGNATURE, () => {}),
+    undefined,
+  );
 });
 
 test('loads are refused when sequence_batching contradicts the model', () => {
@@ -43,7 +52,10 @@ test('loads are refused when sequence_batching contradicts the model', () => {
   };
   // A control the model lacks; the model's own START is then an input the config does not list.
   refused(SEQUENCE.replace('name: "START"', 'name: "BEGIN"'), /model input 'START' is missing from the config/);
-  refused(SEQUENCE.replace('control_input [', 'control_input [ { name: "READY" control [ { kind: CONTROL_SEQUENCE_READY int32_false_true: [ 0, 1 ] } ] },'), /sequence control input 'READY' is not an input of the model/);
+  refused(
+    SEQUENCE.replace('control_input [', 'control_input [ { name: "READY" control [ { kind: CONTROL_SEQUENCE_READY int32_false_true: [ 0, 1 ] } ] },'),
+    /sequence control input 'READY' is not an input of the model/,
+  );
   refused(SEQUENCE.replace('int32_false_true', 'fp32_false_true'), /sequence control input 'START' is FP32, but the model expects INT32/);
   refused(SEQUENCE.replace('data_type: TYPE_FP32', 'data_type: TYPE_INT32'), /sequence state input 'STATE_IN' is INT32, but the model expects FP32/);
   refused(SEQUENCE.replace('output_name: "STATE_OUT"', 'output_name: "NOPE"'), /sequence state output 'NOPE' is not an output of the model/);

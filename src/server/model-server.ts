@@ -104,8 +104,7 @@ export interface BoundPorts {
   readonly metrics: number;
 }
 
-export const SERVER_NAME_HELP =
-  'the name server metadata answers (GET /v2, ServerMetadata); clients that insist on Triton (e.g. its health_metadata examples) want "triton"';
+export const SERVER_NAME_HELP = 'the name server metadata answers (GET /v2, ServerMetadata); clients that insist on Triton (e.g. its health_metadata examples) want "triton"';
 
 /** OIP extensions this server implements (advertised in server metadata). */
 export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'model_configuration', 'statistics', 'parameters', 'schedule_policy', 'trace'];
@@ -152,7 +151,12 @@ export class ModelServer {
     const python = PythonBackend.family({ defaultExecutionTimeoutMs: options.executionTimeoutMs, logger: log.child({ component: 'python' }) });
     const backends = new BackendRegistry([this.onnx, ...python]);
     const modelFilename = backends.modelFilename.bind(backends);
-    this.repository = new ModelRepository({ root: options.modelRepository, modelFilename, versionFolders: options.versionFolderNames, onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')) });
+    this.repository = new ModelRepository({
+      root: options.modelRepository,
+      modelFilename,
+      versionFolders: options.versionFolderNames,
+      onRefused: onceEach((name, reason) => log.warn({ model: name, reason }, 'model folder refused')),
+    });
     const cores = availableParallelism();
     this.manager = new ModelManager({ backends, cores, caps: { ...defaultResourceCaps(cores), ...options.resourceCaps }, loadConcurrency: options.modelLoadThreadCount });
     this.readiness = new ServerReadiness({ models: this.manager, strict: options.strictReadiness, logger: log });
@@ -215,7 +219,15 @@ export class ModelServer {
     });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
-    this.grpc = createGrpcServer({ service: this.core, maxMessageBytes: options.grpcMaxMessageBytes, logger: log.child({ component: 'grpc' }), limits: this.limits.grpc, access: options.access, sharedMemory: this.sharedMemory, services: tfServingGrpcServices(this.core, log.child({ component: 'grpc' }), options.grpcMaxMessageBytes, options.enableSerializationAsTensorContent ? 'tensor_content' : 'proto_field') });
+    this.grpc = createGrpcServer({
+      service: this.core,
+      maxMessageBytes: options.grpcMaxMessageBytes,
+      logger: log.child({ component: 'grpc' }),
+      limits: this.limits.grpc,
+      access: options.access,
+      sharedMemory: this.sharedMemory,
+      services: tfServingGrpcServices(this.core, log.child({ component: 'grpc' }), options.grpcMaxMessageBytes, options.enableSerializationAsTensorContent ? 'tensor_content' : 'proto_field'),
+    });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
     this.metrics = new MetricsServer(this.registry, this.limits.http, this.tls?.serverOptions());
     this.graphite = options.graphite ? new GraphiteReporter(this.registry, options.graphite, log.child({ component: 'graphite' })) : undefined;
@@ -276,12 +288,7 @@ export class ModelServer {
     this.readiness.close();
     await this.source?.stop();
     await this.modelList.stop();
-    await Promise.allSettled([
-      this.http.close(),
-      new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve())),
-      this.grpcListener?.close(),
-      this.metrics.close(),
-    ]);
+    await Promise.allSettled([this.http.close(), new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve())), this.grpcListener?.close(), this.metrics.close()]);
     this.tls?.close();
     // The listeners are closed: no request can name a region any more.
     this.sharedMemory.close();

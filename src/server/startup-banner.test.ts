@@ -29,7 +29,13 @@ function table(entries: Record<string, { ready: boolean; failure?: string; versi
 test('models: READY with their versions, UNAVAILABLE with a reason, unplaced models from the failures', () => {
   const models = bannerModels(
     table({
-      b: { ready: true, versions: [{ version: 2, state: 'READY' }, { version: 1, state: 'READY' }] },
+      b: {
+        ready: true,
+        versions: [
+          { version: 2, state: 'READY' },
+          { version: 1, state: 'READY' },
+        ],
+      },
       a: { ready: false, versions: [{ version: 1, state: 'UNAVAILABLE', reason: 'bad file' }] },
     }),
     [{ model: 'c', reason: 'not placed: no room' }],

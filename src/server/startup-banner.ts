@@ -46,7 +46,15 @@ export function bannerModels(models: ReadinessModels, failures: readonly { model
   const names = [...new Set([...models.modelNames().filter((m) => models.isAspired(m)), ...reasons.keys()])].sort();
   return names.map((name) => {
     if (models.isReady(name)) {
-      return { name, state: 'READY', versions: models.versions(name).filter((v) => v.state === 'READY').map((v) => v.version).sort((a, b) => a - b) };
+      return {
+        name,
+        state: 'READY',
+        versions: models
+          .versions(name)
+          .filter((v) => v.state === 'READY')
+          .map((v) => v.version)
+          .sort((a, b) => a - b),
+      };
     }
     return { name, state: 'UNAVAILABLE', versions: [], reason: reasons.get(name) ?? modelReason(models, name) ?? 'not ready' };
   });

@@ -49,7 +49,10 @@ export async function checkStartupInputs(inputs: StartupInputs): Promise<void> {
   const names = inputs.loadModels.filter((n) => n !== '*');
   if (inputs.controlMode !== 'explicit' || names.length === 0) return;
   const entries = await readdir(inputs.modelRepository, { withFileTypes: true });
-  const models = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const models = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   for (const name of names) {
     if (models.includes(name)) continue;
     const near = closestName(name, models);

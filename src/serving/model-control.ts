@@ -82,7 +82,9 @@ export class ModelControl {
       throw new CranberriesError(
         'UNAVAILABLE',
         `explicit model load / unload is not allowed when --model-control-mode is '${mode}': start the server with --model-control-mode explicit` +
-          (mode === 'none' ? ', or change the served models with the cluster admin API (POST /v2/cluster/models/<model>/load or /unload)' : ', or add / remove model folders and let the poller follow'),
+          (mode === 'none'
+            ? ', or change the served models with the cluster admin API (POST /v2/cluster/models/<model>/load or /unload)'
+            : ', or add / remove model folders and let the poller follow'),
       );
     }
   }
@@ -117,7 +119,10 @@ export class ModelControl {
     const folders = this.overrides.get(model);
     if (!folders) return;
     // Versions that failed to load (UNAVAILABLE) serve nothing: their folder may go.
-    const stamps = this.options.manager.versions(model).filter((v) => v.state !== 'UNAVAILABLE').map((v) => v.stamp);
+    const stamps = this.options.manager
+      .versions(model)
+      .filter((v) => v.state !== 'UNAVAILABLE')
+      .map((v) => v.stamp);
     for (const dir of [...folders]) {
       if (this.overridesLoading.has(dir) || stamps.some((stamp) => stamp.includes(overrideMarker(dir)))) continue;
       folders.delete(dir);

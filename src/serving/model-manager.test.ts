@@ -112,7 +112,10 @@ describe('ModelManager (fake backend)', () => {
     assert.ok(manager.isReady('m'), 'a refused new config leaves the model ready (Triton)');
     assert.ok(manager.allReady());
     // Over a resource cap: refused too, and the caller is told.
-    await assert.rejects(manager.setAspired('m', { ...(await repo.repository.read('m', JSON.stringify({ name: 'm', backend: 'fake', max_batch_size: 100000 }))) }), code('INVALID_ARGUMENT', /exceeds the cap/));
+    await assert.rejects(
+      manager.setAspired('m', { ...(await repo.repository.read('m', JSON.stringify({ name: 'm', backend: 'fake', max_batch_size: 100000 }))) }),
+      code('INVALID_ARGUMENT', /exceeds the cap/),
+    );
     assert.ok(manager.isReady('m'));
     assert.deepEqual(repo.backend.loaded(), ['m/1']);
   });

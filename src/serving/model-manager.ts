@@ -193,7 +193,18 @@ export class ModelManager {
     const loads = plan.actions.filter((a) => a.kind === 'load');
     const attempts: ServedVersion[] = [];
     if (aspired?.ok && loads.length > 0) {
-      const loaded = await Promise.all(loads.map((a) => this.load(model, aspired.versions.find((v) => v.version === a.version)!, aspired.config, a.stamp, entry, aspired.files)));
+      const loaded = await Promise.all(
+        loads.map((a) =>
+          this.load(
+            model,
+            aspired.versions.find((v) => v.version === a.version)!,
+            aspired.config,
+            a.stamp,
+            entry,
+            aspired.files,
+          ),
+        ),
+      );
       // A copy that did not enter the index waits there for the plan's verdict (promote or keep).
       for (const fresh of loaded) if (entry.versions.get(fresh.version) !== fresh) attempts.push(fresh);
       plan = planTransition({ model, aspired, index: [...entry.versions.values()], attempts, failure: entry.failure, caps });
@@ -226,7 +237,10 @@ export class ModelManager {
       if (!backend) throw new CranberriesError('INVALID_ARGUMENT', `no backend serves platform '${config.platform}' / backend '${config.backend}'`);
       if (aspired.refused !== undefined) throw new CranberriesError('INVALID_ARGUMENT', aspired.refused);
       if (!existsSync(aspired.modelPath)) throw new CranberriesError('INVALID_ARGUMENT', `model file ${aspired.version}/${basename(aspired.modelPath)} not found`);
-      const instances = Math.max(1, config.instance_group.reduce((sum, g) => sum + g.count, 0));
+      const instances = Math.max(
+        1,
+        config.instance_group.reduce((sum, g) => sum + g.count, 0),
+      );
       const loaded = await backend.load({
         label,
         modelPath: aspired.modelPath,
@@ -243,8 +257,7 @@ export class ModelManager {
           this.executed.publish({ ...record, model, version: aspired.version });
         };
         const scheduler =
-          createSequenceScheduler(loaded.instances, complete, loaded.signature, onExecution) ??
-          new BatchingScheduler(loaded.instances, batchingOptions(complete), onExecution, this.clock);
+          createSequenceScheduler(loaded.instances, complete, loaded.signature, onExecution) ?? new BatchingScheduler(loaded.instances, batchingOptions(complete), onExecution, this.clock);
         served.parts = { loaded, config: complete, signature: loaded.signature, scheduler };
         served.state = 'READY';
         served.reason = undefined;

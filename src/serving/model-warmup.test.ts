@@ -38,7 +38,16 @@ describe('model warm-up', () => {
     const instances = [new RecordingInstance(), new RecordingInstance()];
     const report = await runModelWarmup(
       configWith([
-        { name: 'a', batch_size: 3, count: 2, inputs: { x: { data_type: 'TYPE_FP32', dims: [2, 3], zero_data: true }, flag: { data_type: 'TYPE_BOOL', dims: [4], random_data: true }, s: { data_type: 'TYPE_STRING', dims: [2], random_data: true } } },
+        {
+          name: 'a',
+          batch_size: 3,
+          count: 2,
+          inputs: {
+            x: { data_type: 'TYPE_FP32', dims: [2, 3], zero_data: true },
+            flag: { data_type: 'TYPE_BOOL', dims: [4], random_data: true },
+            s: { data_type: 'TYPE_STRING', dims: [2], random_data: true },
+          },
+        },
         { name: 'b', batch_size: 1, count: 0, inputs: { x: { data_type: 'TYPE_FP32', dims: [2, 3], random_data: true } } },
       ]),
       instances,
@@ -46,11 +55,17 @@ describe('model warm-up', () => {
     );
     assert.deepEqual({ ...report, milliseconds: 0 }, { samples: 2, executions: 6, instances: 2, milliseconds: 0 });
     for (const instance of instances) {
-      assert.deepEqual(instance.runs.map((r) => r.length), [3, 3, 1]);
+      assert.deepEqual(
+        instance.runs.map((r) => r.length),
+        [3, 3, 1],
+      );
       const [x, flag, s] = instance.runs[0]![0]!;
       assert.deepEqual(x!.shape, [1, 2, 3]);
       assert.deepEqual([...(x!.data as Float32Array)], [0, 0, 0, 0, 0, 0]);
-      assert.ok([...(flag!.data as Uint8Array)].every((b) => b === 0 || b === 1), 'BOOL random data is 0 or 1');
+      assert.ok(
+        [...(flag!.data as Uint8Array)].every((b) => b === 0 || b === 1),
+        'BOOL random data is 0 or 1',
+      );
       assert.deepEqual(s!.data, [new Uint8Array(0), new Uint8Array(0)], 'BYTES random data is empty strings, as Triton sends');
       // Every request gets buffers of its own: instances may take (transfer) them.
       assert.notEqual(instance.runs[0]![0]![0]!.data, instance.runs[0]![1]![0]!.data);

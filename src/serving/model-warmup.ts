@@ -70,12 +70,17 @@ export async function runModelWarmup(config: ModelConfig, instances: readonly Mo
     instances.map(async (instance, i) => {
       for (const { sample, what, inputs } of samples) {
         for (let iteration = 1; iteration <= Math.max(1, sample.count); iteration++) {
-          const requests = Array.from({ length: sample.batch_size }, () => inputs.map((input): Tensor => ({ name: input.name, datatype: input.datatype, shape: [...input.shape], data: input.make() })));
+          const requests = Array.from({ length: sample.batch_size }, () =>
+            inputs.map((input): Tensor => ({ name: input.name, datatype: input.datatype, shape: [...input.shape], data: input.make() })),
+          );
           try {
             await instance.execute(requests, outputNames);
           } catch (error) {
             const failure = asCranberriesError(error);
-            throw new CranberriesError(failure.code === 'DEADLINE_EXCEEDED' ? 'DEADLINE_EXCEEDED' : 'INVALID_ARGUMENT', `${what}: the warm-up failed on instance ${i + 1} of ${instances.length}, iteration ${iteration}: ${failure.message}`);
+            throw new CranberriesError(
+              failure.code === 'DEADLINE_EXCEEDED' ? 'DEADLINE_EXCEEDED' : 'INVALID_ARGUMENT',
+              `${what}: the warm-up failed on instance ${i + 1} of ${instances.length}, iteration ${iteration}: ${failure.message}`,
+            );
           }
           executions++;
         }
@@ -182,7 +187,8 @@ function parseStrings(bytes: Buffer, count: number, what: string, file: string):
   const elements: Uint8Array[] = [];
   let offset = 0;
   while (elements.length < count) {
-    if (offset + 4 > bytes.length) throw invalidArgument(`${what}: input_data_file ${shown} holds ${elements.length} strings, the input needs ${count} (each a 4-byte little-endian length, then the bytes)`);
+    if (offset + 4 > bytes.length)
+      throw invalidArgument(`${what}: input_data_file ${shown} holds ${elements.length} strings, the input needs ${count} (each a 4-byte little-endian length, then the bytes)`);
     const length = bytes.readUInt32LE(offset);
     if (offset + 4 + length > bytes.length) throw invalidArgument(`${what}: input_data_file ${shown}: string ${elements.length} claims ${length} bytes, past the end of the file`);
     const element = bytes.subarray(offset + 4, offset + 4 + length);

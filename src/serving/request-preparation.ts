@@ -91,12 +91,7 @@ function resolveReshape(shape: number[], count: number): number[] {
  * The model's outputs, in the order the client asked, reshaped to the API's shape and classified
  * where asked. Each requested output appears once per request entry.
  */
-export function finishOutputs(
-  produced: readonly Tensor[],
-  prepared: PreparedRequest,
-  config: ModelConfig,
-  labels: ReadonlyMap<string, readonly string[]>,
-): Tensor[] {
+export function finishOutputs(produced: readonly Tensor[], prepared: PreparedRequest, config: ModelConfig, labels: ReadonlyMap<string, readonly string[]>): Tensor[] {
   const byName = new Map(produced.map((t) => [t.name, t]));
   const specs = new Map(config.output.map((o) => [o.name, o]));
   const batching = config.max_batch_size > 0;

@@ -133,7 +133,12 @@ describe('ServingCore (fake backend)', () => {
       ['1/model.fake', new TextEncoder().encode('sent model')],
       ['labels.txt', new TextEncoder().encode('ant\nbee\n')],
     ]);
-    const config = JSON.stringify({ name: 'm', backend: 'fake', input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [2] }], output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [2], label_filename: 'labels.txt' }] });
+    const config = JSON.stringify({
+      name: 'm',
+      backend: 'fake',
+      input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [2] }],
+      output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [2], label_filename: 'labels.txt' }],
+    });
     await service.loadModel('m', { config, files });
     assert.deepEqual(service.outputLabels('m', 1, 'y'), ['ant', 'bee'], 'labels of the override folder, not the repository');
     const modelPath = manager.find('m', 1).stamp.match(/@override:([^|]+)\|/)?.[1];

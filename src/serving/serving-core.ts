@@ -16,17 +16,7 @@ import type { ModelConfig } from '../repository/model-config.js';
 import type { TensorSignature } from '../backends/backend.js';
 import { dataTypeFromConfig } from '../tensors/data-type.js';
 import type { InferenceRequest, InferenceResponse } from './inference.js';
-import type {
-  InferenceService,
-  LoadModelOptions,
-  ModelIndexEntry,
-  ModelMetadata,
-  ModelStatistics,
-  RequestContext,
-  ServerMetadata,
-  TfServingExtensions,
-  VersionStatus,
-} from './inference-service.js';
+import type { InferenceService, LoadModelOptions, ModelIndexEntry, ModelMetadata, ModelStatistics, RequestContext, ServerMetadata, TfServingExtensions, VersionStatus } from './inference-service.js';
 import type { ModelManager } from './model-manager.js';
 import type { ResponseCache } from './response-cache.js';
 import { finishOutputs, prepareRequest } from './request-preparation.js';
@@ -130,7 +120,13 @@ export class ServingCore implements InferenceService, TfServingExtensions {
     const shapeOf = (dims: readonly number[]): number[] => (config.max_batch_size > 0 ? [-1, ...dims] : [...dims]);
     const signature = (tensors: readonly { name: string; data_type: string; dims: number[] }[]): TensorSignature[] =>
       tensors.map((t) => ({ name: t.name, datatype: dataTypeFromConfig(t.data_type) ?? 'BYTES', shape: shapeOf(t.dims) }));
-    const versions = version !== undefined ? [String(version)] : this.manager.versions(model).filter((v) => v.state === 'READY').map((v) => String(v.version));
+    const versions =
+      version !== undefined
+        ? [String(version)]
+        : this.manager
+            .versions(model)
+            .filter((v) => v.state === 'READY')
+            .map((v) => String(v.version));
     return {
       name: model,
       versions,
@@ -290,7 +286,10 @@ export class ServingCore implements InferenceService, TfServingExtensions {
   }
 
   private readyStatistics(model: string): ModelStatistics[] {
-    return this.manager.versions(model).filter((v) => v.state === 'READY').map((v) => v.stats.snapshot());
+    return this.manager
+      .versions(model)
+      .filter((v) => v.state === 'READY')
+      .map((v) => v.stats.snapshot());
   }
 }
 

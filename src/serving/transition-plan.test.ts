@@ -34,7 +34,15 @@ interface Row {
 
 // Each row: what is aspired, the copies in place (and finished loads), and the plan expected.
 const ROWS: readonly Row[] = [
-  { name: 'first load of two versions loads both at once', aspired: aspire([[1, 'a'], [2, 'b']]), index: [], expected: { failure: undefined, actions: [load(1, 'c|a'), load(2, 'c|b')] } },
+  {
+    name: 'first load of two versions loads both at once',
+    aspired: aspire([
+      [1, 'a'],
+      [2, 'b'],
+    ]),
+    index: [],
+    expected: { failure: undefined, actions: [load(1, 'c|a'), load(2, 'c|b')] },
+  },
   { name: 'nothing changed: nothing to do', aspired: aspire([[1, 'a']]), index: [copy(1, 'c|a', 'READY')], expected: { failure: undefined, actions: [] } },
   {
     name: 'a new version loads while the old one keeps serving',
@@ -68,7 +76,13 @@ const ROWS: readonly Row[] = [
   },
   {
     name: 'a changed config reloads every version',
-    aspired: aspire([[1, 'a'], [2, 'b']], 'c2'),
+    aspired: aspire(
+      [
+        [1, 'a'],
+        [2, 'b'],
+      ],
+      'c2',
+    ),
     index: [copy(1, 'c|a', 'READY'), copy(2, 'c|b', 'READY')],
     expected: { failure: undefined, actions: [load(1, 'c2|a'), load(2, 'c2|b')] },
   },
@@ -107,7 +121,10 @@ const ROWS: readonly Row[] = [
   },
   {
     name: 'a version policy change whose versions all failed keeps the old version serving',
-    aspired: aspire([[1, 'a'], [2, 'b']]),
+    aspired: aspire([
+      [1, 'a'],
+      [2, 'b'],
+    ]),
     index: [copy(3, 'c|c', 'READY'), copy(1, 'c|a', 'UNAVAILABLE', 'x'), copy(2, 'c|b', 'UNAVAILABLE', 'y')],
     expected: { failure: undefined, actions: [], error: "failed to load 'm' version 1: x" },
   },
@@ -152,7 +169,10 @@ describe('planTransition (availability-preserving policy)', () => {
   }
 
   test('asked again with the loads finished, the plan settles and never loads twice', () => {
-    const aspired = aspire([[1, 'a2'], [2, 'b']]);
+    const aspired = aspire([
+      [1, 'a2'],
+      [2, 'b'],
+    ]);
     const index = [copy(1, 'c|a', 'READY')];
     const first = planTransition({ model: 'm', aspired, index, failure: undefined });
     assert.deepEqual(first.actions, [load(1, 'c|a2'), load(2, 'c|b')]);

@@ -9,7 +9,7 @@ function registry(ready: Record<string, number[]>, allowUnavailableForNewLabels 
 
 const code = (expected: string, pattern: RegExp) => (e: unknown) => e instanceof CranberriesError && e.code === expected && pattern.test(e.message);
 
-void test('labels resolve per model; unknown labels are INVALID_ARGUMENT with TF Serving\'s message', () => {
+void test("labels resolve per model; unknown labels are INVALID_ARGUMENT with TF Serving's message", () => {
   const labels = registry({ a: [1, 2], b: [7] });
   labels.replace('a', { stable: 1, canary: 2 });
   labels.replace('b', { stable: 7 });

@@ -202,9 +202,7 @@ export function refusingSharedMemory(reason: string): SharedMemoryRegions {
 function objectNameOf(name: string, key: string): string {
   const stripped = key.replace(/^\/+/, '');
   if (stripped.startsWith(RESERVED_KEY_PREFIX)) {
-    throw invalidArgument(
-      `cannot register shared memory region ${quoteInput(name)} with key ${quoteInput(key)} as the key contains the reserved prefix '${RESERVED_KEY_PREFIX}'`,
-    );
+    throw invalidArgument(`cannot register shared memory region ${quoteInput(name)} with key ${quoteInput(key)} as the key contains the reserved prefix '${RESERVED_KEY_PREFIX}'`);
   }
   if (stripped === '' || stripped === '.' || stripped === '..' || stripped.includes('/') || stripped.includes('\0') || Buffer.byteLength(stripped) > MAX_KEY_NAME) {
     throw invalidArgument(`cannot register shared memory region ${quoteInput(name)} - invalid shm key ${quoteInput(key)}`);

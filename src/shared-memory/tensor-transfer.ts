@@ -33,12 +33,7 @@ export interface SharedMemoryRef {
  * size only come with a region, and a region needs a byte size. Values above 2^53 stay numbers:
  * they exceed every region, and the bounds check says so.
  */
-export function sharedMemoryRefOf(
-  tensor: string,
-  region: string | undefined,
-  offset: number | undefined,
-  byteSize: number | undefined,
-): SharedMemoryRef | undefined {
+export function sharedMemoryRefOf(tensor: string, region: string | undefined, offset: number | undefined, byteSize: number | undefined): SharedMemoryRef | undefined {
   const name = quoteInput(tensor);
   if (region === undefined) {
     if (offset !== undefined) throw invalidArgument(`'shared_memory_offset' can not be specified without 'shared_memory_region' parameter for tensor ${name}`);
@@ -46,7 +41,10 @@ export function sharedMemoryRefOf(
     return undefined;
   }
   if (byteSize === undefined) throw invalidArgument(`'shared_memory_byte_size' must be specified along with 'shared_memory_region' parameter for tensor ${name}`);
-  for (const [key, value] of [['shared_memory_offset', offset ?? 0], ['shared_memory_byte_size', byteSize]] as const) {
+  for (const [key, value] of [
+    ['shared_memory_offset', offset ?? 0],
+    ['shared_memory_byte_size', byteSize],
+  ] as const) {
     if (!Number.isInteger(value) || value < 0) throw invalidArgument(`'${key}' of tensor ${name} must be a non-negative integer`);
   }
   return { region, offset: offset ?? 0, byteSize };
@@ -98,9 +96,7 @@ export class SharedMemoryUse {
     const count = checkedElementCount(shape, where);
     if (datatype === 'BYTES') {
       if (ref.byteSize < count * BYTES_ELEMENT_OVERHEAD) {
-        throw invalidArgument(
-          `${where}: shape ${formatShape(shape)} needs ${count} BYTES elements of at least 4 bytes each, shared_memory_byte_size is ${ref.byteSize}`,
-        );
+        throw invalidArgument(`${where}: shape ${formatShape(shape)} needs ${count} BYTES elements of at least 4 bytes each, shared_memory_byte_size is ${ref.byteSize}`);
       }
     } else {
       const expected = count * byteSizeOf(datatype);

@@ -50,7 +50,11 @@ describe('ModelConfigListSource', () => {
       assert.ok(aspired?.ok);
       assert.equal(aspired.config.name, 'served_as');
       assert.equal(aspired.config.max_batch_size, 4, 'the folder config.pbtxt is used');
-      assert.deepEqual(aspired.versions.map((v) => v.version), [1, 3], 'the list overrides the folder version policy');
+      assert.deepEqual(
+        aspired.versions.map((v) => v.version),
+        [1, 3],
+        'the list overrides the folder version policy',
+      );
       assert.deepEqual(target.labels.get('served_as'), { stable: 1 });
       assert.equal(source.directoryOf('served_as'), join(dir, 'folder'));
       assert.deepEqual(errors, []);
@@ -88,7 +92,13 @@ describe('ModelConfigListSource', () => {
       await source.apply([entry]);
       const aspired = target.aspired.get('m');
       assert.ok(aspired?.ok);
-      assert.deepEqual(aspired.versions.map((v) => [v.version, v.refused]), [[1, undefined], [2, "'2' is a symbolic link that leads outside the model repository (links must stay inside it)"]]);
+      assert.deepEqual(
+        aspired.versions.map((v) => [v.version, v.refused]),
+        [
+          [1, undefined],
+          [2, "'2' is a symbolic link that leads outside the model repository (links must stay inside it)"],
+        ],
+      );
       await source.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -99,7 +109,10 @@ describe('ModelConfigListSource', () => {
     const dir = await mkdtemp(join(tmpdir(), 'cranberries-list-'));
     try {
       const target = new FakeTarget();
-      await assert.rejects(new ModelConfigListSource({ file: join(dir, 'absent'), pollSeconds: 0, modelFilename: () => 'model.onnx', setLabels: () => {} }).start(target), code('INVALID_ARGUMENT', /cannot read the model config file/));
+      await assert.rejects(
+        new ModelConfigListSource({ file: join(dir, 'absent'), pollSeconds: 0, modelFilename: () => 'model.onnx', setLabels: () => {} }).start(target),
+        code('INVALID_ARGUMENT', /cannot read the model config file/),
+      );
       const bad = join(dir, 'bad.config');
       await writeFile(bad, 'model_config_list { config { name: "a" ');
       await assert.rejects(new ModelConfigListSource({ file: bad, pollSeconds: 0, modelFilename: () => 'model.onnx', setLabels: () => {} }).start(target), code('INVALID_ARGUMENT', /bad\.config/));

@@ -104,10 +104,13 @@ export class ModelConfigListSource implements ModelSource {
     for (const name of [...this.directories.keys()]) if (!listed.has(name)) this.directories.delete(name);
 
     const failures: string[] = [];
-    const removals = target.servedModels().filter((m) => !listed.has(m)).map(async (model) => {
-      setLabels(model, {});
-      await target.setAspired(model, undefined);
-    });
+    const removals = target
+      .servedModels()
+      .filter((m) => !listed.has(m))
+      .map(async (model) => {
+        setLabels(model, {});
+        await target.setAspired(model, undefined);
+      });
     const loads = entries.map(async (entry, i) => {
       const wanted = aspired[i]!;
       if (!wanted.ok) failures.push(`model '${entry.name}' (${entry.basePath}): ${wanted.reason}`);

@@ -99,7 +99,10 @@ describe('model sources', () => {
     target.failing.add('b');
     const source = new RepositorySource({ repository: repo.repository, mode: 'explicit', pollSeconds: 0, loadModels: ['b'], onModelFailed });
     await startSource(source);
-    assert.deepEqual(target.calls.map(([m]) => m), ['b']);
+    assert.deepEqual(
+      target.calls.map(([m]) => m),
+      ['b'],
+    );
     assert.deepEqual(source.startupModels(), ['b']);
     assert.deepEqual(failures, ['b: b did not load']);
     const all = new RepositorySource({ repository: repo.repository, mode: 'explicit', pollSeconds: 0, loadModels: ['*'], onModelFailed });
@@ -118,7 +121,10 @@ describe('model sources', () => {
       return a?.ok ? a.versions.map((v) => v.version) : [];
     };
     await eventually(() => versionsOfA().join() === '2' && target.servedModels().join() === 'a', 'the new version of a and the removal of b reported', 10_000);
-    assert.ok(target.calls.some(([m, aspired]) => m === 'b' && aspired === undefined), 'b was reported as removed');
+    assert.ok(
+      target.calls.some(([m, aspired]) => m === 'b' && aspired === undefined),
+      'b was reported as removed',
+    );
   });
 
   test('cluster assignment: only assigned models; a change of the assignment loads and unloads; a missing one is reported', async () => {

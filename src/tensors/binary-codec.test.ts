@@ -45,7 +45,10 @@ test('BYTES elements are length-prefixed little-endian', () => {
   assert.deepEqual(Array.from(wire), [2, 0, 0, 0, 97, 98, 0, 0, 0, 0, 3, 0, 0, 0, 120, 121, 122]);
   assert.equal(binaryByteLength([utf8('ab'), utf8(''), utf8('xyz')]), wire.byteLength);
   const back = decodeBinaryTensor('BYTES', [3], wire, 'words') as Uint8Array[];
-  assert.deepEqual(back.map((b) => new TextDecoder().decode(b)), ['ab', '', 'xyz']);
+  assert.deepEqual(
+    back.map((b) => new TextDecoder().decode(b)),
+    ['ab', '', 'xyz'],
+  );
 });
 
 test('malformed BYTES data is rejected', () => {

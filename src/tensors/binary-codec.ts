@@ -88,9 +88,7 @@ export function parseBytesElements(bytes: Uint8Array, tensorName: string): Uint8
     const length = view.getUint32(offset, true);
     const start = offset + 4;
     if (start + length > bytes.byteLength) {
-      throw invalidArgument(
-        `${where}: BYTES element at byte ${offset} declares ${length} bytes, only ${bytes.byteLength - start} remain`,
-      );
+      throw invalidArgument(`${where}: BYTES element at byte ${offset} declares ${length} bytes, only ${bytes.byteLength - start} remain`);
     }
     elements.push(bytes.subarray(start, start + length));
     offset = start + length;

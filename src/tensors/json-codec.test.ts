@@ -17,11 +17,27 @@ function rejects(fn: () => unknown, message: RegExp): void {
 
 test('flat and nested data decode to the same row-major TypedArray', () => {
   const flat = decodeJsonTensorData('FP32', [2, 3], [1, 2, 3, 4, 5, 6.5], 'x');
-  const nested = decodeJsonTensorData('FP32', [2, 3], [[1, 2, 3], [4, 5, 6.5]], 'x');
+  const nested = decodeJsonTensorData(
+    'FP32',
+    [2, 3],
+    [
+      [1, 2, 3],
+      [4, 5, 6.5],
+    ],
+    'x',
+  );
   assert.ok(flat instanceof Float32Array);
   assert.deepEqual(Array.from(flat), [1, 2, 3, 4, 5, 6.5]);
   assert.deepEqual(nested, flat);
-  const deep = decodeJsonTensorData('INT32', [2, 2, 1], [[[1], [2]], [[3], [4]]], 'x');
+  const deep = decodeJsonTensorData(
+    'INT32',
+    [2, 2, 1],
+    [
+      [[1], [2]],
+      [[3], [4]],
+    ],
+    'x',
+  );
   assert.ok(deep instanceof Int32Array);
   assert.deepEqual(Array.from(deep), [1, 2, 3, 4]);
 });
@@ -50,7 +66,10 @@ test('each numeric datatype lands in its TypedArray with its values', () => {
 test('BYTES strings are UTF-8 encoded, one element each, sharing one buffer', () => {
   const decoded = decodeJsonTensorData('BYTES', [3], ['ab', '', 'żółw'], 's');
   assert.ok(Array.isArray(decoded));
-  assert.deepEqual(decoded.map((e) => Array.from(e)), [Array.from(utf8('ab')), [], Array.from(utf8('żółw'))]);
+  assert.deepEqual(
+    decoded.map((e) => Array.from(e)),
+    [Array.from(utf8('ab')), [], Array.from(utf8('żółw'))],
+  );
   assert.equal(decoded[0]?.buffer, decoded[2]?.buffer);
   assert.ok(!(decoded[0] instanceof Buffer), 'plain Uint8Array views, not pooled Buffers');
 });

@@ -95,9 +95,7 @@ function decodeBigInts(datatype: 'INT64' | 'UINT64', flat: readonly unknown[], w
     const value: unknown = flat[i];
     if (typeof value !== 'number' || !Number.isInteger(value)) throw elementError(where, i, value, `an integer for ${datatype}`);
     if (!Number.isSafeInteger(value)) {
-      throw invalidArgument(
-        `${where}: element ${i}: ${value} is beyond ±(2^53-1), which JSON numbers cannot carry exactly; send ${datatype} as binary data`,
-      );
+      throw invalidArgument(`${where}: element ${i}: ${value} is beyond ±(2^53-1), which JSON numbers cannot carry exactly; send ${datatype} as binary data`);
     }
     if (value < 0 && datatype === 'UINT64') throw invalidArgument(`${where}: element ${i}: ${value} is out of range for UINT64`);
     out[i] = BigInt(value);

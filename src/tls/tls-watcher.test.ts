@@ -17,9 +17,15 @@ after(async () => {
 });
 
 test('files that do not make a usable identity are refused with a message naming them', async () => {
-  assert.throws(() => readTlsMaterialSync({ certFile: `${pki.dir}/missing.crt`, keyFile: pki.server.keyFile }), (e: Error) => e instanceof TlsConfigError && /missing\.crt: ENOENT|cannot read .*missing\.crt/.test(e.message));
+  assert.throws(
+    () => readTlsMaterialSync({ certFile: `${pki.dir}/missing.crt`, keyFile: pki.server.keyFile }),
+    (e: Error) => e instanceof TlsConfigError && /missing\.crt: ENOENT|cannot read .*missing\.crt/.test(e.message),
+  );
   // The key of another certificate.
-  assert.throws(() => readTlsMaterialSync({ certFile: pki.server.certFile, keyFile: pki.client.keyFile }), (e: Error) => e instanceof TlsConfigError && e.message.includes('server.crt') && /mismatch/i.test(e.message));
+  assert.throws(
+    () => readTlsMaterialSync({ certFile: pki.server.certFile, keyFile: pki.client.keyFile }),
+    (e: Error) => e instanceof TlsConfigError && e.message.includes('server.crt') && /mismatch/i.test(e.message),
+  );
   const empty = `${pki.dir}/empty.pem`;
   await writeFile(empty, '');
   assert.throws(() => readTlsMaterialSync({ certFile: empty, keyFile: pki.server.keyFile }), /empty\.pem is empty/);

@@ -128,9 +128,7 @@ export class OpenTelemetryExport {
     }
     const computeStart = byName.get('COMPUTE_START');
     const compute =
-      model && computeStart !== undefined
-        ? this.tracer.startSpan('compute', { kind: SpanKind.SERVER, startTime: wallTime(computeStart) }, trace.setSpan(ROOT_CONTEXT, model))
-        : undefined;
+      model && computeStart !== undefined ? this.tracer.startSpan('compute', { kind: SpanKind.SERVER, startTime: wallTime(computeStart) }, trace.setSpan(ROOT_CONTEXT, model)) : undefined;
     for (const stamp of stamps) {
       const span = COMPUTE_EVENTS.has(stamp.name) ? compute : MODEL_EVENTS.has(stamp.name) ? model : root;
       (span ?? root).addEvent(stamp.name, wallTime(stamp.ns));

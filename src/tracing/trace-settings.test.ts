@@ -10,7 +10,10 @@ describe('trace settings (Triton TraceManager semantics)', () => {
   test('every rate-th request is sampled while the count lasts; the count shown is what remains', () => {
     const settings = new TraceSettings({ ...ON, count: 2 }, 'triton');
     const sampled = Array.from({ length: 12 }, () => settings.settingFor('m').sample(false));
-    assert.deepEqual(sampled.flatMap((hit, i) => (hit ? [i + 1] : [])), [3, 6]);
+    assert.deepEqual(
+      sampled.flatMap((hit, i) => (hit ? [i + 1] : [])),
+      [3, 6],
+    );
     assert.equal(settingResponse(settings.settingFor('m'), {})['trace_count'], '0');
   });
 
@@ -54,15 +57,28 @@ describe('trace settings (Triton TraceManager semantics)', () => {
     assert.deepEqual(replaced, [3, 5], 'the global setting, then the model setting that follows it');
   });
 
-  test('parses updates with Triton\'s messages', () => {
-    assert.deepEqual(parseTraceUpdate(new Map([['trace_rate', ['10']], ['trace_level', ['TENSORS', 'TIMESTAMPS']], ['trace_count', null], ['bogus', ['x']]])), {
-      rate: 10,
-      levels: ['TIMESTAMPS', 'TENSORS'],
-      count: null,
-    });
+  test("parses updates with Triton's messages", () => {
+    assert.deepEqual(
+      parseTraceUpdate(
+        new Map([
+          ['trace_rate', ['10']],
+          ['trace_level', ['TENSORS', 'TIMESTAMPS']],
+          ['trace_count', null],
+          ['bogus', ['x']],
+        ]),
+      ),
+      {
+        rate: 10,
+        levels: ['TIMESTAMPS', 'TENSORS'],
+        count: null,
+      },
+    );
     assert.throws(() => parseTraceUpdate(new Map([['trace_rate', ['4294967296']]])), /value is out of range \[ 0, 4294967295 \]/);
     assert.throws(() => parseTraceUpdate(new Map([['log_frequency', ['1', '2']]])), /expect only 1 value for 'log_frequency'/);
-    assert.throws(() => parseTraceUpdate(new Map([['trace_file', ['x']]])), (e: Error & { code?: string }) => e.code === 'UNIMPLEMENTED');
+    assert.throws(
+      () => parseTraceUpdate(new Map([['trace_file', ['x']]])),
+      (e: Error & { code?: string }) => e.code === 'UNIMPLEMENTED',
+    );
   });
 });
 
@@ -71,7 +87,9 @@ describe('--trace-config', () => {
     const options = tracerOptionsFromFlags(['level=TIMESTAMPS', 'level=TENSORS', 'rate=100', 'count=5', 'triton,file=/tmp/x.json', 'triton,log-frequency=50'], {});
     assert.deepEqual(options.values, { levels: ['TIMESTAMPS', 'TENSORS'], rate: 100, count: 5, logFrequency: 50, file: '/tmp/x.json' });
     assert.equal(options.mode, 'triton');
-    const otel = tracerOptionsFromFlags(['mode=opentelemetry', 'opentelemetry,url=http://127.0.0.1:9/v1/traces', 'opentelemetry,resource=service.name=x', 'opentelemetry,bsp_schedule_delay=10'], { OTEL_BSP_MAX_QUEUE_SIZE: '4096' });
+    const otel = tracerOptionsFromFlags(['mode=opentelemetry', 'opentelemetry,url=http://127.0.0.1:9/v1/traces', 'opentelemetry,resource=service.name=x', 'opentelemetry,bsp_schedule_delay=10'], {
+      OTEL_BSP_MAX_QUEUE_SIZE: '4096',
+    });
     assert.equal(otel.mode, 'opentelemetry');
     assert.deepEqual(otel.openTelemetry, { url: 'http://127.0.0.1:9/v1/traces', resource: { 'service.name': 'x' }, bspMaxQueueSize: 4096, bspScheduleDelayMs: 10, bspMaxExportBatchSize: 512 });
   });
@@ -86,7 +104,10 @@ describe('--trace-config', () => {
     assert.throws(() => parseTraceConfigEntry('rate'), /option format is/);
     assert.throws(() => parseTraceConfigEntry('jaeger,url=x'), /invalid value for trace mode option: jaeger/);
     assert.throws(() => parseTraceConfigEntry('triton,url=x'), /unknown --trace-config setting 'triton,url'/);
-    assert.throws(() => tracerOptionsFromFlags(['rate=-5'], {}), (e: Error) => e instanceof InvalidArgumentError && /Bad option: "--trace-config rate"/.test(e.message));
+    assert.throws(
+      () => tracerOptionsFromFlags(['rate=-5'], {}),
+      (e: Error) => e instanceof InvalidArgumentError && /Bad option: "--trace-config rate"/.test(e.message),
+    );
     assert.throws(() => tracerOptionsFromFlags(['level=TIMESTAMPS'], {}), /needs a trace file/);
   });
 });

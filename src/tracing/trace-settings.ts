@@ -118,7 +118,10 @@ export class TraceSettings {
   /** True when any setting may sample (checked first on every request, so OFF costs one read). */
   active: boolean;
 
-  constructor(initial: TraceValues, readonly mode: TraceMode) {
+  constructor(
+    initial: TraceValues,
+    readonly mode: TraceMode,
+  ) {
     this.startup = new TraceSetting(initial, mode, new Set());
     this.global = new TraceSetting(initial, mode, new Set());
     this.active = this.global.invalidReason === undefined || this.global.followsPropagation;

@@ -80,7 +80,10 @@ export class FakeBackend implements Backend {
       if (kind === 'loaded') live.set(label, (live.get(label) ?? 0) + 1);
       if (kind === 'unload') live.set(label, (live.get(label) ?? 0) - 1);
     }
-    return [...live].filter(([, n]) => n > 0).map(([label]) => label).sort();
+    return [...live]
+      .filter(([, n]) => n > 0)
+      .map(([label]) => label)
+      .sort();
   }
 
   async load(spec: LoadSpec): Promise<LoadedModel> {
@@ -95,7 +98,10 @@ export class FakeBackend implements Backend {
       throw new Error(failure);
     }
     this.events.push(`loaded ${label}`);
-    const count = Math.max(1, spec.config.instance_group.reduce((sum, g) => sum + g.count, 0));
+    const count = Math.max(
+      1,
+      spec.config.instance_group.reduce((sum, g) => sum + g.count, 0),
+    );
     const batched = spec.config.max_batch_size > 0;
     return {
       signature: this.signature(batched),

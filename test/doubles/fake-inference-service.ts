@@ -7,15 +7,7 @@
 import { notFound, unavailable } from '../../src/core/errors.js';
 import type { TensorSignature } from '../../src/backends/backend.js';
 import type { ModelConfig } from '../../src/repository/model-config.js';
-import type {
-  InferenceService,
-  LoadModelOptions,
-  ModelIndexEntry,
-  ModelMetadata,
-  ModelStatistics,
-  RequestContext,
-  ServerMetadata,
-} from '../../src/serving/inference-service.js';
+import type { InferenceService, LoadModelOptions, ModelIndexEntry, ModelMetadata, ModelStatistics, RequestContext, ServerMetadata } from '../../src/serving/inference-service.js';
 import type { InferenceRequest, InferenceResponse } from '../../src/serving/inference.js';
 
 export interface FakeModel {
@@ -33,8 +25,7 @@ export interface FakeModel {
 export type InferHandler = (request: InferenceRequest, context: RequestContext | undefined) => Promise<InferenceResponse> | InferenceResponse;
 
 /** Echoes every input back as an output of the same name, version 1 unless one was asked for. */
-export const echoInfer = (request: InferenceRequest): Promise<InferenceResponse> =>
-  Promise.resolve({ model: request.model, version: request.version ?? 1, id: request.id, outputs: request.inputs });
+export const echoInfer = (request: InferenceRequest): Promise<InferenceResponse> => Promise.resolve({ model: request.model, version: request.version ?? 1, id: request.id, outputs: request.inputs });
 
 const ZERO = { count: 0, ns: 0 };
 

@@ -36,12 +36,26 @@ before(async () => {
   tokenFile = join(secrets, 'admin.token');
   await writeFile(tokenFile, `# admin tokens\n${ADMIN}\n`);
   const args = [
-    'dist/src/cli/main.js', 'serve', '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0',
-    '--model-repository', repo.root,
-    '--admin-token-file', tokenFile,
-    '--http-restricted-api', 'statistics,model-config:x-stats-key=s3',
-    '--grpc-restricted-protocol', 'statistics:stats-key=s3',
-    '--cors-origin', APP,
+    'dist/src/cli/main.js',
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--http-port',
+    '0',
+    '--grpc-port',
+    '0',
+    '--metrics-port',
+    '0',
+    '--model-repository',
+    repo.root,
+    '--admin-token-file',
+    tokenFile,
+    '--http-restricted-api',
+    'statistics,model-config:x-stats-key=s3',
+    '--grpc-restricted-protocol',
+    'statistics:stats-key=s3',
+    '--cors-origin',
+    APP,
   ];
   child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CRANBERRIES_INFERENCE_TOKEN: INFERENCE } });
   const lines = createInterface({ input: child.stdout! });
@@ -101,7 +115,7 @@ describe('REST', () => {
     assert.equal((await fetch(`${url}/v1/models/simple`)).status, 200);
   });
 
-  test('a restricted group needs its header: 403 with Triton\'s message', async () => {
+  test("a restricted group needs its header: 403 with Triton's message", async () => {
     const stats = await fetch(`${url}/v2/models/simple/stats`);
     assert.equal(stats.status, 403);
     assert.equal(((await stats.json()) as { error: string }).error, "This API is restricted, expecting header 'x-stats-key'");

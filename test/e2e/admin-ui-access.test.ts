@@ -63,10 +63,16 @@ describe('administration UI with an admin token', { timeout: 180_000 }, () => {
     await screenshot(page, 'token-prompt');
     await input.fill('not-the-token');
     await page.getByRole('button', { name: 'Use token' }).click();
-    await page.locator('.token-form').getByText(/invalid bearer token/).waitFor();
+    await page
+      .locator('.token-form')
+      .getByText(/invalid bearer token/)
+      .waitFor();
     await page.locator('#admin-token').fill(TOKEN);
     await page.getByRole('button', { name: 'Use token' }).click();
-    await page.locator('tr[data-model="echo"] [data-testid="model-state"]').filter({ hasText: /^READY$/ }).waitFor();
+    await page
+      .locator('tr[data-model="echo"] [data-testid="model-state"]')
+      .filter({ hasText: /^READY$/ })
+      .waitFor();
     assert.equal(await page.locator('#admin-token').count(), 0);
   });
 
@@ -82,14 +88,20 @@ describe('administration UI with an admin token', { timeout: 180_000 }, () => {
     // From the page's own button (the page adds the token): carried out.
     await page.locator('table.models tr[data-model="echo"]').getByRole('button', { name: 'Unload', exact: true }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
-    await page.locator('tr[data-model="echo"] [data-testid="model-state"]').filter({ hasText: /^UNLOADED$/ }).waitFor();
+    await page
+      .locator('tr[data-model="echo"] [data-testid="model-state"]')
+      .filter({ hasText: /^UNLOADED$/ })
+      .waitFor();
   });
 
   test('after forgetting the token, an action from the page shows the server refusal', async () => {
     await page.getByRole('button', { name: 'Forget token' }).click();
     await page.locator('table.models tr[data-model="echo"]').getByRole('button', { name: 'Load', exact: true }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
-    await page.locator('[data-testid="action-outcome"]').getByText(/Load echo failed: 401/).waitFor();
+    await page
+      .locator('[data-testid="action-outcome"]')
+      .getByText(/Load echo failed: 401/)
+      .waitFor();
     await page.locator('#admin-token').waitFor();
     const view = await fetch(`${url}/v2/cluster/models/echo`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(((await view.json()) as { replicas: number }).replicas, 0, 'the refused load changed nothing');

@@ -82,7 +82,10 @@ async function inferThroughGateway(): Promise<number> {
 
 describe('administration UI service over a local cluster', { timeout: 300_000 }, () => {
   test('the overview shows every component, both workers and the models READY', async () => {
-    for (const model of ['digits', 'diabetes']) await stateCell(model).filter({ hasText: /^READY$/ }).waitFor({ timeout: UI_WAIT_MS });
+    for (const model of ['digits', 'diabetes'])
+      await stateCell(model)
+        .filter({ hasText: /^READY$/ })
+        .waitFor({ timeout: UI_WAIT_MS });
     const components = (await page.locator('.components').textContent()) ?? '';
     assert.match(components, /coordination store\s*UP\s*ZooKeeper/);
     assert.match(components, /controller\s*UP\s*leader/);
@@ -104,10 +107,14 @@ describe('administration UI service over a local cluster', { timeout: 300_000 },
   test('unloading from the UI makes inference through the gateway fail; loading brings it back', async () => {
     assert.equal(await inferThroughGateway(), 200);
     await confirmAction('diabetes', 'Unload');
-    await stateCell('diabetes').filter({ hasText: /^UNLOADED$/ }).waitFor({ timeout: UI_WAIT_MS });
+    await stateCell('diabetes')
+      .filter({ hasText: /^UNLOADED$/ })
+      .waitFor({ timeout: UI_WAIT_MS });
     await eventually(async () => (await inferThroughGateway()) !== 200, 'inference on the unloaded model to fail', 30_000);
     await confirmAction('diabetes', 'Load');
-    await stateCell('diabetes').filter({ hasText: /^READY$/ }).waitFor({ timeout: UI_WAIT_MS });
+    await stateCell('diabetes')
+      .filter({ hasText: /^READY$/ })
+      .waitFor({ timeout: UI_WAIT_MS });
     await eventually(async () => (await inferThroughGateway()) === 200, 'inference to work again', 30_000);
   });
 
@@ -131,7 +138,10 @@ describe('administration UI service over a local cluster', { timeout: 300_000 },
     assert.equal(index.status, 200);
     assert.match(await index.text(), /<div id="app">/);
     const overview = (await (await fetch(`${cluster.gateway.url}/v2/cluster/overview`)).json()) as { nodes: { id: string }[] };
-    assert.deepEqual(overview.nodes.map((n) => n.id), ['w1', 'w2']);
+    assert.deepEqual(
+      overview.nodes.map((n) => n.id),
+      ['w1', 'w2'],
+    );
     // The live stream works through the gateway too (nothing in front of fastify buffers or takes it).
     const controller = new AbortController();
     const stream = await fetch(`${cluster.gateway.url}/v2/cluster/events`, { signal: controller.signal });

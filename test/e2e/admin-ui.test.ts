@@ -68,7 +68,9 @@ after(async () => {
 const stateCell = (model: string) => page.locator(`tr[data-model="${model}"] [data-testid="model-state"]`);
 
 async function waitForState(model: string, state: string): Promise<void> {
-  await stateCell(model).filter({ hasText: new RegExp(`^${state}$`) }).waitFor({ timeout: UI_WAIT_MS });
+  await stateCell(model)
+    .filter({ hasText: new RegExp(`^${state}$`) })
+    .waitFor({ timeout: UI_WAIT_MS });
 }
 
 /** Clicks an action in a model's row of the overview, then Confirm in the dialog. */
@@ -172,13 +174,19 @@ describe('administration UI on a standalone server', { timeout: 240_000 }, () =>
     // The example runs and shows its outputs and timing.
     await page.getByRole('button', { name: 'Reset example' }).click();
     await page.getByRole('button', { name: 'Run inference' }).click();
-    await page.locator('[data-testid="infer-result"]').getByText(/answered in [\d.]+ ms/).waitFor();
+    await page
+      .locator('[data-testid="infer-result"]')
+      .getByText(/answered in [\d.]+ ms/)
+      .waitFor();
   });
 
   test('the events page lists state changes, filterable by model', async () => {
     await page.getByRole('link', { name: 'Events' }).click();
     await page.getByRole('heading', { name: 'Events' }).waitFor();
-    await page.getByText(/diabetes v1 on local: .* → READY/).first().waitFor();
+    await page
+      .getByText(/diabetes v1 on local: .* → READY/)
+      .first()
+      .waitFor();
     await page.getByLabel('Model').selectOption('digits');
     const shown = await page.locator('.events li').allTextContents();
     assert.ok(shown.length > 0);

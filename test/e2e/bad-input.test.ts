@@ -8,7 +8,8 @@ import { addSubModel, createTempModelRepository, type TempModelRepository } from
 import { infer } from '../helpers/oip-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
-const SIMPLE_CONFIG = 'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
+const SIMPLE_CONFIG =
+  'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 
 let repo: TempModelRepository;
 let server: TestServer;
@@ -87,10 +88,14 @@ describe('bad requests', () => {
   }
 
   test('binary size that does not match the shape', async () => {
-    const json = Buffer.from(JSON.stringify({ inputs: [
-      { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 12 } },
-      { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } },
-    ] }));
+    const json = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 12 } },
+          { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } },
+        ],
+      }),
+    );
     const result = await post('/v2/models/simple/infer', Buffer.concat([json, Buffer.alloc(28)]), { 'Inference-Header-Content-Length': String(json.length) });
     assert.equal(result.status, 400);
     assert.match(result.error, /INPUT0/);

@@ -123,7 +123,10 @@ describe('dynamic batching', () => {
     const s = await stats(server.url, 'mlp');
     assert.equal(s.inference_count, count);
     assert.ok(s.execution_count < s.inference_count, `${s.execution_count} executions for ${s.inference_count} inferences`);
-    assert.ok(s.batch_stats.some((b) => b.batch_size > 1), 'some execution held more than one row');
+    assert.ok(
+      s.batch_stats.some((b) => b.batch_size > 1),
+      'some execution held more than one row',
+    );
   });
 
   test('requests carrying several rows count by rows and get exactly their rows, in order', async () => {
@@ -136,7 +139,10 @@ describe('dynamic batching', () => {
       assertClose(outputOf(result), mlpForward(MLP, inputs[r]!, rows[r]!), `request ${r}`);
     });
     const after = await stats(server.url, 'mlp');
-    assert.equal(after.inference_count - before.inference_count, rows.reduce((a, b) => a + b, 0));
+    assert.equal(
+      after.inference_count - before.inference_count,
+      rows.reduce((a, b) => a + b, 0),
+    );
     assert.ok(after.execution_count - before.execution_count < rows.length, 'the requests shared executions');
   });
 

@@ -134,7 +134,10 @@ describe('log format', () => {
       // The endpoints it names are the live ones.
       assert.equal((await fetch(`${banner.endpoints.http}/v2/health/live`)).status, 200);
       assert.equal((await fetch(banner.endpoints.metrics)).status, 200);
-      assert.deepEqual(banner.models.find((m) => m.name === 'identity'), { name: 'identity', state: 'READY', versions: [1] });
+      assert.deepEqual(
+        banner.models.find((m) => m.name === 'identity'),
+        { name: 'identity', state: 'READY', versions: [1] },
+      );
       const broken = banner.models.find((m) => m.name === 'broken');
       assert.equal(broken?.state, 'UNAVAILABLE');
       assert.match(broken?.reason ?? '', /max_batch_sise/);

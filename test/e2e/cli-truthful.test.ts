@@ -52,7 +52,8 @@ describe('readiness means ready', () => {
       }
       assert.ok(firstReadyAt !== undefined, 'ready within 120 s');
       // At the first 200, every bundled model answers: none is still loading or unknown.
-      for (const model of ['diabetes', 'digits', 'digits_torchscript', 'iris', 'signal_filter', 'word_ids']) assert.equal(await status(`${url}/v2/models/${model}/ready`), 200, `${model} is READY when the server is`);
+      for (const model of ['diabetes', 'digits', 'digits_torchscript', 'iris', 'signal_filter', 'word_ids'])
+        assert.equal(await status(`${url}/v2/models/${model}/ready`), 200, `${model} is READY when the server is`);
       const readyLogs = cli.logs.filter((e) => e.msg === 'model version state changed' && e['state'] === 'READY');
       assert.deepEqual(readyLogs.map((e) => e['model']).sort(), ['diabetes', 'digits', 'digits_torchscript', 'iris', 'signal_filter', 'word_ids']);
       for (const e of readyLogs) assert.ok(e.time <= firstReadyAt, `${String(e['model'])} was READY (${e.time}) before the first 200 (${firstReadyAt})`);
@@ -120,7 +121,10 @@ describe('fail fast', () => {
     const cli = startCli(['--model-control-mode', 'explicit', '--load-model', 'digitz']);
     after(() => cli.stop());
     assert.equal(await exitWithin(cli, EXIT_MS), 1);
-    assert.match(cli.stderr().trim(), /^--load-model digitz: no model folder 'digitz' in the model repository .*models \(did you mean 'digits'\?\); models there: diabetes, digits, digits_torchscript, iris, signal_filter, word_ids$/);
+    assert.match(
+      cli.stderr().trim(),
+      /^--load-model digitz: no model folder 'digitz' in the model repository .*models \(did you mean 'digits'\?\); models there: diabetes, digits, digits_torchscript, iris, signal_filter, word_ids$/,
+    );
   });
 });
 
@@ -144,10 +148,7 @@ describe('model folders that cannot load', () => {
     const cli = startCli(['--model-repository', repo.root]);
     after(() => cli.stop());
     assert.equal(await exitWithin(cli, EXIT_MS), 1);
-    assert.equal(
-      cli.stderr().trim(),
-      `models 'noversion' (${NOVERSION()}), 'padded' (${PADDED()}) did not load; fix them, or pass --exit-on-error false to serve the models that loaded`,
-    );
+    assert.equal(cli.stderr().trim(), `models 'noversion' (${NOVERSION()}), 'padded' (${PADDED()}) did not load; fix them, or pass --exit-on-error false to serve the models that loaded`);
   });
 
   test('with --exit-on-error false it serves what loaded; the others are in the index and the log with their reason; strict readiness stays not ready', async () => {
@@ -219,7 +220,10 @@ describe('admin API that refuses mistakes', () => {
 
       let response = await fetch(`${url}/v2/cluster/models/typo_model`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 1 }) });
       assert.equal(response.status, 404);
-      assert.equal(((await response.json()) as { error: string }).error, "model 'typo_model' is not found; models in the model repository: diabetes, digits, digits_torchscript, iris, signal_filter, word_ids");
+      assert.equal(
+        ((await response.json()) as { error: string }).error,
+        "model 'typo_model' is not found; models in the model repository: diabetes, digits, digits_torchscript, iris, signal_filter, word_ids",
+      );
       assert.equal((await fetch(`${url}/v2/cluster/models/typo_model`)).status, 404, 'nothing was added');
 
       response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 0 }) });

@@ -43,20 +43,34 @@ const TRANSPORTS: readonly Transport[] = [
 /** Three values per datatype at the edges of its range; JSON paths get the JSON-safe variant. */
 function sample(datatype: DataType, json: boolean): InputTensor['data'] {
   switch (datatype) {
-    case 'BOOL': return [true, false, true];
-    case 'UINT8': return Uint8Array.of(0, 255, 7);
-    case 'UINT16': return Uint16Array.of(0, 65535, 9);
-    case 'UINT32': return Uint32Array.of(0, 4294967295, 11);
-    case 'UINT64': return BigUint64Array.of(0n, json ? 2n ** 53n - 1n : 2n ** 64n - 1n, 13n);
-    case 'INT8': return Int8Array.of(-128, 127, 0);
-    case 'INT16': return Int16Array.of(-32768, 32767, -1);
-    case 'INT32': return Int32Array.of(-2147483648, 2147483647, 42);
-    case 'INT64': return BigInt64Array.of(json ? -(2n ** 53n - 1n) : -(2n ** 63n), json ? 2n ** 53n - 1n : 2n ** 63n - 1n, -7n);
-    case 'FP16': return Uint16Array.of(0x3c00, 0xc000, 0x7bff); // 1, -2, 65504
-    case 'FP32': return Float32Array.of(1.5, -2.25, 3.4028234663852886e38);
-    case 'FP64': return Float64Array.of(1e-300, -2.5, Math.PI);
-    case 'BYTES': return ['a', 'héllo', ''];
-    default: throw new Error(`no sample for ${datatype}`);
+    case 'BOOL':
+      return [true, false, true];
+    case 'UINT8':
+      return Uint8Array.of(0, 255, 7);
+    case 'UINT16':
+      return Uint16Array.of(0, 65535, 9);
+    case 'UINT32':
+      return Uint32Array.of(0, 4294967295, 11);
+    case 'UINT64':
+      return BigUint64Array.of(0n, json ? 2n ** 53n - 1n : 2n ** 64n - 1n, 13n);
+    case 'INT8':
+      return Int8Array.of(-128, 127, 0);
+    case 'INT16':
+      return Int16Array.of(-32768, 32767, -1);
+    case 'INT32':
+      return Int32Array.of(-2147483648, 2147483647, 42);
+    case 'INT64':
+      return BigInt64Array.of(json ? -(2n ** 53n - 1n) : -(2n ** 63n), json ? 2n ** 53n - 1n : 2n ** 63n - 1n, -7n);
+    case 'FP16':
+      return Uint16Array.of(0x3c00, 0xc000, 0x7bff); // 1, -2, 65504
+    case 'FP32':
+      return Float32Array.of(1.5, -2.25, 3.4028234663852886e38);
+    case 'FP64':
+      return Float64Array.of(1e-300, -2.5, Math.PI);
+    case 'BYTES':
+      return ['a', 'héllo', ''];
+    default:
+      throw new Error(`no sample for ${datatype}`);
   }
 }
 
@@ -68,11 +82,7 @@ function expected(datatype: DataType, data: InputTensor['data']): unknown {
 }
 
 const serverError = (code: string, httpStatus: number | undefined, grpcCode: number | undefined, message?: RegExp) => (e: unknown) =>
-  e instanceof InferenceServerError &&
-  e.code === code &&
-  e.httpStatus === httpStatus &&
-  e.grpcCode === grpcCode &&
-  (message === undefined || message.test(e.message));
+  e instanceof InferenceServerError && e.code === code && e.httpStatus === httpStatus && e.grpcCode === grpcCode && (message === undefined || message.test(e.message));
 
 before(async () => {
   const models: Parameters<typeof createTempModelRepository>[0] = {};
@@ -135,7 +145,7 @@ for (const transport of TRANSPORTS) {
       assert.equal(config['name'], 'digits');
       assert.equal(config['max_batch_size'], 64);
       assert.deepEqual((config['input'] as { dims: unknown }[])[0]!.dims, [1, 8, 8], 'int64 dims are numbers');
-      assert.deepEqual(config['dynamic_batching'], (await (await fetch(`${server.url}/v2/models/digits/config`)).json() as Record<string, unknown>)['dynamic_batching']);
+      assert.deepEqual(config['dynamic_batching'], ((await (await fetch(`${server.url}/v2/models/digits/config`)).json()) as Record<string, unknown>)['dynamic_batching']);
       await assert.rejects(client.modelMetadata('nope'), notFound);
       await assert.rejects(client.modelConfig('nope'), notFound);
     });
@@ -155,14 +165,20 @@ for (const transport of TRANSPORTS) {
 
     test('requested outputs and the classification extension', async () => {
       const result = await client.infer('digits', [digitsInput()], { ...transport.infer, outputs: [{ name: 'probabilities', classification: 3 }] });
-      assert.deepEqual(result.outputs.map((o) => o.name), ['probabilities']);
+      assert.deepEqual(
+        result.outputs.map((o) => o.name),
+        ['probabilities'],
+      );
       assert.equal(result.output('probabilities').datatype, 'BYTES');
       assert.deepEqual(result.output('probabilities').shape, [1, 3]);
       const top = result.strings('probabilities');
       assert.match(top[0]!, /^0\.99\d*:1:1$/, 'value:index:label of the best class');
       assert.equal(top.length, 3);
       const labelOnly = await client.infer('digits', [digitsInput()], { ...transport.infer, outputs: ['label'] });
-      assert.deepEqual(labelOnly.outputs.map((o) => o.name), ['label']);
+      assert.deepEqual(
+        labelOnly.outputs.map((o) => o.name),
+        ['label'],
+      );
     });
 
     test('every datatype survives the round trip through an identity model', async () => {
@@ -192,8 +208,15 @@ for (const transport of TRANSPORTS) {
     test('repository index, unload and load (also with an override config and model file)', async () => {
       const model = grpc ? 'identity_int8' : 'identity_int16';
       const index = await client.repositoryIndex();
-      assert.deepEqual(index.find((m) => m.name === 'digits'), { name: 'digits', version: '1', state: 'READY' });
-      for (const datatype of SERVED_TYPES) assert.ok(index.some((m) => m.name === `identity_${datatype.toLowerCase()}`), datatype);
+      assert.deepEqual(
+        index.find((m) => m.name === 'digits'),
+        { name: 'digits', version: '1', state: 'READY' },
+      );
+      for (const datatype of SERVED_TYPES)
+        assert.ok(
+          index.some((m) => m.name === `identity_${datatype.toLowerCase()}`),
+          datatype,
+        );
 
       await client.unloadModel(model, { unloadDependents: false });
       assert.equal(await client.modelReady(model), false);
@@ -243,11 +266,7 @@ describe('both transports agree', () => {
     const rest = createClient({ url: server.url });
     const grpc = createClient({ url: grpcUrl });
     try {
-      const [a, b, c] = await Promise.all([
-        rest.infer('digits', [digitsInput()]),
-        rest.infer('digits', [digitsInput()], { binary: false }),
-        grpc.infer('digits', [digitsInput()]),
-      ]);
+      const [a, b, c] = await Promise.all([rest.infer('digits', [digitsInput()]), rest.infer('digits', [digitsInput()], { binary: false }), grpc.infer('digits', [digitsInput()])]);
       for (const other of [b, c]) {
         assert.deepEqual(other.output('probabilities').data, a.output('probabilities').data);
         assert.deepEqual(other.output('label').data, a.output('label').data);
@@ -294,7 +313,10 @@ describe('cranberries infer', () => {
       const probabilities = printed.outputs.find((o) => o.name === 'probabilities')!;
       assert.deepEqual(probabilities.shape, [1, 10]);
       assert.deepEqual(Float32Array.from(probabilities.data), reference.output('probabilities').data, 'same values as the client');
-      assert.deepEqual(printed.outputs.find((o) => o.name === 'label'), { name: 'label', datatype: 'INT64', shape: [1, 1], data: [1] });
+      assert.deepEqual(
+        printed.outputs.find((o) => o.name === 'label'),
+        { name: 'label', datatype: 'INT64', shape: [1, 1], data: [1] },
+      );
     }
   });
 

@@ -82,7 +82,7 @@ describe('gateway and workers', () => {
     }
   });
 
-  test('the gateway\'s cluster admin API needs the admin token and refuses cross-site requests', async () => {
+  test("the gateway's cluster admin API needs the admin token and refuses cross-site requests", async () => {
     const url = `${cluster.gateway.url}/v2/cluster/models/add_sub/replicas`;
     assert.equal((await fetch(url, { method: 'PUT', body: '{"replicas":2}', headers: json })).status, 401);
     assert.equal((await fetch(url, { method: 'PUT', body: '{"replicas":0}', headers: { 'content-type': 'text/plain', origin: 'http://evil.example', ...bearer(ADMIN) } })).status, 403);

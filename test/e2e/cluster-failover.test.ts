@@ -33,7 +33,24 @@ interface ControllerProcess {
 function startController(connect: string, repository: string): ControllerProcess {
   const child = spawn(
     process.execPath,
-    [MAIN, 'controller', '--host', '127.0.0.1', '--metrics-port', '0', '--zookeeper', connect, '--model-repository', repository, '--default-replicas', '1', '--zookeeper-session-timeout-ms', String(SESSION_MS), '--log-level', 'info'],
+    [
+      MAIN,
+      'controller',
+      '--host',
+      '127.0.0.1',
+      '--metrics-port',
+      '0',
+      '--zookeeper',
+      connect,
+      '--model-repository',
+      repository,
+      '--default-replicas',
+      '1',
+      '--zookeeper-session-timeout-ms',
+      String(SESSION_MS),
+      '--log-level',
+      'info',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: { msg: string }[] = [];
@@ -126,11 +143,17 @@ describe('controller failover (real ZooKeeper, controller processes)', { timeout
       const list = await admin.listModels();
       return list.length === 2 && list.every((m) => m.readyReplicas === m.replicas) ? list : undefined;
     }, 'both models READY as seeded');
-    assert.deepEqual(models.map((m) => [m.name, m.replicas, m.placement.state]), [
-      ['pair', 2, 'PLACED'],
-      ['single', 1, 'PLACED'],
-    ]);
-    assert.ok(first.lines.some((l) => l.msg.startsWith("placement: assign 'pair' to w")), 'the leader logs its decisions');
+    assert.deepEqual(
+      models.map((m) => [m.name, m.replicas, m.placement.state]),
+      [
+        ['pair', 2, 'PLACED'],
+        ['single', 1, 'PLACED'],
+      ],
+    );
+    assert.ok(
+      first.lines.some((l) => l.msg.startsWith("placement: assign 'pair' to w")),
+      'the leader logs its decisions',
+    );
     assert.ok(!second.lines.some((l) => l.msg.startsWith('placement:')), 'the standby does not act');
   });
 
@@ -150,7 +173,10 @@ describe('controller failover (real ZooKeeper, controller processes)', { timeout
       return m.readyReplicas === 2 ? m : undefined;
     }, 'the new leader to place the second replica');
     assert.deepEqual(single.placement, { state: 'PLACED', nodes: ['w1', 'w2'] });
-    assert.ok(second.lines.some((l) => /^placement: assign 'single' to w[12]: replica 2 of 2/.test(l.msg)), 'the new leader logs its decision');
+    assert.ok(
+      second.lines.some((l) => /^placement: assign 'single' to w[12]: replica 2 of 2/.test(l.msg)),
+      'the new leader logs its decision',
+    );
     assert.ok(second.lines.some((l) => l.msg === 'became the leader'));
   });
 });

@@ -58,7 +58,10 @@ describe('cranberries cluster up', { timeout: 150_000 }, () => {
       assert.match(await ui.text(), /<div id="app">/);
       const overview = (await (await fetch(`http://127.0.0.1:${base + 4}/v2/cluster/overview`)).json()) as { nodes: unknown[]; models: { name: string }[] };
       assert.equal(overview.nodes.length, 2);
-      assert.deepEqual(overview.models.map((m) => m.name), ['add_sub']);
+      assert.deepEqual(
+        overview.models.map((m) => m.name),
+        ['add_sub'],
+      );
 
       const requests = await addSubRequests();
       const response = await fetch(`http://127.0.0.1:${base}/v2/models/add_sub/infer`, { method: 'POST', body: requests.json });

@@ -15,9 +15,7 @@ export { ClusterProcess, ProcessCluster, sleep, type GatewayProcess, type Proces
  * The cluster most gateway tests need: model `add_sub` (FP32 [4], `max_batch_size: 8`) with 2
  * replicas on `workers` workers, resolved once both replicas are READY and the gateway routes to both.
  */
-export async function startAddSubCluster(
-  options: { workers: number; sessionTimeoutMs?: number } & Pick<ProcessClusterOptions, 'extraArgs' | 'storeAuth'>,
-): Promise<ProcessCluster> {
+export async function startAddSubCluster(options: { workers: number; sessionTimeoutMs?: number } & Pick<ProcessClusterOptions, 'extraArgs' | 'storeAuth'>): Promise<ProcessCluster> {
   const cluster = await ProcessCluster.start({
     models: { add_sub: { versions: { 1: addSubModel('FP32', [4]) }, config: 'max_batch_size: 8\n' } },
     defaultReplicas: 2,

@@ -151,7 +151,7 @@ describe('gateway relaying to in-process workers', () => {
     }
   });
 
-  it('relays gRPC ModelInfer byte for byte and forwards the worker\'s error status', async () => {
+  it("relays gRPC ModelInfer byte for byte and forwards the worker's error status", async () => {
     const definition = (await import('../../src/protocols/grpc/index.js')).serviceDefinition(
       (await import('../../src/protocols/grpc/index.js')).oipPackageDefinition(),
       'inference.GRPCInferenceService',
@@ -255,14 +255,18 @@ describe('gateway relaying to in-process workers', () => {
     const tensor = (values: number[]): object => ({ dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 1 }, { size: 4 }] }, float_val: values });
     const request = { model_spec: { name: 'add_sub' }, inputs: { INPUT0: tensor([1, 2, 3, 4]), INPUT1: tensor([1, 1, 1, 1]) } };
     try {
-      await waitFor(async () => {
-        try {
-          await clients[0]!.call('Predict', request);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 10_000, 'the second gateway to route');
+      await waitFor(
+        async () => {
+          try {
+            await clients[0]!.call('Predict', request);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        10_000,
+        'the second gateway to route',
+      );
       for (const [i, client] of clients.entries()) {
         const answer = (await client.call<Reply>('Predict', request)).outputs['OUTPUT0']!;
         assert.deepEqual(answer.float_val, [], `client ${i}`);
@@ -284,7 +288,10 @@ describe('gateway relaying to in-process workers', () => {
     const definition = grpcIndex.serviceDefinition(grpcIndex.oipPackageDefinition(), 'inference.GRPCInferenceService');
     const Client = grpc.makeGenericClientConstructor({ ModelStreamInfer: definition['ModelStreamInfer'] as grpc.MethodDefinition<object, object> }, 'S');
     const client = new Client(`127.0.0.1:${ports.grpc}`, grpc.credentials.createInsecure()) as unknown as {
-      ModelStreamInfer(): grpc.ClientDuplexStream<object, { error_message: string; infer_response: { id: string; model_name: string; parameters: Record<string, { bool_param: boolean }>; raw_output_contents: Buffer[] } }>;
+      ModelStreamInfer(): grpc.ClientDuplexStream<
+        object,
+        { error_message: string; infer_response: { id: string; model_name: string; parameters: Record<string, { bool_param: boolean }>; raw_output_contents: Buffer[] } }
+      >;
       close(): void;
     };
     const stream = client.ModelStreamInfer();
@@ -321,7 +328,7 @@ describe('gateway relaying to in-process workers', () => {
     assert.match(answers.find((a) => a.infer_response.id === 'bad')?.error_message ?? '', /unknown model: 'nope'/);
   });
 
-  it('infers decoded requests through a worker (the façade path), with the worker\'s errors', async () => {
+  it("infers decoded requests through a worker (the façade path), with the worker's errors", async () => {
     const response = await gateway.service.infer({
       model: 'add_sub',
       id: 'decoded',
@@ -369,9 +376,14 @@ describe('gateway relaying to in-process workers', () => {
     for (let i = 0; i < n; i++) assert.equal((await post(gatewayUrl, '/v2/models/add_sub/infer', jsonRequest([i, i, i, i]))).status, 200);
     const afterStats = (await get('/v2/models/add_sub/stats')).json as { model_stats: { inference_count: number; version: string }[] };
     assert.equal((afterStats.model_stats[0]?.inference_count ?? 0) - (before.model_stats[0]?.inference_count ?? 0), n);
-    const perWorker = await Promise.all(workers.map(async (w) => ((await (await fetch(`${w.url}/v2/models/add_sub/stats`)).json()) as { model_stats: { inference_count: number }[] }).model_stats[0]?.inference_count ?? 0));
+    const perWorker = await Promise.all(
+      workers.map(async (w) => ((await (await fetch(`${w.url}/v2/models/add_sub/stats`)).json()) as { model_stats: { inference_count: number }[] }).model_stats[0]?.inference_count ?? 0),
+    );
     assert.equal(afterStats.model_stats[0]?.inference_count, perWorker[0]! + perWorker[1]!);
-    assert.ok(perWorker.every((count) => count > 0), `both workers served requests: ${perWorker.join(', ')}`);
+    assert.ok(
+      perWorker.every((count) => count > 0),
+      `both workers served requests: ${perWorker.join(', ')}`,
+    );
     assert.equal((await get('/v2/models/nope/stats')).status, 404);
 
     const index = await fetch(`${gatewayUrl}/v2/repository/index`, { method: 'POST' });

@@ -56,7 +56,10 @@ describe('all replicas dead: fail fast, no retry storm (real processes)', { time
 
     assert.deepEqual([...statuses], [[503, REQUESTS]], `statuses: ${JSON.stringify([...statuses])}`);
     assert.ok(elapsed < 15_000, `${REQUESTS} failing requests took ${elapsed} ms: they must fail fast`);
-    assert.ok([...messages].some((m) => /no reachable replica \(2 READY, 2 down\)/.test(m)), [...messages].join(' | '));
+    assert.ok(
+      [...messages].some((m) => /no reachable replica \(2 READY, 2 down\)/.test(m)),
+      [...messages].join(' | '),
+    );
 
     const after = await cluster.metrics();
     const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);

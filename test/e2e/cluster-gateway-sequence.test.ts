@@ -129,7 +129,14 @@ describe('gateway: every request of a sequence goes to one replica', () => {
     const values = [0, 11, 7, 5, 3, 2, 0, 1];
     await Promise.all([1000, 1001, 1002, 1003].map(async (id) => assert.deepEqual(await syncSequence(rest, 'simple_dyna_sequence', values, id), expectedOutputs('dyna', values, id))));
 
-    const definition = protoLoader.loadSync(join(PACKAGE_ROOT, 'proto/grpc_service.proto'), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [join(PACKAGE_ROOT, 'proto')] });
+    const definition = protoLoader.loadSync(join(PACKAGE_ROOT, 'proto/grpc_service.proto'), {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+      includeDirs: [join(PACKAGE_ROOT, 'proto')],
+    });
     const loaded = grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
     const client = new loaded.inference.GRPCInferenceService(`127.0.0.1:${ports.grpc}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
       ModelStreamInfer(): grpc.ClientDuplexStream<object, StreamAnswer>;

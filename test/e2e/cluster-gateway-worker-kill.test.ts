@@ -43,14 +43,15 @@ describe('kill -9 of a worker under load (real processes)', { timeout: 150_000 }
       const okAtDeath = (await cluster.metrics()).get(`cranberries_gateway_upstream_requests_total{node="${victim}",outcome="ok"}`) ?? 0;
 
       // The controller notices the worker's session end and places the replica on the spare worker.
-      await eventually(async () => {
-        const nodes = await cluster.readyNodes('add_sub');
-        return nodes.length === 2 && nodes.includes(spare) && !nodes.includes(victim);
-      }, 'the lost replica to be re-placed and READY', 60_000);
       await eventually(
-        async () => (await cluster.metrics()).get(`cranberries_gateway_upstream_requests_total{node="${spare}",outcome="ok"}`),
-        'the gateway to route to the new replica',
+        async () => {
+          const nodes = await cluster.readyNodes('add_sub');
+          return nodes.length === 2 && nodes.includes(spare) && !nodes.includes(victim);
+        },
+        'the lost replica to be re-placed and READY',
+        60_000,
       );
+      await eventually(async () => (await cluster.metrics()).get(`cranberries_gateway_upstream_requests_total{node="${spare}",outcome="ok"}`), 'the gateway to route to the new replica');
       await sleep(2000);
       const result = await load.stop();
 

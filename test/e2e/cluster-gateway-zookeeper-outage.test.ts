@@ -47,11 +47,7 @@ describe('ZooKeeper outage under load (real processes)', { timeout: 150_000 }, (
 
       // A desired-state change after the outage flows through controller, worker and gateway.
       await cluster.admin.setReplicas('add_sub', 1);
-      await eventually(
-        async () => (await cluster.metrics()).get('cranberries_gateway_ready_replicas{model="add_sub",version="1"}') === 1,
-        'the gateway to see one replica after scaling down',
-        30_000,
-      );
+      await eventually(async () => (await cluster.metrics()).get('cranberries_gateway_ready_replicas{model="add_sub",version="1"}') === 1, 'the gateway to see one replica after scaling down', 30_000);
       const answer = await fetch(`${cluster.gateway.url}/v2/models/add_sub/infer`, { method: 'POST', body: requests.json });
       assert.equal(answer.status, 200);
     } finally {

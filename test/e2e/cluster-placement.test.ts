@@ -126,7 +126,15 @@ describe('cluster placement (real ZooKeeper)', { timeout: 110_000 }, () => {
       const nodes = model.replicaStates.filter((r) => r.state === 'READY').map((r) => r.node);
       assert.equal(new Set(nodes).size, 2, `${model.name} READY on two distinct workers: ${nodes.join(', ')}`);
       assert.equal(model.placement.state, 'PLACED');
-      for (const node of nodes) assert.equal(await infer(workers.find((w) => w.nodeId === node)!, model.name), 200, `${model.name} answers on ${node}`);
+      for (const node of nodes)
+        assert.equal(
+          await infer(
+            workers.find((w) => w.nodeId === node)!,
+            model.name,
+          ),
+          200,
+          `${model.name} answers on ${node}`,
+        );
     }
     const huge = placed.find((m) => m.name === 'huge')!;
     assert.equal(huge.placement.state, 'PENDING');
@@ -154,8 +162,17 @@ describe('cluster placement (real ZooKeeper)', { timeout: 110_000 }, () => {
     assert.equal(new Set(full.placement.nodes).size, 3);
     // Nothing already placed moved to the new worker.
     const nodes = await admin.listNodes();
-    assert.deepEqual(nodes.find((n) => n.id === 'w4')!.models.map((m) => m.name), ['c']);
-    assert.equal(await infer(workers.find((w) => w.nodeId === 'w4')!, 'c'), 200);
+    assert.deepEqual(
+      nodes.find((n) => n.id === 'w4')!.models.map((m) => m.name),
+      ['c'],
+    );
+    assert.equal(
+      await infer(
+        workers.find((w) => w.nodeId === 'w4')!,
+        'c',
+      ),
+      200,
+    );
   });
 
   it('no snapshot ever showed an overcommitted worker', () => {

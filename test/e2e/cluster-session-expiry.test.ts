@@ -104,7 +104,10 @@ describe('worker session expiry (real ZooKeeper)', { timeout: 110_000 }, () => {
       return model.placement.state === 'PENDING' ? model : undefined;
     }, 'm PENDING while its only worker is gone');
     assert.equal(pending.placement.reason, 'no live workers; worker w1 is gone: w1 keeps its assignment until a replacement is READY');
-    assert.deepEqual(pending.replicaStates.map((r) => [r.node, r.live]), [['w1', false]]);
+    assert.deepEqual(
+      pending.replicaStates.map((r) => [r.node, r.live]),
+      [['w1', false]],
+    );
 
     link.restore();
     await eventually(() => states.includes('expired') && workerStore.sessionState === 'connected', 'a new session');

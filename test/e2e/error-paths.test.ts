@@ -56,7 +56,10 @@ after(async () => {
 /** Files below the servers' override folders. */
 async function overrideFiles(): Promise<string[]> {
   const entries = await readdir(scratch, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => relative(scratch, join(e.parentPath, e.name))).filter((path) => path.startsWith('cranberries-overrides-'));
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(scratch, join(e.parentPath, e.name)))
+    .filter((path) => path.startsWith('cranberries-overrides-'));
 }
 
 async function load(model: string, parameters?: Record<string, unknown>): Promise<{ status: number; error: string }> {
@@ -119,7 +122,9 @@ test('failed loads with file overrides leave no folder behind, one after another
   }
   assert.deepEqual(await overrideFiles(), before, 'sequential failures left files');
 
-  const concurrent = await Promise.all([...failing, ...failing.map(([model, parameters]): [string, Record<string, unknown>] => [`${model}_again`, parameters])].map(([model, parameters]) => load(model, parameters)));
+  const concurrent = await Promise.all(
+    [...failing, ...failing.map(([model, parameters]): [string, Record<string, unknown>] => [`${model}_again`, parameters])].map(([model, parameters]) => load(model, parameters)),
+  );
   for (const failed of concurrent) assert.equal(failed.status, 400, failed.error);
   assert.deepEqual(await overrideFiles(), before, 'concurrent failures left files');
 
@@ -129,7 +134,10 @@ test('failed loads with file overrides leave no folder behind, one after another
   };
   try {
     const error = await new Promise<grpc.ServiceError | null>((resolve) =>
-      client.RepositoryModelLoad({ model_name: 'g_ext', parameters: { config: { string_param: config({ max_batch_size: 0 }) }, 'file:1/model.onnx': { bytes_param: Buffer.from(EXTERNAL, 'base64') } } }, resolve),
+      client.RepositoryModelLoad(
+        { model_name: 'g_ext', parameters: { config: { string_param: config({ max_batch_size: 0 }) }, 'file:1/model.onnx': { bytes_param: Buffer.from(EXTERNAL, 'base64') } } },
+        resolve,
+      ),
     );
     assert.equal(error?.code, grpc.status.INVALID_ARGUMENT);
     assert.match(error?.details ?? '', /"1\/weights\.bin"/);

@@ -116,7 +116,9 @@ test('a run past execution_timeout_ms fails with 504, the model keeps serving on
   const cpu0 = await cpuSeconds();
   await new Promise((r) => setTimeout(r, 1000));
   const busy = (await cpuSeconds()) - cpu0;
-  t.diagnostic(`slow request answered after ${answeredMs} ms; replacement answered in ${fastMs} ms; CPU while abandoned: ${busy.toFixed(2)} core-seconds per second; threads ${await threadCount()} (baseline ${baselineThreads})`);
+  t.diagnostic(
+    `slow request answered after ${answeredMs} ms; replacement answered in ${fastMs} ms; CPU while abandoned: ${busy.toFixed(2)} core-seconds per second; threads ${await threadCount()} (baseline ${baselineThreads})`,
+  );
 
   // Its thread ends once the run returns: the thread count falls back to the baseline.
   const abandonedStarted = Date.now();
@@ -179,7 +181,26 @@ test('cranberries serve stopped with SIGTERM while a timed-out run still compute
   const root = fileURLToPath(new URL('../../../', import.meta.url));
   const child = spawn(
     process.execPath,
-    ['dist/src/cli/main.js', 'serve', '--model-control-mode', 'explicit', '--load-model', 'loop_default', '--execution-timeout-secs', '0.3', '--model-repository', repo.root, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0'],
+    [
+      'dist/src/cli/main.js',
+      'serve',
+      '--model-control-mode',
+      'explicit',
+      '--load-model',
+      'loop_default',
+      '--execution-timeout-secs',
+      '0.3',
+      '--model-repository',
+      repo.root,
+      '--host',
+      '127.0.0.1',
+      '--http-port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--metrics-port',
+      '0',
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -203,7 +224,10 @@ test('cranberries serve stopped with SIGTERM while a timed-out run still compute
     assert.equal(slow.status, 504, JSON.stringify(slow.json));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
-    assert.ok(logged.some((line) => line.includes('waiting for runs abandoned after an execution timeout')), 'the wait is logged');
+    assert.ok(
+      logged.some((line) => line.includes('waiting for runs abandoned after an execution timeout')),
+      'the wait is logged',
+    );
   } finally {
     child.kill('SIGKILL');
   }

@@ -95,10 +95,7 @@ async function runProperty<T>(arbitrary: fc.Arbitrary<T>, check: (value: T) => P
 
 const DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES', 'BF16'];
 /** Mostly small dims, sometimes the sizes that broke decoders (huge, overflowing, negative, not integers). */
-const dim = fc.oneof(
-  { weight: 6, arbitrary: fc.nat({ max: 6 }) },
-  { weight: 1, arbitrary: fc.constantFrom(1_000_000, 100_000_000, 2 ** 31, 2 ** 53, 1e300, -1, 0.5) },
-);
+const dim = fc.oneof({ weight: 6, arbitrary: fc.nat({ max: 6 }) }, { weight: 1, arbitrary: fc.constantFrom(1_000_000, 100_000_000, 2 ** 31, 2 ** 53, 1e300, -1, 0.5) });
 const shape = fc.oneof({ weight: 8, arbitrary: fc.array(dim, { maxLength: 4 }) }, { weight: 1, arbitrary: fc.array(fc.constant(1), { minLength: 60, maxLength: 300 }) });
 const scalar = fc.oneof(fc.double(), fc.integer(), fc.boolean(), fc.string({ maxLength: 8 }), fc.constant(null), fc.record({ b64: fc.string({ maxLength: 8 }) }));
 /**
@@ -151,7 +148,22 @@ describe(`decoder fuzzing against a real server (seed ${SEED})`, { timeout: 120_
     await runProperty(fc.tuple(fc.constantFrom('f32', 'i32', 'str'), fc.array(tensor, { maxLength: 2 })), async ([model, inputs]) => {
       await postStatus(`/v2/models/${model}/infer`, bodyText({ inputs }));
     });
-    const valid = Buffer.from(JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2, 2], data: [[1, 2], [3, 4]] }], outputs: [{ name: 'OUTPUT0' }] }));
+    const valid = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          {
+            name: 'INPUT0',
+            datatype: 'FP32',
+            shape: [2, 2],
+            data: [
+              [1, 2],
+              [3, 4],
+            ],
+          },
+        ],
+        outputs: [{ name: 'OUTPUT0' }],
+      }),
+    );
     await runProperty(fc.tuple(edits, truncation), async ([changes, cut]) => {
       const body = mutate(valid, changes);
       await postStatus('/v2/models/f32/infer', body.subarray(0, Math.max(1, body.length - (cut % 8))));
@@ -184,7 +196,10 @@ describe(`decoder fuzzing against a real server (seed ${SEED})`, { timeout: 120_
         int_contents: fc.array(fc.integer(), { maxLength: 8 }),
         int64_contents: fc.array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String), { maxLength: 8 }),
         fp32_contents: fc.array(fc.float(), { maxLength: 8 }),
-        bytes_contents: fc.array(fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b)), { maxLength: 8 }),
+        bytes_contents: fc.array(
+          fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b)),
+          { maxLength: 8 },
+        ),
       },
       { requiredKeys: [] },
     );
@@ -194,7 +209,12 @@ describe(`decoder fuzzing against a real server (seed ${SEED})`, { timeout: 120_
       datatype: fc.oneof(fc.constantFrom(...DATATYPES), fc.string({ maxLength: 6 })),
       shape: wireShape,
       contents,
-      raw: fc.option(fc.array(fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)), { maxLength: 2 })),
+      raw: fc.option(
+        fc.array(
+          fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+          { maxLength: 2 },
+        ),
+      ),
     });
     await runProperty(request, async ({ model, datatype, shape: dims, contents: typed, raw }) => {
       const outcome = await client.call(OIP_SERVICE, 'ModelInfer', {
@@ -249,7 +269,10 @@ describe(`decoder fuzzing against a real server (seed ${SEED})`, { timeout: 120_
         double_val: fc.array(fc.double(), { maxLength: 4 }),
         int_val: fc.array(fc.integer(), { maxLength: 4 }),
         int64_val: fc.array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String), { maxLength: 4 }),
-        string_val: fc.array(fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b)), { maxLength: 4 }),
+        string_val: fc.array(
+          fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b)),
+          { maxLength: 4 },
+        ),
         bool_val: fc.array(fc.boolean(), { maxLength: 4 }),
       },
       { requiredKeys: ['dtype'] },

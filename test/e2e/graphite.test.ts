@@ -14,7 +14,8 @@ import { startCarbon, type CarbonServer } from '../helpers/carbon.js';
 import { GraphiteReporter } from '../../src/metrics/graphite-reporter.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 
-const CONFIG = 'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
+const CONFIG =
+  'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 const MODEL = 'my model.v2';
 const BASE = 'test.cranberries.node-a_example';
 const MODEL_PATH = `${BASE}.my_model_v2.1`;

@@ -45,7 +45,10 @@ after(async () => {
 /** Every file a Cranberries server left below `dir` (other libraries keep their own files in TMPDIR). */
 async function filesBelow(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).filter((path) => path.startsWith('cranberries-'));
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .filter((path) => path.startsWith('cranberries-'));
 }
 
 /** The folders a Cranberries server left directly in `dir`. */
@@ -58,7 +61,11 @@ function startWithScratch(): Promise<TestServer> {
 }
 
 async function load(url: string, model: string, parameters: Record<string, unknown>): Promise<{ status: number; body: { error?: string } }> {
-  const response = await fetch(`${url}/v2/repository/models/${encodeURIComponent(model)}/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parameters }) });
+  const response = await fetch(`${url}/v2/repository/models/${encodeURIComponent(model)}/load`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ parameters }),
+  });
   const text = await response.text();
   return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as { error?: string }) };
 }
@@ -132,7 +139,12 @@ describe('override folders', () => {
         call.RepositoryModelLoad({ model_name: model, parameters }, resolve);
       });
     try {
-      const badFiles: Record<string, Buffer>[] = [{ 'file:1/': modelBytes }, { 'file:../model.onnx': modelBytes }, { 'file:1/a\u0000b': modelBytes }, { 'file:1/model.onnx': modelBytes, 'file:1/model.onnx/x': modelBytes }];
+      const badFiles: Record<string, Buffer>[] = [
+        { 'file:1/': modelBytes },
+        { 'file:../model.onnx': modelBytes },
+        { 'file:1/a\u0000b': modelBytes },
+        { 'file:1/model.onnx': modelBytes, 'file:1/model.onnx/x': modelBytes },
+      ];
       for (const files of badFiles) {
         const error = await grpcLoad('g', files);
         assert.equal(error?.code, grpc.status.INVALID_ARGUMENT, `${Object.keys(files).join(',')}: ${error?.message}`);
@@ -152,11 +164,15 @@ describe('override folders', () => {
 
 test('cranberries serve removes its override folders when stopped with SIGTERM', async () => {
   const dir = await mkdtemp(join(scratch, 'sigterm-'));
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve', '--model-control-mode', 'explicit', '--model-repository', repo.root, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0'], {
-    cwd: ROOT,
-    env: { ...process.env, TMPDIR: dir },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['dist/src/cli/main.js', 'serve', '--model-control-mode', 'explicit', '--model-repository', repo.root, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TMPDIR: dir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const lines = createInterface({ input: child.stdout });
@@ -170,7 +186,11 @@ test('cranberries serve removes its override folders when stopped with SIGTERM',
         }
       });
     });
-    const response = await fetch(`${url}/v2/repository/models/ov/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parameters: { config: CONFIG, 'file:1/model.onnx': MODEL } }) });
+    const response = await fetch(`${url}/v2/repository/models/ov/load`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ parameters: { config: CONFIG, 'file:1/model.onnx': MODEL } }),
+    });
     assert.equal(response.status, 200, await response.text());
     assert.equal((await filesBelow(dir)).length, 1);
     child.kill('SIGTERM');

@@ -24,7 +24,8 @@ import { addSubModel, createTempModelRepository, type TempModelRepository } from
 import { infer } from '../helpers/oip-client.js';
 import { waitFor } from '../helpers/test-server.js';
 
-const IO = 'input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
+const IO =
+  'input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 const CONFIG = `max_batch_size: 8\n${IO}`;
 const MODELS = ['alpha', 'beta'];
 const GiB = 1024 ** 3;
@@ -86,9 +87,7 @@ before(async () => {
   repo = await createTempModelRepository(Object.fromEntries(MODELS.map((name) => [name, { versions: { 1: addSubModel('FP32', [4]) }, config: CONFIG }])));
   for (const candidate of ['c1', 'c2']) {
     // One at a time: the first becomes the leader, the second stands by.
-    controllers.push(
-      await startControllerNode({ store: await newStore(), modelRepository: repo.root, defaultReplicas: 2, logger, host: '127.0.0.1', metricsPort: 0, candidate }),
-    );
+    controllers.push(await startControllerNode({ store: await newStore(), modelRepository: repo.root, defaultReplicas: 2, logger, host: '127.0.0.1', metricsPort: 0, candidate }));
   }
   await waitFor(() => controllers[0]!.controller.isLeader, 5000, 'c1 to lead');
   // A round before any worker exists: the workers' arrivals below are then joins.
@@ -240,7 +239,7 @@ describe('cluster metrics', () => {
     }
   });
 
-  test("the controller pushes its metrics to Graphite under <prefix>.<hostname>-controller-<metrics port>", async () => {
+  test('the controller pushes its metrics to Graphite under <prefix>.<hostname>-controller-<metrics port>', async () => {
     const received: string[] = [];
     const sockets = new Set<Socket>();
     const carbon: Server = createServer((socket) => {

@@ -26,12 +26,46 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const DASHBOARD = join(PACKAGE_ROOT, 'deploy/grafana/cranberries-dashboard.json');
 const DOCS = join(PACKAGE_ROOT, 'README.md');
-const CONFIG = 'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
+const CONFIG =
+  'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 
 const PROMQL_FUNCTIONS = new Set([
-  'sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group',
-  'rate', 'irate', 'increase', 'delta', 'idelta', 'deriv', 'histogram_quantile', 'abs', 'ceil', 'floor', 'round', 'clamp_min', 'clamp_max',
-  'avg_over_time', 'max_over_time', 'min_over_time', 'sum_over_time', 'count_over_time', 'last_over_time', 'absent', 'vector', 'scalar', 'time', 'label_replace',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'count',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+  'group',
+  'rate',
+  'irate',
+  'increase',
+  'delta',
+  'idelta',
+  'deriv',
+  'histogram_quantile',
+  'abs',
+  'ceil',
+  'floor',
+  'round',
+  'clamp_min',
+  'clamp_max',
+  'avg_over_time',
+  'max_over_time',
+  'min_over_time',
+  'sum_over_time',
+  'count_over_time',
+  'last_over_time',
+  'absent',
+  'vector',
+  'scalar',
+  'time',
+  'label_replace',
 ]);
 const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset']);
 const GROUPING = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
@@ -44,7 +78,7 @@ interface Token {
 function tokenize(expr: string): Token[] {
   const tokens: Token[] = [];
   const source = expr.replaceAll('$__rate_interval', '5m').replaceAll('$__range', '1h');
-  for (let i = 0; i < source.length; ) {
+  for (let i = 0; i < source.length;) {
     const c = source[i]!;
     if (/\s/.test(c)) {
       i++;
@@ -191,9 +225,17 @@ test('every metric the dashboard queries is one Cranberries exports', async () =
   }
   // The views the dashboard exists for.
   for (const name of [
-    'cranberries_inference_request_success_total', 'cranberries_inference_request_failure_total', 'cranberries_request_duration_seconds',
-    'cranberries_queue_duration_seconds', 'cranberries_compute_infer_duration_seconds', 'cranberries_batch_size', 'cranberries_inference_count_total',
-    'cranberries_inference_executions_total', 'cranberries_cluster_nodes', 'cranberries_controller_models', 'cranberries_gateway_ready_replicas',
+    'cranberries_inference_request_success_total',
+    'cranberries_inference_request_failure_total',
+    'cranberries_request_duration_seconds',
+    'cranberries_queue_duration_seconds',
+    'cranberries_compute_infer_duration_seconds',
+    'cranberries_batch_size',
+    'cranberries_inference_count_total',
+    'cranberries_inference_executions_total',
+    'cranberries_cluster_nodes',
+    'cranberries_controller_models',
+    'cranberries_gateway_ready_replicas',
   ]) {
     assert.ok(used.has(name), `the dashboard does not show ${name}`);
   }

@@ -14,7 +14,8 @@ import { parsePrometheusText, sampleValue, type Exposition } from '../helpers/pr
 import { oipPackageDefinition, serviceDefinition } from '../../src/protocols/grpc/proto-loader.js';
 import { OIP_SERVICE_NAME } from '../../src/protocols/grpc/oip-service.js';
 
-const IO = 'input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
+const IO =
+  'input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 const BATCHED_CONFIG = `max_batch_size: 16\n${IO}dynamic_batching { max_queue_delay_microseconds: 200000 }\n`;
 const PLAIN_CONFIG = `max_batch_size: 8\n${IO}`;
 const CACHED_CONFIG = `max_batch_size: 8\n${IO}response_cache { enable: true }\n`;
@@ -94,8 +95,7 @@ describe('Prometheus metrics after known traffic', () => {
 
   test('every failed request to a known model counts with its reason, including ones that never reach the core', async () => {
     const before = await scrape();
-    const post = (path: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<Response> =>
-      fetch(server.url + path, { method: 'POST', body, headers });
+    const post = (path: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<Response> => fetch(server.url + path, { method: 'POST', body, headers });
     // Decoded fine, refused by the core (wrong datatype for the model).
     assert.equal((await infer(server.url, 'plain', [{ ...inputs(1)[0]!, datatype: 'INT32' }, inputs(1)[1]!])).status, 400);
     // Undecodable: malformed JSON, and a binary input whose size does not match its shape.
@@ -167,7 +167,12 @@ describe('Prometheus metrics after known traffic', () => {
 
   test('state, load time, queue depth and process metrics', async () => {
     const m = await scrape();
-    for (const [model, version] of [['batched', '1'], ['plain', '1'], ['plain', '2'], ['cached', '1']] as const) {
+    for (const [model, version] of [
+      ['batched', '1'],
+      ['plain', '1'],
+      ['plain', '2'],
+      ['cached', '1'],
+    ] as const) {
       assert.equal(sampleValue(m, 'cranberries_model_state', { model, version, state: 'READY' }), 1);
       assert.equal(sampleValue(m, 'cranberries_model_state', { model, version, state: 'LOADING' }), 0);
       assert.ok(sampleValue(m, 'cranberries_model_load_duration_seconds', { model, version })! > 0);
@@ -231,7 +236,12 @@ describe('request ids', () => {
       const metadata = new grpc.Metadata();
       metadata.set('x-request-id', 'grpc-42');
       let echoed: grpc.MetadataValue | undefined;
-      const status = await grpcFailure(client, { model_name: 'plain', model_version: '', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [Buffer.alloc(4)] }, metadata, (m) => (echoed = m.get('x-request-id')[0]));
+      const status = await grpcFailure(
+        client,
+        { model_name: 'plain', model_version: '', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [Buffer.alloc(4)] },
+        metadata,
+        (m) => (echoed = m.get('x-request-id')[0]),
+      );
       assert.equal(status.code, grpc.status.INVALID_ARGUMENT);
       assert.match(status.details, / \(request id: grpc-42\)$/);
       assert.equal(echoed, 'grpc-42');

@@ -140,7 +140,11 @@ describe('explicit mode', () => {
       assert.equal(response.status, 200);
       assert.equal((await infer(server.url, 'b', ones)).status, 200);
 
-      response = await fetch(`${server.url}/v2/repository/models/a/unload`, { method: 'POST', body: JSON.stringify({ parameters: { unload_dependents: false } }), headers: { 'content-type': 'application/json' } });
+      response = await fetch(`${server.url}/v2/repository/models/a/unload`, {
+        method: 'POST',
+        body: JSON.stringify({ parameters: { unload_dependents: false } }),
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(response.status, 200);
       assert.equal((await fetch(`${server.url}/v2/models/a/ready`)).status, 400);
       assert.equal((await infer(server.url, 'a', ones)).status, 404);

@@ -44,7 +44,8 @@ before(async () => {
   const models: Parameters<typeof createTempModelRepository>[0] = {
     simple: {
       versions: { 1: addSubModel('FP32', [4]) },
-      config: 'name: "simple"\nbackend: "onnxruntime"\nmax_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] label_filename: "labels.txt" }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n',
+      config:
+        'name: "simple"\nbackend: "onnxruntime"\nmax_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] label_filename: "labels.txt" }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n',
       files: { 'labels.txt': 'zero\none\ntwo\nthree\n' },
     },
   };
@@ -119,17 +120,25 @@ describe('health and metadata', () => {
     const response = await fetch(`${server.url}/v2/repository/index`, { method: 'POST', body: '', headers: { 'content-type': 'application/json' } });
     assert.equal(response.status, 200);
     const index = (await response.json()) as { name: string; version?: string; state?: string }[];
-    assert.deepEqual(index.find((m) => m.name === 'simple'), { name: 'simple', version: '1', state: 'READY' });
+    assert.deepEqual(
+      index.find((m) => m.name === 'simple'),
+      { name: 'simple', version: '1', state: 'READY' },
+    );
     assert.equal(index.length, SERVED_TYPES.length + 1);
   });
 });
 
 describe('inference', () => {
   test('JSON request and response, with id echo and both outputs', async () => {
-    const result = await infer(server.url, 'simple', [
-      { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [[1, 2, 3, 4]] },
-      { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], data: [1, 1, 1, 1] },
-    ], { id: 'req-42' });
+    const result = await infer(
+      server.url,
+      'simple',
+      [
+        { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [[1, 2, 3, 4]] },
+        { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], data: [1, 1, 1, 1] },
+      ],
+      { id: 'req-42' },
+    );
     assert.equal(result.status, 200);
     assert.match(result.headers.get('content-type') ?? '', /^application\/json/);
     assert.deepEqual(result.json, {
@@ -151,22 +160,35 @@ describe('inference', () => {
         { name: 'INPUT0', datatype: 'FP32', shape: [2, 4], bytes: new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]).buffer) },
         { name: 'INPUT1', datatype: 'FP32', shape: [2, 4], data: [1, 1, 1, 1, 2, 2, 2, 2] },
       ],
-      { outputs: [{ name: 'OUTPUT1', binary: true }, { name: 'OUTPUT0', binary: false }] },
+      {
+        outputs: [
+          { name: 'OUTPUT1', binary: true },
+          { name: 'OUTPUT0', binary: false },
+        ],
+      },
     );
     assert.equal(result.status, 200);
     assert.equal(result.headers.get('content-type'), 'application/octet-stream');
     const outputs = result.json['outputs'] as { name: string; parameters?: unknown; data?: unknown }[];
-    assert.deepEqual(outputs.map((o) => o.name), ['OUTPUT1', 'OUTPUT0']);
+    assert.deepEqual(
+      outputs.map((o) => o.name),
+      ['OUTPUT1', 'OUTPUT0'],
+    );
     assert.deepEqual(outputs[0]!.parameters, { binary_data_size: 32 });
     assert.deepEqual(Array.from(new Float32Array(Uint8Array.from(result.binary.get('OUTPUT1')!).buffer)), [0, 1, 2, 3, 3, 4, 5, 6]);
     assert.deepEqual(outputs[1]!.data, [2, 3, 4, 5, 7, 8, 9, 10]);
   });
 
   test('classification extension returns top-k with labels', async () => {
-    const result = await infer(server.url, 'simple', [
-      { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1.5, 9, 0.5, 3] },
-      { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], data: [0, 0, 0, 0] },
-    ], { outputs: [{ name: 'OUTPUT0', classification: 2 }] });
+    const result = await infer(
+      server.url,
+      'simple',
+      [
+        { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1.5, 9, 0.5, 3] },
+        { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], data: [0, 0, 0, 0] },
+      ],
+      { outputs: [{ name: 'OUTPUT0', classification: 2 }] },
+    );
     assert.equal(result.status, 200);
     const output = (result.json['outputs'] as Record<string, unknown>[])[0]!;
     assert.equal(output['datatype'], 'BYTES');

@@ -249,9 +249,18 @@ test('a large tensor goes through /dev/shm both ways and comes back exact', asyn
   assert.ok(Buffer.from(result.binary.get('OUT_FP32')!).equals(Buffer.from(bytes)));
   // The bodies went through the stub's own files (one per direction, rewritten in place).
   const files = execFileSync('sh', ['-c', 'find /dev/shm -path "*cranberries-py-*" -type f -printf "%f %s\\n" | sort']).toString().trim().split('\n');
-  assert.ok(files.some((f) => f.startsWith('in ') && Number(f.split(' ')[1]) >= bytes.byteLength), `input file in ${files.join(', ')}`);
-  assert.ok(files.some((f) => f.startsWith('out ') && Number(f.split(' ')[1]) >= bytes.byteLength), `output file in ${files.join(', ')}`);
-  assert.ok(files.every((f) => /^(in|out) \d+$/.test(f)), files.join(', '));
+  assert.ok(
+    files.some((f) => f.startsWith('in ') && Number(f.split(' ')[1]) >= bytes.byteLength),
+    `input file in ${files.join(', ')}`,
+  );
+  assert.ok(
+    files.some((f) => f.startsWith('out ') && Number(f.split(' ')[1]) >= bytes.byteLength),
+    `output file in ${files.join(', ')}`,
+  );
+  assert.ok(
+    files.every((f) => /^(in|out) \d+$/.test(f)),
+    files.join(', '),
+  );
 });
 
 test('the dynamic batcher hands one execute the requests of a whole batch, each answered with its own rows', async () => {
@@ -287,9 +296,17 @@ test('a stub SIGKILLed mid-request fails that request cleanly; it restarts and t
   // While the replacement starts (its initialize() takes 2 s here), the model says it is down and why.
   assert.equal((await fetch(`${server.url}/v2/models/probe/ready`)).status, 400);
   const index = (await post(server.url, '/v2/repository/index')).json as unknown as { name: string; state: string; reason?: string }[];
-  assert.deepEqual(index.find((m) => m.name === 'probe'), { name: 'probe', version: '1', state: 'UNAVAILABLE', reason: 'the Python stub process was killed by signal SIGKILL' });
+  assert.deepEqual(
+    index.find((m) => m.name === 'probe'),
+    { name: 'probe', version: '1', state: 'UNAVAILABLE', reason: 'the Python stub process was killed by signal SIGKILL' },
+  );
   assert.equal((await fetch(`${server.url}/v2/health/ready`)).status, 200, 'the server and its other models carry on');
-  const other = await infer(server.url, 'echo', TYPES.map((t) => ({ name: `IN_${t}`, datatype: t, shape: t === 'BYTES' ? [3] : [1], bytes: t === 'BYTES' ? bytesTensor(['a', 'b', 'c']) : sampleBytes(t, 1) })), { binaryOutput: true });
+  const other = await infer(
+    server.url,
+    'echo',
+    TYPES.map((t) => ({ name: `IN_${t}`, datatype: t, shape: t === 'BYTES' ? [3] : [1], bytes: t === 'BYTES' ? bytesTensor(['a', 'b', 'c']) : sampleBytes(t, 1) })),
+    { binaryOutput: true },
+  );
   assert.equal(other.status, 200, errorOf(other));
   await rm(join(repo, 'probe', 'slow-start'));
   let after = 0;
@@ -424,7 +441,9 @@ describe('the bundled Python examples (models/)', () => {
     const request = JSON.parse(body.toString()) as { inputs: { data: number[] }[] };
     const rows = request.inputs[0]!.data;
     const single = await Promise.all(
-      [0, 1, 0, 1].map((row) => infer(bundled.url, 'iris', [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: rows.slice(row * 4, row * 4 + 4) }], { outputs: [{ name: 'predict_proba', classification: 1 }] })),
+      [0, 1, 0, 1].map((row) =>
+        infer(bundled.url, 'iris', [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: rows.slice(row * 4, row * 4 + 4) }], { outputs: [{ name: 'predict_proba', classification: 1 }] }),
+      ),
     );
     const names = ['setosa', 'versicolor', 'virginica'];
     single.forEach((r, i) => {

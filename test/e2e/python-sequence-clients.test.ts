@@ -57,7 +57,9 @@ after(async () => {
 test("Triton's sequence example clients, from Python over gRPC, REST and the gRPC stream", async () => {
   let stdout: string;
   try {
-    ({ stdout } = await run(PYTHON, [join(PACKAGE_ROOT, 'test/python/sequence_clients.py'), '--http', `127.0.0.1:${server.ports.http}`, '--grpc', `127.0.0.1:${server.ports.grpc}`, '--stubs', stubs], { timeout: 120_000 }));
+    ({ stdout } = await run(PYTHON, [join(PACKAGE_ROOT, 'test/python/sequence_clients.py'), '--http', `127.0.0.1:${server.ports.http}`, '--grpc', `127.0.0.1:${server.ports.grpc}`, '--stubs', stubs], {
+      timeout: 120_000,
+    }));
   } catch (error) {
     const failed = error as { stderr?: string; message: string };
     throw new Error(`sequence_clients.py failed: ${failed.stderr?.trim() || failed.message}`);

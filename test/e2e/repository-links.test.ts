@@ -107,9 +107,28 @@ test('a model folder, version folder or model file linked outside shows UNAVAILA
   assert.match(linkedOut[0]!.reason ?? '', /'linked_out' is a symbolic link that leads outside/);
 
   const versions = entries.filter((e) => e.name === 'versions');
-  assert.deepEqual(versions.map((e) => [e.version, e.state]), [['1', 'READY'], ['2', 'UNAVAILABLE']]);
+  assert.deepEqual(
+    versions.map((e) => [e.version, e.state]),
+    [
+      ['1', 'READY'],
+      ['2', 'UNAVAILABLE'],
+    ],
+  );
   assert.match(versions[1]!.reason ?? '', /'versions\/2' is a symbolic link that leads outside/);
-  assert.equal((await infer(server.url, 'versions', [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }, { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], data: [1, 1, 1, 1] }], { version: '2' })).status, 503);
+  assert.equal(
+    (
+      await infer(
+        server.url,
+        'versions',
+        [
+          { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] },
+          { name: 'INPUT1', datatype: 'FP32', shape: [1, 4], data: [1, 1, 1, 1] },
+        ],
+        { version: '2' },
+      )
+    ).status,
+    503,
+  );
 
   const fileOut = entries.find((e) => e.name === 'file_out');
   assert.equal(fileOut?.state, 'UNAVAILABLE', JSON.stringify(fileOut));

@@ -87,7 +87,11 @@ test('a repository config over a cap leaves the model UNAVAILABLE with a reason 
     const entries = await index(server);
     const byName = (name: string): IndexEntry | undefined => entries.find((e) => e.name === name);
     assert.equal(byName('fine')?.state, 'READY');
-    for (const [name, field] of [['many', /instance_group/], ['threads', /intra_op_thread_count/], ['big', /max_batch_size 2000/]] as const) {
+    for (const [name, field] of [
+      ['many', /instance_group/],
+      ['threads', /intra_op_thread_count/],
+      ['big', /max_batch_size 2000/],
+    ] as const) {
       assert.equal(byName(name)?.state, 'UNAVAILABLE', `${name}: ${JSON.stringify(byName(name))}`);
       assert.match(byName(name)?.reason ?? '', field);
     }

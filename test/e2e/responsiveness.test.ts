@@ -46,7 +46,10 @@ test('other requests are answered while a slow inference runs', async () => {
     assert.equal(result.status, 200);
     answered.push(slowDone ? 'after' : 'during');
   }
-  assert.ok(answered.every((a) => a === 'during'), `all 15 requests were answered while the slow one ran (${answered.join(',')})`);
+  assert.ok(
+    answered.every((a) => a === 'during'),
+    `all 15 requests were answered while the slow one ran (${answered.join(',')})`,
+  );
   const result = await slow;
   assert.equal(result.status, 200);
 });

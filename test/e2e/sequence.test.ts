@@ -143,7 +143,14 @@ interface StreamResponse {
 }
 
 function streamClient(): grpc.Client & { ModelStreamInfer(): grpc.ClientDuplexStream<object, StreamResponse> } {
-  const definition = protoLoader.loadSync(join(PACKAGE_ROOT, 'proto/grpc_service.proto'), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [join(PACKAGE_ROOT, 'proto')] });
+  const definition = protoLoader.loadSync(join(PACKAGE_ROOT, 'proto/grpc_service.proto'), {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [join(PACKAGE_ROOT, 'proto')],
+  });
   const loaded = grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
   return new loaded.inference.GRPCInferenceService(`127.0.0.1:${server.ports.grpc}`, grpc.credentials.createInsecure()) as never;
 }

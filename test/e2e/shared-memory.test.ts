@@ -482,7 +482,11 @@ describe('inference over REST', () => {
     assert.deepEqual(during.map((r) => r.name).sort(), ['inflight_x', 'inflight_y']);
     assert.deepEqual((await http(`${server.url}/v2/systemsharedmemory/status`, 'GET')).json, []);
     const y = new Float32Array(readObject(yKey, 0, size).buffer.slice(0));
-    for (const [i, j] of [[0, 0], [7, 100], [255, 255]] as const) {
+    for (const [i, j] of [
+      [0, 0],
+      [7, 100],
+      [255, 255],
+    ] as const) {
       assert.equal(y[i * 256 + ((j + n) % 256)], x[i * 256 + j]);
     }
   });
@@ -522,7 +526,10 @@ describe('inference over gRPC', () => {
           { name: 'OUTPUT1', datatype: 'INT32', shape: [1, 16], parameters: {} },
         ],
       );
-      assert.deepEqual(answer.value?.raw_output_contents.map((raw) => raw.byteLength), [0, 0]);
+      assert.deepEqual(
+        answer.value?.raw_output_contents.map((raw) => raw.byteLength),
+        [0, 0],
+      );
       assert.deepEqual(asInt32s(readObject(keys.out0, 0, 64)), SUM);
       assert.deepEqual(asInt32s(readObject(keys.out1, 0, 64)), DIFF);
 
@@ -538,7 +545,10 @@ describe('inference over gRPC', () => {
         raw_input_contents: [int32s(INPUT0)],
       });
       assert.equal(mixed.code, grpc.status.OK, mixed.details);
-      assert.deepEqual(mixed.value?.outputs.map((o) => o.name), ['OUTPUT0', 'OUTPUT1']);
+      assert.deepEqual(
+        mixed.value?.outputs.map((o) => o.name),
+        ['OUTPUT0', 'OUTPUT1'],
+      );
       assert.deepEqual(asInt32s(mixed.value?.raw_output_contents[0] as Buffer), SUM);
       assert.equal(mixed.value?.raw_output_contents[1]?.byteLength, 0);
       assert.deepEqual(asInt32s(readObject(keys.out1, 0, 64)), DIFF);
@@ -606,7 +616,11 @@ describe('inference over gRPC', () => {
     const Client = grpc.makeGenericClientConstructor(serviceDefinition(oipPackageDefinition(), 'inference.GRPCInferenceService'), 'GRPCInferenceService');
     const client = new Client(`127.0.0.1:${server.ports.grpc}`, grpc.credentials.createInsecure());
     try {
-      const stream = (client as unknown as { ModelStreamInfer(): grpc.ClientDuplexStream<object, { error_message: string; infer_response: { id: string; outputs: { name: string }[]; raw_output_contents: Buffer[] } }> }).ModelStreamInfer();
+      const stream = (
+        client as unknown as {
+          ModelStreamInfer(): grpc.ClientDuplexStream<object, { error_message: string; infer_response: { id: string; outputs: { name: string }[]; raw_output_contents: Buffer[] } }>;
+        }
+      ).ModelStreamInfer();
       const answers: { error_message: string; infer_response: { id: string; outputs: { name: string }[]; raw_output_contents: Buffer[] } }[] = [];
       const done = new Promise<void>((resolve, reject) => {
         stream.on('data', (answer: (typeof answers)[number]) => answers.push(answer));
@@ -623,7 +637,10 @@ describe('inference over gRPC', () => {
       await done;
       const byId = new Map(answers.map((a) => [a.infer_response.id, a]));
       assert.equal(byId.get('good')?.error_message, '');
-      assert.deepEqual(byId.get('good')?.infer_response.raw_output_contents.map((raw) => raw.byteLength), [0]);
+      assert.deepEqual(
+        byId.get('good')?.infer_response.raw_output_contents.map((raw) => raw.byteLength),
+        [0],
+      );
       assert.deepEqual(asInt32s(readObject(keys.out0, 0, 64)), SUM);
       assert.match(byId.get('bad')?.error_message ?? '', /^Unable to find shared memory region: 'nope'/);
     } finally {

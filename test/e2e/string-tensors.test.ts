@@ -167,7 +167,10 @@ describe('TF Serving', () => {
     try {
       const elements = VALID.map((s) => Buffer.from(s, 'utf8'));
       const reply = await client.call<{ outputs: Record<string, { string_val: Buffer[] }> }>('Predict', { model_spec: { name: 'strings' }, inputs: { INPUT0: tensor(elements) } });
-      assert.deepEqual(reply.outputs['OUTPUT0']!.string_val.map((b) => Buffer.from(b)), elements);
+      assert.deepEqual(
+        reply.outputs['OUTPUT0']!.string_val.map((b) => Buffer.from(b)),
+        elements,
+      );
       const nul = await grpcFailure(client.call('Predict', { model_spec: { name: 'strings' }, inputs: { INPUT0: tensor([NUL]) } }));
       assert.equal(nul.code, grpc.status.INVALID_ARGUMENT);
       assert.match(nul.details, REFUSAL(0, /holds a NUL byte/));

@@ -105,9 +105,13 @@ describe('the TF Serving REST guide, example by example (half_plus_three)', () =
     assert.match((nested.json as { error: string }).error, /\[3,1\].*\[-1\]/);
   });
 
-  test('the signature shows the model\'s rank: x and y are [-1] (OIP keeps the config\'s [-1, 1])', async () => {
+  test("the signature shows the model's rank: x and y are [-1] (OIP keeps the config's [-1, 1])", async () => {
     const metadata = (await rest('/v1/models/half_plus_three/metadata')).json as {
-      metadata: { signature_def: { signature_def: Record<string, { inputs: Record<string, { tensor_shape: { dim: { size: string }[] } }>; outputs: Record<string, { tensor_shape: { dim: { size: string }[] } }> }> } };
+      metadata: {
+        signature_def: {
+          signature_def: Record<string, { inputs: Record<string, { tensor_shape: { dim: { size: string }[] } }>; outputs: Record<string, { tensor_shape: { dim: { size: string }[] } }> }>;
+        };
+      };
     };
     const serving = metadata.metadata.signature_def.signature_def['serving_default']!;
     assert.deepEqual(serving.inputs['x']!.tensor_shape.dim, [{ size: '-1', name: '' }]);
@@ -146,7 +150,10 @@ describe('gRPC Predict number encoding', () => {
     const map = signatureDefMapType().toObject(signatureDefMapType().decode(reply.metadata['signature_def']!.value), { longs: String }) as {
       signature_def: Record<string, { inputs: Record<string, { tensor_shape: { dim: { size: string }[] } }> }>;
     };
-    assert.deepEqual(map.signature_def['serving_default']!.inputs['x']!.tensor_shape.dim.map((d) => d.size), ['-1']);
+    assert.deepEqual(
+      map.signature_def['serving_default']!.inputs['x']!.tensor_shape.dim.map((d) => d.size),
+      ['-1'],
+    );
   });
 
   test('a call may ask for a form in metadata cranberries-tensor-serialization; other values are INVALID_ARGUMENT', async () => {

@@ -60,7 +60,7 @@ const versionsOf = async (server: TestServer, model: string): Promise<string[]> 
   ((await get(server, `/v1/models/${model}`)).json['model_version_status'] as { version: string }[] | undefined)?.map((v) => v.version) ?? [];
 
 describe('--model-config-file', () => {
-  test('serves exactly the listed models, with the list\'s names, policies and labels; reloads replace the set', async () => {
+  test("serves exactly the listed models, with the list's names, policies and labels; reloads replace the set", async () => {
     const file = join(dir, 'models.config');
     await writeFile(
       file,
@@ -91,7 +91,11 @@ describe('--model-config-file', () => {
       assert.deepEqual((await get(server, '/v2/repository/models/linear/labels')).json, { model: 'linear', labels: { canary: 2, stable: 1 } });
 
       const pets = await get(server, '/v1/models/pets:classify', post({ examples: [{ input: [1, 0, 0, 1] }] }));
-      assert.deepEqual((pets.json['results'] as [string, number][][])[0]!.map(([label]) => label), ['cat', 'dog', 'bird'], 'labels come from the base path');
+      assert.deepEqual(
+        (pets.json['results'] as [string, number][][])[0]!.map(([label]) => label),
+        ['cat', 'dog', 'bird'],
+        'labels come from the base path',
+      );
 
       // The repository API moves a label set by the file.
       assert.equal((await get(server, '/v2/repository/models/linear/labels', post({ labels: { canary: 1 } }))).status, 200);
@@ -107,7 +111,10 @@ describe('--model-config-file', () => {
       });
       assert.equal(reloaded.status.error_code, 'OK');
       const status = await client.call<{ model_version_status: { version: string; state: string }[] }>('GetModelStatus', { model_spec: { name: 'linear' } });
-      assert.deepEqual(status.model_version_status.map((s) => [s.version, s.state]), [['3', 'AVAILABLE']]);
+      assert.deepEqual(
+        status.model_version_status.map((s) => [s.version, s.state]),
+        [['3', 'AVAILABLE']],
+      );
       assert.equal((await grpcFailure(client.call('GetModelStatus', { model_spec: { name: 'digits' } }))).code, grpc.status.NOT_FOUND, 'models missing from the list are unloaded');
       assert.equal((await get(server, '/v1/models/pets')).status, 404);
       assert.equal(seedOf(await regress(server, '/labels/stable')), 3);

@@ -129,7 +129,11 @@ describe('Predict', () => {
     const one = await predict({ version: { value: 1 } });
     assert.equal(one.version, '1');
     assert.ok(Math.abs(one.value - expected(1)) < 1e-5);
-    const labelled = await fetch(`${server.url}/v2/repository/models/linear/labels`, { method: 'POST', body: JSON.stringify({ labels: { stable: 1 } }), headers: { 'content-type': 'application/json' } });
+    const labelled = await fetch(`${server.url}/v2/repository/models/linear/labels`, {
+      method: 'POST',
+      body: JSON.stringify({ labels: { stable: 1 } }),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(labelled.status, 200);
     assert.equal((await predict({ version_label: 'stable' })).version, '1');
     const unknown = await grpcFailure(predict({ version_label: 'canary' }));
@@ -154,7 +158,10 @@ describe('metadata and status', () => {
     assert.equal(serving.method_name, 'tensorflow/serving/predict');
     assert.equal(serving.inputs['image']!.dtype, 'DT_FLOAT');
     assert.equal(serving.inputs['image']!.name, 'image');
-    assert.deepEqual(serving.inputs['image']!.tensor_shape.dim.map((d) => d.size), ['-1', '1', '8', '8']);
+    assert.deepEqual(
+      serving.inputs['image']!.tensor_shape.dim.map((d) => d.size),
+      ['-1', '1', '8', '8'],
+    );
     assert.ok(map.signature_def['tensorflow/serving/classify']);
 
     assert.equal((await grpcFailure(client.call('GetModelMetadata', { model_spec: { name: 'digits' } }))).code, grpc.status.INVALID_ARGUMENT);
@@ -187,33 +194,60 @@ describe('Classify, Regress, MultiInference', () => {
     });
     assert.deepEqual(specOf(reply.model_spec), { name: 'digits', version: '1', signature_name: 'tensorflow/serving/classify' });
     const classes = reply.result.classifications[0]!.classes;
-    assert.deepEqual(classes.map((c) => c.label), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    assert.deepEqual(
+      classes.map((c) => c.label),
+      ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    );
     assert.equal(classes.reduce((a, b) => (b.score > a.score ? b : a)).label, '1');
   });
 
   test('Regress returns one value per example; context features are shared', async () => {
     const reply = await client.call<{ result: { regressions: { value: number }[] } }>('Regress', {
       model_spec: { name: 'linear', version: { value: 1 } },
-      input: examples('input', [[0.5, -1], [2, 3]]),
+      input: examples('input', [
+        [0.5, -1],
+        [2, 3],
+      ]),
     });
     const expected = mlpForward(LINEAR(1), Float32Array.from([0.5, -1, 2, 3]), 2);
-    assert.deepEqual(reply.result.regressions.map((r) => r.value), [...expected].map(Math.fround));
+    assert.deepEqual(
+      reply.result.regressions.map((r) => r.value),
+      [...expected].map(Math.fround),
+    );
     const withContext = await client.call<{ result: { regressions: { value: number }[] } }>('Regress', {
       model_spec: { name: 'linear', version: { value: 1 } },
       input: { example_list_with_context: { examples: [{ features: { feature: {} } }], context: { features: { feature: { input: floatFeature([2, 3]) } } } } },
     });
-    assert.deepEqual(withContext.result.regressions.map((r) => r.value), [Math.fround(expected[1]!)]);
+    assert.deepEqual(
+      withContext.result.regressions.map((r) => r.value),
+      [Math.fround(expected[1]!)],
+    );
   });
 
   test('MultiInference runs each task on the shared input', async () => {
     const reply = await client.call<{ results: { model_spec: PredictReply['model_spec']; regression_result: { regressions: { value: number }[] } | null }[] }>('MultiInference', {
-      tasks: [{ model_spec: { name: 'linear', version: { value: 1 } }, method_name: 'tensorflow/serving/regress' }, { model_spec: { name: 'linear' }, method_name: 'tensorflow/serving/regress' }],
+      tasks: [
+        { model_spec: { name: 'linear', version: { value: 1 } }, method_name: 'tensorflow/serving/regress' },
+        { model_spec: { name: 'linear' }, method_name: 'tensorflow/serving/regress' },
+      ],
       input: examples('input', [[1, 1]]),
     });
-    assert.deepEqual(reply.results.map((r) => r.model_spec.version?.value), ['1', '2']);
-    assert.deepEqual(reply.results.map((r) => r.regression_result?.regressions[0]?.value), [1, 2].map((seed) => Math.fround(mlpForward(LINEAR(seed), Float32Array.from([1, 1]), 1)[0]!)));
+    assert.deepEqual(
+      reply.results.map((r) => r.model_spec.version?.value),
+      ['1', '2'],
+    );
+    assert.deepEqual(
+      reply.results.map((r) => r.regression_result?.regressions[0]?.value),
+      [1, 2].map((seed) => Math.fround(mlpForward(LINEAR(seed), Float32Array.from([1, 1]), 1)[0]!)),
+    );
     const mixed = await grpcFailure(
-      client.call('MultiInference', { tasks: [{ model_spec: { name: 'linear' }, method_name: 'tensorflow/serving/regress' }, { model_spec: { name: 'digits' }, method_name: 'tensorflow/serving/classify' }], input: examples('input', [[1, 1]]) }),
+      client.call('MultiInference', {
+        tasks: [
+          { model_spec: { name: 'linear' }, method_name: 'tensorflow/serving/regress' },
+          { model_spec: { name: 'digits' }, method_name: 'tensorflow/serving/classify' },
+        ],
+        input: examples('input', [[1, 1]]),
+      }),
     );
     assert.deepEqual(mixed, { code: grpc.status.INVALID_ARGUMENT, details: 'All ModelSpecs in a MultiInferenceRequest must access the same model name' });
   });

@@ -61,7 +61,8 @@ before(async () => {
   repo = await createTempModelRepository({
     simple: {
       versions: { 1: addSubModel('FP32', [4]) },
-      config: 'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n',
+      config:
+        'max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "INPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "OUTPUT1" data_type: TYPE_FP32 dims: [ 4 ] } ]\n',
     },
     linear: { versions: { 1: mlpModel(LINEAR(1)), 2: mlpModel(LINEAR(2)) }, config: 'max_batch_size: 8\nversion_policy: { all { } }\n' },
     animals: {
@@ -130,7 +131,10 @@ describe('predict', () => {
     const predictions = row.json['predictions'] as { probabilities: number[]; label: number[] }[];
     assert.equal(predictions.length, 2);
     assert.deepEqual(predictions.flatMap((p) => p.probabilities).map(Math.fround), oipProbabilities.map(Math.fround));
-    assert.deepEqual(predictions.flatMap((p) => p.label), oipLabels);
+    assert.deepEqual(
+      predictions.flatMap((p) => p.label),
+      oipLabels,
+    );
     assert.equal(predictions[0]!.label[0], 1, 'the example image is a 1');
 
     const columnar = await call('POST', '/v1/models/digits/versions/1:predict', { inputs: { image: images.map(imageNested) } });
@@ -149,7 +153,12 @@ describe('predict', () => {
   });
 
   test('several inputs and outputs: objects per row, an object of outputs', async () => {
-    const row = await call('POST', '/v1/models/simple:predict', { instances: [{ INPUT0: [1, 2, 3, 4], INPUT1: [1, 1, 1, 1] }, { INPUT0: [0, 0, 0, 0], INPUT1: [1, 2, 3, 4] }] });
+    const row = await call('POST', '/v1/models/simple:predict', {
+      instances: [
+        { INPUT0: [1, 2, 3, 4], INPUT1: [1, 1, 1, 1] },
+        { INPUT0: [0, 0, 0, 0], INPUT1: [1, 2, 3, 4] },
+      ],
+    });
     assert.deepEqual(row.json, {
       predictions: [
         { OUTPUT0: [2, 3, 4, 5], OUTPUT1: [0, 1, 2, 3] },
@@ -202,13 +211,24 @@ describe('classify and regress', () => {
     const scores = (predicted.json['predictions'] as number[][])[0]!;
     const reply = await call('POST', '/v1/models/animals:classify', { examples: [{ output: 1, input: features }] });
     assert.equal(reply.status, 200, reply.text);
-    assert.deepEqual(reply.json, { results: [[['cat', scores[0]], ['dog', scores[1]], ['bird', scores[2]]]] });
+    assert.deepEqual(reply.json, {
+      results: [
+        [
+          ['cat', scores[0]],
+          ['dog', scores[1]],
+          ['bird', scores[2]],
+        ],
+      ],
+    });
 
     const digits = await call('POST', '/v1/models/digits:classify', { signature_name: 'tensorflow/serving/classify', context: {}, examples: images.map((image) => ({ image })) });
     assert.equal(digits.status, 200, digits.text);
     const results = digits.json['results'] as [string, number][][];
     assert.equal(results.length, 2);
-    assert.deepEqual(results[0]!.map(([label]) => label), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    assert.deepEqual(
+      results[0]!.map(([label]) => label),
+      ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    );
     const best = results[0]!.reduce((a, b) => (b[1] > a[1] ? b : a));
     assert.equal(best[0], '1');
   });

@@ -50,8 +50,24 @@ before(async () => {
   pixels = JSON.stringify([[rows]]);
   child = spawn(
     process.execPath,
-    [MAIN, 'serve', '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0',
-      '--tls-cert-file', pki.server.certFile, '--tls-key-file', pki.server.keyFile, '--tls-ca-file', pki.ca.certFile],
+    [
+      MAIN,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--http-port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--metrics-port',
+      '0',
+      '--tls-cert-file',
+      pki.server.certFile,
+      '--tls-key-file',
+      pki.server.keyFile,
+      '--tls-ca-file',
+      pki.ca.certFile,
+    ],
     { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout! });
@@ -67,11 +83,15 @@ before(async () => {
     });
   });
   const pool = new Pool(`https://127.0.0.1:${ports.http}`, { connect: clientTls });
-  await waitFor(async () => {
-    const answer = await pool.request({ method: 'GET', path: '/v2/models/digits/ready' });
-    await answer.body.dump();
-    return answer.statusCode === 200;
-  }, 60_000, 'digits to be ready');
+  await waitFor(
+    async () => {
+      const answer = await pool.request({ method: 'GET', path: '/v2/models/digits/ready' });
+      await answer.body.dump();
+      return answer.statusCode === 200;
+    },
+    60_000,
+    'digits to be ready',
+  );
   await pool.close();
 });
 
@@ -89,7 +109,11 @@ test('cranberries infer over https:// and grpcs:// with the client TLS flags', a
     assert.deepEqual(result.outputs.find((o) => o.name === 'label')?.data, [expectedLabel], url);
   }
   // Without a client certificate the server refuses: the command fails.
-  await assert.rejects(run(process.execPath, [MAIN, 'infer', '-u', `https://127.0.0.1:${ports.http}`, '-m', 'digits', '-i', `image=${pixels}`, '--tls-ca-file', pki.ca.certFile, '--timeout', '10000'], { timeout: 60_000 }));
+  await assert.rejects(
+    run(process.execPath, [MAIN, 'infer', '-u', `https://127.0.0.1:${ports.http}`, '-m', 'digits', '-i', `image=${pixels}`, '--tls-ca-file', pki.ca.certFile, '--timeout', '10000'], {
+      timeout: 60_000,
+    }),
+  );
 });
 
 test('the admin API and metrics of serve answer over mutual TLS', async () => {

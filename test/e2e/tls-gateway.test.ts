@@ -141,7 +141,7 @@ describe('gateway and workers over mutual TLS', () => {
     }
   });
 
-  it('reloads the gateway\'s certificate on its three listeners without a restart, and keeps relaying', async () => {
+  it("reloads the gateway's certificate on its three listeners without a restart, and keeps relaying", async () => {
     const live = { certFile: `${pki.dir}/gw-live.crt`, keyFile: `${pki.dir}/gw-live.key` };
     await copyFile(pki.server.certFile, live.certFile);
     await copyFile(pki.server.keyFile, live.keyFile);

@@ -59,7 +59,11 @@ async function clientFiles(pair: CertPair): Promise<{ cert: Buffer; key: Buffer 
   return { cert: await readFile(pair.certFile), key: await readFile(pair.keyFile) };
 }
 
-function httpsGet(port: number, path: string, options: { ca: Buffer; cert?: Buffer; key?: Buffer; agent?: HttpsAgent }): Promise<{ status: number; body: string; reused: boolean; fingerprint: string }> {
+function httpsGet(
+  port: number,
+  path: string,
+  options: { ca: Buffer; cert?: Buffer; key?: Buffer; agent?: HttpsAgent },
+): Promise<{ status: number; body: string; reused: boolean; fingerprint: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest({ host: '127.0.0.1', servername: 'localhost', port, path, ...options }, (res) => {
       // Read while the socket is attached (a keep-alive agent takes it back at the end).
@@ -105,7 +109,10 @@ test('TLS: REST, gRPC and metrics answer clients that trust the CA; plaintext an
     await assert.rejects(insecure.serverLive(), /No connection established|UNAVAILABLE|Deadline/i);
     await insecure.close();
     // A TLS client that does not trust the CA (system roots only) is refused by its own check.
-    await assert.rejects(withClient({ url: `https://127.0.0.1:${http}` }, (c) => c.serverLive()), /self[- ]signed|unable to (get|verify)|certificate/i);
+    await assert.rejects(
+      withClient({ url: `https://127.0.0.1:${http}` }, (c) => c.serverLive()),
+      /self[- ]signed|unable to (get|verify)|certificate/i,
+    );
     await assert.rejects(withClient({ url: `grpcs://127.0.0.1:${grpcPort}`, timeoutMs: 5000 }, (c) => c.serverLive()));
 
     // The server still serves on every port.
@@ -116,7 +123,7 @@ test('TLS: REST, gRPC and metrics answer clients that trust the CA; plaintext an
   }
 });
 
-test('mutual TLS: a client certificate from the CA is required on every port; none or another CA\'s is refused', async () => {
+test("mutual TLS: a client certificate from the CA is required on every port; none or another CA's is refused", async () => {
   const server = await startTestServer({ modelRepository: repo.root, tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile } });
   try {
     const { http, grpc: grpcPort, metrics } = server.ports;
@@ -126,7 +133,11 @@ test('mutual TLS: a client certificate from the CA is required on every port; no
     assert.deepEqual(await withClient({ url: `grpcs://127.0.0.1:${grpcPort}`, tls: { ca, ...good } }, inferSum), SUM);
     assert.equal((await httpsGet(metrics, '/metrics', { ca, ...good })).status, 200);
 
-    for (const [name, port, alpn] of [['http', http, undefined], ['grpc', grpcPort, 'h2'], ['metrics', metrics, undefined]] as const) {
+    for (const [name, port, alpn] of [
+      ['http', http, undefined],
+      ['grpc', grpcPort, 'h2'],
+      ['metrics', metrics, undefined],
+    ] as const) {
       assert.equal((await handshakeAccepted(port, { ca, ...good }, alpn)).accepted, true, `${name}: client certificate from the CA`);
       const none = await handshakeAccepted(port, { ca }, alpn);
       assert.equal(none.accepted, false, `${name}: no client certificate must be refused`);

@@ -107,8 +107,7 @@ function connectGrpc(port: number): OipClient {
     ModelInfer(request: unknown, metadata: grpc.Metadata, callback: Callback<unknown>): void;
   };
   return {
-    traceSetting: (request) =>
-      new Promise((resolve, reject) => calls.TraceSetting({ settings: {}, model_name: '', ...request }, (error, value) => (error ? reject(error) : resolve(value.settings)))),
+    traceSetting: (request) => new Promise((resolve, reject) => calls.TraceSetting({ settings: {}, model_name: '', ...request }, (error, value) => (error ? reject(error) : resolve(value.settings)))),
     infer: (model, id, metadata = {}) =>
       new Promise((resolve, reject) => {
         const wire = new grpc.Metadata();
@@ -272,7 +271,7 @@ describe('trace settings: model overrides and validation (REST and gRPC)', () =>
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('defaults are Triton\'s: OFF, rate 1000, count -1, log_frequency 0', async () => {
+  test("defaults are Triton's: OFF, rate 1000, count -1, log_frequency 0", async () => {
     const global = await restSetting(server.url, '/v2/trace/setting');
     assert.deepEqual(global.json, { trace_level: ['OFF'], trace_rate: '1000', trace_count: '-1', log_frequency: '0', trace_file: join(dir, 't.json'), trace_mode: 'triton' });
     assert.deepEqual((await restSetting(server.url, '/v2/models/mlp/trace/setting')).json, global.json);
@@ -328,7 +327,7 @@ describe('trace settings: model overrides and validation (REST and gRPC)', () =>
     assert.equal(put.status, 405);
   });
 
-  test('gRPC answers INVALID_ARGUMENT / UNIMPLEMENTED with Triton\'s messages', async () => {
+  test("gRPC answers INVALID_ARGUMENT / UNIMPLEMENTED with Triton's messages", async () => {
     const failure = async (request: { settings?: SettingsMap; model_name?: string }): Promise<grpc.ServiceError> => {
       const error = await client.traceSetting(request).then(
         () => undefined,
@@ -378,7 +377,7 @@ describe('trace extension, OpenTelemetry mode (OTLP/HTTP export)', () => {
     await repo.remove();
   });
 
-  test('a traceparent from the client makes the request traced, under the client\'s span, over REST and gRPC', async () => {
+  test("a traceparent from the client makes the request traced, under the client's span, over REST and gRPC", async () => {
     const traceId = '0af7651916cd43dd8448eb211c80319c';
     const clientSpan = 'b7ad6b7169203331';
     const grpcTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -394,7 +393,10 @@ describe('trace extension, OpenTelemetry mode (OTLP/HTTP export)', () => {
     await waitFor(() => receiver.spans.length >= 6, 10_000, 'six spans at the OTLP receiver');
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(receiver.spans.length, 6, 'three spans per traced request, none for the request without a context');
-    assert.ok(receiver.contentTypes.every((type) => type === 'application/x-protobuf'), receiver.contentTypes.join());
+    assert.ok(
+      receiver.contentTypes.every((type) => type === 'application/x-protobuf'),
+      receiver.contentTypes.join(),
+    );
 
     for (const [id, protocol] of [
       [traceId, 'HTTP'],

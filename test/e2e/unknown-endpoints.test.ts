@@ -48,7 +48,12 @@ test('unknown paths are 404 {"error":"Not Found"} and wrong methods 405 {"error"
   const { http, metrics } = server.ports;
   for (const path of ['/', '/v2/nothing', '/v2/models/m/versions/1/nothing', '/v1', '/metrics']) await expectJsonError(http, 'GET', path, 404, 'Not Found');
   await expectJsonError(http, 'OPTIONS', '/v2/models', 404, 'Not Found');
-  for (const [method, path] of [['POST', '/v2/health/live'], ['GET', '/v2/models/m/infer'], ['PUT', '/v2/repository/index'], ['DELETE', '/v2/models/m']]) {
+  for (const [method, path] of [
+    ['POST', '/v2/health/live'],
+    ['GET', '/v2/models/m/infer'],
+    ['PUT', '/v2/repository/index'],
+    ['DELETE', '/v2/models/m'],
+  ]) {
     await expectJsonError(http, method!, path!, 405, 'Method Not Allowed');
   }
   for (const path of ['/', '/v2/health/live', '/metrics/extra']) await expectJsonError(metrics, 'GET', path, 404, 'Not Found');

@@ -91,7 +91,21 @@ export function startCli(args: readonly string[], options: { readonly cwd?: stri
 /** Resolves with the exit code, or rejects when the process is still running after `timeoutMs`. */
 export async function exitWithin(cli: CliProcess, timeoutMs: number): Promise<number | string> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; logs: ${cli.logs.map((l) => l.msg).join(' | ').slice(-800)}`)), timeoutMs)));
+  const timeout = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `still running after ${timeoutMs} ms; logs: ${cli.logs
+                .map((l) => l.msg)
+                .join(' | ')
+                .slice(-800)}`,
+            ),
+          ),
+        timeoutMs,
+      )),
+  );
   try {
     return await Promise.race([cli.exited, timeout]);
   } finally {

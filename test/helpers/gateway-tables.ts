@@ -25,9 +25,7 @@ export function workerSnapshot(id: string, models: WorkerStates[string], port = 
 
 export function tableOf(workers: WorkerStates, options: { retained?: WorkerStates; deployments?: Record<string, number> } = {}): EndpointTable {
   const toMap = (states: WorkerStates): Map<string, WorkerSnapshot> => new Map(Object.entries(states).map(([id, models]) => [id, workerSnapshot(id, models)]));
-  const deployments = new Map<string, ModelDeployment>(
-    Object.entries(options.deployments ?? {}).map(([name, replicas]) => [name, { name, replicas, memoryBytes: 0, memoryMeasured: false }]),
-  );
+  const deployments = new Map<string, ModelDeployment>(Object.entries(options.deployments ?? {}).map(([name, replicas]) => [name, { name, replicas, memoryBytes: 0, memoryMeasured: false }]));
   return EndpointTable.build({ workers: toMap(workers), retained: toMap(options.retained ?? {}), deployments });
 }
 

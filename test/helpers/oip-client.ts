@@ -37,7 +37,7 @@ export function bytesTensor(elements: string[]): Uint8Array {
 export function parseBytesTensor(bytes: Uint8Array): string[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: string[] = [];
-  for (let offset = 0; offset < buf.length; ) {
+  for (let offset = 0; offset < buf.length;) {
     const length = buf.readUInt32LE(offset);
     out.push(buf.subarray(offset + 4, offset + 4 + length).toString('utf8'));
     offset += 4 + length;

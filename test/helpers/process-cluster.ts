@@ -75,14 +75,21 @@ export class ClusterProcess {
 
   /** The first log line whose message starts with `prefix`, waiting for it. */
   logLine(prefix: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-    return eventually(() => {
-      if (!this.running) throw new Error(`${this.name} exited: ${this.tail()}`);
-      return this.lines.find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith(prefix));
-    }, `${this.name} to log '${prefix}'`, timeoutMs);
+    return eventually(
+      () => {
+        if (!this.running) throw new Error(`${this.name} exited: ${this.tail()}`);
+        return this.lines.find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith(prefix));
+      },
+      `${this.name} to log '${prefix}'`,
+      timeoutMs,
+    );
   }
 
   tail(n = 15): string {
-    return this.lines.slice(-n).map((l) => JSON.stringify(l)).join('\n');
+    return this.lines
+      .slice(-n)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
   }
 
   /** Sends `signal` (SIGKILL after `timeoutMs`) and waits for the exit. */
@@ -166,7 +173,21 @@ export class ProcessCluster {
       cluster.startController();
       await Promise.all(Array.from({ length: options.workers }, (_, i) => cluster.startWorker(`w${i + 1}`)));
       for (let i = 1; i < (options.controllers ?? 1); i++) cluster.startController();
-      const gateway = new ClusterProcess('gateway', ['gateway', ...cluster.sessionFlags(), '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--log-level', 'info', ...(options.extraArgs?.gateway ?? [])]);
+      const gateway = new ClusterProcess('gateway', [
+        'gateway',
+        ...cluster.sessionFlags(),
+        '--host',
+        '127.0.0.1',
+        '--http-port',
+        '0',
+        '--grpc-port',
+        '0',
+        '--metrics-port',
+        '0',
+        '--log-level',
+        'info',
+        ...(options.extraArgs?.gateway ?? []),
+      ]);
       const listening = await gateway.logLine('gateway listening');
       cluster.gateway = {
         process: gateway,
@@ -254,7 +275,10 @@ export class ProcessCluster {
   /** The nodes holding READY replicas of `model`, per the admin API (the workers' own reports). */
   async readyNodes(model: string): Promise<string[]> {
     const view = await this.admin.getModel(model);
-    return view.replicaStates.filter((r) => r.live && r.state === 'READY').map((r) => r.node).sort();
+    return view.replicaStates
+      .filter((r) => r.live && r.state === 'READY')
+      .map((r) => r.node)
+      .sort();
   }
 
   /** Gateway metrics as `name{labels}` → value. */

@@ -4,16 +4,7 @@ import { familyNames, parsePrometheusText, sampleValue } from './prometheus-text
 
 test('parses samples, labels with escapes, special values and TYPE lines', () => {
   const m = parsePrometheusText(
-    [
-      '# HELP a_total help text',
-      '# TYPE a_total counter',
-      'a_total{model="m",path="x\\"y\\\\z"} 3',
-      'b 1.5e-3 1700000000',
-      'c_bucket{le="+Inf"} 7',
-      'd NaN',
-      'e +Inf',
-      '',
-    ].join('\n'),
+    ['# HELP a_total help text', '# TYPE a_total counter', 'a_total{model="m",path="x\\"y\\\\z"} 3', 'b 1.5e-3 1700000000', 'c_bucket{le="+Inf"} 7', 'd NaN', 'e +Inf', ''].join('\n'),
   );
   assert.equal(sampleValue(m, 'a_total', { model: 'm' }), 3);
   assert.equal(m.samples[0]!.labels['path'], 'x"y\\z');

@@ -43,8 +43,27 @@ export async function createTestPki(): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'cranberries-pki-'));
   const makeAuthority = async (name: string): Promise<Authority> => {
     const pair = { name, certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`) };
-    await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${name}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', pair.keyFile, '-out', pair.certFile);
+    await openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout',
+      pair.keyFile,
+      '-out',
+      pair.certFile,
+    );
     return pair;
   };
   const issue = async (authority: Authority, name: string, kind: 'server' | 'client'): Promise<CertPair> => {

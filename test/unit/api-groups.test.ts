@@ -38,7 +38,7 @@ test('every shared-memory route (system and CUDA) is in the shared-memory group,
   await app.close();
 });
 
-test('REST routes map to Triton\'s groups', () => {
+test("REST routes map to Triton's groups", () => {
   const cases: [string, string][] = [
     ['/v2/health/live', 'health'],
     ['/v2/models/:model/versions/:version/ready', 'health'],
@@ -78,7 +78,10 @@ test('every gRPC method of every served service belongs to a group', () => {
   ];
   const paths = services.flatMap(([definition, name]) => Object.values(serviceDefinition(definition, name)).map((method) => method.path));
   assert.ok(paths.length >= 25);
-  assert.deepEqual(paths.filter((path) => grpcGroupOf(path) === undefined), []);
+  assert.deepEqual(
+    paths.filter((path) => grpcGroupOf(path) === undefined),
+    [],
+  );
   assert.equal(grpcGroupOf('/tensorflow.serving.ModelService/HandleReloadConfigRequest'), 'model-repository');
   assert.equal(grpcGroupOf('/tensorflow.serving.ModelService/GetModelStatus'), 'health');
   assert.equal(grpcGroupOf('/inference.GRPCInferenceService/ModelStreamInfer'), 'inference');

@@ -74,7 +74,10 @@ export function ModelActions({ model, compact = false }: { model: ModelView; com
           if (!valid) return;
           ask({
             title: `Set replicas of ${model.name} to ${count}`,
-            detail: count === 0 ? `${model.name} will be unloaded everywhere; requests to it will fail until it is loaded again.` : `The controller will place ${count} replica(s) of ${model.name} (now ${model.replicas}).`,
+            detail:
+              count === 0
+                ? `${model.name} will be unloaded everywhere; requests to it will fail until it is loaded again.`
+                : `The controller will place ${count} replica(s) of ${model.name} (now ${model.replicas}).`,
             run: () => actions.setReplicas(model.name, count),
             done: 'accepted; the placement updates below as it happens',
           });

@@ -106,7 +106,8 @@ export async function call<T>(method: string, path: string, body?: unknown, sign
     parsed = undefined;
   }
   if (!response.ok) {
-    const message = typeof parsed === 'object' && parsed !== null && typeof (parsed as { error?: unknown }).error === 'string' ? (parsed as { error: string }).error : text.slice(0, 300) || response.statusText;
+    const message =
+      typeof parsed === 'object' && parsed !== null && typeof (parsed as { error?: unknown }).error === 'string' ? (parsed as { error: string }).error : text.slice(0, 300) || response.statusText;
     if (response.status === 401) needToken(message);
     throw new ApiError(response.status, `${response.status} ${response.statusText}: ${message}`);
   }
@@ -262,7 +263,11 @@ export function formatBytes(bytes: number): string {
 /** A model's state in one word, and why, in plain words. */
 export function modelSummary(model: ModelView): { state: string; reason: string | undefined } {
   if (model.replicas === 0) return { state: 'UNLOADED', reason: 'desired replicas is 0' };
-  const failed = model.replicaStates.flatMap((r) => Object.entries(r.versions).filter(([, v]) => v.state === 'UNAVAILABLE').map(([version, v]) => `version ${version} on ${r.node}: ${v.reason ?? 'unavailable'}`));
+  const failed = model.replicaStates.flatMap((r) =>
+    Object.entries(r.versions)
+      .filter(([, v]) => v.state === 'UNAVAILABLE')
+      .map(([version, v]) => `version ${version} on ${r.node}: ${v.reason ?? 'unavailable'}`),
+  );
   if (model.readyReplicas >= model.replicas) return { state: 'READY', reason: undefined };
   if (failed.length > 0) return { state: 'UNAVAILABLE', reason: failed.join('; ') };
   if (model.placement.state === 'PENDING') return { state: 'PENDING', reason: model.placement.reason ?? 'waiting for the controller to place it' };

@@ -147,7 +147,21 @@ export function useLiveStats(model: string): LiveStats {
 }
 
 function sumTotals(stats: readonly ModelStats[], metrics: { buckets: Map<number, number>; failures: Map<string, number> } | undefined): Totals {
-  const totals: Totals = { time: Date.now() / 1000, success: 0, fail: 0, successNs: 0, queueNs: 0, queueCount: 0, computeNs: 0, computeCount: 0, cacheHit: 0, cacheMiss: 0, batches: new Map(), buckets: metrics?.buckets, failures: metrics?.failures };
+  const totals: Totals = {
+    time: Date.now() / 1000,
+    success: 0,
+    fail: 0,
+    successNs: 0,
+    queueNs: 0,
+    queueCount: 0,
+    computeNs: 0,
+    computeCount: 0,
+    cacheHit: 0,
+    cacheMiss: 0,
+    batches: new Map(),
+    buckets: metrics?.buckets,
+    failures: metrics?.failures,
+  };
   for (const s of stats) {
     const i = s.inference_stats;
     totals.success += i.success.count;

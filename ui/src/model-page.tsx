@@ -119,20 +119,44 @@ export function ModelPage({ name, live }: { name: string; live: LiveState }) {
             {stats.error && <p class="error">Statistics are unavailable: {stats.error}</p>}
             {!stats.error && stats.samples.length < 2 && <p class="muted">Collecting samples (one every 2 s)…</p>}
             <div class="charts">
-              <LineChart title="Requests" unit="per second" series={[['requests/s', '#2a6fdb'], ['failures/s', '#c0392b']]} data={[times, stats.samples.map((s) => s.requestsPerSecond), stats.samples.map((s) => s.failuresPerSecond)]} />
+              <LineChart
+                title="Requests"
+                unit="per second"
+                series={[
+                  ['requests/s', '#2a6fdb'],
+                  ['failures/s', '#c0392b'],
+                ]}
+                data={[times, stats.samples.map((s) => s.requestsPerSecond), stats.samples.map((s) => s.failuresPerSecond)]}
+              />
               <LineChart
                 title="Latency"
                 unit="ms"
-                series={[['p50', '#2a6fdb'], ['p99', '#8e44ad'], ['average', '#16a085']]}
+                series={[
+                  ['p50', '#2a6fdb'],
+                  ['p99', '#8e44ad'],
+                  ['average', '#16a085'],
+                ]}
                 data={[times, stats.samples.map((s) => s.p50Ms), stats.samples.map((s) => s.p99Ms), stats.samples.map((s) => s.averageMs)]}
               />
-              <LineChart title="Queue vs compute" unit="ms per request" series={[['queue', '#d35400'], ['compute', '#27ae60']]} data={[times, stats.samples.map((s) => s.queueMs), stats.samples.map((s) => s.computeMs)]} />
+              <LineChart
+                title="Queue vs compute"
+                unit="ms per request"
+                series={[
+                  ['queue', '#d35400'],
+                  ['compute', '#27ae60'],
+                ]}
+                data={[times, stats.samples.map((s) => s.queueMs), stats.samples.map((s) => s.computeMs)]}
+              />
               <LineChart title="Cache hit rate" unit="fraction" series={[['hit rate', '#7f8c8d']]} data={[times, stats.samples.map((s) => s.cacheHitRate)]} />
             </div>
             <div class="row wrap">
               <div class="card half">
                 <h3>Batch sizes executed</h3>
-                {stats.batches.length === 0 ? <p class="muted">No batch executed yet.</p> : <Bars label="Executions by batch size" bars={stats.batches.map((b) => ({ name: `batch ${b.size}`, value: b.count }))} />}
+                {stats.batches.length === 0 ? (
+                  <p class="muted">No batch executed yet.</p>
+                ) : (
+                  <Bars label="Executions by batch size" bars={stats.batches.map((b) => ({ name: `batch ${b.size}`, value: b.count }))} />
+                )}
               </div>
               <div class="card half">
                 <h3>Failures by reason</h3>

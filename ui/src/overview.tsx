@@ -48,8 +48,8 @@ export function OverviewPage({ live }: { live: LiveState }) {
                           <code>{n.httpAddress}</code>
                         </td>
                         <td>
-                          <meter min={0} max={Math.max(1, n.memoryCapacityBytes)} value={n.memoryAssignedBytes} aria-label={`memory of ${n.id}`} />{' '}
-                          {formatBytes(n.memoryAssignedBytes)} / {formatBytes(n.memoryCapacityBytes)}
+                          <meter min={0} max={Math.max(1, n.memoryCapacityBytes)} value={n.memoryAssignedBytes} aria-label={`memory of ${n.id}`} /> {formatBytes(n.memoryAssignedBytes)} /{' '}
+                          {formatBytes(n.memoryCapacityBytes)}
                         </td>
                         <td>{n.models.length}</td>
                       </tr>

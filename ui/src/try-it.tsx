@@ -31,7 +31,10 @@ const MAX_PREFILLED_ELEMENTS = 4096;
 export function exampleRequest(metadata: ModelMetadata): string {
   const inputs = metadata.inputs.map((input) => {
     const shape = input.shape.map((d) => (d < 0 ? 1 : d));
-    const count = Math.min(MAX_PREFILLED_ELEMENTS, shape.reduce((a, b) => a * b, 1));
+    const count = Math.min(
+      MAX_PREFILLED_ELEMENTS,
+      shape.reduce((a, b) => a * b, 1),
+    );
     return { name: input.name, datatype: input.datatype, shape, data: Array.from({ length: count }, () => (input.datatype === 'BYTES' ? 'text' : input.datatype === 'BOOL' ? false : 0)) };
   });
   // Arrays of values on one line each: readable, and short enough to edit.
@@ -74,7 +77,8 @@ export function validateRequest(text: string, metadata: ModelMetadata): { proble
     const data = Array.isArray(input.data) ? input.data.flat(Infinity) : undefined;
     if (!data) problems.push(`${expected.name}: data must be an array.`);
     else if (data.length !== count) problems.push(`${expected.name}: shape [${shape.join(', ')}] needs ${count} values, the data has ${data.length}.`);
-    else if (expected.datatype !== 'BYTES' && expected.datatype !== 'BOOL' && !data.every((v) => typeof v === 'number')) problems.push(`${expected.name}: every value must be a number for ${expected.datatype}.`);
+    else if (expected.datatype !== 'BYTES' && expected.datatype !== 'BOOL' && !data.every((v) => typeof v === 'number'))
+      problems.push(`${expected.name}: every value must be a number for ${expected.datatype}.`);
   }
   for (const expected of metadata.inputs) if (!given.some((g) => (g as { name?: unknown } | null)?.name === expected.name)) problems.push(`The input "${expected.name}" is missing.`);
   return problems.length > 0 ? { problems } : { problems, body: parsed };
@@ -266,7 +270,11 @@ function DigitPad({ model, input, metadata }: { model: string; input: TensorMeta
               <p data-testid="digit-prediction">
                 Predicted class: <strong class="big">{prediction.label}</strong> <span class="muted">({prediction.ms.toFixed(1)} ms)</span>
               </p>
-              <Bars label="Probability of each class" highlight={String(prediction.label)} bars={prediction.probabilities.map((p, i) => ({ name: String(i), value: p, text: `${(100 * p).toFixed(1)}%` }))} />
+              <Bars
+                label="Probability of each class"
+                highlight={String(prediction.label)}
+                bars={prediction.probabilities.map((p, i) => ({ name: String(i), value: p, text: `${(100 * p).toFixed(1)}%` }))}
+              />
             </>
           ) : (
             <p class="muted">No prediction yet.</p>

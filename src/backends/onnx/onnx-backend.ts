@@ -59,7 +59,10 @@ export class OnnxBackend implements Backend {
       graphOptimizationLevel: graphLevel(spec.config),
       warmup: true,
     };
-    const count = Math.max(1, spec.config.instance_group.reduce((sum, group) => sum + group.count, 0));
+    const count = Math.max(
+      1,
+      spec.config.instance_group.reduce((sum, group) => sum + group.count, 0),
+    );
     const started = await Promise.allSettled(Array.from({ length: count }, () => SessionThread.start(data, spec.label)));
     const threads = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -151,10 +154,7 @@ function toSignature(metadata: SessionMetadata, label: string): ModelSignature {
     values.map((v) => {
       const datatype = v.isTensor && v.type ? dataTypeFromOrt(v.type) : undefined;
       if (!datatype) {
-        throw new CranberriesError(
-          'INVALID_ARGUMENT',
-          `${label}: ${kind} '${v.name}' is ${v.isTensor ? `a ${v.type} tensor` : 'not a tensor (a sequence or map)'}, which Cranberries cannot serve`,
-        );
+        throw new CranberriesError('INVALID_ARGUMENT', `${label}: ${kind} '${v.name}' is ${v.isTensor ? `a ${v.type} tensor` : 'not a tensor (a sequence or map)'}, which Cranberries cannot serve`);
       }
       return { name: v.name, datatype, shape: (v.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
     });

@@ -31,7 +31,10 @@ test('a session thread joins a batch, answers rows in request order, and sends l
     const tasks = await readdir(`/proc/${process.pid}/task`);
     const niceness = await Promise.all(tasks.map(async (tid) => Number((await readFile(`/proc/${process.pid}/task/${tid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[16])));
     assert.equal(niceness[tasks.indexOf(String(process.pid))], 0, 'the main thread keeps its priority');
-    assert.ok(niceness.some((n) => n === 5), `a compute thread runs at niceness 5 (saw ${niceness.join(',')})`);
+    assert.ok(
+      niceness.some((n) => n === 5),
+      `a compute thread runs at niceness 5 (saw ${niceness.join(',')})`,
+    );
   }
 
   // Request 1 is a view into an exclusive "body" (64 bytes of JSON header first); request 2 owns its array.

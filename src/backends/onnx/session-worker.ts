@@ -36,7 +36,12 @@ function toOrt(tensor: Tensor): ort.Tensor {
   const type = ortTypeOf(tensor.datatype);
   if (!type) throw new Error(`ONNX Runtime has no ${tensor.datatype} tensors`);
   const dims = [...tensor.shape];
-  if (Array.isArray(tensor.data)) return new ort.Tensor('string', tensor.data.map((b) => decoder.decode(b)), dims);
+  if (Array.isArray(tensor.data))
+    return new ort.Tensor(
+      'string',
+      tensor.data.map((b) => decoder.decode(b)),
+      dims,
+    );
   return new ort.Tensor(type as 'float32', tensor.data as Float32Array, dims);
 }
 
@@ -67,16 +72,27 @@ function warmupFeeds(session: ort.InferenceSession): Record<string, ort.Tensor> 
 
 function zeroArray(type: string): new (n: number) => Exclude<Tensor['data'], Uint8Array[]> {
   switch (type) {
-    case 'float32': return Float32Array;
-    case 'float64': return Float64Array;
-    case 'int8': return Int8Array;
-    case 'int16': return Int16Array;
-    case 'int32': return Int32Array;
-    case 'int64': return BigInt64Array;
-    case 'uint16': case 'float16': return Uint16Array;
-    case 'uint32': return Uint32Array;
-    case 'uint64': return BigUint64Array;
-    default: return Uint8Array;
+    case 'float32':
+      return Float32Array;
+    case 'float64':
+      return Float64Array;
+    case 'int8':
+      return Int8Array;
+    case 'int16':
+      return Int16Array;
+    case 'int32':
+      return Int32Array;
+    case 'int64':
+      return BigInt64Array;
+    case 'uint16':
+    case 'float16':
+      return Uint16Array;
+    case 'uint32':
+      return Uint32Array;
+    case 'uint64':
+      return BigUint64Array;
+    default:
+      return Uint8Array;
   }
 }
 
@@ -129,7 +145,15 @@ async function run(session: ort.InferenceSession, message: Extract<ToWorker, { k
   try {
     const t0 = process.hrtime.bigint();
     const { requests } = message;
-    const inputs = requests.length === 1 ? requests[0]! : requests[0]!.map((input, i) => concatRows(requests.map((r) => r[i]!), batchBuffers.allocator(input.name)));
+    const inputs =
+      requests.length === 1
+        ? requests[0]!
+        : requests[0]!.map((input, i) =>
+            concatRows(
+              requests.map((r) => r[i]!),
+              batchBuffers.allocator(input.name),
+            ),
+          );
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of inputs) feeds[input.name] = toOrt(input);
     const t1 = process.hrtime.bigint();
@@ -140,10 +164,10 @@ async function run(session: ort.InferenceSession, message: Extract<ToWorker, { k
     const { tensors, transfer } = transferableTensors(outputs, (buffer) => batchBuffers.owns(buffer));
     const recycled = recyclable(requests, transfer);
     const t3 = process.hrtime.bigint();
-    send(
-      { kind: 'result', id: message.id, outputs: tensors, computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2), recycled },
-      [...transfer, ...recycled],
-    );
+    send({ kind: 'result', id: message.id, outputs: tensors, computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2), recycled }, [
+      ...transfer,
+      ...recycled,
+    ]);
   } catch (error) {
     send({ kind: 'runFailed', id: message.id, message: error instanceof Error ? error.message : String(error) });
   }

@@ -48,10 +48,7 @@ export class TimedInstance implements ModelInstance {
       timer = setTimeout(() => {
         this.replace(thread);
         reject(
-          new CranberriesError(
-            'DEADLINE_EXCEEDED',
-            `${this.label}: the model execution did not finish within its execution timeout of ${this.timeoutMs} ms; the model instance is being replaced`,
-          ),
+          new CranberriesError('DEADLINE_EXCEEDED', `${this.label}: the model execution did not finish within its execution timeout of ${this.timeoutMs} ms; the model instance is being replaced`),
         );
       }, this.timeoutMs);
     });

@@ -24,8 +24,7 @@ export interface RawValueMetadata {
 
 export type ToWorker =
   /** `requests`: the inputs of each request of the batch, joined by the worker (`ModelInstance`). */
-  | { readonly kind: 'run'; readonly id: number; readonly requests: readonly (readonly Tensor[])[]; readonly outputs: readonly string[] }
-  | { readonly kind: 'release' };
+  { readonly kind: 'run'; readonly id: number; readonly requests: readonly (readonly Tensor[])[]; readonly outputs: readonly string[] } | { readonly kind: 'release' };
 
 export type FromWorker =
   | { readonly kind: 'loaded'; readonly inputs: readonly RawValueMetadata[]; readonly outputs: readonly RawValueMetadata[] }
@@ -57,9 +56,7 @@ export function transferableTensors(tensors: readonly Tensor[], keep?: (buffer: 
     if (Array.isArray(data)) return tensor;
     const buffer = data.buffer;
     const movable =
-      buffer instanceof ArrayBuffer &&
-      !keep?.(buffer) &&
-      (transfer.has(buffer) ? isExclusive(buffer) : isExclusive(buffer) || (data.byteOffset === 0 && data.byteLength === buffer.byteLength));
+      buffer instanceof ArrayBuffer && !keep?.(buffer) && (transfer.has(buffer) ? isExclusive(buffer) : isExclusive(buffer) || (data.byteOffset === 0 && data.byteLength === buffer.byteLength));
     const owned = movable ? data : data.slice();
     transfer.add(owned.buffer as ArrayBuffer);
     return { ...tensor, data: owned };

@@ -71,7 +71,10 @@ export class PythonBackend implements Backend {
 
   async load(spec: LoadSpec): Promise<PythonLoadedModel> {
     const runtime = runtimeOf(spec.modelPath, this.name);
-    const count = Math.max(1, spec.config.instance_group.reduce((sum, group) => sum + group.count, 0));
+    const count = Math.max(
+      1,
+      spec.config.instance_group.reduce((sum, group) => sum + group.count, 0),
+    );
     const threads = intraOpThreadsOf(spec);
     const timeoutMs = executionTimeoutMs(spec, this.options.defaultExecutionTimeoutMs ?? 0);
     const version = basename(dirname(spec.modelPath));
@@ -120,7 +123,13 @@ export class PythonBackend implements Backend {
     };
   }
 
-  private async startStub(request: { runtime: PythonRuntime; modelPath: string; label: string; threads: number; init: Record<string, unknown> }): Promise<{ process: StubProcess; signature: ModelSignature | undefined }> {
+  private async startStub(request: {
+    runtime: PythonRuntime;
+    modelPath: string;
+    label: string;
+    threads: number;
+    init: Record<string, unknown>;
+  }): Promise<{ process: StubProcess; signature: ModelSignature | undefined }> {
     const python = this.options.python ?? DEFAULT_PYTHON;
     if (!existsSync(python)) {
       throw new CranberriesError('UNAVAILABLE', `${request.label}: the Python backend needs ${python} (Debian: apt-get install python3 python3-numpy)`);
@@ -128,12 +137,23 @@ export class PythonBackend implements Backend {
     const fileThreshold = this.options.fileThreshold ?? DEFAULT_FILE_THRESHOLD;
     const stub = new StubProcess({ python, packageRoot: PYTHON_PACKAGE_ROOT, label: request.label, threads: request.threads, fileThreshold, logger: this.options.logger });
     try {
-      const reply = await stub.call({ op: 'init', kind: request.runtime, model_path: request.modelPath, threads: request.threads, file_dir: stub.fileDir, file_threshold: fileThreshold, ...request.init });
+      const reply = await stub.call({
+        op: 'init',
+        kind: request.runtime,
+        model_path: request.modelPath,
+        threads: request.threads,
+        file_dir: stub.fileDir,
+        file_threshold: fileThreshold,
+        ...request.init,
+      });
       const header = reply.header;
       if (header['ok'] !== true) {
         const error = (header['error'] ?? {}) as { message?: unknown; code?: unknown };
         const code: ErrorCode = error.code === 'UNAVAILABLE' ? 'UNAVAILABLE' : 'INVALID_ARGUMENT';
-        throw new CranberriesError(code, `${request.label}: ${basename(request.modelPath)} failed to initialize: ${(typeof error.message === 'string' ? error.message : 'unknown error').slice(0, 2000)}`);
+        throw new CranberriesError(
+          code,
+          `${request.label}: ${basename(request.modelPath)} failed to initialize: ${(typeof error.message === 'string' ? error.message : 'unknown error').slice(0, 2000)}`,
+        );
       }
       return { process: stub, signature: header['signature'] ? parseSignature(header['signature'], request.label) : undefined };
     } catch (error) {

@@ -137,7 +137,10 @@ export class PythonInstance implements ModelInstance {
         if (!this.options.joinsBatch && parts.length > 1) {
           const rows = parts[i]![0]?.shape[0];
           if (found.shape[0] !== rows) {
-            throw new CranberriesError('INTERNAL', `${label}: output '${name.slice(0, 200)}' has ${found.shape[0] ?? 0} rows for a request of ${rows ?? 0} (a batching model answers each request with its own rows)`);
+            throw new CranberriesError(
+              'INTERNAL',
+              `${label}: output '${name.slice(0, 200)}' has ${found.shape[0] ?? 0} rows for a request of ${rows ?? 0} (a batching model answers each request with its own rows)`,
+            );
           }
         }
         return found;

@@ -43,12 +43,18 @@ test("the stub's stdout and stderr reach the server log with the model; unload r
   try {
     await mkdir(join(dir, '1'));
     await writeFile(join(dir, '1', 'model.py'), MODEL_PY);
-    const config: ModelConfig = parseModelConfig('name: "m"\nbackend: "python"\nmax_batch_size: 4\ninput [ { name: "X" data_type: TYPE_INT32 dims: [ 1 ] } ]\noutput [ { name: "Y" data_type: TYPE_INT32 dims: [ 1 ] } ]\n', 'm');
+    const config: ModelConfig = parseModelConfig(
+      'name: "m"\nbackend: "python"\nmax_batch_size: 4\ninput [ { name: "X" data_type: TYPE_INT32 dims: [ 1 ] } ]\noutput [ { name: "Y" data_type: TYPE_INT32 dims: [ 1 ] } ]\n',
+      'm',
+    );
     const { logger, lines } = memoryLogger();
     const backend = PythonBackend.family({ logger })[0]!;
     const loaded = await backend.load({ label: 'm/1', modelPath: join(dir, '1', 'model.py'), config, intraOpThreads: 1 });
     assert.deepEqual(loaded.signature.inputs, [{ name: 'X', datatype: 'INT32', shape: [-1, 1] }]);
-    const result = await loaded.instances[0]!.execute([[{ name: 'X', datatype: 'INT32', shape: [2, 1], data: new Int32Array([1, 2]) }], [{ name: 'X', datatype: 'INT32', shape: [1, 1], data: new Int32Array([7]) }]], ['Y']);
+    const result = await loaded.instances[0]!.execute(
+      [[{ name: 'X', datatype: 'INT32', shape: [2, 1], data: new Int32Array([1, 2]) }], [{ name: 'X', datatype: 'INT32', shape: [1, 1], data: new Int32Array([7]) }]],
+      ['Y'],
+    );
     assert.deepEqual(result.outputs, [{ name: 'Y', datatype: 'INT32', shape: [3, 1], data: new Int32Array([2, 3, 8]) }]);
     const pid = loaded.instances[0]!.pid!;
     await loaded.unload();
@@ -78,7 +84,10 @@ test('without scikit-learn installed, a model.joblib fails to load UNAVAILABLE, 
     const config = parseModelConfig('name: "m"\nbackend: "sklearn"\n', 'm');
     await assert.rejects(sklearn.load({ label: 'm/1', modelPath: join(dir, '1', 'model.joblib'), config, intraOpThreads: 1 }), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'UNAVAILABLE');
-      assert.match(error.message, /^m\/1: model\.joblib failed to initialize: scikit-learn is not installed for \/usr\/bin\/python3 \(Debian package python3-sklearn: apt-get install python3-sklearn\)/);
+      assert.match(
+        error.message,
+        /^m\/1: model\.joblib failed to initialize: scikit-learn is not installed for \/usr\/bin\/python3 \(Debian package python3-sklearn: apt-get install python3-sklearn\)/,
+      );
       return true;
     });
   } finally {

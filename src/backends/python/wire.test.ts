@@ -27,7 +27,10 @@ test('frames split at every byte boundary come out whole, tensors 8-aligned and 
     assert.equal(frames.length, 2, `split at ${split}`);
     for (const frame of frames) {
       const decoded = (frame.header['tensors'] as unknown[]).map((d) => decodeTensor(d, frame.body, 'test'));
-      assert.deepEqual(decoded, tensors.map((t) => ({ ...t, data: Array.isArray(t.data) ? t.data.map((e) => Buffer.from(e)) : t.data })));
+      assert.deepEqual(
+        decoded,
+        tensors.map((t) => ({ ...t, data: Array.isArray(t.data) ? t.data.map((e) => Buffer.from(e)) : t.data })),
+      );
       for (const d of frame.header['tensors'] as { offset: number }[]) assert.equal(d.offset % 8, 0);
     }
   }

@@ -73,7 +73,7 @@ describe('memory store: connection loss (test aids)', () => {
     await store.stop();
   });
 
-  it('stores copies: mutating the caller\'s or the returned buffer changes nothing stored', async () => {
+  it("stores copies: mutating the caller's or the returned buffer changes nothing stored", async () => {
     const store = new MemoryStore();
     await store.start();
     const data = new Uint8Array([1, 2, 3]);

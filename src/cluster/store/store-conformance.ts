@@ -128,7 +128,10 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       const third = await a.create(`${root}/s-`, bytes(''), 'ephemeral-sequential');
       for (const path of [first, second, third]) assert.match(path, new RegExp(`^${root}/s-\\d{10}$`));
       assert.ok(first < second && second < third, `${first} < ${second} < ${third}`);
-      assert.deepEqual(await b.children(root), [first, second, third].map((p) => p.slice(root.length + 1)));
+      assert.deepEqual(
+        await b.children(root),
+        [first, second, third].map((p) => p.slice(root.length + 1)),
+      );
     });
 
     test('children are names, sorted; a missing node has none', async () => {

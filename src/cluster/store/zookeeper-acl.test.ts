@@ -81,7 +81,7 @@ describe('ZooKeeper ACLs of the cluster nodes', () => {
     await zk?.close();
   });
 
-  it('a client without the credentials cannot create, set, delete or read the cluster\'s nodes', async () => {
+  it("a client without the credentials cannot create, set, delete or read the cluster's nodes", async () => {
     const stranger = await rawClient(zk.port);
     clients.push(stranger);
     const node = '/acl/cranberries/models/digits';

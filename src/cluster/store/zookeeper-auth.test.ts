@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { digestId, parseZooKeeperAuth, zooKeeperAuthFrom } from './zookeeper-auth.js';
 
 describe('ZooKeeper identity parsing', () => {
-  it('user:password, the password may hold colons; digest ids are ZooKeeper\'s', () => {
+  it("user:password, the password may hold colons; digest ids are ZooKeeper's", () => {
     assert.deepEqual(parseZooKeeperAuth('u:p:q'), { user: 'u', password: 'p:q' });
     assert.throws(() => parseZooKeeperAuth('nopassword'), /user:password/);
     assert.throws(() => parseZooKeeperAuth(':p'), /user:password/);

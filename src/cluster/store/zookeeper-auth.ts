@@ -31,7 +31,9 @@ export function parseZooKeeperAuth(text: string): ZooKeeperAuth {
 export function zooKeeperAuthFrom(options: { value?: string | undefined; file?: string | undefined; env?: NodeJS.ProcessEnv }): ZooKeeperAuth | undefined {
   if (options.value !== undefined) return parseZooKeeperAuth(options.value);
   if (options.file !== undefined) {
-    const line = readFileSync(options.file, 'utf8').split(/\r?\n/).find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    const line = readFileSync(options.file, 'utf8')
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
     if (line === undefined) throw new Error(`ZooKeeper auth file ${options.file} is empty`);
     return parseZooKeeperAuth(line);
   }

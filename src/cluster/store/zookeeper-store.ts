@@ -162,9 +162,7 @@ export class ZooKeeperStore implements CoordinationStore {
   }
 
   set(path: string, data: Uint8Array, expectedVersion?: number): Promise<number> {
-    return this.run<number>('set', path, (client, full, done) =>
-      client.setData(full, toBuffer(data), expectedVersion ?? -1, (error, stat: Stat) => done(error, error ? undefined : stat.version)),
-    );
+    return this.run<number>('set', path, (client, full, done) => client.setData(full, toBuffer(data), expectedVersion ?? -1, (error, stat: Stat) => done(error, error ? undefined : stat.version)));
   }
 
   async remove(path: string, options: { expectedVersion?: number; recursive?: boolean } = {}): Promise<void> {
@@ -341,9 +339,7 @@ export class ZooKeeperStore implements CoordinationStore {
   }
 
   private removeOne(path: string, expectedVersion: number | undefined): Promise<void> {
-    return this.run<void>('remove', path, (client, full, done) =>
-      client.remove(full, expectedVersion ?? -1, (error) => done(zooKeeperErrorCode(error) === Exception.NO_NODE ? null : error)),
-    );
+    return this.run<void>('remove', path, (client, full, done) => client.remove(full, expectedVersion ?? -1, (error) => done(zooKeeperErrorCode(error) === Exception.NO_NODE ? null : error)));
   }
 
   private createIfMissing(full: string, path: string): Promise<void> {

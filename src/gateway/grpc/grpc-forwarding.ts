@@ -77,12 +77,14 @@ const oipRoute: MessageRouter = (message) => {
   const model = requireModelName(route.model, 'model_name');
   return { model, version: decodeModelVersion(route.version, model), id: route.id, affinity: grpcSequenceKey(message) };
 };
-const tfRoute = (nested: boolean): MessageRouter => (message) => {
-  const spec = readTfModelSpec(message, nested);
-  if (spec.model === '') throw invalidArgument('model_spec.name is empty: name the model');
-  // A version label is resolved by the worker; any replica of the model knows the same labels.
-  return { model: spec.model, version: spec.label === undefined ? spec.version : undefined, id: '' };
-};
+const tfRoute =
+  (nested: boolean): MessageRouter =>
+  (message) => {
+    const spec = readTfModelSpec(message, nested);
+    if (spec.model === '') throw invalidArgument('model_spec.name is empty: name the model');
+    // A version label is resolved by the worker; any replica of the model knows the same labels.
+    return { model: spec.model, version: spec.label === undefined ? spec.version : undefined, id: '' };
+  };
 
 /** The unary methods relayed to a replica of their model, by path, with how each finds the model in its message. */
 export const RELAYED_UNARY_METHODS: ReadonlyMap<string, MessageRouter> = new Map<string, MessageRouter>([
@@ -93,7 +95,13 @@ export const RELAYED_UNARY_METHODS: ReadonlyMap<string, MessageRouter> = new Map
 ]);
 
 export function installGrpcForwarding(server: grpc.Server, options: GrpcForwardingOptions): void {
-  const replace = <Req, Res>(path: string, handler: grpc.handleUnaryCall<Req, Res> | grpc.handleBidiStreamingCall<Req, Res>, serialize: grpc.serialize<Res>, deserialize: grpc.deserialize<Req>, type: string): void => {
+  const replace = <Req, Res>(
+    path: string,
+    handler: grpc.handleUnaryCall<Req, Res> | grpc.handleBidiStreamingCall<Req, Res>,
+    serialize: grpc.serialize<Res>,
+    deserialize: grpc.deserialize<Req>,
+    type: string,
+  ): void => {
     server.unregister(path);
     server.register(path, handler, serialize, deserialize, type);
   };
@@ -102,9 +110,9 @@ export function installGrpcForwarding(server: grpc.Server, options: GrpcForwardi
   replace(`${OIP}/ModelStreamInfer`, relayStream(options), passThrough, passThrough, 'bidi');
   replace(
     `${MODEL_SERVICE}/HandleReloadConfigRequest`,
-    ((_call, callback) => {
+    (_call, callback) => {
       callback({ code: grpc.status.UNIMPLEMENTED, details: 'HandleReloadConfigRequest: change the deployed models through the cluster admin API of the gateway' });
-    }),
+    },
     passThrough,
     passThrough,
     'unary',

@@ -127,18 +127,30 @@ describe('GrpcFront', () => {
     };
     await named('w1', startWorker('w1'));
     await named('w2', startWorker('w2'));
-    await named('unavailable', startWorker('unavailable', (_call, callback) => callback({ code: grpc.status.UNAVAILABLE, details: 'the version is unloading' })));
-    await named('stale', startWorker('stale', (_call, callback) => callback({ code: grpc.status.NOT_FOUND, details: "Request for unknown model: 'm' is not found" })));
-    await named('bad', startWorker('bad', (_call, callback) => {
-      const trailing = new grpc.Metadata();
-      trailing.set('why', 'shape');
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: "input 'X': wrong shape", metadata: trailing });
-    }));
-    await named('silent', startWorker('silent', (call) => {
-      const deadline = call.getDeadline();
-      events.push(`silent got a deadline in ${(deadline instanceof Date ? deadline.getTime() : deadline) - Date.now()} ms`);
-      call.on('cancelled', () => events.push('silent cancelled'));
-    }));
+    await named(
+      'unavailable',
+      startWorker('unavailable', (_call, callback) => callback({ code: grpc.status.UNAVAILABLE, details: 'the version is unloading' })),
+    );
+    await named(
+      'stale',
+      startWorker('stale', (_call, callback) => callback({ code: grpc.status.NOT_FOUND, details: "Request for unknown model: 'm' is not found" })),
+    );
+    await named(
+      'bad',
+      startWorker('bad', (_call, callback) => {
+        const trailing = new grpc.Metadata();
+        trailing.set('why', 'shape');
+        callback({ code: grpc.status.INVALID_ARGUMENT, details: "input 'X': wrong shape", metadata: trailing });
+      }),
+    );
+    await named(
+      'silent',
+      startWorker('silent', (call) => {
+        const deadline = call.getDeadline();
+        events.push(`silent got a deadline in ${(deadline instanceof Date ? deadline.getTime() : deadline) - Date.now()} ms`);
+        call.on('cancelled', () => events.push('silent cancelled'));
+      }),
+    );
     await named('crashing', startCrashingWorker());
     workerAddress.set('gone', await closedPort());
     fallback = await grpcServer(
@@ -213,7 +225,7 @@ describe('GrpcFront', () => {
       assert.match(nameless.error?.details ?? '', /model_name/);
     }));
 
-  it("hands other methods, compressed and over-sized messages to grpc-js, which answers in its own words", () =>
+  it('hands other methods, compressed and over-sized messages to grpc-js, which answers in its own words', () =>
     relay(['w1'], async () => {
       events.length = 0;
       const live = await call(address, FALLBACK_ONLY, Buffer.alloc(0));

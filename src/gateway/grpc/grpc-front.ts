@@ -62,7 +62,21 @@ const DEADLINE_EXCEEDED = 4;
 const TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 /** Client headers not forwarded to a worker: set anew for the upstream call, or connection-specific. */
-const NOT_FORWARDED = new Set(['content-type', 'te', REQUEST_ID_HEADER, 'user-agent', 'grpc-timeout', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'http2-settings']);
+const NOT_FORWARDED = new Set([
+  'content-type',
+  'te',
+  REQUEST_ID_HEADER,
+  'user-agent',
+  'grpc-timeout',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'http2-settings',
+]);
 /** Answer headers not relayed: node:http2 sets its own, or they describe the worker's connection. */
 const NOT_RELAYED = new Set(['date', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'content-length']);
 
@@ -256,7 +270,7 @@ export class GrpcFront {
     });
     call.once('close', () => {
       if (call.rstCode === NGHTTP2_NO_ERROR || stream.closed || stream.destroyed) return;
-      if (!stream.headersSent) writeError(stream, unavailable('the gateway\'s gRPC service dropped the call'), undefined);
+      if (!stream.headersSent) writeError(stream, unavailable("the gateway's gRPC service dropped the call"), undefined);
       else stream.close(NGHTTP2_INTERNAL_ERROR);
     });
     stream.once('close', () => {

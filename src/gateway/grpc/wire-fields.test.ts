@@ -3,15 +3,7 @@ import { describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import { CranberriesError } from '../../core/errors.js';
 import { OIP_SERVICE_NAME, oipPackageDefinition, serviceDefinition, tfServingPackageDefinition } from '../../protocols/grpc/index.js';
-import {
-  isTrueBoolParameter,
-  lengthDelimited,
-  readInferRoute,
-  readTfModelSpec,
-  stringField,
-  trueBoolParameterEntry,
-  withoutMapEntry,
-} from './wire-fields.js';
+import { isTrueBoolParameter, lengthDelimited, readInferRoute, readTfModelSpec, stringField, trueBoolParameterEntry, withoutMapEntry } from './wire-fields.js';
 
 type Method = grpc.MethodDefinition<object, object>;
 const oip = serviceDefinition(oipPackageDefinition(), OIP_SERVICE_NAME);

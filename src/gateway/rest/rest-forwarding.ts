@@ -112,14 +112,14 @@ export function installRestForwarding(app: FastifyInstance, options: RestForward
       route.url === TF_SERVING_ROUTE
         ? relayTfServing
         : route.method === 'POST' && INFER_ROUTES.has(route.url)
-        ? relayInfer
-        : route.method === 'GET' && METADATA_ROUTES.has(route.url)
-          ? metadata
-          : route.method === 'GET' && CONFIG_ROUTES.has(route.url)
-            ? config
-            : route.method === 'GET' && STATS_ROUTES.has(route.url)
-              ? stats
-              : undefined;
+          ? relayInfer
+          : route.method === 'GET' && METADATA_ROUTES.has(route.url)
+            ? metadata
+            : route.method === 'GET' && CONFIG_ROUTES.has(route.url)
+              ? config
+              : route.method === 'GET' && STATS_ROUTES.has(route.url)
+                ? stats
+                : undefined;
     if (!hook) return;
     const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     route.onRequest = [...existing, hook];
@@ -131,14 +131,7 @@ export function installRestForwarding(app: FastifyInstance, options: RestForward
  * `anyWorkerIfUnknown`, a model (or version) the cluster does not know is asked of any worker, so
  * the "not found" answer comes in that API's own wording (TF Serving's differs from OIP's).
  */
-function relay(
-  options: RestForwardingOptions,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  model: string | undefined,
-  version: number | undefined,
-  anyWorkerIfUnknown = false,
-): void {
+function relay(options: RestForwardingOptions, request: FastifyRequest, reply: FastifyReply, model: string | undefined, version: number | undefined, anyWorkerIfUnknown = false): void {
   reply.hijack();
   relayRaw(options, request.raw, reply.raw, model, version, anyWorkerIfUnknown, request.id);
 }
@@ -196,12 +189,7 @@ export function relayRaw(
 }
 
 /** For `/v1/...` paths that name no model: any worker that is up answers them alike. */
-async function relayToAnyWorker(
-  options: RestForwardingOptions,
-  upstream: Parameters<HttpUpstreams['send']>[1],
-  requestId: string,
-  cancel: Cancellation,
-): Promise<UpstreamResponse> {
+async function relayToAnyWorker(options: RestForwardingOptions, upstream: Parameters<HttpUpstreams['send']>[1], requestId: string, cancel: Cancellation): Promise<UpstreamResponse> {
   const endpoint = options.service.anyUpEndpoint();
   if (!endpoint) throw withRequestId(new CranberriesError('UNAVAILABLE', 'no worker is reachable'), requestId);
   const outcome = await options.http.send(endpoint, upstream, cancel);

@@ -45,7 +45,12 @@ describe('EndpointTable', () => {
     assert.deepEqual(table.retainedVersions('m'), [2]);
     assert.equal(table.latestReadyVersion('m'), 1, 'a fresh version wins over a higher retained one');
     assert.deepEqual(table.readyVersions('m'), [1, 2]);
-    assert.ok(table.replicaStates('m').filter((r) => r.endpoint.nodeId === 'gone').every((r) => r.retained));
+    assert.ok(
+      table
+        .replicaStates('m')
+        .filter((r) => r.endpoint.nodeId === 'gone')
+        .every((r) => r.retained),
+    );
   });
 
   it('ignores a retained worker that is also fresh (it came back)', () => {

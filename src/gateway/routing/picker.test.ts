@@ -46,17 +46,37 @@ const cases: readonly PickCase[] = [
   { name: 'a READY replica of the version', table: twoReplicas, model: 'm', version: 1, down: ['w2'], expect: { node: 'w1', version: 1 } },
   { name: 'never a replica that is not READY', table: twoReplicas, model: 'm', version: 1, down: ['w1', 'w2'], expect: { fail: 'UNAVAILABLE', message: /no reachable replica \(2 READY, 2 down\)$/ } },
   { name: 'skips a replica already tried', table: twoReplicas, model: 'm', version: 1, exclude: ['w2'], expect: { node: 'w1', version: 1 } },
-  { name: 'down and tried, counted in the error', table: twoReplicas, model: 'm', version: 1, down: ['w1'], exclude: ['w2'], expect: { fail: 'UNAVAILABLE', message: /^Request for model 'm' version 1: no reachable replica \(2 READY, 1 down, 1 already tried\)$/ } },
+  {
+    name: 'down and tried, counted in the error',
+    table: twoReplicas,
+    model: 'm',
+    version: 1,
+    down: ['w1'],
+    exclude: ['w2'],
+    expect: { fail: 'UNAVAILABLE', message: /^Request for model 'm' version 1: no reachable replica \(2 READY, 1 down, 1 already tried\)$/ },
+  },
   { name: 'version-less: the highest READY version', table: versions, model: 'm', expect: { node: 'w1', version: 3 } },
   { name: 'version-less: the highest version with a usable replica', table: versions, model: 'm', down: ['w1'], expect: { node: 'w2', version: 2 } },
-  { name: 'version-less, every replica down: names the latest READY version', table: twoReplicas, model: 'm', down: ['w1', 'w2'], expect: { fail: 'UNAVAILABLE', message: /^Request for model 'm' version 1: no reachable replica \(2 READY, 2 down\)$/ } },
+  {
+    name: 'version-less, every replica down: names the latest READY version',
+    table: twoReplicas,
+    model: 'm',
+    down: ['w1', 'w2'],
+    expect: { fail: 'UNAVAILABLE', message: /^Request for model 'm' version 1: no reachable replica \(2 READY, 2 down\)$/ },
+  },
   { name: 'a fresh replica before a retained one', table: withRetained, model: 'm', expect: { node: 'fresh', version: 1 } },
   { name: 'a version only a retained worker has', table: withRetained, model: 'm', version: 2, expect: { node: 'old', version: 2 } },
   { name: 'retained when no fresh replica can serve: its highest version', table: withRetained, model: 'm', down: ['fresh'], expect: { node: 'old', version: 2 } },
   { name: 'unknown model', table: states, model: 'nope', expect: { fail: 'NOT_FOUND', message: /^Request for unknown model: 'nope' is not found$/ } },
   { name: 'unknown model, with a version', table: states, model: 'nope', version: 3, expect: { fail: 'NOT_FOUND', message: /^Request for unknown model: 'nope' is not found$/ } },
   { name: 'unknown version', table: states, model: 'm', version: 9, expect: { fail: 'NOT_FOUND', message: /^Request for unknown model: 'm' version 9 is not found$/ } },
-  { name: 'a version that is not READY, with its reason', table: states, model: 'm', version: 2, expect: { fail: 'UNAVAILABLE', message: /^Request for model 'm' version 2: the version is not at ready state \(UNAVAILABLE: load failed: bad file\)$/ } },
+  {
+    name: 'a version that is not READY, with its reason',
+    table: states,
+    model: 'm',
+    version: 2,
+    expect: { fail: 'UNAVAILABLE', message: /^Request for model 'm' version 2: the version is not at ready state \(UNAVAILABLE: load failed: bad file\)$/ },
+  },
   { name: 'no version READY yet', table: states, model: 'l', expect: { fail: 'UNAVAILABLE', message: /^Request for model 'l': no version is ready$/ } },
   { name: 'deployed, no replica placed', table: states, model: 'p', expect: { fail: 'UNAVAILABLE', message: /^Request for model 'p': no version is ready$/ } },
 ];
@@ -75,11 +95,18 @@ describe('Picker: what a pick comes to', () => {
         if (result.kind !== 'fail') return;
         assert.equal(result.error.code, c.expect.fail);
         assert.match(result.error.message, c.expect.message);
-        assert.equal(all.reduce((a, b) => a + b, 0), 0, 'a failed pick counts nothing');
+        assert.equal(
+          all.reduce((a, b) => a + b, 0),
+          0,
+          'a failed pick counts nothing',
+        );
       } else {
         assert.deepEqual(picked(result), c.expect);
         assert.equal(picker.outstanding(endpoint(c.expect.node).key), 1, 'the picked replica counts the request');
-        assert.equal(all.reduce((a, b) => a + b, 0), 1);
+        assert.equal(
+          all.reduce((a, b) => a + b, 0),
+          1,
+        );
       }
     });
   }
@@ -137,6 +164,9 @@ describe('resolveReadyVersion', () => {
     const loading = resolveReadyVersion(table, 'm', 6);
     assert.ok(loading.kind === 'fail' && loading.error.code === 'UNAVAILABLE' && /not at ready state \(LOADING\)/.test(loading.error.message));
     assert.equal(readyVersionOrThrow(table, 'm', undefined), 5);
-    assert.throws(() => readyVersionOrThrow(table, 'x', undefined), (error: unknown) => error instanceof CranberriesError && error.code === 'NOT_FOUND');
+    assert.throws(
+      () => readyVersionOrThrow(table, 'x', undefined),
+      (error: unknown) => error instanceof CranberriesError && error.code === 'NOT_FOUND',
+    );
   });
 });

@@ -30,9 +30,7 @@ export interface EndpointHealthView {
 }
 
 /** What a pick comes to: a replica (counted outstanding until `release`), or the error to answer. */
-export type PickResult =
-  | { readonly kind: 'pick'; readonly endpoint: Endpoint; readonly version: number }
-  | { readonly kind: 'fail'; readonly error: CranberriesError };
+export type PickResult = { readonly kind: 'pick'; readonly endpoint: Endpoint; readonly version: number } | { readonly kind: 'fail'; readonly error: CranberriesError };
 
 /** The version a request resolves to in a table, or why it resolves to none. */
 export type VersionResolution = { readonly kind: 'ready'; readonly version: number } | { readonly kind: 'fail'; readonly error: CranberriesError };
@@ -115,7 +113,11 @@ export class Picker {
 
   /** Least outstanding among usable candidates; ties broken uniformly at random. With a sticky key, the sequence's replica. */
   private choose(candidates: readonly Endpoint[], exclude: ReadonlySet<string> | undefined, sticky?: string): Endpoint | undefined {
-    if (sticky) return this.sticky.choose(sticky, candidates.filter((e) => !exclude?.has(e.key) && this.health.isUp(e.key)));
+    if (sticky)
+      return this.sticky.choose(
+        sticky,
+        candidates.filter((e) => !exclude?.has(e.key) && this.health.isUp(e.key)),
+      );
     let best: Endpoint | undefined;
     let bestLoad = Infinity;
     let ties = 0;

@@ -72,7 +72,7 @@ describe('RequestRouter', () => {
     assert.deepEqual(events, ['w1:reset', 'retry:reset', 'w1:ok']);
   });
 
-  it('retries a 503 elsewhere, and returns the worker\'s own 503 when it cannot', async () => {
+  it("retries a 503 elsewhere, and returns the worker's own 503 when it cannot", async () => {
     const { router, health } = setup(two);
     const tried: string[] = [];
     const answer = await router.route({ model: 'm', requestId: 'r' }, (e) => {
@@ -112,7 +112,10 @@ describe('RequestRouter', () => {
     assert.equal(events.filter((e) => e === 'retry:reset').length, 1);
     events.length = 0;
     await assert.rejects(router.route({ model: 'm', requestId: 'b' }, attempt), /retry budget exhausted \(request id: b\)/);
-    assert.deepEqual(events.filter((e) => !e.includes(':')), ['budget']);
+    assert.deepEqual(
+      events.filter((e) => !e.includes(':')),
+      ['budget'],
+    );
     health.stop();
   });
 
@@ -131,8 +134,11 @@ describe('RequestRouter', () => {
 
   it('adds the request id to pick errors', async () => {
     const { router } = setup(two);
-    await assert.rejects(router.route({ model: 'nope', requestId: 'id-1' }, () => Promise.resolve(ok('x'))), (error: unknown) => {
-      return error instanceof CranberriesError && error.code === 'NOT_FOUND' && error.message === "Request for unknown model: 'nope' is not found (request id: id-1)";
-    });
+    await assert.rejects(
+      router.route({ model: 'nope', requestId: 'id-1' }, () => Promise.resolve(ok('x'))),
+      (error: unknown) => {
+        return error instanceof CranberriesError && error.code === 'NOT_FOUND' && error.message === "Request for unknown model: 'nope' is not found (request id: id-1)";
+      },
+    );
   });
 });

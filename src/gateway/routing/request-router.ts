@@ -124,9 +124,6 @@ export class RequestRouter {
   private giveUp<T>(target: RouteTarget, endpoint: Endpoint, outcome: AttemptOutcome<T> & { ok: false }, why?: string): T {
     if (outcome.answer !== undefined) return outcome.answer;
     const version = target.version === undefined ? '' : ` version ${target.version}`;
-    throw unavailable(
-      `Request for model '${target.model}'${version}: worker ${endpoint.nodeId} could not serve it (${outcome.detail})` +
-        `${why ? `; ${why}` : ''} (request id: ${target.requestId})`,
-    );
+    throw unavailable(`Request for model '${target.model}'${version}: worker ${endpoint.nodeId} could not serve it (${outcome.detail})` + `${why ? `; ${why}` : ''} (request id: ${target.requestId})`);
   }
 }

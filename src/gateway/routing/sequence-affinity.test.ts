@@ -64,7 +64,13 @@ describe('SequenceOrder', () => {
     const order = new SequenceOrder();
     const log: string[] = [];
     const task = (name: string, ms: number) => () => new Promise<string>((resolve) => setTimeout(() => (log.push(name), resolve(name)), ms));
-    const results = await Promise.all([order.run('k', task('k1', 30)), order.run('k', task('k2', 1)), order.run(undefined, task('free', 5)), order.run('k', () => Promise.reject(new Error('k3'))).catch((e: Error) => e.message), order.run('k', task('k4', 1))]);
+    const results = await Promise.all([
+      order.run('k', task('k1', 30)),
+      order.run('k', task('k2', 1)),
+      order.run(undefined, task('free', 5)),
+      order.run('k', () => Promise.reject(new Error('k3'))).catch((e: Error) => e.message),
+      order.run('k', task('k4', 1)),
+    ]);
     assert.deepEqual(results, ['k1', 'k2', 'free', 'k3', 'k4']);
     assert.deepEqual(log, ['free', 'k1', 'k2', 'k4']);
   });

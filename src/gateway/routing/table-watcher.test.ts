@@ -118,7 +118,10 @@ describe('TableWatcher', () => {
       await watcher.start();
       w1.expireSession(); // its ephemeral nodes vanish
       const during = await tableWhere(watcher, (t) => readyOn(t, 'm', 1).length === 1, 'w1 left the fresh tier');
-      assert.deepEqual(during.replicas('m', 1).retained.map((e) => e.nodeId), ['w1']);
+      assert.deepEqual(
+        during.replicas('m', 1).retained.map((e) => e.nodeId),
+        ['w1'],
+      );
       await register(w1, 'w1', 9000, { m: { '1': 'READY' } });
       const after = await tableWhere(watcher, (t) => readyOn(t, 'm', 1).length === 2, 'w1 is back');
       assert.deepEqual(after.replicas('m', 1).retained, []);

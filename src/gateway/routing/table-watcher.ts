@@ -107,7 +107,10 @@ export class TableWatcher implements Lifecycle {
 
   private watchPath(path: string): void {
     if (this.unwatch.has(path)) return;
-    this.unwatch.set(path, this.options.store.watch(path, () => void this.refresh()));
+    this.unwatch.set(
+      path,
+      this.options.store.watch(path, () => void this.refresh()),
+    );
   }
 
   private async readLoop(): Promise<void> {

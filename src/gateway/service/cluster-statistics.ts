@@ -32,10 +32,7 @@ export class ClusterStatistics {
     const table = this.options.table();
     if (model !== undefined && version !== undefined) readyVersionOrThrow(table, model, version);
     if (model !== undefined && !table.hasModel(model)) throw notFound(`Request for unknown model: '${model}' is not found`);
-    const path =
-      model === undefined
-        ? '/v2/models/stats'
-        : `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${version}`}/stats`;
+    const path = model === undefined ? '/v2/models/stats' : `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${version}`}/stats`;
     const reports = await Promise.all(
       table.endpoints.map(async (endpoint) => {
         if (!this.options.health.isUp(endpoint.key)) return [];

@@ -58,7 +58,14 @@ export function decodeInferResponseMessage(bytes: Buffer): InferenceResponse {
 
 /** What decoded infer asks of a worker's gRPC port: one unary call (the gRPC lane's `GrpcUpstreams`). */
 export interface WorkerUnaryCalls {
-  unary(endpoint: Endpoint, path: string, message: Buffer, metadata: grpc.Metadata, options: { readonly deadline?: grpc.Deadline | undefined }, cancel?: Cancellation): Promise<AttemptOutcome<GrpcAnswer>>;
+  unary(
+    endpoint: Endpoint,
+    path: string,
+    message: Buffer,
+    metadata: grpc.Metadata,
+    options: { readonly deadline?: grpc.Deadline | undefined },
+    cancel?: Cancellation,
+  ): Promise<AttemptOutcome<GrpcAnswer>>;
 }
 
 export interface DecodedInferOptions {

@@ -16,15 +16,7 @@ import type { Logger } from 'pino';
 import type { EventChannel } from '../../core/events.js';
 import type { ModelConfig } from '../../repository/model-config.js';
 import type { InferenceRequest, InferenceResponse } from '../../serving/inference.js';
-import type {
-  InferenceService,
-  LoadModelOptions,
-  ModelIndexEntry,
-  ModelMetadata,
-  ModelStatistics,
-  RequestContext,
-  ServerMetadata,
-} from '../../serving/inference-service.js';
+import type { InferenceService, LoadModelOptions, ModelIndexEntry, ModelMetadata, ModelStatistics, RequestContext, ServerMetadata } from '../../serving/inference-service.js';
 import type { Endpoint, EndpointHealthView, EndpointTable, RequestRouter } from '../routing/index.js';
 import { ClusterStatistics } from './cluster-statistics.js';
 import { DecodedInfer, type WorkerUnaryCalls } from './decoded-infer.js';

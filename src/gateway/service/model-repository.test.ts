@@ -22,10 +22,7 @@ function setup(initial: EndpointTable, control?: ModelControl, controlTimeoutMs 
 
 describe('ModelRepository', () => {
   it('indexes each version once, with the best state any replica reports', async () => {
-    const table = tableOf(
-      { w1: { m: { 1: 'READY', 2: { state: 'UNAVAILABLE', reason: 'load failed' } } }, w2: { m: { 1: 'LOADING', 2: 'LOADING' } } },
-      { deployments: { m: 2, pending: 1 } },
-    );
+    const table = tableOf({ w1: { m: { 1: 'READY', 2: { state: 'UNAVAILABLE', reason: 'load failed' } } }, w2: { m: { 1: 'LOADING', 2: 'LOADING' } } }, { deployments: { m: 2, pending: 1 } });
     const control: ModelControl = { load: () => Promise.resolve(), unload: () => Promise.resolve(), pendingReason: () => Promise.resolve('not enough memory') };
     const { repository } = setup(table, control);
     assert.deepEqual(await repository.repositoryIndex(false), [
@@ -58,6 +55,9 @@ describe('ModelRepository', () => {
     const { repository } = setup(tableOf({ w1: {} }), control, 50);
     await assert.rejects(repository.loadModel('m', { files: new Map([['1/model.onnx', Buffer.alloc(1)]]) }), /not supported through the gateway/);
     await assert.rejects(repository.unloadModel('nope'), (error: unknown) => error instanceof CranberriesError && error.code === 'NOT_FOUND');
-    await assert.rejects(repository.loadModel('m'), (error: unknown) => error instanceof CranberriesError && error.code === 'UNAVAILABLE' && /no replica became READY \(no worker fits\)/.test(error.message));
+    await assert.rejects(
+      repository.loadModel('m'),
+      (error: unknown) => error instanceof CranberriesError && error.code === 'UNAVAILABLE' && /no replica became READY \(no worker fits\)/.test(error.message),
+    );
   });
 });

@@ -48,7 +48,10 @@ export class ModelRepository {
   async loadModel(model: string, options?: LoadModelOptions): Promise<void> {
     const control = this.requireControl();
     if (options?.config !== undefined || (options?.files?.size ?? 0) > 0) {
-      throw new CranberriesError('UNIMPLEMENTED', `failed to load '${model}': configuration and file overrides are not supported through the gateway; add the model to the repository the workers share`);
+      throw new CranberriesError(
+        'UNIMPLEMENTED',
+        `failed to load '${model}': configuration and file overrides are not supported through the gateway; add the model to the repository the workers share`,
+      );
     }
     await control.load(model);
     await this.waitFor(

@@ -29,8 +29,19 @@ function stats(name: string, version: string, n: number, lastInference: number, 
 describe('mergeStatistics', () => {
   it('sums counts and durations per model version across workers, keeping the latest inference time', () => {
     const merged = mergeStatistics([
-      [stats('m', '1', 10, 1000, [[1, 5], [4, 2]])],
-      [stats('m', '1', 5, 3000, [[4, 1], [8, 1]]), stats('m', '2', 1, 10)],
+      [
+        stats('m', '1', 10, 1000, [
+          [1, 5],
+          [4, 2],
+        ]),
+      ],
+      [
+        stats('m', '1', 5, 3000, [
+          [4, 1],
+          [8, 1],
+        ]),
+        stats('m', '2', 1, 10),
+      ],
     ]);
     assert.equal(merged.length, 2);
     const [v1, v2] = merged;

@@ -92,7 +92,7 @@ export interface ListenerLimitFlags {
 export function addListenerLimitFlags(command: Command, options: { grpc: boolean } = { grpc: true }): Command {
   const { http, grpc } = DEFAULT_LISTENER_LIMITS;
   command
-    .option('--http-header-timeout-secs <s>', 'a request\'s headers must arrive within this time, else 408 and the connection is closed', positiveSeconds, http.headerTimeoutMs / 1000)
+    .option('--http-header-timeout-secs <s>', "a request's headers must arrive within this time, else 408 and the connection is closed", positiveSeconds, http.headerTimeoutMs / 1000)
     .option('--http-request-timeout-secs <s>', 'a whole request (headers and body) must arrive within this time, else 408 and the connection is closed', positiveSeconds, http.requestTimeoutMs / 1000)
     .option('--http-idle-timeout-secs <s>', 'close an idle keep-alive connection after this time', positiveSeconds, http.idleTimeoutMs / 1000)
     .option('--http-max-connections <n>', 'HTTP connections at once per listener; more are closed when accepted (0 = no limit)', wholeNumber, http.maxConnections)

@@ -31,8 +31,7 @@ export function callContext(call: SurfaceCall): CallContext {
   setMaxListeners(0, controller.signal);
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-  const deadlineExceeded = (): void =>
-    controller.abort(new CranberriesError('DEADLINE_EXCEEDED', 'the call deadline passed before the work finished'));
+  const deadlineExceeded = (): void => controller.abort(new CranberriesError('DEADLINE_EXCEEDED', 'the call deadline passed before the work finished'));
   // grpc-js itself ends calls whose deadline passes and reports that as 'cancelled' too.
   const onCancelled = (): void => {
     if (Date.now() >= deadlineMs - DEADLINE_SLACK_MS) deadlineExceeded();

@@ -63,7 +63,10 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   const served = new Set<string>([OIP_SERVICE_NAME, ...extras.map((extra) => extra.name)]);
 
   const definitions = oipPackageDefinition();
-  server.addService(withTolerantDeserializers(serviceDefinition(definitions, OIP_SERVICE_NAME)), createOipImplementation(service, logger, options.logSettings ?? logSettingsOf(logger), options.sharedMemory && { regions: options.sharedMemory, maxInputBytes: maxMessageBytes }));
+  server.addService(
+    withTolerantDeserializers(serviceDefinition(definitions, OIP_SERVICE_NAME)),
+    createOipImplementation(service, logger, options.logSettings ?? logSettingsOf(logger), options.sharedMemory && { regions: options.sharedMemory, maxInputBytes: maxMessageBytes }),
+  );
   server.addService(withTolerantDeserializers(serviceDefinition(definitions, HEALTH_SERVICE_NAME)), createHealthImplementation(service, served));
   for (const extra of extras) server.addService(withTolerantDeserializers(extra.definition), extra.implementation);
   return server;

@@ -44,9 +44,7 @@ export async function startTestServer(service: InferenceService, maxMessageBytes
     unary<Res>(rpc: string, request: object, options: grpc.CallOptions = {}): Promise<Res> {
       const m = method(rpc);
       return new Promise<Res>((resolve, reject) => {
-        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, new grpc.Metadata(), options, (error, value) =>
-          error ? reject(error) : resolve(value as Res),
-        );
+        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, new grpc.Metadata(), options, (error, value) => (error ? reject(error) : resolve(value as Res)));
       });
     },
     stream<Req, Res>(rpc: string): grpc.ClientDuplexStream<Req, Res> {

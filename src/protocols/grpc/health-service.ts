@@ -10,10 +10,7 @@ export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 
 type ServingStatus = 'SERVING' | 'NOT_SERVING';
 
-export function createHealthImplementation(
-  service: InferenceService,
-  servedServices: ReadonlySet<string>,
-): grpc.UntypedServiceImplementation {
+export function createHealthImplementation(service: InferenceService, servedServices: ReadonlySet<string>): grpc.UntypedServiceImplementation {
   const Check: grpc.handleUnaryCall<{ service: string }, { status: ServingStatus }> = (call, callback) => {
     const name = call.request.service;
     if (name !== '' && !servedServices.has(name)) {

@@ -27,10 +27,12 @@ function prefaceOnly(port: number): Promise<{ socket: Socket; closed: Promise<nu
   socket.on('error', () => undefined);
   socket.on('data', () => undefined);
   const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
-  return new Promise((resolve) => socket.once('connect', () => {
-    socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-    resolve({ socket, closed });
-  }));
+  return new Promise((resolve) =>
+    socket.once('connect', () => {
+      socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+      resolve({ socket, closed });
+    }),
+  );
 }
 
 test('preface-only connections are closed after the idle timeout; a connection with a call stays', async () => {

@@ -30,7 +30,13 @@ export function applyHttp2SessionLimits(server: Http2Server, limits: GrpcListene
 
 function guardSession(session: Http2Session, limits: GrpcListenerLimits): void {
   // One slot per purpose, so a long-lived session holds a bounded number of timers.
-  const timers: Record<'idle' | 'ping' | 'pingDeadline' | 'age' | 'grace', NodeJS.Timeout | undefined> = { idle: undefined, ping: undefined, pingDeadline: undefined, age: undefined, grace: undefined };
+  const timers: Record<'idle' | 'ping' | 'pingDeadline' | 'age' | 'grace', NodeJS.Timeout | undefined> = {
+    idle: undefined,
+    ping: undefined,
+    pingDeadline: undefined,
+    age: undefined,
+    grace: undefined,
+  };
   const set = (slot: keyof typeof timers, ms: number, run: () => void): void => {
     clearTimeout(timers[slot]);
     const timer = setTimeout(run, ms);

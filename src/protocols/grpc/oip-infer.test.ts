@@ -119,7 +119,12 @@ describe('gRPC ModelInfer', () => {
       const tensor = seen.inputs[i];
       assert.ok(tensor);
       assert.deepEqual([tensor.name, tensor.datatype, tensor.shape], [`in_${c.datatype}`, c.datatype, [2]]);
-      if (Array.isArray(c.data)) assert.deepEqual((tensor.data as Uint8Array[]).map((e) => Buffer.from(e)), c.data, c.datatype);
+      if (Array.isArray(c.data))
+        assert.deepEqual(
+          (tensor.data as Uint8Array[]).map((e) => Buffer.from(e)),
+          c.data,
+          c.datatype,
+        );
       else assert.deepEqual(tensor.data, c.data, c.datatype);
     });
 
@@ -156,7 +161,10 @@ describe('gRPC ModelInfer', () => {
     assert.deepEqual(a?.shape, [2, 3]);
     assert.deepEqual(h?.data, new Uint16Array([0x3c00, 0xc000]));
     assert.deepEqual(b?.data, new Uint16Array([0x3f80]));
-    assert.deepEqual((s?.data as Uint8Array[]).map((e) => Buffer.from(e).toString()), ['xyz']);
+    assert.deepEqual(
+      (s?.data as Uint8Array[]).map((e) => Buffer.from(e).toString()),
+      ['xyz'],
+    );
     assert.equal(fake.inferCalls[0]?.request.version, undefined, 'empty model_version leaves the choice to the server');
     assert.deepEqual(response.raw_output_contents, [fp32, fp16, bf16, bytes]);
     assert.deepEqual(
@@ -306,8 +314,7 @@ describe('gRPC ModelInfer', () => {
   });
 
   it('refuses a response above maxMessageBytes with RESOURCE_EXHAUSTED', async () => {
-    fake.inferHandler = (request) =>
-      Promise.resolve({ model: request.model, version: 1, outputs: [{ name: 'y', datatype: 'UINT8', shape: [300 * 1024], data: new Uint8Array(300 * 1024) }] });
+    fake.inferHandler = (request) => Promise.resolve({ model: request.model, version: 1, outputs: [{ name: 'y', datatype: 'UINT8', shape: [300 * 1024], data: new Uint8Array(300 * 1024) }] });
     const failure = await statusOf(infer({ model_name: 'm', inputs: [] }));
     assert.equal(failure.code, status.RESOURCE_EXHAUSTED);
   });

@@ -30,10 +30,25 @@ test('LogSettings answers every setting, typed as Triton types them', () => {
 
 test('a value of the wrong type, or none, is INVALID_ARGUMENT; log_file is UNIMPLEMENTED', () => {
   const s = settings();
-  assert.equal(codeOf(() => handleLogSettings(s, { settings: { log_info: { string_param: 'true', parameter_choice: 'string_param' } } })), "INVALID_ARGUMENT: expect boolean for 'log_info'");
-  assert.equal(codeOf(() => handleLogSettings(s, { settings: { log_verbose_level: { bool_param: true, parameter_choice: 'bool_param' } } })), "INVALID_ARGUMENT: expect uint32 for 'log_verbose_level'");
-  assert.equal(codeOf(() => handleLogSettings(s, { settings: { log_error: {} } })), "INVALID_ARGUMENT: expect boolean for 'log_error'");
-  assert.match(codeOf(() => handleLogSettings(s, { settings: { log_file: { string_param: '', parameter_choice: 'string_param' } } })), /^UNIMPLEMENTED: log file location/);
-  assert.match(codeOf(() => handleLogSettings(s, { settings: { nope: { bool_param: true, parameter_choice: 'bool_param' } } })), /^INVALID_ARGUMENT: unknown log setting 'nope'/);
+  assert.equal(
+    codeOf(() => handleLogSettings(s, { settings: { log_info: { string_param: 'true', parameter_choice: 'string_param' } } })),
+    "INVALID_ARGUMENT: expect boolean for 'log_info'",
+  );
+  assert.equal(
+    codeOf(() => handleLogSettings(s, { settings: { log_verbose_level: { bool_param: true, parameter_choice: 'bool_param' } } })),
+    "INVALID_ARGUMENT: expect uint32 for 'log_verbose_level'",
+  );
+  assert.equal(
+    codeOf(() => handleLogSettings(s, { settings: { log_error: {} } })),
+    "INVALID_ARGUMENT: expect boolean for 'log_error'",
+  );
+  assert.match(
+    codeOf(() => handleLogSettings(s, { settings: { log_file: { string_param: '', parameter_choice: 'string_param' } } })),
+    /^UNIMPLEMENTED: log file location/,
+  );
+  assert.match(
+    codeOf(() => handleLogSettings(s, { settings: { nope: { bool_param: true, parameter_choice: 'bool_param' } } })),
+    /^INVALID_ARGUMENT: unknown log setting 'nope'/,
+  );
   assert.equal(s.snapshot().log_verbose_level, 0);
 });

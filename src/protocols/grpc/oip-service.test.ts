@@ -166,9 +166,7 @@ describe('gRPC inference service RPCs', () => {
     const inference = entry?.['inference_stats'] as Record<string, unknown>;
     assert.deepEqual(inference['success'], { count: '3', ns: '3000' });
     assert.deepEqual(inference['compute_output'], { count: '3', ns: '33' });
-    assert.deepEqual(entry?.['batch_stats'], [
-      { batch_size: '4', compute_input: { count: '3', ns: '1' }, compute_infer: { count: '3', ns: '2' }, compute_output: { count: '3', ns: '3' } },
-    ]);
+    assert.deepEqual(entry?.['batch_stats'], [{ batch_size: '4', compute_input: { count: '3', ns: '1' }, compute_infer: { count: '3', ns: '2' }, compute_output: { count: '3', ns: '3' } }]);
     assert.equal((await statusOf(t.unary('ModelStatistics', { name: 'nope' }))).code, grpc.status.NOT_FOUND);
     assert.equal((await statusOf(t.unary('ModelStatistics', { version: '1' }))).code, grpc.status.INVALID_ARGUMENT);
   });
@@ -199,7 +197,10 @@ describe('gRPC inference service RPCs', () => {
     const [load] = fake.loadCalls;
     assert.equal(load?.model, 'new');
     assert.equal(load?.options?.config, '{"backend":"onnxruntime"}');
-    assert.deepEqual([...(load?.options?.files ?? new Map<string, Uint8Array>()).entries()].map(([k, v]) => [k, Buffer.from(v)]), [['1/model.onnx', onnx]]);
+    assert.deepEqual(
+      [...(load?.options?.files ?? new Map<string, Uint8Array>()).entries()].map(([k, v]) => [k, Buffer.from(v)]),
+      [['1/model.onnx', onnx]],
+    );
 
     await t.unary('RepositoryModelLoad', { model_name: 'plain' });
     assert.deepEqual(fake.loadCalls[1], { model: 'plain', options: {} });
@@ -211,9 +212,7 @@ describe('gRPC inference service RPCs', () => {
     assert.match(noConfig.details, /need a 'config' parameter/);
     const bytesConfig = await statusOf(t.unary('RepositoryModelLoad', { model_name: 'x', parameters: { config: { bytes_param: Buffer.from('{}') } } }));
     assert.match(bytesConfig.details, /'config' must be a string_param/);
-    const stringFile = await statusOf(
-      t.unary('RepositoryModelLoad', { model_name: 'x', parameters: { config: { string_param: '{}' }, 'file:1/model.onnx': { string_param: 'abc' } } }),
-    );
+    const stringFile = await statusOf(t.unary('RepositoryModelLoad', { model_name: 'x', parameters: { config: { string_param: '{}' }, 'file:1/model.onnx': { string_param: 'abc' } } }));
     assert.match(stringFile.details, /'file:1\/model.onnx' must be a bytes_param/);
     assert.equal((await statusOf(t.unary('RepositoryModelLoad', { model_name: '' }))).code, grpc.status.INVALID_ARGUMENT);
     assert.equal(fake.loadCalls.length, 0);
@@ -239,9 +238,7 @@ describe('gRPC inference service RPCs', () => {
   });
 
   it('answers UNIMPLEMENTED for log RPCs', async () => {
-    const rpcs = [
-      'LogSettings',
-    ];
+    const rpcs = ['LogSettings'];
     for (const rpc of rpcs) {
       const failure = await statusOf(t.unary(rpc, {}));
       assert.equal(failure.code, grpc.status.UNIMPLEMENTED, rpc);

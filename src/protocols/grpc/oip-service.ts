@@ -53,11 +53,7 @@ export const OIP_SERVICE_NAME = 'inference.GRPCInferenceService';
 type Empty = Record<string, never>;
 
 /** Wraps a sync or async handler into a grpc-js unary handler that maps every failure to a status. */
-function unary<Req, Res>(
-  rpc: string,
-  logger: Logger | undefined,
-  handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>,
-): grpc.handleUnaryCall<Req, Res> {
+function unary<Req, Res>(rpc: string, logger: Logger | undefined, handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const fail = (error: unknown): void => {
       logFailure(logger, rpc, error);
@@ -212,8 +208,6 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
       const answer = traceSettingCall(service, request.model_name === '' ? undefined : request.model_name, entries.length > 0 ? new Map(entries) : undefined);
       return { settings: Object.fromEntries(Object.entries(answer).map(([name, value]) => [name, { value: typeof value === 'string' ? [value] : value }])) };
     }),
-    LogSettings: logSettings
-      ? unary<WireLogSettings, WireLogSettings>('LogSettings', logger, (request) => handleLogSettings(logSettings, request))
-      : unimplemented('LogSettings', 'logging'),
+    LogSettings: logSettings ? unary<WireLogSettings, WireLogSettings>('LogSettings', logger, (request) => handleLogSettings(logSettings, request)) : unimplemented('LogSettings', 'logging'),
   };
 }

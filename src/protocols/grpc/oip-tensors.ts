@@ -18,16 +18,7 @@ import { SHARED_MEMORY_PARAMETERS, sharedMemoryRefOf, type SharedMemoryRef, type
 
 type ContentsField = keyof WireTensorContents;
 
-const CONTENTS_FIELDS: readonly ContentsField[] = [
-  'bool_contents',
-  'int_contents',
-  'int64_contents',
-  'uint_contents',
-  'uint64_contents',
-  'fp32_contents',
-  'fp64_contents',
-  'bytes_contents',
-];
+const CONTENTS_FIELDS: readonly ContentsField[] = ['bool_contents', 'int_contents', 'int64_contents', 'uint_contents', 'uint64_contents', 'fp32_contents', 'fp64_contents', 'bytes_contents'];
 
 /** The typed list of each datatype; undefined for the raw-only FP16 and BF16. */
 const TYPED_FIELD: Readonly<Record<DataType, ContentsField | undefined>> = {
@@ -82,11 +73,7 @@ export function decodeShape(shape: readonly WireInt64[], tensorName: string): nu
  * used). With `sharedMemory`, inputs may name a region; they take no `raw_input_contents` entry
  * (as in Triton), so the entries belong to the other inputs, in order.
  */
-export function decodeInputTensors(
-  inputs: readonly WireInferInputTensor[],
-  raw: readonly Uint8Array[] | undefined,
-  sharedMemory?: SharedMemoryUse,
-): Tensor[] {
+export function decodeInputTensors(inputs: readonly WireInferInputTensor[], raw: readonly Uint8Array[] | undefined, sharedMemory?: SharedMemoryUse): Tensor[] {
   const refs = sharedMemory === undefined ? undefined : inputs.map((input) => sharedMemoryRefOfTensor(input.name, input.parameters));
   const inline = refs === undefined ? inputs.length : refs.filter((ref) => ref === undefined).length;
   const useRaw = raw !== undefined && raw.length > 0;
@@ -133,8 +120,7 @@ export function sharedMemoryRefOfTensor(tensor: string, parameters: WireParamete
   const region = typed('shared_memory_region', 'string_param');
   const offset = typed('shared_memory_offset', 'int64_param');
   const byteSize = typed('shared_memory_byte_size', 'int64_param');
-  const number = (parameter: WireInferParameter | undefined): number | undefined =>
-    parameter === undefined ? undefined : Number(parameter.int64_param ?? 0);
+  const number = (parameter: WireInferParameter | undefined): number | undefined => (parameter === undefined ? undefined : Number(parameter.int64_param ?? 0));
   return sharedMemoryRefOf(tensor, region === undefined ? undefined : (region.string_param ?? ''), number(offset), number(byteSize));
 }
 
@@ -161,13 +147,7 @@ function populatedFields(contents: WireTensorContents | null | undefined): Conte
   return CONTENTS_FIELDS.filter((field) => (contents[field]?.length ?? 0) > 0);
 }
 
-function decodeTypedContents(
-  name: string,
-  datatype: DataType,
-  shape: readonly number[],
-  contents: WireTensorContents,
-  populated: readonly ContentsField[],
-): TensorData {
+function decodeTypedContents(name: string, datatype: DataType, shape: readonly number[], contents: WireTensorContents, populated: readonly ContentsField[]): TensorData {
   const where = `input ${quoteInput(name)}`;
   const field = TYPED_FIELD[datatype];
   if (field === undefined) throw invalidArgument(`${where}: ${datatype} data can only be sent in raw_input_contents`);
@@ -209,14 +189,7 @@ function decodeTypedContents(
 }
 
 /** The wire list is int32/uint32; narrower datatypes must not silently wrap. */
-function checkedIntegers<T extends Int8Array | Int16Array | Uint8Array | Uint16Array>(
-  target: T,
-  values: readonly number[] | undefined,
-  min: number,
-  max: number,
-  name: string,
-  datatype: DataType,
-): T {
+function checkedIntegers<T extends Int8Array | Int16Array | Uint8Array | Uint16Array>(target: T, values: readonly number[] | undefined, min: number, max: number, name: string, datatype: DataType): T {
   if (values === undefined) return target;
   for (let i = 0; i < values.length; i++) {
     const value = values[i] as number;

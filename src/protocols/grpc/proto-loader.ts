@@ -43,10 +43,7 @@ function findProtoRoot(): string {
 export const PROTO_ROOT: string = findProtoRoot();
 
 export const OIP_PROTO_FILES: readonly string[] = ['grpc_service.proto', 'health.proto'];
-export const TF_SERVING_PROTO_FILES: readonly string[] = [
-  'tensorflow_serving/apis/prediction_service.proto',
-  'tensorflow_serving/apis/model_service.proto',
-];
+export const TF_SERVING_PROTO_FILES: readonly string[] = ['tensorflow_serving/apis/prediction_service.proto', 'tensorflow_serving/apis/model_service.proto'];
 
 function loadPackage(files: readonly string[]): protoLoader.PackageDefinition {
   return protoLoader.loadSync([...files], { ...PROTO_LOAD_OPTIONS, includeDirs: [PROTO_ROOT] });

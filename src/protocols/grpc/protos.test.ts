@@ -44,10 +44,26 @@ describe('proto files', () => {
   it('declare every RPC of the inference service with the right streaming kind', () => {
     const methods = serviceDefinition(oipPackageDefinition(), 'inference.GRPCInferenceService');
     const expected = [
-      'ServerLive', 'ServerReady', 'ModelReady', 'ServerMetadata', 'ModelMetadata', 'ModelInfer', 'ModelStreamInfer',
-      'ModelConfig', 'ModelStatistics', 'RepositoryIndex', 'RepositoryModelLoad', 'RepositoryModelUnload',
-      'SystemSharedMemoryStatus', 'SystemSharedMemoryRegister', 'SystemSharedMemoryUnregister',
-      'CudaSharedMemoryStatus', 'CudaSharedMemoryRegister', 'CudaSharedMemoryUnregister', 'TraceSetting', 'LogSettings',
+      'ServerLive',
+      'ServerReady',
+      'ModelReady',
+      'ServerMetadata',
+      'ModelMetadata',
+      'ModelInfer',
+      'ModelStreamInfer',
+      'ModelConfig',
+      'ModelStatistics',
+      'RepositoryIndex',
+      'RepositoryModelLoad',
+      'RepositoryModelUnload',
+      'SystemSharedMemoryStatus',
+      'SystemSharedMemoryRegister',
+      'SystemSharedMemoryUnregister',
+      'CudaSharedMemoryStatus',
+      'CudaSharedMemoryRegister',
+      'CudaSharedMemoryUnregister',
+      'TraceSetting',
+      'LogSettings',
     ];
     assert.deepEqual(Object.keys(methods).sort(), [...expected].sort());
     for (const [name, method] of Object.entries(methods)) {
@@ -60,31 +76,62 @@ describe('proto files', () => {
 
   it('declare the TensorFlow Serving services', () => {
     const tf = tfServingPackageDefinition();
-    assert.deepEqual(Object.keys(serviceDefinition(tf, 'tensorflow.serving.PredictionService')).sort(), [
-      'Classify', 'GetModelMetadata', 'MultiInference', 'Predict', 'Regress',
-    ]);
+    assert.deepEqual(Object.keys(serviceDefinition(tf, 'tensorflow.serving.PredictionService')).sort(), ['Classify', 'GetModelMetadata', 'MultiInference', 'Predict', 'Regress']);
     assert.deepEqual(Object.keys(serviceDefinition(tf, 'tensorflow.serving.ModelService')).sort(), ['GetModelStatus', 'HandleReloadConfigRequest']);
   });
 
   it('use the field numbers of the upstream protos (grpc_service.proto, tensorflow_serving/apis)', () => {
     const oip = oipPackageDefinition();
     assert.deepEqual(fieldNumbers(oip, 'inference.ModelInferRequest'), {
-      model_name: 1, model_version: 2, id: 3, parameters: 4, inputs: 5, outputs: 6, raw_input_contents: 7,
+      model_name: 1,
+      model_version: 2,
+      id: 3,
+      parameters: 4,
+      inputs: 5,
+      outputs: 6,
+      raw_input_contents: 7,
     });
     assert.deepEqual(fieldNumbers(oip, 'inference.ModelInferRequest', 'InferInputTensor'), { name: 1, datatype: 2, shape: 3, parameters: 4, contents: 5 });
     assert.deepEqual(fieldNumbers(oip, 'inference.ModelInferResponse'), {
-      model_name: 1, model_version: 2, id: 3, parameters: 4, outputs: 5, raw_output_contents: 6,
+      model_name: 1,
+      model_version: 2,
+      id: 3,
+      parameters: 4,
+      outputs: 5,
+      raw_output_contents: 6,
     });
     assert.deepEqual(fieldNumbers(oip, 'inference.InferParameter'), { bool_param: 1, int64_param: 2, string_param: 3, double_param: 4, uint64_param: 5 });
     assert.deepEqual(fieldNumbers(oip, 'inference.InferTensorContents'), {
-      bool_contents: 1, int_contents: 2, int64_contents: 3, uint_contents: 4, uint64_contents: 5, fp32_contents: 6, fp64_contents: 7, bytes_contents: 8,
+      bool_contents: 1,
+      int_contents: 2,
+      int64_contents: 3,
+      uint_contents: 4,
+      uint64_contents: 5,
+      fp32_contents: 6,
+      fp64_contents: 7,
+      bytes_contents: 8,
     });
     assert.deepEqual(fieldNumbers(oip, 'inference.ModelStreamInferResponse'), { error_message: 1, infer_response: 2 });
     assert.deepEqual(fieldNumbers(oip, 'inference.ModelStatistics'), {
-      name: 1, version: 2, last_inference: 3, inference_count: 4, execution_count: 5, inference_stats: 6, batch_stats: 7, memory_usage: 8, response_stats: 9,
+      name: 1,
+      version: 2,
+      last_inference: 3,
+      inference_count: 4,
+      execution_count: 5,
+      inference_stats: 6,
+      batch_stats: 7,
+      memory_usage: 8,
+      response_stats: 9,
     });
     assert.deepEqual(fieldNumbers(oip, 'inference.InferStatistics'), {
-      success: 1, fail: 2, queue: 3, compute_input: 4, compute_infer: 5, compute_output: 6, cache_hit: 7, cache_miss: 8,
+      success: 1,
+      fail: 2,
+      queue: 3,
+      compute_input: 4,
+      compute_infer: 5,
+      compute_output: 6,
+      cache_hit: 7,
+      cache_miss: 8,
     });
     assert.deepEqual(fieldNumbers(oip, 'inference.ModelRepositoryParameter'), { bool_param: 1, int64_param: 2, string_param: 3, bytes_param: 4 });
     assert.deepEqual(fieldNumbers(oip, 'inference.RepositoryModelLoadRequest'), { repository_name: 1, model_name: 2, parameters: 3 });
@@ -93,16 +140,42 @@ describe('proto files', () => {
     const tf = tfServingPackageDefinition();
     assert.deepEqual(fieldNumbers(tf, 'tensorflow.serving.ModelSpec'), { name: 1, version: 2, version_label: 4, signature_name: 3 });
     assert.deepEqual(fieldNumbers(tf, 'tensorflow.TensorProto'), {
-      dtype: 1, tensor_shape: 2, version_number: 3, tensor_content: 4, float_val: 5, double_val: 6, int_val: 7, string_val: 8, scomplex_val: 9,
-      int64_val: 10, bool_val: 11, dcomplex_val: 12, half_val: 13, resource_handle_val: 14, variant_val: 15, uint32_val: 16, uint64_val: 17,
+      dtype: 1,
+      tensor_shape: 2,
+      version_number: 3,
+      tensor_content: 4,
+      float_val: 5,
+      double_val: 6,
+      int_val: 7,
+      string_val: 8,
+      scomplex_val: 9,
+      int64_val: 10,
+      bool_val: 11,
+      dcomplex_val: 12,
+      half_val: 13,
+      resource_handle_val: 14,
+      variant_val: 15,
+      uint32_val: 16,
+      uint64_val: 17,
     });
     assert.deepEqual(fieldNumbers(tf, 'tensorflow.serving.PredictRequest'), {
-      model_spec: 1, inputs: 2, output_filter: 3, predict_streamed_options: 5, client_id: 6, request_options: 7,
+      model_spec: 1,
+      inputs: 2,
+      output_filter: 3,
+      predict_streamed_options: 5,
+      client_id: 6,
+      request_options: 7,
     });
     assert.deepEqual(fieldNumbers(tf, 'tensorflow.TensorInfo'), { name: 1, coo_sparse: 4, composite_tensor: 5, dtype: 2, tensor_shape: 3 });
     assert.deepEqual(fieldNumbers(tf, 'tensorflow.serving.ModelVersionStatus'), { version: 1, state: 2, status: 3 });
     assert.deepEqual(fieldNumbers(tf, 'tensorflow.serving.ModelConfig'), {
-      name: 1, base_path: 2, model_type: 3, model_platform: 4, logging_config: 6, model_version_policy: 7, version_labels: 8,
+      name: 1,
+      base_path: 2,
+      model_type: 3,
+      model_platform: 4,
+      logging_config: 6,
+      model_version_policy: 7,
+      version_labels: 8,
     });
     assert.deepEqual(fieldNumbers(tf, 'tensorflow.serving.FileSystemStoragePathSourceConfig', 'ServableVersionPolicy'), { latest: 100, all: 101, specific: 102 });
   });
@@ -202,10 +275,16 @@ describe('protos with Python grpc_tools', { skip: skipPython }, () => {
     assert.deepEqual(out['infer'], {
       id: 'py',
       version: '2',
-      outputs: [['x', 'FP32', [2]], ['s', 'BYTES', [1]]],
+      outputs: [
+        ['x', 'FP32', [2]],
+        ['s', 'BYTES', [1]],
+      ],
       raw: ['0000c03f000000c0', '020000006869'],
     });
-    assert.deepEqual(out['stream'], [['bad', "Request for unknown model: 'missing' is not found (request id: bad)"], ['py', '']]);
+    assert.deepEqual(out['stream'], [
+      ['bad', "Request for unknown model: 'missing' is not found (request id: bad)"],
+      ['py', ''],
+    ]);
     assert.equal(out['not_found'], 'NOT_FOUND');
     assert.equal(out['health'], 'SERVING');
     assert.deepEqual(out['config'], [8, [3], 'TYPE_FP32']);

@@ -29,12 +29,7 @@ export function echoRequestId(call: { sendMetadata(metadata: Metadata): void }, 
 }
 
 /** Counts the failure against the model if `infer` did not already, and gives the error to answer with. */
-export function failedInference(
-  service: InferenceService,
-  message: { readonly model_name: string; readonly model_version: string },
-  error: unknown,
-  requestId: ResolvedRequestId,
-): CranberriesError {
+export function failedInference(service: InferenceService, message: { readonly model_name: string; readonly model_version: string }, error: unknown, requestId: ResolvedRequestId): CranberriesError {
   service.recordRejected?.(message.model_name, versionOrUndefined(message.model_version), error, requestId.id);
   return requestId.fromCaller ? withRequestId(error, requestId.id) : asCranberriesError(error);
 }

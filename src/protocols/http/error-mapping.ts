@@ -30,7 +30,10 @@ export function httpStatusOf(code: ErrorCode): number {
 
 /** Sends `{"error": message}` with `status`; the reply for every failure. */
 export function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: clientMessage(message) }));
+  return reply
+    .code(status)
+    .header('content-type', 'application/json')
+    .send(JSON.stringify({ error: clientMessage(message) }));
 }
 
 /** Status and message for anything thrown while handling a request. */

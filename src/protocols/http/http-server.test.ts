@@ -94,7 +94,9 @@ laneTest('gzip and deflate request bodies are decompressed; others are 501', asy
 
 laneTest('binary bodies keep Inference-Header-Content-Length as the uncompressed JSON length', async (direct) => {
   const { app } = setup(direct);
-  const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'INT32', parameters: { binary_data_size: 8 } }], outputs: [{ name: 'x', parameters: { binary_data: true } }] }));
+  const json = Buffer.from(
+    JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'INT32', parameters: { binary_data_size: 8 } }], outputs: [{ name: 'x', parameters: { binary_data: true } }] }),
+  );
   const payload = gzipSync(Buffer.concat([json, Buffer.from(new Int32Array([7, -7]).buffer)]));
   const response = await app.inject({
     method: 'POST',
@@ -217,10 +219,7 @@ laneTest('over a real socket: binary round trip, and a client disconnect aborts 
     req.end(body);
     await inferStarted;
     req.destroy();
-    await Promise.race([
-      abortSeen,
-      new Promise((_resolve, reject) => setTimeout(() => reject(new Error('the inference was not aborted within 5 s')), 5000).unref()),
-    ]);
+    await Promise.race([abortSeen, new Promise((_resolve, reject) => setTimeout(() => reject(new Error('the inference was not aborted within 5 s')), 5000).unref())]);
     assert.equal(service.inferCalls.at(-1)?.context?.signal?.aborted, true);
   } finally {
     await app.close();
@@ -245,10 +244,13 @@ laneTest('logging: no line per request, one error line per 5xx', async (direct) 
   assert.equal((await app.inject({ method: 'POST', url: '/v2/models/simple/infer', payload: inferBody(1) })).statusCode, 500);
   await new Promise((resolve) => setImmediate(resolve));
   const requestLines = lines.filter((l) => /request/.test(l.msg));
-  assert.deepEqual(requestLines.map((l) => [l.level, l.msg]), [[50, 'request failed']]);
+  assert.deepEqual(
+    requestLines.map((l) => [l.level, l.msg]),
+    [[50, 'request failed']],
+  );
 });
 
-laneTest("5xx log lines carry the request id: the x-request-id header, else a generated one", async (direct) => {
+laneTest('5xx log lines carry the request id: the x-request-id header, else a generated one', async (direct) => {
   const lines: { msg: string; reqId?: string }[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {

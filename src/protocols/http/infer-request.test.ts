@@ -82,7 +82,10 @@ test('JSON and binary inputs mix; BYTES binary data is length-prefixed', () => {
   const { request } = decodeInferRequest('m', undefined, b, jsonLength);
   assert.deepEqual(request.inputs[0]?.data, new BigInt64Array([5n, -6n]));
   const strings = request.inputs[1]?.data as Uint8Array[];
-  assert.deepEqual(strings.map((s) => Buffer.from(s).toString()), ['abc', '']);
+  assert.deepEqual(
+    strings.map((s) => Buffer.from(s).toString()),
+    ['abc', ''],
+  );
   assert.equal((request.inputs[2]?.data as Float32Array).length, 0);
 });
 
@@ -119,10 +122,7 @@ test('structural mistakes get clear messages', () => {
   rejects(() => jsonOnly({ inputs: [{ name: 'x', shape: [1.5], datatype: 'FP32', data: [1] }] }), /non-negative integers/);
   rejects(() => jsonOnly({ inputs: [{ name: 'x', datatype: 'FP32', data: [1] }] }), /"shape" must be an array/);
   rejects(() => jsonOnly({ inputs: [{ name: 'x', shape: [1], datatype: 'FP32' }] }), /needs "data" or "parameters": \{"binary_data_size": N\}/);
-  rejects(
-    () => jsonOnly({ inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1], parameters: { binary_data_size: 4 } }] }),
-    /has both "data" and "binary_data_size"/,
-  );
+  rejects(() => jsonOnly({ inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1], parameters: { binary_data_size: 4 } }] }), /has both "data" and "binary_data_size"/);
   rejects(() => jsonOnly({ id: 5, inputs: [] }), /"id" must be a string/);
   rejects(() => jsonOnly({ inputs: [], outputs: [{ name: 'y' }, { name: 'y' }] }), /output 'y' is requested more than once/);
   rejects(() => jsonOnly({ inputs: [], outputs: [{ name: 'y', parameters: { classification: 0 } }] }), /'classification' must be at least 1/);
@@ -160,9 +160,25 @@ test('raw binary requests: shape from metadata, batch of 1, variable dim from th
   assert.equal(fixed.request.version, 2);
   const text = decodeRawInferRequest('m', undefined, Buffer.from('hello'), [{ name: 's', datatype: 'BYTES', shape: [-1, 1] }], 4);
   assert.deepEqual(text.request.inputs[0]?.shape, [1, 1]);
-  assert.deepEqual((text.request.inputs[0]?.data as Uint8Array[]).map((e) => Buffer.from(e).toString()), ['hello']);
+  assert.deepEqual(
+    (text.request.inputs[0]?.data as Uint8Array[]).map((e) => Buffer.from(e).toString()),
+    ['hello'],
+  );
 
-  rejects(() => decodeRawInferRequest('m', undefined, bytes, [{ name: 'a', datatype: 'FP32', shape: [6] }, { name: 'b', datatype: 'FP32', shape: [6] }], 0), /exactly one input; model 'm' has 2/);
+  rejects(
+    () =>
+      decodeRawInferRequest(
+        'm',
+        undefined,
+        bytes,
+        [
+          { name: 'a', datatype: 'FP32', shape: [6] },
+          { name: 'b', datatype: 'FP32', shape: [6] },
+        ],
+        0,
+      ),
+    /exactly one input; model 'm' has 2/,
+  );
   rejects(() => decodeRawInferRequest('m', undefined, bytes, [{ name: 'in', datatype: 'FP32', shape: [-1, -1] }], 0), /more than one variable-size dimension/);
   rejects(() => decodeRawInferRequest('m', undefined, bytes, [{ name: 'in', datatype: 'FP32', shape: [4] }], 0), /needs 16 bytes, got 24/);
   rejects(() => decodeRawInferRequest('m', undefined, bytes.subarray(0, 10), [{ name: 'in', datatype: 'FP32', shape: [-1] }], 0), /needs 8 bytes, got 10/);

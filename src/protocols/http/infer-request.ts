@@ -59,13 +59,7 @@ export function parseJsonLengthHeader(header: string | string[] | undefined, bod
  * tensors may name shared-memory regions (the caller releases it when the request is over);
  * without, such tensors are refused.
  */
-export function decodeInferRequest(
-  model: string,
-  version: number | undefined,
-  body: Buffer,
-  jsonLength: number | undefined,
-  sharedMemory?: SharedMemoryUse,
-): HttpInferRequest {
+export function decodeInferRequest(model: string, version: number | undefined, body: Buffer, jsonLength: number | undefined, sharedMemory?: SharedMemoryUse): HttpInferRequest {
   const headerEnd = jsonLength ?? body.byteLength;
   const parsed = parseJsonText(body.toString('utf8', 0, headerEnd));
   if (parsed === undefined) throw invalidArgument('the inference request body is empty; expected a JSON object with "inputs"');
@@ -145,17 +139,13 @@ function decodeInputs(value: unknown, body: Buffer, headerEnd: number, hasHeader
     if (!hasHeader) throw invalidArgument(`${where}has binary data but the request has no Inference-Header-Content-Length header`);
     const end = offset + binarySize;
     if (end > body.byteLength) {
-      throw invalidArgument(
-        `${where}binary_data_size ${binarySize} runs past the end of the body: only ${body.byteLength - offset} bytes of binary data remain`,
-      );
+      throw invalidArgument(`${where}binary_data_size ${binarySize} runs past the end of the body: only ${body.byteLength - offset} bytes of binary data remain`);
     }
     tensors[i] = { name, datatype, shape, data: decodeBinaryTensor(datatype, shape, body.subarray(offset, end), name) };
     offset = end;
   }
   if (offset !== body.byteLength) {
-    throw invalidArgument(
-      `the request carries ${body.byteLength - headerEnd} bytes after the JSON header but its inputs' binary_data_size add up to ${offset - headerEnd}`,
-    );
+    throw invalidArgument(`the request carries ${body.byteLength - headerEnd} bytes after the JSON header but its inputs' binary_data_size add up to ${offset - headerEnd}`);
   }
   return tensors;
 }

@@ -67,13 +67,19 @@ test('requested outputs come back in the requested order; parameters print BigIn
   const text = encoded.body as string;
   assert.match(text, /"parameters":\{"big":9223372036854775808,"text":"x"\}/);
   const parsed = JSON.parse(text) as { outputs: { name: string }[]; id?: string };
-  assert.deepEqual(parsed.outputs.map((o) => o.name), ['b', 'y', 's']);
+  assert.deepEqual(
+    parsed.outputs.map((o) => o.name),
+    ['b', 'y', 's'],
+  );
   assert.equal(parsed.id, undefined);
 });
 
 test('FP16 outputs must be asked for as binary', () => {
   const half: Tensor = { name: 'h', datatype: 'FP16', shape: [1], data: new Uint16Array([0x3c00]) };
-  assert.throws(() => encodeInferResponse(response([half]), http()), (e: unknown) => e instanceof CranberriesError && e.code === 'INVALID_ARGUMENT' && /output 'h'/.test(e.message));
+  assert.throws(
+    () => encodeInferResponse(response([half]), http()),
+    (e: unknown) => e instanceof CranberriesError && e.code === 'INVALID_ARGUMENT' && /output 'h'/.test(e.message),
+  );
   const binary = encodeInferResponse(response([half]), http({ binaryOutputDefault: true }));
   const body = binary.body as Buffer;
   assert.deepEqual([...body.subarray(binary.jsonLength)], [0x00, 0x3c]);

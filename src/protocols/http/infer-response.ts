@@ -26,8 +26,7 @@ export interface EncodedInferResponse {
 }
 
 /** What a client whose outputs are too large for JSON should do instead. */
-const BINARY_ADVICE =
-  'request the outputs as binary data: "parameters": {"binary_data": true} on each output, or "parameters": {"binary_data_output": true} on the request';
+const BINARY_ADVICE = 'request the outputs as binary data: "parameters": {"binary_data": true} on each output, or "parameters": {"binary_data_output": true} on the request';
 
 export function encodeInferResponse(response: InferenceResponse, http: HttpInferRequest): EncodedInferResponse {
   const outputs = orderOutputs(response.outputs, http);
@@ -35,7 +34,10 @@ export function encodeInferResponse(response: InferenceResponse, http: HttpInfer
   // Outputs written to shared memory are listed without data or parameters, as Triton lists them.
   const inSharedMemory = (output: Tensor): boolean => http.sharedMemory?.isSharedMemoryOutput(output.name) ?? false;
   // Checked before any text is built: the JSON of a huge output must never be attempted.
-  checkJsonOutputBudget(outputs.filter((output) => !isBinary(output) && !inSharedMemory(output)), BINARY_ADVICE);
+  checkJsonOutputBudget(
+    outputs.filter((output) => !isBinary(output) && !inSharedMemory(output)),
+    BINARY_ADVICE,
+  );
   let json = '{"model_name":' + JSON.stringify(response.model) + ',"model_version":"' + String(response.version) + '"';
   if (response.id !== undefined && response.id !== '') json += ',"id":' + JSON.stringify(response.id);
   if (response.parameters !== undefined && Object.keys(response.parameters).length > 0) {

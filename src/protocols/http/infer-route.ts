@@ -175,7 +175,6 @@ async function answerDirectly(options: InferRouteOptions, request: FastifyReques
   }
 }
 
-
 function targetOf(request: FastifyRequest): { model: string; version: number | undefined } {
   const params = request.params as InferParams;
   return { model: params.model ?? '', version: parseVersion(params.version) };

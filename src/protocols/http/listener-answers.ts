@@ -19,7 +19,7 @@ import { sendError } from './error-mapping.js';
 export function clientErrorStatus(code: string | undefined): { status: number; message: string } {
   switch (code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, message: 'the request did not arrive within the server\'s time limit' };
+      return { status: 408, message: "the request did not arrive within the server's time limit" };
     case 'HPE_HEADER_OVERFLOW':
       return { status: 431, message: 'the request headers are too large' };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':

@@ -20,7 +20,10 @@ function assertError(response: LightMyRequestResponse, status: number, message: 
   assert.equal(response.statusCode, status, response.body);
   assert.match(String(response.headers['content-type']), /^application\/json/);
   const body = response.json<{ error: string; request_id?: string }>();
-  assert.deepEqual(Object.keys(body).filter((key) => key !== 'request_id'), ['error']);
+  assert.deepEqual(
+    Object.keys(body).filter((key) => key !== 'request_id'),
+    ['error'],
+  );
   if (body.request_id !== undefined) assert.equal(body.request_id, response.headers['x-request-id']);
   if (typeof message === 'string') assert.equal(body.error, message);
   else assert.match(body.error, message);
@@ -97,40 +100,121 @@ test('model ready: 200 empty, or 400 "Model version not ready"', async () => {
 test('statistics for all models, one model and one version', async () => {
   const { app } = setup();
   const all = (await app.inject({ method: 'GET', url: '/v2/models/stats' })).json<{ model_stats: { name: string; version: string }[] }>();
-  assert.deepEqual(all.model_stats.map((s) => `${s.name}/${s.version}`), ['simple/1', 'simple/2', 'digits/1', 'sleepy/1']);
+  assert.deepEqual(
+    all.model_stats.map((s) => `${s.name}/${s.version}`),
+    ['simple/1', 'simple/2', 'digits/1', 'sleepy/1'],
+  );
   const one = (await app.inject({ method: 'GET', url: '/v2/models/simple/stats' })).json<{ model_stats: { version: string }[] }>();
-  assert.deepEqual(one.model_stats.map((s) => s.version), ['1', '2']);
+  assert.deepEqual(
+    one.model_stats.map((s) => s.version),
+    ['1', '2'],
+  );
   const version = await app.inject({ method: 'GET', url: '/v2/models/simple/versions/2/stats' });
   const stats = version.json<{ model_stats: { inference_stats: object }[] }>().model_stats;
   assert.equal(stats.length, 1);
-  assert.deepEqual(Object.keys(stats[0]?.inference_stats ?? {}), [
-    'success',
-    'fail',
-    'queue',
-    'compute_input',
-    'compute_infer',
-    'compute_output',
-    'cache_hit',
-    'cache_miss',
-  ]);
+  assert.deepEqual(Object.keys(stats[0]?.inference_stats ?? {}), ['success', 'fail', 'queue', 'compute_input', 'compute_infer', 'compute_output', 'cache_hit', 'cache_miss']);
   assertError(await app.inject({ method: 'GET', url: '/v2/models/nope/stats' }), 404, /unknown model/);
 });
 
 laneTest('JSON inference for every JSON datatype, nested and flat', async (direct) => {
   const { app, service } = setup(direct);
   const cases: [DataType, unknown[], unknown[]][] = [
-    ['BOOL', [[true, false], [false, true]], [true, false, false, true]],
-    ['UINT8', [[0, 255], [1, 2]], [0, 255, 1, 2]],
-    ['UINT16', [[0, 65535], [1, 2]], [0, 65535, 1, 2]],
-    ['UINT32', [[0, 4294967295], [1, 2]], [0, 4294967295, 1, 2]],
-    ['UINT64', [[0, 9007199254740991], [1, 2]], [0, 9007199254740991, 1, 2]],
-    ['INT8', [[-128, 127], [1, 2]], [-128, 127, 1, 2]],
-    ['INT16', [[-32768, 32767], [1, 2]], [-32768, 32767, 1, 2]],
-    ['INT32', [[-2147483648, 2147483647], [1, 2]], [-2147483648, 2147483647, 1, 2]],
-    ['INT64', [[-9007199254740991, 5], [1, 2]], [-9007199254740991, 5, 1, 2]],
-    ['FP32', [[0.5, -1.25], [1e10, 0]], [0.5, -1.25, 1e10, 0]],
-    ['FP64', [[0.1, -1e300], [3, 4]], [0.1, -1e300, 3, 4]],
-    ['BYTES', [['a', 'żółw'], ['', '"q"']], ['a', 'żółw', '', '"q"']],
+    [
+      'BOOL',
+      [
+        [true, false],
+        [false, true],
+      ],
+      [true, false, false, true],
+    ],
+    [
+      'UINT8',
+      [
+        [0, 255],
+        [1, 2],
+      ],
+      [0, 255, 1, 2],
+    ],
+    [
+      'UINT16',
+      [
+        [0, 65535],
+        [1, 2],
+      ],
+      [0, 65535, 1, 2],
+    ],
+    [
+      'UINT32',
+      [
+        [0, 4294967295],
+        [1, 2],
+      ],
+      [0, 4294967295, 1, 2],
+    ],
+    [
+      'UINT64',
+      [
+        [0, 9007199254740991],
+        [1, 2],
+      ],
+      [0, 9007199254740991, 1, 2],
+    ],
+    [
+      'INT8',
+      [
+        [-128, 127],
+        [1, 2],
+      ],
+      [-128, 127, 1, 2],
+    ],
+    [
+      'INT16',
+      [
+        [-32768, 32767],
+        [1, 2],
+      ],
+      [-32768, 32767, 1, 2],
+    ],
+    [
+      'INT32',
+      [
+        [-2147483648, 2147483647],
+        [1, 2],
+      ],
+      [-2147483648, 2147483647, 1, 2],
+    ],
+    [
+      'INT64',
+      [
+        [-9007199254740991, 5],
+        [1, 2],
+      ],
+      [-9007199254740991, 5, 1, 2],
+    ],
+    [
+      'FP32',
+      [
+        [0.5, -1.25],
+        [1e10, 0],
+      ],
+      [0.5, -1.25, 1e10, 0],
+    ],
+    [
+      'FP64',
+      [
+        [0.1, -1e300],
+        [3, 4],
+      ],
+      [0.1, -1e300, 3, 4],
+    ],
+    [
+      'BYTES',
+      [
+        ['a', 'żółw'],
+        ['', '"q"'],
+      ],
+      ['a', 'żółw', '', '"q"'],
+    ],
   ];
   for (const [datatype, nested, flat] of cases) {
     for (const data of [nested, flat]) {
@@ -221,7 +305,10 @@ laneTest('binary_data_output makes every output binary; mixed JSON and binary in
   assert.equal(response.statusCode, 200, response.body);
   const jsonLength = Number(response.headers['inference-header-content-length']);
   const head = JSON.parse(response.rawPayload.subarray(0, jsonLength).toString()) as { outputs: { parameters: unknown }[] };
-  assert.deepEqual(head.outputs.map((o) => o.parameters), [{ binary_data_size: 4 }, { binary_data_size: 6 }]);
+  assert.deepEqual(
+    head.outputs.map((o) => o.parameters),
+    [{ binary_data_size: 4 }, { binary_data_size: 6 }],
+  );
   assert.deepEqual([...response.rawPayload.subarray(jsonLength)], [0xff, 0xff, 2, 0, 2, 0, 0, 0, 0x68, 0x69]);
 });
 
@@ -249,11 +336,7 @@ laneTest('inference failures map to statuses with {"error": ...}', async (direct
   assertError(await post(app, '/v2/models/simple/infer', {}), 400, 'missing "inputs"');
   assertError(await post(app, '/v2/models/simple/infer', { ...good, parameters: { triton_x: 1 } }), 400, /reserved/);
   const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'FP32', parameters: { binary_data_size: 8 } }] }));
-  assertError(
-    await post(app, '/v2/models/simple/infer', Buffer.concat([json, Buffer.alloc(7)]), { 'inference-header-content-length': String(json.byteLength) }),
-    400,
-    /runs past the end of the body/,
-  );
+  assertError(await post(app, '/v2/models/simple/infer', Buffer.concat([json, Buffer.alloc(7)]), { 'inference-header-content-length': String(json.byteLength) }), 400, /runs past the end of the body/);
   assertError(await post(app, '/v2/models/simple/infer', good, { 'inference-header-content-length': '99999' }), 400, /Inference-Header-Content-Length is 99999/);
   assertError(await post(app, '/v2/models/simple/infer', { inputs: [{ name: 'x', shape: [1], datatype: 'FP16', parameters: {}, data: [1] }] }), 400, /FP16 data cannot be sent as JSON/);
 

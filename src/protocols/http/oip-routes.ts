@@ -41,8 +41,7 @@ export function oipRoutes(service: InferenceService, options: OipRoutesOptions):
 }
 
 function registerOipRoutes(app: FastifyInstance, service: InferenceService, options: OipRoutesOptions): void {
-  const json = (reply: FastifyReply, value: unknown): FastifyReply =>
-    reply.header('content-type', 'application/json').send(JSON.stringify(value));
+  const json = (reply: FastifyReply, value: unknown): FastifyReply => reply.header('content-type', 'application/json').send(JSON.stringify(value));
   // Triton's health answers: the status is the answer, the body is empty.
   const yesNo = (reply: FastifyReply, yes: boolean): FastifyReply => reply.code(yes ? 200 : 400).send();
 

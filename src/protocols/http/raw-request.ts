@@ -17,18 +17,10 @@ import type { HttpInferRequest } from './infer-request.js';
  * Decodes a raw binary request for `model`, whose metadata lists `inputs` (API shapes: `[-1, ...]`
  * for batching models) and which batches when `maxBatchSize > 0`.
  */
-export function decodeRawInferRequest(
-  model: string,
-  version: number | undefined,
-  body: Buffer,
-  inputs: readonly TensorSignature[],
-  maxBatchSize: number,
-): HttpInferRequest {
+export function decodeRawInferRequest(model: string, version: number | undefined, body: Buffer, inputs: readonly TensorSignature[], maxBatchSize: number): HttpInferRequest {
   const [input] = inputs;
   if (input === undefined || inputs.length !== 1) {
-    throw invalidArgument(
-      `a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; model '${model}' has ${inputs.length}`,
-    );
+    throw invalidArgument(`a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; model '${model}' has ${inputs.length}`);
   }
   const batching = maxBatchSize > 0;
   const dims = batching ? input.shape.slice(1) : [...input.shape];

@@ -10,7 +10,12 @@ function app(recorded: unknown[][], bodyLimit?: number): FastifyInstance {
   const instance = Fastify({ genReqId: httpRequestId, ...(bodyLimit === undefined ? {} : { bodyLimit }) });
   const recorder: Pick<InferenceService, 'recordRejected'> = { recordRejected: (...args) => void recorded.push(args) };
   installHttpRequestTracking(instance, { recorder });
-  instance.setErrorHandler((error, _request, reply) => reply.code((error as { statusCode?: number }).statusCode ?? 400).header('content-type', 'application/json').send(JSON.stringify({ error: (error as Error).message })));
+  instance.setErrorHandler((error, _request, reply) =>
+    reply
+      .code((error as { statusCode?: number }).statusCode ?? 400)
+      .header('content-type', 'application/json')
+      .send(JSON.stringify({ error: (error as Error).message })),
+  );
   instance.post('/v2/models/:model/versions/:version/infer', (request) => {
     adoptOipRequestId(request, (request.body as { id?: string }).id);
     throw invalidArgument(`bad input (id ${request.id})`);

@@ -46,7 +46,10 @@ describe('examples from JSON and protobuf', () => {
     assert.deepEqual(first!.get('f'), { kind: 'float', values: [1, 2.5] });
     assert.deepEqual(first!.get('b'), { kind: 'int64', values: [1n, 0n] });
     assert.deepEqual(first!.get('s')?.kind, 'bytes');
-    assert.deepEqual((first!.get('s')!.values as Uint8Array[]).map((v) => Buffer.from(v).toString()), ['a', 'b']);
+    assert.deepEqual(
+      (first!.get('s')!.values as Uint8Array[]).map((v) => Buffer.from(v).toString()),
+      ['a', 'b'],
+    );
     assert.deepEqual(second!.get('c')?.kind, 'bytes', 'context reaches every example');
   });
 
@@ -80,7 +83,12 @@ describe('examples from JSON and protobuf', () => {
 
 describe('examples → inputs, outputs → results', () => {
   test('each input takes the feature of its name; examples stack along the batch', () => {
-    const examples = examplesFromJson({ examples: [{ x: [1, 2], n: 5, extra: 'ignored' }, { x: [3.5, 4], n: 6 }] });
+    const examples = examplesFromJson({
+      examples: [
+        { x: [1, 2], n: 5, extra: 'ignored' },
+        { x: [3.5, 4], n: 6 },
+      ],
+    });
     const [x, n] = examplesToInputs(examples, regressor.inputs, 'reg');
     assert.deepEqual(x, { name: 'x', datatype: 'FP64', shape: [2, 2], data: new Float64Array([1, 2, 3.5, 4]) });
     assert.deepEqual(n, { name: 'n', datatype: 'INT32', shape: [2], data: new Int32Array([5, 6]) });
@@ -106,8 +114,16 @@ describe('examples → inputs, outputs → results', () => {
   test('classifications pair labels (or indices) with scores in model order; regressions one per example', () => {
     const scores = { name: 'p', datatype: 'FP32' as const, shape: [2, 3], data: new Float32Array([0.5, 0.25, 0.25, 0, 1, 0]) };
     assert.deepEqual(classificationsOf(scores, 2, ['a', 'b']), [
-      [['a', 0.5], ['b', 0.25], ['2', 0.25]],
-      [['a', 0], ['b', 1], ['2', 0]],
+      [
+        ['a', 0.5],
+        ['b', 0.25],
+        ['2', 0.25],
+      ],
+      [
+        ['a', 0],
+        ['b', 1],
+        ['2', 0],
+      ],
     ]);
     assert.deepEqual(regressionsOf({ name: 'y', datatype: 'FP64', shape: [2, 1], data: new Float64Array([1.5, -2]) }, 2), [1.5, -2]);
   });
@@ -133,7 +149,15 @@ describe('signatures and fitting rules', () => {
     assert.deepEqual(map['serving_default']!.inputs['image'], {
       name: 'image',
       dtype: 'DT_FLOAT',
-      tensor_shape: { dim: [{ size: '-1', name: '' }, { size: '1', name: '' }, { size: '2', name: '' }, { size: '2', name: '' }], unknown_rank: false },
+      tensor_shape: {
+        dim: [
+          { size: '-1', name: '' },
+          { size: '1', name: '' },
+          { size: '2', name: '' },
+          { size: '2', name: '' },
+        ],
+        unknown_rank: false,
+      },
     });
     assert.equal(map['serving_default']!.outputs['label']!.dtype, 'DT_INT64');
     assert.equal(map['serving_default']!.method_name, 'tensorflow/serving/predict');

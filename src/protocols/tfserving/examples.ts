@@ -14,9 +14,7 @@ import { decodeB64, isB64Object } from './json-tensor-decode.js';
 import type { WireExample, WireFeature, WireInput } from './tfs-messages.js';
 
 export type FeatureValues =
-  | { readonly kind: 'float'; readonly values: readonly number[] }
-  | { readonly kind: 'int64'; readonly values: readonly bigint[] }
-  | { readonly kind: 'bytes'; readonly values: readonly Uint8Array[] };
+  { readonly kind: 'float'; readonly values: readonly number[] } | { readonly kind: 'int64'; readonly values: readonly bigint[] } | { readonly kind: 'bytes'; readonly values: readonly Uint8Array[] };
 
 export type Example = ReadonlyMap<string, FeatureValues>;
 

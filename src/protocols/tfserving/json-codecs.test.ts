@@ -37,12 +37,18 @@ describe('parseTfsJson', () => {
 
 describe('JSON tensor values', () => {
   test('the nesting gives the shape; rows stack to [rows, ...row]', () => {
-    const columns = decodeJsonTensor({ name: 'x', datatype: 'FP32' }, [[1, 2, 3], [4, 5, 6]]);
+    const columns = decodeJsonTensor({ name: 'x', datatype: 'FP32' }, [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.deepEqual(columns.shape, [2, 3]);
     assert.deepEqual(columns.data, new Float32Array([1, 2, 3, 4, 5, 6]));
     const rows = decodeJsonRows({ name: 'x', datatype: 'FP32' }, [1.0, 2.0, 5.0]);
     assert.deepEqual(rows.shape, [3]);
-    const matrixRows = decodeJsonRows({ name: 'x', datatype: 'INT64' }, [[[1], [2]], [[3], [-4]]]);
+    const matrixRows = decodeJsonRows({ name: 'x', datatype: 'INT64' }, [
+      [[1], [2]],
+      [[3], [-4]],
+    ]);
     assert.deepEqual(matrixRows.shape, [2, 2, 1]);
     assert.deepEqual(matrixRows.data, new BigInt64Array([1n, 2n, 3n, -4n]));
     assert.deepEqual(decodeJsonTensor({ name: 'x', datatype: 'FP64' }, 2.5).shape, []);
@@ -52,7 +58,10 @@ describe('JSON tensor values', () => {
   test('b64 objects and UTF-8 strings for DT_STRING', () => {
     const tensor = decodeJsonRows({ name: 'w', datatype: 'BYTES' }, ['héllo', { b64: Buffer.from([0, 1, 255]).toString('base64') }, '']);
     assert.deepEqual(tensor.shape, [3]);
-    assert.deepEqual((tensor.data as Uint8Array[]).map((e) => [...e]), [[...Buffer.from('héllo')], [0, 1, 255], []]);
+    assert.deepEqual(
+      (tensor.data as Uint8Array[]).map((e) => [...e]),
+      [[...Buffer.from('héllo')], [0, 1, 255], []],
+    );
   });
 
   test('type, range and shape errors name the input and element', () => {
@@ -64,7 +73,14 @@ describe('JSON tensor values', () => {
     assert.throws(() => decodeJsonTensor({ name: 'x', datatype: 'FP32' }, [{ b64: 'AAAA' }]), fails('INVALID_ARGUMENT', /only accepted for DT_STRING/));
     assert.throws(() => decodeJsonTensor({ name: 'w', datatype: 'BYTES' }, [{ b64: 'not base64!' }]), fails('INVALID_ARGUMENT', /base64/));
     assert.throws(() => decodeJsonTensor({ name: 'x', datatype: 'FP32' }, [[1, 2], [3]]), fails('INVALID_ARGUMENT', /not a rectangular list of shape \[2,2\]/));
-    assert.throws(() => decodeJsonRows({ name: 'x', datatype: 'FP32' }, [[1, 2], [3, 4, 5]]), fails('INVALID_ARGUMENT', /instance 1.*shape of the first/));
+    assert.throws(
+      () =>
+        decodeJsonRows({ name: 'x', datatype: 'FP32' }, [
+          [1, 2],
+          [3, 4, 5],
+        ]),
+      fails('INVALID_ARGUMENT', /instance 1.*shape of the first/),
+    );
     assert.throws(() => decodeJsonTensor({ name: 'h', datatype: 'FP16' }, [1]), fails('UNIMPLEMENTED', /DT_HALF/));
   });
 });
@@ -85,7 +101,10 @@ describe('JSON output values', () => {
       const value = Math.fround((Math.sin(i) * 10 ** ((i % 20) - 10)) / 3);
       const text = formatFloat32(value);
       assert.equal(Math.fround(Number(text)), value, `${text} reads back as ${value}`);
-      const significant = text.replace(/^-|e.*$|\./g, '').replace(/^0+/, '').replace(/0+$/, '');
+      const significant = text
+        .replace(/^-|e.*$|\./g, '')
+        .replace(/^0+/, '')
+        .replace(/0+$/, '');
       assert.ok(significant.length <= 9, `${text} has at most 9 significant digits`);
     }
   });
@@ -110,11 +129,28 @@ describe('predict JSON', () => {
   ];
 
   test('row format: values for one input, objects for several', () => {
-    const [x] = decodePredictInputs(readPredictRequest({ instances: [[1, 2], [3, 4]] }), one);
+    const [x] = decodePredictInputs(
+      readPredictRequest({
+        instances: [
+          [1, 2],
+          [3, 4],
+        ],
+      }),
+      one,
+    );
     assert.deepEqual(x!.shape, [2, 2]);
     const [named] = decodePredictInputs(readPredictRequest({ instances: [{ x: [1, 2] }] }), one);
     assert.deepEqual(named!.data, new Float32Array([1, 2]));
-    const [a, w] = decodePredictInputs(readPredictRequest({ signature_name: 'serving_default', instances: [{ a: [1, 2], w: 'p' }, { a: [3, 4], w: { b64: 'cQ==' } }] }), two);
+    const [a, w] = decodePredictInputs(
+      readPredictRequest({
+        signature_name: 'serving_default',
+        instances: [
+          { a: [1, 2], w: 'p' },
+          { a: [3, 4], w: { b64: 'cQ==' } },
+        ],
+      }),
+      two,
+    );
     assert.deepEqual(a!.shape, [2, 2]);
     assert.deepEqual(strings(w!), ['p', 'q']);
   });
@@ -122,7 +158,19 @@ describe('predict JSON', () => {
   test('columnar format: the value for one input, an object for several', () => {
     const [x] = decodePredictInputs(readPredictRequest({ inputs: [[1, 2]] }), one);
     assert.deepEqual(x!.shape, [1, 2]);
-    const [a, w] = decodePredictInputs(readPredictRequest({ inputs: { a: [[1, 2], [3, 4], [5, 6]], w: ['z'] } }), two);
+    const [a, w] = decodePredictInputs(
+      readPredictRequest({
+        inputs: {
+          a: [
+            [1, 2],
+            [3, 4],
+            [5, 6],
+          ],
+          w: ['z'],
+        },
+      }),
+      two,
+    );
     assert.deepEqual([a!.shape, w!.shape], [[3, 2], [1]]);
   });
 

@@ -120,9 +120,7 @@ function walk(value: unknown, depth: number, shape: readonly number[], writer: L
 
 function shapeError(where: string, shape: readonly number[], row: number | undefined): Error {
   const rowText = row === undefined ? 'the value' : `instance ${row}`;
-  return invalidArgument(
-    `${where}: ${rowText} is not a rectangular list of shape ${formatShape(shape)}${row === undefined ? '' : ' (every instance must have the shape of the first)'}`,
-  );
+  return invalidArgument(`${where}: ${rowText} is not a rectangular list of shape ${formatShape(shape)}${row === undefined ? '' : ' (every instance must have the shape of the first)'}`);
 }
 
 function writerFor(datatype: DataType, count: number, where: string): LeafWriter {

@@ -26,8 +26,7 @@ export interface PredictJsonRequest {
 
 type JsonObject = Record<string, unknown>;
 
-const isNamedObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && !isB64Object(value);
+const isNamedObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value) && !isB64Object(value);
 
 /** Reads the format and signature name of a predict body (tensors are decoded later). */
 export function readPredictRequest(body: unknown): PredictJsonRequest {
@@ -38,9 +37,7 @@ export function readPredictRequest(body: unknown): PredictJsonRequest {
   const hasInputs = Object.hasOwn(body, 'inputs');
   if (hasInstances && hasInputs) throw invalidArgument(`Not formatted correctly: both 'instances' and 'inputs' are given; use only one`);
   if (!hasInstances && !hasInputs) throw invalidArgument(`Missing 'inputs' or 'instances' key`);
-  return hasInstances
-    ? { format: 'row', signatureName, payload: body['instances'] }
-    : { format: 'columnar', signatureName, payload: body['inputs'] };
+  return hasInstances ? { format: 'row', signatureName, payload: body['instances'] } : { format: 'columnar', signatureName, payload: body['inputs'] };
 }
 
 /** Decodes the request's tensors for a signature with `inputs`. */

@@ -90,7 +90,9 @@ export function checkSignature(signatureName: string, method: Method, metadata: 
   }
   const known = signatureDefMap(metadata);
   if (Object.hasOwn(known, name)) {
-    throw invalidArgument(`signature "${name}" has method_name ${known[name]!.method_name}; it cannot serve a ${method} request (use ${method === 'predict' ? DEFAULT_SIGNATURE : METHOD_NAME[method]})`);
+    throw invalidArgument(
+      `signature "${name}" has method_name ${known[name]!.method_name}; it cannot serve a ${method} request (use ${method === 'predict' ? DEFAULT_SIGNATURE : METHOD_NAME[method]})`,
+    );
   }
   throw invalidArgument(`Serving signature name: "${signatureName}" not found in signature def`);
 }

@@ -39,10 +39,7 @@ describe('decodeTensorProto', () => {
   });
 
   test('tensor_content with the wrong byte count is refused', () => {
-    assert.throws(
-      () => decodeTensorProto(overTheWire({ dtype: 'DT_FLOAT', tensor_shape: shape(3), tensor_content: Buffer.alloc(8) }), 'x'),
-      invalid(/input 'x'.*needs 12 bytes, got 8/),
-    );
+    assert.throws(() => decodeTensorProto(overTheWire({ dtype: 'DT_FLOAT', tensor_shape: shape(3), tensor_content: Buffer.alloc(8) }), 'x'), invalid(/input 'x'.*needs 12 bytes, got 8/));
   });
 
   test('typed lists of every kind, 64-bit values exactly', () => {

@@ -32,7 +32,16 @@ void test('the dtype table maps TF names and numbers both ways (tensorflow/core/
 });
 
 void test('unserved dtypes are UNIMPLEMENTED and DT_INVALID is INVALID_ARGUMENT, naming the tensor', () => {
-  assert.throws(() => dataTypeFromTf('DT_COMPLEX64', "input 'z'"), (e: unknown) => e instanceof CranberriesError && e.code === 'UNIMPLEMENTED' && /input 'z'.*DT_COMPLEX64/.test(e.message));
-  assert.throws(() => dataTypeFromTf(8, "input 'z'"), (e: unknown) => e instanceof CranberriesError && e.code === 'UNIMPLEMENTED');
-  assert.throws(() => dataTypeFromTf('DT_INVALID', "input 'z'"), (e: unknown) => e instanceof CranberriesError && e.code === 'INVALID_ARGUMENT' && /DT_INVALID/.test(e.message));
+  assert.throws(
+    () => dataTypeFromTf('DT_COMPLEX64', "input 'z'"),
+    (e: unknown) => e instanceof CranberriesError && e.code === 'UNIMPLEMENTED' && /input 'z'.*DT_COMPLEX64/.test(e.message),
+  );
+  assert.throws(
+    () => dataTypeFromTf(8, "input 'z'"),
+    (e: unknown) => e instanceof CranberriesError && e.code === 'UNIMPLEMENTED',
+  );
+  assert.throws(
+    () => dataTypeFromTf('DT_INVALID', "input 'z'"),
+    (e: unknown) => e instanceof CranberriesError && e.code === 'INVALID_ARGUMENT' && /DT_INVALID/.test(e.message),
+  );
 });

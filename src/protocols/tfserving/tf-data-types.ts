@@ -10,32 +10,10 @@ import { CranberriesError } from '../../core/errors.js';
 import type { DataType } from '../../tensors/data-type.js';
 
 export type TfDataType =
-  | 'DT_FLOAT'
-  | 'DT_DOUBLE'
-  | 'DT_INT32'
-  | 'DT_UINT8'
-  | 'DT_INT16'
-  | 'DT_INT8'
-  | 'DT_STRING'
-  | 'DT_INT64'
-  | 'DT_BOOL'
-  | 'DT_BFLOAT16'
-  | 'DT_UINT16'
-  | 'DT_HALF'
-  | 'DT_UINT32'
-  | 'DT_UINT64';
+  'DT_FLOAT' | 'DT_DOUBLE' | 'DT_INT32' | 'DT_UINT8' | 'DT_INT16' | 'DT_INT8' | 'DT_STRING' | 'DT_INT64' | 'DT_BOOL' | 'DT_BFLOAT16' | 'DT_UINT16' | 'DT_HALF' | 'DT_UINT32' | 'DT_UINT64';
 
 /** The repeated field of `tensorflow.TensorProto` that holds a dtype's values in typed form. */
-export type TypedValField =
-  | 'float_val'
-  | 'double_val'
-  | 'int_val'
-  | 'string_val'
-  | 'int64_val'
-  | 'bool_val'
-  | 'half_val'
-  | 'uint32_val'
-  | 'uint64_val';
+export type TypedValField = 'float_val' | 'double_val' | 'int_val' | 'string_val' | 'int64_val' | 'bool_val' | 'half_val' | 'uint32_val' | 'uint64_val';
 
 interface Entry {
   readonly tf: TfDataType;

@@ -41,8 +41,10 @@ export function tfShapeView(metadata: ModelMetadata, config: ModelConfig | undef
   const inputs = scalarNames(config?.input);
   const outputs = scalarNames(config?.output);
   if (inputs.size === 0 && outputs.size === 0) return { metadata, toApi: (t) => [...t], toTf: (t) => [...t] };
-  const narrowSignature = (names: ReadonlySet<string>) => (t: TensorSignature): TensorSignature =>
-    names.has(t.name) && t.shape.at(-1) === 1 ? { ...t, shape: t.shape.slice(0, -1) } : t;
+  const narrowSignature =
+    (names: ReadonlySet<string>) =>
+    (t: TensorSignature): TensorSignature =>
+      names.has(t.name) && t.shape.at(-1) === 1 ? { ...t, shape: t.shape.slice(0, -1) } : t;
   return {
     metadata: { ...metadata, inputs: metadata.inputs.map(narrowSignature(inputs)), outputs: metadata.outputs.map(narrowSignature(outputs)) },
     toApi: (tensors) => tensors.map((t) => (inputs.has(t.name) ? { ...t, shape: [...t.shape, 1] } : t)),

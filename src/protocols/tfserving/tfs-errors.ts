@@ -28,8 +28,7 @@ export function tfsHttpStatusOf(code: ErrorCode): number {
 /** Installs the TF Serving error answer on an (encapsulated) fastify context. */
 export function installTfsErrorHandler(app: FastifyInstance, maxBodyBytes: number): void {
   app.setErrorHandler((error: unknown, request, reply) => {
-    const { status, message } =
-      error instanceof CranberriesError ? { status: tfsHttpStatusOf(error.code), message: error.message } : describeError(error, maxBodyBytes);
+    const { status, message } = error instanceof CranberriesError ? { status: tfsHttpStatusOf(error.code), message: error.message } : describeError(error, maxBodyBytes);
     if (status >= 500 && status !== 501 && status !== 503 && status !== 504) request.log.error({ err: error }, 'request failed');
     return sendError(reply, status, message);
   });

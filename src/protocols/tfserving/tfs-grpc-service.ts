@@ -100,9 +100,7 @@ export function predictionService(
           // Each tensor is checked against its signature input, and expanded lists against one
           // budget for the whole request, before its data is allocated.
           const budget = new DecodeBudget(maxDecodedBytes);
-          return Object.entries(wireInputs).map(([name, proto]) =>
-            decodeTensorProto(proto, name, { signature: metadata.inputs.find((input) => input.name === name), budget }),
-          );
+          return Object.entries(wireInputs).map(([name, proto]) => decodeTensorProto(proto, name, { signature: metadata.inputs.find((input) => input.name === name), budget }));
         },
         request.output_filter,
         context,

@@ -55,9 +55,7 @@ export interface RegressResult {
 /** The extensions of `service`, when it implements them. */
 export function tfServingExtensionsOf(service: InferenceService): TfServingExtensions | undefined {
   const candidate = service as InferenceService & Partial<TfServingExtensions>;
-  return typeof candidate.resolveVersionLabel === 'function' && typeof candidate.modelVersionStatus === 'function'
-    ? (candidate as InferenceService & TfServingExtensions)
-    : undefined;
+  return typeof candidate.resolveVersionLabel === 'function' && typeof candidate.modelVersionStatus === 'function' ? (candidate as InferenceService & TfServingExtensions) : undefined;
 }
 
 export class TfServingOperations {
@@ -95,13 +93,7 @@ export class TfServingOperations {
    * Runs a predict request; `inputs` decodes the request's tensors against the version's metadata.
    * `outputFilter` names the outputs to return (empty or undefined: all).
    */
-  async predict(
-    ref: ModelRef,
-    signatureName: string,
-    inputs: (metadata: ModelMetadata) => Tensor[],
-    outputFilter: readonly string[] | undefined,
-    context: RequestContext,
-  ): Promise<PredictResult> {
+  async predict(ref: ModelRef, signatureName: string, inputs: (metadata: ModelMetadata) => Tensor[], outputFilter: readonly string[] | undefined, context: RequestContext): Promise<PredictResult> {
     const { request, signature, view } = this.beforeInfer(ref, context, () => {
       const { version, metadata, view } = this.metadata(ref);
       const signature = checkSignature(signatureName, 'predict', metadata);

@@ -28,5 +28,8 @@ void test('anything else is a 400 with TF Serving messages', () => {
   malformed('POST', '/v1/models/m:explain');
   malformed('GET', '/v1/other');
   malformed('GET', '/v1/models/%E0%A4%A');
-  assert.throws(() => parseTfsRestPath('GET', '/v1/models'), (e: unknown) => e instanceof CranberriesError && e.message === 'Missing model name in request.');
+  assert.throws(
+    () => parseTfsRestPath('GET', '/v1/models'),
+    (e: unknown) => e instanceof CranberriesError && e.message === 'Missing model name in request.',
+  );
 });

@@ -7,9 +7,7 @@
 import { invalidArgument } from '../../core/errors.js';
 import type { ModelRef } from './tfs-operations.js';
 
-export type TfsRestCall =
-  | { readonly kind: 'status' | 'metadata'; readonly ref: ModelRef }
-  | { readonly kind: 'predict' | 'classify' | 'regress'; readonly ref: ModelRef };
+export type TfsRestCall = { readonly kind: 'status' | 'metadata'; readonly ref: ModelRef } | { readonly kind: 'predict' | 'classify' | 'regress'; readonly ref: ModelRef };
 
 const GET_PATH = /^\/v1\/models(?:\/([^/:]+))?(?:\/versions\/([0-9]+)|\/labels\/([^/:]+))?(\/metadata)?$/i;
 const POST_PATH = /^\/v1\/models\/([^/:]+)(?:\/versions\/([0-9]+)|\/labels\/([^/:]+))?:(predict|classify|regress)$/i;

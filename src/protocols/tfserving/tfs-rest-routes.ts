@@ -62,13 +62,7 @@ async function handle(operations: TfServingOperations, request: FastifyRequest, 
     }
     case 'predict': {
       const predict = readPredictRequest(jsonBody(request));
-      const result = await operations.predict(
-        call.ref,
-        predict.signatureName,
-        (metadata) => decodePredictInputs(predict, metadata.inputs),
-        undefined,
-        { signal: connectionSignal(request) },
-      );
+      const result = await operations.predict(call.ref, predict.signatureName, (metadata) => decodePredictInputs(predict, metadata.inputs), undefined, { signal: connectionSignal(request) });
       return json(reply, encodePredictResponse(predict.format, result.outputs));
     }
     // Scores and regression values are `float` in TF Serving's messages: written as float32, as over gRPC.

@@ -17,15 +17,12 @@ export class TfsGrpcClient {
   /** Calls `rpc` of PredictionService or ModelService (found by name), with `metadata` if given. */
   call<Res = Record<string, unknown>>(rpc: string, request: object, options: grpc.CallOptions = {}, metadata: Readonly<Record<string, string>> = {}): Promise<Res> {
     const definitions = tfServingPackageDefinition();
-    const method =
-      serviceDefinition(definitions, PREDICTION_SERVICE_NAME)[rpc] ?? serviceDefinition(definitions, MODEL_SERVICE_NAME)[rpc];
+    const method = serviceDefinition(definitions, PREDICTION_SERVICE_NAME)[rpc] ?? serviceDefinition(definitions, MODEL_SERVICE_NAME)[rpc];
     if (!method) return Promise.reject(new Error(`no TF Serving RPC ${rpc}`));
     return new Promise<Res>((resolve, reject) => {
       const sent = new grpc.Metadata();
       for (const [key, value] of Object.entries(metadata)) sent.set(key, value);
-      this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, sent, options, (error, value) =>
-        error ? reject(error) : resolve(value as Res),
-      );
+      this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, sent, options, (error, value) => (error ? reject(error) : resolve(value as Res)));
     });
   }
 
