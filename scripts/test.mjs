@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The whole test suite, as README and CI run it: system packages, lint, boundaries, type-check + build, tests.
+// The whole test suite, as README and CI run it: system packages, lint, boundaries, format, type-check + build, tests.
 // Usage: npm test [-- <file or folder filter> ...]   e.g. `npm test -- tensors` runs matching test files only.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -34,6 +34,8 @@ ensureSystemPackages();
 run('lint', 'npx', ['eslint', '.', '--max-warnings=0']);
 // The folder boundaries (.dependency-cruiser.cjs; ARCHITECTURE.md): layers, no cycles, imports through index.ts.
 run('boundaries', 'npx', ['depcruise', 'src', 'bench', '--config', '.dependency-cruiser.cjs', '--output-type', 'err']);
+// The layout of the code (.prettierrc.json); `npx prettier --write .` fixes it.
+run('format', 'npx', ['prettier', '--check', '.', '--log-level', 'warn']);
 run('type-check and build', 'npx', ['tsc', '-p', 'tsconfig.json']);
 // The administration UI's bundle (dist/ui): the browser tests (test/e2e/admin-ui*.test.ts) load it.
 run('type-check and build the UI', 'npm', ['run', '--silent', 'build:ui']);
