@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { PACKAGE_ROOT } from '../core/version.js';
+import { PACKAGE_ROOT } from '../core/index.js';
 import { matches, type ClusterFeed, type EventFilter, type FeedUpdate } from './cluster-feed.js';
 
 export interface AdminUiOptions {

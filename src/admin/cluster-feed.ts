@@ -7,8 +7,7 @@
  *
  * Nothing here writes to the store: actions go through the cluster admin API (`/v2/cluster/...`).
  */
-import { ClusterAdmin, clusterPaths, watchChildren, type CoordinationStore, type ModelView, type NodeView, type SessionState } from '../cluster/index.js';
-import { coalesce } from '../cluster/cluster-state.js';
+import { ClusterAdmin, clusterPaths, watchChildren, type CoordinationStore, type ModelView, type NodeView, type SessionState, coalesce } from '../cluster/index.js';
 
 export type ComponentState = 'up' | 'down' | 'unknown';
 

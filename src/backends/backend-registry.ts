@@ -1,7 +1,7 @@
 /**
  * Which backend runs a model, chosen from its config's `backend` or `platform` field.
  */
-import type { ModelConfig } from '../repository/model-config.js';
+import type { ModelConfig } from '../repository/index.js';
 import type { Backend } from './backend.js';
 
 export class BackendRegistry {

@@ -3,11 +3,10 @@
  * custom runtimes later). A backend knows how to read a model file's signature and how to turn a
  * model version into running instances. It knows nothing about protocols, queues or batching.
  */
-import type { Tensor } from '../tensors/tensor.js';
-import type { ModelConfig } from '../repository/model-config.js';
-import type { ModelSignature } from '../repository/model-signature.js';
+import type { Tensor } from '../tensors/index.js';
+import type { ModelConfig, ModelSignature } from '../repository/index.js';
 
-export type { ModelSignature, TensorSignature } from '../repository/model-signature.js';
+export type { ModelSignature, TensorSignature } from '../repository/index.js';
 
 export interface LoadSpec {
   /** `<model>/<version>` for logs and errors. */

@@ -10,9 +10,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Logger } from 'pino';
-import { API_GROUPS, isApiGroup, type ApiGroup } from '../access/api-groups.js';
-import { AccessPolicy, type RestrictedGroups } from '../access/access-policy.js';
-import { TokenStore } from '../access/token-store.js';
+import { API_GROUPS, isApiGroup, type ApiGroup, AccessPolicy, type RestrictedGroups, TokenStore } from '../access/index.js';
 
 export const ADMIN_TOKEN_ENV = 'CRANBERRIES_ADMIN_TOKEN';
 export const INFERENCE_TOKEN_ENV = 'CRANBERRIES_INFERENCE_TOKEN';

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
+import { LOG_LEVELS, createLogger, type LogLevel } from '../core/index.js';
 import { ZooKeeperStore } from '../cluster/index.js';
 import { AdminService } from '../admin/index.js';
 import { addAccessFlags, accessPolicyFromFlags, type AccessFlags } from './access-flags.js';

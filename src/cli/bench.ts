@@ -5,15 +5,21 @@
  * compute split and average batch size for each level (or JSON with `--json`).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseInputFlag, parseShapeFlag, type InputFlag } from '../load-generator/bench-inputs.js';
-import { formatReport } from '../load-generator/bench-report.js';
-import { runBench } from '../load-generator/bench-runner.js';
-import { GrpcTransport } from '../load-generator/grpc-transport.js';
-import { parseConcurrency } from '../load-generator/load-levels.js';
-import type { LoadMode } from '../load-generator/load-generator.js';
-import { ProgressBar } from '../load-generator/progress-bar.js';
-import { RestTransport } from '../load-generator/rest-transport.js';
-import { BENCH_PROTOCOLS, type BenchProtocol, type BenchTransport } from '../load-generator/transport.js';
+import {
+  parseInputFlag,
+  parseShapeFlag,
+  type InputFlag,
+  formatReport,
+  runBench,
+  GrpcTransport,
+  parseConcurrency,
+  ProgressBar,
+  RestTransport,
+  BENCH_PROTOCOLS,
+  type BenchProtocol,
+  type BenchTransport,
+} from '../load-generator/index.js';
+import type { LoadMode } from '../load-generator/index.js';
 import { collect, positiveNumber } from './options.js';
 import { addClientTlsFlags, clientTlsOptions, type ClientTlsFlags } from './tls-flags.js';
 import { parseServerAddress, serverAddressArgument, serverUrl } from './server-url.js';

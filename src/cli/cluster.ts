@@ -15,9 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
-import { PACKAGE_ROOT } from '../core/version.js';
-import { startZooKeeperProcess, type ZooKeeperProcess } from '../cluster/zookeeper-process.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel, PACKAGE_ROOT } from '../core/index.js';
+import { startZooKeeperProcess, type ZooKeeperProcess } from '../cluster/index.js';
 import { port, positiveNumber } from './options.js';
 
 interface ClusterUpFlags {

@@ -11,22 +11,16 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Controller } from '../cluster/controller.js';
-import type { CoordinationStore } from '../cluster/store/coordination-store.js';
-import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
+import { Controller, ZooKeeperStore, ControllerMetrics, type PlacementRound, createCoordinationMetrics } from '../cluster/index.js';
+import type { CoordinationStore } from '../cluster/index.js';
 import { addZooKeeperAuthFlags, zooKeeperAuthFromFlags, type ZooKeeperAuthFlags } from './zookeeper-auth-flags.js';
-import { EventChannel } from '../core/events.js';
-import { LOG_LEVELS, createLogger, type LogLevel, type Logger } from '../core/logger.js';
-import { PACKAGE_ROOT } from '../core/version.js';
-import { ControllerMetrics, type PlacementRound } from '../cluster/controller-metrics.js';
-import { createCoordinationMetrics } from '../cluster/coordination-metrics.js';
-import { GraphiteReporter, type GraphiteOptions } from '../metrics/graphite-reporter.js';
+import { EventChannel, LOG_LEVELS, createLogger, type LogLevel, type Logger, PACKAGE_ROOT } from '../core/index.js';
+import { GraphiteReporter, type GraphiteOptions, MetricsServer } from '../metrics/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from './observability-flags.js';
-import { MetricsServer } from '../metrics/metrics-server.js';
 import { port, VERSION_FOLDER_NAMES_HELP } from './options.js';
-import type { VersionFolderNames } from '../repository/model-repository.js';
+import type { VersionFolderNames } from '../repository/index.js';
 import { positiveInteger, zookeeperAddress } from './worker.js';
-import { addListenerLimitFlags, listenerLimitsFromFlags, type HttpListenerLimits, type ListenerLimitFlags } from '../protocols/common/listener-limits.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type HttpListenerLimits, type ListenerLimitFlags } from '../protocols/common/index.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 

@@ -3,12 +3,12 @@
  * APIs as a worker, routing each request to a READY replica found through ZooKeeper.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
-import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
+import { LOG_LEVELS, createLogger, type LogLevel } from '../core/index.js';
+import { ZooKeeperStore } from '../cluster/index.js';
 import { GatewayServer } from '../gateway/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from './observability-flags.js';
 import { port, positiveNumber, TENSOR_CONTENT_HELP } from './options.js';
-import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/listener-limits.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/index.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { addAccessFlags, accessPolicyFromFlags, type AccessFlags } from './access-flags.js';
 import { addZooKeeperAuthFlags, zooKeeperAuthFromFlags, type ZooKeeperAuthFlags } from './zookeeper-auth-flags.js';

@@ -7,13 +7,21 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createClient, InferenceServerError, type InferenceClient, type InputTensor, type ModelMetadata, type OutputTensor, type RequestedOutput } from '../client/index.js';
-import { castTensorData, tensorFromNested } from '../client/nested-arrays.js';
-import { parseNpy } from '../client/npy.js';
+import {
+  createClient,
+  InferenceServerError,
+  type InferenceClient,
+  type InputTensor,
+  type ModelMetadata,
+  type OutputTensor,
+  type RequestedOutput,
+  castTensorData,
+  tensorFromNested,
+  parseNpy,
+  jsonWithBigInts,
+} from '../client/index.js';
 import { addClientTlsFlags, clientTlsOptions, type ClientTlsFlags } from './tls-flags.js';
-import { jsonWithBigInts } from '../client/rest-codec.js';
-import { isDataType, type DataType } from '../tensors/data-type.js';
-import { elementCount } from '../tensors/tensor.js';
+import { isDataType, type DataType, elementCount } from '../tensors/index.js';
 import { collect } from './options.js';
 import { parseServerAddress, serverAddressArgument, serverUrl } from './server-url.js';
 

@@ -1,6 +1,6 @@
 /** `--log-format`, shared by every command that logs (serve, worker, controller, gateway, cluster up). */
 import { Option } from 'commander';
-import { defaultLogFormat, LOG_FORMATS, type LogFormat } from '../core/log-settings.js';
+import { defaultLogFormat, LOG_FORMATS, type LogFormat } from '../core/index.js';
 
 export interface LogFormatFlags {
   logFormat: LogFormat;

@@ -4,7 +4,7 @@
  * `--model-control-mode`, ...) so its users feel at home.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { VERSION } from '../core/version.js';
+import { VERSION } from '../core/index.js';
 import { serveCommand } from './serve.js';
 import { workerCommand } from './worker.js';
 import { controllerCommand } from './controller.js';

@@ -5,7 +5,7 @@
  * `observabilityOptions(flags)`, so every component spells and validates them the same way.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_GRAPHITE_INTERVAL_SECONDS, DEFAULT_GRAPHITE_PREFIX, parseGraphiteAddress, type GraphiteOptions } from '../metrics/graphite-reporter.js';
+import { DEFAULT_GRAPHITE_INTERVAL_SECONDS, DEFAULT_GRAPHITE_PREFIX, parseGraphiteAddress, type GraphiteOptions } from '../metrics/index.js';
 
 export interface ObservabilityFlags {
   graphite?: { host: string; port: number } | undefined;

@@ -7,7 +7,7 @@
  *   --max-batch-size N            default: 1024
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { ResourceCaps } from '../repository/resource-caps.js';
+import type { ResourceCaps } from '../repository/index.js';
 
 export interface ResourceCapFlags {
   maxIntraOpThreads?: number;

@@ -1,28 +1,34 @@
 /** `cranberries serve`: one process serving a model repository. */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
-import { PACKAGE_ROOT } from '../core/version.js';
-import { ModelServer, type ModelServerOptions } from '../server/model-server.js';
-import { startStandalone } from '../server/standalone.js';
+import { LOG_LEVELS, createLogger, type LogLevel, PACKAGE_ROOT } from '../core/index.js';
+import {
+  ModelServer,
+  type ModelServerOptions,
+  startStandalone,
+  SERVER_NAME_HELP,
+  checkStartupInputs,
+  finishStartup,
+  type StartingServer,
+  startupFailures,
+  type ReadinessModels,
+  bannerModels,
+  logStartupBanner,
+} from '../server/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from './observability-flags.js';
-import type { ModelControlMode } from '../serving/serving-core.js';
-import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/listener-limits.js';
+import type { ModelControlMode } from '../serving/index.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/index.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber, TENSOR_CONTENT_HELP, VERSION_FOLDER_NAMES_HELP } from './options.js';
-import type { VersionFolderNames } from '../repository/model-repository.js';
+import type { VersionFolderNames } from '../repository/index.js';
 import { addAccessFlags, accessPolicyFromFlags, type AccessFlags } from './access-flags.js';
 import { addResourceCapFlags, resourceCapsFromFlags, type ResourceCapFlags } from './resource-cap-flags.js';
-import { SERVER_NAME_HELP } from '../server/model-server.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addSharedMemoryFlags, type SharedMemoryFlags } from './shm-flags.js';
 import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';
-import { checkStartupInputs, finishStartup, type StartingServer } from '../server/startup.js';
-import { startupFailures, type ReadinessModels } from '../server/readiness.js';
-import { bannerModels, logStartupBanner } from '../server/startup-banner.js';
 import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../tracing/index.js';
-import type { BoundPorts } from '../server/model-server.js';
+import type { BoundPorts } from '../server/index.js';
 
 interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {
   serverName: string;

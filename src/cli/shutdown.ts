@@ -14,7 +14,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/index.js';
 
 export const DEFAULT_DRAIN_TIMEOUT_SECS = 30;
 

@@ -7,28 +7,23 @@
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS, createLogger, type LogLevel } from '../core/logger.js';
-import { PACKAGE_ROOT } from '../core/version.js';
-import { formatBytes, parseMemorySize } from '../cluster/memory-size.js';
-import { parseZooKeeperAddress } from '../cluster/store/zookeeper-address.js';
-import { ZooKeeperStore } from '../cluster/store/zookeeper-store.js';
-import { defaultNodeId, startWorkerNode } from '../server/worker-node.js';
+import { LOG_LEVELS, createLogger, type LogLevel, PACKAGE_ROOT } from '../core/index.js';
+import { formatBytes, parseMemorySize, parseZooKeeperAddress, ZooKeeperStore } from '../cluster/index.js';
+import { defaultNodeId, startWorkerNode, SERVER_NAME_HELP, bannerModels, logStartupBanner } from '../server/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from './observability-flags.js';
-import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/listener-limits.js';
+import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/index.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';
 import { collect, EXECUTION_TIMEOUT_HELP, executionTimeoutSeconds, port, positiveNumber, TENSOR_CONTENT_HELP, VERSION_FOLDER_NAMES_HELP } from './options.js';
-import type { VersionFolderNames } from '../repository/model-repository.js';
+import type { VersionFolderNames } from '../repository/index.js';
 
 import { addAccessFlags, accessPolicyFromFlags, type AccessFlags } from './access-flags.js';
 import { addResourceCapFlags, resourceCapsFromFlags, type ResourceCapFlags } from './resource-cap-flags.js';
 import { addZooKeeperAuthFlags, zooKeeperAuthFromFlags, type ZooKeeperAuthFlags } from './zookeeper-auth-flags.js';
-import { SERVER_NAME_HELP } from '../server/model-server.js';
 import { addTlsFlags, tlsOptions, type TlsFlags } from './tls-flags.js';
 import { addSharedMemoryFlags, type SharedMemoryFlags } from './shm-flags.js';
 import { addStartupFlags, type StartupFlags } from './startup-flags.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../tracing/index.js';
-import { bannerModels, logStartupBanner } from '../server/startup-banner.js';
 
 interface WorkerFlags
   extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, ZooKeeperAuthFlags, TlsFlags, StartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {

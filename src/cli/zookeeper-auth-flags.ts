@@ -4,7 +4,7 @@
  * the cluster's identity, with which its nodes are created and changed (`zookeeper-auth.ts`).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseZooKeeperAuth, zooKeeperAuthFrom, ZOOKEEPER_AUTH_ENV, type ZooKeeperAuth } from '../cluster/store/zookeeper-auth.js';
+import { parseZooKeeperAuth, zooKeeperAuthFrom, ZOOKEEPER_AUTH_ENV, type ZooKeeperAuth } from '../cluster/index.js';
 
 export interface ZooKeeperAuthFlags {
   zookeeperAuth?: string;

@@ -4,11 +4,10 @@
  * back. Field names of protocol documents (statistics, configuration, repository index) keep the
  * protocol's snake_case spelling, so they read the same as the server's documentation.
  */
-import type { DataType } from '../tensors/data-type.js';
-import type { NumericArray } from '../tensors/tensor.js';
+import type { DataType, NumericArray } from '../tensors/index.js';
 
-export type { DataType } from '../tensors/data-type.js';
-export type { NumericArray } from '../tensors/tensor.js';
+export type { DataType } from '../tensors/index.js';
+export type { NumericArray } from '../tensors/index.js';
 
 /**
  * Tensor data a caller may send: the TypedArray of the datatype (see the table in the README;

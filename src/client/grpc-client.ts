@@ -5,7 +5,7 @@
  * status code and the server's details.
  */
 import * as grpc from '@grpc/grpc-js';
-import { grpcChannelCredentials, type ClientTlsOptions } from '../tls/client-tls.js';
+import { grpcChannelCredentials, type ClientTlsOptions } from '../tls/index.js';
 import type {
   CallOptions,
   InferOptions,

@@ -4,9 +4,7 @@
  * TypedArrays. Outputs are read from `raw_output_contents` when the server filled it (Triton and
  * Cranberries always do) and from the typed `contents` lists otherwise (other OIP servers).
  */
-import { encodeBinaryTensor } from '../tensors/binary-codec.js';
-import { isDataType, type DataType } from '../tensors/data-type.js';
-import { elementCount, type TensorData } from '../tensors/tensor.js';
+import { encodeBinaryTensor, isDataType, type DataType, elementCount, type TensorData } from '../tensors/index.js';
 import type { InferOptions, InputTensor, OutputTensor, ParameterValue } from './client-types.js';
 import { InferResult } from './infer-result.js';
 import { malformedResponse } from './inference-server-error.js';

@@ -9,7 +9,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import protobuf from 'protobufjs';
-import { PACKAGE_ROOT } from '../core/version.js';
+import { PACKAGE_ROOT } from '../core/index.js';
 
 const PROTO_DIR = join(PACKAGE_ROOT, 'proto');
 

@@ -10,7 +10,7 @@
  * await client.close();
  * ```
  */
-import type { ClientTlsOptions } from '../tls/client-tls.js';
+import type { ClientTlsOptions } from '../tls/index.js';
 import type { InferenceClient } from './inference-client.js';
 import { GrpcClient } from './grpc-client.js';
 import { RestClient } from './rest-client.js';
@@ -45,5 +45,6 @@ export { bytesToStrings } from './tensor-data.js';
 export { RestClient, type RestClientOptions } from './rest-client.js';
 export { GrpcClient, type GrpcClientOptions } from './grpc-client.js';
 export { parseNpy, encodeNpy, type NpyArray } from './npy.js';
-export type { ClientTlsOptions } from '../tls/client-tls.js';
+export type { ClientTlsOptions } from '../tls/index.js';
 export { tensorFromNested, castTensorData, nestedShape } from './nested-arrays.js';
+export { jsonWithBigInts } from './rest-codec.js';

@@ -3,8 +3,8 @@
  * datatypes, for callers that hold plain values rather than TypedArrays (the `cranberries infer`
  * command, scripts). Every check names the tensor and the offending element.
  */
-import { arrayTypeOf, SAFE_INTEGER_RANGES, type DataType } from '../tensors/data-type.js';
-import type { NumericArray } from '../tensors/tensor.js';
+import { arrayTypeOf, SAFE_INTEGER_RANGES, type DataType } from '../tensors/index.js';
+import type { NumericArray } from '../tensors/index.js';
 import type { InputTensor } from './client-types.js';
 import { clientArgumentError } from './inference-server-error.js';
 

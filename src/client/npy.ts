@@ -4,9 +4,8 @@
  * byte-order-free) bool, int8..int64, uint8..uint64, float16/32/64, C order. Anything else (big-endian,
  * Fortran order, strings, objects, structured dtypes) is refused with a message saying how to re-save.
  */
-import type { DataType } from '../tensors/data-type.js';
-import { arrayTypeOf } from '../tensors/data-type.js';
-import { elementCount, type NumericArray } from '../tensors/tensor.js';
+import type { DataType } from '../tensors/index.js';
+import { arrayTypeOf, elementCount, type NumericArray } from '../tensors/index.js';
 
 export interface NpyArray {
   readonly datatype: DataType;

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { clientConnectionOptions, type ClientTlsOptions } from '../tls/client-tls.js';
+import { clientConnectionOptions, type ClientTlsOptions } from '../tls/index.js';
 import type {
   CallOptions,
   InferOptions,

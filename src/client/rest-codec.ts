@@ -6,10 +6,7 @@
  * the caller's TypedArrays), so tensor data is not copied before it reaches the socket. Binary
  * outputs of a response are decoded as views of the response buffer whenever alignment allows.
  */
-import { encodeBinaryTensor } from '../tensors/binary-codec.js';
-import { arrayTypeOf, isDataType, type DataType } from '../tensors/data-type.js';
-import { jsonDataText } from '../tensors/json-codec.js';
-import { elementCount, type TensorData } from '../tensors/tensor.js';
+import { encodeBinaryTensor, arrayTypeOf, isDataType, type DataType, jsonDataText, elementCount, type TensorData } from '../tensors/index.js';
 import type { InferOptions, InputTensor, OutputTensor, ParameterValue } from './client-types.js';
 import { InferResult } from './infer-result.js';
 import { clientArgumentError, malformedResponse } from './inference-server-error.js';

@@ -5,9 +5,7 @@
  * `boolean[]` (BOOL) are converted. Outputs: raw bytes back into typed data, where a size mismatch
  * is the server's fault and reported as a malformed response.
  */
-import { decodeBinaryTensor } from '../tensors/binary-codec.js';
-import { arrayTypeOf, isDataType, type DataType } from '../tensors/data-type.js';
-import { elementCount, type TensorData } from '../tensors/tensor.js';
+import { decodeBinaryTensor, arrayTypeOf, isDataType, type DataType, elementCount, type TensorData } from '../tensors/index.js';
 import type { InputTensor } from './client-types.js';
 import { clientArgumentError, malformedResponse } from './inference-server-error.js';
 

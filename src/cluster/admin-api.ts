@@ -8,8 +8,8 @@
  * assignments (where replicas go) and status (what each worker reports), so one call answers
  * "where does my model run and in which state, or why not".
  */
-import { CranberriesError, invalidArgument, notFound } from '../core/errors.js';
-import { checkModelName } from '../repository/model-names.js';
+import { CranberriesError, invalidArgument, notFound } from '../core/index.js';
+import { checkModelName } from '../repository/index.js';
 import { isConflict, readJson, readSnapshot, type ClusterSnapshot } from './cluster-state.js';
 import { DEFAULT_ROOT, ModelDeployment, clusterPaths, encodeJson, type ClusterPaths, type NodeStatus, type PlacementStatus } from './layout.js';
 import type { VersionState } from './served-models.js';

@@ -17,8 +17,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { CranberriesError, asCranberriesError, invalidArgument, type ErrorCode } from '../core/errors.js';
-import { clientMessage } from '../core/server-paths.js';
+import { CranberriesError, asCranberriesError, invalidArgument, type ErrorCode, clientMessage } from '../core/index.js';
 import { ClusterAdmin, type ClusterAdminOptions, type SettledView } from './admin-api.js';
 import { parseMemorySize } from './memory-size.js';
 import type { CoordinationStore } from './store/coordination-store.js';

@@ -6,7 +6,7 @@
  * write must not take the whole cluster's view down.
  */
 import type { z } from 'zod';
-import { CranberriesError } from '../core/errors.js';
+import { CranberriesError } from '../core/index.js';
 import type { CoordinationStore } from './store/coordination-store.js';
 import { ModelDeployment, NodeAssignment, NodeInfo, NodeStatus, PlacementStatus, decodeJson, type ClusterPaths } from './layout.js';
 

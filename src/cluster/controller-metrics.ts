@@ -9,7 +9,7 @@
  * controller of a cluster counts each model once (a standby's last round is stale).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { EventChannel } from '../core/events.js';
+import type { EventChannel } from '../core/index.js';
 import type { PlacementStatus } from './layout.js';
 
 /** The part of a placement round's result these metrics read (`cluster/placement.ts` PlacementResult). */

@@ -14,16 +14,15 @@
  * It never talks to workers or gateways; everything goes through the store.
  */
 import { hostname } from 'node:os';
-import { EventChannel } from '../core/events.js';
-import type { Lifecycle } from '../core/lifecycle.js';
-import type { Logger } from '../core/logger.js';
+import { EventChannel } from '../core/index.js';
+import type { Lifecycle, Logger } from '../core/index.js';
 import { coalesce, ensureLayout, isConflict, readSnapshot, watchChildren, type ClusterSnapshot } from './cluster-state.js';
 import { LeaderElection } from './leader-election.js';
 import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDeployment, type PlacementStatus } from './layout.js';
 import { formatBytes } from './memory-size.js';
 import { place, type PlacementResult } from './placement.js';
 import { deploymentsFromRepository } from './repository-deployments.js';
-import type { VersionFolderNames } from '../repository/model-repository.js';
+import type { VersionFolderNames } from '../repository/index.js';
 import type { CoordinationStore } from './store/coordination-store.js';
 
 export interface ControllerOptions {

@@ -9,9 +9,8 @@
  * the store is connected again (on a new session the candidate's node is created again, at the
  * back of the line). `leadershipChanged` reports every change.
  */
-import { EventChannel } from '../core/events.js';
-import type { Lifecycle } from '../core/lifecycle.js';
-import type { Logger } from '../core/logger.js';
+import { EventChannel } from '../core/index.js';
+import type { Lifecycle, Logger } from '../core/index.js';
 import type { CoordinationStore } from './store/coordination-store.js';
 
 export interface LeaderElectionOptions {

@@ -5,7 +5,7 @@
  * Binary suffixes (KiB/MiB/GiB/TiB, or Ki/Mi/Gi/Ti) are powers of 1024; decimal ones (K/M/G/T,
  * or KB/MB/GB/TB) are powers of 1000, as in Kubernetes resource quantities. Case does not matter.
  */
-import { invalidArgument } from '../core/errors.js';
+import { invalidArgument } from '../core/index.js';
 
 const UNITS: Readonly<Record<string, number>> = {
   '': 1,

@@ -8,9 +8,8 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelRepository, type VersionFolderNames } from '../repository/model-repository.js';
-import { parameterNumber } from '../repository/config-parser.js';
-import type { ModelConfig } from '../repository/model-config.js';
+import { ModelRepository, type VersionFolderNames, parameterNumber } from '../repository/index.js';
+import type { ModelConfig } from '../repository/index.js';
 import type { ModelDeployment } from './layout.js';
 
 export const DEFAULT_MEMORY_FACTOR = 3;

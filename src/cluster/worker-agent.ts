@@ -16,8 +16,8 @@
  * After a session expiry nothing is reloaded: the assignment is read again and, when unchanged,
  * the selection does not change, so the server keeps its loaded models as they are.
  */
-import { EventChannel } from '../core/events.js';
-import type { Logger } from '../core/logger.js';
+import { EventChannel } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { AssignmentSelection } from './assignment-selection.js';
 import { coalesce, isConflict } from './cluster-state.js';
 import { DEFAULT_ROOT, NodeAssignment, clusterPaths, decodeJson, encodeJson, type ClusterPaths, type NodeInfo, type NodeStatus } from './layout.js';

@@ -11,9 +11,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parseNpy } from '../client/npy.js';
-import { arrayTypeOf, type DataType } from '../tensors/data-type.js';
-import { elementCount, type Tensor, type TensorData } from '../tensors/tensor.js';
+import { parseNpy } from '../client/index.js';
+import { arrayTypeOf, type DataType, elementCount, type Tensor, type TensorData } from '../tensors/index.js';
 import type { ModelInfo, TensorInfo } from './transport.js';
 
 export type InputSource = { readonly kind: 'random' } | { readonly kind: 'file'; readonly path: string };

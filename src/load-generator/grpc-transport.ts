@@ -3,9 +3,9 @@
  * concurrent calls), tensors as `raw_input_contents`, protos from the server's own proto loader.
  */
 import * as grpc from '@grpc/grpc-js';
-import { grpcChannelCredentials, type ClientTlsOptions } from '../tls/client-tls.js';
-import { oipPackageDefinition, serviceDefinition } from '../protocols/grpc/proto-loader.js';
-import { binaryByteLength, encodeBinaryTensor } from '../tensors/binary-codec.js';
+import { grpcChannelCredentials, type ClientTlsOptions } from '../tls/index.js';
+import { oipPackageDefinition, serviceDefinition } from '../protocols/grpc/index.js';
+import { binaryByteLength, encodeBinaryTensor } from '../tensors/index.js';
 import { parseStatistics, type StatisticsSnapshot } from './server-statistics.js';
 import { tensorInfo, type BenchTransport, type InferTarget, type ModelInfo } from './transport.js';
 

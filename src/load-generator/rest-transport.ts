@@ -6,10 +6,9 @@
  * binary tensor extension both ways (`Inference-Header-Content-Length`, `binary_data_output`).
  * Answers are read to the last byte but not decoded: the generator measures the server.
  */
-import { clientConnectionOptions, type ClientTlsOptions } from '../tls/client-tls.js';
+import { clientConnectionOptions, type ClientTlsOptions } from '../tls/index.js';
 import { Pool } from 'undici';
-import { binaryByteLength, encodeBinaryTensor } from '../tensors/binary-codec.js';
-import { jsonDataText } from '../tensors/json-codec.js';
+import { binaryByteLength, encodeBinaryTensor, jsonDataText } from '../tensors/index.js';
 import { parseStatistics, type StatisticsSnapshot } from './server-statistics.js';
 import { tensorInfo, type BenchTransport, type InferTarget, type ModelInfo } from './transport.js';
 

@@ -3,8 +3,8 @@
  * and a way to send one pre-encoded inference request again and again. Requests are encoded once
  * per run so the generator measures the server, not its own serialisation.
  */
-import { isDataType, type DataType } from '../tensors/data-type.js';
-import type { Tensor } from '../tensors/tensor.js';
+import { isDataType, type DataType } from '../tensors/index.js';
+import type { Tensor } from '../tensors/index.js';
 import type { StatisticsSnapshot } from './server-statistics.js';
 
 export const BENCH_PROTOCOLS = ['rest-json', 'rest-binary', 'grpc'] as const;

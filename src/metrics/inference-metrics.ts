@@ -11,10 +11,8 @@
  * cache hit has a request duration but no queue or compute durations (it had neither).
  */
 import type { Registry } from 'prom-client';
-import type { FailureReason } from '../core/errors.js';
-import type { EventChannel } from '../core/events.js';
-import type { ExecutionEvent, VersionStateEvent } from '../serving/model-manager.js';
-import type { RequestEvent } from '../serving/serving-core.js';
+import type { FailureReason, EventChannel } from '../core/index.js';
+import type { ExecutionEvent, VersionStateEvent, RequestEvent } from '../serving/index.js';
 import { BATCH_SIZE_BUCKETS, DURATION_BUCKETS_SECONDS } from './buckets.js';
 import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries } from './fast-series.js';
 

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { Registry } from 'prom-client';
 import { collectProcessMetrics } from './server-metrics.js';
-import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../protocols/common/listener-limits.js';
-import { clientErrorAnswer } from '../protocols/http/listener-answers.js';
+import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../protocols/common/index.js';
+import { clientErrorAnswer } from '../protocols/http/index.js';
 
 /**
  * Unknown paths and methods are answered like every other Cranberries HTTP error, `{"error": ...}`

@@ -7,8 +7,8 @@
  * glibc may keep memory freed after warm-up. (`cluster/load-memory-probe.ts` does the same per
  * model for the worker's status reports.)
  */
-import type { EventChannel } from '../core/events.js';
-import type { VersionStateEvent } from '../serving/model-manager.js';
+import type { EventChannel } from '../core/index.js';
+import type { VersionStateEvent } from '../serving/index.js';
 
 export class LoadMemoryProbe {
   private readonly started = new Map<string, { rss: number; clean: boolean }>();

@@ -8,11 +8,8 @@
  * reloaded (its statistics start again at zero).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { EventChannel } from '../core/events.js';
-import type { VersionState } from '../serving/inference-service.js';
-import type { VersionStateEvent } from '../serving/model-manager.js';
-import type { ServedVersion } from '../serving/served-version.js';
-import type { VersionStatistics } from '../serving/version-statistics.js';
+import type { EventChannel } from '../core/index.js';
+import type { VersionState, VersionStateEvent, ServedVersion, VersionStatistics } from '../serving/index.js';
 import type { LoadMemoryProbe } from './model-memory.js';
 
 export const VERSION_STATES: readonly VersionState[] = ['LOADING', 'READY', 'UNLOADING', 'UNAVAILABLE'];

@@ -4,8 +4,8 @@
  * models gets one JSON line with its request id, model, version, outcome and timings.
  */
 import type { Logger } from 'pino';
-import type { EventChannel } from '../core/events.js';
-import type { RequestEvent } from '../serving/serving-core.js';
+import type { EventChannel } from '../core/index.js';
+import type { RequestEvent } from '../serving/index.js';
 
 const NS_PER_MS = 1e6;
 

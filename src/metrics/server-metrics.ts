@@ -5,9 +5,8 @@
  * (`model-metrics.ts`). Cluster components add their own modules to the same registry.
  */
 import { collectDefaultMetrics, type Registry } from 'prom-client';
-import type { EventChannel } from '../core/events.js';
-import type { RequestEvent } from '../serving/serving-core.js';
-import type { ExecutionEvent } from '../serving/model-manager.js';
+import type { EventChannel } from '../core/index.js';
+import type { RequestEvent, ExecutionEvent } from '../serving/index.js';
 import { InferenceMetrics } from './inference-metrics.js';
 import { LoadMemoryProbe } from './model-memory.js';
 import { ModelMetrics, type ManagedModels } from './model-metrics.js';

@@ -9,9 +9,9 @@
  * size) and `dims` without that dimension, unless dims the author wrote have the model's full rank.
  * `validateAgainstSignature` then refuses any name, type, rank or fixed dimension that differs.
  */
-import { invalidArgument } from '../core/errors.js';
+import { invalidArgument } from '../core/index.js';
 import type { ModelSignature, TensorSignature } from './model-signature.js';
-import { configTypeOf, dataTypeFromConfig } from '../tensors/data-type.js';
+import { configTypeOf, dataTypeFromConfig } from '../tensors/index.js';
 import type { ConfigDataType, ModelConfig, ModelInput, ModelOutput } from './model-config.js';
 import { withDefaults } from './config-json.js';
 import { authoredFields, markAuthored } from './config-authored.js';

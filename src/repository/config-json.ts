@@ -10,7 +10,7 @@
  * base64 bytes, and `null` for "not set".
  */
 import protobuf from 'protobufjs';
-import { invalidArgument } from '../core/errors.js';
+import { invalidArgument } from '../core/index.js';
 import { integerRange, suggestion, typeName } from './text-format.js';
 
 type PlainObject = Record<string, unknown>;

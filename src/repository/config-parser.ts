@@ -11,7 +11,7 @@
  * config object (`authoredFields`), because proto3 cannot tell `max_batch_size: 0` from absence.
  * This module is the entry point: it re-exports completion and validation.
  */
-import { CranberriesError, invalidArgument } from '../core/errors.js';
+import { CranberriesError, invalidArgument } from '../core/index.js';
 import type { ModelConfig } from './model-config.js';
 import { markAuthored } from './config-authored.js';
 import { checkJsonMessage, withDefaults } from './config-json.js';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { internal } from '../core/errors.js';
+import { internal } from '../core/index.js';
 
 /** Absolute path of `proto/<fileName>` in the package this module belongs to. */
 export function findProtoFile(fileName: string): string {

@@ -3,7 +3,7 @@
  * (comments, identifiers, numbers, quoted strings with C escapes, punctuation) and turns an offset
  * into the `line L:C:` prefix every parse error carries.
  */
-import { invalidArgument, type CranberriesError } from '../core/errors.js';
+import { invalidArgument, type CranberriesError } from '../core/index.js';
 
 export interface Token {
   readonly kind: 'ident' | 'number' | 'string' | 'symbol' | 'eof';

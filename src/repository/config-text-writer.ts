@@ -6,7 +6,7 @@
  * back an equal object.
  */
 import protobuf from 'protobufjs';
-import { invalidArgument } from '../core/errors.js';
+import { invalidArgument } from '../core/index.js';
 
 const INDENT = '  ';
 

@@ -5,7 +5,7 @@
  * (a missing `data_type` or `dims`, and batching rules while `max_batch_size` is unstated).
  */
 import { posix } from 'node:path';
-import { invalidArgument } from '../core/errors.js';
+import { invalidArgument } from '../core/index.js';
 import type { ModelConfig, ModelTensorReshape } from './model-config.js';
 
 export interface CheckOptions {

@@ -18,7 +18,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import protobuf from 'protobufjs';
-import { CranberriesError, invalidArgument } from '../core/errors.js';
+import { CranberriesError, invalidArgument } from '../core/index.js';
 import { findProtoFile } from './config-proto.js';
 import type { ModelVersionPolicy } from './model-config.js';
 import { parseTextFormat } from './text-format.js';

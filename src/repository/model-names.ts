@@ -9,7 +9,7 @@
  * A file override is `<segment>/<segment>/…`, every segment following the same rule, at most
  * 1024 bytes in all, and never a folder (`1/`).
  */
-import { invalidArgument, type CranberriesError } from '../core/errors.js';
+import { invalidArgument, type CranberriesError } from '../core/index.js';
 
 export const MAX_NAME_BYTES = 255;
 export const MAX_OVERRIDE_PATH_BYTES = 1024;

@@ -16,7 +16,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { asCranberriesError } from '../core/errors.js';
+import { asCranberriesError } from '../core/index.js';
 import type { AspiredModel, AspiredVersion } from './aspired-model.js';
 import { modelConfigFromJson, parseModelConfig } from './config-parser.js';
 import { checkFolderInside, OutsideBoundaryError, realBoundary, resolveInside } from './contained-path.js';

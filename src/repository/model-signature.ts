@@ -3,7 +3,7 @@
  * from the file (`Backend.inspect`); the repository completes a model's config from it (Triton's
  * auto-complete), so the type lives here, below both.
  */
-import type { DataType } from '../tensors/data-type.js';
+import type { DataType } from '../tensors/index.js';
 
 /** One input or output as the model file declares it. `-1` marks a dimension of any size. */
 export interface TensorSignature {

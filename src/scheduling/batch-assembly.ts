@@ -3,8 +3,8 @@
  * functions: the batcher decides *which* requests go together; joining their inputs is the model
  * instance's job (`tensors/concat-rows.ts`), done where the batch is read.
  */
-import { internal } from '../core/errors.js';
-import type { Tensor } from '../tensors/tensor.js';
+import { internal } from '../core/index.js';
+import type { Tensor } from '../tensors/index.js';
 
 /** True when `b` can share a batch with `a`: same inputs, same non-batch dims, same outputs. */
 export function canBatchTogether(a: readonly Tensor[], aOutputs: readonly string[], b: readonly Tensor[], bOutputs: readonly string[]): boolean {

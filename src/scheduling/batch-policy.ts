@@ -12,7 +12,7 @@
  *
  * Rows, not requests, are what a batch counts: a request carrying 3 rows adds 3.
  */
-import type { Tensor } from '../tensors/tensor.js';
+import type { Tensor } from '../tensors/index.js';
 import { canBatchTogether } from './batch-assembly.js';
 
 export interface BatchCandidate {

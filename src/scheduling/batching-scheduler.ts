@@ -13,9 +13,8 @@
  * All of this runs on the main thread and only moves references; instances compute in their own
  * threads and each gets at most one execution at a time.
  */
-import { CranberriesError, asCranberriesError, unavailable } from '../core/errors.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import type { ModelInstance } from '../backends/backend.js';
+import { CranberriesError, asCranberriesError, unavailable, systemClock, type Clock } from '../core/index.js';
+import type { ModelInstance } from '../backends/index.js';
 import { splitOutputs } from './batch-assembly.js';
 import { BatchPolicy } from './batch-policy.js';
 import { OrderedRelease } from './ordered-release.js';

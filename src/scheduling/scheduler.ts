@@ -3,8 +3,8 @@
  * queues them, and runs them on the version's instances, never two at once on one instance.
  * Implementations differ in how they group requests (one at a time, or dynamic batches).
  */
-import type { ExecutionTiming } from '../backends/backend.js';
-import type { Tensor } from '../tensors/tensor.js';
+import type { ExecutionTiming } from '../backends/index.js';
+import type { Tensor } from '../tensors/index.js';
 import type { SequenceFlags } from './sequence-parameters.js';
 
 export interface ScheduledRequest {

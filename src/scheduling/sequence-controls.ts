@@ -10,10 +10,10 @@
  * UINT32, INT32 or STRING). Every control tensor holds one element per row: shape `[1, 1]` for a
  * batching model (one row of dims `[1]`), `[1]` otherwise.
  */
-import { invalidArgument } from '../core/errors.js';
-import { dataTypeFromConfig, type DataType } from '../tensors/data-type.js';
-import type { Tensor } from '../tensors/tensor.js';
-import type { ModelSequenceBatching, SequenceControlKind } from '../repository/sequence-batching-config.js';
+import { invalidArgument } from '../core/index.js';
+import { dataTypeFromConfig, type DataType } from '../tensors/index.js';
+import type { Tensor } from '../tensors/index.js';
+import type { ModelSequenceBatching, SequenceControlKind } from '../repository/index.js';
 
 /** A correlation id: a non-zero unsigned integer or a non-empty string. */
 export type CorrelationId = bigint | string;

@@ -4,9 +4,8 @@
  * `sequence_end` (booleans). Over gRPC they are `InferParameter`s (uint64 / int64 / string / bool);
  * over REST they are JSON values, where an integer id is exact only up to 2^53 - 1.
  */
-import { clip, quoteInput } from '../core/bounded-text.js';
-import { invalidArgument } from '../core/errors.js';
-import type { Parameters } from '../core/parameters.js';
+import { clip, quoteInput, invalidArgument } from '../core/index.js';
+import type { Parameters } from '../core/index.js';
 import type { CorrelationId } from './sequence-controls.js';
 
 export interface SequenceFlags {

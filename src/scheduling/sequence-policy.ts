@@ -13,7 +13,7 @@
  *   (`BatchPolicy`: cap at `max_batch_size` or the largest preferred size, preferred sizes,
  *   `max_queue_delay_microseconds`), in age order; no padding.
  */
-import type { Tensor } from '../tensors/tensor.js';
+import type { Tensor } from '../tensors/index.js';
 import { canBatchTogether } from './batch-assembly.js';
 import type { BatchPolicy } from './batch-policy.js';
 

@@ -20,11 +20,11 @@
  * Sequence models have no queue policy in Triton: requests wait until their sequence's turn (a
  * client's cancellation still removes a queued request).
  */
-import { CranberriesError, asCranberriesError, invalidArgument, unavailable } from '../core/errors.js';
-import type { ModelInstance } from '../backends/backend.js';
-import { arrayTypeOf } from '../tensors/data-type.js';
-import type { Tensor } from '../tensors/tensor.js';
-import type { ModelSequenceBatching } from '../repository/sequence-batching-config.js';
+import { CranberriesError, asCranberriesError, invalidArgument, unavailable } from '../core/index.js';
+import type { ModelInstance } from '../backends/index.js';
+import { arrayTypeOf } from '../tensors/index.js';
+import type { Tensor } from '../tensors/index.js';
+import type { ModelSequenceBatching } from '../repository/index.js';
 import { splitOutputs } from './batch-assembly.js';
 import { BatchPolicy } from './batch-policy.js';
 import { checkCorrelationId, controlTensors, type ControlPlan, type CorrelationId } from './sequence-controls.js';

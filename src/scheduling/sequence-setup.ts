@@ -4,10 +4,10 @@
  * output an output, with the data type the config gives. A bad config fails the load with
  * INVALID_ARGUMENT naming the tensor.
  */
-import { invalidArgument } from '../core/errors.js';
-import type { ModelInstance, ModelSignature } from '../backends/backend.js';
-import type { ModelConfig } from '../repository/model-config.js';
-import { sequenceBatchingOf } from '../repository/sequence-batching-config.js';
+import { invalidArgument } from '../core/index.js';
+import type { ModelInstance, ModelSignature } from '../backends/index.js';
+import type { ModelConfig } from '../repository/index.js';
+import { sequenceBatchingOf } from '../repository/index.js';
 import { controlPlan } from './sequence-controls.js';
 import { SequenceScheduler } from './sequence-scheduler.js';
 import { statePlan } from './sequence-state.js';

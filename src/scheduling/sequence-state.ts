@@ -5,9 +5,8 @@
  * the state's dims, or of `initial_state.dims` (`zero_data: true`). Neither the input nor the output
  * is seen by clients. Pure: the plan is read once from the config, at load.
  */
-import { arrayTypeOf, dataTypeFromConfig, type DataType } from '../tensors/data-type.js';
-import { elementCount, type Tensor } from '../tensors/tensor.js';
-import type { ModelSequenceBatching } from '../repository/sequence-batching-config.js';
+import { arrayTypeOf, dataTypeFromConfig, type DataType, elementCount, type Tensor } from '../tensors/index.js';
+import type { ModelSequenceBatching } from '../repository/index.js';
 
 export interface StateSpec {
   readonly inputName: string;

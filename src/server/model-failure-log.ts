@@ -4,8 +4,8 @@
  * repository), once per distinct reason. Version failures are logged by their state change; this
  * covers the failures that have no version to carry them.
  */
-import type { Logger } from '../core/logger.js';
-import type { ModelSettledEvent } from '../serving/model-manager.js';
+import type { Logger } from '../core/index.js';
+import type { ModelSettledEvent } from '../serving/index.js';
 
 export function logModelFailures(settled: { subscribe(listener: (event: ModelSettledEvent) => void): () => void }, logger: Logger): () => void {
   const logged = new Map<string, string>();

@@ -15,7 +15,7 @@
  *
  * Every transition is logged once: "server is ready", or "server is not ready: <why>".
  */
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/index.js';
 
 /** What readiness needs to know about the served models (the model manager satisfies it). */
 export interface ReadinessModels {

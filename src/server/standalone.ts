@@ -7,11 +7,9 @@
  */
 import { readdir } from 'node:fs/promises';
 import { totalmem } from 'node:os';
-import { Controller } from '../cluster/controller.js';
-import { clusterAdminRoutes } from '../cluster/admin-routes.js';
-import { MemoryStore, MemoryStoreServer } from '../cluster/store/memory-store.js';
+import { Controller, clusterAdminRoutes, MemoryStore, MemoryStoreServer } from '../cluster/index.js';
 import { startWorkerNode, type WorkerNode } from './worker-node.js';
-import type { PlacementResult } from '../cluster/placement.js';
+import type { PlacementResult } from '../cluster/index.js';
 import type { BoundPorts, ModelServerOptions } from './model-server.js';
 import { startupFailures, type ReadinessModels, type ServerReadiness } from './readiness.js';
 import { adminUi } from '../admin/index.js';

@@ -5,9 +5,8 @@
  */
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { VERSION } from '../core/version.js';
+import { VERSION, logSettingsOf } from '../core/index.js';
 import { modelReason, type ReadinessModels } from './readiness.js';
-import { logSettingsOf } from '../core/log-settings.js';
 
 export interface BannerEndpoints {
   readonly host: string;

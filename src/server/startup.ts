@@ -12,8 +12,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Logger } from '../core/logger.js';
-import type { ModelControlMode } from '../serving/serving-core.js';
+import type { Logger } from '../core/index.js';
+import type { ModelControlMode } from '../serving/index.js';
 import type { ServerReadiness } from './readiness.js';
 import { StartupError, closestName, listNames, requireFile, requireFolder } from './startup-errors.js';
 

@@ -13,14 +13,11 @@
  * coordination session (`cluster/coordination-metrics.ts`).
  */
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
-import type { Logger } from '../core/logger.js';
-import { createCoordinationMetrics } from '../cluster/coordination-metrics.js';
-import { WorkerMetrics } from '../cluster/worker-metrics.js';
+import type { Logger } from '../core/index.js';
+import { createCoordinationMetrics, WorkerMetrics, AssignmentSelection, WorkerAgent } from '../cluster/index.js';
 import { ModelServer, type BoundPorts, type ModelServerOptions } from './model-server.js';
 import type { ReadinessCondition } from './readiness.js';
-import { AssignmentSelection } from '../cluster/assignment-selection.js';
-import type { CoordinationStore } from '../cluster/store/coordination-store.js';
-import { WorkerAgent } from '../cluster/worker-agent.js';
+import type { CoordinationStore } from '../cluster/index.js';
 
 export interface WorkerNodeOptions {
   readonly store: CoordinationStore;

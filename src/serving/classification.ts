@@ -2,8 +2,8 @@
  * The classification extension: an output replaced by its top-k entries, as BYTES strings
  * `"<value>:<index>"` or `"<value>:<index>:<label>"`, ranked by value in the output's own type.
  */
-import { invalidArgument } from '../core/errors.js';
-import type { Tensor } from '../tensors/tensor.js';
+import { invalidArgument } from '../core/index.js';
+import type { Tensor } from '../tensors/index.js';
 
 const encoder = new TextEncoder();
 

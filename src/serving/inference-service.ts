@@ -5,11 +5,10 @@
  *
  * Errors are thrown as `CranberriesError`s; adapters map their codes to wire statuses.
  */
-import type { TensorSignature } from '../backends/backend.js';
-import type { ModelConfig } from '../repository/model-config.js';
-import type { ModelConfigListEntry } from '../repository/model-config-list.js';
+import type { TensorSignature } from '../backends/index.js';
+import type { ModelConfig, ModelConfigListEntry } from '../repository/index.js';
 import type { InferenceRequest, InferenceResponse } from './inference.js';
-import type { RequestTrace, Tracer } from '../tracing/tracer.js';
+import type { RequestTrace, Tracer } from '../tracing/index.js';
 
 export interface ServerMetadata {
   readonly name: string;

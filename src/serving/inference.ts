@@ -2,11 +2,11 @@
  * Protocol-neutral inference requests and responses. Protocol adapters decode their wire format
  * into these and encode the answers back; the serving core never sees JSON, protobuf or HTTP.
  */
-import type { Tensor } from '../tensors/tensor.js';
+import type { Tensor } from '../tensors/index.js';
 
-import type { Parameters } from '../core/parameters.js';
+import type { Parameters } from '../core/index.js';
 
-export type { ParameterValue, Parameters } from '../core/parameters.js';
+export type { ParameterValue, Parameters } from '../core/index.js';
 
 export interface RequestedOutput {
   readonly name: string;

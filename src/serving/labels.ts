@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveInsideSync } from '../repository/contained-path.js';
-import type { ModelConfig } from '../repository/model-config.js';
+import { resolveInsideSync } from '../repository/index.js';
+import type { ModelConfig } from '../repository/index.js';
 
 export function readLabels(modelDir: string, config: ModelConfig, boundary: string = modelDir): ReadonlyMap<string, readonly string[]> {
   const labels = new Map<string, readonly string[]>();

@@ -5,10 +5,9 @@
  * nothing is served from it). Kept apart from inference because it owns files on disk and the
  * control-mode rules; the serving core only delegates to it.
  */
-import { CranberriesError, invalidArgument, notFound } from '../core/errors.js';
-import { readModelFolder, type ModelRepository } from '../repository/model-repository.js';
-import { checkModelName } from '../repository/model-names.js';
-import type { ModelConfig } from '../repository/model-config.js';
+import { CranberriesError, invalidArgument, notFound } from '../core/index.js';
+import { readModelFolder, type ModelRepository, checkModelName } from '../repository/index.js';
+import type { ModelConfig } from '../repository/index.js';
 import type { LoadModelOptions } from './inference-service.js';
 import type { ModelManager } from './model-manager.js';
 import { OverrideFolders } from './override-folders.js';

@@ -9,21 +9,16 @@
  */
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { CranberriesError, asCranberriesError, notFound, unavailable } from '../core/errors.js';
-import { EventChannel } from '../core/events.js';
-import type { BackendRegistry } from '../backends/backend-registry.js';
-import type { AspiredModel, AspiredVersion } from '../repository/aspired-model.js';
-import { completeModelConfig, validateAgainstSignature } from '../repository/config-parser.js';
-import type { ModelConfig } from '../repository/model-config.js';
-import type { ResourceCaps } from '../repository/resource-caps.js';
-import { BatchingScheduler, NO_BATCHING, type BatchingOptions } from '../scheduling/batching-scheduler.js';
-import type { ExecutionRecord } from '../scheduling/scheduler.js';
-import { createSequenceScheduler } from '../scheduling/sequence-setup.js';
+import { CranberriesError, asCranberriesError, notFound, unavailable, EventChannel, systemClock, type Clock } from '../core/index.js';
+import type { BackendRegistry } from '../backends/index.js';
+import type { AspiredModel, AspiredVersion, ModelConfig, ResourceCaps } from '../repository/index.js';
+import { completeModelConfig, validateAgainstSignature } from '../repository/index.js';
+import { BatchingScheduler, NO_BATCHING, type BatchingOptions, createSequenceScheduler } from '../scheduling/index.js';
+import type { ExecutionRecord } from '../scheduling/index.js';
 import type { VersionState } from './inference-service.js';
 import { ServedVersion } from './served-version.js';
 import { runModelWarmup, type WarmupFiles, type WarmupReport } from './model-warmup.js';
 import { planTransition } from './transition-plan.js';
-import { systemClock, type Clock } from '../core/clock.js';
 
 export interface VersionStateEvent {
   readonly model: string;

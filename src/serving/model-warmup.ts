@@ -17,14 +17,12 @@
 import { randomFillSync } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CranberriesError, asCranberriesError, invalidArgument } from '../core/errors.js';
-import type { ModelInstance } from '../backends/backend.js';
-import { resolveInside } from '../repository/contained-path.js';
-import { fileErrorReason } from '../repository/file-errors.js';
-import { shownName } from '../repository/model-names.js';
-import type { ModelConfig, ModelWarmup, ModelWarmupInput } from '../repository/model-config.js';
-import { arrayTypeOf, byteSizeOf, dataTypeFromConfig, type DataType } from '../tensors/data-type.js';
-import type { NumericArray, Tensor } from '../tensors/tensor.js';
+import { CranberriesError, asCranberriesError, invalidArgument } from '../core/index.js';
+import type { ModelInstance } from '../backends/index.js';
+import { resolveInside, fileErrorReason, shownName } from '../repository/index.js';
+import type { ModelConfig, ModelWarmup, ModelWarmupInput } from '../repository/index.js';
+import { arrayTypeOf, byteSizeOf, dataTypeFromConfig, type DataType } from '../tensors/index.js';
+import type { NumericArray, Tensor } from '../tensors/index.js';
 import { elementProblem } from './string-elements.js';
 
 /** Most bytes the inputs of one warm-up sample (all its requests) may hold. */

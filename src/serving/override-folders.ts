@@ -12,9 +12,8 @@ import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { invalidArgument } from '../core/errors.js';
-import { registerServerFolder } from '../core/server-paths.js';
-import { checkFileOverrideKey, shownName } from '../repository/model-names.js';
+import { invalidArgument, registerServerFolder } from '../core/index.js';
+import { checkFileOverrideKey, shownName } from '../repository/index.js';
 
 export class OverrideFolders {
   private root: Promise<string> | undefined;

@@ -5,9 +5,8 @@
  * place that decides what is counted, and that an error reported twice (by `infer`, then again by
  * the protocol adapter that maps it) is counted once.
  */
-import { asCranberriesError, type FailureReason } from '../core/errors.js';
-import { EventChannel } from '../core/events.js';
-import type { ExecutionTiming } from '../backends/backend.js';
+import { asCranberriesError, type FailureReason, EventChannel } from '../core/index.js';
+import type { ExecutionTiming } from '../backends/index.js';
 import type { ModelManager } from './model-manager.js';
 
 /**

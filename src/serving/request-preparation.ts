@@ -4,10 +4,9 @@
  * (outputs after `reshape`, classification). ONNX Runtime silently ignores unknown feeds and gives
  * terse errors for others, so every rule a client can break is checked here, with its name.
  */
-import { invalidArgument } from '../core/errors.js';
-import { configTypeOf, dataTypeFromConfig } from '../tensors/data-type.js';
-import { elementCount, type Tensor } from '../tensors/tensor.js';
-import type { ModelConfig, ModelInput } from '../repository/model-config.js';
+import { invalidArgument } from '../core/index.js';
+import { configTypeOf, dataTypeFromConfig, elementCount, type Tensor } from '../tensors/index.js';
+import type { ModelConfig, ModelInput } from '../repository/index.js';
 import type { InferenceRequest, RequestedOutput } from './inference.js';
 import { classify } from './classification.js';
 import { refuseSequenceParameters } from './sequence-parameters.js';

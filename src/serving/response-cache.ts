@@ -17,8 +17,8 @@
  * input buffers are handed to a worker thread (and detached) before the answer comes back.
  */
 import { createHash } from 'node:crypto';
-import type { EventChannel } from '../core/events.js';
-import type { Tensor } from '../tensors/tensor.js';
+import type { EventChannel } from '../core/index.js';
+import type { Tensor } from '../tensors/index.js';
 import type { RequestedOutput } from './inference.js';
 import type { VersionStateEvent } from './model-manager.js';
 

@@ -6,8 +6,8 @@
  * refused. A sequence_id of 0 or "" and false flags mean "no sequence" (Triton's clients send them
  * that way) and pass. Models whose config has `sequence_batching` are left to the sequence batcher.
  */
-import { invalidArgument } from '../core/errors.js';
-import type { ModelConfig } from '../repository/model-config.js';
+import { invalidArgument } from '../core/index.js';
+import type { ModelConfig } from '../repository/index.js';
 import type { Parameters } from './inference.js';
 
 /** Whether the config asks for a sequence batcher (the field is carried even where it is not typed). */

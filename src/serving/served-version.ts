@@ -3,9 +3,9 @@
  * LOADING → READY → UNLOADING → UNAVAILABLE("unloaded"), or LOADING → UNAVAILABLE(reason).
  * Requests hold a lease on a READY version; unloading waits until every lease is returned.
  */
-import type { LoadedModel, ModelSignature } from '../backends/backend.js';
-import type { ModelConfig } from '../repository/model-config.js';
-import type { Scheduler } from '../scheduling/scheduler.js';
+import type { LoadedModel, ModelSignature } from '../backends/index.js';
+import type { ModelConfig } from '../repository/index.js';
+import type { Scheduler } from '../scheduling/index.js';
 import type { VersionState } from './inference-service.js';
 import { VersionStatistics } from './version-statistics.js';
 

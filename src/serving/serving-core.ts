@@ -6,15 +6,11 @@
  * (`request-accounting.ts`), class-label files (`output-label-files.ts`) and the TF Serving
  * extensions (`tfserving-extensions.ts`).
  */
-import { invalidArgument, notFound, asCranberriesError } from '../core/errors.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import type { EventChannel } from '../core/events.js';
-import { scrubServerPaths } from '../core/server-paths.js';
-import type { ExecutionTiming } from '../backends/backend.js';
-import type { ModelRepository } from '../repository/model-repository.js';
-import type { ModelConfig } from '../repository/model-config.js';
-import type { TensorSignature } from '../backends/backend.js';
-import { dataTypeFromConfig } from '../tensors/data-type.js';
+import { invalidArgument, notFound, asCranberriesError, systemClock, type Clock, scrubServerPaths } from '../core/index.js';
+import type { EventChannel } from '../core/index.js';
+import type { ExecutionTiming, TensorSignature } from '../backends/index.js';
+import type { ModelRepository, ModelConfig, ModelConfigListEntry } from '../repository/index.js';
+import { dataTypeFromConfig } from '../tensors/index.js';
 import type { InferenceRequest, InferenceResponse } from './inference.js';
 import type { InferenceService, LoadModelOptions, ModelIndexEntry, ModelMetadata, ModelStatistics, RequestContext, ServerMetadata, TfServingExtensions, VersionStatus } from './inference-service.js';
 import type { ModelManager } from './model-manager.js';
@@ -23,8 +19,7 @@ import { finishOutputs, prepareRequest } from './request-preparation.js';
 import { sequenceRequestFlags } from './sequence-request.js';
 import type { ServedVersion } from './served-version.js';
 import { VersionLabels } from './version-labels.js';
-import type { ModelConfigListEntry } from '../repository/model-config-list.js';
-import type { Tracer } from '../tracing/tracer.js';
+import type { Tracer } from '../tracing/index.js';
 import { ModelControl, type ModelControlMode } from './model-control.js';
 import { RequestAccounting, type RequestEvent } from './request-accounting.js';
 import { OutputLabelFiles } from './output-label-files.js';

@@ -10,8 +10,8 @@
  * fails alone).
  */
 import { isUtf8 } from 'node:buffer';
-import { invalidArgument } from '../core/errors.js';
-import type { Tensor } from '../tensors/tensor.js';
+import { invalidArgument } from '../core/index.js';
+import type { Tensor } from '../tensors/index.js';
 
 /** Throws INVALID_ARGUMENT for the first element of a BYTES tensor ONNX Runtime cannot carry exactly. */
 export function checkStringElements(tensor: Tensor): void {

@@ -3,9 +3,8 @@
  * status, class labels of outputs, and model-list reloads (HandleReloadConfigRequest). Kept out of
  * the serving core so that the core stays the protocol-neutral inference path.
  */
-import { CranberriesError, notFound } from '../core/errors.js';
-import { scrubServerPaths } from '../core/server-paths.js';
-import type { ModelConfigListEntry } from '../repository/model-config-list.js';
+import { CranberriesError, notFound, scrubServerPaths } from '../core/index.js';
+import type { ModelConfigListEntry } from '../repository/index.js';
 import type { TfServingExtensions, VersionStatus } from './inference-service.js';
 import type { ModelManager } from './model-manager.js';
 import type { OutputLabelFiles } from './output-label-files.js';

@@ -11,8 +11,8 @@
  * serves keeps the serving copy, and a version no longer aspired is unloaded only once a successor
  * is READY (or nothing is aspired any more), so the model never goes dark in between.
  */
-import type { AspiredModel, AspiredVersion } from '../repository/aspired-model.js';
-import { resourceCapViolation, type ResourceCaps } from '../repository/resource-caps.js';
+import type { AspiredModel, AspiredVersion } from '../repository/index.js';
+import { resourceCapViolation, type ResourceCaps } from '../repository/index.js';
 import type { VersionState } from './inference-service.js';
 
 /** One copy of a model version: what the policy needs to know about it. */

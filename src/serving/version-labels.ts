@@ -13,7 +13,7 @@
  * Every change is validated as a whole before any of it applies. A label that later points at a
  * version that was unloaded keeps resolving; the request then fails as for any missing version.
  */
-import { CranberriesError, invalidArgument } from '../core/errors.js';
+import { CranberriesError, invalidArgument } from '../core/index.js';
 
 /** Label names as TF Serving documents them. */
 const LABEL_NAME = /^[A-Za-z0-9_]+$/;

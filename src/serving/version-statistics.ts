@@ -3,8 +3,8 @@
  * nanoseconds). Updated on the main thread after each request and execution; read by the
  * statistics APIs and metrics.
  */
-import type { ExecutionTiming } from '../backends/backend.js';
-import type { ExecutionRecord } from '../scheduling/scheduler.js';
+import type { ExecutionTiming } from '../backends/index.js';
+import type { ExecutionRecord } from '../scheduling/index.js';
 import type { ModelStatistics, StatisticDuration } from './inference-service.js';
 
 class Duration {

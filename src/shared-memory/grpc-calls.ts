@@ -3,8 +3,7 @@
  * `SystemSharedMemoryRegister` and `SystemSharedMemoryUnregister` on the decoded messages (64-bit
  * fields arrive as decimal strings). The gRPC adapter wraps them like its other unary calls.
  */
-import { quoteInput } from '../core/bounded-text.js';
-import { notFound } from '../core/errors.js';
+import { quoteInput, notFound } from '../core/index.js';
 import type { RegionStatus, SharedMemoryRegions } from './system-shared-memory.js';
 
 export interface WireSystemShmStatusRequest {

@@ -16,9 +16,8 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { quoteInput } from '../core/bounded-text.js';
-import { CranberriesError, invalidArgument, notFound } from '../core/errors.js';
-import { takeBuffer } from '../tensors/buffer-pool.js';
+import { quoteInput, CranberriesError, invalidArgument, notFound } from '../core/index.js';
+import { takeBuffer } from '../tensors/index.js';
 
 /** What status answers for one region (Triton's JSON field names). */
 export interface RegionStatus {

@@ -8,13 +8,9 @@
  * Bytes in a region have the binary tensor layout: numeric tensors row-major little-endian, BYTES
  * tensors as `<uint32 LE length><bytes>` per element (Triton's "string shm" serialization).
  */
-import { formatShape, quoteInput } from '../core/bounded-text.js';
-import { invalidArgument } from '../core/errors.js';
-import { decodeBinaryTensor, encodeBinaryTensor } from '../tensors/binary-codec.js';
-import { byteSizeOf, type DataType } from '../tensors/data-type.js';
-import { markExclusive } from '../tensors/exclusive-buffers.js';
-import type { Tensor, TensorData } from '../tensors/tensor.js';
-import { BYTES_ELEMENT_OVERHEAD, checkedElementCount } from '../tensors/tensor-limits.js';
+import { formatShape, quoteInput, invalidArgument } from '../core/index.js';
+import { decodeBinaryTensor, encodeBinaryTensor, byteSizeOf, type DataType, markExclusive, BYTES_ELEMENT_OVERHEAD, checkedElementCount } from '../tensors/index.js';
+import type { Tensor, TensorData } from '../tensors/index.js';
 import type { RegionLease, SharedMemoryRegions } from './system-shared-memory.js';
 
 /** The tensor parameters that name shared memory (Triton's shared-memory extension). */

@@ -7,7 +7,7 @@
  * The assignment itself (`ModelSelection`, fed by the worker agent) changes only when the agent
  * reads a new one; while the coordination store is unreachable nothing changes here.
  */
-import type { ModelRepository } from '../repository/model-repository.js';
+import type { ModelRepository } from '../repository/index.js';
 import type { AspiredModelsTarget, ModelFailureReport, ModelSource } from './model-source.js';
 import { PolledModels } from './repository-source.js';
 

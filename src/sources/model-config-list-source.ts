@@ -14,14 +14,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CranberriesError, asCranberriesError } from '../core/errors.js';
-import type { AspiredModel } from '../repository/aspired-model.js';
-import { modelConfigType } from '../repository/config-proto.js';
-import { parseModelConfigList, type ModelConfigListEntry } from '../repository/model-config-list.js';
-import type { ModelConfig } from '../repository/model-config.js';
-import { readModelFolder } from '../repository/model-repository.js';
-import { realBoundary, resolveInside } from '../repository/contained-path.js';
-import { parseTextFormat } from '../repository/text-format.js';
+import { CranberriesError, asCranberriesError } from '../core/index.js';
+import type { AspiredModel, ModelConfig } from '../repository/index.js';
+import { modelConfigType, parseModelConfigList, type ModelConfigListEntry, readModelFolder, realBoundary, resolveInside, parseTextFormat } from '../repository/index.js';
 import type { AspiredModelsTarget, ModelSource } from './model-source.js';
 
 export interface ModelConfigListSourceOptions {

@@ -8,7 +8,7 @@
  * A server has one source deciding its models (picked in `server/model-server.ts`); the load API
  * and run-time model lists act on the same manager directly.
  */
-import type { AspiredModel } from '../repository/aspired-model.js';
+import type { AspiredModel } from '../repository/index.js';
 
 /** What a source drives: the model manager, seen through a narrow port. */
 export interface AspiredModelsTarget {

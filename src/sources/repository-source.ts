@@ -7,8 +7,8 @@
  * - `explicit`: only the models named by `--load-model` (`*`: all) are read at startup; after that
  *   the load API decides (it drives the manager directly).
  */
-import type { ModelRepository } from '../repository/model-repository.js';
-import { RepositoryPoller } from '../repository/repository-poller.js';
+import type { ModelRepository } from '../repository/index.js';
+import { RepositoryPoller } from '../repository/index.js';
 import type { AspiredModelsTarget, ModelFailureReport, ModelSource } from './model-source.js';
 
 export type RepositorySourceMode = 'none' | 'poll' | 'explicit';

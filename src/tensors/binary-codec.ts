@@ -6,8 +6,7 @@
  * Decoding views the caller's buffer without copying whenever the alignment allows it; encoding a
  * numeric tensor is always a view of its TypedArray. Callers that reuse the source buffer must copy.
  */
-import { formatShape, quoteInput } from '../core/bounded-text.js';
-import { invalidArgument } from '../core/errors.js';
+import { formatShape, quoteInput, invalidArgument } from '../core/index.js';
 import { arrayTypeOf, byteSizeOf, type DataType } from './data-type.js';
 import { isBytesData, type TensorData } from './tensor.js';
 import { BYTES_ELEMENT_OVERHEAD, checkedElementCount } from './tensor-limits.js';

@@ -10,8 +10,7 @@
  *
  * Every failure is an INVALID_ARGUMENT naming the tensor and the offending element.
  */
-import { describeJsonValue, formatShape, quoteInput } from '../core/bounded-text.js';
-import { CranberriesError, invalidArgument } from '../core/errors.js';
+import { describeJsonValue, formatShape, quoteInput, CranberriesError, invalidArgument } from '../core/index.js';
 import { arrayTypeOf, INTEGER_RANGES, type DataType } from './data-type.js';
 import { isBytesData, type TensorData } from './tensor.js';
 import { checkedElementCount } from './tensor-limits.js';

@@ -5,8 +5,7 @@
  *
  * All checks are O(rank): they run once per tensor, never per element.
  */
-import { invalidArgument } from '../core/errors.js';
-import { formatShape } from '../core/bounded-text.js';
+import { invalidArgument, formatShape } from '../core/index.js';
 import { byteSizeOf, type DataType } from './data-type.js';
 
 /**

@@ -9,7 +9,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { EventChannel } from '../core/events.js';
+import { EventChannel } from '../core/index.js';
 import { leafFingerprint, readTlsMaterial, readTlsMaterialSync, sameMaterial, type TlsFiles, type TlsMaterial } from './tls-files.js';
 
 export interface TlsWatchOptions {

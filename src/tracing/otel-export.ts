@@ -20,7 +20,7 @@ import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { VERSION } from '../core/version.js';
+import { VERSION } from '../core/index.js';
 
 export interface OpenTelemetryOptions {
   /** OTLP/HTTP traces endpoint. */

@@ -3,8 +3,7 @@
  * and gRPC (`TraceSetting`): both reduce their request to a map of raw values, and both answer
  * the setting as Triton does (every value a string, `trace_level` a list).
  */
-import { clip } from '../core/bounded-text.js';
-import { CranberriesError, invalidArgument } from '../core/errors.js';
+import { clip, CranberriesError, invalidArgument } from '../core/index.js';
 import { parseTraceUpdate, type RawSettingValue } from './trace-settings.js';
 import type { Tracer } from './tracer.js';
 

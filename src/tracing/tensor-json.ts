@@ -5,7 +5,7 @@
  * Only the first `MAX_TRACED_ELEMENTS` elements are written, so a large tensor cannot blow up
  * the trace file (Triton writes them all).
  */
-import { isBytesData, type Tensor } from '../tensors/tensor.js';
+import { isBytesData, type Tensor } from '../tensors/index.js';
 
 export const MAX_TRACED_ELEMENTS = 65_536;
 

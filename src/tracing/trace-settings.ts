@@ -8,8 +8,7 @@
  * Every update replaces the setting object instead of changing it, so its sampling counters start
  * over (as in Triton) and traces already sampled keep the setting they were sampled under.
  */
-import { CranberriesError, invalidArgument } from '../core/errors.js';
-import { clip } from '../core/bounded-text.js';
+import { CranberriesError, invalidArgument, clip } from '../core/index.js';
 
 export type TraceMode = 'triton' | 'opentelemetry';
 /** Trace levels that can be set; an empty list means OFF. */

@@ -9,8 +9,8 @@
  * `RequestTrace` it returns.
  */
 import type { Context } from '@opentelemetry/api';
-import type { ExecutionTiming } from '../backends/backend.js';
-import type { Tensor } from '../tensors/tensor.js';
+import type { ExecutionTiming } from '../backends/index.js';
+import type { Tensor } from '../tensors/index.js';
 import { tensorTraceJson } from './tensor-json.js';
 import { OpenTelemetryExport, type OpenTelemetryOptions, type TraceStamp } from './otel-export.js';
 import { TraceFileWriter } from './trace-file.js';

@@ -1,9 +1,9 @@
 /**
  * The ONNX Runtime backend: each model instance is one worker thread owning one session.
  */
-import { CranberriesError, invalidArgument } from '../../core/errors.js';
-import { dataTypeFromOrt } from '../../tensors/data-type.js';
-import type { ModelConfig } from '../../repository/model-config.js';
+import { CranberriesError, invalidArgument } from '../../core/index.js';
+import { dataTypeFromOrt } from '../../tensors/index.js';
+import type { ModelConfig } from '../../repository/index.js';
 import type { Backend, LoadSpec, LoadedModel, ModelSignature, TensorSignature } from '../backend.js';
 import type { SessionWorkerData, RawValueMetadata } from './worker-messages.js';
 import { SessionThread, type SessionMetadata } from './session-thread.js';

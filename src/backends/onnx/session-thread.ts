@@ -4,9 +4,9 @@
  */
 import { basename, dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CranberriesError, internal } from '../../core/errors.js';
-import { giveBack } from '../../tensors/buffer-pool.js';
-import type { Tensor } from '../../tensors/tensor.js';
+import { CranberriesError, internal } from '../../core/index.js';
+import { giveBack } from '../../tensors/index.js';
+import type { Tensor } from '../../tensors/index.js';
 import type { ExecutionResult, ModelInstance } from '../backend.js';
 import { transferableTensors, type FromWorker, type RawValueMetadata, type SessionWorkerData, type ToWorker } from './worker-messages.js';
 

@@ -11,11 +11,9 @@ import { setPriority } from 'node:os';
 import { basename } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { dataTypeFromOrt, ortTypeOf } from '../../tensors/data-type.js';
-import { MIN_POOLED_BYTES } from '../../tensors/buffer-pool.js';
+import { dataTypeFromOrt, ortTypeOf, MIN_POOLED_BYTES, concatRows, ReusedRows } from '../../tensors/index.js';
 import { sessionOptions } from './session-options.js';
-import { concatRows, ReusedRows } from '../../tensors/concat-rows.js';
-import type { Tensor } from '../../tensors/tensor.js';
+import type { Tensor } from '../../tensors/index.js';
 import { transferableTensors, type FromWorker, type RawValueMetadata, type SessionWorkerData, type ToWorker } from './worker-messages.js';
 
 const port = parentPort;

@@ -7,8 +7,8 @@
  * thread: if it times out again while an earlier abandoned run still computes, the next
  * replacement starts only once that earlier thread has ended, so hung runs cannot pile up threads.
  */
-import { CranberriesError, asCranberriesError } from '../../core/errors.js';
-import type { Tensor } from '../../tensors/tensor.js';
+import { CranberriesError, asCranberriesError } from '../../core/index.js';
+import type { Tensor } from '../../tensors/index.js';
 import type { ExecutionResult, ModelInstance } from '../backend.js';
 import type { SessionThread } from './session-thread.js';
 

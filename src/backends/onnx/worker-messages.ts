@@ -2,9 +2,9 @@
  * Messages between the main thread and a session worker. Tensor buffers travel in the transfer
  * list, so numeric data crosses threads without being copied.
  */
-import { isExclusive } from '../../tensors/exclusive-buffers.js';
+import { isExclusive } from '../../tensors/index.js';
 import type { GraphOptimizationLevel } from './session-options.js';
-import type { Tensor } from '../../tensors/tensor.js';
+import type { Tensor } from '../../tensors/index.js';
 
 export interface SessionWorkerData {
   readonly modelPath: string;

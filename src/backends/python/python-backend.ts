@@ -10,10 +10,10 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CranberriesError, invalidArgument, type ErrorCode } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { dataTypeFromConfig, isDataType, type DataType } from '../../tensors/data-type.js';
-import type { ModelConfig, ModelInput, ModelOutput } from '../../repository/model-config.js';
+import { CranberriesError, invalidArgument, type ErrorCode } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import { dataTypeFromConfig, isDataType, type DataType } from '../../tensors/index.js';
+import type { ModelConfig, ModelInput, ModelOutput } from '../../repository/index.js';
 import type { Backend, LoadSpec, LoadedModel, ModelSignature, TensorSignature } from '../backend.js';
 import { executionTimeoutMs, intraOpThreadsOf } from '../onnx/onnx-backend.js';
 import { PythonInstance } from './python-instance.js';

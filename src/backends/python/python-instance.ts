@@ -6,9 +6,9 @@
  * DEADLINE_EXCEEDED and its stub is killed (unlike an ONNX Runtime thread, a process can be
  * stopped) and restarted.
  */
-import { CranberriesError, type ErrorCode } from '../../core/errors.js';
-import { concatRows } from '../../tensors/concat-rows.js';
-import type { Tensor } from '../../tensors/tensor.js';
+import { CranberriesError, type ErrorCode } from '../../core/index.js';
+import { concatRows } from '../../tensors/index.js';
+import type { Tensor } from '../../tensors/index.js';
 import type { ExecutionResult, ModelInstance } from '../backend.js';
 import { StubExitedError, type StubProcess, type StubReply } from './stub-process.js';
 import { BodyBuilder, decodeTensor } from './wire.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/index.js';
 import { FrameReader, encodeFrame, type BodyBuilder } from './wire.js';
 
 export interface StubLaunch {

@@ -7,8 +7,7 @@
  * server's shared-memory folder instead of the pipe (the header names it; the reader deletes it).
  * BYTES tensors use Triton's layout: per element a 4-byte little-endian length, then the bytes.
  */
-import { arrayTypeOf, isDataType, type DataType } from '../../tensors/data-type.js';
-import { elementCount, isBytesData, type Tensor, type TensorData } from '../../tensors/tensor.js';
+import { arrayTypeOf, isDataType, type DataType, elementCount, isBytesData, type Tensor, type TensorData } from '../../tensors/index.js';
 
 export interface TensorDescriptor {
   readonly name: string;

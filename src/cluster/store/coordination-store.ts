@@ -9,7 +9,7 @@
  * `CranberriesError`s: NOT_FOUND (no such node), ALREADY_EXISTS (create on an existing path),
  * FAILED_PRECONDITION (version mismatch on a conditional set/delete), UNAVAILABLE (no connection).
  */
-import type { Lifecycle } from '../../core/lifecycle.js';
+import type { Lifecycle } from '../../core/index.js';
 
 export type CreateMode = 'persistent' | 'ephemeral' | 'persistent-sequential' | 'ephemeral-sequential';
 

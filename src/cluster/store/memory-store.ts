@@ -13,7 +13,7 @@
  * UNAVAILABLE, notifications are held back, listeners run once on reconnect) and its session can
  * be expired (`expireSession()`: its ephemerals vanish, it reports `expired` then `connected`).
  */
-import { CranberriesError, unavailable } from '../../core/errors.js';
+import { CranberriesError, unavailable } from '../../core/index.js';
 import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
 import { baseName, childPath, parentPath, pathPrefixes, sequenceSuffix, validatePath } from './store-paths.js';
 

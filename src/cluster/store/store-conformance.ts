@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CranberriesError, type ErrorCode } from '../../core/errors.js';
+import { CranberriesError, type ErrorCode } from '../../core/index.js';
 import type { CoordinationStore, SessionState } from './coordination-store.js';
 
 export interface StoreHarness {

@@ -3,7 +3,7 @@
  * same paths: absolute, `/`-separated, no empty, `.` or `..` segments, no trailing slash (except
  * the root `/` itself).
  */
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../core/index.js';
 
 /** Throws INVALID_ARGUMENT unless `path` is a well-formed absolute store path. */
 export function validatePath(path: string): void {

@@ -2,7 +2,7 @@
  * ZooKeeper connection strings, `host:port[,host:port...][/chroot]` (the Java client's format), and
  * the mapping of the client library's error codes to Cranberries' error catalogue.
  */
-import { CranberriesError, invalidArgument, type ErrorCode } from '../../core/errors.js';
+import { CranberriesError, invalidArgument, type ErrorCode } from '../../core/index.js';
 import { Exception } from 'node-zookeeper-client';
 import { validatePath } from './store-paths.js';
 

@@ -19,8 +19,8 @@
  *   callers only see their own paths.
  */
 import { CreateMode as ZkCreateMode, Exception, State, createClient, type Client, type Stat } from 'node-zookeeper-client';
-import { CranberriesError, asCranberriesError, unavailable } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
+import { CranberriesError, asCranberriesError, unavailable } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
 import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
 import { childPath, pathPrefixes, validatePath } from './store-paths.js';
 import { abandonClient, closeClient, tuneReconnects } from './zookeeper-client-tuning.js';

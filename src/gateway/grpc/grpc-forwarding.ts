@@ -22,17 +22,26 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { asCranberriesError, CranberriesError, invalidArgument } from '../../core/errors.js';
-import { oipPackageDefinition, serviceDefinition, OIP_SERVICE_NAME, toServiceError, logFailure } from '../../protocols/grpc/index.js';
-import { decodeModelVersion, requireModelName } from '../../protocols/grpc/oip-infer-codec.js';
-import type { WireModelRef } from '../../protocols/grpc/oip-messages.js';
-import type { ModelConfig } from '../../repository/model-config.js';
-import type { ModelMetadata, ModelStatistics } from '../../serving/inference-service.js';
+import { asCranberriesError, CranberriesError, invalidArgument } from '../../core/index.js';
+import {
+  oipPackageDefinition,
+  serviceDefinition,
+  OIP_SERVICE_NAME,
+  toServiceError,
+  logFailure,
+  decodeModelVersion,
+  requireModelName,
+  echoRequestId,
+  streamRequestId,
+  unaryRequestId,
+} from '../../protocols/grpc/index.js';
+import type { WireModelRef } from '../../protocols/grpc/index.js';
+import type { ModelConfig } from '../../repository/index.js';
+import type { ModelMetadata, ModelStatistics } from '../../serving/index.js';
 import { Cancellation, type RequestRouter, type RouteTarget, SequenceOrder } from '../routing/index.js';
 import type { GrpcAnswer, GrpcUpstreams } from './grpc-upstreams.js';
-import { echoRequestId, streamRequestId, unaryRequestId } from '../../protocols/grpc/request-tracking.js';
-import { REQUEST_ID_HEADER } from '../../protocols/common/request-id.js';
-import { TENSOR_SERIALIZATION_HEADER } from '../../protocols/tfserving/tensor-serialization.js';
+import { REQUEST_ID_HEADER } from '../../protocols/common/index.js';
+import { TENSOR_SERIALIZATION_HEADER } from '../../protocols/tfserving/index.js';
 import { isTrueBoolParameter, lengthDelimited, readInferRoute, readTfModelSpec, stringField, trueBoolParameterEntry, withoutMapEntry } from './wire-fields.js';
 import { grpcSequenceKey } from './grpc-sequence-key.js';
 

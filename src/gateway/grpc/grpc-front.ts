@@ -25,15 +25,13 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import { CranberriesError, unavailable } from '../../core/errors.js';
-import { logFailure, toServiceError } from '../../protocols/grpc/index.js';
-import { REQUEST_ID_HEADER, resolveRequestId } from '../../protocols/common/request-id.js';
+import { CranberriesError, unavailable } from '../../core/index.js';
+import { logFailure, toServiceError, applyHttp2SessionLimits, http2SettingsWithLimits } from '../../protocols/grpc/index.js';
+import { REQUEST_ID_HEADER, resolveRequestId, DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../../protocols/common/index.js';
 import { Cancellation, type RequestRouter } from '../routing/index.js';
 import { RELAYED_UNARY_METHODS, TFS_PREDICT, type MessageRouter } from './grpc-forwarding.js';
-import { TENSOR_SERIALIZATION_HEADER } from '../../protocols/tfserving/tensor-serialization.js';
+import { TENSOR_SERIALIZATION_HEADER } from '../../protocols/tfserving/index.js';
 import { forgetListeners, H2_SESSION_WINDOW, H2_SETTINGS, messageLength, type H2Answer, type H2Upstreams } from './h2-upstreams.js';
-import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../../protocols/common/listener-limits.js';
-import { applyHttp2SessionLimits, http2SettingsWithLimits } from '../../protocols/grpc/http2-session-limits.js';
 
 export interface GrpcFrontOptions {
   readonly router: RequestRouter;

@@ -6,7 +6,7 @@
  * the worker sent them, never decoding a tensor.
  */
 import * as grpc from '@grpc/grpc-js';
-import { grpcChannelCredentials, type ClientTlsOptions } from '../../tls/client-tls.js';
+import { grpcChannelCredentials, type ClientTlsOptions } from '../../tls/index.js';
 import type { AttemptOutcome, Cancellation, Endpoint, FailureKind } from '../routing/index.js';
 
 export interface GrpcUpstreamsOptions {

@@ -15,7 +15,7 @@
  * call than HTTP/2 itself.
  */
 import * as http2 from 'node:http2';
-import { clientConnectionOptions, type ClientTlsOptions } from '../../tls/client-tls.js';
+import { clientConnectionOptions, type ClientTlsOptions } from '../../tls/index.js';
 import type { AttemptOutcome, Cancellation, Endpoint, FailureKind } from '../routing/index.js';
 
 export interface H2UpstreamsOptions {

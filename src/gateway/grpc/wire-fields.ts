@@ -8,7 +8,7 @@
  *
  * Malformed input throws INVALID_ARGUMENT; an absent string field reads as '' (proto3 default).
  */
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../core/index.js';
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;

@@ -7,7 +7,7 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import { relayedHeaders } from './forwarded-headers.js';
-import { clientConnectionOptions, type ClientTlsOptions } from '../../tls/client-tls.js';
+import { clientConnectionOptions, type ClientTlsOptions } from '../../tls/index.js';
 import type { AttemptOutcome, Cancellation, Endpoint, FailureKind } from '../routing/index.js';
 
 export interface UpstreamRequest {

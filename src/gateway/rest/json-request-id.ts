@@ -6,7 +6,7 @@
  * JSON parse `peekJsonId` scans the top-level keys of the JSON object and gives up after a fixed
  * number of bytes. `tritonclient` writes `id` first, so the scan is short when there is one.
  */
-import { usableRequestId } from '../../protocols/common/request-id.js';
+import { usableRequestId } from '../../protocols/common/index.js';
 
 /** Bytes of JSON scanned for a top-level `id` before giving up. */
 const SCAN_LIMIT = 4096;

@@ -20,15 +20,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler } from 'fastify';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { asCranberriesError, CranberriesError } from '../../core/errors.js';
-import { httpStatusOf } from '../../protocols/http/error-mapping.js';
-import { parseVersion } from '../../protocols/http/version-param.js';
-import type { ModelConfig } from '../../repository/model-config.js';
-import type { ModelMetadata, ModelStatistics } from '../../serving/inference-service.js';
+import { asCranberriesError, CranberriesError } from '../../core/index.js';
+import { httpStatusOf, parseVersion } from '../../protocols/http/index.js';
+import type { ModelConfig } from '../../repository/index.js';
+import type { ModelMetadata, ModelStatistics } from '../../serving/index.js';
 import { Cancellation, type Endpoint, type RequestRouter } from '../routing/index.js';
 import { forwardedHeaders } from './forwarded-headers.js';
 import type { HttpUpstreams, UpstreamResponse } from './http-upstreams.js';
-import { newRequestId, REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../../protocols/common/request-id.js';
+import { newRequestId, REQUEST_ID_HEADER, usableRequestId, withRequestId } from '../../protocols/common/index.js';
 import { peekJsonId } from './json-request-id.js';
 import { restSequenceKey } from './rest-sequence-key.js';
 

@@ -4,7 +4,7 @@
  * fraction of the cost — creating an AbortController and adding/removing listeners took several
  * microseconds per relayed request, measurable against a relay that costs a few tens of them.
  */
-import { asCranberriesError, type CranberriesError } from '../../core/errors.js';
+import { asCranberriesError, type CranberriesError } from '../../core/index.js';
 
 export class Cancellation {
   private listeners: (() => void)[] = [];

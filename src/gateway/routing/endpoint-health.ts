@@ -7,7 +7,7 @@
  *
  * Timers are unref'd: health probing never keeps a process alive.
  */
-import { EventChannel } from '../../core/events.js';
+import { EventChannel } from '../../core/index.js';
 import type { Endpoint } from './endpoint-table.js';
 import type { EndpointHealthView } from './picker.js';
 

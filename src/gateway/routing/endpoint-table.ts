@@ -9,8 +9,8 @@
  * expired while ZooKeeper was away, and they are re-registering): they are only used when no fresh
  * replica can serve, so a coordination hiccup never empties the table while the workers are fine.
  */
-import type { ModelDeployment, NodeInfo, NodeStatus } from '../../cluster/layout.js';
-import type { VersionState } from '../../serving/inference-service.js';
+import type { ModelDeployment, NodeInfo, NodeStatus } from '../../cluster/index.js';
+import type { VersionState } from '../../serving/index.js';
 
 /** A worker as the gateway reaches it. The key changes when a worker comes back on other ports. */
 export interface Endpoint {

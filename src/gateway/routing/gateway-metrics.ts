@@ -8,7 +8,7 @@
  * map lookup and an increment.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { CounterFamily, type CounterSeries } from '../../metrics/fast-series.js';
+import { CounterFamily, type CounterSeries } from '../../metrics/index.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import type { EndpointHealthView, Picker } from './picker.js';
 import type { FailureKind, RouterObserver } from './request-router.js';

@@ -20,7 +20,7 @@
  * unknown models and versions, UNAVAILABLE for versions that are not READY or whose replicas are
  * all down.
  */
-import { notFound, unavailable, type CranberriesError } from '../../core/errors.js';
+import { notFound, unavailable, type CranberriesError } from '../../core/index.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import { StickySequences } from './sequence-affinity.js';
 

@@ -19,8 +19,8 @@
  * idempotent, so a request that reached a dying worker may safely run again. Retries draw on a
  * shared RetryBudget, so when a whole model is down they cannot multiply the load.
  */
-import { unavailable } from '../../core/errors.js';
-import { withRequestId } from '../../protocols/common/request-id.js';
+import { unavailable } from '../../core/index.js';
+import { withRequestId } from '../../protocols/common/index.js';
 import type { Cancellation } from './cancellation.js';
 import type { Endpoint, EndpointTable } from './endpoint-table.js';
 import type { EndpointHealth } from './endpoint-health.js';

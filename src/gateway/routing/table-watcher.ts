@@ -13,10 +13,10 @@
  * retained worker out of rotation.
  */
 import type { Logger } from 'pino';
-import { EventChannel } from '../../core/events.js';
-import type { Lifecycle } from '../../core/lifecycle.js';
-import type { CoordinationStore } from '../../cluster/store/coordination-store.js';
-import { decodeJson, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/layout.js';
+import { EventChannel } from '../../core/index.js';
+import type { Lifecycle } from '../../core/index.js';
+import type { CoordinationStore } from '../../cluster/index.js';
+import { decodeJson, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/index.js';
 import { EndpointTable, type WorkerSnapshot } from './endpoint-table.js';
 
 export interface TableWatcherOptions {

@@ -3,8 +3,8 @@
  * (`fetchModelStatistics`, which the gateway's own routes use) and kept per query for the
  * façade's synchronous `modelStatistics`.
  */
-import { notFound, unavailable } from '../../core/errors.js';
-import type { ModelStatistics } from '../../serving/inference-service.js';
+import { notFound, unavailable } from '../../core/index.js';
+import type { ModelStatistics } from '../../serving/index.js';
 import { readyVersionOrThrow, type EndpointHealthView, type EndpointTable } from '../routing/index.js';
 import { mergeStatistics } from './statistics-merge.js';
 import type { WorkerDocuments } from './worker-documents.js';

@@ -8,16 +8,13 @@
  * sequence affinity); the worker's error status comes back as the same error.
  */
 import * as grpc from '@grpc/grpc-js';
-import { CranberriesError, type ErrorCode } from '../../core/errors.js';
-import { REQUEST_ID_HEADER, resolveRequestId } from '../../protocols/common/request-id.js';
-import type { RequestContext } from '../../serving/inference-service.js';
+import { CranberriesError, type ErrorCode } from '../../core/index.js';
+import { REQUEST_ID_HEADER, resolveRequestId } from '../../protocols/common/index.js';
+import type { RequestContext, InferenceRequest, InferenceResponse } from '../../serving/index.js';
 import { Cancellation, sequenceKeyOf, type AttemptOutcome, type Endpoint, type RequestRouter } from '../routing/index.js';
 import type { GrpcAnswer } from '../grpc/index.js';
-import { oipPackageDefinition, serviceDefinition, OIP_SERVICE_NAME } from '../../protocols/grpc/index.js';
-import { encodeParameter, encodeParameters, decodeParameters } from '../../protocols/grpc/oip-parameters.js';
-import { decodeInputTensors, encodeOutputTensors } from '../../protocols/grpc/oip-tensors.js';
-import type { WireModelInferRequest, WireModelInferResponse } from '../../protocols/grpc/oip-messages.js';
-import type { InferenceRequest, InferenceResponse } from '../../serving/inference.js';
+import { oipPackageDefinition, serviceDefinition, OIP_SERVICE_NAME, encodeParameter, encodeParameters, decodeParameters, decodeInputTensors, encodeOutputTensors } from '../../protocols/grpc/index.js';
+import type { WireModelInferRequest, WireModelInferResponse } from '../../protocols/grpc/index.js';
 
 export const MODEL_INFER_PATH = `/${OIP_SERVICE_NAME}/ModelInfer`;
 

@@ -13,10 +13,9 @@
  *   unload as desired state through `ModelControl` (model-control.ts).
  */
 import type { Logger } from 'pino';
-import type { EventChannel } from '../../core/events.js';
-import type { ModelConfig } from '../../repository/model-config.js';
-import type { InferenceRequest, InferenceResponse } from '../../serving/inference.js';
-import type { InferenceService, LoadModelOptions, ModelIndexEntry, ModelMetadata, ModelStatistics, RequestContext, ServerMetadata } from '../../serving/inference-service.js';
+import type { EventChannel } from '../../core/index.js';
+import type { ModelConfig } from '../../repository/index.js';
+import type { InferenceRequest, InferenceResponse, InferenceService, LoadModelOptions, ModelIndexEntry, ModelMetadata, ModelStatistics, RequestContext, ServerMetadata } from '../../serving/index.js';
 import type { Endpoint, EndpointHealthView, EndpointTable, RequestRouter } from '../routing/index.js';
 import { ClusterStatistics } from './cluster-statistics.js';
 import { DecodedInfer, type WorkerUnaryCalls } from './decoded-infer.js';

@@ -6,8 +6,8 @@
  * `load` keeps a model's replica count when it already has replicas (a reload must not shrink a
  * model scaled up through the admin API) and gives it the default count otherwise.
  */
-import type { ClusterAdmin } from '../../cluster/admin-api.js';
-import { CranberriesError } from '../../core/errors.js';
+import type { ClusterAdmin } from '../../cluster/index.js';
+import { CranberriesError } from '../../core/index.js';
 
 /** Writes a model's desired state (the cluster admin API's functions). */
 export interface ModelControl {

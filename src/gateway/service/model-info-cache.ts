@@ -6,9 +6,9 @@
  * `fetch*` variants wait for the worker instead; the gateway's own routes use those.
  */
 import type { Logger } from 'pino';
-import { unavailable, type CranberriesError } from '../../core/errors.js';
-import type { ModelConfig } from '../../repository/model-config.js';
-import type { ModelMetadata, ServerMetadata } from '../../serving/inference-service.js';
+import { unavailable, type CranberriesError } from '../../core/index.js';
+import type { ModelConfig } from '../../repository/index.js';
+import type { ModelMetadata, ServerMetadata } from '../../serving/index.js';
 import { readyVersionOrThrow, type Endpoint, type EndpointHealthView, type EndpointTable } from '../routing/index.js';
 import type { WorkerDocuments } from './worker-documents.js';
 

@@ -3,9 +3,9 @@
  * version (a version is READY if any replica is); load and unload write desired state through
  * `ModelControl` and wait for the cluster to follow, never calling a worker.
  */
-import { CranberriesError, notFound, unavailable } from '../../core/errors.js';
-import type { EventChannel } from '../../core/events.js';
-import type { LoadModelOptions, ModelIndexEntry, VersionState } from '../../serving/inference-service.js';
+import { CranberriesError, notFound, unavailable } from '../../core/index.js';
+import type { EventChannel } from '../../core/index.js';
+import type { LoadModelOptions, ModelIndexEntry, VersionState } from '../../serving/index.js';
 import type { EndpointTable } from '../routing/index.js';
 import type { ModelControl } from './model-control.js';
 

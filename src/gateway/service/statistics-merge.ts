@@ -4,7 +4,7 @@
  * workers'; batch statistics add up per batch size. The result is what one server serving all
  * of the cluster's traffic would report, sorted by model name then version.
  */
-import type { ModelStatistics, StatisticDuration } from '../../serving/inference-service.js';
+import type { ModelStatistics, StatisticDuration } from '../../serving/index.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type BatchStatistics = ModelStatistics['batch_stats'][number];

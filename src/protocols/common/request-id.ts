@@ -13,7 +13,7 @@
  * UUID, which matters when one is made for every request.
  */
 import { randomBytes } from 'node:crypto';
-import { CranberriesError, asCranberriesError } from '../../core/errors.js';
+import { CranberriesError, asCranberriesError } from '../../core/index.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 

@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
-import { CranberriesError } from '../../core/errors.js';
+import { CranberriesError } from '../../core/index.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Timers and clocks are millisecond-coarse: a cancel this close to the deadline is the deadline. */

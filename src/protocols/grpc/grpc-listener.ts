@@ -15,7 +15,7 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import type { GrpcListenerLimits } from '../common/listener-limits.js';
+import type { GrpcListenerLimits } from '../common/index.js';
 
 /** The grpc-js server options that carry the limits grpc-js implements itself. */
 export function grpcServerLimitOptions(limits: GrpcListenerLimits): grpc.ServerOptions {

@@ -10,15 +10,15 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { InferenceService } from '../../serving/inference-service.js';
+import type { InferenceService } from '../../serving/index.js';
 import { createHealthImplementation, HEALTH_SERVICE_NAME } from './health-service.js';
 import { createOipImplementation, OIP_SERVICE_NAME } from './oip-service.js';
 import { oipPackageDefinition, serviceDefinition } from './proto-loader.js';
 import { undecodableMessageInterceptor, withTolerantDeserializers } from './undecodable-messages.js';
-import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../common/listener-limits.js';
+import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../common/index.js';
 import { grpcServerLimitOptions } from './grpc-listener.js';
 import { grpcAccessInterceptor, type AccessPolicy } from '../../access/index.js';
-import { logSettingsOf, type LogSettings } from '../../core/log-settings.js';
+import { logSettingsOf, type LogSettings } from '../../core/index.js';
 import type { SharedMemoryRegions } from '../../shared-memory/index.js';
 
 /** A further service to serve next to the inference and health services. */

@@ -4,7 +4,7 @@
  * server; a name the server does not serve fails with NOT_FOUND, as the health protocol specifies.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { InferenceService } from '../../serving/inference-service.js';
+import type { InferenceService } from '../../serving/index.js';
 
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 

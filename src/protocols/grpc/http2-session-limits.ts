@@ -17,7 +17,7 @@
  * client that stops reading cannot keep it.
  */
 import type { Http2Server, Http2Session, ServerHttp2Session, ServerHttp2Stream, Settings } from 'node:http2';
-import type { GrpcListenerLimits } from '../common/listener-limits.js';
+import type { GrpcListenerLimits } from '../common/index.js';
 
 export function http2SettingsWithLimits(settings: Settings, limits: GrpcListenerLimits): Settings {
   return { ...settings, maxConcurrentStreams: limits.maxConcurrentStreams };

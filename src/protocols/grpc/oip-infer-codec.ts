@@ -3,9 +3,8 @@
  * ModelInfer call except the tensor bytes (which `oip-tensors.ts` handles). Shared by the unary
  * and the streaming RPC.
  */
-import { quoteInput } from '../../core/bounded-text.js';
-import { invalidArgument } from '../../core/errors.js';
-import type { InferenceRequest, InferenceResponse, RequestedOutput } from '../../serving/inference.js';
+import { quoteInput, invalidArgument } from '../../core/index.js';
+import type { InferenceRequest, InferenceResponse, RequestedOutput } from '../../serving/index.js';
 import type { WireModelInferRequest, WireModelInferResponse, WireParameters, WireRequestedOutput } from './oip-messages.js';
 import { decodeParameter, decodeParameters, encodeParameters } from './oip-parameters.js';
 import { decodeInputTensors, encodeOutputTensors, rejectSharedMemory, sharedMemoryRefOfTensor } from './oip-tensors.js';

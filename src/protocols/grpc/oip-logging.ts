@@ -4,8 +4,8 @@
  * log_warning and log_error, `uint32_param` for log_verbose_level, `string_param` for log_format),
  * else INVALID_ARGUMENT; naming `log_file` is UNIMPLEMENTED, as Triton answers it.
  */
-import { CranberriesError } from '../../core/errors.js';
-import type { LogSettings, LogSettingsSnapshot, LogSettingValue } from '../../core/log-settings.js';
+import { CranberriesError } from '../../core/index.js';
+import type { LogSettings, LogSettingsSnapshot, LogSettingValue } from '../../core/index.js';
 
 type SettingChoice = 'bool_param' | 'uint32_param' | 'string_param';
 

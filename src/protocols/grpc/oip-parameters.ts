@@ -4,9 +4,8 @@
  * double → number, int64/uint64 → number when it fits in a double exactly, bigint otherwise.
  * Encoding picks the kind from the JS type: safe integers go out as int64, other numbers as double.
  */
-import { quoteInput } from '../../core/bounded-text.js';
-import { invalidArgument } from '../../core/errors.js';
-import type { ParameterValue, Parameters } from '../../serving/inference.js';
+import { quoteInput, invalidArgument } from '../../core/index.js';
+import type { ParameterValue, Parameters } from '../../serving/index.js';
 import type { WireInferParameter, WireInt64, WireParameters } from './oip-messages.js';
 
 const INT64_MAX = (1n << 63n) - 1n;

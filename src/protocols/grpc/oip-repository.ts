@@ -4,9 +4,9 @@
  * each `file:<version>/<file name>` is a bytes_param with a model file of an override directory,
  * which only makes sense together with `config`. Other parameters are ignored, like Triton does.
  */
-import { invalidArgument } from '../../core/errors.js';
-import { checkFileOverrideKey } from '../../repository/model-names.js';
-import type { LoadModelOptions, ModelIndexEntry } from '../../serving/inference-service.js';
+import { invalidArgument } from '../../core/index.js';
+import { checkFileOverrideKey } from '../../repository/index.js';
+import type { LoadModelOptions, ModelIndexEntry } from '../../serving/index.js';
 import type { WireModelIndex, WireRepositoryParameter } from './oip-messages.js';
 
 const FILE_PREFIX = 'file:';

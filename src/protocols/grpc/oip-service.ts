@@ -7,9 +7,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { CranberriesError } from '../../core/errors.js';
-import type { InferenceService, ModelStatistics, RequestContext, StatisticDuration } from '../../serving/inference-service.js';
-import type { ModelConfig } from '../../repository/model-config.js';
+import { CranberriesError } from '../../core/index.js';
+import type { InferenceService, ModelStatistics, RequestContext, StatisticDuration } from '../../serving/index.js';
+import type { ModelConfig } from '../../repository/index.js';
 import { callContext } from './call-context.js';
 import { decodeInferRequest, decodeModelVersion, encodeInferResponse, requireModelName } from './oip-infer-codec.js';
 import type {
@@ -26,7 +26,7 @@ import { decodeLoadOptions, encodeModelIndex } from './oip-repository.js';
 import { createStreamInferHandler } from './oip-stream.js';
 import { logFailure, toServiceError } from './status-mapping.js';
 import { echoRequestId, failedInference, unaryRequestId } from './request-tracking.js';
-import type { LogSettings } from '../../core/log-settings.js';
+import type { LogSettings } from '../../core/index.js';
 import { handleLogSettings, type WireLogSettings } from './oip-logging.js';
 import {
   cudaShmRegister,

@@ -10,8 +10,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { InferenceRequest } from '../../serving/inference.js';
-import type { InferenceService, RequestContext } from '../../serving/inference-service.js';
+import type { InferenceRequest, InferenceService, RequestContext } from '../../serving/index.js';
 import { callContext } from './call-context.js';
 import type { WireModelInferRequest, WireModelStreamInferResponse } from './oip-messages.js';
 import { decodeInferRequest, encodeInferResponse } from './oip-infer-codec.js';

@@ -7,12 +7,9 @@
  * Raw inputs are decoded as views of the received message when their alignment allows it, and raw
  * outputs are views of the result tensors: the hot path copies tensor bytes only when it must.
  */
-import { clip, formatShape, quoteInput } from '../../core/bounded-text.js';
-import { invalidArgument } from '../../core/errors.js';
-import { decodeBinaryTensor, encodeBinaryTensor } from '../../tensors/binary-codec.js';
-import { isDataType, type DataType } from '../../tensors/data-type.js';
-import type { Tensor, TensorData } from '../../tensors/tensor.js';
-import { checkedElementCount, checkRank } from '../../tensors/tensor-limits.js';
+import { clip, formatShape, quoteInput, invalidArgument } from '../../core/index.js';
+import { decodeBinaryTensor, encodeBinaryTensor, isDataType, type DataType, checkedElementCount, checkRank } from '../../tensors/index.js';
+import type { Tensor, TensorData } from '../../tensors/index.js';
 import type { WireInferInputTensor, WireInferOutputTensor, WireInferParameter, WireInt64, WireParameters, WireTensorContents } from './oip-messages.js';
 import { SHARED_MEMORY_PARAMETERS, sharedMemoryRefOf, type SharedMemoryRef, type SharedMemoryUse } from '../../shared-memory/index.js';
 

@@ -7,9 +7,9 @@
  * never saw would only lengthen it).
  */
 import { Metadata } from '@grpc/grpc-js';
-import { asCranberriesError, type CranberriesError } from '../../core/errors.js';
-import type { InferenceService } from '../../serving/inference-service.js';
-import { REQUEST_ID_HEADER, resolveRequestId, versionOrUndefined, withRequestId, type ResolvedRequestId } from '../common/request-id.js';
+import { asCranberriesError, type CranberriesError } from '../../core/index.js';
+import type { InferenceService } from '../../serving/index.js';
+import { REQUEST_ID_HEADER, resolveRequestId, versionOrUndefined, withRequestId, type ResolvedRequestId } from '../common/index.js';
 
 /** A unary call's id: metadata, then the message's `id`, then generated. */
 export function unaryRequestId(metadata: Metadata, oipId: string): ResolvedRequestId {

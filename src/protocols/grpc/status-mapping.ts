@@ -5,8 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { clientMessage } from '../../core/server-paths.js';
-import { asCranberriesError, type ErrorCode } from '../../core/errors.js';
+import { clientMessage, asCranberriesError, type ErrorCode } from '../../core/index.js';
 
 const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,

@@ -8,7 +8,7 @@
  * server-streaming and bidirectional methods alike) before the message reaches a handler.
  */
 import * as grpc from '@grpc/grpc-js';
-import { clip } from '../../core/bounded-text.js';
+import { clip } from '../../core/index.js';
 
 /** What a wrapped deserializer returns for bytes that do not decode. */
 class UndecodableMessage {

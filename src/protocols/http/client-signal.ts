@@ -11,7 +11,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { FastifyRequest } from 'fastify';
-import { CranberriesError } from '../../core/errors.js';
+import { CranberriesError } from '../../core/index.js';
 
 const signals = new WeakMap<object, AbortSignal>();
 

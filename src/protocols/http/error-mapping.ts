@@ -6,8 +6,7 @@
  * Installed once on the app, so every plugin (OIP, TF Serving REST, ...) shares it.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { clientMessage } from '../../core/server-paths.js';
-import { CranberriesError, type ErrorCode } from '../../core/errors.js';
+import { clientMessage, CranberriesError, type ErrorCode } from '../../core/index.js';
 
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   INVALID_ARGUMENT: 400,

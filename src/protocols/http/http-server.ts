@@ -13,17 +13,17 @@
 import type { TlsOptions } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginCallback } from 'fastify';
 import type { Logger } from 'pino';
-import type { InferenceService } from '../../serving/inference-service.js';
+import type { InferenceService } from '../../serving/index.js';
 import { httpRequestId } from './request-tracking.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-mapping.js';
-import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../common/listener-limits.js';
+import { applyHttpLimits, DEFAULT_LISTENER_LIMITS, httpServerOptions, type HttpListenerLimits } from '../common/index.js';
 import { InflateBudget } from './inflate-budget.js';
 import { clientErrorAnswer, installClosingAnswer } from './listener-answers.js';
 import { oipRoutes } from './oip-routes.js';
 import { installBodyParsing } from './request-body.js';
 import { installResponseCompression } from './response-compression.js';
 import { AccessPolicy, installRestAccess } from '../../access/index.js';
-import { logSettingsOf, type LogSettings } from '../../core/log-settings.js';
+import { logSettingsOf, type LogSettings } from '../../core/index.js';
 import { loggingRoutes } from './logging-routes.js';
 import type { SharedMemoryRegions } from '../../shared-memory/index.js';
 

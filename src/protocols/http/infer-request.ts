@@ -9,14 +9,10 @@
  * Binary inputs are views into the body, not copies. The request is only checked for shape and
  * encoding here; whether it fits the model is the serving core's business.
  */
-import { describeJsonValue, formatShape, quoteInput } from '../../core/bounded-text.js';
-import { invalidArgument } from '../../core/errors.js';
-import { DATA_TYPES, isDataType } from '../../tensors/data-type.js';
-import { decodeBinaryTensor } from '../../tensors/binary-codec.js';
-import { decodeJsonTensorData } from '../../tensors/json-codec.js';
-import { checkRank } from '../../tensors/tensor-limits.js';
-import type { Tensor } from '../../tensors/tensor.js';
-import type { InferenceRequest, Parameters, RequestedOutput } from '../../serving/inference.js';
+import { describeJsonValue, formatShape, quoteInput, invalidArgument } from '../../core/index.js';
+import { DATA_TYPES, isDataType, decodeBinaryTensor, decodeJsonTensorData, checkRank } from '../../tensors/index.js';
+import type { Tensor } from '../../tensors/index.js';
+import type { InferenceRequest, Parameters, RequestedOutput } from '../../serving/index.js';
 import { sharedMemoryRefFromJson, type SharedMemoryUse } from '../../shared-memory/index.js';
 import { isJsonObject, optionalBoolean, optionalNonNegativeInteger, parametersOf, parseJsonText, type JsonObject } from './json-fields.js';
 

@@ -11,10 +11,9 @@
  * fastify's onSend hooks (response compression) and `inject()`-based tests, and costs a syscall
  * per piece for the small tensors that dominate request rates.
  */
-import { encodeBinaryTensor, binaryByteLength } from '../../tensors/binary-codec.js';
-import { checkJsonOutputBudget, jsonDataText } from '../../tensors/json-codec.js';
-import type { Tensor } from '../../tensors/tensor.js';
-import type { InferenceResponse, Parameters } from '../../serving/inference.js';
+import { encodeBinaryTensor, binaryByteLength, checkJsonOutputBudget, jsonDataText } from '../../tensors/index.js';
+import type { Tensor } from '../../tensors/index.js';
+import type { InferenceResponse, Parameters } from '../../serving/index.js';
 import type { HttpInferRequest } from './infer-request.js';
 
 export interface EncodedInferResponse {

@@ -19,11 +19,10 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyRequest, onRequestHookHandler, RouteHandlerMethod } from 'fastify';
 import type { Logger } from 'pino';
-import type { InferenceService, RequestContext } from '../../serving/inference-service.js';
+import type { InferenceService, RequestContext } from '../../serving/index.js';
 import { adoptOipRequestId } from './request-tracking.js';
-import { REQUEST_ID_HEADER } from '../common/request-id.js';
-import { giveBack, takeBuffer } from '../../tensors/buffer-pool.js';
-import { markExclusive } from '../../tensors/exclusive-buffers.js';
+import { REQUEST_ID_HEADER } from '../common/index.js';
+import { giveBack, takeBuffer, markExclusive } from '../../tensors/index.js';
 import { connectionSignal } from './client-signal.js';
 import { describeError } from './error-mapping.js';
 import { decodeInferRequest, INFERENCE_HEADER_CONTENT_LENGTH, parseJsonLengthHeader, type HttpInferRequest } from './infer-request.js';

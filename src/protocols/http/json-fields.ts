@@ -2,8 +2,7 @@
  * Small checks for hand-validated JSON bodies. Hand-written rather than schema-driven so the hot
  * path compiles nothing per request and every message names the exact field a client got wrong.
  */
-import { clip, quoteInput } from '../../core/bounded-text.js';
-import { invalidArgument } from '../../core/errors.js';
+import { clip, quoteInput, invalidArgument } from '../../core/index.js';
 
 export type JsonObject = Record<string, unknown>;
 

@@ -5,8 +5,8 @@
  * Triton: the log file is not changed over the network).
  */
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
-import { invalidArgument } from '../../core/errors.js';
-import type { LogSettings } from '../../core/log-settings.js';
+import { invalidArgument } from '../../core/index.js';
+import type { LogSettings } from '../../core/index.js';
 import { isJsonObject, parseJsonText } from './json-fields.js';
 import { routePath } from './method-routes.js';
 import { bodyOf } from './request-body.js';

@@ -8,9 +8,9 @@
  * (`http-server.ts`); this plugin only maps paths to service calls.
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import { CranberriesError, invalidArgument } from '../../core/errors.js';
-import { checkFileOverrideKey } from '../../repository/model-names.js';
-import type { InferenceService, LoadModelOptions } from '../../serving/inference-service.js';
+import { CranberriesError, invalidArgument } from '../../core/index.js';
+import { checkFileOverrideKey } from '../../repository/index.js';
+import type { InferenceService, LoadModelOptions } from '../../serving/index.js';
 import { sendError } from './error-mapping.js';
 import { inferRoute, type InferRouteOptions } from './infer-route.js';
 import { isJsonObject, optionalBoolean, parseJsonText, type JsonObject } from './json-fields.js';

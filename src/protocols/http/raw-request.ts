@@ -7,10 +7,9 @@
  * variable-size dimension left (if any) is whatever the byte count makes it. BYTES inputs must have
  * shape [1]; the whole body is then that one element.
  */
-import { invalidArgument } from '../../core/errors.js';
-import { byteSizeOf } from '../../tensors/data-type.js';
-import { decodeBinaryTensor } from '../../tensors/binary-codec.js';
-import type { TensorSignature } from '../../backends/backend.js';
+import { invalidArgument } from '../../core/index.js';
+import { byteSizeOf, decodeBinaryTensor } from '../../tensors/index.js';
+import type { TensorSignature } from '../../backends/index.js';
 import type { HttpInferRequest } from './infer-request.js';
 
 /**

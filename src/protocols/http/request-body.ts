@@ -10,7 +10,7 @@
 import { createGunzip, createInflate } from 'node:zlib';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { markExclusive } from '../../tensors/exclusive-buffers.js';
+import { markExclusive } from '../../tensors/index.js';
 import { sendError } from './error-mapping.js';
 import { InflateBudget } from './inflate-budget.js';
 

@@ -12,9 +12,9 @@
  * Installed on the app before it starts (hooks on the root reach every plugin's routes).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CranberriesError } from '../../core/errors.js';
-import type { InferenceService } from '../../serving/inference-service.js';
-import { REQUEST_ID_HEADER, resolveRequestId, usableRequestId, versionOrUndefined } from '../common/request-id.js';
+import { CranberriesError } from '../../core/index.js';
+import type { InferenceService } from '../../serving/index.js';
+import { REQUEST_ID_HEADER, resolveRequestId, usableRequestId, versionOrUndefined } from '../common/index.js';
 
 export interface HttpRequestTrackingOptions {
   /** Receives the failures of inference routes (the serving core). */

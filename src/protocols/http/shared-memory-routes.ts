@@ -10,12 +10,11 @@
  * Triton built without GPUs does: no regions, unregistering succeeds, registering fails.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { quoteInput } from '../../core/bounded-text.js';
-import { invalidArgument, notFound } from '../../core/errors.js';
+import { quoteInput, invalidArgument, notFound } from '../../core/index.js';
 import { isJsonObject, parseJsonText } from './json-fields.js';
 import { routePath } from './method-routes.js';
 import { bodyOf } from './request-body.js';
-import type { SharedMemoryRegions } from '../../shared-memory/system-shared-memory.js';
+import type { SharedMemoryRegions } from '../../shared-memory/index.js';
 
 export function registerSharedMemoryRoutes(app: FastifyInstance, regions: SharedMemoryRegions): void {
   const regionOf = (request: FastifyRequest): string | undefined => (request.params as { name?: string }).name;

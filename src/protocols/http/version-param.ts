@@ -1,5 +1,5 @@
 /** The `{version}` segment of OIP REST paths. */
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../core/index.js';
 
 /** Triton: a version in the URL matches `[0-9]+`. */
 export function parseVersion(text: string | undefined): number | undefined {

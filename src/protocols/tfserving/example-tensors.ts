@@ -8,10 +8,10 @@
  * Feature kinds convert to the input's datatype: float and int64 lists to FP32/FP64, int64 lists
  * to the integer types (range-checked) and to BOOL (non-zero = true), bytes lists to BYTES.
  */
-import { CranberriesError, invalidArgument } from '../../core/errors.js';
-import type { TensorSignature } from '../../backends/backend.js';
-import { arrayTypeOf, type DataType } from '../../tensors/data-type.js';
-import type { Tensor, TensorData } from '../../tensors/tensor.js';
+import { CranberriesError, invalidArgument } from '../../core/index.js';
+import type { TensorSignature } from '../../backends/index.js';
+import { arrayTypeOf, type DataType } from '../../tensors/index.js';
+import type { Tensor, TensorData } from '../../tensors/index.js';
 import type { Example, FeatureValues } from './examples.js';
 import { tfDataTypeOf } from './tf-data-types.js';
 

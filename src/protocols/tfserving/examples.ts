@@ -9,7 +9,7 @@
  * entirely: `JSON.parse` cannot tell `1.0` from `1`), strings and `{"b64": ...}` a bytes list.
  * Mixing strings with numbers, null, nested lists or objects are INVALID_ARGUMENT.
  */
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../core/index.js';
 import { decodeB64, isB64Object } from './json-tensor-decode.js';
 import type { WireExample, WireFeature, WireInput } from './tfs-messages.js';
 

@@ -5,9 +5,8 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../../serving/inference-service.js';
-import { callContext } from '../grpc/call-context.js';
-import { logFailure, toServiceError } from '../grpc/status-mapping.js';
+import type { RequestContext } from '../../serving/index.js';
+import { callContext, logFailure, toServiceError } from '../grpc/index.js';
 
 export function unary<Req, Res>(
   rpc: string,

@@ -17,11 +17,9 @@
  * exactly once parsed), DT_BOOL true/false, DT_STRING strings (UTF-8) or b64 objects. DT_HALF and
  * DT_BFLOAT16 are UNIMPLEMENTED in JSON, as in TF Serving.
  */
-import { describeJsonValue, formatShape, quoteInput } from '../../core/bounded-text.js';
-import { CranberriesError, invalidArgument } from '../../core/errors.js';
-import { arrayTypeOf, SAFE_INTEGER_RANGES, type DataType } from '../../tensors/data-type.js';
-import type { Tensor, TensorData } from '../../tensors/tensor.js';
-import { checkedElementCount, MAX_DIMS } from '../../tensors/tensor-limits.js';
+import { describeJsonValue, formatShape, quoteInput, CranberriesError, invalidArgument } from '../../core/index.js';
+import { arrayTypeOf, SAFE_INTEGER_RANGES, type DataType, checkedElementCount, MAX_DIMS } from '../../tensors/index.js';
+import type { Tensor, TensorData } from '../../tensors/index.js';
 import { tfDataTypeOf } from './tf-data-types.js';
 
 export interface JsonTensorSpec {

@@ -10,8 +10,8 @@
  *   ends in `_bytes`, which are written `{"b64": "..."}`.
  * - FP16/BF16: UNIMPLEMENTED, as in TF Serving's JSON.
  */
-import { CranberriesError } from '../../core/errors.js';
-import { elementCount, isBytesData, type Tensor } from '../../tensors/tensor.js';
+import { CranberriesError } from '../../core/index.js';
+import { elementCount, isBytesData, type Tensor } from '../../tensors/index.js';
 import { tfDataTypeOf } from './tf-data-types.js';
 
 type ElementWriter = (index: number) => string;

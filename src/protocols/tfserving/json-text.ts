@@ -6,7 +6,7 @@
  * small parser below, which also knows those tokens. So the common case costs nothing extra and a
  * malformed body still gets one clear INVALID_ARGUMENT.
  */
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../core/index.js';
 
 /** Deeper nesting than this is refused (no request tensor has anywhere near as many dimensions). */
 const MAX_DEPTH = 512;

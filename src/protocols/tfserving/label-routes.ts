@@ -12,9 +12,8 @@
  * Unknown models are 404. Errors follow OIP's REST error handling (the app's).
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import { invalidArgument } from '../../core/errors.js';
-import { routePath } from '../http/method-routes.js';
-import { bodyOf } from '../http/request-body.js';
+import { invalidArgument } from '../../core/index.js';
+import { routePath, bodyOf } from '../http/index.js';
 import type { TfServingOperations } from './tfs-operations.js';
 
 const PATH = '/v2/repository/models/:model/labels';

@@ -8,10 +8,10 @@
  * keyed by exactly the input names. Columnar format: `inputs` is the value itself for a
  * single-input signature (or an object keyed by its name), else an object holding every input.
  */
-import { invalidArgument } from '../../core/errors.js';
-import type { TensorSignature } from '../../backends/backend.js';
-import type { Tensor } from '../../tensors/tensor.js';
-import { checkJsonOutputBudget } from '../../tensors/json-codec.js';
+import { invalidArgument } from '../../core/index.js';
+import type { TensorSignature } from '../../backends/index.js';
+import type { Tensor } from '../../tensors/index.js';
+import { checkJsonOutputBudget } from '../../tensors/index.js';
 import { decodeJsonRows, decodeJsonTensor, isB64Object } from './json-tensor-decode.js';
 import { elementWriter, tensorJson, tensorRowJson } from './json-tensor-encode.js';
 

@@ -13,9 +13,9 @@
  * - Regress: exactly one FP32/FP64 output of shape `[batch]` or `[batch, 1]`.
  * Classify and Regress accept the signature names `""`, `serving_default` and their method name.
  */
-import { invalidArgument } from '../../core/errors.js';
-import type { TensorSignature } from '../../backends/backend.js';
-import type { ModelMetadata } from '../../serving/inference-service.js';
+import { invalidArgument } from '../../core/index.js';
+import type { TensorSignature } from '../../backends/index.js';
+import type { ModelMetadata } from '../../serving/index.js';
 import { tfDataTypeOf } from './tf-data-types.js';
 
 export const DEFAULT_SIGNATURE = 'serving_default';

@@ -20,13 +20,22 @@
  * numeric tensors are written as raw little-endian bytes (a view of the tensor, no per-element
  * work); DT_STRING is always written as `string_val`. `tf.make_ndarray` reads every form.
  */
-import { clip, formatShape, quoteInput } from '../../core/bounded-text.js';
-import { invalidArgument } from '../../core/errors.js';
-import type { TensorSignature } from '../../backends/backend.js';
-import { decodeBinaryTensor, encodeBinaryTensor } from '../../tensors/binary-codec.js';
-import { arrayTypeOf, INTEGER_RANGES, type DataType } from '../../tensors/data-type.js';
-import { isBytesData, type NumericArray, type Tensor, type TensorData } from '../../tensors/tensor.js';
-import { checkedElementCount, checkRank, type DecodeBudget } from '../../tensors/tensor-limits.js';
+import { clip, formatShape, quoteInput, invalidArgument } from '../../core/index.js';
+import type { TensorSignature } from '../../backends/index.js';
+import {
+  decodeBinaryTensor,
+  encodeBinaryTensor,
+  arrayTypeOf,
+  INTEGER_RANGES,
+  type DataType,
+  isBytesData,
+  type NumericArray,
+  type Tensor,
+  type TensorData,
+  checkedElementCount,
+  checkRank,
+  type DecodeBudget,
+} from '../../tensors/index.js';
 import { dataTypeFromTf, tfDataTypeOf, TYPED_VAL_FIELDS, typedValFieldOf } from './tf-data-types.js';
 import type { WireInt64, WireTensorProto, WireTensorShape } from './tfs-messages.js';
 

@@ -7,7 +7,7 @@
  * form from its workers: it relays answers byte for byte and never re-encodes tensors, so it asks
  * the worker for the form instead. A client may send it too; both forms are valid TensorProtos.
  */
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../core/index.js';
 import type { TensorSerialization } from './tensor-proto-codec.js';
 
 export const TENSOR_SERIALIZATION_HEADER = 'cranberries-tensor-serialization';

@@ -6,8 +6,8 @@
  * Only dtypes with an OIP counterpart are served; the others (complex, quantized, resource,
  * variant) are refused with UNIMPLEMENTED naming the dtype.
  */
-import { CranberriesError } from '../../core/errors.js';
-import type { DataType } from '../../tensors/data-type.js';
+import { CranberriesError } from '../../core/index.js';
+import type { DataType } from '../../tensors/index.js';
 
 export type TfDataType =
   'DT_FLOAT' | 'DT_DOUBLE' | 'DT_INT32' | 'DT_UINT8' | 'DT_INT16' | 'DT_INT8' | 'DT_STRING' | 'DT_INT64' | 'DT_BOOL' | 'DT_BFLOAT16' | 'DT_UINT16' | 'DT_HALF' | 'DT_UINT32' | 'DT_UINT64';

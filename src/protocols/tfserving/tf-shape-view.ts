@@ -13,10 +13,10 @@
  *
  * Other reshapes keep the config's shape on the TF Serving APIs too.
  */
-import type { TensorSignature } from '../../backends/backend.js';
-import type { ModelConfig } from '../../repository/model-config.js';
-import type { ModelMetadata } from '../../serving/inference-service.js';
-import type { Tensor } from '../../tensors/tensor.js';
+import type { TensorSignature } from '../../backends/index.js';
+import type { ModelConfig } from '../../repository/index.js';
+import type { ModelMetadata } from '../../serving/index.js';
+import type { Tensor } from '../../tensors/index.js';
 
 export interface TfShapeView {
   /** The metadata with the TF Serving shapes. */

@@ -5,8 +5,8 @@
  * are not CranberriesErrors (body too large, bad compression) keep the app's generic status.
  */
 import type { FastifyInstance } from 'fastify';
-import { CranberriesError, type ErrorCode } from '../../core/errors.js';
-import { describeError, sendError } from '../http/error-mapping.js';
+import { CranberriesError, type ErrorCode } from '../../core/index.js';
+import { describeError, sendError } from '../http/index.js';
 
 const TFS_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   CANCELLED: 499,

@@ -15,18 +15,18 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { CranberriesError, invalidArgument } from '../../core/errors.js';
-import { modelConfigListFromMessage } from '../../repository/model-config-list.js';
-import type { InferenceService } from '../../serving/inference-service.js';
-import type { GrpcServiceRegistration } from '../grpc/grpc-server.js';
-import { serviceDefinition, tfServingPackageDefinition } from '../grpc/proto-loader.js';
+import { CranberriesError, invalidArgument } from '../../core/index.js';
+import { modelConfigListFromMessage } from '../../repository/index.js';
+import type { InferenceService } from '../../serving/index.js';
+import type { GrpcServiceRegistration } from '../grpc/index.js';
+import { serviceDefinition, tfServingPackageDefinition } from '../grpc/index.js';
 import type { ClassScore } from './example-tensors.js';
 import { examplesFromProto } from './examples.js';
 import { unary } from './grpc-unary.js';
 import { signatureDefMap, CLASSIFY_METHOD, REGRESS_METHOD } from './signatures.js';
 import { decodeTensorProto, encodeTensorProto, type TensorSerialization } from './tensor-proto-codec.js';
 import { requestedSerialization, TENSOR_SERIALIZATION_HEADER } from './tensor-serialization.js';
-import { DecodeBudget } from '../../tensors/tensor-limits.js';
+import { DecodeBudget } from '../../tensors/index.js';
 import type {
   WireClassificationRequest,
   WireClassificationResult,

@@ -15,12 +15,10 @@
  * signature, inputs that do not fit the metadata) is reported with `recordRejected`, so it shows in
  * the model's failure counter like an OIP request that could not be decoded.
  */
-import { CranberriesError, invalidArgument } from '../../core/errors.js';
-import type { ModelConfigListEntry } from '../../repository/model-config-list.js';
-import type { ModelConfig } from '../../repository/model-config.js';
-import type { InferenceService, ModelMetadata, RequestContext, TfServingExtensions, VersionStatus } from '../../serving/inference-service.js';
-import type { RequestedOutput } from '../../serving/inference.js';
-import type { Tensor } from '../../tensors/tensor.js';
+import { CranberriesError, invalidArgument } from '../../core/index.js';
+import type { ModelConfigListEntry, ModelConfig } from '../../repository/index.js';
+import type { InferenceService, ModelMetadata, RequestContext, TfServingExtensions, VersionStatus, RequestedOutput } from '../../serving/index.js';
+import type { Tensor } from '../../tensors/index.js';
 import { classificationsOf, examplesToInputs, regressionsOf, type ClassScore } from './example-tensors.js';
 import type { Example } from './examples.js';
 import { checkSignature, classifyFit, regressFit, type Fit, type Method } from './signatures.js';

@@ -6,7 +6,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import protobuf from 'protobufjs';
-import { PROTO_ROOT } from '../grpc/proto-loader.js';
+import { PROTO_ROOT } from '../grpc/index.js';
 
 export const SIGNATURE_DEF_MAP_TYPE_URL = 'type.googleapis.com/tensorflow.serving.SignatureDefMap';
 

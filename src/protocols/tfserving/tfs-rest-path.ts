@@ -4,7 +4,7 @@
  * label but not both. Anything else under `/v1` is `400 Malformed request: <METHOD> <path>`, and
  * `GET /v1/models` is `400 Missing model name in request.`
  */
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../core/index.js';
 import type { ModelRef } from './tfs-operations.js';
 
 export type TfsRestCall = { readonly kind: 'status' | 'metadata'; readonly ref: ModelRef } | { readonly kind: 'predict' | 'classify' | 'regress'; readonly ref: ModelRef };

@@ -6,10 +6,9 @@
  * (`/v2/repository/models/{m}/labels`, see `label-routes.ts`), which follow OIP's error handling.
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import { invalidArgument } from '../../core/errors.js';
-import type { InferenceService, VersionStatus } from '../../serving/inference-service.js';
-import { connectionSignal } from '../http/client-signal.js';
-import { bodyOf } from '../http/request-body.js';
+import { invalidArgument } from '../../core/index.js';
+import type { InferenceService, VersionStatus } from '../../serving/index.js';
+import { connectionSignal, bodyOf } from '../http/index.js';
 import { examplesFromJson } from './examples.js';
 import { parseTfsJson } from './json-text.js';
 import { formatFloat32 } from './json-tensor-encode.js';

@@ -5,7 +5,7 @@
  *   LOADING → LOADING, READY → AVAILABLE, UNLOADING → UNLOADING,
  *   UNAVAILABLE → END (status OK after a clean unload, UNKNOWN with the reason after a failed load)
  */
-import type { VersionState, VersionStatus } from '../../serving/inference-service.js';
+import type { VersionState, VersionStatus } from '../../serving/index.js';
 
 export type TfsVersionState = 'UNKNOWN' | 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
