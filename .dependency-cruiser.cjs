@@ -91,14 +91,14 @@ module.exports = {
     {
       name: 'through-index',
       comment: "an import from another folder names that folder's index.ts (scripts/index-imports.mjs rewrites them)",
-      severity: 'warn',
+      severity: 'error',
       from: { path: '^src/((?:protocols/)?[^/]+)/' },
       to: { path: '^src/', pathNot: ['^src/$1/', '^src/(?:protocols/)?[^/]+/index\\.ts$'] },
     },
     {
       name: 'through-index',
       comment: 'the package entry point (src/index.ts) imports each folder through its index.ts',
-      severity: 'warn',
+      severity: 'error',
       from: { path: '^src/index\\.ts$' },
       to: { path: '^src/', pathNot: '^src/(?:protocols/)?[^/]+/index\\.ts$' },
     },

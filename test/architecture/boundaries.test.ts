@@ -97,10 +97,11 @@ test('a folder without a layer is reported', () => {
   assert.deepEqual(names(violations), ['unplaced-folder']);
 });
 
-test("an import of another folder's file instead of its index.ts is reported", () => {
-  const { violations } = cruise({ ...CLEAN, 'src/serving/service.ts': "import { code } from '../core/errors.js';\nexport const served = code + 1;\n" });
+test("an import of another folder's file instead of its index.ts is an error", () => {
+  const { violations, status } = cruise({ ...CLEAN, 'src/serving/service.ts': "import { code } from '../core/errors.js';\nexport const served = code + 1;\n" });
   assert.deepEqual(
-    violations.map((v) => [v.rule.name, v.from, v.to]),
-    [['through-index', 'src/serving/service.ts', 'src/core/errors.ts']],
+    violations.map((v) => [v.rule.name, v.from, v.to, v.rule.severity]),
+    [['through-index', 'src/serving/service.ts', 'src/core/errors.ts', 'error']],
   );
+  assert.notEqual(status, 0);
 });
