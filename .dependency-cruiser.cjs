@@ -32,9 +32,8 @@ const LAYERS = [
   ['protocols/tfserving'], // TF Serving REST and gRPC (uses the generic HTTP and gRPC servers)
   ['metrics'], // Prometheus / Graphite over serving stats; the metrics listener
   ['cluster'], // store, controller, placement, worker agent, cluster metrics
-  ['admin'], // the administration UI's service: the cluster feed, its routes and static files
-  ['gateway', 'load-generator'], // the cluster gateway (mounts the UI); `cranberries bench`'s load generator (a client of the protocols)
-  ['server'], // composition: wires the model server, worker node, standalone server
+  ['gateway', 'load-generator', 'admin'], // the cluster gateway's parts; `cranberries bench`'s load generator (a client of the protocols); the administration UI's feed and routes
+  ['composition'], // wires the processes: model server, worker node, standalone server, controller, gateway, admin service
   ['cli', 'index.ts'], // commands and flags; the package entry point
 ];
 

@@ -2,7 +2,7 @@
  * Cranberries as a library: embed a model server in your own process, or talk to one with the
  * client (`cranberries/client`).
  */
-export { ModelServer, type ModelServerOptions, type BoundPorts, type ModelSelection } from './server/index.js';
+export { ModelServer, type ModelServerOptions, type BoundPorts, type ModelSelection } from './composition/index.js';
 export type { InferenceService, ModelMetadata, ModelStatistics, ModelIndexEntry, ServerMetadata, VersionState } from './serving/index.js';
 export type { InferenceRequest, InferenceResponse, RequestedOutput } from './serving/index.js';
 export type { Tensor, TensorData } from './tensors/index.js';

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../core/index.js';
 import { ZooKeeperStore } from '../cluster/index.js';
-import { AdminService } from '../admin/index.js';
+import { AdminService } from '../composition/index.js';
 import { addAccessFlags, accessPolicyFromFlags, type AccessFlags } from './access-flags.js';
 import { addZooKeeperAuthFlags, zooKeeperAuthFromFlags, type ZooKeeperAuthFlags } from './zookeeper-auth-flags.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';

@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../core/index.js';
 import { ZooKeeperStore } from '../cluster/index.js';
-import { GatewayServer } from '../gateway/index.js';
+import { GatewayServer } from '../composition/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from './observability-flags.js';
 import { port, positiveNumber, TENSOR_CONTENT_HELP } from './options.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/index.js';

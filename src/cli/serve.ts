@@ -14,7 +14,7 @@ import {
   type ReadinessModels,
   bannerModels,
   logStartupBanner,
-} from '../server/index.js';
+} from '../composition/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from './observability-flags.js';
 import type { ModelControlMode } from '../serving/index.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/index.js';
@@ -28,7 +28,7 @@ import { addSharedMemoryFlags, type SharedMemoryFlags } from './shm-flags.js';
 import { addStartupFlags, type ServeStartupFlags } from './startup-flags.js';
 import { logFormatOption, type LogFormatFlags } from './log-flags.js';
 import { addTraceFlags, tracerOptionsFromFlags, type TraceFlags } from '../tracing/index.js';
-import type { BoundPorts } from '../server/index.js';
+import type { BoundPorts } from '../composition/index.js';
 
 interface ServeFlags extends ObservabilityFlags, ListenerLimitFlags, DrainTimeoutFlags, AccessFlags, ResourceCapFlags, TlsFlags, ServeStartupFlags, LogFormatFlags, SharedMemoryFlags, TraceFlags {
   serverName: string;

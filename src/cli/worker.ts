@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, createLogger, type LogLevel, PACKAGE_ROOT } from '../core/index.js';
 import { formatBytes, parseMemorySize, parseZooKeeperAddress, ZooKeeperStore } from '../cluster/index.js';
-import { defaultNodeId, startWorkerNode, SERVER_NAME_HELP, bannerModels, logStartupBanner } from '../server/index.js';
+import { defaultNodeId, startWorkerNode, SERVER_NAME_HELP, bannerModels, logStartupBanner } from '../composition/index.js';
 import { addObservabilityFlags, observabilityOptions, type ObservabilityFlags } from './observability-flags.js';
 import { addListenerLimitFlags, listenerLimitsFromFlags, type ListenerLimitFlags } from '../protocols/common/index.js';
 import { addDrainTimeoutFlag, stopOnSignals, type DrainTimeoutFlags } from './shutdown.js';

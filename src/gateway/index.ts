@@ -1,6 +1,6 @@
 /**
  * The gateway: the cluster's front door and load balancer, and this folder's only public door.
- * `GatewayServer` wires it (gateway-server.ts); the rooms behind it:
+ * `composition/gateway-server.ts` wires these parts into a gateway process (`GatewayServer`). The rooms:
  *
  * - `routing/`: endpoint table and its watcher, worker health, picker, request router, retry budget,
  *   sequence affinity, routing metrics. Protocol-free.
@@ -9,8 +9,20 @@
  * - `service/`: the cluster as an InferenceService (readiness, metadata cache, statistics, decoded
  *   infer, model control), served by the shared protocol adapters.
  *
- * Dependencies point one way: routing ← rest, grpc ← service ← gateway-server.
+ * Dependencies point one way: routing ← rest, grpc ← service.
  */
-export { GatewayServer, type GatewayServerOptions, type GatewayPorts } from './gateway-server.js';
-export { GatewayService, type GatewayServiceOptions, type ModelControl } from './service/index.js';
-export { GatewayMetrics, type GatewayMetricsSources } from './routing/index.js';
+export { adminModelControl, GatewayService, type GatewayServiceOptions, type ModelControl } from './service/index.js';
+export {
+  EndpointHealth,
+  type EndpointTable,
+  GatewayMetrics,
+  type GatewayMetricsSources,
+  Picker,
+  RequestRouter,
+  RetryBudget,
+  type RetryBudgetOptions,
+  type RouterObserver,
+  TableWatcher,
+} from './routing/index.js';
+export { GrpcFront, GrpcUpstreams, H2Upstreams, installGrpcForwarding } from './grpc/index.js';
+export { HttpUpstreams, installRestFastLane, installRestForwarding } from './rest/index.js';

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/core/logger.js';
-import { startStandalone, type Standalone } from '../../src/server/standalone.js';
+import { startStandalone, type Standalone } from '../../src/composition/standalone.js';
 import { createTempModelRepository, identityModel, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { waitFor } from '../helpers/test-server.js';
 

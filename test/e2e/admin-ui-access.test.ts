@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { AccessPolicy, TokenStore } from '../../src/access/index.js';
 import { createLogger } from '../../src/core/logger.js';
-import { startStandalone, type Standalone } from '../../src/server/standalone.js';
+import { startStandalone, type Standalone } from '../../src/composition/standalone.js';
 import { createTempModelRepository, identityModel, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { launchBrowser, openPage, screenshot, type WatchedPage } from '../helpers/browser.js';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createLogger } from '../../src/core/logger.js';
 import { PACKAGE_ROOT } from '../../src/core/version.js';
-import { startStandalone, type Standalone } from '../../src/server/standalone.js';
+import { startStandalone, type Standalone } from '../../src/composition/standalone.js';
 import { waitFor } from '../helpers/test-server.js';
 import { drawStroke, launchBrowser, openPage, screenshot, type WatchedPage } from '../helpers/browser.js';
 

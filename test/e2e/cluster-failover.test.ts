@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ClusterAdmin } from '../../src/cluster/admin-api.js';
 import { clusterPaths } from '../../src/cluster/layout.js';
 import { ZooKeeperStore } from '../../src/cluster/store/zookeeper-store.js';
-import type { WorkerNode } from '../../src/server/worker-node.js';
+import type { WorkerNode } from '../../src/composition/worker-node.js';
 import { startTestWorker } from '../helpers/cluster-worker.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';

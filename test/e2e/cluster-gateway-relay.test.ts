@@ -14,7 +14,7 @@ import { clusterPaths, encodeJson, type NodeStatus } from '../../src/cluster/lay
 import { MemoryStore, MemoryStoreServer } from '../../src/cluster/store/memory-store.js';
 import { CranberriesError } from '../../src/core/errors.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
-import { GatewayServer, type GatewayPorts } from '../../src/gateway/index.js';
+import { GatewayServer, type GatewayPorts } from '../../src/composition/index.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
 

@@ -16,7 +16,7 @@ import { MemoryStore, MemoryStoreServer } from '../../src/cluster/store/memory-s
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
 import { PACKAGE_ROOT } from '../../src/core/version.js';
 import { createClient, InferenceServerError, type InferenceClient } from '../../src/client/index.js';
-import { GatewayServer, type GatewayPorts } from '../../src/gateway/index.js';
+import { GatewayServer, type GatewayPorts } from '../../src/composition/index.js';
 import { createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { expectedOutputs, sequenceModels } from '../fixtures/sequence-models.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';

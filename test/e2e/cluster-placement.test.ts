@@ -15,7 +15,7 @@ import { readSnapshot } from '../../src/cluster/cluster-state.js';
 import { Controller } from '../../src/cluster/controller.js';
 import { clusterPaths, encodeJson, type ModelDeployment } from '../../src/cluster/layout.js';
 import { ZooKeeperStore } from '../../src/cluster/store/zookeeper-store.js';
-import type { WorkerNode } from '../../src/server/worker-node.js';
+import type { WorkerNode } from '../../src/composition/worker-node.js';
 import { startTestWorker } from '../helpers/cluster-worker.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';

@@ -12,7 +12,7 @@ import { Controller } from '../../src/cluster/controller.js';
 import { clusterPaths } from '../../src/cluster/layout.js';
 import type { SessionState } from '../../src/cluster/store/coordination-store.js';
 import { ZooKeeperStore } from '../../src/cluster/store/zookeeper-store.js';
-import type { WorkerNode } from '../../src/server/worker-node.js';
+import type { WorkerNode } from '../../src/composition/worker-node.js';
 import { startTestWorker } from '../helpers/cluster-worker.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';

@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { clusterPaths, encodeJson, type NodeStatus } from '../../src/cluster/layout.js';
 import { MemoryStore, MemoryStoreServer } from '../../src/cluster/store/memory-store.js';
 import { createLogger } from '../../src/core/logger.js';
-import { GatewayServer, type GatewayPorts } from '../../src/gateway/index.js';
+import { GatewayServer, type GatewayPorts } from '../../src/composition/index.js';
 import { GATEWAY_SHM_REFUSAL } from '../../src/shared-memory/index.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { DecoderTestClient, OIP_SERVICE } from '../helpers/grpc-raw-client.js';

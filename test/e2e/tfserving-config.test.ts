@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { mlpForward, mlpModel, writeModelRepository } from '../fixtures/onnx-models.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/test-server.js';
-import { startStandalone } from '../../src/server/standalone.js';
+import { startStandalone } from '../../src/composition/standalone.js';
 import { createLogger } from '../../src/core/logger.js';
 import { grpcFailure, TfsGrpcClient } from '../../src/protocols/tfserving/tfs-test-client.js';
 

@@ -13,7 +13,7 @@ import { createClient, type InferenceClient } from '../../src/client/index.js';
 import { clusterPaths, encodeJson, type NodeStatus } from '../../src/cluster/layout.js';
 import { MemoryStore, MemoryStoreServer } from '../../src/cluster/store/memory-store.js';
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
-import { GatewayServer, type GatewayPorts, type GatewayServerOptions } from '../../src/gateway/index.js';
+import { GatewayServer, type GatewayPorts, type GatewayServerOptions } from '../../src/composition/index.js';
 import { addSubModel, createTempModelRepository, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { createTestPki, type TestPki } from '../helpers/test-pki.js';

@@ -2,7 +2,7 @@
  * An in-process cluster worker for tests: loopback, free ports, small message limits. Tests give
  * what matters to them (store, node id, capacity, repository, logger) and override anything else.
  */
-import { startWorkerNode, type WorkerNode, type WorkerNodeOptions } from '../../src/server/worker-node.js';
+import { startWorkerNode, type WorkerNode, type WorkerNodeOptions } from '../../src/composition/worker-node.js';
 
 type Required = Pick<WorkerNodeOptions, 'store' | 'memoryCapacityBytes' | 'modelRepository' | 'logger'>;
 

@@ -3,7 +3,7 @@
  * with real ONNX Runtime workers behind it, and stops it afterwards.
  */
 import { createLogger, type LogLevel } from '../../src/core/logger.js';
-import { ModelServer, type BoundPorts, type ModelServerOptions } from '../../src/server/model-server.js';
+import { ModelServer, type BoundPorts, type ModelServerOptions } from '../../src/composition/model-server.js';
 
 export interface TestServer {
   readonly server: ModelServer;

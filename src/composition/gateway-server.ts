@@ -28,10 +28,26 @@ import { tfServingGrpcServices, tfServingRoutes } from '../protocols/tfserving/i
 import { GatewayUpstreamMetrics, GraphiteReporter, type GraphiteOptions, MetricsServer } from '../metrics/index.js';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../protocols/common/index.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { EndpointHealth, type EndpointTable, GatewayMetrics, Picker, RequestRouter, RetryBudget, type RetryBudgetOptions, type RouterObserver, TableWatcher } from './routing/index.js';
-import { adminModelControl, GatewayService } from './service/index.js';
-import { GrpcFront, GrpcUpstreams, H2Upstreams, installGrpcForwarding } from './grpc/index.js';
-import { HttpUpstreams, installRestFastLane, installRestForwarding } from './rest/index.js';
+import {
+  adminModelControl,
+  EndpointHealth,
+  type EndpointTable,
+  GatewayMetrics,
+  GatewayService,
+  GrpcFront,
+  GrpcUpstreams,
+  H2Upstreams,
+  HttpUpstreams,
+  installGrpcForwarding,
+  installRestFastLane,
+  installRestForwarding,
+  Picker,
+  RequestRouter,
+  RetryBudget,
+  type RetryBudgetOptions,
+  type RouterObserver,
+  TableWatcher,
+} from '../gateway/index.js';
 import { grpcFrontAdmits, restFastLaneAdmits, type AccessPolicy } from '../access/index.js';
 import { GATEWAY_SHM_REFUSAL, refusingSharedMemory } from '../shared-memory/index.js';
 import { ServerTls, TlsWatcher, clientTlsOf, type ServerTlsConfig, type TlsFiles } from '../tls/index.js';

@@ -21,8 +21,7 @@ import type { Logger } from 'pino';
 import { request as undiciRequest } from 'undici';
 import { AccessPolicy, installRestAccess } from '../access/index.js';
 import { clusterAdminRoutes, type CoordinationStore } from '../cluster/index.js';
-import { adminUiRoutes } from './admin-ui-routes.js';
-import { ClusterFeed, type ComponentHealth } from './cluster-feed.js';
+import { adminUiRoutes, ClusterFeed, type ComponentHealth } from '../admin/index.js';
 
 export interface AdminServiceOptions {
   readonly store: CoordinationStore;
