@@ -33,7 +33,7 @@ export function convertTfjsToOnnx(artifacts: TfjsArtifacts): OnnxConversion {
     const topology = asRecord(artifacts.modelTopology, 'modelTopology');
     const isGraph = artifacts.format === 'graph-model' || (artifacts.format === undefined && Array.isArray(topology['node']));
     const { inputNames, outputNames } = isGraph ? convertGraphModel(graph, topology, weights, artifacts.signature) : convertLayersModel(graph, topology, weights);
-    return { kind: 'converted', onnx: graph.encode(isGraph ? 'tfjs_graph_model' : 'tfjs_layers_model'), inputNames, outputNames };
+    return { kind: 'converted', onnx: graph.encode(isGraph ? 'tfjs_graph_model' : 'tfjs_layers_model'), inputNames: [...inputNames], outputNames: [...outputNames] };
   } catch (error) {
     if (error instanceof UnsupportedModel) return { kind: 'unsupported', reason: error.message };
     // A topology shaped unlike anything expected (e.g. a string where a list belongs) fails deep
