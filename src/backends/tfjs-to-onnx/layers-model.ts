@@ -258,6 +258,7 @@ class LayerConverter {
       }
     }
     if (found === undefined) return unsupported(`malformed model: weight ${quoted(`${layer}/${weightName}`)} is missing`);
+    if (found.dtype !== 'float32') unsupported(`weight ${quoted(`${layer}/${weightName}`)} has dtype ${quoted(found.dtype)}; layers take float32 weights`);
     if (shape !== undefined && (found.shape.length !== shape.length || found.shape.some((d, i) => d !== shape[i]))) {
       unsupported(`malformed model: weight ${quoted(`${layer}/${weightName}`)} has shape [${found.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }

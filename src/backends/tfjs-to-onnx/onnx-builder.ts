@@ -15,7 +15,8 @@ export type AttributeValue = number | number[] | string | { float: number };
 
 export class OnnxGraphBuilder {
   private readonly nodes: proto.INodeProto[] = [];
-  private readonly initializers: proto.ITensorProto[] = [];
+  /** Initializer headers (name, type, dims) and their raw little-endian bytes, encoded by hand in `encode`. */
+  private readonly initializers: { header: proto.ITensorProto; raw: Uint8Array }[] = [];
   private readonly inputs: proto.IValueInfoProto[] = [];
   private readonly outputs: proto.IValueInfoProto[] = [];
   private readonly used = new Set<string>();
@@ -45,24 +46,14 @@ export class OnnxGraphBuilder {
 
   floatConst(hint: string, dims: readonly number[], data: Float32Array): string {
     const name = this.fresh(hint);
-    this.initializers.push({
-      name,
-      dataType: onnx.TensorProto.DataType.FLOAT,
-      dims: [...dims],
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
+    this.initializers.push({ header: { name, dataType: onnx.TensorProto.DataType.FLOAT, dims: [...dims] }, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 
   int64Const(hint: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
     const name = this.fresh(hint);
     const data = BigInt64Array.from(values, (v) => BigInt(v));
-    this.initializers.push({
-      name,
-      dataType: onnx.TensorProto.DataType.INT64,
-      dims: [...dims],
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
+    this.initializers.push({ header: { name, dataType: onnx.TensorProto.DataType.INT64, dims: [...dims] }, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 
@@ -80,16 +71,71 @@ export class OnnxGraphBuilder {
     return out;
   }
 
+  /**
+   * The ModelProto bytes. The graph's nodes and value infos go through protobufjs; the initializers
+   * (≈ 90 MB for Inception v3) are written straight into the one output buffer as a second
+   * occurrence of the `graph` field: protobuf merges repeated occurrences of an embedded message
+   * field, so readers see one graph holding both. protobufjs's own path copied every weight three
+   * times and took seconds.
+   */
   encode(graphName: string): Uint8Array {
-    const model = onnx.ModelProto.create({
-      irVersion: IR_VERSION,
-      producerName: 'cranberries-tfjs-to-onnx',
-      opsetImport: [{ domain: '', version: OPSET_VERSION }],
-      graph: { name: graphName, input: this.inputs, output: this.outputs, node: this.nodes, initializer: this.initializers },
+    const model = onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: IR_VERSION,
+        producerName: 'cranberries-tfjs-to-onnx',
+        opsetImport: [{ domain: '', version: OPSET_VERSION }],
+        graph: { name: graphName, input: this.inputs, output: this.outputs, node: this.nodes },
+      }),
+    ).finish();
+    const tensors = this.initializers.map(({ header, raw }) => {
+      const head = onnx.TensorProto.encode(header).finish();
+      const tensorLength = head.length + fieldLength(RAW_DATA_FIELD, raw.length);
+      return { head, raw, tensorLength };
     });
-    // A plain Uint8Array owning its whole buffer (protobufjs may hand back a slice of a pool).
-    return new Uint8Array(onnx.ModelProto.encode(model).finish());
+    const graphLength = tensors.reduce((n, t) => n + fieldLength(INITIALIZER_FIELD, t.tensorLength), 0);
+    const out = new Uint8Array(model.length + fieldLength(GRAPH_FIELD, graphLength));
+    out.set(model, 0);
+    let at = writeTag(out, model.length, GRAPH_FIELD, graphLength);
+    for (const { head, raw, tensorLength } of tensors) {
+      at = writeTag(out, at, INITIALIZER_FIELD, tensorLength);
+      out.set(head, at);
+      at = writeTag(out, at + head.length, RAW_DATA_FIELD, raw.length);
+      out.set(raw, at);
+      at += raw.length;
+    }
+    return out;
   }
+}
+
+/** Field numbers in onnx.proto: ModelProto.graph, GraphProto.initializer, TensorProto.raw_data. */
+const GRAPH_FIELD = 7;
+const INITIALIZER_FIELD = 5;
+const RAW_DATA_FIELD = 9;
+
+function varintLength(value: number): number {
+  let n = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    n++;
+  }
+  return n;
+}
+
+/** Bytes of a length-delimited field: tag, length varint, payload. */
+function fieldLength(field: number, payload: number): number {
+  return varintLength(field << 3) + varintLength(payload) + payload;
+}
+
+/** Writes a length-delimited field's tag and length at `at`; returns where the payload starts. */
+function writeTag(out: Uint8Array, at: number, field: number, payload: number): number {
+  for (let value of [(field << 3) | 2, payload]) {
+    while (value >= 0x80) {
+      out[at++] = (value % 128) | 0x80;
+      value = Math.floor(value / 128);
+    }
+    out[at++] = value;
+  }
+  return at;
 }
 
 function floatValueInfo(name: string, dims?: readonly (number | null)[]): proto.IValueInfoProto {

@@ -15,7 +15,10 @@ export interface WeightSpec {
 
 export interface Weight {
   shape: number[];
+  dtype: 'float32' | 'int32';
+  /** Float32Array for float32 weights; Int32Array for int32 ones (graph-model shapes and axes). */
   values: Float32Array;
+  ints?: Int32Array;
 }
 
 export function decodeWeights(specs: readonly WeightSpec[], weightData: unknown): Map<string, Weight> {
@@ -28,7 +31,14 @@ export function decodeWeights(specs: readonly WeightSpec[], weightData: unknown)
       if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) unsupported(`malformed model: weight ${quoted(spec.name)} has a bad shape`);
       return n * d;
     }, 1);
-    if (spec.dtype !== 'float32') unsupported(`weight ${quoted(spec.name)} has dtype ${quoted(spec.dtype)}; only float32 weights convert`);
+    if (spec.dtype === 'int32' && (spec.quantization === undefined || spec.quantization === null)) {
+      if (offset + size * 4 > bytes.byteLength) unsupported(`malformed model: weightData (${bytes.byteLength} bytes) ends inside weight ${quoted(spec.name)}`);
+      const ints = new Int32Array(bytes.slice(offset, offset + size * 4).buffer);
+      offset += size * 4;
+      weights.set(spec.name, { shape: [...spec.shape], dtype: 'int32', values: Float32Array.from(ints), ints });
+      continue;
+    }
+    if (spec.dtype !== 'float32') unsupported(`weight ${quoted(spec.name)} has dtype ${quoted(spec.dtype)}; only float32 (and unquantized int32) weights convert`);
     const quantization = spec.quantization as { dtype?: unknown; min?: unknown; scale?: unknown } | undefined;
     const storage = quantization === undefined || quantization === null ? 'float32' : quantization.dtype;
     const bytesPerValue = storage === 'float32' ? 4 : storage === 'uint16' || storage === 'float16' ? 2 : storage === 'uint8' ? 1 : 0;
@@ -47,7 +57,7 @@ export function decodeWeights(specs: readonly WeightSpec[], weightData: unknown)
       if (typeof min !== 'number' || typeof scale !== 'number') unsupported(`malformed model: quantized weight ${quoted(spec.name)} lacks min and scale`);
       values = storage === 'uint8' ? dequantize(chunk, scale, min) : dequantize(new Uint16Array(chunk.buffer, 0, size), scale, min);
     }
-    weights.set(spec.name, { shape: [...spec.shape], values });
+    weights.set(spec.name, { shape: [...spec.shape], dtype: 'float32', values });
   }
   return weights;
 }
