@@ -72,30 +72,26 @@ export class OnnxGraphBuilder {
   }
 
   /**
-   * The ModelProto bytes. The graph's nodes and value infos go through protobufjs; the initializers
-   * (≈ 90 MB for Inception v3) are written straight into the one output buffer as a second
-   * occurrence of the `graph` field: protobuf merges repeated occurrences of an embedded message
-   * field, so readers see one graph holding both. protobufjs's own path copied every weight three
-   * times and took seconds.
+   * The ModelProto bytes. Nodes and value infos go through protobufjs; the initializers (≈ 90 MB for
+   * Inception v3) are written straight into the one output buffer, appended inside the graph field
+   * (field order inside a message is free in protobuf): protobufjs's own path copied every weight
+   * several times and took seconds.
    */
   encode(graphName: string): Uint8Array {
-    const model = onnx.ModelProto.encode(
-      onnx.ModelProto.create({
-        irVersion: IR_VERSION,
-        producerName: 'cranberries-tfjs-to-onnx',
-        opsetImport: [{ domain: '', version: OPSET_VERSION }],
-        graph: { name: graphName, input: this.inputs, output: this.outputs, node: this.nodes },
-      }),
+    const modelHead = onnx.ModelProto.encode(
+      onnx.ModelProto.create({ irVersion: IR_VERSION, producerName: 'cranberries-tfjs-to-onnx', opsetImport: [{ domain: '', version: OPSET_VERSION }] }),
     ).finish();
+    const graphHead = onnx.GraphProto.encode(onnx.GraphProto.create({ name: graphName, input: this.inputs, output: this.outputs, node: this.nodes })).finish();
     const tensors = this.initializers.map(({ header, raw }) => {
       const head = onnx.TensorProto.encode(header).finish();
-      const tensorLength = head.length + fieldLength(RAW_DATA_FIELD, raw.length);
-      return { head, raw, tensorLength };
+      return { head, raw, tensorLength: head.length + fieldLength(RAW_DATA_FIELD, raw.length) };
     });
-    const graphLength = tensors.reduce((n, t) => n + fieldLength(INITIALIZER_FIELD, t.tensorLength), 0);
-    const out = new Uint8Array(model.length + fieldLength(GRAPH_FIELD, graphLength));
-    out.set(model, 0);
-    let at = writeTag(out, model.length, GRAPH_FIELD, graphLength);
+    const graphLength = graphHead.length + tensors.reduce((n, t) => n + fieldLength(INITIALIZER_FIELD, t.tensorLength), 0);
+    const out = new Uint8Array(modelHead.length + fieldLength(GRAPH_FIELD, graphLength));
+    out.set(modelHead, 0);
+    let at = writeTag(out, modelHead.length, GRAPH_FIELD, graphLength);
+    out.set(graphHead, at);
+    at += graphHead.length;
     for (const { head, raw, tensorLength } of tensors) {
       at = writeTag(out, at, INITIALIZER_FIELD, tensorLength);
       out.set(head, at);
@@ -103,6 +99,7 @@ export class OnnxGraphBuilder {
       out.set(raw, at);
       at += raw.length;
     }
+    if (at !== out.length) throw new Error(`ONNX encoding wrote ${at} of ${out.length} bytes`);
     return out;
   }
 }
