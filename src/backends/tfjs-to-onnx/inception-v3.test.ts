@@ -5,43 +5,16 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { runInThisContext } from 'node:vm';
+import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import ort from 'onnxruntime-node';
 import { convertTfjsToOnnx } from './index.js';
-import type { TfjsArtifacts } from './index.js';
+import { nsfwjsArtifacts } from './testing/nsfwjs.js';
 import { TOLERANCE, converted, maxAbsDiff } from './testing/parity.js';
 
 const require = createRequire(import.meta.url);
-
-/** nsfwjs's files are UMD bundles: model.min.js exports the model.json object, each shard a base64 string. */
-function evaluateUmd(path: string): unknown {
-  const module = { exports: {} as unknown };
-  // The package's own bundled data file, run as CommonJS in this realm (tfjs rejects objects made
-  // in another vm context: their arrays are not iterable by this realm's Symbol.iterator).
-  const body = runInThisContext(`(function (module, exports) {\n${readFileSync(path, 'utf8')}\n})`, { filename: path }) as (module: unknown, exports: unknown) => void;
-  body(module, module.exports);
-  return module.exports;
-}
-
-function nsfwjsInceptionArtifacts(): TfjsArtifacts {
-  // The package entry is dist/cjs/index.js; the models sit in dist/models.
-  const dir = join(dirname(require.resolve('nsfwjs')), '..', 'models', 'inception_v3');
-  const modelJson = evaluateUmd(join(dir, 'model.min.js')) as { modelTopology: unknown; weightsManifest: { paths: string[]; weights: TfjsArtifacts['weightSpecs'] }[] };
-  const shards: Buffer[] = [];
-  const weightSpecs: TfjsArtifacts['weightSpecs'][number][] = [];
-  for (const group of modelJson.weightsManifest) {
-    for (const path of group.paths) shards.push(Buffer.from(evaluateUmd(join(dir, `${path}.min.js`)) as string, 'base64'));
-    weightSpecs.push(...group.weights);
-  }
-  const all = Buffer.concat(shards);
-  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
-  return { modelTopology: modelJson.modelTopology, format: 'layers-model', weightSpecs, weightData };
-}
 
 /** A smooth deterministic "image" in [0, 1] (what nsfwjs feeds after its /255 scaling). */
 function image(batch: number): Float32Array {
@@ -57,7 +30,7 @@ before(async () => {
 });
 
 test('nsfwjs Inception v3 converts, matches tfjs wasm within tolerance, and is timed', async (t) => {
-  const artifacts = nsfwjsInceptionArtifacts();
+  const artifacts = nsfwjsArtifacts('inception_v3');
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const conversion = converted(convertTfjsToOnnx(artifacts));
