@@ -58,8 +58,8 @@ function describe(model: Model): { inputs: TfjsValueInfo[]; outputs: TfjsValueIn
   if (model.kind === 'layers') {
     const m = model.model;
     return {
-      inputs: m.inputs.map((t, i) => ({ name: m.inputNames[i]!, dtype: t.dtype, shape: shapeOf(t.shape) })),
-      outputs: m.outputs.map((t, i) => ({ name: m.outputNames[i]!, dtype: t.dtype, shape: shapeOf(t.shape) })),
+      inputs: m.inputs.map((t, i) => ({ name: layersInputNames(m)[i]!, dtype: t.dtype, shape: shapeOf(t.shape) })),
+      outputs: m.outputs.map((t, i) => ({ name: layersOutputNames(m)[i]!, dtype: t.dtype, shape: shapeOf(t.shape) })),
     };
   }
   const m = model.model;
@@ -67,13 +67,25 @@ function describe(model: Model): { inputs: TfjsValueInfo[]; outputs: TfjsValueIn
   return { inputs: m.inputs.map(info), outputs: m.outputs.map(info) };
 }
 
+/**
+ * A Keras model's tensors are named after the layers that make them (`input_1`, `dense_3`), as Keras
+ * and TF Serving name a model's signature; a layer with several outputs gets `<layer>:<index>`.
+ * (`inputNames`/`outputNames` are empty on a loaded Sequential model, so the layers are asked.)
+ */
+function layerNames(tensors: readonly tf.SymbolicTensor[]): string[] {
+  const names = tensors.map((t) => t.sourceLayer.name);
+  return names.map((name, i) => (names.indexOf(name) === names.lastIndexOf(name) ? name : `${name}:${tensors[i]!.outputTensorIndex ?? i}`));
+}
+const layersInputNames = (m: tf.LayersModel): string[] => layerNames(m.inputs);
+const layersOutputNames = (m: tf.LayersModel): string[] => layerNames(m.outputs);
+
 /** Runs the model; the returned tensors are the caller's to dispose. */
 async function predict(model: Model, inputs: readonly Tensor[], outputNames: readonly string[]): Promise<tf.Tensor[]> {
   const feeds = inputs.map(toTf);
   try {
     if (model.kind === 'layers') {
       const m = model.model;
-      const ordered = m.inputNames.map((name) => {
+      const ordered = layersInputNames(m).map((name) => {
         const i = inputs.findIndex((t) => t.name === name);
         if (i < 0) throw new Error(`input '${name}' is missing`);
         return feeds[i]!;
@@ -81,7 +93,7 @@ async function predict(model: Model, inputs: readonly Tensor[], outputNames: rea
       const result = m.predict(ordered.length === 1 ? ordered[0]! : ordered);
       const all = Array.isArray(result) ? result : [result];
       const picked = outputNames.map((name) => {
-        const i = m.outputNames.indexOf(name);
+        const i = layersOutputNames(m).indexOf(name);
         if (i < 0) throw new Error(`the model has no output '${name}'`);
         return all[i]!;
       });
@@ -118,6 +130,31 @@ function warmupInputs(info: readonly TfjsValueInfo[]): Tensor[] | undefined {
   return tensors;
 }
 
+/**
+ * A graph model's model.json seldom states its outputs' shapes (only Placeholders carry one): run the
+ * model once on zeros (unknown dimensions 1) and take the shapes it gives. When every input has a
+ * variable first dimension, an output's first dimension of 1 is the batch and reported as -1.
+ */
+async function probeOutputShapes(model: Model, info: { inputs: TfjsValueInfo[]; outputs: TfjsValueInfo[] }): Promise<void> {
+  const inputs = warmupInputs(info.inputs);
+  if (!inputs) return;
+  const batched = info.inputs.length > 0 && info.inputs.every((i) => i.shape?.[0] === -1);
+  try {
+    const results = await predict(
+      model,
+      inputs,
+      info.outputs.map((o) => o.name),
+    );
+    info.outputs = info.outputs.map((o, i) => {
+      const shape = results[i]!.shape.map((d, axis) => (axis === 0 && batched && d === 1 ? -1 : d));
+      return { ...o, shape: o.shape ?? shape, dtype: o.dtype || results[i]!.dtype };
+    });
+    for (const t of results) t.dispose();
+  } catch {
+    // The model refuses zeros: its outputs keep no shape and the config must state them.
+  }
+}
+
 /** As in the ONNX workers: compute threads yield to the main thread (Linux only, best effort). */
 function lowerComputePriority(): void {
   try {
@@ -144,6 +181,7 @@ async function main(): Promise<void> {
     return;
   }
   const info = describe(model);
+  if (info.outputs.some((o) => !o.shape)) await probeOutputShapes(model, info);
   if (options.warmup) {
     const inputs = warmupInputs(info.inputs);
     // Warm-up is an optimisation, never a failure (a model may refuse zeros).
