@@ -88,7 +88,9 @@ if (existsSync(join(root, 'ui', 'vite.config.ts')) && (force || isUiStale())) {
   const { isStale: inceptionStale, build: buildInception } = await import('./build-inception-v3.mjs');
   if (force || inceptionStale()) {
     try {
+      const started = Date.now();
       buildInception();
+      console.log(`models/inception_v3/1: generated from the nsfwjs package in ${Date.now() - started} ms`);
     } catch (error) {
       // An install without nsfwjs still serves the other models; inception_v3 is then UNAVAILABLE.
       console.warn(`models/inception_v3/1 not built: ${error.message}`);
