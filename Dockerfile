@@ -44,6 +44,10 @@ COPY --from=build /app/dist/ui ./dist/ui
 COPY proto ./proto
 COPY python ./python
 COPY models /models
+# The bundled inception_v3's weights are generated from the nsfwjs npm package (installed above as a
+# production dependency), never copied: scripts/build-inception-v3.mjs writes /models/inception_v3/1.
+COPY scripts/build-inception-v3.mjs ./scripts/build-inception-v3.mjs
+RUN node scripts/build-inception-v3.mjs --force --out /models/inception_v3/1
 # The CLI's default --model-repository is <package root>/models: point it at the bundled models too.
 RUN ln -s /models /app/models
 # The base image's unprivileged user (uid 1000); models are only read and uploads go to /tmp.

@@ -82,3 +82,18 @@ if (existsSync(join(root, 'ui', 'vite.config.ts')) && (force || isUiStale())) {
     utimesSync(uiStamp, started, started);
   }
 }
+
+// The bundled Inception v3 model's weights are generated from the nsfwjs npm package, not committed.
+{
+  const { isStale: inceptionStale, build: buildInception } = await import('./build-inception-v3.mjs');
+  if (force || inceptionStale()) {
+    try {
+      const started = Date.now();
+      buildInception();
+      console.log(`models/inception_v3/1: generated from the nsfwjs package in ${Date.now() - started} ms`);
+    } catch (error) {
+      // An install without nsfwjs still serves the other models; inception_v3 is then UNAVAILABLE.
+      console.warn(`models/inception_v3/1 not built: ${error.message}`);
+    }
+  }
+}

@@ -37,6 +37,8 @@ run('boundaries', 'npx', ['depcruise', 'src', 'bench', '--config', '.dependency-
 // The layout of the code (.prettierrc.json); `npx prettier --write .` fixes it.
 run('format', 'npx', ['prettier', '--check', '.', '--log-level', 'warn']);
 run('type-check and build', 'npx', ['tsc', '-p', 'tsconfig.json']);
+// The bundled inception_v3's weights, generated from the nsfwjs package (a no-op when up to date).
+run('models/inception_v3', process.execPath, ['scripts/build-inception-v3.mjs']);
 // The administration UI's bundle (dist/ui): the browser tests (test/e2e/admin-ui*.test.ts) load it.
 run('type-check and build the UI', 'npm', ['run', '--silent', 'build:ui']);
 

@@ -64,11 +64,13 @@ const allModels = readdirSync(MODELS)
   .sort();
 // The Python-backend examples are checked through the server by test/e2e/python-backend.test.ts.
 const PYTHON_MODELS = ['digits_torchscript', 'iris', 'signal_filter'];
-const modelNames = allModels.filter((name) => !PYTHON_MODELS.includes(name));
+/** TensorFlow.js models (test/e2e/inception-v3.test.ts checks inception_v3). */
+const TFJS_MODELS = ['inception_v3'];
+const modelNames = allModels.filter((name) => !PYTHON_MODELS.includes(name) && !TFJS_MODELS.includes(name));
 
-void test('the example repository holds digits, diabetes and word_ids (ONNX) and the Python examples', () => {
+void test('the example repository holds digits, diabetes and word_ids (ONNX), the Python examples and inception_v3 (TF.js)', () => {
   assert.deepEqual(modelNames, ['diabetes', 'digits', 'word_ids']);
-  assert.deepEqual(allModels, ['diabetes', 'digits', 'digits_torchscript', 'iris', 'signal_filter', 'word_ids']);
+  assert.deepEqual(allModels, ['diabetes', 'digits', 'digits_torchscript', 'inception_v3', 'iris', 'signal_filter', 'word_ids']);
 });
 
 for (const name of modelNames) {

@@ -56,6 +56,11 @@ export interface LoadedModel {
    * reason until it recovers. Backends whose instances cannot go down leave it out.
    */
   unavailableReason?(): string | undefined;
+  /**
+   * Facts the backend adds to the served config's `parameters` (e.g. which runtime serves a model
+   * it could run two ways), visible in the model's config answers.
+   */
+  readonly parameters?: Readonly<Record<string, string>>;
 }
 
 export interface Backend {

@@ -4,3 +4,4 @@ export type { TensorSignature, ModelInstance, ExecutionTiming, ModelSignature, L
 export { OnnxBackend } from './onnx/onnx-backend.js';
 export type { InstanceEvents } from './onnx/timed-instance.js';
 export { PythonBackend } from './python/python-backend.js';
+export { TfjsBackend } from './tfjs/tfjs-backend.js';

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/index.js';
 import { registerServerFolder, VERSION, logSettingsOf } from '../core/index.js';
-import { BackendRegistry, PythonBackend, OnnxBackend } from '../backends/index.js';
+import { BackendRegistry, PythonBackend, OnnxBackend, TfjsBackend } from '../backends/index.js';
 import type { InstanceEvents } from '../backends/index.js';
 import { ModelRepository, type VersionFolderNames, defaultResourceCaps, type ResourceCaps } from '../repository/index.js';
 import { AssignmentSource, ModelConfigListSource, RepositorySource, type AspiredModelsTarget, type ModelSelection, type ModelSource } from '../sources/index.js';
@@ -136,7 +136,8 @@ export class ModelServer {
     this.sharedMemory = new SystemSharedMemory({ allowClientShm: options.allowClientShm ?? false });
     this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
     const python = PythonBackend.family({ defaultExecutionTimeoutMs: options.executionTimeoutMs, logger: log.child({ component: 'python' }) });
-    const backends = new BackendRegistry([this.onnx, ...python]);
+    const tfjs = TfjsBackend.family({ onnx: this.onnx, logger: log.child({ component: 'tensorflowjs' }) });
+    const backends = new BackendRegistry([this.onnx, ...python, ...tfjs]);
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({
       root: options.modelRepository,

@@ -30,6 +30,8 @@ const PLATFORM_BACKEND: Readonly<Record<string, string>> = {
   pytorch_libtorch: 'pytorch',
   tensorflow_savedmodel: 'tensorflow',
   tensorflow_graphdef: 'tensorflow',
+  tensorflowjs_graph: 'tensorflowjs',
+  tensorflowjs_layers: 'tensorflowjs',
 };
 /** Backend → its platform, where the backend has exactly one. */
 const BACKEND_PLATFORM: Readonly<Record<string, string>> = {

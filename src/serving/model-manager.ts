@@ -244,6 +244,7 @@ export class ModelManager {
       });
       try {
         const complete = completeModelConfig(config, loaded.signature);
+        addBackendParameters(complete, loaded.parameters);
         validateAgainstSignature(complete, loaded.signature, model);
         // Triton's model_warmup: every instance runs the samples before the version is READY.
         warmup = await runModelWarmup(complete, loaded.instances, files);
@@ -345,4 +346,9 @@ function entryReady(entry: ModelEntry): boolean {
   if (!aspired) return false;
   if (!aspired.ok) return entry.versions.size > 0 && [...entry.versions.values()].every((v) => v.state === 'READY');
   return aspired.versions.length > 0 && aspired.versions.every((v) => entry.versions.get(v.version)?.state === 'READY');
+}
+
+/** Adds the facts a backend reports about the loaded version to the served config's `parameters`. */
+function addBackendParameters(config: ModelConfig, facts: Readonly<Record<string, string>> | undefined): void {
+  for (const [key, value] of Object.entries(facts ?? {})) config.parameters[key] = { string_value: value };
 }

@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -226,6 +226,21 @@ test('CMD is a command line our CLI accepts, serving the models copied into the 
     const origin = resolveImagePath(ctx, runtime, posix.join(repository as string, model, 'config.pbtxt'));
     assert.deepEqual(origin, { kind: 'context', path: `models/${model}/config.pbtxt` }, `the image's ${repository as string} lacks the bundled model ${model}`);
   }
+});
+
+test('the image generates the bundled inception_v3 weights (not in git) from its production nsfwjs, into the served repository', () => {
+  const runs = runtime.instructions.filter((i) => i.keyword === 'RUN');
+  const build = runs.find((i) => /node scripts\/build-inception-v3\.mjs\b/.test(i.args));
+  assert.ok(build, 'a RUN line runs scripts/build-inception-v3.mjs');
+  assert.match(build.args, /--out \/models\/inception_v3\/1\b/, 'it writes the version folder of the repository CMD serves');
+  // The script and nsfwjs are there when it runs: COPYed from the context, installed without dev dependencies.
+  const position = runtime.instructions.indexOf(build);
+  assert.ok(resolveImagePath(ctx, runtime, '/app/scripts/build-inception-v3.mjs', position), 'the script is in the image before it runs');
+  const install = runs.findIndex((i) => /npm ci --omit=dev/.test(i.args));
+  assert.ok(install >= 0 && runtime.instructions.indexOf(runs[install]!) < position, 'production dependencies (nsfwjs) are installed before');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const dependency of ['nsfwjs', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm']) assert.ok(pkg.dependencies[dependency], `${dependency} is a production dependency`);
+  assert.ok(ctx.ignore.excludedBy('models/inception_v3/1/model.json'), 'locally generated weights stay out of the build context');
 });
 
 test('EXPOSE lists exactly the CLI default ports (HTTP, gRPC, metrics)', () => {

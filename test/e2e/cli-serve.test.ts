@@ -32,6 +32,8 @@ before(async () => {
     });
   });
   await waitFor(async () => (await fetch(`${url}/v2/models/digits/ready`)).status === 200, 60_000, 'digits to be ready');
+  // The slowest bundled model (TensorFlow.js): the desired-state changes below expect a settled cluster.
+  await waitFor(async () => (await fetch(`${url}/v2/models/inception_v3/ready`)).status === 200, 120_000, 'inception_v3 to be ready');
 });
 
 after(() => {
@@ -50,7 +52,7 @@ test('the README’s curl request classifies the real digit', async () => {
 test('the cluster admin API lists the node and changes the desired state', async () => {
   const nodes = (await (await fetch(`${url}/v2/cluster/nodes`)).json()) as { nodes: { id: string; models: { name: string }[] }[] };
   assert.equal(nodes.nodes.length, 1);
-  assert.deepEqual(nodes.nodes[0]!.models.map((m) => m.name).sort(), ['diabetes', 'digits', 'digits_torchscript', 'iris', 'signal_filter', 'word_ids']);
+  assert.deepEqual(nodes.nodes[0]!.models.map((m) => m.name).sort(), ['diabetes', 'digits', 'digits_torchscript', 'inception_v3', 'iris', 'signal_filter', 'word_ids']);
 
   let response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 0 }), headers: { 'content-type': 'application/json' } });
   assert.equal(response.status, 200);

@@ -59,6 +59,25 @@ export class OnnxBackend implements Backend {
       graphOptimizationLevel: graphLevel(spec.config),
       warmup: true,
     };
+    return this.start(spec, data);
+  }
+
+  /**
+   * Loads a model given as ONNX bytes rather than a file (a model converted at load time, e.g. from
+   * TF.js): the same instances, threads and timeouts as `load`. Each instance's worker gets a copy.
+   */
+  async loadBytes(spec: LoadSpec, model: Uint8Array): Promise<LoadedModel> {
+    const data: SessionWorkerData = {
+      modelPath: spec.modelPath,
+      modelBytes: model,
+      intraOpThreads: intraOpThreadsOf(spec),
+      graphOptimizationLevel: graphLevel(spec.config),
+      warmup: true,
+    };
+    return this.start(spec, data);
+  }
+
+  private async start(spec: LoadSpec, data: SessionWorkerData): Promise<LoadedModel> {
     const count = Math.max(
       1,
       spec.config.instance_group.reduce((sum, group) => sum + group.count, 0),

@@ -114,7 +114,8 @@ async function main(): Promise<void> {
   lowerComputePriority();
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(options.modelPath, sessionOptions(options.intraOpThreads, options.graphOptimizationLevel));
+    const settings = sessionOptions(options.intraOpThreads, options.graphOptimizationLevel);
+    session = await (options.modelBytes ? ort.InferenceSession.create(options.modelBytes, settings) : ort.InferenceSession.create(options.modelPath, settings));
   } catch (error) {
     send({ kind: 'loadFailed', message: error instanceof Error ? error.message : String(error) });
     return;

@@ -8,6 +8,8 @@ import type { Tensor } from '../../tensors/index.js';
 
 export interface SessionWorkerData {
   readonly modelPath: string;
+  /** The model itself, when it comes as bytes (a conversion) rather than from `modelPath`. */
+  readonly modelBytes?: Uint8Array | undefined;
   readonly intraOpThreads: number;
   readonly graphOptimizationLevel: GraphOptimizationLevel;
   /** Run the model once on zeros after creating the session: the first run is the slowest. */

@@ -1,0 +1,256 @@
+/**
+ * A worker thread that owns one TensorFlow.js runtime and one model (one model instance).
+ *
+ * tfjs on the WebAssembly backend computes synchronously on the thread that calls it, so models
+ * never run on the main thread. Each worker is its own V8 isolate, hence its own tfjs engine and
+ * wasm memory: ending the thread returns all of it. SIMD is used when the CPU has it; wasm threads
+ * are off (the server already runs one worker per instance, and threads need cross-origin isolation
+ * machinery Node's wasm backend build does not use).
+ */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { basename } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { MIN_POOLED_BYTES, concatRows, ReusedRows } from '../../tensors/index.js';
+import type { Tensor } from '../../tensors/index.js';
+import { transferableTensors } from '../onnx/worker-messages.js';
+import type { FromTfjsWorker, TfjsValueInfo, TfjsWorkerData, ToTfjsWorker } from './worker-messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('tfjs-worker must run in a worker thread');
+const options = workerData as TfjsWorkerData;
+
+function send(message: FromTfjsWorker, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer);
+}
+
+type Model = { kind: 'graph'; model: tf.GraphModel } | { kind: 'layers'; model: tf.LayersModel };
+
+const TFJS_DTYPES: Readonly<Record<string, tf.DataType>> = { FP32: 'float32', INT32: 'int32', BOOL: 'bool' };
+
+function toTf(tensor: Tensor): tf.Tensor {
+  const dtype = TFJS_DTYPES[tensor.datatype];
+  if (!dtype || Array.isArray(tensor.data)) throw new Error(`input '${tensor.name}': TensorFlow.js models take FP32, INT32 or BOOL tensors, not ${tensor.datatype}`);
+  return tf.tensor(tensor.data as Float32Array | Int32Array | Uint8Array, [...tensor.shape], dtype);
+}
+
+function fromTf(name: string, value: tf.Tensor): Tensor {
+  const data = value.dataSync();
+  switch (value.dtype) {
+    case 'float32':
+      return { name, datatype: 'FP32', shape: value.shape, data: data as Float32Array };
+    case 'int32':
+      return { name, datatype: 'INT32', shape: value.shape, data: data as Int32Array };
+    case 'bool':
+      return { name, datatype: 'BOOL', shape: value.shape, data: data as Uint8Array };
+    default:
+      throw new Error(`output '${name}' is a ${value.dtype} tensor, which Cranberries cannot return`);
+  }
+}
+
+function shapeOf(shape: readonly (number | null)[] | undefined): number[] | undefined {
+  return shape?.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+}
+
+function describe(model: Model): { inputs: TfjsValueInfo[]; outputs: TfjsValueInfo[] } {
+  if (model.kind === 'layers') {
+    const m = model.model;
+    return {
+      inputs: m.inputs.map((t, i) => ({ name: layersInputNames(m)[i]!, dtype: t.dtype, shape: shapeOf(t.shape) })),
+      outputs: m.outputs.map((t, i) => ({ name: layersOutputNames(m)[i]!, dtype: t.dtype, shape: shapeOf(t.shape) })),
+    };
+  }
+  const m = model.model;
+  const info = (t: { name: string; dtype: string; shape?: number[] | undefined }): TfjsValueInfo => ({ name: t.name, dtype: t.dtype, shape: shapeOf(t.shape) });
+  return { inputs: m.inputs.map(info), outputs: m.outputs.map(info) };
+}
+
+/**
+ * A Keras model's tensors are named after the layers that make them (`input_1`, `dense_3`), as Keras
+ * and TF Serving name a model's signature; a layer with several outputs gets `<layer>:<index>`.
+ * (`inputNames`/`outputNames` are empty on a loaded Sequential model, so the layers are asked.)
+ */
+function layerNames(tensors: readonly tf.SymbolicTensor[]): string[] {
+  const names = tensors.map((t) => t.sourceLayer.name);
+  return names.map((name, i) => (names.indexOf(name) === names.lastIndexOf(name) ? name : `${name}:${tensors[i]!.outputTensorIndex ?? i}`));
+}
+const layersInputNames = (m: tf.LayersModel): string[] => layerNames(m.inputs);
+const layersOutputNames = (m: tf.LayersModel): string[] => layerNames(m.outputs);
+
+/** Runs the model; the returned tensors are the caller's to dispose. */
+async function predict(model: Model, inputs: readonly Tensor[], outputNames: readonly string[]): Promise<tf.Tensor[]> {
+  const feeds = inputs.map(toTf);
+  try {
+    if (model.kind === 'layers') {
+      const m = model.model;
+      const ordered = layersInputNames(m).map((name) => {
+        const i = inputs.findIndex((t) => t.name === name);
+        if (i < 0) throw new Error(`input '${name}' is missing`);
+        return feeds[i]!;
+      });
+      const result = m.predict(ordered.length === 1 ? ordered[0]! : ordered);
+      const all = Array.isArray(result) ? result : [result];
+      const picked = outputNames.map((name) => {
+        const i = layersOutputNames(m).indexOf(name);
+        if (i < 0) throw new Error(`the model has no output '${name}'`);
+        return all[i]!;
+      });
+      for (const t of all) if (!picked.includes(t)) t.dispose();
+      return picked;
+    }
+    const named: tf.NamedTensorMap = {};
+    inputs.forEach((t, i) => (named[t.name] = feeds[i]!));
+    let result: tf.Tensor | tf.Tensor[];
+    try {
+      result = model.model.execute(named, [...outputNames]);
+    } catch (error) {
+      // Control flow (While, If...) needs the asynchronous executor; tfjs says so by throwing.
+      if (!(error instanceof Error) || !/executeAsync/.test(error.message)) throw error;
+      result = await model.model.executeAsync(named, [...outputNames]);
+    }
+    return Array.isArray(result) ? result : [result];
+  } finally {
+    for (const t of feeds) t.dispose();
+  }
+}
+
+/** Zeros for every input, unknown dimensions set to 1: makes tfjs compile and allocate once. */
+function warmupInputs(info: readonly TfjsValueInfo[]): Tensor[] | undefined {
+  const tensors: Tensor[] = [];
+  for (const v of info) {
+    if (!v.shape) return undefined;
+    const shape = v.shape.map((d) => (d < 0 ? 1 : d));
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (v.dtype === 'float32') tensors.push({ name: v.name, datatype: 'FP32', shape, data: new Float32Array(size) });
+    else if (v.dtype === 'int32') tensors.push({ name: v.name, datatype: 'INT32', shape, data: new Int32Array(size) });
+    else return undefined;
+  }
+  return tensors;
+}
+
+/**
+ * A graph model's model.json seldom states its outputs' shapes (only Placeholders carry one): run the
+ * model once on zeros (unknown dimensions 1) and take the shapes it gives. When every input has a
+ * variable first dimension, an output's first dimension of 1 is the batch and reported as -1.
+ */
+async function probeOutputShapes(model: Model, info: { inputs: TfjsValueInfo[]; outputs: TfjsValueInfo[] }): Promise<void> {
+  const inputs = warmupInputs(info.inputs);
+  if (!inputs) return;
+  const batched = info.inputs.length > 0 && info.inputs.every((i) => i.shape?.[0] === -1);
+  try {
+    const results = await predict(
+      model,
+      inputs,
+      info.outputs.map((o) => o.name),
+    );
+    info.outputs = info.outputs.map((o, i) => {
+      const shape = results[i]!.shape.map((d, axis) => (axis === 0 && batched && d === 1 ? -1 : d));
+      return { ...o, shape: o.shape ?? shape, dtype: o.dtype || results[i]!.dtype };
+    });
+    for (const t of results) t.dispose();
+  } catch {
+    // The model refuses zeros: its outputs keep no shape and the config must state them.
+  }
+}
+
+/** As in the ONNX workers: compute threads yield to the main thread (Linux only, best effort). */
+function lowerComputePriority(): void {
+  try {
+    setPriority(Number(basename(readlinkSync('/proc/thread-self'))), 5);
+  } catch {
+    // Not Linux, or not allowed: compute at the process's priority.
+  }
+}
+
+async function main(): Promise<void> {
+  lowerComputePriority();
+  let model: Model;
+  let simd = false;
+  try {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    setWasmPaths(options.wasmDir.endsWith('/') ? options.wasmDir : `${options.wasmDir}/`);
+    if (!(await tf.setBackend('wasm'))) throw new Error('the TensorFlow.js WebAssembly backend did not start');
+    simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+    const artifacts = { ...options.extra, modelTopology: options.modelTopology, weightSpecs: options.weightSpecs, weightData: options.weightData } as tf.io.ModelArtifacts;
+    const handler: tf.io.IOHandler = { load: () => Promise.resolve(artifacts) };
+    model = options.kind === 'graph' ? { kind: 'graph', model: await tf.loadGraphModel(handler) } : { kind: 'layers', model: await tf.loadLayersModel(handler) };
+  } catch (error) {
+    send({ kind: 'loadFailed', message: error instanceof Error ? error.message : String(error) });
+    return;
+  }
+  const info = describe(model);
+  if (info.outputs.some((o) => !o.shape)) await probeOutputShapes(model, info);
+  if (options.warmup) {
+    const inputs = warmupInputs(info.inputs);
+    // Warm-up is an optimisation, never a failure (a model may refuse zeros).
+    if (inputs)
+      await predict(
+        model,
+        inputs,
+        info.outputs.map((o) => o.name),
+      )
+        .then((out) => out.forEach((t) => t.dispose()))
+        .catch(() => undefined);
+  }
+  send({ kind: 'loaded', ...info, simd });
+  port!.on('message', (message: ToTfjsWorker) => {
+    if (message.kind === 'release') {
+      model.model.dispose();
+      tf.disposeVariables();
+      send({ kind: 'released', numTensors: tf.memory().numTensors });
+      return;
+    }
+    void run(model, message);
+  });
+}
+
+const batchBuffers = new ReusedRows();
+
+async function run(model: Model, message: Extract<ToTfjsWorker, { kind: 'run' }>): Promise<void> {
+  let results: tf.Tensor[] = [];
+  try {
+    const t0 = process.hrtime.bigint();
+    const { requests } = message;
+    const inputs =
+      requests.length === 1
+        ? requests[0]!
+        : requests[0]!.map((input, i) =>
+            concatRows(
+              requests.map((r) => r[i]!),
+              batchBuffers.allocator(input.name),
+            ),
+          );
+    const t1 = process.hrtime.bigint();
+    results = await predict(model, inputs, message.outputs);
+    // dataSync copies out of the wasm heap: the outputs own their buffers.
+    const outputs = message.outputs.map((name, i) => fromTf(name, results[i]!));
+    const t2 = process.hrtime.bigint();
+    const { tensors, transfer } = transferableTensors(outputs, (buffer) => batchBuffers.owns(buffer));
+    const recycled = recyclable(requests, transfer);
+    const t3 = process.hrtime.bigint();
+    send({ kind: 'result', id: message.id, outputs: tensors, computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2), recycled }, [
+      ...transfer,
+      ...recycled,
+    ]);
+  } catch (error) {
+    send({ kind: 'runFailed', id: message.id, message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    for (const t of results) t.dispose();
+  }
+}
+
+function recyclable(requests: readonly (readonly Tensor[])[], leaving: readonly ArrayBuffer[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const inputs of requests) {
+    for (const input of inputs) {
+      const data = input.data;
+      if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && data.buffer.byteLength >= MIN_POOLED_BYTES) buffers.add(data.buffer);
+    }
+  }
+  for (const buffer of leaving) buffers.delete(buffer);
+  return [...buffers];
+}
+
+void main();
