@@ -2,7 +2,8 @@
  * The TensorFlow.js backend end to end: a real server on loopback sockets, tfjs-wasm workers, models
  * saved by tfjs (layers) and written by hand (graph), inferred over REST and gRPC and compared with
  * the sums computed by hand; dynamic batching; broken models UNAVAILABLE with a reason while the
- * others serve; `convert_to_onnx: require` failing with the placeholder converter's reason.
+ * others serve; a model on tfjs (`convert_to_onnx: never`) next to one converted to ONNX Runtime at
+ * load; `convert_to_onnx: require` failing with the converter's reason for a model it cannot convert.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,8 @@ import { startTestServer, waitFor, type TestServer } from '../helpers/test-serve
 
 const CONFIGS: Record<string, string> = {
   // No inputs or outputs: completed from model.json.
-  dense_layers: 'platform: "tensorflowjs_layers"\nmax_batch_size: 8\ndynamic_batching { max_queue_delay_microseconds: 300000 }',
+  // Kept on tfjs-wasm so that batching runs there; dense_graph is converted to ONNX (auto).
+  dense_layers: 'platform: "tensorflowjs_layers"\nmax_batch_size: 8\ndynamic_batching { max_queue_delay_microseconds: 300000 }\nparameters { key: "convert_to_onnx" value { string_value: "never" } }',
   dense_graph: 'backend: "tensorflowjs"\nmax_batch_size: 8',
   missing_shard: 'backend: "tensorflowjs"',
   wrong_signature: 'backend: "tensorflowjs"\nmax_batch_size: 8\ninput [ { name: "pixels" data_type: TYPE_FP32 dims: [ 4 ] } ]',
@@ -31,6 +33,7 @@ before(async () => {
     await mkdir(join(root, name), { recursive: true });
     await writeFile(join(root, name, 'config.pbtxt'), `name: "${name}"\n${config}\n`);
     if (name === 'dense_graph') await writeGraphModel(join(root, name, '1'));
+    else if (name === 'onnx_required') await writeGraphModel(join(root, name, '1'), { outputOp: 'Atan' });
     else await writeLayersModel(join(root, name, '1'));
   }
   await unlink(join(root, 'missing_shard', '1', 'weights.bin'));
@@ -73,11 +76,16 @@ describe('tensorflowjs backend', () => {
         [[LAYERS_INPUT, 'FP32', [-1, 4]]],
       );
       assert.equal(meta.platform, 'tensorflowjs_layers');
-      const config = (await (await fetch(`${server.url}/v2/models/dense_graph/config`)).json()) as { backend: string; max_batch_size: number; parameters: Record<string, { string_value: string }> };
-      assert.equal(config.backend, 'tensorflowjs');
-      assert.equal(config.max_batch_size, 8);
-      assert.equal(config.parameters['runtime']?.string_value, 'tensorflowjs');
-      assert.equal(config.parameters['runtime_reason']?.string_value, 'no TF.js to ONNX converter in this build');
+      type Config = { backend: string; max_batch_size: number; parameters: Record<string, { string_value: string }> };
+      const config = async (model: string): Promise<Config> => (await (await fetch(`${server.url}/v2/models/${model}/config`)).json()) as Config;
+      const graph = await config('dense_graph');
+      assert.equal(graph.backend, 'tensorflowjs');
+      assert.equal(graph.max_batch_size, 8);
+      assert.equal(graph.parameters['runtime']?.string_value, 'onnxruntime');
+      assert.equal(graph.parameters['runtime_reason']?.string_value, 'converted from TensorFlow.js at load; parity checked');
+      const layers = await config('dense_layers');
+      assert.equal(layers.parameters['runtime']?.string_value, 'tensorflowjs');
+      assert.equal(layers.parameters['runtime_reason']?.string_value, 'convert_to_onnx is "never"');
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
@@ -113,7 +121,7 @@ describe('tensorflowjs backend', () => {
       assert.equal(index.get('wrong_signature')?.state, 'UNAVAILABLE');
       assert.match(index.get('wrong_signature')?.reason ?? '', /pixels/);
       assert.equal(index.get('onnx_required')?.state, 'UNAVAILABLE');
-      assert.match(index.get('onnx_required')?.reason ?? '', /convert_to_onnx is "require" but the model cannot run on ONNX Runtime: no TF.js to ONNX converter in this build/);
+      assert.match(index.get('onnx_required')?.reason ?? '', /convert_to_onnx is "require" but the model cannot run on ONNX Runtime: .*Atan/);
       // No server path leaks into the reasons.
       for (const name of ['missing_shard', 'wrong_signature', 'onnx_required']) assert.doesNotMatch(index.get(name)?.reason ?? '', new RegExp(root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
       const answer = await fetch(`${server.url}/v2/models/missing_shard/infer`, {

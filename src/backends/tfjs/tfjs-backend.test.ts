@@ -1,8 +1,7 @@
 /**
  * The TensorFlow.js backend on real tfjs-wasm workers and real ONNX Runtime: graph and layers
- * models, the runtime choice of `convert_to_onnx` (a converter is injected here to reach the
- * 'converted' path; the build's own converter is a placeholder that converts nothing), the parity
- * check, and memory released on unload.
+ * models, the runtime choice of `convert_to_onnx` with the build's own converter and with injected
+ * ones (to reach a conversion that fails its parity check), and memory released on unload.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,15 +66,32 @@ test('a layers model saved by tfjs and a hand-written graph model run on tfjs-wa
   }
 });
 
-test('convert_to_onnx: the placeholder converter keeps auto on tfjs, require fails with the reason, a bad value is refused', async (t) => {
+test("convert_to_onnx: the build's converter moves a convertible model to ONNX Runtime; one it cannot convert stays on tfjs (auto) or fails (require) with the reason", async (t) => {
   const dir = await tempDir(t);
-  await writeLayersModel(dir);
-  const modelPath = join(dir, 'model.json');
-  const auto = await backend().load(spec(modelPath));
-  assert.deepEqual(auto.parameters, { runtime: 'tensorflowjs', runtime_reason: 'no TF.js to ONNX converter in this build' });
-  await auto.unload();
-  await assert.rejects(backend().load(spec(modelPath, 'require')), /convert_to_onnx is "require" but the model cannot run on ONNX Runtime: no TF.js to ONNX converter in this build/);
-  await assert.rejects(backend().load(spec(modelPath, 'sometimes')), /convert_to_onnx must be one of auto, never, require/);
+  await writeLayersModel(join(dir, 'layers'));
+  await writeGraphModel(join(dir, 'atan'), { outputOp: 'Atan' });
+  for (const mode of [undefined, 'require']) {
+    const converted = await backend().load(spec(join(dir, 'layers', 'model.json'), mode));
+    try {
+      assert.deepEqual(converted.parameters, { runtime: 'onnxruntime', runtime_reason: 'converted from TensorFlow.js at load; parity checked' });
+      const result = await converted.instances[0]!.execute([[input(LAYERS_INPUT)]], [LAYERS_OUTPUT]);
+      assertClose(result.outputs[0]!.data as Float32Array, denseForward(X, 2));
+    } finally {
+      await converted.unload();
+    }
+  }
+  const atan = join(dir, 'atan', 'model.json');
+  const auto = await backend().load(spec(atan));
+  try {
+    assert.equal(auto.parameters?.['runtime'], 'tensorflowjs');
+    assert.match(auto.parameters?.['runtime_reason'] ?? '', /Atan/);
+    const result = await auto.instances[0]!.execute([[input(GRAPH_INPUT)]], [GRAPH_OUTPUT]);
+    assertClose(result.outputs[0]!.data as Float32Array, denseForward(X, 2).map(Math.atan));
+  } finally {
+    await auto.unload();
+  }
+  await assert.rejects(backend().load(spec(atan, 'require')), /convert_to_onnx is "require" but the model cannot run on ONNX Runtime: .*Atan/);
+  await assert.rejects(backend().load(spec(atan, 'sometimes')), /convert_to_onnx must be one of auto, never, require/);
 });
 
 test("convert_to_onnx: a conversion that passes the parity check serves on ONNX Runtime under the model's own names", async (t) => {
