@@ -1,8 +1,9 @@
 // JPEG / PNG bytes → resized, normalised FP32 RGB pixels [rows, height, width, 3].
-// Decoding uses the pure-JavaScript jpeg-js and pngjs. The image's size is read from its header
-// and checked before anything is decoded, so an oversized image costs no decode memory.
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
+// Decoding uses the pure-JavaScript jpeg-js and pngjs, imported through `importPackage` (the server's
+// own packages, wherever this folder lives). The image's size is read from its header and checked
+// before anything is decoded, so an oversized image costs no decode memory.
+let jpeg;
+let PNG;
 
 let width = 299;
 let height = 299;
@@ -19,7 +20,9 @@ function positiveInteger(parameters, key, fallback) {
   return n;
 }
 
-export function initialize({ config, parameters }) {
+export async function initialize({ config, parameters, importPackage }) {
+  jpeg = (await importPackage('jpeg-js')).default;
+  PNG = (await importPackage('pngjs')).PNG;
   width = positiveInteger(parameters, 'width', 299);
   height = positiveInteger(parameters, 'height', 299);
   maxBytes = positiveInteger(parameters, 'max_bytes', maxBytes);

@@ -6,7 +6,9 @@
  * - `export async function initialize({ config, version, folder, parameters })` (optional): called
  *   once per instance before the model is READY. `config` is the complete model config, `version`
  *   the version folder's name, `folder` its absolute path (for files next to the module),
- *   `parameters` the config's `parameters` as `{ key: string_value }`. Throwing (or an import
+ *   `parameters` the config's `parameters` as `{ key: string_value }`, `importPackage(name)` imports
+ *   a package the server has installed (jpeg-js, pngjs, ...) wherever the model folder lives;
+ *   a bare `import` in the module resolves from the module's own folder. Throwing (or an import
  *   error) leaves the version UNAVAILABLE with the message as the reason.
  * - `export async function execute(inputs, context)` (required): `inputs` maps each input name to
  *   `{ name, datatype, shape, data }`, where `data` is the typed array of the datatype

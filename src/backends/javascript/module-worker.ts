@@ -28,7 +28,13 @@ interface ExecuteContext {
 }
 
 interface JsModel {
-  initialize?: (args: { config: ModuleWorkerData['config']; version: string; folder: string; parameters: Readonly<Record<string, string>> }) => unknown;
+  initialize?: (args: {
+    config: ModuleWorkerData['config'];
+    version: string;
+    folder: string;
+    parameters: Readonly<Record<string, string>>;
+    importPackage: (specifier: string) => Promise<unknown>;
+  }) => unknown;
   execute: ExecuteFunction;
   finalize?: () => unknown;
 }
@@ -39,6 +45,14 @@ function send(message: FromModule, transfer: ArrayBuffer[] = []): void {
 
 const outputTypes = new Map<string, DataType | undefined>(options.config.output.map((o) => [o.name, dataTypeFromConfig(o.data_type)]));
 
+/**
+ * Imports a package as the server resolves it (its own node_modules): a model folder may live
+ * anywhere (a mounted volume, a temp folder) where a bare `import 'jpeg-js'` would find nothing.
+ */
+function importPackage(specifier: string): Promise<unknown> {
+  return import(specifier) as Promise<unknown>;
+}
+
 async function main(): Promise<void> {
   let model: JsModel;
   try {
@@ -46,7 +60,7 @@ async function main(): Promise<void> {
     if (typeof imported.execute !== 'function') throw new Error('model.mjs exports no execute function');
     model = imported as JsModel;
     if (typeof model.initialize === 'function') {
-      await model.initialize({ config: options.config, version: options.version, folder: options.folder, parameters: options.parameters });
+      await model.initialize({ config: options.config, version: options.version, folder: options.folder, parameters: options.parameters, importPackage });
     }
   } catch (error) {
     send({ kind: 'loadFailed', message: boundedMessage(error) });
