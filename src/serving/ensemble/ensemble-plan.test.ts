@@ -65,6 +65,14 @@ describe('planEnsemble', () => {
       'input [ { name: "IN" data_type: TYPE_FP32 dims: [ 1 ] } ] output [ { name: "OUT" data_type: TYPE_INT32 dims: [ 1 ] } ]',
     ],
   ];
+  it('refuses model_warmup on the ensemble', () => {
+    const config = parseModelConfig(
+      `platform: "ensemble"\nmax_batch_size: 4\ninput [ { name: "IN" data_type: TYPE_FP32 dims: [ 1 ] } ] output [ { name: "OUT" data_type: TYPE_FP32 dims: [ 1 ] } ]\nmodel_warmup [ { name: "w" batch_size: 1 inputs { key: "IN" value: { data_type: TYPE_FP32 dims: [ 1 ] zero_data: true } } } ]\nensemble_scheduling { step [ ${step('a', 'IN', 'OUT')} ] }`,
+      'e',
+    );
+    assert.throws(() => planEnsemble(config, (name) => MODELS.get(name)), /model_warmup on an ensemble is not supported/);
+  });
+
   for (const [what, steps, reason, io] of refusals) {
     it(`refuses ${what}`, () => {
       assert.throws(

@@ -58,6 +58,8 @@ export function planEnsemble(config: ModelConfig, stepConfig: (model: string) =>
   };
   const raw = ensembleSteps(config);
   if (raw.length === 0) fail('ensemble_scheduling has no step');
+  // An ensemble's "instances" are slots of one runner: warming each would run the DAG hundreds of times.
+  if (config.model_warmup.length > 0) fail('model_warmup on an ensemble is not supported; warm up its step models');
   if (config.dynamic_batching) fail('an ensemble has no dynamic_batching of its own (each step model batches with its own scheduler)');
   const ensembleInputs = new Map(config.input.map((t) => [t.name, dataTypeFromConfig(t.data_type)]));
   const steps: EnsembleStep[] = raw.map((s, i) => {
