@@ -141,6 +141,8 @@ before(async () => {
         'input [ { name: "IN" data_type: TYPE_FP32 dims: [ 1 ] }, { name: "SPARE" data_type: TYPE_FP32 dims: [ 1 ] } ] output [ { name: "OUT" data_type: TYPE_FP32 dims: [ 1 ] } ]',
         step('js_pass', { X: 'IN' }, { Y: 'OUT' }),
       ),
+      loop_a: ensemble('loop_a', FP32_IO, step('loop_b', { IN: 'IN' }, { OUT: 'OUT' })),
+      loop_b: ensemble('loop_b', FP32_IO, step('loop_a', { IN: 'IN' }, { OUT: 'OUT' })),
       type_mismatch: ensemble(
         'type_mismatch',
         'input [ { name: "IN" data_type: TYPE_INT32 dims: [ 1 ] } ] output [ { name: "OUT" data_type: TYPE_FP32 dims: [ 1 ] } ]',
@@ -230,6 +232,8 @@ describe('ensembles', () => {
     assert.match(reason('cycle'), /ensemble 'cycle': the steps form a cycle: step 1 \(model 'js_pass2'\), step 2 \(model 'js_pass'\)/);
     assert.match(reason('unmapped_output'), /ensemble output 'OUT2' is written by no step/);
     assert.match(reason('unread_input'), /ensemble input 'SPARE' is read by no step/);
+    assert.match(reason('loop_a'), /ensemble 'loop_a': its steps lead back to it \('loop_a' → 'loop_b' → 'loop_a'\)/);
+    assert.match(reason('loop_b'), /ensemble 'loop_b': its steps lead back to it/);
     assert.match(reason('type_mismatch'), /step 1 \(model 'js_pass'\) input 'X' is FP32, but tensor 'IN' is INT32/);
     const answer = await post('/v2/models/cycle/infer', { inputs: [{ name: 'IN', datatype: 'FP32', shape: [1, 1], data: [1] }] });
     assert.equal(answer.status, 503);

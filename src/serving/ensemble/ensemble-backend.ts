@@ -58,6 +58,7 @@ export class EnsembleBackend implements Backend {
       if (step.model_name && !configs.has(step.model_name)) configs.set(step.model_name, await host.stepConfig(step.model_name));
     }
     const plan = planEnsemble(config, (model) => configs.get(model));
+    await refuseNestedCycle(config.name, configs, host);
     for (const [model, known] of configs) if (known) host.loadStep(model);
     const signature = signatureOf(config);
     const runner = new EnsembleRunner(plan, host);
@@ -134,6 +135,30 @@ class EnsembleRunner implements ModelInstance {
       throw new CranberriesError(failure.code, `ensemble '${this.plan.name}' step ${step.number} (model '${step.model}'): ${clip(failure.message, 2000)}`);
     }
   }
+}
+
+/**
+ * Ensembles may nest (a step that is an ensemble), but never back into themselves: a request would
+ * call itself without end. Follows nested ensembles' steps (at most 16 deep) from the repository.
+ */
+async function refuseNestedCycle(name: string, steps: ReadonlyMap<string, ModelConfig | undefined>, host: EnsembleHost): Promise<void> {
+  const seen = new Set<string>();
+  const visit = async (configs: ReadonlyMap<string, ModelConfig | undefined>, path: readonly string[]): Promise<void> => {
+    for (const [model, config] of configs) {
+      if (!config || config.platform !== 'ensemble') continue;
+      const through = [...path, model];
+      const inner = ensembleSteps(config).map((s) => s.model_name);
+      if (inner.includes(name)) {
+        throw new CranberriesError('INVALID_ARGUMENT', `ensemble '${name}': its steps lead back to it (${[name, ...through, name].map((m) => `'${m}'`).join(' → ')})`);
+      }
+      if (seen.has(model) || through.length >= 16) continue;
+      seen.add(model);
+      const next = new Map<string, ModelConfig | undefined>();
+      for (const step of inner) if (step && !next.has(step)) next.set(step, await host.stepConfig(step));
+      await visit(next, through);
+    }
+  };
+  await visit(steps, []);
 }
 
 function signatureOf(config: ModelConfig): ModelSignature {
