@@ -1,5 +1,5 @@
 /**
- * The benchmark suite (`npm run bench` → `node dist/bench/run.js`): B1–B9 side by side in one run
+ * The benchmark suite (`npm run bench` → `node dist/bench/run.js`): B1–B10 side by side in one run
  * on this machine, each server under test in its own child process. Writes
  * `bench/results/<date>.json` and `bench/results/<date>.md` and prints the markdown.
  *
@@ -19,6 +19,7 @@ import { runB6 } from './suite/b6-memory.js';
 import { runB7 } from './suite/b7-responsiveness.js';
 import { runB8 } from './suite/b8-gateway.js';
 import { runB9 } from './suite/b9-python.js';
+import { runB10 } from './suite/b10-ensemble.js';
 import { createContext, machineInfo } from './suite/context.js';
 import { prepareModels } from './suite/models.js';
 import { renderMarkdown, type SuiteResults } from './suite/results.js';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
   if (wanted('B6')) await part('B6', async () => void (results.b6 = await runB6(ctx, models)));
   if (wanted('B8')) await part('B8', async () => void (results.b8 = await runB8(ctx, models)));
   if (wanted('B9')) await part('B9', async () => void (results.b9 = await runB9(ctx)));
+  if (wanted('B10')) await part('B10', async () => void (results.b10 = await runB10(ctx)));
   results.machine.loadAverageEnd = Number(loadavg()[0]!.toFixed(2));
   results.durations['total'] = (Date.now() - started.getTime()) / 1000;
 

@@ -62,15 +62,31 @@ function configTensors(text: string, section: 'input' | 'output'): ConfigTensor[
 const allModels = readdirSync(MODELS)
   .filter((name) => statSync(new URL(name, MODELS)).isDirectory())
   .sort();
-// The Python-backend examples are checked through the server by test/e2e/python-backend.test.ts.
+// The Python-backend examples are checked through the server by test/e2e/python-backend.test.ts,
+// the JavaScript models and ensembles by test/e2e/ensemble.test.ts.
 const PYTHON_MODELS = ['digits_torchscript', 'iris', 'signal_filter'];
 /** TensorFlow.js models (test/e2e/inception-v3.test.ts checks inception_v3). */
 const TFJS_MODELS = ['inception_v3'];
-const modelNames = allModels.filter((name) => !PYTHON_MODELS.includes(name) && !TFJS_MODELS.includes(name));
+const JAVASCRIPT_AND_ENSEMBLE_MODELS = ['digits_pipeline', 'digits_postprocess', 'digits_preprocess', 'image_preprocess', 'inception_pipeline', 'topk_labels'];
+const modelNames = allModels.filter((name) => !PYTHON_MODELS.includes(name) && !TFJS_MODELS.includes(name) && !JAVASCRIPT_AND_ENSEMBLE_MODELS.includes(name));
 
-void test('the example repository holds digits, diabetes and word_ids (ONNX), the Python examples and inception_v3 (TF.js)', () => {
+void test('the example repository holds digits, diabetes and word_ids (ONNX), the Python examples, inception_v3 (TF.js), the JavaScript models and two ensembles', () => {
   assert.deepEqual(modelNames, ['diabetes', 'digits', 'word_ids']);
-  assert.deepEqual(allModels, ['diabetes', 'digits', 'digits_torchscript', 'inception_v3', 'iris', 'signal_filter', 'word_ids']);
+  assert.deepEqual(allModels, [
+    'diabetes',
+    'digits',
+    'digits_pipeline',
+    'digits_postprocess',
+    'digits_preprocess',
+    'digits_torchscript',
+    'image_preprocess',
+    'inception_pipeline',
+    'inception_v3',
+    'iris',
+    'signal_filter',
+    'topk_labels',
+    'word_ids',
+  ]);
 });
 
 for (const name of modelNames) {

@@ -13,6 +13,7 @@ import type { B6Result } from './b6-memory.js';
 import type { B7Result } from './b7-responsiveness.js';
 import { B8_MAX_EXTRA_P50_MS, B8_MIN_RATIO, type B8Result } from './b8-gateway.js';
 import type { B9Result } from './b9-python.js';
+import type { B10Result } from './b10-ensemble.js';
 import type { MachineInfo } from './context.js';
 
 export interface SuiteResults {
@@ -30,6 +31,7 @@ export interface SuiteResults {
   b7?: B7Result;
   b8?: B8Result;
   b9?: B9Result;
+  b10?: B10Result;
   /** Parts that failed to run, with why. */
   readonly errors: Record<string, string>;
 }
@@ -151,6 +153,16 @@ export function targetRows(r: SuiteResults): TargetRow[] {
         undefined,
       );
     }
+  }
+  if (r.b10) {
+    const b = r.b10;
+    add(
+      'B10',
+      `ensemble overhead, digits_pipeline (JS → ONNX → JS) in one call vs the client calling the 3 steps in turn, REST binary, c1 (${fixed(b.ensembleMicros, 0)} vs ${fixed(b.chainedMicros, 0)} µs; one step alone ${fixed(b.singleStepMicros, 0)} µs)`,
+      `${fixed(b.ensembleMicros - b.chainedMicros, 0)} µs per request vs chaining; ${fixed(b.ensembleMicros - b.singleStepMicros, 0)} µs over one round trip`,
+      'reported',
+      undefined,
+    );
   }
   return rows;
 }

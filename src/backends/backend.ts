@@ -70,6 +70,8 @@ export interface Backend {
   readonly platform: string;
   /** File looked for in a version folder when the config names none. */
   readonly defaultModelFilename: string;
+  /** False for backends whose versions have no model file (ensembles): the version folder suffices. */
+  readonly needsModelFile?: boolean;
   /** Reads a model file's signature without keeping it loaded (used to complete configs). */
   inspect(modelPath: string): Promise<ModelSignature>;
   load(spec: LoadSpec): Promise<LoadedModel>;

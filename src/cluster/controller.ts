@@ -18,6 +18,7 @@ import { EventChannel } from '../core/index.js';
 import type { Lifecycle, Logger } from '../core/index.js';
 import { coalesce, ensureLayout, isConflict, readSnapshot, watchChildren, type ClusterSnapshot } from './cluster-state.js';
 import { LeaderElection } from './leader-election.js';
+import { colocateEnsembleSteps } from './ensemble-colocation.js';
 import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDeployment, type PlacementStatus } from './layout.js';
 import { formatBytes } from './memory-size.js';
 import { place, type PlacementResult } from './placement.js';
@@ -158,12 +159,17 @@ export class Controller implements Lifecycle {
     const snapshot = await readSnapshot(store, this.paths, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
     if (this.isLeader) this.logMembership(snapshot);
     const deployments = await this.adoptMeasuredMemory(snapshot);
-    const result = place({
+    const current = new Map([...snapshot.assignments].map(([id, a]) => [id, a.value.models]));
+    const result = colocateEnsembleSteps(
+      place({
+        deployments,
+        nodes: [...snapshot.nodes.values()],
+        assignments: current,
+        statuses: snapshot.statuses,
+      }),
       deployments,
-      nodes: [...snapshot.nodes.values()],
-      assignments: new Map([...snapshot.assignments].map(([id, a]) => [id, a.value.models])),
-      statuses: snapshot.statuses,
-    });
+      current,
+    );
     if (!this.isLeader) return;
     for (const d of result.decisions) {
       this.log.info({ model: d.model, node: d.node, action: d.action, reason: d.reason }, `placement: ${d.action} '${d.model}' ${d.action === 'assign' ? 'to' : 'from'} ${d.node}: ${d.reason}`);

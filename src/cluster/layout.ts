@@ -44,6 +44,8 @@ export const ModelDeployment = z.object({
   memoryBytes: z.number().int().min(0),
   /** True once `memoryBytes` comes from a real load rather than an estimate. */
   memoryMeasured: z.boolean().default(false),
+  /** Models that must be on every worker this one is on: an ensemble's step models (`ensemble-colocation.ts`). */
+  requires: z.array(z.string()).optional(),
 });
 export type ModelDeployment = z.infer<typeof ModelDeployment>;
 

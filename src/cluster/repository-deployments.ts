@@ -46,7 +46,9 @@ export async function deploymentsFromRepository(options: RepositoryDeploymentsOp
     const dir = join(options.modelRepository, name);
     let replicas = options.defaultReplicas;
     let versions: number[];
+    let requires: string[] = [];
     if (aspired.ok) {
+      requires = ensembleStepModels(aspired.config);
       versions = aspired.versions.map((v) => v.version);
       try {
         const override = parameterNumber(aspired.config, 'replicas');
@@ -64,9 +66,15 @@ export async function deploymentsFromRepository(options: RepositoryDeploymentsOp
       versions = all.length > 0 ? [Math.max(...all)] : [];
     }
     const fileBytes = (await Promise.all(versions.map((v) => folderBytes(join(dir, String(v)))))).reduce((a, b) => a + b, 0);
-    deployments.push({ name, replicas, memoryBytes: Math.round(fileBytes * factor), memoryMeasured: false });
+    deployments.push({ name, replicas, memoryBytes: Math.round(fileBytes * factor), memoryMeasured: false, ...(requires.length > 0 ? { requires } : {}) });
   }
   return { deployments, warnings };
+}
+
+/** The step models of an ensemble's config (none for other models). */
+function ensembleStepModels(config: ModelConfig): string[] {
+  const steps = (config as ModelConfig & { ensemble_scheduling?: { step?: { model_name: string }[] } }).ensemble_scheduling?.step ?? [];
+  return [...new Set(steps.map((s) => s.model_name).filter((m) => m !== ''))].sort();
 }
 
 /** Bytes of every file under a folder (a version folder may hold external-data files). */

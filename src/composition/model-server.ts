@@ -10,11 +10,12 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/index.js';
 import { registerServerFolder, VERSION, logSettingsOf } from '../core/index.js';
-import { BackendRegistry, PythonBackend, OnnxBackend, TfjsBackend } from '../backends/index.js';
+import { BackendRegistry, PythonBackend, OnnxBackend, TfjsBackend, JavaScriptBackend } from '../backends/index.js';
+import { ensembleHostOf } from './ensemble-host.js';
 import type { InstanceEvents } from '../backends/index.js';
 import { ModelRepository, type VersionFolderNames, defaultResourceCaps, type ResourceCaps } from '../repository/index.js';
 import { AssignmentSource, ModelConfigListSource, RepositorySource, type AspiredModelsTarget, type ModelSelection, type ModelSource } from '../sources/index.js';
-import { VersionLabels, ModelManager, ServingCore, type ModelControlMode, ResponseCache } from '../serving/index.js';
+import { VersionLabels, ModelManager, ServingCore, type ModelControlMode, ResponseCache, EnsembleBackend } from '../serving/index.js';
 import { createHttpApp, installHttpRequestTracking } from '../protocols/http/index.js';
 import { createGrpcServer, listenGrpc, type GrpcListener } from '../protocols/grpc/index.js';
 import { tfServingGrpcServices, tfServingRoutes } from '../protocols/tfserving/index.js';
@@ -137,7 +138,9 @@ export class ModelServer {
     this.onnx = new OnnxBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs, instanceEvents: instanceLogEvents(log) });
     const python = PythonBackend.family({ defaultExecutionTimeoutMs: options.executionTimeoutMs, logger: log.child({ component: 'python' }) });
     const tfjs = TfjsBackend.family({ onnx: this.onnx, logger: log.child({ component: 'tensorflowjs' }) });
-    const backends = new BackendRegistry([this.onnx, ...python, ...tfjs]);
+    const javascript = new JavaScriptBackend({ defaultExecutionTimeoutMs: options.executionTimeoutMs });
+    const ensembles = new EnsembleBackend();
+    const backends = new BackendRegistry([this.onnx, ...python, ...tfjs, javascript, ensembles]);
     const modelFilename = backends.modelFilename.bind(backends);
     this.repository = new ModelRepository({
       root: options.modelRepository,
@@ -188,6 +191,7 @@ export class ModelServer {
       notServedReason: options.selection ? () => 'not assigned to this server' : undefined,
       tracer: this.tracer,
     });
+    ensembles.attach(ensembleHostOf({ core: this.core, manager: this.manager, repository: this.repository, controlMode: options.controlMode, logger: log }));
     this.stopFailureLog = logModelFailures(this.manager.modelSettled, log);
     this.manager.stateChanged.subscribe((e) => {
       const fields = { model: e.model, version: e.version, state: e.state, reason: e.reason, loadSeconds: e.loadSeconds, warmup: e.warmup };

@@ -21,3 +21,5 @@ export { ServingCore } from './serving-core.js';
 export type { ModelControlMode, RequestEvent } from './serving-core.js';
 export { VersionLabels } from './version-labels.js';
 export type { VersionStatistics } from './version-statistics.js';
+export { EnsembleBackend } from './ensemble/ensemble-backend.js';
+export type { EnsembleHost } from './ensemble/ensemble-backend.js';

@@ -231,7 +231,7 @@ export class ModelManager {
       const backend = this.options.backends.find(config);
       if (!backend) throw new CranberriesError('INVALID_ARGUMENT', `no backend serves platform '${config.platform}' / backend '${config.backend}'`);
       if (aspired.refused !== undefined) throw new CranberriesError('INVALID_ARGUMENT', aspired.refused);
-      if (!existsSync(aspired.modelPath)) throw new CranberriesError('INVALID_ARGUMENT', `model file ${aspired.version}/${basename(aspired.modelPath)} not found`);
+      if (backend.needsModelFile !== false && !existsSync(aspired.modelPath)) throw new CranberriesError('INVALID_ARGUMENT', `model file ${aspired.version}/${basename(aspired.modelPath)} not found`);
       const instances = Math.max(
         1,
         config.instance_group.reduce((sum, g) => sum + g.count, 0),

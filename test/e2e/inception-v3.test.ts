@@ -3,7 +3,8 @@
  * scripts/build-inception-v3.mjs) served end to end: a synthetic 299×299 image over REST and gRPC,
  * probabilities checked against tfjs itself running the model straight from nsfwjs's own bundles
  * in this process (so the rebuild, the backend and the protocols are all checked), and the
- * classification extension answering the nsfwjs class names.
+ * classification extension answering the nsfwjs class names; the bundled `inception_pipeline` ensemble
+ * (PNG bytes → image_preprocess → inception_v3 → topk_labels) answering the same numbers.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createClient } from '../../src/client/index.js';
@@ -78,7 +80,7 @@ before(async () => {
     const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-inception-v3.mjs')], { stdio: 'inherit' });
     assert.equal(built.status, 0, 'scripts/build-inception-v3.mjs failed');
   }
-  server = await startTestServer({ modelRepository: MODELS, controlMode: 'explicit', loadModels: ['inception_v3'] });
+  server = await startTestServer({ modelRepository: MODELS, controlMode: 'explicit', loadModels: ['inception_v3', 'image_preprocess', 'topk_labels', 'inception_pipeline'] });
 });
 
 after(() => server?.stop());
@@ -138,5 +140,33 @@ test("inception_v3 classifies real images over REST and gRPC like nsfwjs's own m
     for (let k = 0; k < 10; k++) assert.ok(Math.abs(b[k]! - expected[k]!) < 1e-4);
   } finally {
     await Promise.all([rest.close(), grpc.close()]);
+  }
+});
+
+/** An RGB image in 0..1 (values that are multiples of 1/255) as PNG bytes. */
+function png(rgb: Float32Array): Buffer {
+  const image = new PNG({ width: SIZE, height: SIZE });
+  for (let i = 0; i < SIZE * SIZE; i++) image.data.set([Math.round(rgb[i * 3]! * 255), Math.round(rgb[i * 3 + 1]! * 255), Math.round(rgb[i * 3 + 2]! * 255), 255], i * 4);
+  return PNG.sync.write(image);
+}
+
+test('inception_pipeline turns PNG bytes into the same scores and the top three labels', { timeout: 120_000 }, async () => {
+  const image = drawing();
+  const want = (await referencePredict([image])).subarray(0, 5);
+  const labels = readFileSync(join(MODELS, 'inception_v3', 'labels.txt'), 'utf8')
+    .trim()
+    .split('\n');
+  const client = createClient({ url: server.url });
+  try {
+    const result = await client.infer('inception_pipeline', [{ name: 'image', datatype: 'BYTES', shape: [1, 1], data: [png(image)] }]);
+    const scores = result.output('scores').data as Float32Array;
+    for (let k = 0; k < 5; k++) assert.ok(Math.abs(scores[k]! - want[k]!) < 1e-4, `class ${labels[k]}: pipeline ${scores[k]}, nsfwjs model ${want[k]}`);
+    const order = [...want.keys()].sort((a, b) => want[b]! - want[a]!).slice(0, 3);
+    assert.deepEqual(
+      result.strings('top').map((entry) => entry.split(':')[0]),
+      order.map((k) => labels[k]),
+    );
+  } finally {
+    await client.close();
   }
 });

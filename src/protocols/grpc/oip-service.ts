@@ -191,7 +191,7 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
       return {};
     }),
     RepositoryModelUnload: unary<WireRepositoryModelRequest, Empty>('RepositoryModelUnload', logger, async (request) => {
-      // `unload_dependents` needs no handling: Cranberries has no ensembles whose members load along.
+      // `unload_dependents` is accepted and ignored: unloading an ensemble leaves its step models loaded.
       await service.unloadModel(requireModelName(request.model_name, 'model_name'));
       return {};
     }),
