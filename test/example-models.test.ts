@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { dataTypeFromConfig, ortTypeOf } from '../src/tensors/data-type.js';
+import { BUNDLED_MODELS } from './helpers/bundled-models.js';
 
 // Compiled to dist/test/: resolve from the repository root, not from the cwd.
 const ROOT = new URL('../../', import.meta.url);
@@ -72,21 +73,7 @@ const modelNames = allModels.filter((name) => !PYTHON_MODELS.includes(name) && !
 
 void test('the example repository holds digits, diabetes and word_ids (ONNX), the Python examples, inception_v3 (TF.js), the JavaScript models and two ensembles', () => {
   assert.deepEqual(modelNames, ['diabetes', 'digits', 'word_ids']);
-  assert.deepEqual(allModels, [
-    'diabetes',
-    'digits',
-    'digits_pipeline',
-    'digits_postprocess',
-    'digits_preprocess',
-    'digits_torchscript',
-    'image_preprocess',
-    'inception_pipeline',
-    'inception_v3',
-    'iris',
-    'signal_filter',
-    'topk_labels',
-    'word_ids',
-  ]);
+  assert.deepEqual(allModels, BUNDLED_MODELS);
 });
 
 for (const name of modelNames) {

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../helpers/test-server.js';
+import { BUNDLED_MODELS } from '../helpers/bundled-models.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 let child: ChildProcess;
@@ -52,21 +53,7 @@ test('the README’s curl request classifies the real digit', async () => {
 test('the cluster admin API lists the node and changes the desired state', async () => {
   const nodes = (await (await fetch(`${url}/v2/cluster/nodes`)).json()) as { nodes: { id: string; models: { name: string }[] }[] };
   assert.equal(nodes.nodes.length, 1);
-  assert.deepEqual(nodes.nodes[0]!.models.map((m) => m.name).sort(), [
-    'diabetes',
-    'digits',
-    'digits_pipeline',
-    'digits_postprocess',
-    'digits_preprocess',
-    'digits_torchscript',
-    'image_preprocess',
-    'inception_pipeline',
-    'inception_v3',
-    'iris',
-    'signal_filter',
-    'topk_labels',
-    'word_ids',
-  ]);
+  assert.deepEqual(nodes.nodes[0]!.models.map((m) => m.name).sort(), BUNDLED_MODELS);
 
   let response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', body: JSON.stringify({ replicas: 0 }), headers: { 'content-type': 'application/json' } });
   assert.equal(response.status, 200);

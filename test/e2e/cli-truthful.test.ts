@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import { createTempModelRepository, identityModel, type TempModelRepository } from '../fixtures/onnx-models.js';
 import { infer } from '../helpers/oip-client.js';
 import { waitFor } from '../helpers/test-server.js';
+import { BUNDLED_MODELS, BUNDLED_MODELS_IN_ERRORS } from '../helpers/bundled-models.js';
 import { exitWithin, startCli } from '../helpers/cli-process.js';
 
 const IDENTITY = identityModel({ datatype: 'FP32', dims: [-1], batching: true });
@@ -52,10 +53,9 @@ describe('readiness means ready', () => {
       }
       assert.ok(firstReadyAt !== undefined, 'ready within 120 s');
       // At the first 200, every bundled model answers: none is still loading or unknown.
-      for (const model of ['diabetes', 'digits', 'digits_torchscript', 'inception_v3', 'iris', 'signal_filter', 'word_ids'])
-        assert.equal(await status(`${url}/v2/models/${model}/ready`), 200, `${model} is READY when the server is`);
+      for (const model of BUNDLED_MODELS) assert.equal(await status(`${url}/v2/models/${model}/ready`), 200, `${model} is READY when the server is`);
       const readyLogs = cli.logs.filter((e) => e.msg === 'model version state changed' && e['state'] === 'READY');
-      assert.deepEqual(readyLogs.map((e) => e['model']).sort(), ['diabetes', 'digits', 'digits_torchscript', 'inception_v3', 'iris', 'signal_filter', 'word_ids']);
+      assert.deepEqual(readyLogs.map((e) => e['model']).sort(), BUNDLED_MODELS);
       for (const e of readyLogs) assert.ok(e.time <= firstReadyAt, `${String(e['model'])} was READY (${e.time}) before the first 200 (${firstReadyAt})`);
       const serverReady = cli.logs.findIndex((e) => e.msg === 'server is ready');
       assert.ok(serverReady > cli.logs.indexOf(readyLogs.at(-1)!), 'the log says "server is ready" after the last model is READY');
@@ -123,7 +123,7 @@ describe('fail fast', () => {
     assert.equal(await exitWithin(cli, EXIT_MS), 1);
     assert.match(
       cli.stderr().trim(),
-      /^--load-model digitz: no model folder 'digitz' in the model repository .*models \(did you mean 'digits'\?\); models there: diabetes, digits, digits_torchscript, inception_v3, iris, signal_filter, word_ids$/,
+      new RegExp(`^--load-model digitz: no model folder 'digitz' in the model repository .*models \\(did you mean 'digits'\\?\\); models there: ${BUNDLED_MODELS_IN_ERRORS.replace(/[()]/g, '\\$&')}$`),
     );
   });
 });
@@ -220,10 +220,7 @@ describe('admin API that refuses mistakes', () => {
 
       let response = await fetch(`${url}/v2/cluster/models/typo_model`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 1 }) });
       assert.equal(response.status, 404);
-      assert.equal(
-        ((await response.json()) as { error: string }).error,
-        "model 'typo_model' is not found; models in the model repository: diabetes, digits, digits_torchscript, inception_v3, iris, signal_filter, word_ids",
-      );
+      assert.equal(((await response.json()) as { error: string }).error, `model 'typo_model' is not found; models in the model repository: ${BUNDLED_MODELS_IN_ERRORS}`);
       assert.equal((await fetch(`${url}/v2/cluster/models/typo_model`)).status, 404, 'nothing was added');
 
       response = await fetch(`${url}/v2/cluster/models/diabetes/replicas`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replicas: 0 }) });
