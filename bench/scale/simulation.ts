@@ -412,7 +412,14 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     });
 
     const { znodes, dataBytes, largest } = await walk(admin, paths);
-    const zk = zookeeper ? Object.fromEntries((await fourLetterWord(zookeeper.port, 'mntr')).split('\n').map((line) => line.split('\t') as [string, string]).filter(([k]) => /znode_count|watch_count|approximate_data_size|num_alive_connections|ephemerals_count/.test(k ?? ''))) : undefined;
+    const zk = zookeeper
+      ? Object.fromEntries(
+          (await fourLetterWord(zookeeper.port, 'mntr'))
+            .split('\n')
+            .map((line) => line.split('\t') as [string, string])
+            .filter(([k]) => /znode_count|watch_count|approximate_data_size|num_alive_connections|ephemerals_count/.test(k ?? '')),
+        )
+      : undefined;
 
     // Heap held by one table built from the last input (needs --expose-gc).
     let tableHeapBytes: number | undefined;

@@ -1,7 +1,7 @@
 /**
  * Keeps the gateway's EndpointTable in step with the coordination store. It watches `nodes/`,
  * `status/` and `models/` (the folders and each child, since a child's data changes are not child
- * events), and on any change re-reads the three folders and swaps in a new table. Bursts of
+ * events), and on any change re-reads what changed (a folder's child list, or the children whose watch fired: `FolderCache`) and swaps in a new table. Bursts of
  * events coalesce into one re-read; a re-read that fails (the store is unreachable) keeps the last
  * table and is retried with backoff — the gateway never empties its table because ZooKeeper is
  * down.
@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { EventChannel } from '../../core/index.js';
 import type { Lifecycle } from '../../core/index.js';
 import type { CoordinationStore } from '../../cluster/index.js';
-import { decodeJson, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/index.js';
+import { FolderCache, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/index.js';
 import { EndpointTable, type WorkerSnapshot } from './endpoint-table.js';
 
 export interface TableWatcherOptions {
@@ -41,7 +41,8 @@ export class TableWatcher implements Lifecycle {
   /** Published after every swap. */
   readonly updated = new EventChannel<EndpointTable>();
   private table: EndpointTable = EndpointTable.EMPTY;
-  private readonly unwatch = new Map<string, () => void>();
+  /** The three folders, re-read incrementally: only the children whose watch fired are fetched again. */
+  private folders: { nodes: FolderCache<NodeInfo>; statuses: FolderCache<NodeStatus>; models: FolderCache<ModelDeployment> } | undefined;
   private workers = new Map<string, WorkerSnapshot>();
   private deployments = new Map<string, ModelDeployment>();
   private readonly retained = new Map<string, Retained>();
@@ -78,7 +79,12 @@ export class TableWatcher implements Lifecycle {
       if (state === 'disconnected') logger?.warn('coordination store unreachable: routing from the last known endpoint table');
       else if (state === 'connected') void this.refresh();
     });
-    for (const folder of [paths.nodes, paths.status, paths.models]) this.watchPath(folder);
+    const changed = (): void => void this.refresh();
+    this.folders = {
+      nodes: new FolderCache(store, paths.nodes, NodeInfo, changed),
+      statuses: new FolderCache(store, paths.status, NodeStatus, changed),
+      models: new FolderCache(store, paths.models, ModelDeployment, changed),
+    };
     await this.refresh();
   }
 
@@ -87,8 +93,8 @@ export class TableWatcher implements Lifecycle {
     this.unsubscribeSession?.();
     clearTimeout(this.retryTimer);
     clearTimeout(this.expiryTimer);
-    for (const unwatch of this.unwatch.values()) unwatch();
-    this.unwatch.clear();
+    if (this.folders) for (const folder of Object.values(this.folders)) folder.stop();
+    this.folders = undefined;
     return this.refreshing ?? Promise.resolve();
   }
 
@@ -103,14 +109,6 @@ export class TableWatcher implements Lifecycle {
       this.refreshing = undefined;
     });
     return this.refreshing;
-  }
-
-  private watchPath(path: string): void {
-    if (this.unwatch.has(path)) return;
-    this.unwatch.set(
-      path,
-      this.options.store.watch(path, () => void this.refresh()),
-    );
   }
 
   private async readLoop(): Promise<void> {
@@ -140,31 +138,22 @@ export class TableWatcher implements Lifecycle {
     this.retryTimer.unref();
   }
 
-  /** Reads the store into `workers`/`deployments`; false when stopped meanwhile. */
+  /** Reads the store into `workers`/`deployments` (what changed since the last read); false when stopped meanwhile. */
   private async readOnce(): Promise<boolean> {
-    const { store, paths } = this.options;
-    const [nodeIds, statusIds, modelNames] = await Promise.all([store.children(paths.nodes), store.children(paths.status), store.children(paths.models)]);
-    const statusSet = new Set(statusIds);
-    const [nodes, statuses, models] = await Promise.all([
-      Promise.all(nodeIds.map((id) => store.get(paths.node(id)))),
-      Promise.all(nodeIds.map((id) => (statusSet.has(id) ? store.get(paths.nodeStatus(id)) : Promise.resolve(undefined)))),
-      Promise.all(modelNames.map((name) => store.get(paths.model(name)))),
-    ]);
+    const folders = this.folders;
+    if (!folders) return false;
+    const [nodes, statuses, models] = await Promise.all([folders.nodes.read(), folders.statuses.read(), folders.models.read()]);
     if (this.stopped) return false;
 
     const workers = new Map<string, WorkerSnapshot>();
-    nodeIds.forEach((id, i) => {
-      const node = decodeJson(NodeInfo, nodes[i]?.data);
-      const status = decodeJson(NodeStatus, statuses[i]?.data);
+    for (const [id, node] of nodes) {
+      const status = statuses.get(id);
       // A worker without a status has nothing to route to yet; one that had a status moments ago
       // (re-registering) is better served by its last report, from the retained tier.
-      if (node && status) workers.set(id, { node: { ...node, id }, status });
-    });
+      if (status) workers.set(id, { node: { ...node.value, id }, status: status.value });
+    }
     const deployments = new Map<string, ModelDeployment>();
-    modelNames.forEach((name, i) => {
-      const deployment = decodeJson(ModelDeployment, models[i]?.data);
-      if (deployment) deployments.set(name, { ...deployment, name });
-    });
+    for (const [name, deployment] of models) deployments.set(name, { ...deployment.value, name });
 
     const now = this.now();
     for (const [id, snapshot] of this.workers) {
@@ -173,26 +162,7 @@ export class TableWatcher implements Lifecycle {
     for (const id of workers.keys()) this.retained.delete(id);
     this.workers = workers;
     this.deployments = deployments;
-
-    const watched = [
-      paths.nodes,
-      paths.status,
-      paths.models,
-      ...nodeIds.map((id) => paths.node(id)),
-      ...[...new Set([...nodeIds, ...statusIds])].map((id) => paths.nodeStatus(id)),
-      ...modelNames.map((name) => paths.model(name)),
-    ];
-    for (const path of watched) this.watchPath(path);
-    this.unwatchGone(new Set(watched));
     return true;
-  }
-
-  private unwatchGone(keep: ReadonlySet<string>): void {
-    for (const [path, unwatch] of this.unwatch) {
-      if (keep.has(path)) continue;
-      unwatch();
-      this.unwatch.delete(path);
-    }
   }
 
   /** Builds and swaps the table from the last read, dropping retained workers past their time. */
