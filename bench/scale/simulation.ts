@@ -289,10 +289,18 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   const rebuilds: number[] = [];
   let lastTableInput: TableInput | undefined;
   const build = EndpointTable.build.bind(EndpointTable);
-  const mutable = EndpointTable as unknown as { build: (input: TableInput) => EndpointTable };
+  const update = EndpointTable.update.bind(EndpointTable);
+  const mutable = EndpointTable as unknown as { build: typeof build; update: typeof update };
   mutable.build = (input) => {
     const t0 = performance.now();
     const table = build(input);
+    rebuilds.push(performance.now() - t0);
+    lastTableInput = input;
+    return table;
+  };
+  mutable.update = (previous, input, changed) => {
+    const t0 = performance.now();
+    const table = update(previous, input, changed);
     rebuilds.push(performance.now() - t0);
     lastTableInput = input;
     return table;
@@ -450,6 +458,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     };
   } finally {
     mutable.build = build;
+    mutable.update = update;
     for (const close of closers) await close().catch(() => undefined);
     await zookeeper?.close();
   }

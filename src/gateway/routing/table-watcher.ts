@@ -44,6 +44,10 @@ export class TableWatcher implements Lifecycle {
   /** The three folders, re-read incrementally: only the children whose watch fired are fetched again. */
   private folders: { nodes: FolderCache<NodeInfo>; statuses: FolderCache<NodeStatus>; models: FolderCache<ModelDeployment> } | undefined;
   private workers = new Map<string, WorkerSnapshot>();
+  /** Each worker's snapshot with what it was made from: unchanged store nodes keep the same snapshot object. */
+  private readonly sources = new Map<string, { node: unknown; status: unknown; snapshot: WorkerSnapshot }>();
+  /** Each worker in the current table, with its tier: what `rebuild` compares to find the changed ones. */
+  private built = new Map<string, { snapshot: WorkerSnapshot; retained: boolean }>();
   private deployments = new Map<string, ModelDeployment>();
   private readonly retained = new Map<string, Retained>();
   private refreshing: Promise<void> | undefined;
@@ -150,8 +154,15 @@ export class TableWatcher implements Lifecycle {
       const status = statuses.get(id);
       // A worker without a status has nothing to route to yet; one that had a status moments ago
       // (re-registering) is better served by its last report, from the retained tier.
-      if (status) workers.set(id, { node: { ...node.value, id }, status: status.value });
+      if (!status) continue;
+      let source = this.sources.get(id);
+      if (!source || source.node !== node || source.status !== status) {
+        source = { node, status, snapshot: { node: { ...node.value, id }, status: status.value } };
+        this.sources.set(id, source);
+      }
+      workers.set(id, source.snapshot);
     }
+    for (const id of this.sources.keys()) if (!workers.has(id)) this.sources.delete(id);
     const deployments = new Map<string, ModelDeployment>();
     for (const [name, deployment] of models) deployments.set(name, { ...deployment.value, name });
 
@@ -175,7 +186,19 @@ export class TableWatcher implements Lifecycle {
       else nextExpiry = Math.min(nextExpiry, expiresAt);
     }
     const retained = new Map([...this.retained].map(([id, entry]) => [id, entry.snapshot]));
-    this.table = EndpointTable.build({ workers: this.workers, retained, deployments: this.deployments });
+    const input = { workers: this.workers, retained, deployments: this.deployments };
+    // Only the workers whose snapshot or tier changed since the last table: their models' entries are rebuilt.
+    const built = new Map<string, { snapshot: WorkerSnapshot; retained: boolean }>();
+    for (const [id, snapshot] of this.workers) built.set(id, { snapshot, retained: false });
+    for (const [id, snapshot] of retained) if (!built.has(id)) built.set(id, { snapshot, retained: true });
+    const changed = new Set<string>();
+    for (const [id, now] of built) {
+      const before = this.built.get(id);
+      if (!before || before.snapshot !== now.snapshot || before.retained !== now.retained) changed.add(id);
+    }
+    for (const id of this.built.keys()) if (!built.has(id)) changed.add(id);
+    this.table = this.table === EndpointTable.EMPTY || changed.size > built.size / 2 ? EndpointTable.build(input) : EndpointTable.update(this.table, input, changed);
+    this.built = built;
     clearTimeout(this.expiryTimer);
     if (nextExpiry !== Infinity && !this.stopped) {
       this.expiryTimer = setTimeout(() => this.rebuild(), Math.max(1, nextExpiry - now));
