@@ -67,3 +67,39 @@ export function renderScaleMarkdown(results: ScaleSuiteResults): string {
   for (const e of results.errors) lines.push('', `- ${e}`);
   return lines.join('\n');
 }
+
+export function flag(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** The flags of `bench/scale/main.ts`; inside the suite (`bench/run.ts`) each is prefixed `--scale-` (`--scale-max-workers 300`). */
+export function parseScaleFlags(args: readonly string[], prefix = ''): ScaleSuiteOptions {
+  const named = (name: string): string => `--${prefix}${name}`;
+  const sizesText = flag(args, named('sizes'));
+  const sizes =
+    sizesText === undefined
+      ? DEFAULT_SCALE_OPTIONS.sizes
+      : sizesText.split(',').map((s) => {
+          const [w, m] = s.split('x').map(Number);
+          if (!Number.isInteger(w) || !Number.isInteger(m) || w! <= 0 || m! <= 0) throw new Error(`${named('sizes')}: '${s}' is not <workers>x<models>`);
+          return { workers: w!, models: m! };
+        });
+  const number = (name: string): number | undefined => {
+    const text = flag(args, named(name));
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${named(name)}: '${text}' is not a positive number`);
+    return value;
+  };
+  const store = flag(args, named('store')) ?? 'both';
+  if (!['memory', 'zookeeper', 'both'].includes(store)) throw new Error(`${named('store')}: '${store}' is not memory, zookeeper or both`);
+  return {
+    sizes,
+    maxWorkers: number('max-workers'),
+    stores: store === 'both' ? ['memory', 'zookeeper'] : [store as StoreKind],
+    zookeeperMaxWorkers: number('zk-max-workers') ?? DEFAULT_SCALE_OPTIONS.zookeeperMaxWorkers,
+    workerSessions: number('worker-sessions'),
+    loadTimeScale: number('load-time-scale'),
+  };
+}

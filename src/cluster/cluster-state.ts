@@ -138,6 +138,12 @@ export class FolderCache<T> {
   private listDirty = true;
   private readonly childWatches = new Map<string, () => void>();
   private unwatchParent: (() => void) | undefined;
+  private changes = 0;
+
+  /** Counts the reads that changed what the folder holds: equal counts, equal contents (callers skip work). */
+  get generation(): number {
+    return this.changes;
+  }
 
   constructor(
     private readonly store: CoordinationStore,
@@ -167,6 +173,7 @@ export class FolderCache<T> {
           this.childWatches.delete(name);
           this.entries.delete(name);
           this.dirty.delete(name);
+          this.changes++;
         }
         for (const name of names) {
           if (this.childWatches.has(name)) continue;
@@ -192,8 +199,11 @@ export class FolderCache<T> {
         const values = await Promise.all(chunk.map((name) => readJson(this.store, `${this.parent}/${name}`, this.schema, this.onMalformed)));
         chunk.forEach((name, j) => {
           const value = values[j];
-          if (value && this.childWatches.has(name)) this.entries.set(name, value);
-          else this.entries.delete(name);
+          const before = this.entries.get(name);
+          if (value && this.childWatches.has(name)) {
+            if (before?.version !== value.version) this.changes++;
+            this.entries.set(name, before?.version === value.version ? before : value);
+          } else if (this.entries.delete(name)) this.changes++;
         });
       }
     } catch (error) {

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { EventChannel } from '../../core/index.js';
 import type { Lifecycle } from '../../core/index.js';
 import type { CoordinationStore } from '../../cluster/index.js';
-import { FolderCache, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/index.js';
+import { FolderCache, coalesce, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/index.js';
 import { EndpointTable, type WorkerSnapshot } from './endpoint-table.js';
 
 export interface TableWatcherOptions {
@@ -24,6 +24,8 @@ export interface TableWatcherOptions {
   readonly paths: ClusterPaths;
   /** How long a vanished worker stays in the fallback tier. Default 15 000 ms. */
   readonly retainVanishedMs?: number;
+  /** Changes within this window make one re-read. Default 25 ms. */
+  readonly coalesceMs?: number;
   /** First retry delay after a failed re-read (doubles up to 5 s). Default 200 ms. */
   readonly retryDelayMs?: number;
   readonly logger?: Logger | undefined;
@@ -45,6 +47,8 @@ export class TableWatcher implements Lifecycle {
   private folders: { nodes: FolderCache<NodeInfo>; statuses: FolderCache<NodeStatus>; models: FolderCache<ModelDeployment> } | undefined;
   private workers = new Map<string, WorkerSnapshot>();
   /** Each worker's snapshot with what it was made from: unchanged store nodes keep the same snapshot object. */
+  /** The models folder's generation behind `deployments`: unchanged, the map is reused as is. */
+  private deploymentsGeneration = -1;
   private readonly sources = new Map<string, { node: unknown; status: unknown; snapshot: WorkerSnapshot }>();
   /** Each worker in the current table, with its tier: what `rebuild` compares to find the changed ones. */
   private built = new Map<string, { snapshot: WorkerSnapshot; retained: boolean }>();
@@ -59,6 +63,7 @@ export class TableWatcher implements Lifecycle {
   private readonly now: () => number;
   private readonly retainMs: number;
   private unsubscribeSession: (() => void) | undefined;
+  private cancelChanged: (() => void) | undefined;
 
   constructor(private readonly options: TableWatcherOptions) {
     this.now = options.now ?? Date.now;
@@ -83,7 +88,10 @@ export class TableWatcher implements Lifecycle {
       if (state === 'disconnected') logger?.warn('coordination store unreachable: routing from the last known endpoint table');
       else if (state === 'connected') void this.refresh();
     });
-    const changed = (): void => void this.refresh();
+    // A burst of status writes (a thousand workers loading) makes one re-read per window, not one each.
+    const changed = coalesce(() => void this.refresh(), this.options.coalesceMs ?? 25);
+    this.cancelChanged = () => changed.cancel();
+    this.deploymentsGeneration = -1; // new caches count from 0 again
     this.folders = {
       nodes: new FolderCache(store, paths.nodes, NodeInfo, changed),
       statuses: new FolderCache(store, paths.status, NodeStatus, changed),
@@ -97,6 +105,7 @@ export class TableWatcher implements Lifecycle {
     this.unsubscribeSession?.();
     clearTimeout(this.retryTimer);
     clearTimeout(this.expiryTimer);
+    this.cancelChanged?.();
     if (this.folders) for (const folder of Object.values(this.folders)) folder.stop();
     this.folders = undefined;
     return this.refreshing ?? Promise.resolve();
@@ -163,8 +172,12 @@ export class TableWatcher implements Lifecycle {
       workers.set(id, source.snapshot);
     }
     for (const id of this.sources.keys()) if (!workers.has(id)) this.sources.delete(id);
-    const deployments = new Map<string, ModelDeployment>();
-    for (const [name, deployment] of models) deployments.set(name, { ...deployment.value, name });
+    if (folders.models.generation !== this.deploymentsGeneration) {
+      this.deploymentsGeneration = folders.models.generation;
+      const deployments = new Map<string, ModelDeployment>();
+      for (const [name, deployment] of models) deployments.set(name, { ...deployment.value, name });
+      this.deployments = deployments;
+    }
 
     const now = this.now();
     for (const [id, snapshot] of this.workers) {
@@ -172,7 +185,6 @@ export class TableWatcher implements Lifecycle {
     }
     for (const id of workers.keys()) this.retained.delete(id);
     this.workers = workers;
-    this.deployments = deployments;
     return true;
   }
 
