@@ -208,10 +208,11 @@ class SimulatedWorker {
 }
 
 /** Every replica READY in the gateway's fresh tier (a dead worker's retained entries do not count). */
-function allReady(table: EndpointTable, deployments: readonly ModelDeployment[], liveWorkers: number): boolean {
+function allReady(table: EndpointTable, deployments: readonly ModelDeployment[], liveWorkers: number, dead: ReadonlySet<string>): boolean {
   for (const d of deployments) {
     const want = Math.min(d.replicas, liveWorkers);
-    if (want > 0 && table.replicas(d.name, 1).fresh.length < want) return false;
+    // A replica on a dead worker the table still shows (not refreshed yet) does not count.
+    if (want > 0 && table.replicas(d.name, 1).fresh.filter((e) => !dead.has(e.nodeId)).length < want) return false;
   }
   return true;
 }
@@ -338,6 +339,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const counters = (): StoreCounts[] => [controllerStore.snapshot(), gatewayStore.snapshot(), sumCounts(workerStores.map((s) => s.snapshot()))];
 
     let live = workers.length;
+    const dead = new Set<string>();
     const phase = async (name: string, act: () => Promise<void>): Promise<PhaseFigures> => {
       const histogram = monitorEventLoopDelay({ resolution: 1 });
       const [c0, g0, w0] = counters();
@@ -357,7 +359,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
           const first = rounds.slice(rounds0).find((r) => r.result.decisions.length > 0);
           if (first) decisionsWrittenMs = first.at - t0;
         }
-        if (Number.isNaN(allReadyMs) && allReady(watcher.current, deployments, live)) allReadyMs = now - t0;
+        if (Number.isNaN(allReadyMs) && allReady(watcher.current, deployments, live, dead)) allReadyMs = now - t0;
         const total = counters().reduce((n, c) => n + c.writes, 0);
         if (total !== lastTotal) {
           lastTotal = total;
@@ -404,6 +406,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const victimIndex = 0;
     const loss = await phase('loss', async () => {
       victim.die();
+      dead.add(victim.node.id);
       live--;
       const store = rawWorkerStores[victimIndex % workerSessions]!;
       if (options.store === 'memory') {
@@ -416,6 +419,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const rejoin = await phase('rejoin', async () => {
       if (options.store === 'memory') await rawWorkerStores[victimIndex]!.start();
       live++;
+      dead.delete(victim.node.id);
       await victim.join();
     });
 
