@@ -4,7 +4,7 @@
  * `bench/results/<date>.json` and `bench/results/<date>.md` and prints the markdown.
  *
  * Flags: `--quick` (short windows, for trying the suite; not for quoting), `--only B1,B4` (run some
- * parts). Environment: `BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` passes node
+ * parts; `SCALE` is the control-plane simulation, its flags prefixed `--scale-`: see bench/scale/main.ts). Environment: `BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` passes node
  * flags to every server process (profiling).
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
@@ -20,6 +20,7 @@ import { runB7 } from './suite/b7-responsiveness.js';
 import { runB8 } from './suite/b8-gateway.js';
 import { runB9 } from './suite/b9-python.js';
 import { runB10 } from './suite/b10-ensemble.js';
+import { parseScaleFlags, renderScaleMarkdown, runScaleSuite } from './scale/suite.js';
 import { createContext, machineInfo } from './suite/context.js';
 import { prepareModels } from './suite/models.js';
 import { renderMarkdown, type SuiteResults } from './suite/results.js';
@@ -70,12 +71,13 @@ async function main(): Promise<void> {
   if (wanted('B8')) await part('B8', async () => void (results.b8 = await runB8(ctx, models)));
   if (wanted('B9')) await part('B9', async () => void (results.b9 = await runB9(ctx)));
   if (wanted('B10')) await part('B10', async () => void (results.b10 = await runB10(ctx)));
+  if (wanted('SCALE')) await part('SCALE', async () => void (results.scale = await runScaleSuite(parseScaleFlags(args, 'scale-'), (line) => ctx.log(line))));
   results.machine.loadAverageEnd = Number(loadavg()[0]!.toFixed(2));
   results.durations['total'] = (Date.now() - started.getTime()) / 1000;
 
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
-  const markdown = renderMarkdown(results);
+  const markdown = renderMarkdown(results) + (results.scale ? `\n\n${renderScaleMarkdown(results.scale)}\n` : '');
   for (const [extension, text] of [
     ['json', JSON.stringify(results, null, 2)],
     ['md', markdown],

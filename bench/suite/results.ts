@@ -3,6 +3,7 @@
  * with the machine, a summary table of every target (met or not, as a ratio from this run) and the
  * detail tables behind each figure.
  */
+import type { ScaleSuiteResults } from '../scale/suite.js';
 import { fixed, formatTable } from '../../src/load-generator/bench-report.js';
 import type { B1Result } from './b1-overhead.js';
 import type { B2Model, B2Result } from './b2-batching.js';
@@ -17,6 +18,8 @@ import type { B10Result } from './b10-ensemble.js';
 import type { MachineInfo } from './context.js';
 
 export interface SuiteResults {
+  /** The control-plane scale simulation (bench/scale). */
+  scale?: ScaleSuiteResults;
   readonly date: string;
   readonly quick: boolean;
   readonly machine: MachineInfo;

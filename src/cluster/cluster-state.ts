@@ -122,3 +122,146 @@ export function coalesce(fn: () => void, ms: number): { (): void; cancel(): void
   };
   return call;
 }
+
+/**
+ * One folder of the layout kept in memory and re-read incrementally: a watch on the folder and on
+ * each child marks what changed, and `read()` fetches only those — the folder's child list when
+ * children came or went, and the children whose data changed — instead of every child. At 10,000
+ * models a round then reads what changed since the last round, not 10,000 nodes.
+ *
+ * After a reconnect the store fires every watch, so everything is re-read once (changes may have
+ * been missed). Malformed JSON is treated as absent, as `readChildren` does.
+ */
+export class FolderCache<T> {
+  private readonly entries = new Map<string, Versioned<T>>();
+  private readonly dirty = new Set<string>();
+  private listDirty = true;
+  private readonly childWatches = new Map<string, () => void>();
+  private unwatchParent: (() => void) | undefined;
+  private changes = 0;
+
+  /** Counts the reads that changed what the folder holds: equal counts, equal contents (callers skip work). */
+  get generation(): number {
+    return this.changes;
+  }
+
+  constructor(
+    private readonly store: CoordinationStore,
+    private readonly parent: string,
+    private readonly schema: z.ZodType<T>,
+    private readonly onChange: () => void,
+    private readonly onMalformed?: (path: string) => void,
+  ) {
+    this.unwatchParent = store.watch(parent, () => {
+      this.listDirty = true;
+      onChange();
+    });
+  }
+
+  /** The folder's children as of now, keyed by child name; fetches only what changed since the last read. */
+  async read(): Promise<ReadonlyMap<string, Versioned<T>>> {
+    // A full re-read would fail while cut off; so does this one, even with nothing to fetch, so
+    // callers keep treating what they have as possibly stale.
+    if (this.store.sessionState !== 'connected') throw new CranberriesError('UNAVAILABLE', `cannot read '${this.parent}': the coordination store is not connected`);
+    if (this.listDirty) {
+      this.listDirty = false;
+      try {
+        const names = new Set(await this.store.children(this.parent));
+        for (const [name, unwatch] of this.childWatches) {
+          if (names.has(name)) continue;
+          unwatch();
+          this.childWatches.delete(name);
+          this.entries.delete(name);
+          this.dirty.delete(name);
+          this.changes++;
+        }
+        for (const name of names) {
+          if (this.childWatches.has(name)) continue;
+          this.dirty.add(name);
+          this.childWatches.set(
+            name,
+            this.store.watch(`${this.parent}/${name}`, () => {
+              this.dirty.add(name);
+              this.onChange();
+            }),
+          );
+        }
+      } catch (error) {
+        this.listDirty = true;
+        throw error;
+      }
+    }
+    const changed = [...this.dirty];
+    this.dirty.clear();
+    try {
+      for (let i = 0; i < changed.length; i += FETCH_CHUNK) {
+        const chunk = changed.slice(i, i + FETCH_CHUNK);
+        const values = await Promise.all(chunk.map((name) => readJson(this.store, `${this.parent}/${name}`, this.schema, this.onMalformed)));
+        chunk.forEach((name, j) => {
+          const value = values[j];
+          const before = this.entries.get(name);
+          if (value && this.childWatches.has(name)) {
+            if (before?.version !== value.version) this.changes++;
+            this.entries.set(name, before?.version === value.version ? before : value);
+          } else if (this.entries.delete(name)) this.changes++;
+        });
+      }
+    } catch (error) {
+      for (const name of changed) this.dirty.add(name); // fetched again on the next read
+      throw error;
+    }
+    return new Map(this.entries);
+  }
+
+  stop(): void {
+    this.unwatchParent?.();
+    this.unwatchParent = undefined;
+    for (const unwatch of this.childWatches.values()) unwatch();
+    this.childWatches.clear();
+    this.entries.clear();
+    this.dirty.clear();
+    this.listDirty = true;
+  }
+}
+
+/** Reads in flight at once when a folder cache fetches many children. */
+const FETCH_CHUNK = 500;
+
+/** The five folders of a snapshot, each cached (see `FolderCache`); `onChange` fires on any change but to placements. */
+export class SnapshotCache {
+  private readonly deployments: FolderCache<ModelDeployment>;
+  private readonly nodes: FolderCache<NodeInfo>;
+  private readonly assignments: FolderCache<NodeAssignment>;
+  private readonly statuses: FolderCache<NodeStatus>;
+  private readonly placements: FolderCache<PlacementStatus>;
+
+  constructor(store: CoordinationStore, paths: ClusterPaths, onChange: () => void, onMalformed?: (path: string) => void) {
+    this.deployments = new FolderCache(store, paths.models, ModelDeployment, onChange, onMalformed);
+    this.nodes = new FolderCache(store, paths.nodes, NodeInfo, onChange, onMalformed);
+    this.assignments = new FolderCache(store, paths.assignments, NodeAssignment, onChange, onMalformed);
+    this.statuses = new FolderCache(store, paths.status, NodeStatus, onChange, onMalformed);
+    // The leader's own output: kept current for compare-and-set, but a change to it starts no round.
+    this.placements = new FolderCache(store, paths.placement, PlacementStatus, () => {}, onMalformed);
+  }
+
+  async read(): Promise<ClusterSnapshot> {
+    const [deployments, nodes, assignments, statuses, placements] = await Promise.all([
+      this.deployments.read(),
+      this.nodes.read(),
+      this.assignments.read(),
+      this.statuses.read(),
+      this.placements.read(),
+    ]);
+    return {
+      deployments,
+      nodes: new Map([...nodes].map(([id, v]) => [id, v.value])),
+      assignments,
+      statuses: new Map([...statuses].map(([id, v]) => [id, v.value])),
+      placements,
+    };
+  }
+
+  stop(): void {
+    for (const cache of [this.deployments, this.nodes, this.assignments, this.statuses, this.placements]) cache.stop();
+  }
+}

@@ -16,7 +16,7 @@
 import { hostname } from 'node:os';
 import { EventChannel } from '../core/index.js';
 import type { Lifecycle, Logger } from '../core/index.js';
-import { coalesce, ensureLayout, isConflict, readSnapshot, watchChildren, type ClusterSnapshot } from './cluster-state.js';
+import { SnapshotCache, coalesce, ensureLayout, isConflict, readSnapshot, type ClusterSnapshot } from './cluster-state.js';
 import { LeaderElection } from './leader-election.js';
 import { colocateEnsembleSteps } from './ensemble-colocation.js';
 import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDeployment, type PlacementStatus } from './layout.js';
@@ -53,7 +53,8 @@ export class Controller implements Lifecycle {
   private readonly election: LeaderElection;
   private readonly log: Logger;
   private readonly schedule: ReturnType<typeof coalesce>;
-  private unwatch: (() => void)[] = [];
+  /** The store's state as of the last round, re-read incrementally from watch events while leading. */
+  private cache: SnapshotCache | undefined;
   private resync: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -102,15 +103,15 @@ export class Controller implements Lifecycle {
     if (!this.isLeader) return;
     const { store } = this.options;
     this.follow(); // leadership may have flapped during the seed: arm the watches once
-    this.unwatch = [this.paths.models, this.paths.nodes, this.paths.assignments, this.paths.status].map((path) => watchChildren(store, path, this.schedule));
+    this.cache = new SnapshotCache(store, this.paths, this.schedule, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
     this.resync = setInterval(this.schedule, this.options.resyncMs ?? 30_000);
     this.resync.unref();
     this.schedule();
   }
 
   private follow(): void {
-    for (const stop of this.unwatch) stop();
-    this.unwatch = [];
+    this.cache?.stop();
+    this.cache = undefined;
     clearInterval(this.resync);
     this.schedule.cancel();
   }
@@ -156,7 +157,7 @@ export class Controller implements Lifecycle {
 
   private async round(): Promise<void> {
     const { store } = this.options;
-    const snapshot = await readSnapshot(store, this.paths, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
+    const snapshot = this.cache ? await this.cache.read() : await readSnapshot(store, this.paths, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
     if (this.isLeader) this.logMembership(snapshot);
     const deployments = await this.adoptMeasuredMemory(snapshot);
     const current = new Map([...snapshot.assignments].map(([id, a]) => [id, a.value.models]));
@@ -199,17 +200,22 @@ export class Controller implements Lifecycle {
 
   /** A worker's measured memory replaces the estimate once (the first measurement wins). */
   private async adoptMeasuredMemory(snapshot: ClusterSnapshot): Promise<ModelDeployment[]> {
-    const deployments: ModelDeployment[] = [];
-    for (const [name, { value, version }] of snapshot.deployments) {
-      const reports = [...snapshot.statuses.entries()]
-        .filter(([id]) => snapshot.nodes.has(id))
-        .map(([, status]) => status.models[name]?.memoryBytes)
-        .filter((bytes): bytes is number => bytes !== undefined && bytes > 0);
-      if (value.memoryMeasured || reports.length === 0) {
-        deployments.push(value);
-        continue;
+    // The largest report per model from live workers, in one pass over the statuses.
+    const reported = new Map<string, number>();
+    for (const [id, status] of snapshot.statuses) {
+      if (!snapshot.nodes.has(id)) continue;
+      for (const [name, model] of Object.entries(status.models)) {
+        if (model.memoryBytes !== undefined && model.memoryBytes > 0) reported.set(name, Math.max(reported.get(name) ?? 0, model.memoryBytes));
       }
-      const measured = { ...value, memoryBytes: Math.max(...reports), memoryMeasured: true };
+    }
+    const deployments: ModelDeployment[] = [];
+    const adopt: { name: string; value: ModelDeployment; version: number; measured: ModelDeployment }[] = [];
+    for (const [name, { value, version }] of snapshot.deployments) {
+      const bytes = reported.get(name);
+      if (value.memoryMeasured || bytes === undefined) deployments.push(value);
+      else adopt.push({ name, value, version, measured: { ...value, memoryBytes: bytes, memoryMeasured: true } });
+    }
+    await inChunks(adopt, async ({ name, value, version, measured }) => {
       try {
         await this.options.store.set(this.paths.model(name), encodeJson(measured), version);
         this.log.info(
@@ -222,17 +228,19 @@ export class Controller implements Lifecycle {
         this.schedule(); // changed meanwhile (e.g. by the admin API): next round
         deployments.push(value);
       }
-    }
+    });
     return deployments;
   }
 
   private async writeAssignments(snapshot: ClusterSnapshot, result: PlacementResult): Promise<number> {
     const { store } = this.options;
     let conflicts = 0;
-    for (const [id, models] of result.assignments) {
+    const changed = [...result.assignments].filter(([id, models]) => {
       const current = snapshot.assignments.get(id);
-      if (current && sameList(current.value.models, models)) continue;
-      if (!current && models.length === 0) continue;
+      return !(current && sameList(current.value.models, models)) && (current !== undefined || models.length > 0);
+    });
+    await inChunks(changed, async ([id, models]) => {
+      const current = snapshot.assignments.get(id);
       const path = this.paths.assignment(id);
       try {
         if (current && models.length === 0 && !snapshot.nodes.has(id)) await store.remove(path, { expectedVersion: current.version });
@@ -242,16 +250,19 @@ export class Controller implements Lifecycle {
         if (!isConflict(error)) throw error;
         conflicts++;
       }
-    }
+    });
     return conflicts;
   }
 
   private async writePlacements(snapshot: ClusterSnapshot, result: PlacementResult): Promise<number> {
     const { store } = this.options;
     let conflicts = 0;
-    for (const [model, status] of result.placement) {
+    const changed = [...result.placement].filter(([model, status]) => {
       const current = snapshot.placements.get(model);
-      if (current && samePlacement(current.value, status)) continue;
+      return !(current && samePlacement(current.value, status));
+    });
+    await inChunks(changed, async ([model, status]) => {
+      const current = snapshot.placements.get(model);
       if (!current || current.value.state !== status.state || current.value.reason !== status.reason) {
         const where = status.nodes.length > 0 ? ` on ${status.nodes.join(', ')}` : '';
         this.log.info({ model, state: status.state, nodes: status.nodes, reason: status.reason }, `placement: '${model}' is ${status.state}${where}${status.reason ? `: ${status.reason}` : ''}`);
@@ -263,7 +274,7 @@ export class Controller implements Lifecycle {
         if (!isConflict(error)) throw error;
         conflicts++;
       }
-    }
+    });
     for (const [model, current] of snapshot.placements) {
       if (result.placement.has(model)) continue;
       await store.remove(this.paths.modelPlacement(model), { expectedVersion: current.version }).catch((error: unknown) => {
@@ -272,6 +283,13 @@ export class Controller implements Lifecycle {
     }
     return conflicts;
   }
+}
+
+/** Writes in flight at once: ZooKeeper pipelines them on one session, so a round of thousands is not thousands of round trips. */
+const WRITE_CHUNK = 256;
+
+async function inChunks<T>(items: readonly T[], write: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += WRITE_CHUNK) await Promise.all(items.slice(i, i + WRITE_CHUNK).map(write));
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

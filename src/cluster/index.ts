@@ -7,7 +7,7 @@ export { MemoryStore, MemoryStoreServer } from './store/memory-store.js';
 export { ZooKeeperStore, type ZooKeeperStoreOptions } from './store/zookeeper-store.js';
 export { parseZooKeeperAddress, type ZooKeeperAddress } from './store/zookeeper-address.js';
 export * from './layout.js';
-export { readSnapshot, readChildren, readJson, watchChildren, ensureLayout, type ClusterSnapshot, type Versioned, coalesce } from './cluster-state.js';
+export { readSnapshot, readChildren, readJson, watchChildren, ensureLayout, type ClusterSnapshot, type Versioned, coalesce, FolderCache, SnapshotCache } from './cluster-state.js';
 export { place, replicaReady, type PlacementInput, type PlacementResult, type PlacementDecision } from './placement.js';
 export { parseMemorySize, formatBytes } from './memory-size.js';
 export { LeaderElection, type LeaderElectionOptions } from './leader-election.js';

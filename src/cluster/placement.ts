@@ -18,6 +18,13 @@
  *
  * Replicas removed for other reasons (model deleted, fewer replicas wanted) are dropped at once;
  * when there are too many, not-READY ones go first, then those on the fullest workers.
+ *
+ * Cost: O(assignments + models × replicas × capacity classes × log workers). Workers are kept in one
+ * min-heap per distinct memory capacity, ordered by memory used then id: within one capacity,
+ * "lowest fraction used after placing, then most free, then id" is exactly "least used, then id",
+ * whatever the model's size, so each heap's first unblocked worker is that capacity's best, and
+ * the best of those few is the worker the rule picks (decisions are identical to a full sort of
+ * every worker per replica, which the property test checks against the old algorithm).
  */
 import type { ModelDeployment, NodeInfo, NodeStatus, PlacementStatus } from './layout.js';
 import { formatBytes } from './memory-size.js';
@@ -128,6 +135,7 @@ export function place(input: PlacementInput): PlacementResult {
   }
 
   // 3. Place missing replicas, largest models first.
+  const pool = new WorkerPool(nodes, used, readyWorkersByModel(nodes, input.statuses));
   const placement = new Map<string, PlacementStatus>();
   const active = [...deployments.values()].sort((a, b) => b.memoryBytes - a.memoryBytes || a.name.localeCompare(b.name));
   for (const deployment of active) {
@@ -137,30 +145,26 @@ export function place(input: PlacementInput): PlacementResult {
       continue;
     }
     const holders = targetsOf(model);
+    if (holders.size >= deployment.replicas) {
+      placement.set(model, statusOf(deployment, holders, undefined));
+      continue;
+    }
     const blocked = new Set([...holders, ...(leaving.get(model) ?? []).filter((l) => l.live).map((l) => l.node)]);
     let shortfall: string | undefined;
     while (holders.size < deployment.replicas) {
-      const candidates = nodes.filter((n) => !blocked.has(n.id));
-      const fitting = candidates.filter((n) => free(n.id) >= deployment.memoryBytes);
-      if (fitting.length === 0) {
-        shortfall = explainShortfall(
-          deployment,
-          nodes.length,
-          candidates.map((n) => free(n.id)),
-        );
+      const chosen = pool.best(model, deployment.memoryBytes, blocked);
+      if (chosen === undefined) {
+        shortfall = explainShortfall(deployment, nodes.length, pool.freeOfCandidates(blocked));
         break;
       }
-      const loadAfter = (n: NodeInfo): number => (used.get(n.id)! + deployment.memoryBytes) / Math.max(1, n.memoryCapacityBytes);
-      fitting.sort((a, b) => Number(ready(b.id, model)) - Number(ready(a.id, model)) || loadAfter(a) - loadAfter(b) || free(b.id) - free(a.id) || a.id.localeCompare(b.id));
-      const chosen = fitting[0]!;
-      const freeBefore = free(chosen.id);
-      holders.add(chosen.id);
-      blocked.add(chosen.id);
-      used.set(chosen.id, used.get(chosen.id)! + deployment.memoryBytes);
+      const freeBefore = free(chosen);
+      holders.add(chosen);
+      blocked.add(chosen);
+      pool.use(chosen, deployment.memoryBytes);
       decisions.push({
         action: 'assign',
         model,
-        node: chosen.id,
+        node: chosen,
         reason: `replica ${holders.size} of ${deployment.replicas}: needs ${formatBytes(deployment.memoryBytes)}, ${formatBytes(freeBefore)} free there`,
       });
     }
@@ -194,12 +198,10 @@ export function place(input: PlacementInput): PlacementResult {
     }
   }
 
+  const held = new Map<string, Set<string>>(kept);
+  for (const [model, holders] of targets) for (const node of holders) getOrCreate(held, node, () => new Set()).add(model);
   const assignments = new Map<string, string[]>();
-  for (const node of [...nodes.map((n) => n.id), ...gone]) {
-    const models = new Set(kept.get(node));
-    for (const [model, holders] of targets) if (holders.has(node)) models.add(model);
-    assignments.set(node, [...models].sort());
-  }
+  for (const node of [...nodes.map((n) => n.id), ...gone]) assignments.set(node, [...(held.get(node) ?? [])].sort());
   return { assignments, placement, decisions };
 }
 
@@ -217,6 +219,157 @@ function explainShortfall(deployment: ModelDeployment, liveCount: number, candid
     return `only ${liveCount} live worker${liveCount === 1 ? '' : 's'} for ${deployment.replicas} replicas (each replica needs its own worker)`;
   }
   return `needs ${formatBytes(deployment.memoryBytes)}, largest free is ${formatBytes(Math.max(0, ...candidateFree))}`;
+}
+
+/** Live workers where each model is READY (the placement rule prefers them). */
+function readyWorkersByModel(nodes: readonly NodeInfo[], statuses: ReadonlyMap<string, NodeStatus>): Map<string, string[]> {
+  const byModel = new Map<string, string[]>();
+  for (const node of nodes) {
+    const status = statuses.get(node.id);
+    if (!status) continue;
+    for (const model of Object.keys(status.models)) if (replicaReady(status, model)) getOrCreate(byModel, model, () => []).push(node.id);
+  }
+  return byModel;
+}
+
+/** A worker's place in its capacity's heap; stale once the worker's used memory changed since. */
+interface HeapEntry {
+  readonly id: string;
+  readonly used: number;
+  readonly rank: number;
+}
+
+/**
+ * The live workers for step 3, answering "which worker would a full sort pick" in O(capacity
+ * classes × log workers). `used` is shared with `place()` and changed only through `use`.
+ */
+class WorkerPool {
+  private readonly rank = new Map<string, number>();
+  private readonly capacity = new Map<string, number>();
+  private readonly heaps: MinHeap<HeapEntry>[] = [];
+  private readonly heapOf = new Map<string, MinHeap<HeapEntry>>();
+
+  constructor(
+    nodes: readonly NodeInfo[],
+    private readonly used: Map<string, number>,
+    private readonly readyWorkers: ReadonlyMap<string, readonly string[]>,
+  ) {
+    const byCapacity = new Map<number, MinHeap<HeapEntry>>();
+    for (const [rank, node] of nodes.entries()) {
+      this.rank.set(node.id, rank);
+      this.capacity.set(node.id, node.memoryCapacityBytes);
+      const heap = getOrCreate(byCapacity, node.memoryCapacityBytes, () => new MinHeap<HeapEntry>((a, b) => a.used - b.used || a.rank - b.rank));
+      heap.push({ id: node.id, used: used.get(node.id)!, rank });
+      this.heapOf.set(node.id, heap);
+    }
+    this.heaps = [...byCapacity.values()];
+  }
+
+  private free(id: string): number {
+    return this.capacity.get(id)! - this.used.get(id)!;
+  }
+
+  /**
+   * The rule's order among fitting workers: READY first, lowest fraction used after placing, most
+   * free, then id (the order of the sorted worker list, by rank).
+   */
+  private compare(a: string, b: string, memoryBytes: number, readyA: boolean, readyB: boolean): number {
+    const loadAfter = (id: string): number => (this.used.get(id)! + memoryBytes) / Math.max(1, this.capacity.get(id)!);
+    return Number(readyB) - Number(readyA) || loadAfter(a) - loadAfter(b) || this.free(b) - this.free(a) || this.rank.get(a)! - this.rank.get(b)!;
+  }
+
+  /** The worker the rule picks for one more replica of `model`, or undefined when none fits. */
+  best(model: string, memoryBytes: number, blocked: ReadonlySet<string>): string | undefined {
+    let best: string | undefined;
+    for (const id of this.readyWorkers.get(model) ?? []) {
+      if (blocked.has(id) || this.free(id) < memoryBytes) continue;
+      if (best === undefined || this.compare(id, best, memoryBytes, true, true) < 0) best = id;
+    }
+    if (best !== undefined) return best;
+    // No READY worker fits: the best of each capacity's least-used unblocked worker.
+    for (const heap of this.heaps) {
+      const top = this.firstUnblocked(heap, blocked);
+      if (top === undefined || this.free(top) < memoryBytes) continue;
+      if (best === undefined || this.compare(top, best, memoryBytes, false, false) < 0) best = top;
+    }
+    return best;
+  }
+
+  /** Free memory of the workers not blocked, as far as the shortfall message needs it (its maximum). */
+  freeOfCandidates(blocked: ReadonlySet<string>): number[] {
+    let max: number | undefined;
+    for (const heap of this.heaps) {
+      const top = this.firstUnblocked(heap, blocked);
+      if (top !== undefined) max = Math.max(max ?? -Infinity, this.free(top));
+    }
+    return max === undefined ? [] : [max];
+  }
+
+  use(id: string, memoryBytes: number): void {
+    if (memoryBytes === 0) return;
+    const used = this.used.get(id)! + memoryBytes;
+    this.used.set(id, used);
+    this.heapOf.get(id)!.push({ id, used, rank: this.rank.get(id)! });
+  }
+
+  /** The least-used worker of a heap that is not blocked; drops stale entries on the way. */
+  private firstUnblocked(heap: MinHeap<HeapEntry>, blocked: ReadonlySet<string>): string | undefined {
+    const aside: HeapEntry[] = [];
+    let found: string | undefined;
+    for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
+      if (this.used.get(top.id) !== top.used) heap.pop();
+      else if (blocked.has(top.id)) aside.push(heap.pop()!);
+      else {
+        found = top.id;
+        break;
+      }
+    }
+    for (const entry of aside) heap.push(entry);
+    return found;
+  }
+}
+
+/** A binary min-heap. */
+class MinHeap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly less: (a: T, b: T) => number) {}
+
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
+  push(item: T): void {
+    const items = this.items;
+    items.push(item);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.less(items[i]!, items[parent]!) >= 0) break;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): T | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last !== undefined) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let smallest = i;
+        if (left < items.length && this.less(items[left]!, items[smallest]!) < 0) smallest = left;
+        if (right < items.length && this.less(items[right]!, items[smallest]!) < 0) smallest = right;
+        if (smallest === i) break;
+        [items[i], items[smallest]] = [items[smallest]!, items[i]!];
+        i = smallest;
+      }
+    }
+    return top;
+  }
 }
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {

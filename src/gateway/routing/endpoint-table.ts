@@ -67,6 +67,8 @@ interface ModelEntry {
   /** Versions with only retained READY replicas, highest first. */
   retainedVersions: number[];
   readonly replicas: ReplicaState[];
+  /** Workers that report the model, in any state or none. */
+  readonly reporters: string[];
 }
 
 export class EndpointTable {
@@ -77,48 +79,83 @@ export class EndpointTable {
   private readonly byModel: ReadonlyMap<string, ModelEntry>;
   private readonly deploymentsByName: ReadonlyMap<string, ModelDeployment>;
 
-  private constructor(endpoints: Endpoint[], byModel: Map<string, ModelEntry>, deployments: ReadonlyMap<string, ModelDeployment>) {
+  /** Models each worker reports (for `update`: which entries a changed worker touches). */
+  private readonly modelsByNode: ReadonlyMap<string, readonly string[]>;
+
+  private constructor(endpoints: Endpoint[], byModel: Map<string, ModelEntry>, deployments: ReadonlyMap<string, ModelDeployment>, modelsByNode: Map<string, readonly string[]>) {
     this.endpoints = Object.freeze(endpoints);
     this.byModel = byModel;
     this.deploymentsByName = deployments;
+    this.modelsByNode = modelsByNode;
   }
 
   static build(input: TableInput): EndpointTable {
     const endpoints: Endpoint[] = [];
     const byModel = new Map<string, ModelEntry>();
-    const add = (snapshot: WorkerSnapshot, retained: boolean): void => {
+    const modelsByNode = new Map<string, readonly string[]>();
+    for (const [snapshot, retained] of tiers(input)) {
       const endpoint = endpointOf(snapshot.node);
       endpoints.push(endpoint);
-      for (const [model, report] of Object.entries(snapshot.status?.models ?? {})) {
-        let entry = byModel.get(model);
-        if (!entry) {
-          entry = { ready: new Map(), freshVersions: [], retainedVersions: [], replicas: [] };
-          byModel.set(model, entry);
-        }
-        for (const [versionText, { state, reason }] of Object.entries(report.versions)) {
-          const version = Number(versionText);
-          if (!/^[0-9]+$/.test(versionText) || !Number.isSafeInteger(version)) continue;
-          entry.replicas.push({ model, version, endpoint, state, reason, retained });
-          if (state !== 'READY') continue;
-          let replicas = entry.ready.get(version);
-          if (!replicas) {
-            replicas = { fresh: [], retained: [] };
-            entry.ready.set(version, replicas);
-          }
-          (retained ? replicas.retained : replicas.fresh).push(endpoint);
-        }
-      }
+      modelsByNode.set(snapshot.node.id, Object.keys(snapshot.status?.models ?? {}));
+      addReports(byModel, snapshot, endpoint, retained);
+    }
+    for (const entry of byModel.values()) finish(entry);
+    return new EndpointTable(endpoints, byModel, new Map(input.deployments), modelsByNode);
+  }
+
+  /**
+   * The table `build(input)` would give, rebuilding only the entries of models that the `changed`
+   * workers report now or reported in `previous` (every other entry is shared with `previous`).
+   * `changed` must name every worker whose snapshot or tier differs from the input of `previous`.
+   * A status change of one worker costs its models, not the whole cluster.
+   */
+  static update(previous: EndpointTable, input: TableInput, changed: ReadonlySet<string>): EndpointTable {
+    const ordered = tiers(input);
+    const position = new Map<string, number>();
+    const endpoints: Endpoint[] = [];
+    for (const [i, [snapshot]] of ordered.entries()) {
+      position.set(snapshot.node.id, i);
+      endpoints.push(endpointOf(snapshot.node));
+    }
+    const modelsByNode = new Map(previous.modelsByNode);
+    const holders = new Map<string, Set<string>>();
+    const touch = (model: string, node: string): void => {
+      let set = holders.get(model);
+      if (!set) holders.set(model, (set = new Set(previous.byModel.get(model)?.reporters)));
+      set.add(node);
     };
-    for (const snapshot of sortedById(input.workers)) add(snapshot, false);
-    for (const snapshot of sortedById(input.retained ?? new Map())) {
-      if (!input.workers.has(snapshot.node.id)) add(snapshot, true);
+    for (const node of changed) {
+      for (const model of previous.modelsByNode.get(node) ?? []) touch(model, node);
+      const at = position.get(node);
+      if (at === undefined) {
+        modelsByNode.delete(node);
+        continue;
+      }
+      const models = Object.keys(ordered[at]![0].status?.models ?? {});
+      modelsByNode.set(node, models);
+      for (const model of models) touch(model, node);
     }
-    for (const entry of byModel.values()) {
-      const versions = [...entry.ready.keys()].sort((a, b) => b - a);
-      entry.freshVersions = versions.filter((v) => (entry.ready.get(v)?.fresh.length ?? 0) > 0);
-      entry.retainedVersions = versions.filter((v) => (entry.ready.get(v)?.fresh.length ?? 0) === 0);
+    const byModel = new Map(previous.byModel);
+    for (const [model, nodes] of holders) {
+      const entry: ModelEntry = { ready: new Map(), freshVersions: [], retainedVersions: [], replicas: [], reporters: [] };
+      let reported = false;
+      const inOrder = [...nodes].flatMap((id) => (position.has(id) ? [position.get(id)!] : [])).sort((a, b) => a - b);
+      for (const at of inOrder) {
+        const [snapshot, retained] = ordered[at]!;
+        const report = snapshot.status?.models[model];
+        if (!report) continue;
+        reported = true;
+        entry.reporters.push(snapshot.node.id);
+        addVersions(entry, model, report.versions, endpoints[at]!, retained);
+      }
+      if (!reported) {
+        byModel.delete(model);
+        continue;
+      }
+      finish(entry);
+      byModel.set(model, entry);
     }
-    return new EndpointTable(endpoints, byModel, new Map(input.deployments));
+    return new EndpointTable(endpoints, byModel, new Map(input.deployments), modelsByNode);
   }
 
   /** Known = deployed, or reported in any state by some worker. */
@@ -177,6 +214,48 @@ export class EndpointTable {
     }
     return true;
   }
+}
+
+/** Workers in table order: fresh ones by id, then retained ones (not also fresh) by id. */
+function tiers(input: TableInput): [WorkerSnapshot, boolean][] {
+  const ordered: [WorkerSnapshot, boolean][] = sortedById(input.workers).map((snapshot) => [snapshot, false]);
+  for (const snapshot of sortedById(input.retained ?? new Map())) {
+    if (!input.workers.has(snapshot.node.id)) ordered.push([snapshot, true]);
+  }
+  return ordered;
+}
+
+function addReports(byModel: Map<string, ModelEntry>, snapshot: WorkerSnapshot, endpoint: Endpoint, retained: boolean): void {
+  for (const [model, report] of Object.entries(snapshot.status?.models ?? {})) {
+    let entry = byModel.get(model);
+    if (!entry) {
+      entry = { ready: new Map(), freshVersions: [], retainedVersions: [], replicas: [], reporters: [] };
+      byModel.set(model, entry);
+    }
+    entry.reporters.push(snapshot.node.id);
+    addVersions(entry, model, report.versions, endpoint, retained);
+  }
+}
+
+function addVersions(entry: ModelEntry, model: string, versions: NodeStatus['models'][string]['versions'], endpoint: Endpoint, retained: boolean): void {
+  for (const [versionText, { state, reason }] of Object.entries(versions)) {
+    const version = Number(versionText);
+    if (!/^[0-9]+$/.test(versionText) || !Number.isSafeInteger(version)) continue;
+    entry.replicas.push({ model, version, endpoint, state, reason, retained });
+    if (state !== 'READY') continue;
+    let replicas = entry.ready.get(version);
+    if (!replicas) {
+      replicas = { fresh: [], retained: [] };
+      entry.ready.set(version, replicas);
+    }
+    (retained ? replicas.retained : replicas.fresh).push(endpoint);
+  }
+}
+
+function finish(entry: ModelEntry): void {
+  const versions = [...entry.ready.keys()].sort((a, b) => b - a);
+  entry.freshVersions = versions.filter((v) => (entry.ready.get(v)?.fresh.length ?? 0) > 0);
+  entry.retainedVersions = versions.filter((v) => (entry.ready.get(v)?.fresh.length ?? 0) === 0);
 }
 
 function sortedById(workers: ReadonlyMap<string, WorkerSnapshot>): WorkerSnapshot[] {

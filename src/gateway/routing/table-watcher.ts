@@ -1,7 +1,7 @@
 /**
  * Keeps the gateway's EndpointTable in step with the coordination store. It watches `nodes/`,
  * `status/` and `models/` (the folders and each child, since a child's data changes are not child
- * events), and on any change re-reads the three folders and swaps in a new table. Bursts of
+ * events), and on any change re-reads what changed (a folder's child list, or the children whose watch fired: `FolderCache`) and swaps in a new table. Bursts of
  * events coalesce into one re-read; a re-read that fails (the store is unreachable) keeps the last
  * table and is retried with backoff — the gateway never empties its table because ZooKeeper is
  * down.
@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { EventChannel } from '../../core/index.js';
 import type { Lifecycle } from '../../core/index.js';
 import type { CoordinationStore } from '../../cluster/index.js';
-import { decodeJson, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/index.js';
+import { FolderCache, coalesce, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/index.js';
 import { EndpointTable, type WorkerSnapshot } from './endpoint-table.js';
 
 export interface TableWatcherOptions {
@@ -24,6 +24,8 @@ export interface TableWatcherOptions {
   readonly paths: ClusterPaths;
   /** How long a vanished worker stays in the fallback tier. Default 15 000 ms. */
   readonly retainVanishedMs?: number;
+  /** Changes within this window make one re-read. Default 25 ms. */
+  readonly coalesceMs?: number;
   /** First retry delay after a failed re-read (doubles up to 5 s). Default 200 ms. */
   readonly retryDelayMs?: number;
   readonly logger?: Logger | undefined;
@@ -41,8 +43,15 @@ export class TableWatcher implements Lifecycle {
   /** Published after every swap. */
   readonly updated = new EventChannel<EndpointTable>();
   private table: EndpointTable = EndpointTable.EMPTY;
-  private readonly unwatch = new Map<string, () => void>();
+  /** The three folders, re-read incrementally: only the children whose watch fired are fetched again. */
+  private folders: { nodes: FolderCache<NodeInfo>; statuses: FolderCache<NodeStatus>; models: FolderCache<ModelDeployment> } | undefined;
   private workers = new Map<string, WorkerSnapshot>();
+  /** Each worker's snapshot with what it was made from: unchanged store nodes keep the same snapshot object. */
+  /** The models folder's generation behind `deployments`: unchanged, the map is reused as is. */
+  private deploymentsGeneration = -1;
+  private readonly sources = new Map<string, { node: unknown; status: unknown; snapshot: WorkerSnapshot }>();
+  /** Each worker in the current table, with its tier: what `rebuild` compares to find the changed ones. */
+  private built = new Map<string, { snapshot: WorkerSnapshot; retained: boolean }>();
   private deployments = new Map<string, ModelDeployment>();
   private readonly retained = new Map<string, Retained>();
   private refreshing: Promise<void> | undefined;
@@ -54,6 +63,7 @@ export class TableWatcher implements Lifecycle {
   private readonly now: () => number;
   private readonly retainMs: number;
   private unsubscribeSession: (() => void) | undefined;
+  private cancelChanged: (() => void) | undefined;
 
   constructor(private readonly options: TableWatcherOptions) {
     this.now = options.now ?? Date.now;
@@ -78,7 +88,15 @@ export class TableWatcher implements Lifecycle {
       if (state === 'disconnected') logger?.warn('coordination store unreachable: routing from the last known endpoint table');
       else if (state === 'connected') void this.refresh();
     });
-    for (const folder of [paths.nodes, paths.status, paths.models]) this.watchPath(folder);
+    // A burst of status writes (a thousand workers loading) makes one re-read per window, not one each.
+    const changed = coalesce(() => void this.refresh(), this.options.coalesceMs ?? 25);
+    this.cancelChanged = () => changed.cancel();
+    this.deploymentsGeneration = -1; // new caches count from 0 again
+    this.folders = {
+      nodes: new FolderCache(store, paths.nodes, NodeInfo, changed),
+      statuses: new FolderCache(store, paths.status, NodeStatus, changed),
+      models: new FolderCache(store, paths.models, ModelDeployment, changed),
+    };
     await this.refresh();
   }
 
@@ -87,8 +105,9 @@ export class TableWatcher implements Lifecycle {
     this.unsubscribeSession?.();
     clearTimeout(this.retryTimer);
     clearTimeout(this.expiryTimer);
-    for (const unwatch of this.unwatch.values()) unwatch();
-    this.unwatch.clear();
+    this.cancelChanged?.();
+    if (this.folders) for (const folder of Object.values(this.folders)) folder.stop();
+    this.folders = undefined;
     return this.refreshing ?? Promise.resolve();
   }
 
@@ -103,14 +122,6 @@ export class TableWatcher implements Lifecycle {
       this.refreshing = undefined;
     });
     return this.refreshing;
-  }
-
-  private watchPath(path: string): void {
-    if (this.unwatch.has(path)) return;
-    this.unwatch.set(
-      path,
-      this.options.store.watch(path, () => void this.refresh()),
-    );
   }
 
   private async readLoop(): Promise<void> {
@@ -140,31 +151,33 @@ export class TableWatcher implements Lifecycle {
     this.retryTimer.unref();
   }
 
-  /** Reads the store into `workers`/`deployments`; false when stopped meanwhile. */
+  /** Reads the store into `workers`/`deployments` (what changed since the last read); false when stopped meanwhile. */
   private async readOnce(): Promise<boolean> {
-    const { store, paths } = this.options;
-    const [nodeIds, statusIds, modelNames] = await Promise.all([store.children(paths.nodes), store.children(paths.status), store.children(paths.models)]);
-    const statusSet = new Set(statusIds);
-    const [nodes, statuses, models] = await Promise.all([
-      Promise.all(nodeIds.map((id) => store.get(paths.node(id)))),
-      Promise.all(nodeIds.map((id) => (statusSet.has(id) ? store.get(paths.nodeStatus(id)) : Promise.resolve(undefined)))),
-      Promise.all(modelNames.map((name) => store.get(paths.model(name)))),
-    ]);
+    const folders = this.folders;
+    if (!folders) return false;
+    const [nodes, statuses, models] = await Promise.all([folders.nodes.read(), folders.statuses.read(), folders.models.read()]);
     if (this.stopped) return false;
 
     const workers = new Map<string, WorkerSnapshot>();
-    nodeIds.forEach((id, i) => {
-      const node = decodeJson(NodeInfo, nodes[i]?.data);
-      const status = decodeJson(NodeStatus, statuses[i]?.data);
+    for (const [id, node] of nodes) {
+      const status = statuses.get(id);
       // A worker without a status has nothing to route to yet; one that had a status moments ago
       // (re-registering) is better served by its last report, from the retained tier.
-      if (node && status) workers.set(id, { node: { ...node, id }, status });
-    });
-    const deployments = new Map<string, ModelDeployment>();
-    modelNames.forEach((name, i) => {
-      const deployment = decodeJson(ModelDeployment, models[i]?.data);
-      if (deployment) deployments.set(name, { ...deployment, name });
-    });
+      if (!status) continue;
+      let source = this.sources.get(id);
+      if (!source || source.node !== node || source.status !== status) {
+        source = { node, status, snapshot: { node: { ...node.value, id }, status: status.value } };
+        this.sources.set(id, source);
+      }
+      workers.set(id, source.snapshot);
+    }
+    for (const id of this.sources.keys()) if (!workers.has(id)) this.sources.delete(id);
+    if (folders.models.generation !== this.deploymentsGeneration) {
+      this.deploymentsGeneration = folders.models.generation;
+      const deployments = new Map<string, ModelDeployment>();
+      for (const [name, deployment] of models) deployments.set(name, { ...deployment.value, name });
+      this.deployments = deployments;
+    }
 
     const now = this.now();
     for (const [id, snapshot] of this.workers) {
@@ -172,27 +185,7 @@ export class TableWatcher implements Lifecycle {
     }
     for (const id of workers.keys()) this.retained.delete(id);
     this.workers = workers;
-    this.deployments = deployments;
-
-    const watched = [
-      paths.nodes,
-      paths.status,
-      paths.models,
-      ...nodeIds.map((id) => paths.node(id)),
-      ...[...new Set([...nodeIds, ...statusIds])].map((id) => paths.nodeStatus(id)),
-      ...modelNames.map((name) => paths.model(name)),
-    ];
-    for (const path of watched) this.watchPath(path);
-    this.unwatchGone(new Set(watched));
     return true;
-  }
-
-  private unwatchGone(keep: ReadonlySet<string>): void {
-    for (const [path, unwatch] of this.unwatch) {
-      if (keep.has(path)) continue;
-      unwatch();
-      this.unwatch.delete(path);
-    }
   }
 
   /** Builds and swaps the table from the last read, dropping retained workers past their time. */
@@ -205,7 +198,19 @@ export class TableWatcher implements Lifecycle {
       else nextExpiry = Math.min(nextExpiry, expiresAt);
     }
     const retained = new Map([...this.retained].map(([id, entry]) => [id, entry.snapshot]));
-    this.table = EndpointTable.build({ workers: this.workers, retained, deployments: this.deployments });
+    const input = { workers: this.workers, retained, deployments: this.deployments };
+    // Only the workers whose snapshot or tier changed since the last table: their models' entries are rebuilt.
+    const built = new Map<string, { snapshot: WorkerSnapshot; retained: boolean }>();
+    for (const [id, snapshot] of this.workers) built.set(id, { snapshot, retained: false });
+    for (const [id, snapshot] of retained) if (!built.has(id)) built.set(id, { snapshot, retained: true });
+    const changed = new Set<string>();
+    for (const [id, now] of built) {
+      const before = this.built.get(id);
+      if (!before || before.snapshot !== now.snapshot || before.retained !== now.retained) changed.add(id);
+    }
+    for (const id of this.built.keys()) if (!built.has(id)) changed.add(id);
+    this.table = this.table === EndpointTable.EMPTY || changed.size > built.size / 2 ? EndpointTable.build(input) : EndpointTable.update(this.table, input, changed);
+    this.built = built;
     clearTimeout(this.expiryTimer);
     if (nextExpiry !== Infinity && !this.stopped) {
       this.expiryTimer = setTimeout(() => this.rebuild(), Math.max(1, nextExpiry - now));
