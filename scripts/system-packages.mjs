@@ -41,6 +41,9 @@ export const BENCH_PACKAGES = {
   'python3-torch': '/usr/lib/python3/dist-packages/torch/__init__.py',
   'python3-torchvision': '/usr/lib/python3/dist-packages/torchvision/__init__.py',
   'python3-onnx': '/usr/lib/python3/dist-packages/onnx/__init__.py',
+  // B8's peers in front of the same worker as the gateway (bench/suite/peers.ts).
+  'nginx-light': '/usr/sbin/nginx',
+  haproxy: '/usr/sbin/haproxy',
 };
 
 export function ensureSystemPackages(packages = SYSTEM_PACKAGES) {

@@ -3,16 +3,19 @@
  * answers the very bytes the real server answered, with the same load generator, connections and
  * concurrency. Both servers run side by side (each in its own process) and are measured in
  * alternating rounds, so whatever else the machine is doing weighs on both alike.
- * Ratio = served throughput / bare throughput over all rounds (target ≥ 0.5).
+ * Ratio = served throughput / bare throughput over all rounds (reported). The target is the CPU
+ * each request costs the server process (all its threads) against the bare server's, measured in
+ * the same windows: served ≤ 2× bare.
  */
 import { join } from 'node:path';
 import { encodeRestRequest } from '../../src/load-generator/rest-transport.js';
-import { measureLevel, type BenchLevelResult } from '../../src/load-generator/bench-runner.js';
+import { measureLevel } from '../../src/load-generator/bench-runner.js';
 import { startBareReplay } from './bare-server.js';
 import { restTarget, type SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
 import { ServerProcess } from './server-process.js';
-import { levelSummary, type LevelSummary } from './level-summary.js';
+import { levelSummary, type CpuMeasuredLevel, type LevelSummary } from './level-summary.js';
+import { CpuWindow } from './process-cpu.js';
 
 export interface B1Result {
   readonly model: string;
@@ -28,7 +31,14 @@ export interface B1Result {
   readonly bareRequestsPerSecond: number;
   readonly roundRatios: readonly number[];
   readonly ratio: number;
+  /** Server CPU µs per request over all rounds (CPU seconds ÷ requests of every window). */
+  readonly servedCpuUsPerRequest: number;
+  readonly bareCpuUsPerRequest: number;
+  /** served ÷ bare CPU per request; target ≤ B1_MAX_CPU_RATIO. */
+  readonly cpuRatio: number;
 }
+
+export const B1_MAX_CPU_RATIO = 2;
 
 export const B1_CONCURRENCY = 16;
 const ROUNDS = 3;
@@ -38,7 +48,7 @@ export async function runB1(ctx: SuiteContext, models: ModelFiles): Promise<B1Re
   const server = await ServerProcess.start({ repository });
   const stops: (() => Promise<void>)[] = [() => server.stop()];
   try {
-    const target = await restTarget(server.httpUrl, 'tiny', { binary: false, connections: B1_CONCURRENCY });
+    const target = await restTarget(server.httpUrl, 'tiny', { binary: false, connections: B1_CONCURRENCY, serverPid: server.pid });
     stops.push(() => target.close());
     // The answer the real server gives, recorded once for the bare server to replay.
     const request = encodeRestRequest({ model: 'tiny', inputs: target.inputs }, false);
@@ -46,16 +56,19 @@ export async function runB1(ctx: SuiteContext, models: ModelFiles): Promise<B1Re
     stops.push(() => bareServer.stop());
     const bareSend = bareServer.send;
 
-    const served: BenchLevelResult[] = [];
-    const bare: BenchLevelResult[] = [];
+    const served: CpuMeasuredLevel[] = [];
+    const bare: CpuMeasuredLevel[] = [];
     const mode = { kind: 'concurrency', concurrency: B1_CONCURRENCY } as const;
     for (let round = 1; round <= ROUNDS; round++) {
       ctx.log(`B1 round ${round}/${ROUNDS}: tiny model over OIP REST JSON, then the bare node:http server, concurrency ${B1_CONCURRENCY}`);
       served.push(await target.run(B1_CONCURRENCY, ctx.secs(1), ctx.secs(3)));
-      bare.push(await measureLevel({ mode, send: bareSend, rowsPerRequest: 1, warmupSecs: ctx.secs(1), measureSecs: ctx.secs(3) }));
+      const bareCpu = new CpuWindow([bareServer.pid]);
+      const bareLevel = await measureLevel({ mode, send: bareSend, rowsPerRequest: 1, warmupSecs: ctx.secs(1), measureSecs: ctx.secs(3), onWindow: bareCpu.onWindow });
+      bare.push({ ...bareLevel, serverCpuSeconds: bareCpu.seconds });
     }
-    const total = (levels: readonly BenchLevelResult[]): number => levels.reduce((n, l) => n + l.requestsPerSecond, 0) / levels.length;
+    const total = (levels: readonly CpuMeasuredLevel[]): number => levels.reduce((n, l) => n + l.requestsPerSecond, 0) / levels.length;
     const roundRatios = served.map((s, i) => s.requestsPerSecond / bare[i]!.requestsPerSecond);
+    const cpuPerRequest = (levels: readonly CpuMeasuredLevel[]): number => (levels.reduce((n, l) => n + (l.serverCpuSeconds ?? Number.NaN), 0) * 1e6) / levels.reduce((n, l) => n + l.completed, 0);
     const median = [...roundRatios.keys()].sort((a, b) => roundRatios[a]! - roundRatios[b]!)[Math.floor(ROUNDS / 2)]!;
     return {
       model: 'tiny (add/sub, 2 × FP32[1,4])',
@@ -69,6 +82,9 @@ export async function runB1(ctx: SuiteContext, models: ModelFiles): Promise<B1Re
       bareRequestsPerSecond: total(bare),
       roundRatios,
       ratio: total(served) / total(bare),
+      servedCpuUsPerRequest: cpuPerRequest(served),
+      bareCpuUsPerRequest: cpuPerRequest(bare),
+      cpuRatio: cpuPerRequest(served) / cpuPerRequest(bare),
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);

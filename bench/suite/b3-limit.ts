@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { measureLevel } from '../../src/load-generator/bench-runner.js';
 import { encodeRestRequest } from '../../src/load-generator/rest-transport.js';
 import { startBareReplay } from './bare-server.js';
+import { levelSummary } from './level-summary.js';
 import { restTarget, type SuiteContext } from './context.js';
 import { MLP_SHAPE, RESNET_ITEM_SHAPE, type ModelFiles } from './models.js';
 import { runRawOrt, type RawOrtResult } from './raw-ort.js';
@@ -39,7 +40,24 @@ export interface B3Model {
    */
   readonly bareInferencesPerSecond: number;
   readonly ceiling: number;
+  /** Served ÷ the HTTP ceiling's inferences/s: the figure to steer (target ≥ B3_MIN_SERVED_VS_CEILING for the MLP). */
+  readonly servedVsCeiling: number;
+  /** Server CPU µs per inference while serving one-row requests (mean over rounds). */
+  readonly servedCpuUsPerInference: number;
+  /** What clients gain by sending rows together: the same rows in flight, in requests of 8 and 32 rows. */
+  readonly batchedRequests: readonly B3BatchedRequests[];
 }
+
+export interface B3BatchedRequests {
+  readonly rowsPerRequest: number;
+  readonly concurrency: number;
+  readonly inferencesPerSecond: number;
+  readonly serverCpuUsPerInference: number | undefined;
+  readonly avgBatch: number | undefined;
+}
+
+export const B3_MIN_SERVED_VS_CEILING = 0.7;
+export const B3_ROWS_PER_REQUEST = [8, 32];
 
 export interface B3Result {
   readonly intraOpThreads: number;
@@ -53,14 +71,18 @@ const ROUNDS = 2;
 /** Runs on the B2 server (models `mlp` and `resnet18` with batching on). */
 export async function runB3(ctx: SuiteContext, server: ServerProcess, models: ModelFiles): Promise<B3Result> {
   const intraOpThreads = availableParallelism();
-  const one = async (model: string, modelPath: string, itemShape: readonly number[], warmup: number, measure: number): Promise<B3Model> => {
-    const target = await restTarget(server.httpUrl, model, { binary: true, connections: B3_CONCURRENCY });
+  const one = async (model: string, modelPath: string, itemShape: readonly number[], warmup: number, measure: number, withBatchedRequests: boolean): Promise<B3Model> => {
+    const target = await restTarget(server.httpUrl, model, { binary: true, connections: B3_CONCURRENCY, serverPid: server.pid });
     const rounds: B3Round[] = [];
+    const cpuPerInference: number[] = [];
+    const batchedRequests: B3BatchedRequests[] = [];
     let bareInferencesPerSecond = 0;
     try {
       for (let round = 1; round <= ROUNDS; round++) {
         ctx.log(`B3 round ${round}/${ROUNDS}: ${model} served at concurrency ${B3_CONCURRENCY}, then raw ONNX Runtime`);
         const served = await target.run(B3_CONCURRENCY, warmup, measure);
+        const summary = levelSummary(served);
+        if (summary.serverCpuUsPerInference !== undefined) cpuPerInference.push(summary.serverCpuUsPerInference);
         const avgBatch = served.server?.avgBatch ?? 1;
         const batch = Math.max(1, Math.round(avgBatch));
         const raw = await runRawOrt({ modelPath, inputName: 'input', itemShape, batch, intraOpThreads, warmupSecs: warmup, measureSecs: measure });
@@ -74,6 +96,19 @@ export async function runB3(ctx: SuiteContext, server: ServerProcess, models: Mo
         bareInferencesPerSecond = (await measureLevel({ mode, send: bare.send, rowsPerRequest: 1, warmupSecs: warmup, measureSecs: measure })).inferencesPerSecond;
       } finally {
         await bare.stop();
+      }
+      if (withBatchedRequests) {
+        for (const rowsPerRequest of B3_ROWS_PER_REQUEST) {
+          const concurrency = Math.max(2, Math.round(B3_CONCURRENCY / rowsPerRequest));
+          ctx.log(`B3: ${model}, requests of ${rowsPerRequest} rows at concurrency ${concurrency} (the same rows in flight)`);
+          const batchedTarget = await restTarget(server.httpUrl, model, { binary: true, connections: concurrency, batchSize: rowsPerRequest, serverPid: server.pid });
+          try {
+            const level = levelSummary(await batchedTarget.run(concurrency, warmup, measure));
+            batchedRequests.push({ rowsPerRequest, concurrency, inferencesPerSecond: level.inferencesPerSecond, serverCpuUsPerInference: level.serverCpuUsPerInference, avgBatch: level.avgBatch });
+          } finally {
+            await batchedTarget.close();
+          }
+        }
       }
     } finally {
       await target.close();
@@ -91,11 +126,14 @@ export async function runB3(ctx: SuiteContext, server: ServerProcess, models: Mo
       ratio: served / raw,
       bareInferencesPerSecond,
       ceiling: bareInferencesPerSecond / raw,
+      servedVsCeiling: served / bareInferencesPerSecond,
+      servedCpuUsPerInference: cpuPerInference.length > 0 ? mean(cpuPerInference) : Number.NaN,
+      batchedRequests,
     };
   };
   return {
     intraOpThreads,
-    mlp: await one('mlp', models.mlp, [MLP_SHAPE.inputSize], ctx.secs(2), ctx.secs(4)),
-    conv: await one('resnet18', models.resnet18, RESNET_ITEM_SHAPE, ctx.secs(3), ctx.secs(8)),
+    mlp: await one('mlp', models.mlp, [MLP_SHAPE.inputSize], ctx.secs(2), ctx.secs(4), true),
+    conv: await one('resnet18', models.resnet18, RESNET_ITEM_SHAPE, ctx.secs(3), ctx.secs(8), false),
   };
 }

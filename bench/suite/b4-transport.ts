@@ -11,6 +11,7 @@ import type { BenchProtocol, BenchTransport } from '../../src/load-generator/tra
 import type { SuiteContext } from './context.js';
 import { type ModelFiles, TENSOR_4MIB_ELEMENTS, writeRepository } from './models.js';
 import { ServerProcess } from './server-process.js';
+import { CpuWindow } from './process-cpu.js';
 import { levelSummary, type LevelSummary } from './level-summary.js';
 
 export interface B4Row {
@@ -44,6 +45,7 @@ export async function runB4(ctx: SuiteContext, models: ModelFiles): Promise<B4Re
         const inputs = await buildInputs(info, { inputs: [], shapes: new Map(), batchSize: 1 });
         const target = { model: 'identity', inputs };
         const bytes = transport.payloadBytes(target);
+        const cpu = new CpuWindow([server.pid]);
         const level = await measureLevel({
           mode: { kind: 'concurrency', concurrency: B4_CONCURRENCY },
           send: transport.prepare(target),
@@ -52,8 +54,9 @@ export async function runB4(ctx: SuiteContext, models: ModelFiles): Promise<B4Re
           warmupSecs: Math.max(1, ctx.secs(2)),
           measureSecs: Math.max(4, ctx.secs(6)),
           statistics: () => transport.statistics('identity'),
+          onWindow: cpu.onWindow,
         });
-        rows.push({ protocol, level: levelSummary(level), megabytesPerSecond: (level.requestsPerSecond * bytes) / 1e6 });
+        rows.push({ protocol, level: levelSummary({ ...level, serverCpuSeconds: cpu.seconds }), megabytesPerSecond: (level.requestsPerSecond * bytes) / 1e6 });
       } finally {
         await transport.close();
       }

@@ -9,6 +9,10 @@
  * worker's own `process_cpu_seconds_total`, this process's `cpuUsage`): load generator, worker and
  * gateway share the machine's cores, so the ratio is bounded by how the gateway's CPU per request
  * compares with the other two's, and this says by how much.
+ *
+ * Peers in the same run: nginx and HAProxy in front of the same worker (`peers.ts`), measured in the
+ * same alternating rounds (gateway, direct, nginx, HAProxy). Target: the gateway's ratio and CPU per
+ * request at least as good as nginx's, and its extra p50 no worse.
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -21,6 +25,22 @@ import { startLocalCluster, type LocalCluster, type ServiceAddresses } from '../
 import type { SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
 import { levelSummary, type LevelSummary } from './level-summary.js';
+import { ensurePeerBinaries, startPeer, type Peer, type PeerName } from './peers.js';
+import { CpuWindow } from './process-cpu.js';
+
+/** A proxy in front of the same worker, measured in the gateway's rounds. */
+export interface B8PeerRow {
+  readonly peer: PeerName;
+  /** The median round, for latencies. */
+  readonly level: LevelSummary;
+  readonly requestsPerSecond: number;
+  /** Peer ÷ direct throughput over all rounds. */
+  readonly ratio: number;
+  /** Median of per-round (peer p50 − direct p50), ms. */
+  readonly extraP50Ms: number;
+  /** CPU µs per request of the peer process, and of the worker behind it. */
+  readonly cpuMicrosPerRequest: { readonly peer: number; readonly worker: number };
+}
 
 export type B8Protocol = 'rest-binary' | 'grpc';
 
@@ -46,6 +66,8 @@ export interface B8Row {
   readonly roundRatios: readonly number[];
   /** CPU per request of each process, through the gateway and straight to the worker. */
   readonly cpuMicrosPerRequest: { readonly gateway: B8CpuPerRequest; readonly direct: B8CpuPerRequest };
+  /** nginx and HAProxy in front of the same worker, same rounds (absent in older results). */
+  readonly peers?: readonly B8PeerRow[];
 }
 
 export interface B8Result {
@@ -55,6 +77,8 @@ export interface B8Result {
   readonly rounds: number;
   readonly workers: 1;
   readonly rows: readonly B8Row[];
+  /** Peers that could not run, with why (e.g. not installed). */
+  readonly peersSkipped?: Readonly<Partial<Record<PeerName, string>>>;
 }
 
 export const B8_CONCURRENCY = 16;
@@ -77,24 +101,37 @@ export async function runB8(ctx: SuiteContext, models: ModelFiles): Promise<B8Re
     logDir: join(ctx.reposDir, 'b8-logs'),
     onUnexpectedExit: (name, how, logFile) => ctx.log(`B8: ${name} exited (${how}); log ${logFile}`),
   });
+  const peers: Peer[] = [];
   try {
     await waitForModel(cluster, 60_000);
     const worker = cluster.workers[0]!;
+    const peersSkipped = ensurePeerBinaries((message) => ctx.log(message));
+    for (const name of ['nginx', 'haproxy'] as const) {
+      if (peersSkipped[name]) continue;
+      try {
+        peers.push(await startPeer(name, worker));
+      } catch (error) {
+        peersSkipped[name] = error instanceof Error ? error.message : String(error);
+      }
+    }
+    for (const [name, why] of Object.entries(peersSkipped)) ctx.log(`B8: peer ${name} skipped: ${why}`);
     const rows: B8Row[] = [];
     for (const protocol of ['rest-binary', 'grpc'] as const) {
-      rows.push(await compare(ctx, protocol, cluster.gateway, worker));
+      rows.push(await compare(ctx, protocol, cluster.gateway, worker, peers));
     }
-    return { model: 'tiny (add/sub, 2 × FP32[1,4])', config: BATCHING.trim(), concurrency: B8_CONCURRENCY, rounds: ROUNDS, workers: 1, rows };
+    return { model: 'tiny (add/sub, 2 × FP32[1,4])', config: BATCHING.trim(), concurrency: B8_CONCURRENCY, rounds: ROUNDS, workers: 1, rows, peersSkipped };
   } finally {
+    for (const peer of peers) await peer.stop().catch(() => undefined);
     await cluster.stop();
   }
 }
 
-async function compare(ctx: SuiteContext, protocol: B8Protocol, gatewayAddress: ServiceAddresses, workerAddress: ServiceAddresses): Promise<B8Row> {
+async function compare(ctx: SuiteContext, protocol: B8Protocol, gatewayAddress: ServiceAddresses, workerAddress: ServiceAddresses, peers: readonly Peer[]): Promise<B8Row> {
   const open = (address: { http: string; grpc: string }): BenchTransport =>
     protocol === 'grpc' ? new GrpcTransport(address.grpc) : new RestTransport({ url: `http://${address.http}`, binary: true, connections: B8_CONCURRENCY });
   const direct = open(workerAddress);
   const gateway = open(gatewayAddress);
+  const peerTransports = peers.map((peer) => ({ peer, transport: open(peer) }));
   try {
     // Inputs from the worker's metadata, so both sides send the very same request.
     const info = await direct.metadata(MODEL);
@@ -110,13 +147,37 @@ async function compare(ctx: SuiteContext, protocol: B8Protocol, gatewayAddress: 
     };
     // Both ends are fresh processes (cold JIT, new connections): one unmeasured window each first.
     ctx.log(`B8: warming up ${protocol} through the gateway and straight to the worker`);
-    for (const send of [sends.gateway, sends.direct]) await measureLevel({ mode, send, rowsPerRequest: 1, warmupSecs: 0, measureSecs: ctx.secs(2) });
+    const peerSides = peerTransports.map(({ peer, transport }) => ({
+      peer,
+      send: transport.prepare(target),
+      meter: new CpuMeter(gatewayAddress.metrics, workerAddress.metrics),
+      window: new CpuWindow([peer.pid]),
+      peerCpuSeconds: 0,
+      levels: [] as BenchLevelResult[],
+    }));
+    for (const send of [sends.gateway, sends.direct, ...peerSides.map((p) => p.send)]) await measureLevel({ mode, send, rowsPerRequest: 1, warmupSecs: 0, measureSecs: ctx.secs(2) });
     const viaGateway: BenchLevelResult[] = [];
     const straight: BenchLevelResult[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      ctx.log(`B8 round ${round}/${ROUNDS}: tiny model over ${protocol} through the gateway, then straight to the worker, concurrency ${B8_CONCURRENCY}`);
+      const names = ['the gateway', 'straight to the worker', ...peerSides.map((p) => p.peer.name)].join(', then ');
+      ctx.log(`B8 round ${round}/${ROUNDS}: tiny model over ${protocol} through ${names}, concurrency ${B8_CONCURRENCY}`);
       viaGateway.push(await measure(sends.gateway, cpu.gateway));
       straight.push(await measure(sends.direct, cpu.direct));
+      for (const side of peerSides) {
+        const level = await measureLevel({
+          mode,
+          send: side.send,
+          rowsPerRequest: 1,
+          warmupSecs: ctx.secs(1),
+          measureSecs: ctx.secs(3),
+          onWindow: async (edge) => {
+            await Promise.all([side.meter.edge(edge), side.window.onWindow(edge)]);
+          },
+        });
+        side.meter.completed(level.completed);
+        side.peerCpuSeconds += side.window.seconds;
+        side.levels.push(level);
+      }
     }
     const mean = (levels: readonly BenchLevelResult[]): number => levels.reduce((n, l) => n + l.requestsPerSecond, 0) / levels.length;
     const roundRatios = viaGateway.map((g, i) => g.requestsPerSecond / straight[i]!.requestsPerSecond);
@@ -132,10 +193,24 @@ async function compare(ctx: SuiteContext, protocol: B8Protocol, gatewayAddress: 
       extraP50Ms: median(extras),
       roundRatios,
       cpuMicrosPerRequest: { gateway: cpu.gateway.perRequest(), direct: cpu.direct.perRequest() },
+      peers: peerSides.map((side): B8PeerRow => {
+        const ratios = side.levels.map((l, i) => l.requestsPerSecond / straight[i]!.requestsPerSecond);
+        const middle = [...ratios.keys()].sort((a, b) => ratios[a]! - ratios[b]!)[Math.floor((ROUNDS - 1) / 2)]!;
+        const completed = side.levels.reduce((n, l) => n + l.completed, 0);
+        return {
+          peer: side.peer.name,
+          level: levelSummary(side.levels[middle]!),
+          requestsPerSecond: mean(side.levels),
+          ratio: mean(side.levels) / mean(straight),
+          extraP50Ms: median(side.levels.map((l, i) => l.latency.p50Ms - straight[i]!.latency.p50Ms)),
+          cpuMicrosPerRequest: { peer: completed === 0 ? Number.NaN : Math.round((side.peerCpuSeconds * 1e6) / completed), worker: side.meter.perRequest().worker },
+        };
+      }),
     };
   } finally {
     await gateway.close();
     await direct.close();
+    for (const { transport } of peerTransports) await transport.close();
   }
 }
 

@@ -18,6 +18,7 @@ const SELF = fileURLToPath(import.meta.url);
 
 export interface BareServer {
   readonly url: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -35,6 +36,7 @@ export async function startBareServer(answerFile: string, contentType: string): 
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -48,7 +50,12 @@ export async function startBareServer(answerFile: string, contentType: string): 
  * A bare server that answers `request` with exactly what the real server at `url` answered it
  * (recorded once into `answerFile`), and a sender of `request` to it over the same load generator.
  */
-export async function startBareReplay(url: string, request: PreparedHttpRequest, answerFile: string, connections: number): Promise<{ send: () => Promise<void>; stop: () => Promise<void> }> {
+export async function startBareReplay(
+  url: string,
+  request: PreparedHttpRequest,
+  answerFile: string,
+  connections: number,
+): Promise<{ send: () => Promise<void>; stop: () => Promise<void>; pid: number }> {
   const answer = await fetch(url + request.path, { method: 'POST', headers: request.headers, body: request.body });
   if (answer.status !== 200) throw new Error(`${request.path} answered ${answer.status}: ${await answer.text()}`);
   await writeFile(answerFile, Buffer.from(await answer.arrayBuffer()));
@@ -56,6 +63,7 @@ export async function startBareReplay(url: string, request: PreparedHttpRequest,
   const transport = new RestTransport({ url: server.url, binary: false, connections });
   return {
     send: transport.sender(request),
+    pid: server.pid,
     stop: async () => {
       await transport.close();
       await server.stop();

@@ -6,9 +6,11 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildInputs } from '../../src/load-generator/bench-inputs.js';
-import { measureLevel, type BenchLevelResult } from '../../src/load-generator/bench-runner.js';
+import { measureLevel } from '../../src/load-generator/bench-runner.js';
 import { RestTransport } from '../../src/load-generator/rest-transport.js';
 import type { Tensor } from '../../src/tensors/tensor.js';
+import type { CpuMeasuredLevel } from './level-summary.js';
+import { CpuWindow } from './process-cpu.js';
 import { ROOT } from './server-process.js';
 
 export interface SuiteContext {
@@ -64,11 +66,12 @@ export interface RestTarget {
   readonly transport: RestTransport;
   readonly inputs: readonly Tensor[];
   readonly send: () => Promise<void>;
-  run(concurrency: number, warmupSecs: number, measureSecs: number): Promise<BenchLevelResult>;
+  /** One level; with `serverPid` given at creation, also the server's CPU seconds in the window. */
+  run(concurrency: number, warmupSecs: number, measureSecs: number): Promise<CpuMeasuredLevel>;
   close(): Promise<void>;
 }
 
-export async function restTarget(url: string, model: string, options: { binary: boolean; connections: number; batchSize?: number }): Promise<RestTarget> {
+export async function restTarget(url: string, model: string, options: { binary: boolean; connections: number; batchSize?: number; serverPid?: number }): Promise<RestTarget> {
   const transport = new RestTransport({ url, binary: options.binary, connections: options.connections });
   const info = await transport.metadata(model);
   const inputs = await buildInputs(info, { inputs: [], shapes: new Map(), batchSize: options.batchSize ?? 1 });
@@ -78,8 +81,19 @@ export async function restTarget(url: string, model: string, options: { binary: 
     transport,
     inputs,
     send,
-    run: (concurrency, warmupSecs, measureSecs) =>
-      measureLevel({ mode: { kind: 'concurrency', concurrency }, send, rowsPerRequest: rows, warmupSecs, measureSecs, statistics: () => transport.statistics(model) }),
+    run: async (concurrency, warmupSecs, measureSecs) => {
+      const cpu = options.serverPid === undefined ? undefined : new CpuWindow([options.serverPid]);
+      const level = await measureLevel({
+        mode: { kind: 'concurrency', concurrency },
+        send,
+        rowsPerRequest: rows,
+        warmupSecs,
+        measureSecs,
+        statistics: () => transport.statistics(model),
+        onWindow: cpu?.onWindow,
+      });
+      return cpu ? { ...level, serverCpuSeconds: cpu.seconds } : level;
+    },
     close: () => transport.close(),
   };
 }

@@ -14,10 +14,20 @@ export interface LevelSummary {
   readonly avgBatch: number | undefined;
   readonly queueUs: number | undefined;
   readonly computeUs: number | undefined;
+  /** Server CPU (all its threads) per completed request / inference in the window, when measured. */
+  readonly serverCpuUsPerRequest?: number | undefined;
+  readonly serverCpuUsPerInference?: number | undefined;
 }
 
-export function levelSummary(level: BenchLevelResult): LevelSummary {
+/** A level measured together with the CPU seconds the server spent in its window. */
+export type CpuMeasuredLevel = BenchLevelResult & { readonly serverCpuSeconds?: number | undefined };
+
+export function levelSummary(level: CpuMeasuredLevel): LevelSummary {
+  const cpuUs = level.serverCpuSeconds !== undefined && level.completed > 0 ? (level.serverCpuSeconds * 1e6) / level.completed : undefined;
+  const rowsPerRequest = level.requestsPerSecond > 0 ? level.inferencesPerSecond / level.requestsPerSecond : 1;
   return {
+    serverCpuUsPerRequest: cpuUs,
+    serverCpuUsPerInference: cpuUs === undefined ? undefined : cpuUs / rowsPerRequest,
     requestsPerSecond: level.requestsPerSecond,
     inferencesPerSecond: level.inferencesPerSecond,
     p50Ms: level.latency.p50Ms,

@@ -8,6 +8,7 @@ import { oipPackageDefinition, serviceDefinition } from '../protocols/grpc/index
 import { binaryByteLength, encodeBinaryTensor } from '../tensors/index.js';
 import { parseStatistics, type StatisticsSnapshot } from './server-statistics.js';
 import { tensorInfo, type BenchTransport, type InferTarget, type ModelInfo } from './transport.js';
+import { RawGrpcUnary } from './raw-grpc-unary.js';
 
 type Callback = (error: grpc.ServiceError | null, response?: unknown) => void;
 type Unary = (request: unknown, callback: Callback) => void;
@@ -22,16 +23,22 @@ interface OipClient extends grpc.Client {
 export class GrpcTransport implements BenchTransport {
   readonly protocol = 'grpc' as const;
   private readonly client: OipClient;
+  /** The lean caller for ModelInfer over h2c; undefined for TLS targets (grpc-js then serves every call). */
+  private readonly raw: RawGrpcUnary | undefined;
+  private readonly serializeInfer: (request: unknown) => Buffer;
 
   /** `address` is `host:port` (a leading `http://` or `grpc://` is ignored; `grpcs://` or `tls` means TLS). */
   constructor(address: string, tls?: ClientTlsOptions) {
-    const Client = grpc.makeGenericClientConstructor(serviceDefinition(oipPackageDefinition(), 'inference.GRPCInferenceService'), 'GRPCInferenceService');
+    const service = serviceDefinition(oipPackageDefinition(), 'inference.GRPCInferenceService');
+    const Client = grpc.makeGenericClientConstructor(service, 'GRPCInferenceService');
+    this.serializeInfer = service['ModelInfer']!.requestSerialize;
     const target = address.replace(/^[a-z]+:\/\//, '').replace(/\/$/, '');
     const secure = tls !== undefined || address.startsWith('grpcs://') || address.startsWith('https://');
     this.client = new Client(target, secure ? grpcChannelCredentials(tls ?? {}) : grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
     }) as unknown as OipClient;
+    this.raw = secure ? undefined : new RawGrpcUnary(target);
   }
 
   async metadata(model: string, version?: string): Promise<ModelInfo> {
@@ -58,6 +65,7 @@ export class GrpcTransport implements BenchTransport {
       outputs: (target.outputs ?? []).map((name) => ({ name })),
       raw_input_contents: target.inputs.map((t) => Buffer.from(encodeBinaryTensor(t.data))),
     };
+    if (this.raw) return this.raw.prepare('/inference.GRPCInferenceService/ModelInfer', this.serializeInfer(request));
     return () => this.call('ModelInfer', request).then(() => undefined);
   }
 
@@ -65,9 +73,9 @@ export class GrpcTransport implements BenchTransport {
     return target.inputs.reduce((n, t) => n + binaryByteLength(t.data), 0);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.client.close();
-    return Promise.resolve();
+    await this.raw?.close();
   }
 
   private call(method: 'ModelInfer' | 'ModelMetadata' | 'ModelConfig' | 'ModelStatistics', request: unknown): Promise<unknown> {

@@ -103,6 +103,20 @@ const cases: Case[] = [
     waitedUs: 0,
     expected: { kind: 'run', count: 1 },
   },
+  {
+    name: 'idle instance, empty queue, no delay (dynamic_batching { }): a lone request runs at once',
+    options: { maxBatchRows: 64, preferredBatchRows: [], maxQueueDelayUs: 0 },
+    queue: [candidate(1)],
+    waitedUs: 0,
+    expected: { kind: 'run', count: 1 },
+  },
+  {
+    name: 'idle instance, empty queue, preferred sizes but no delay: a lone request runs at once',
+    options: { maxBatchRows: 64, preferredBatchRows: [4, 8], maxQueueDelayUs: 0 },
+    queue: [candidate(1)],
+    waitedUs: 0,
+    expected: { kind: 'run', count: 1 },
+  },
 ];
 
 for (const c of cases) {

@@ -82,4 +82,23 @@ describe('BatchingScheduler on an injected clock (no real waiting)', () => {
     assert.equal(clock.pendingTimers, 0);
     await scheduler.drain();
   });
+
+  test('dynamic_batching { } with an idle instance: a lone request reaches the instance within submit, uncopied, with no timer', () => {
+    const clock = new FakeClock();
+    const instance = new HeldInstance();
+    const seen: (readonly Tensor[])[] = [];
+    const execute = instance.execute.bind(instance);
+    instance.execute = (requests, outputNames) => {
+      seen.push(...requests);
+      return execute(requests, outputNames);
+    };
+    const scheduler = new BatchingScheduler([instance], options({ dynamic: true, maxBatchRows: 64 }), undefined, clock);
+    const sent = request(5);
+    const answer = scheduler.submit(sent);
+    assert.deepEqual(instance.batches, [1], 'executing before submit returned: no queue hop, no tick');
+    assert.equal(seen[0], sent.inputs, "the request's own tensors, not a copy");
+    assert.equal(clock.pendingTimers, 0);
+    instance.finishOne();
+    return answer.then((result) => assert.equal(result.queueNs, 0));
+  });
 });
