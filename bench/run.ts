@@ -1,5 +1,5 @@
 /**
- * The benchmark suite (`npm run bench` → `node dist/bench/run.js`): B1–B10 side by side in one run
+ * The benchmark suite (`npm run bench` → `node dist/bench/run.js`): B1–B11 side by side in one run
  * on this machine, each server under test in its own child process. Writes
  * `bench/results/<date>.json` and `bench/results/<date>.md` and prints the markdown.
  *
@@ -20,6 +20,7 @@ import { runB7 } from './suite/b7-responsiveness.js';
 import { runB8 } from './suite/b8-gateway.js';
 import { runB9 } from './suite/b9-python.js';
 import { runB10 } from './suite/b10-ensemble.js';
+import { runB11 } from './suite/b11-inception.js';
 import { parseScaleFlags, renderScaleMarkdown, runScaleSuite } from './scale/suite.js';
 import { createContext, machineInfo } from './suite/context.js';
 import { prepareModels } from './suite/models.js';
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
   if (wanted('B8')) await part('B8', async () => void (results.b8 = await runB8(ctx, models)));
   if (wanted('B9')) await part('B9', async () => void (results.b9 = await runB9(ctx)));
   if (wanted('B10')) await part('B10', async () => void (results.b10 = await runB10(ctx)));
+  if (wanted('B11')) await part('B11', async () => void (results.b11 = await runB11(ctx)));
   if (wanted('SCALE')) await part('SCALE', async () => void (results.scale = await runScaleSuite(parseScaleFlags(args, 'scale-'), (line) => ctx.log(line))));
   results.machine.loadAverageEnd = Number(loadavg()[0]!.toFixed(2));
   results.durations['total'] = (Date.now() - started.getTime()) / 1000;

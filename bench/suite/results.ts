@@ -16,6 +16,7 @@ import type { B7Result } from './b7-responsiveness.js';
 import { B8_MAX_EXTRA_P50_MS, B8_MIN_RATIO, type B8Result } from './b8-gateway.js';
 import type { B9Result } from './b9-python.js';
 import type { B10Result } from './b10-ensemble.js';
+import { B11_MIN_CONVERTED_VS_EXPORT, type B11Result } from './b11-inception.js';
 import type { MachineInfo } from './context.js';
 
 export interface SuiteResults {
@@ -36,6 +37,7 @@ export interface SuiteResults {
   b8?: B8Result;
   b9?: B9Result;
   b10?: B10Result;
+  b11?: B11Result;
   /** Parts that failed to run, with why. */
   readonly errors: Record<string, string>;
 }
@@ -227,6 +229,34 @@ export function targetRows(r: SuiteResults): TargetRow[] {
       'reported',
       undefined,
     );
+  }
+  if (r.b11) {
+    const b = r.b11;
+    const variant = (name: string) => b.variants.find((v) => v.variant === name);
+    const ips = (name: string, concurrency: number): string => fixed(variant(name)?.levels.find((l) => l.concurrency === concurrency)?.imagesPerSecond ?? Number.NaN, 2);
+    const converted = variant('converted');
+    const onOnnx = converted?.runtime === 'onnxruntime' ? '' : ` — the converted model fell back to ${converted?.runtime ?? '?'}`;
+    if (b.convertedVsExport) {
+      const by = b.convertedVsExport.byConcurrency;
+      add(
+        'B11',
+        `Inception v3 from its TF.js files, converted to ONNX at load, vs torchvision's Inception v3 exported to ONNX (1000 classes vs 5: the last layer is a negligible part of the cost), one-image REST binary requests, images/s (c1: ${ips('converted', 1)} vs ${ips('export', 1)}; c4, batched: ${ips('converted', 4)} vs ${ips('export', 4)})${onOnnx}`,
+        `${fixed(b.convertedVsExport.min, 2)} (c1 ${fixed(by['1'] ?? Number.NaN, 2)}, c4 ${fixed(by['4'] ?? Number.NaN, 2)})`,
+        `≥ ${B11_MIN_CONVERTED_VS_EXPORT} at c1 and c4`,
+        b.convertedVsExport.min >= B11_MIN_CONVERTED_VS_EXPORT && onOnnx === '',
+      );
+    } else {
+      add('B11', 'Inception v3 converted to ONNX at load vs its ONNX export', `not measured: ${b.exportSkipped ?? 'no export figures'}`, `≥ ${B11_MIN_CONVERTED_VS_EXPORT} at c1 and c4`, undefined);
+    }
+    if (b.tfjsVsConverted) {
+      add(
+        'B11',
+        `Inception v3 on TensorFlow.js (WebAssembly, convert_to_onnx "never") vs converted to ONNX at load, images/s (c1: ${ips('tfjs', 1)} vs ${ips('converted', 1)}; c4: ${ips('tfjs', 4)} vs ${ips('converted', 4)})`,
+        `${fixed(b.tfjsVsConverted['1'] ?? Number.NaN, 2)} at c1, ${fixed(b.tfjsVsConverted['4'] ?? Number.NaN, 2)} at c4`,
+        'reported',
+        undefined,
+      );
+    }
   }
   return rows;
 }
@@ -494,6 +524,43 @@ export function renderMarkdown(r: SuiteResults): string {
       );
     }
     for (const [peer, why] of Object.entries(b.peersSkipped ?? {})) out.push(`Peer ${peer} skipped: ${why}`, '');
+  }
+  if (r.b11) {
+    const b = r.b11;
+    out.push(
+      '## B11 Inception v3 three ways',
+      '',
+      'One server (explicit mode) holding the bundled models/inception_v3 twice (TF.js layers files: on TensorFlow.js WebAssembly with `convert_to_onnx` "never", ' +
+        "and converted to ONNX at load) and torchvision's Inception v3 exported to ONNX (random weights, 1000 classes). Same client: one-image requests over REST binary, " +
+        'sequential (c1) and at concurrency 4 (dynamic batching, max_batch_size 4). The ONNX Runtime variants alternate over two rounds; tfjs runs one. ' +
+        'Load = wall time of the repository load call (for the converted model: tfjs load, conversion, ONNX Runtime session, parity check).',
+      '',
+    );
+    if (b.exportSkipped) out.push(`The ONNX export was skipped: ${b.exportSkipped}`, '');
+    out.push(
+      code(
+        formatTable(
+          ['Variant', 'Runtime', 'Load s', 'Concurrency', 'Round', 'Images/s', 'p50 ms', 'p99 ms', 'Avg batch', 'Server CPU ms/image', 'Failed'],
+          b.variants.flatMap((v) =>
+            v.levels.flatMap((l) =>
+              l.rounds.map((round, i) => [
+                v.variant,
+                v.runtime,
+                fixed(v.loadSeconds, 1),
+                String(l.concurrency),
+                String(i + 1),
+                fixed(round.inferencesPerSecond, 2),
+                fixed(round.p50Ms, 0),
+                fixed(round.p99Ms, 0),
+                fixed(round.avgBatch ?? Number.NaN, 1),
+                round.serverCpuUsPerInference === undefined ? '—' : fixed(round.serverCpuUsPerInference / 1000, 0),
+                String(round.failed),
+              ]),
+            ),
+          ),
+        ),
+      ),
+    );
   }
   out.push(
     '## Time per part',

@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""Exports torchvision's Inception v3 with random weights (no download) to ONNX for benchmark B11.
+
+Usage: /usr/bin/python3 bench/models/make_inception.py [output.onnx]   (default: bench/models/inception_v3.onnx)
+
+The same architecture as the bundled models/inception_v3 (a Keras Inception v3 from nsfwjs, served
+through TensorFlow.js), as its ONNX export: torchvision's inception_v3 without the auxiliary head,
+1000 classes (the bundled model has 5; the last layer is a negligible part of the cost). Needs
+Debian's python3-torch and python3-torchvision (run with /usr/bin/python3, not the python3 on PATH).
+Input `input` FP32 [batch, 3, 299, 299] (NCHW), output `output` FP32 [batch, 1000], dynamic batch
+axis, opset 17. Weights are seeded, so every run writes the same model. The file (~95 MB) is
+generated, never committed (bench/models/ is git-ignored except the scripts).
+"""
+import os
+import sys
+
+import torch
+import torchvision
+
+
+def main() -> None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    target = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "inception_v3.onnx")
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    # init_weights=False: PyTorch's default initialisation (torchvision's own draws truncated normals
+    # through scipy, slowly); the values do not change the cost of a run.
+    model = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False).eval()
+    example = torch.randn(1, 3, 299, 299)
+    partial = target + ".partial"
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            example,
+            partial,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            opset_version=17,
+            do_constant_folding=True,
+        )
+    os.replace(partial, target)  # appears complete or not at all
+    print(f"wrote {target} ({os.path.getsize(target) / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
