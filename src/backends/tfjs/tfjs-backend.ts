@@ -15,7 +15,7 @@ import type { DataType, Tensor } from '../../tensors/index.js';
 import type { ModelConfig } from '../../repository/index.js';
 import type { Backend, LoadSpec, LoadedModel, ModelInstance, ModelSignature, TensorSignature, ExecutionResult } from '../backend.js';
 import type { OnnxBackend } from '../onnx/onnx-backend.js';
-import { convertTfjsToOnnx, type OnnxConversion, type TfjsArtifacts } from '../tfjs-to-onnx/index.js';
+import { convertInWorker, type OnnxConversion, type TfjsArtifacts } from '../tfjs-to-onnx/index.js';
 import { readTfjsModel, type TfjsModelFiles } from './model-files.js';
 import { parityFailure, parityInputs } from './parity.js';
 import { TfjsThread, type TfjsMetadata } from './tfjs-thread.js';
@@ -28,8 +28,8 @@ export interface TfjsBackendOptions {
   /** Serves the models converted to ONNX. */
   readonly onnx: OnnxBackend;
   readonly logger?: Logger | undefined;
-  /** The TF.js → ONNX converter (tests inject one; the default is the build's converter). */
-  readonly convert?: ((artifacts: TfjsArtifacts) => OnnxConversion) | undefined;
+  /** The TF.js → ONNX converter (tests inject one; the default is the build's converter, run in a worker thread). */
+  readonly convert?: ((artifacts: TfjsArtifacts) => OnnxConversion | Promise<OnnxConversion>) | undefined;
 }
 
 const PLATFORM_KINDS: Readonly<Record<string, TfjsModelKind>> = { tensorflowjs_graph: 'graph', tensorflowjs_layers: 'layers' };
@@ -115,7 +115,7 @@ export class TfjsBackend implements Backend {
   private async tryOnnx(spec: LoadSpec, files: TfjsModelFiles, tfjs: TfjsThread, signature: ModelSignature): Promise<{ kind: 'onnx'; loaded: LoadedModel } | { kind: 'tfjs'; reason: string }> {
     let conversion: OnnxConversion;
     try {
-      conversion = (this.options.convert ?? convertTfjsToOnnx)(files.artifacts);
+      conversion = await (this.options.convert ?? convertInWorker)(files.artifacts);
     } catch (error) {
       return { kind: 'tfjs', reason: `the converter failed: ${asCranberriesError(error).message.slice(0, 300)}` };
     }
