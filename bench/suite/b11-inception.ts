@@ -14,8 +14,8 @@
  * Target (issue 15): the converted model at ≥ 0.8 of the export's images/s, at both levels.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addSubModel } from '../../test/fixtures/onnx-models.js';
 import { restTarget, type SuiteContext } from './context.js';
@@ -108,9 +108,22 @@ async function servedRuntime(server: ServerProcess, model: string): Promise<stri
   return config.parameters?.['runtime']?.string_value ?? 'onnxruntime';
 }
 
-export async function runB11(ctx: SuiteContext): Promise<B11Result> {
-  ctx.log('B11: node scripts/build-inception-v3.mjs (models/inception_v3/1 from nsfwjs, when missing or stale)');
+/**
+ * Copies the bundled models/inception_v3 (generated from nsfwjs first, when missing or stale) into
+ * `repository` as `name`, on TF.js (`never`) or converted to ONNX at load (`auto`). Returns the
+ * megabytes of its weight shards.
+ */
+export async function copyBundledInception(ctx: SuiteContext, repository: string, name: string, convert: 'auto' | 'never'): Promise<number> {
+  ctx.log('node scripts/build-inception-v3.mjs (models/inception_v3/1 from nsfwjs, when missing or stale)');
   execFileSync(process.execPath, [join(ROOT, 'scripts/build-inception-v3.mjs')], { stdio: 'inherit' });
+  await cp(join(ROOT, 'models/inception_v3'), join(repository, name), { recursive: true });
+  await writeFile(join(repository, name, 'config.pbtxt'), await bundledConfig(name, convert));
+  const version = join(ROOT, 'models/inception_v3/1');
+  const shards = (await readdir(version)).filter((file) => file.endsWith('.bin'));
+  return shards.reduce((sum, file) => sum + statSync(join(version, file)).size, 0) / 1e6;
+}
+
+export async function runB11(ctx: SuiteContext): Promise<B11Result> {
   const exportFile = join(ctx.modelsDir, 'inception_v3.onnx');
   const exportSkipped = exportInception(ctx, exportFile);
   if (exportSkipped) ctx.log(`B11: the ONNX export is skipped: ${exportSkipped}`);
@@ -126,8 +139,7 @@ export async function runB11(ctx: SuiteContext): Promise<B11Result> {
     ['inception_v3_tfjs', 'never'],
     ['inception_v3_converted', 'auto'],
   ] as const) {
-    await cp(join(ROOT, 'models/inception_v3'), join(repository, name), { recursive: true });
-    await writeFile(join(repository, name, 'config.pbtxt'), await bundledConfig(name, convert));
+    await copyBundledInception(ctx, repository, name, convert);
   }
 
   const server = await ServerProcess.start({ repository, flags: ['--model-control-mode', 'explicit'], startTimeoutMs: 180_000 });

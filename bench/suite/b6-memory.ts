@@ -4,11 +4,18 @@
  * of 8), and unloaded through the repository API; the server's RSS is read from /proc at each step. Reported per model:
  * the ONNX file size and RSS growth over the RSS just before the load — after load, after use, and
  * after unload (what was not given back). Run with `MALLOC_TRIM_THRESHOLD_=0` (the documented
- * deployment) and without, to show glibc keeping freed memory.
+ * deployment) and without, to show glibc keeping freed memory. The bundled Inception v3 is measured
+ * on TF.js (`convert_to_onnx` never: its tfjs worker must give its wasm heap back on unload) and
+ * converted to ONNX at load; its "file" size is its weight shards'. The bundled `digits_torchscript`
+ * runs in a Python stub process: RSS is the server's plus every process under it, so unloading must
+ * end the stub for its memory to come back.
  */
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
 import { restTarget, type SuiteContext } from './context.js';
 import { fileMegabytes, type ModelFiles, writeRepository } from './models.js';
-import { ServerProcess } from './server-process.js';
+import { copyBundledInception } from './b11-inception.js';
+import { ROOT, ServerProcess } from './server-process.js';
 
 export interface B6Row {
   readonly model: string;
@@ -34,11 +41,20 @@ export async function runB6(ctx: SuiteContext, models: ModelFiles): Promise<B6Re
     mlp: { file: models.mlp, config: 'max_batch_size: 8\n' },
     primer: { file: models.tiny, config: 'max_batch_size: 8\n' },
   });
-  const files: Record<string, string> = { resnet18: models.resnet18, mlp: models.mlp };
+  const fileMB: Record<string, number> = {
+    resnet18: fileMegabytes(models.resnet18),
+    mlp: fileMegabytes(models.mlp),
+    inception_v3_tfjs: await copyBundledInception(ctx, repository, 'inception_v3_tfjs', 'never'),
+    inception_v3_converted: await copyBundledInception(ctx, repository, 'inception_v3_converted', 'auto'),
+    digits_torchscript: fileMegabytes(join(ROOT, 'models/digits_torchscript/1/model.pt')),
+  };
+  await cp(join(ROOT, 'models/digits_torchscript'), join(repository, 'digits_torchscript'), { recursive: true });
+  // Inception v3 takes at most 4 images per request.
+  const batchOf = (model: string): number => (model.startsWith('inception') ? 4 : 8);
   const rows: B6Row[] = [];
   for (const mallocTrim of [true, false]) {
     // A fresh server per model: memory one model left behind must not be counted for (or reused by) the next.
-    for (const model of ['resnet18', 'mlp']) {
+    for (const model of ['resnet18', 'mlp', 'inception_v3_tfjs', 'inception_v3_converted', 'digits_torchscript']) {
       const server = await ServerProcess.start({ repository, flags: ['--model-control-mode', 'explicit'], mallocTrim });
       try {
         // ONNX Runtime's library and first-session state are paid once per process, not per model:
@@ -51,7 +67,7 @@ export async function runB6(ctx: SuiteContext, models: ModelFiles): Promise<B6Re
         await control(server, model, 'load');
         await settle(500);
         const loaded = await server.rssBytes();
-        const target = await restTarget(server.httpUrl, model, { binary: true, connections: 1, batchSize: 8 });
+        const target = await restTarget(server.httpUrl, model, { binary: true, connections: 1, batchSize: batchOf(model) });
         for (let i = 0; i < 10; i++) await target.send();
         await target.close();
         await settle(500);
@@ -62,7 +78,7 @@ export async function runB6(ctx: SuiteContext, models: ModelFiles): Promise<B6Re
         rows.push({
           model,
           mallocTrim,
-          fileMB: fileMegabytes(files[model]!),
+          fileMB: fileMB[model]!,
           baseMB: base / MB,
           loadedMB: (loaded - base) / MB,
           usedMB: (used - base) / MB,

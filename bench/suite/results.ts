@@ -51,6 +51,8 @@ export interface TargetRow {
 }
 
 const x = (v: number): string => `${fixed(v, 2)}×`;
+/** Megabytes with their sign: growth +12, given back −3. */
+const signed = (mb: number): string => (Math.round(mb) < 0 ? `−${fixed(-mb, 0)}` : `+${fixed(mb, 0)}`);
 /** Server CPU µs per request of a level, or '—' when it was not measured. */
 const cpuUs = (level: LevelSummary): string => (level.serverCpuUsPerRequest === undefined ? '—' : fixed(level.serverCpuUsPerRequest, 0));
 const cpuPerInferenceUs = (level: LevelSummary): string => (level.serverCpuUsPerInference === undefined ? '—' : fixed(level.serverCpuUsPerInference, 0));
@@ -138,7 +140,7 @@ export function targetRows(r: SuiteResults): TargetRow[] {
       add(
         'B6',
         `memory, ${row.model} (${fixed(row.fileMB, 1)} MB file), MALLOC_TRIM_THRESHOLD_=0`,
-        `+${fixed(row.loadedMB, 0)} MB loaded, +${fixed(row.usedMB, 0)} MB used, +${fixed(row.unloadedMB, 0)} MB after unload`,
+        `${signed(row.loadedMB)} MB loaded, ${signed(row.usedMB)} MB used, ${signed(row.unloadedMB)} MB after unload`,
         'reported',
         undefined,
       );
@@ -407,7 +409,12 @@ export function renderMarkdown(r: SuiteResults): string {
       );
   }
   if (r.b6) {
-    out.push('## B6 memory', '', `RSS growth of the server over its RSS before each load (MB = 10^6 B); used = after 10 requests of batch ${r.b6.batch}.`, '');
+    out.push(
+      '## B6 memory',
+      '',
+      `RSS growth of the server and its child processes (a Python model's stub) over their RSS before each load (MB = 10^6 B); used = after 10 requests of batch ${r.b6.batch} (Inception v3: 4). Inception v3's file size is its uint8-quantized weight shards (its float32 weights are ~4× that).`,
+      '',
+    );
     out.push(
       code(
         formatTable(
@@ -416,10 +423,11 @@ export function renderMarkdown(r: SuiteResults): string {
             row.model,
             row.mallocTrim ? '0' : 'unset',
             fixed(row.fileMB, 1),
-            `+${fixed(row.loadedMB, 0)}`,
-            `+${fixed(row.usedMB, 0)}`,
-            `+${fixed(row.unloadedMB, 0)}`,
-            fixed(row.loadedMB / row.fileMB, 2),
+            signed(row.loadedMB),
+            signed(row.usedMB),
+            signed(row.unloadedMB),
+            // A file of a few kB (a TorchScript MLP) makes the ratio meaningless.
+            row.fileMB < 0.1 ? '—' : fixed(row.loadedMB / row.fileMB, 2),
           ]),
         ),
       ),

@@ -5,7 +5,7 @@
  * read from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EventLoopReading, ProbeRequest } from './event-loop-probe.js';
@@ -109,12 +109,23 @@ export class ServerProcess {
     await pollUntil(ready, timeoutMs, 'every model to be READY', () => this.log.slice(-20).join('\n'));
   }
 
-  /** Resident set size of the server process, in bytes. */
+  /**
+   * RSS of the server and every process under it (a Python model's stub processes hold its memory
+   * outside the server's own RSS).
+   */
   async rssBytes(): Promise<number> {
-    const status = await readFile(`/proc/${this.pid}/status`, 'utf8');
-    const match = /VmRSS:\s+(\d+) kB/.exec(status);
-    if (!match) throw new Error('no VmRSS in /proc status');
-    return Number(match[1]) * 1024;
+    let total = 0;
+    const pending = [this.pid];
+    for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+      const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+      for (const task of tasks) {
+        const children = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
+        pending.push(...children.split(' ').filter(Boolean).map(Number));
+      }
+    }
+    return total;
   }
 
   /** Restarts the event-loop delay histogram inside the server. */
