@@ -6,9 +6,10 @@
  * 1. seeds the desired state from its model repository — only models without a deployment node
  *    are added, so desired state in the store (changed through the admin API) wins afterwards;
  * 2. watches deployments, nodes, assignments and status, and on every change (coalesced) reads a
- *    snapshot, adopts memory measured by workers in place of estimates, runs the pure
- *    `place()`, and writes each changed assignment with compare-and-set (a conflict just means
- *    another round) and each model's placement status;
+ *    snapshot, adopts memory measured by workers in place of estimates, runs the pure placement
+ *    rules (`placeInSlices`: `place()` returning to the event loop every few ms, so a round over
+ *    thousands of workers never stalls the process), and writes each changed assignment with
+ *    compare-and-set (a conflict just means another round) and each model's placement status;
  * 3. logs every placement decision, one line each, and every worker it sees join or leave.
  *
  * It never talks to workers or gateways; everything goes through the store.
@@ -21,7 +22,8 @@ import { LeaderElection } from './leader-election.js';
 import { colocateEnsembleSteps } from './ensemble-colocation.js';
 import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDeployment, type PlacementStatus } from './layout.js';
 import { formatBytes } from './memory-size.js';
-import { place, type PlacementResult } from './placement.js';
+import { placeInSlices, type PlacementResult } from './placement.js';
+import { forEachInSlices } from './event-loop-slices.js';
 import { deploymentsFromRepository } from './repository-deployments.js';
 import type { VersionFolderNames } from '../repository/index.js';
 import type { CoordinationStore } from './store/coordination-store.js';
@@ -161,20 +163,20 @@ export class Controller implements Lifecycle {
     if (this.isLeader) this.logMembership(snapshot);
     const deployments = await this.adoptMeasuredMemory(snapshot);
     const current = new Map([...snapshot.assignments].map(([id, a]) => [id, a.value.models]));
-    const result = colocateEnsembleSteps(
-      place({
-        deployments,
-        nodes: [...snapshot.nodes.values()],
-        assignments: current,
-        statuses: snapshot.statuses,
-      }),
+    // In slices: at 1,000 workers × 10,000 models a placement takes a few hundred ms. The snapshot
+    // is this round's own copy; a change meanwhile schedules another round, and the writes below
+    // are compare-and-set against the snapshot's versions.
+    const placed = await placeInSlices({
       deployments,
-      current,
-    );
+      nodes: [...snapshot.nodes.values()],
+      assignments: current,
+      statuses: snapshot.statuses,
+    });
+    const result = colocateEnsembleSteps(placed, deployments, current);
     if (!this.isLeader) return;
-    for (const d of result.decisions) {
+    await forEachInSlices(result.decisions, (d) => {
       this.log.info({ model: d.model, node: d.node, action: d.action, reason: d.reason }, `placement: ${d.action} '${d.model}' ${d.action === 'assign' ? 'to' : 'from'} ${d.node}: ${d.reason}`);
-    }
+    });
     let conflicts = await this.writeAssignments(snapshot, result);
     conflicts += await this.writePlacements(snapshot, result);
     if (conflicts > 0) this.schedule();
@@ -202,12 +204,12 @@ export class Controller implements Lifecycle {
   private async adoptMeasuredMemory(snapshot: ClusterSnapshot): Promise<ModelDeployment[]> {
     // The largest report per model from live workers, in one pass over the statuses.
     const reported = new Map<string, number>();
-    for (const [id, status] of snapshot.statuses) {
-      if (!snapshot.nodes.has(id)) continue;
+    await forEachInSlices(snapshot.statuses, ([id, status]) => {
+      if (!snapshot.nodes.has(id)) return;
       for (const [name, model] of Object.entries(status.models)) {
         if (model.memoryBytes !== undefined && model.memoryBytes > 0) reported.set(name, Math.max(reported.get(name) ?? 0, model.memoryBytes));
       }
-    }
+    });
     const deployments: ModelDeployment[] = [];
     const adopt: { name: string; value: ModelDeployment; version: number; measured: ModelDeployment }[] = [];
     for (const [name, { value, version }] of snapshot.deployments) {
