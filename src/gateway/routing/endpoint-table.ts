@@ -81,12 +81,21 @@ export class EndpointTable {
 
   /** Models each worker reports (for `update`: which entries a changed worker touches). */
   private readonly modelsByNode: ReadonlyMap<string, readonly string[]>;
+  /** The input's deployments map this table copied: `update` given the same map shares the copy. */
+  private readonly deploymentsInput: ReadonlyMap<string, ModelDeployment>;
 
-  private constructor(endpoints: Endpoint[], byModel: Map<string, ModelEntry>, deployments: ReadonlyMap<string, ModelDeployment>, modelsByNode: Map<string, readonly string[]>) {
+  private constructor(
+    endpoints: Endpoint[],
+    byModel: Map<string, ModelEntry>,
+    deployments: ReadonlyMap<string, ModelDeployment>,
+    modelsByNode: Map<string, readonly string[]>,
+    deploymentsInput: ReadonlyMap<string, ModelDeployment>,
+  ) {
     this.endpoints = Object.freeze(endpoints);
     this.byModel = byModel;
     this.deploymentsByName = deployments;
     this.modelsByNode = modelsByNode;
+    this.deploymentsInput = deploymentsInput;
   }
 
   static build(input: TableInput): EndpointTable {
@@ -100,14 +109,15 @@ export class EndpointTable {
       addReports(byModel, snapshot, endpoint, retained);
     }
     for (const entry of byModel.values()) finish(entry);
-    return new EndpointTable(endpoints, byModel, new Map(input.deployments), modelsByNode);
+    return new EndpointTable(endpoints, byModel, new Map(input.deployments), modelsByNode, input.deployments);
   }
 
   /**
    * The table `build(input)` would give, rebuilding only the entries of models that the `changed`
    * workers report now or reported in `previous` (every other entry is shared with `previous`).
    * `changed` must name every worker whose snapshot or tier differs from the input of `previous`.
-   * A status change of one worker costs its models, not the whole cluster.
+   * A status change of one worker costs its models, not the whole cluster. Given the same
+   * deployments map as `previous` (the table watcher keeps it while unchanged), it shares its copy.
    */
   static update(previous: EndpointTable, input: TableInput, changed: ReadonlySet<string>): EndpointTable {
     const ordered = tiers(input);
@@ -155,7 +165,8 @@ export class EndpointTable {
       finish(entry);
       byModel.set(model, entry);
     }
-    return new EndpointTable(endpoints, byModel, new Map(input.deployments), modelsByNode);
+    const deployments = input.deployments === previous.deploymentsInput ? previous.deploymentsByName : new Map(input.deployments);
+    return new EndpointTable(endpoints, byModel, deployments, modelsByNode, input.deployments);
   }
 
   /** Known = deployed, or reported in any state by some worker. */
