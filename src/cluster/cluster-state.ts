@@ -7,7 +7,8 @@
  */
 import type { z } from 'zod';
 import { CranberriesError } from '../core/index.js';
-import type { CoordinationStore } from './store/coordination-store.js';
+import type { CoordinationStore, StoreNode } from './store/coordination-store.js';
+import { forEachInSlices } from './event-loop-slices.js';
 import { ModelDeployment, NodeAssignment, NodeInfo, NodeStatus, PlacementStatus, decodeJson, type ClusterPaths } from './layout.js';
 
 export interface Versioned<T> {
@@ -198,15 +199,10 @@ export class FolderCache<T> {
     try {
       for (let i = 0; i < changed.length; i += FETCH_CHUNK) {
         const chunk = changed.slice(i, i + FETCH_CHUNK);
-        const values = await Promise.all(chunk.map((name) => readJson(this.store, `${this.parent}/${name}`, this.schema, this.onMalformed)));
-        chunk.forEach((name, j) => {
-          const value = values[j];
-          const before = this.entries.get(name);
-          if (value && this.childWatches.has(name)) {
-            if (before?.version !== value.version) this.changes++;
-            this.entries.set(name, before?.version === value.version ? before : value);
-          } else if (this.entries.delete(name)) this.changes++;
-        });
+        const nodes = await Promise.all(chunk.map((name) => this.store.get(`${this.parent}/${name}`)));
+        // Decoding in slices: thousands of JSON documents (an embedded store answers without ever
+        // returning to the event loop) would otherwise be one long synchronous stretch.
+        await forEachInSlices(chunk.keys(), (j) => this.take(chunk[j]!, nodes[j]));
       }
     } catch (error) {
       for (const name of changed) this.dirty.add(name); // fetched again on the next read
@@ -216,6 +212,23 @@ export class FolderCache<T> {
     // nothing changed (at 10,000 models a copy per read is a millisecond of a busy loop).
     if (this.lastRead?.generation !== this.changes) this.lastRead = { generation: this.changes, entries: new Map(this.entries) };
     return this.lastRead.entries;
+  }
+
+  /** One fetched child: decoded into the entries (absent or malformed: removed). */
+  private take(name: string, node: StoreNode | undefined): void {
+    const path = `${this.parent}/${name}`;
+    const before = this.entries.get(name);
+    if (node && before?.version === node.version && this.childWatches.has(name)) return; // same version, same data: decoded already
+    let value: Versioned<T> | undefined;
+    if (node) {
+      const decoded = decodeJson(this.schema, node.data);
+      if (decoded === undefined) this.onMalformed?.(path);
+      else value = { value: decoded, version: node.version };
+    }
+    if (value && this.childWatches.has(name)) {
+      if (before?.version !== value.version) this.changes++;
+      this.entries.set(name, before?.version === value.version ? before : value);
+    } else if (this.entries.delete(name)) this.changes++;
   }
 
   stop(): void {

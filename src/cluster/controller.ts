@@ -23,7 +23,7 @@ import { colocateEnsembleSteps } from './ensemble-colocation.js';
 import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDeployment, type PlacementStatus } from './layout.js';
 import { formatBytes } from './memory-size.js';
 import { placeInSlices, type PlacementResult } from './placement.js';
-import { forEachInSlices } from './event-loop-slices.js';
+import { forEachInSlices, yieldToEventLoop } from './event-loop-slices.js';
 import { deploymentsFromRepository } from './repository-deployments.js';
 import type { VersionFolderNames } from '../repository/index.js';
 import type { CoordinationStore } from './store/coordination-store.js';
@@ -290,8 +290,12 @@ export class Controller implements Lifecycle {
 /** Writes in flight at once: ZooKeeper pipelines them on one session, so a round of thousands is not thousands of round trips. */
 const WRITE_CHUNK = 256;
 
+/** Between chunks the event loop runs: an embedded store answers at once, so thousands of writes would otherwise never yield. */
 async function inChunks<T>(items: readonly T[], write: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += WRITE_CHUNK) await Promise.all(items.slice(i, i + WRITE_CHUNK).map(write));
+  for (let i = 0; i < items.length; i += WRITE_CHUNK) {
+    if (i > 0) await yieldToEventLoop();
+    await Promise.all(items.slice(i, i + WRITE_CHUNK).map(write));
+  }
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

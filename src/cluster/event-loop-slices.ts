@@ -49,3 +49,8 @@ export function forEachInSlices<T>(items: Iterable<T>, fn: (item: T) => void, op
     options,
   );
 }
+
+/** Lets the event loop run once (timers and I/O), then resolves. */
+export function yieldToEventLoop(): Promise<void> {
+  return setImmediatePromise();
+}
