@@ -4,12 +4,15 @@
  * --cpu-prof-interval 250 dist/bench/scale/main.js ...`).
  *
  * The simulation runs the controller, the gateway's table watcher and the simulated workers in one
- * process, so the process's event-loop delay is theirs together. A *slice* here is a run of
- * consecutive non-idle samples: one stretch of synchronous work between two returns to the event
- * loop (to the sampling interval). Each sample is charged to the component whose code is on its
- * stack (gateway code first, then controller code, then the simulated workers, then the store), and
- * a slice to the component with most of its samples. Printed: per component, its slices' count,
- * total, p99 and longest; then the longest slices with the functions that spent them.
+ * process, so the process's event-loop delay is theirs together. A *slice* here is one stretch of
+ * synchronous work: consecutive samples under the same bottom frame (the same timer, immediate,
+ * microtask drain or I/O callback; garbage collection is charged to the slice it interrupts),
+ * ended by an idle sample or another bottom frame (to the sampling interval). Each sample is charged
+ * to the component whose code is on its stack (gateway code first, then controller code, then the
+ * simulated workers, then coordination reads — `cluster-state`/`layout`, whose callers an await
+ * hides: the controller's and the gateway's folder caches — then the store), and a slice to the
+ * component with most of its samples. Printed: per component, its slices' count, total, p99 and
+ * longest; then the longest slices with the functions that spent them.
  */
 import { readFile } from 'node:fs/promises';
 
@@ -30,16 +33,22 @@ interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
-type Component = 'gateway' | 'controller' | 'workers' | 'store' | 'other';
+type Component = 'gateway' | 'controller' | 'workers' | 'reads' | 'store' | 'other';
+const COMPONENTS: readonly Component[] = ['controller', 'gateway', 'workers', 'reads', 'store', 'other'];
 
 const RULES: readonly [Component, RegExp][] = [
   ['gateway', /\/src\/gateway\//],
-  ['controller', /\/src\/cluster\/(controller|placement|ensemble-colocation|leader-election)\.js/],
+  ['controller', /\/src\/cluster\/(controller|controller-metrics|placement|ensemble-colocation|leader-election|event-loop-slices)\.js/],
   ['workers', /\/bench\/scale\/simulation\.js/],
-  ['store', /\/src\/cluster\/(store\/|cluster-state\.js|layout\.js)/],
+  ['reads', /\/src\/cluster\/(cluster-state|layout)\.js/],
+  ['store', /\/src\/cluster\/store\//],
 ];
 
 interface Sample {
+  /** The frame right under the root: which callback of the event loop this sample is in. */
+  readonly bottom: number;
+  /** Garbage collection or native code outside any callback: charged to the slice it interrupts. */
+  readonly interrupt: boolean;
   readonly component: Component;
   /** The innermost frame of project code (`file:function`), or the innermost frame at all. */
   readonly where: string;
@@ -68,7 +77,12 @@ function classify(profile: CpuProfile): Map<number, Sample | 'idle'> {
       continue;
     }
     const stack: CallFrame[] = [];
-    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) stack.push(byId.get(id)!.callFrame);
+    let bottom = node.id;
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+      stack.push(byId.get(id)!.callFrame);
+      if (parent.get(id) !== undefined) bottom = id;
+    }
+    const interrupt = stack.length <= 2 && /^\((garbage collector|program)\)$/.test(node.callFrame.functionName);
     let component: Component = 'other';
     for (const [name, pattern] of RULES) {
       if (stack.some((f) => pattern.test(f.url))) {
@@ -77,7 +91,7 @@ function classify(profile: CpuProfile): Map<number, Sample | 'idle'> {
       }
     }
     const own = stack.find((f) => /\/dist\/(src|bench)\//.test(f.url)) ?? stack[0]!;
-    result.set(node.id, { component, where: shortFrame(own) });
+    result.set(node.id, { bottom, interrupt, component, where: shortFrame(own) });
   }
   return result;
 }
@@ -96,8 +110,8 @@ async function main(): Promise<void> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const kinds = classify(profile);
 
-  const slices: Slice[] = [];
-  let current: Slice | undefined;
+  const slices: (Slice & { bottom: number })[] = [];
+  let current: (Slice & { bottom: number }) | undefined;
   let at = 0;
   for (const [i, id] of profile.samples.entries()) {
     const delta = profile.timeDeltas[i + 1] ?? 0; // the time until the next sample is this sample's
@@ -107,18 +121,20 @@ async function main(): Promise<void> {
       current = undefined;
       continue;
     }
-    if (!current) slices.push((current = { startMs: at / 1000, durationUs: 0, byComponent: new Map(), byWhere: new Map() }));
+    if (!current || (!kind.interrupt && current.bottom !== kind.bottom && current.bottom !== -1)) {
+      slices.push((current = { startMs: at / 1000, durationUs: 0, byComponent: new Map(), byWhere: new Map(), bottom: kind.interrupt ? -1 : kind.bottom }));
+    } else if (current.bottom === -1 && !kind.interrupt) current.bottom = kind.bottom;
     current.durationUs += delta;
-    current.byComponent.set(kind.component, (current.byComponent.get(kind.component) ?? 0) + delta);
+    if (!kind.interrupt) current.byComponent.set(kind.component, (current.byComponent.get(kind.component) ?? 0) + delta);
     current.byWhere.set(kind.where, (current.byWhere.get(kind.where) ?? 0) + delta);
   }
-  const owner = (s: Slice): Component => [...s.byComponent].sort((a, b) => b[1] - a[1])[0]![0];
+  const owner = (s: Slice): Component => [...s.byComponent].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'other';
   const ms = (us: number): string => (us / 1000).toFixed(1);
 
   console.log(`${slices.length} slices over ${ms(at)} ms of profile`);
   console.log('| component | slices | total ms | p99 ms | max ms | slices > 20 ms |');
   console.log('|---|---|---|---|---|---|');
-  for (const component of ['controller', 'gateway', 'workers', 'store', 'other'] as const) {
+  for (const component of COMPONENTS) {
     const mine = slices
       .filter((s) => owner(s) === component)
       .map((s) => s.durationUs)

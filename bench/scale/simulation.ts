@@ -12,6 +12,9 @@
  * share a few sessions, so its two ephemerals are deleted, as session expiry would).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import {
   Controller,
@@ -50,6 +53,8 @@ export interface ScaleOptions {
   /** Gives up waiting for a phase after this long. Default 120 s. */
   readonly phaseTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /** Writes a V8 CPU profile of each phase here (`<store>-<W>x<M>-<phase>.cpuprofile`; read with profile-slices.js). */
+  readonly cpuProfileDir?: string | undefined;
 }
 
 export interface LoopDelay {
@@ -354,6 +359,13 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       const [c0, g0, w0] = counters();
       const rounds0 = rounds.length;
       const rebuilds0 = rebuilds.length;
+      const profiler = options.cpuProfileDir === undefined ? undefined : new Session();
+      if (profiler) {
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.setSamplingInterval', { interval: 250 });
+        await profiler.post('Profiler.start');
+      }
       histogram.enable();
       const t0 = performance.now();
       await act();
@@ -370,7 +382,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         }
         if (Number.isNaN(allReadyMs) && allReady(watcher.current, deployments, live, dead)) allReadyMs = now - t0;
         const total = counters().reduce((n, c) => n + c.writes, 0);
-        if (total !== lastTotal) {
+        // A round in progress is not quiet: it places in slices, writing nothing for a while.
+        if (total !== lastTotal || controller.roundInProgress) {
           lastTotal = total;
           lastWrite = now;
         }
@@ -381,6 +394,11 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         }
       }
       histogram.disable();
+      if (profiler) {
+        const { profile } = await profiler.post('Profiler.stop');
+        profiler.disconnect();
+        await writeFile(join(options.cpuProfileDir!, `${options.store}-${options.workers}x${options.models}-${name}.cpuprofile`), JSON.stringify(profile));
+      }
       const [c1, g1, w1] = counters();
       const phaseRounds = rounds.slice(rounds0);
       const phaseRebuilds = rebuilds.slice(rebuilds0);

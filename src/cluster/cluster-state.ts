@@ -178,8 +178,9 @@ export class FolderCache<T> {
           this.dirty.delete(name);
           this.changes++;
         }
-        for (const name of names) {
-          if (this.childWatches.has(name)) continue;
+        // In slices: the first read of a folder of 10,000 children sets 10,000 watches.
+        await forEachInSlices(names, (name) => {
+          if (this.childWatches.has(name) || this.unwatchParent === undefined) return; // stopped meanwhile: no new watches
           this.dirty.add(name);
           this.childWatches.set(
             name,
@@ -188,7 +189,7 @@ export class FolderCache<T> {
               this.onChange();
             }),
           );
-        }
+        });
       } catch (error) {
         this.listDirty = true;
         throw error;

@@ -94,6 +94,11 @@ export class Controller implements Lifecycle {
     await this.election.stop();
   }
 
+  /** True while a placement round runs (a round in slices spans many turns of the event loop). */
+  get roundInProgress(): boolean {
+    return this.running !== undefined;
+  }
+
   /** Runs one placement round now (normally rounds follow changes); resolves when it is done. */
   reconcileNow(): Promise<void> {
     return this.reconcile();
@@ -177,8 +182,10 @@ export class Controller implements Lifecycle {
     await forEachInSlices(result.decisions, (d) => {
       this.log.info({ model: d.model, node: d.node, action: d.action, reason: d.reason }, `placement: ${d.action} '${d.model}' ${d.action === 'assign' ? 'to' : 'from'} ${d.node}: ${d.reason}`);
     });
-    let conflicts = await this.writeAssignments(snapshot, result);
-    conflicts += await this.writePlacements(snapshot, result);
+    // Placement statuses first: once assignments are written, thousands of workers start loading
+    // and reporting, and the status writes (one per model) would queue behind all of that.
+    let conflicts = await this.writePlacements(snapshot, result);
+    conflicts += await this.writeAssignments(snapshot, result);
     if (conflicts > 0) this.schedule();
     this.reconciled.publish(result);
   }
