@@ -8,6 +8,7 @@
  *   --worker-sessions N    ZooKeeper sessions the simulated workers share (default 8)
  *   --load-time-scale F    multiplies simulated load times (default 0.25)
  *   --json FILE            also write the results as JSON
+ *   --cpu-prof-dir DIR     a V8 CPU profile of each phase (read them with profile-slices.js)
  */
 import { writeFile } from 'node:fs/promises';
 import { flag, parseScaleFlags, renderScaleMarkdown, runScaleSuite } from './suite.js';

@@ -12,6 +12,9 @@
  * share a few sessions, so its two ephemerals are deleted, as session expiry would).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import {
   Controller,
@@ -50,6 +53,8 @@ export interface ScaleOptions {
   /** Gives up waiting for a phase after this long. Default 120 s. */
   readonly phaseTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /** Writes a V8 CPU profile of each phase here (`<store>-<W>x<M>-<phase>.cpuprofile`; read with profile-slices.js). */
+  readonly cpuProfileDir?: string | undefined;
 }
 
 export interface LoopDelay {
@@ -286,25 +291,34 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     return store;
   };
 
-  // Table rebuilds: timed around the real build, wherever the watcher calls it.
+  // Table rebuilds: the real build and update steps, timed (their synchronous time, summed over
+  // the slices the watcher runs them in), wherever the watcher calls them.
   const rebuilds: number[] = [];
   let lastTableInput: TableInput | undefined;
   const build = EndpointTable.build.bind(EndpointTable);
-  const update = EndpointTable.update.bind(EndpointTable);
-  const mutable = EndpointTable as unknown as { build: typeof build; update: typeof update };
-  mutable.build = (input) => {
-    const t0 = performance.now();
-    const table = build(input);
-    rebuilds.push(performance.now() - t0);
+  const buildSteps = EndpointTable.buildSteps.bind(EndpointTable);
+  const updateSteps = EndpointTable.updateSteps.bind(EndpointTable);
+  const mutable = EndpointTable as unknown as { buildSteps: typeof buildSteps; updateSteps: typeof updateSteps };
+  function* timed(steps: Generator<void, EndpointTable, void>): Generator<void, EndpointTable, void> {
+    let spent = 0;
+    for (;;) {
+      const t0 = performance.now();
+      const step = steps.next();
+      spent += performance.now() - t0;
+      if (step.done) {
+        rebuilds.push(spent);
+        return step.value;
+      }
+      yield;
+    }
+  }
+  mutable.buildSteps = (input) => {
     lastTableInput = input;
-    return table;
+    return timed(buildSteps(input));
   };
-  mutable.update = (previous, input, changed) => {
-    const t0 = performance.now();
-    const table = update(previous, input, changed);
-    rebuilds.push(performance.now() - t0);
+  mutable.updateSteps = (previous, input, changed) => {
     lastTableInput = input;
-    return table;
+    return timed(updateSteps(previous, input, changed));
   };
 
   try {
@@ -345,6 +359,13 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       const [c0, g0, w0] = counters();
       const rounds0 = rounds.length;
       const rebuilds0 = rebuilds.length;
+      const profiler = options.cpuProfileDir === undefined ? undefined : new Session();
+      if (profiler) {
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.setSamplingInterval', { interval: 250 });
+        await profiler.post('Profiler.start');
+      }
       histogram.enable();
       const t0 = performance.now();
       await act();
@@ -361,7 +382,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         }
         if (Number.isNaN(allReadyMs) && allReady(watcher.current, deployments, live, dead)) allReadyMs = now - t0;
         const total = counters().reduce((n, c) => n + c.writes, 0);
-        if (total !== lastTotal) {
+        // A round in progress is not quiet: it places in slices, writing nothing for a while.
+        if (total !== lastTotal || controller.roundInProgress) {
           lastTotal = total;
           lastWrite = now;
         }
@@ -372,6 +394,11 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         }
       }
       histogram.disable();
+      if (profiler) {
+        const { profile } = await profiler.post('Profiler.stop');
+        profiler.disconnect();
+        await writeFile(join(options.cpuProfileDir!, `${options.store}-${options.workers}x${options.models}-${name}.cpuprofile`), JSON.stringify(profile));
+      }
       const [c1, g1, w1] = counters();
       const phaseRounds = rounds.slice(rounds0);
       const phaseRebuilds = rebuilds.slice(rebuilds0);
@@ -461,8 +488,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       tableEndpoints: watcher.current.endpoints.length,
     };
   } finally {
-    mutable.build = build;
-    mutable.update = update;
+    mutable.buildSteps = buildSteps;
+    mutable.updateSteps = updateSteps;
     for (const close of closers) await close().catch(() => undefined);
     await zookeeper?.close();
   }

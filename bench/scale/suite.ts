@@ -9,6 +9,8 @@ export interface ScaleSuiteOptions {
   readonly zookeeperMaxWorkers: number;
   readonly workerSessions?: number | undefined;
   readonly loadTimeScale?: number | undefined;
+  /** Writes a CPU profile of each phase to this folder. */
+  readonly cpuProfileDir?: string | undefined;
 }
 
 export const DEFAULT_SCALE_OPTIONS: ScaleSuiteOptions = {
@@ -39,7 +41,7 @@ export async function runScaleSuite(options: ScaleSuiteOptions, log: (line: stri
         continue;
       }
       try {
-        runs.push(await runScale({ ...size, store, workerSessions: options.workerSessions, loadTimeScale: options.loadTimeScale, log }));
+        runs.push(await runScale({ ...size, store, workerSessions: options.workerSessions, loadTimeScale: options.loadTimeScale, cpuProfileDir: options.cpuProfileDir, log }));
       } catch (error) {
         errors.push(`${store} ${size.workers}×${size.models}: ${error instanceof Error ? error.message : String(error)}`);
         log(errors.at(-1)!);
@@ -101,5 +103,6 @@ export function parseScaleFlags(args: readonly string[], prefix = ''): ScaleSuit
     zookeeperMaxWorkers: number('zk-max-workers') ?? DEFAULT_SCALE_OPTIONS.zookeeperMaxWorkers,
     workerSessions: number('worker-sessions'),
     loadTimeScale: number('load-time-scale'),
+    cpuProfileDir: flag(args, named('cpu-prof-dir')),
   };
 }

@@ -7,7 +7,8 @@
  */
 import type { z } from 'zod';
 import { CranberriesError } from '../core/index.js';
-import type { CoordinationStore } from './store/coordination-store.js';
+import type { CoordinationStore, StoreNode } from './store/coordination-store.js';
+import { forEachInSlices } from './event-loop-slices.js';
 import { ModelDeployment, NodeAssignment, NodeInfo, NodeStatus, PlacementStatus, decodeJson, type ClusterPaths } from './layout.js';
 
 export interface Versioned<T> {
@@ -139,6 +140,8 @@ export class FolderCache<T> {
   private readonly childWatches = new Map<string, () => void>();
   private unwatchParent: (() => void) | undefined;
   private changes = 0;
+  /** What `read()` returned last and the generation it shows: handed out again while nothing changed. */
+  private lastRead: { generation: number; entries: ReadonlyMap<string, Versioned<T>> } | undefined;
 
   /** Counts the reads that changed what the folder holds: equal counts, equal contents (callers skip work). */
   get generation(): number {
@@ -175,8 +178,9 @@ export class FolderCache<T> {
           this.dirty.delete(name);
           this.changes++;
         }
-        for (const name of names) {
-          if (this.childWatches.has(name)) continue;
+        // In slices: the first read of a folder of 10,000 children sets 10,000 watches.
+        await forEachInSlices(names, (name) => {
+          if (this.childWatches.has(name) || this.unwatchParent === undefined) return; // stopped meanwhile: no new watches
           this.dirty.add(name);
           this.childWatches.set(
             name,
@@ -185,7 +189,7 @@ export class FolderCache<T> {
               this.onChange();
             }),
           );
-        }
+        });
       } catch (error) {
         this.listDirty = true;
         throw error;
@@ -196,21 +200,36 @@ export class FolderCache<T> {
     try {
       for (let i = 0; i < changed.length; i += FETCH_CHUNK) {
         const chunk = changed.slice(i, i + FETCH_CHUNK);
-        const values = await Promise.all(chunk.map((name) => readJson(this.store, `${this.parent}/${name}`, this.schema, this.onMalformed)));
-        chunk.forEach((name, j) => {
-          const value = values[j];
-          const before = this.entries.get(name);
-          if (value && this.childWatches.has(name)) {
-            if (before?.version !== value.version) this.changes++;
-            this.entries.set(name, before?.version === value.version ? before : value);
-          } else if (this.entries.delete(name)) this.changes++;
-        });
+        const nodes = await Promise.all(chunk.map((name) => this.store.get(`${this.parent}/${name}`)));
+        // Decoding in slices: thousands of JSON documents (an embedded store answers without ever
+        // returning to the event loop) would otherwise be one long synchronous stretch.
+        await forEachInSlices(chunk.keys(), (j) => this.take(chunk[j]!, nodes[j]));
       }
     } catch (error) {
       for (const name of changed) this.dirty.add(name); // fetched again on the next read
       throw error;
     }
-    return new Map(this.entries);
+    // A copy, so callers keep a consistent view while the cache moves on; the same copy while
+    // nothing changed (at 10,000 models a copy per read is a millisecond of a busy loop).
+    if (this.lastRead?.generation !== this.changes) this.lastRead = { generation: this.changes, entries: new Map(this.entries) };
+    return this.lastRead.entries;
+  }
+
+  /** One fetched child: decoded into the entries (absent or malformed: removed). */
+  private take(name: string, node: StoreNode | undefined): void {
+    const path = `${this.parent}/${name}`;
+    const before = this.entries.get(name);
+    if (node && before?.version === node.version && this.childWatches.has(name)) return; // same version, same data: decoded already
+    let value: Versioned<T> | undefined;
+    if (node) {
+      const decoded = decodeJson(this.schema, node.data);
+      if (decoded === undefined) this.onMalformed?.(path);
+      else value = { value: decoded, version: node.version };
+    }
+    if (value && this.childWatches.has(name)) {
+      if (before?.version !== value.version) this.changes++;
+      this.entries.set(name, before?.version === value.version ? before : value);
+    } else if (this.entries.delete(name)) this.changes++;
   }
 
   stop(): void {
@@ -221,6 +240,7 @@ export class FolderCache<T> {
     this.entries.clear();
     this.dirty.clear();
     this.listDirty = true;
+    this.lastRead = undefined;
   }
 }
 

@@ -122,7 +122,10 @@ export class ControllerMetrics {
   roundCompleted(round: PlacementRound): void {
     this.lastRound = round;
     this.rounds.inc();
-    for (const decision of round.decisions) this.decisions.inc({ action: decision.action });
+    // Counted first, one increment per action: a cold round at 10,000 models has 20,000 decisions.
+    const counts = new Map<string, number>();
+    for (const decision of round.decisions) counts.set(decision.action, (counts.get(decision.action) ?? 0) + 1);
+    for (const [action, count] of counts) this.decisions.inc({ action }, count);
   }
 
   /** The last round's result while leading; nothing on a standby. */

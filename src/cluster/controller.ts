@@ -6,9 +6,10 @@
  * 1. seeds the desired state from its model repository — only models without a deployment node
  *    are added, so desired state in the store (changed through the admin API) wins afterwards;
  * 2. watches deployments, nodes, assignments and status, and on every change (coalesced) reads a
- *    snapshot, adopts memory measured by workers in place of estimates, runs the pure
- *    `place()`, and writes each changed assignment with compare-and-set (a conflict just means
- *    another round) and each model's placement status;
+ *    snapshot, adopts memory measured by workers in place of estimates, runs the pure placement
+ *    rules (`placeInSlices`: `place()` returning to the event loop every few ms, so a round over
+ *    thousands of workers never stalls the process), and writes each changed assignment with
+ *    compare-and-set (a conflict just means another round) and each model's placement status;
  * 3. logs every placement decision, one line each, and every worker it sees join or leave.
  *
  * It never talks to workers or gateways; everything goes through the store.
@@ -21,7 +22,8 @@ import { LeaderElection } from './leader-election.js';
 import { colocateEnsembleSteps } from './ensemble-colocation.js';
 import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDeployment, type PlacementStatus } from './layout.js';
 import { formatBytes } from './memory-size.js';
-import { place, type PlacementResult } from './placement.js';
+import { placeInSlices, type PlacementResult } from './placement.js';
+import { forEachInSlices, yieldToEventLoop } from './event-loop-slices.js';
 import { deploymentsFromRepository } from './repository-deployments.js';
 import type { VersionFolderNames } from '../repository/index.js';
 import type { CoordinationStore } from './store/coordination-store.js';
@@ -90,6 +92,11 @@ export class Controller implements Lifecycle {
     this.follow();
     await this.running;
     await this.election.stop();
+  }
+
+  /** True while a placement round runs (a round in slices spans many turns of the event loop). */
+  get roundInProgress(): boolean {
+    return this.running !== undefined;
   }
 
   /** Runs one placement round now (normally rounds follow changes); resolves when it is done. */
@@ -161,22 +168,24 @@ export class Controller implements Lifecycle {
     if (this.isLeader) this.logMembership(snapshot);
     const deployments = await this.adoptMeasuredMemory(snapshot);
     const current = new Map([...snapshot.assignments].map(([id, a]) => [id, a.value.models]));
-    const result = colocateEnsembleSteps(
-      place({
-        deployments,
-        nodes: [...snapshot.nodes.values()],
-        assignments: current,
-        statuses: snapshot.statuses,
-      }),
+    // In slices: at 1,000 workers × 10,000 models a placement takes a few hundred ms. The snapshot
+    // is this round's own copy; a change meanwhile schedules another round, and the writes below
+    // are compare-and-set against the snapshot's versions.
+    const placed = await placeInSlices({
       deployments,
-      current,
-    );
+      nodes: [...snapshot.nodes.values()],
+      assignments: current,
+      statuses: snapshot.statuses,
+    });
+    const result = colocateEnsembleSteps(placed, deployments, current);
     if (!this.isLeader) return;
-    for (const d of result.decisions) {
+    await forEachInSlices(result.decisions, (d) => {
       this.log.info({ model: d.model, node: d.node, action: d.action, reason: d.reason }, `placement: ${d.action} '${d.model}' ${d.action === 'assign' ? 'to' : 'from'} ${d.node}: ${d.reason}`);
-    }
-    let conflicts = await this.writeAssignments(snapshot, result);
-    conflicts += await this.writePlacements(snapshot, result);
+    });
+    // Placement statuses first: once assignments are written, thousands of workers start loading
+    // and reporting, and the status writes (one per model) would queue behind all of that.
+    let conflicts = await this.writePlacements(snapshot, result);
+    conflicts += await this.writeAssignments(snapshot, result);
     if (conflicts > 0) this.schedule();
     this.reconciled.publish(result);
   }
@@ -202,12 +211,12 @@ export class Controller implements Lifecycle {
   private async adoptMeasuredMemory(snapshot: ClusterSnapshot): Promise<ModelDeployment[]> {
     // The largest report per model from live workers, in one pass over the statuses.
     const reported = new Map<string, number>();
-    for (const [id, status] of snapshot.statuses) {
-      if (!snapshot.nodes.has(id)) continue;
+    await forEachInSlices(snapshot.statuses, ([id, status]) => {
+      if (!snapshot.nodes.has(id)) return;
       for (const [name, model] of Object.entries(status.models)) {
         if (model.memoryBytes !== undefined && model.memoryBytes > 0) reported.set(name, Math.max(reported.get(name) ?? 0, model.memoryBytes));
       }
-    }
+    });
     const deployments: ModelDeployment[] = [];
     const adopt: { name: string; value: ModelDeployment; version: number; measured: ModelDeployment }[] = [];
     for (const [name, { value, version }] of snapshot.deployments) {
@@ -288,8 +297,12 @@ export class Controller implements Lifecycle {
 /** Writes in flight at once: ZooKeeper pipelines them on one session, so a round of thousands is not thousands of round trips. */
 const WRITE_CHUNK = 256;
 
+/** Between chunks the event loop runs: an embedded store answers at once, so thousands of writes would otherwise never yield. */
 async function inChunks<T>(items: readonly T[], write: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += WRITE_CHUNK) await Promise.all(items.slice(i, i + WRITE_CHUNK).map(write));
+  for (let i = 0; i < items.length; i += WRITE_CHUNK) {
+    if (i > 0) await yieldToEventLoop();
+    await Promise.all(items.slice(i, i + WRITE_CHUNK).map(write));
+  }
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -8,7 +8,8 @@ export { ZooKeeperStore, type ZooKeeperStoreOptions } from './store/zookeeper-st
 export { parseZooKeeperAddress, type ZooKeeperAddress } from './store/zookeeper-address.js';
 export * from './layout.js';
 export { readSnapshot, readChildren, readJson, watchChildren, ensureLayout, type ClusterSnapshot, type Versioned, coalesce, FolderCache, SnapshotCache } from './cluster-state.js';
-export { place, replicaReady, type PlacementInput, type PlacementResult, type PlacementDecision } from './placement.js';
+export { place, placeInSlices, replicaReady, type PlacementInput, type PlacementResult, type PlacementDecision } from './placement.js';
+export { runInSlices, runAtOnce, forEachInSlices, yieldToEventLoop, type SliceOptions } from './event-loop-slices.js';
 export { parseMemorySize, formatBytes } from './memory-size.js';
 export { LeaderElection, type LeaderElectionOptions } from './leader-election.js';
 export { Controller, type ControllerOptions } from './controller.js';

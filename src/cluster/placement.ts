@@ -25,9 +25,13 @@
  * whatever the model's size, so each heap's first unblocked worker is that capacity's best, and
  * the best of those few is the worker the rule picks (decisions are identical to a full sort of
  * every worker per replica, which the property test checks against the old algorithm).
+ *
+ * The steps are a generator that yields between units of work: `place()` runs it at once,
+ * `placeInSlices()` (the controller's) returns to the event loop every few ms; same decisions.
  */
 import type { ModelDeployment, NodeInfo, NodeStatus, PlacementStatus } from './layout.js';
 import { formatBytes } from './memory-size.js';
+import { runAtOnce, runInSlices, type SliceOptions } from './event-loop-slices.js';
 
 export interface PlacementInput {
   readonly deployments: readonly ModelDeployment[];
@@ -69,7 +73,27 @@ export function replicaReady(status: NodeStatus | undefined, model: string): boo
   return versions !== undefined && Object.values(versions).some((v) => v.state === 'READY');
 }
 
+/** Decides the placement at once (the rules above). `placeInSlices` makes the same decisions. */
 export function place(input: PlacementInput): PlacementResult {
+  return runAtOnce(placementSteps(input));
+}
+
+/**
+ * `place()` in slices: the same steps, returning to the event loop whenever a slice has run for
+ * `sliceMs` (default 4 ms), so a placement over thousands of workers and models never blocks the
+ * controller's process for long. The input must not change until the promise settles (the
+ * controller hands it a snapshot of its own).
+ */
+export function placeInSlices(input: PlacementInput, options: SliceOptions = {}): Promise<PlacementResult> {
+  return runInSlices(placementSteps(input), options);
+}
+
+/**
+ * The placement as a generator: it yields (nothing) between units of work of at most
+ * O(replicas of one model × capacity classes × log workers), where a driver may pause it; the
+ * decisions do not depend on where or whether it pauses.
+ */
+function* placementSteps(input: PlacementInput): Generator<void, PlacementResult, void> {
   const deployments = new Map(input.deployments.map((d) => [d.name, d]));
   const nodes = [...input.nodes].sort((a, b) => a.id.localeCompare(b.id));
   const live = new Map(nodes.map((n) => [n.id, n]));
@@ -110,10 +134,12 @@ export function place(input: PlacementInput): PlacementResult {
         unassign(model, node.id, why);
       }
     }
+    yield;
   }
 
   // 2. Trim models that now have more replicas than wanted.
   for (const [model, holders] of targets) {
+    yield;
     const wanted = deployments.get(model)!.replicas;
     if (holders.size <= wanted) continue;
     const order = [...holders].sort((a, b) => Number(ready(a, model)) - Number(ready(b, model)) || free(a) - free(b) || b.localeCompare(a));
@@ -127,6 +153,7 @@ export function place(input: PlacementInput): PlacementResult {
   // Replicas on workers that are gone leave too, once replaced.
   const gone = [...input.assignments.keys()].filter((id) => !live.has(id)).sort();
   for (const node of gone) {
+    yield;
     for (const model of new Set(input.assignments.get(node))) {
       const deployment = deployments.get(model);
       if (deployment && deployment.replicas > 0) getOrCreate(leaving, model, () => []).push({ node, live: false, why: `worker ${node} is gone` });
@@ -135,10 +162,11 @@ export function place(input: PlacementInput): PlacementResult {
   }
 
   // 3. Place missing replicas, largest models first.
-  const pool = new WorkerPool(nodes, used, readyWorkersByModel(nodes, input.statuses));
+  const pool = new WorkerPool(nodes, used, yield* readyWorkersByModel(nodes, input.statuses));
   const placement = new Map<string, PlacementStatus>();
   const active = [...deployments.values()].sort((a, b) => b.memoryBytes - a.memoryBytes || a.name.localeCompare(b.name));
   for (const deployment of active) {
+    yield;
     const model = deployment.name;
     if (deployment.replicas === 0) {
       placement.set(model, { state: 'PLACED', nodes: [], reason: 'replicas is 0: not loaded' });
@@ -152,6 +180,7 @@ export function place(input: PlacementInput): PlacementResult {
     const blocked = new Set([...holders, ...(leaving.get(model) ?? []).filter((l) => l.live).map((l) => l.node)]);
     let shortfall: string | undefined;
     while (holders.size < deployment.replicas) {
+      yield;
       const chosen = pool.best(model, deployment.memoryBytes, blocked);
       if (chosen === undefined) {
         shortfall = explainShortfall(deployment, nodes.length, pool.freeOfCandidates(blocked));
@@ -174,6 +203,7 @@ export function place(input: PlacementInput): PlacementResult {
   // 4. Leaving replicas stay only while the model lacks READY replicas among its new holders.
   const kept = new Map<string, Set<string>>();
   for (const [model, leavers] of leaving) {
+    yield;
     const holders = targetsOf(model);
     const readyHolders = [...holders].filter((n) => ready(n, model));
     const keep = Math.max(0, Math.min(leavers.length, deployments.get(model)!.replicas - readyHolders.length));
@@ -199,9 +229,15 @@ export function place(input: PlacementInput): PlacementResult {
   }
 
   const held = new Map<string, Set<string>>(kept);
-  for (const [model, holders] of targets) for (const node of holders) getOrCreate(held, node, () => new Set()).add(model);
+  for (const [model, holders] of targets) {
+    for (const node of holders) getOrCreate(held, node, () => new Set()).add(model);
+    yield;
+  }
   const assignments = new Map<string, string[]>();
-  for (const node of [...nodes.map((n) => n.id), ...gone]) assignments.set(node, [...(held.get(node) ?? [])].sort());
+  for (const node of [...nodes.map((n) => n.id), ...gone]) {
+    assignments.set(node, [...(held.get(node) ?? [])].sort());
+    yield;
+  }
   return { assignments, placement, decisions };
 }
 
@@ -222,12 +258,13 @@ function explainShortfall(deployment: ModelDeployment, liveCount: number, candid
 }
 
 /** Live workers where each model is READY (the placement rule prefers them). */
-function readyWorkersByModel(nodes: readonly NodeInfo[], statuses: ReadonlyMap<string, NodeStatus>): Map<string, string[]> {
+function* readyWorkersByModel(nodes: readonly NodeInfo[], statuses: ReadonlyMap<string, NodeStatus>): Generator<void, Map<string, string[]>, void> {
   const byModel = new Map<string, string[]>();
   for (const node of nodes) {
     const status = statuses.get(node.id);
     if (!status) continue;
     for (const model of Object.keys(status.models)) if (replicaReady(status, model)) getOrCreate(byModel, model, () => []).push(node.id);
+    yield;
   }
   return byModel;
 }

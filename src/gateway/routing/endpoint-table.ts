@@ -10,6 +10,7 @@
  * replica can serve, so a coordination hiccup never empties the table while the workers are fine.
  */
 import type { ModelDeployment, NodeInfo, NodeStatus } from '../../cluster/index.js';
+import { runAtOnce } from '../../cluster/index.js';
 import type { VersionState } from '../../serving/index.js';
 
 /** A worker as the gateway reaches it. The key changes when a worker comes back on other ports. */
@@ -81,15 +82,29 @@ export class EndpointTable {
 
   /** Models each worker reports (for `update`: which entries a changed worker touches). */
   private readonly modelsByNode: ReadonlyMap<string, readonly string[]>;
+  /** The input's deployments map this table copied: `update` given the same map shares the copy. */
+  private readonly deploymentsInput: ReadonlyMap<string, ModelDeployment>;
 
-  private constructor(endpoints: Endpoint[], byModel: Map<string, ModelEntry>, deployments: ReadonlyMap<string, ModelDeployment>, modelsByNode: Map<string, readonly string[]>) {
+  private constructor(
+    endpoints: Endpoint[],
+    byModel: Map<string, ModelEntry>,
+    deployments: ReadonlyMap<string, ModelDeployment>,
+    modelsByNode: Map<string, readonly string[]>,
+    deploymentsInput: ReadonlyMap<string, ModelDeployment>,
+  ) {
     this.endpoints = Object.freeze(endpoints);
     this.byModel = byModel;
     this.deploymentsByName = deployments;
     this.modelsByNode = modelsByNode;
+    this.deploymentsInput = deploymentsInput;
   }
 
   static build(input: TableInput): EndpointTable {
+    return runAtOnce(EndpointTable.buildSteps(input));
+  }
+
+  /** `build` as steps that yield between workers, for a caller that runs them in slices (the table watcher). */
+  static *buildSteps(input: TableInput): Generator<void, EndpointTable, void> {
     const endpoints: Endpoint[] = [];
     const byModel = new Map<string, ModelEntry>();
     const modelsByNode = new Map<string, readonly string[]>();
@@ -98,18 +113,25 @@ export class EndpointTable {
       endpoints.push(endpoint);
       modelsByNode.set(snapshot.node.id, Object.keys(snapshot.status?.models ?? {}));
       addReports(byModel, snapshot, endpoint, retained);
+      yield;
     }
     for (const entry of byModel.values()) finish(entry);
-    return new EndpointTable(endpoints, byModel, new Map(input.deployments), modelsByNode);
+    return new EndpointTable(endpoints, byModel, new Map(input.deployments), modelsByNode, input.deployments);
   }
 
   /**
    * The table `build(input)` would give, rebuilding only the entries of models that the `changed`
    * workers report now or reported in `previous` (every other entry is shared with `previous`).
    * `changed` must name every worker whose snapshot or tier differs from the input of `previous`.
-   * A status change of one worker costs its models, not the whole cluster.
+   * A status change of one worker costs its models, not the whole cluster. Given the same
+   * deployments map as `previous` (the table watcher keeps it while unchanged), it shares its copy.
    */
   static update(previous: EndpointTable, input: TableInput, changed: ReadonlySet<string>): EndpointTable {
+    return runAtOnce(EndpointTable.updateSteps(previous, input, changed));
+  }
+
+  /** `update` as steps that yield between workers and between models, for a caller that runs them in slices. */
+  static *updateSteps(previous: EndpointTable, input: TableInput, changed: ReadonlySet<string>): Generator<void, EndpointTable, void> {
     const ordered = tiers(input);
     const position = new Map<string, number>();
     const endpoints: Endpoint[] = [];
@@ -134,9 +156,11 @@ export class EndpointTable {
       const models = Object.keys(ordered[at]![0].status?.models ?? {});
       modelsByNode.set(node, models);
       for (const model of models) touch(model, node);
+      yield;
     }
     const byModel = new Map(previous.byModel);
     for (const [model, nodes] of holders) {
+      yield;
       const entry: ModelEntry = { ready: new Map(), freshVersions: [], retainedVersions: [], replicas: [], reporters: [] };
       let reported = false;
       const inOrder = [...nodes].flatMap((id) => (position.has(id) ? [position.get(id)!] : [])).sort((a, b) => a - b);
@@ -155,7 +179,8 @@ export class EndpointTable {
       finish(entry);
       byModel.set(model, entry);
     }
-    return new EndpointTable(endpoints, byModel, new Map(input.deployments), modelsByNode);
+    const deployments = input.deployments === previous.deploymentsInput ? previous.deploymentsByName : new Map(input.deployments);
+    return new EndpointTable(endpoints, byModel, deployments, modelsByNode, input.deployments);
   }
 
   /** Known = deployed, or reported in any state by some worker. */

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { EventChannel } from '../../core/index.js';
 import type { Lifecycle } from '../../core/index.js';
 import type { CoordinationStore } from '../../cluster/index.js';
-import { FolderCache, coalesce, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/index.js';
+import { FolderCache, coalesce, runInSlices, ModelDeployment, NodeInfo, NodeStatus, type ClusterPaths } from '../../cluster/index.js';
 import { EndpointTable, type WorkerSnapshot } from './endpoint-table.js';
 
 export interface TableWatcherOptions {
@@ -55,6 +55,7 @@ export class TableWatcher implements Lifecycle {
   private deployments = new Map<string, ModelDeployment>();
   private readonly retained = new Map<string, Retained>();
   private refreshing: Promise<void> | undefined;
+  private rebuilding: Promise<void> = Promise.resolve();
   private dirty = false;
   private stopped = true;
   private failures = 0;
@@ -108,7 +109,7 @@ export class TableWatcher implements Lifecycle {
     this.cancelChanged?.();
     if (this.folders) for (const folder of Object.values(this.folders)) folder.stop();
     this.folders = undefined;
-    return this.refreshing ?? Promise.resolve();
+    return Promise.all([this.refreshing, this.rebuilding]).then(() => undefined);
   }
 
   /** Re-reads the store now (coalesced with one in progress); resolves when a read that started after this call has finished. */
@@ -132,7 +133,7 @@ export class TableWatcher implements Lifecycle {
         if (this.failures > 0) this.options.logger?.info('coordination store reachable again: endpoint table refreshed');
         this.failures = 0;
         clearTimeout(this.retryTimer);
-        this.rebuild();
+        await this.rebuild();
       } catch (error) {
         this.failures++;
         if (this.failures === 1) {
@@ -188,8 +189,19 @@ export class TableWatcher implements Lifecycle {
     return true;
   }
 
-  /** Builds and swaps the table from the last read, dropping retained workers past their time. */
-  private rebuild(): void {
+  /**
+   * Builds and swaps the table from the last read, dropping retained workers past their time. One
+   * build at a time (the read loop's and the expiry timer's), each from the state at its start; a
+   * build runs in slices, so a whole table at 1,000 workers × 10,000 models never blocks the
+   * gateway's event loop for long, and requests route on the previous table meanwhile.
+   */
+  private rebuild(): Promise<void> {
+    const run = this.rebuilding.then(() => this.rebuildOnce());
+    this.rebuilding = run.catch(() => undefined);
+    return run;
+  }
+
+  private async rebuildOnce(): Promise<void> {
     const now = this.now();
     let nextExpiry = Infinity;
     for (const [id, entry] of this.retained) {
@@ -209,11 +221,11 @@ export class TableWatcher implements Lifecycle {
       if (!before || before.snapshot !== now.snapshot || before.retained !== now.retained) changed.add(id);
     }
     for (const id of this.built.keys()) if (!built.has(id)) changed.add(id);
-    this.table = this.table === EndpointTable.EMPTY || changed.size > built.size / 2 ? EndpointTable.build(input) : EndpointTable.update(this.table, input, changed);
+    this.table = await runInSlices(this.table === EndpointTable.EMPTY || changed.size > built.size / 2 ? EndpointTable.buildSteps(input) : EndpointTable.updateSteps(this.table, input, changed));
     this.built = built;
     clearTimeout(this.expiryTimer);
     if (nextExpiry !== Infinity && !this.stopped) {
-      this.expiryTimer = setTimeout(() => this.rebuild(), Math.max(1, nextExpiry - now));
+      this.expiryTimer = setTimeout(() => void this.rebuild(), Math.max(1, nextExpiry - now));
       this.expiryTimer.unref();
     }
     this.updated.publish(this.table);
