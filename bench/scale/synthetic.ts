@@ -3,23 +3,12 @@
  * replicas and 20–520 MiB each (seeded, so every run places the same cluster).
  */
 import type { ModelDeployment, NodeInfo } from '../../src/cluster/index.js';
+import { seededRandom } from '../../src/core/index.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
 export const WORKER_MEMORY_BYTES = 64 * GiB;
-
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    // mulberry32
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function workerId(i: number): string {
   return `w${String(i).padStart(5, '0')}`;

@@ -13,3 +13,4 @@ export type { Logger, LogLevel, LogFormat } from './logger.js';
 export type { Parameters, ParameterValue } from './parameters.js';
 export { clientMessage, registerServerFolder, scrubServerPaths } from './server-paths.js';
 export { PACKAGE_ROOT, VERSION } from './version.js';
+export { seededRandom } from './seeded-random.js';

@@ -12,6 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseNpy } from '../client/index.js';
+import { seededRandom } from '../core/index.js';
 import { arrayTypeOf, type DataType, elementCount, type Tensor, type TensorData } from '../tensors/index.js';
 import type { ModelInfo, TensorInfo } from './transport.js';
 
@@ -162,16 +163,4 @@ function randomData(datatype: DataType, count: number, random: () => number): Te
     }
   }
   return data;
-}
-
-/** mulberry32: seeded, so a benchmark sends the same bytes every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

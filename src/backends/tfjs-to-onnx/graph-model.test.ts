@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { convertTfjsToOnnx } from './index.js';
 import type { TfjsArtifacts } from './index.js';
-import { TOLERANCE, converted, maxAbsDiff, runOnnx, seededInput, seededRandom } from './testing/parity.js';
+import { seededRandom } from '../../core/index.js';
+import { TOLERANCE, converted, maxAbsDiff, runOnnx, seededInput } from './testing/parity.js';
 
 before(async () => {
   await tf.setBackend('cpu');

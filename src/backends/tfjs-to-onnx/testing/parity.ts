@@ -6,21 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import ort from 'onnxruntime-node';
 import { convertTfjsToOnnx } from '../index.js';
 import type { OnnxConversion, TfjsArtifacts } from '../index.js';
+import { seededRandom } from '../../../core/index.js';
 
 /** Largest |tfjs − onnx| accepted for float32 models of this size (summation-order noise only). */
 export const TOLERANCE = 1e-4;
-
-/** mulberry32: small seeded PRNG for reproducible weights and inputs. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Replaces every weight with seeded values in [-1, 1) (moving variances in [0.5, 1.5)). */
 export function randomizeWeights(model: tf.LayersModel, seed: number): void {
