@@ -40,7 +40,7 @@ export function createClient(options: ClientOptions): InferenceClient {
 export type * from './client-types.js';
 export type * from './inference-client.js';
 export { InferResult } from './infer-result.js';
-export { InferenceServerError, type StatusName } from './inference-server-error.js';
+export { InferenceServerError, STATUS_NAMES, type StatusName } from './inference-server-error.js';
 export { bytesToStrings } from './tensor-data.js';
 export { RestClient, type RestClientOptions } from './rest-client.js';
 export { GrpcClient, type GrpcClientOptions } from './grpc-client.js';
