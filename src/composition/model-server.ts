@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import { duplexPair } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify';
 import { Registry } from 'prom-client';
@@ -17,11 +18,11 @@ import { ModelRepository, type VersionFolderNames, defaultResourceCaps, type Res
 import { AssignmentSource, ModelConfigListSource, RepositorySource, type AspiredModelsTarget, type ModelSelection, type ModelSource } from '../sources/index.js';
 import { VersionLabels, ModelManager, ServingCore, type ModelControlMode, ResponseCache, EnsembleBackend } from '../serving/index.js';
 import { createHttpApp, installHttpRequestTracking } from '../protocols/http/index.js';
-import { createGrpcServer, listenGrpc, type GrpcListener } from '../protocols/grpc/index.js';
-import { tfServingGrpcServices, tfServingRoutes } from '../protocols/tfserving/index.js';
+import { createGrpcServer, H2UnaryFront, oipFastPaths } from '../protocols/grpc/index.js';
+import { tfServingFastPaths, tfServingGrpcServices, tfServingRoutes } from '../protocols/tfserving/index.js';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../protocols/common/index.js';
 import { GraphiteReporter, type GraphiteOptions, logSampledRequests, createServerMetrics, type ServerMetrics, MetricsServer } from '../metrics/index.js';
-import type { AccessPolicy } from '../access/index.js';
+import { grpcFrontAdmits, type AccessPolicy } from '../access/index.js';
 import { ServerTls, type ServerTlsConfig } from '../tls/index.js';
 import { ServerReadiness } from './readiness.js';
 import { logModelFailures } from './model-failure-log.js';
@@ -110,8 +111,10 @@ export class ModelServer {
   readonly registry = new Registry();
   private readonly repository: ModelRepository;
   private readonly http: FastifyInstance;
+  /** The grpc-js server: every gRPC call the front does not answer itself, over an in-memory connection. */
   private readonly grpc: grpc.Server;
-  private grpcListener: GrpcListener | undefined;
+  /** The public gRPC port: answers unary ModelInfer and TF Serving Predict, proxies the rest to `grpc`. */
+  private readonly grpcFront: H2UnaryFront;
   private readonly limits: ListenerLimits;
   private readonly metrics: MetricsServer;
   private readonly serverMetrics: ServerMetrics;
@@ -211,14 +214,35 @@ export class ModelServer {
     });
     for (const plugin of options.httpPlugins ?? []) void this.http.register(plugin);
     installHttpRequestTracking(this.http, { recorder: this.core });
+    const grpcLog = log.child({ component: 'grpc' });
+    const serialization = options.enableSerializationAsTensorContent ? 'tensor_content' : 'proto_field';
     this.grpc = createGrpcServer({
       service: this.core,
       maxMessageBytes: options.grpcMaxMessageBytes,
-      logger: log.child({ component: 'grpc' }),
-      limits: this.limits.grpc,
+      logger: grpcLog,
+      // The front applies the listener limits to client connections; this one only has the front's.
+      limits: { ...this.limits.grpc, idleTimeoutMs: 0, maxConnectionAgeMs: 0, maxConnections: 0, maxConcurrentStreams: 2 ** 32 - 1 },
       access: options.access,
       sharedMemory: this.sharedMemory,
-      services: tfServingGrpcServices(this.core, log.child({ component: 'grpc' }), options.grpcMaxMessageBytes, options.enableSerializationAsTensorContent ? 'tensor_content' : 'proto_field'),
+      services: tfServingGrpcServices(this.core, grpcLog, options.grpcMaxMessageBytes, serialization),
+    });
+    const injector = this.grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const fast = { maxMessageBytes: options.grpcMaxMessageBytes, logger: grpcLog };
+    const access = options.access;
+    this.grpcFront = new H2UnaryFront({
+      handlers: new Map([
+        ...oipFastPaths(this.core, { ...fast, sharedMemory: { regions: this.sharedMemory, maxInputBytes: options.grpcMaxMessageBytes } }),
+        ...tfServingFastPaths(this.core, { ...fast, maxDecodedBytes: options.grpcMaxMessageBytes, serialization }),
+      ]),
+      connectFallback: () => {
+        const [front, server] = duplexPair();
+        injector.injectConnection(server);
+        return front;
+      },
+      maxMessageBytes: options.grpcMaxMessageBytes,
+      limits: this.limits.grpc,
+      admits: access && !access.open ? (path, headers) => grpcFrontAdmits(access, path, headers) : undefined,
+      tls: this.tls?.serverOptions(),
     });
     this.serverMetrics = createServerMetrics(this.registry, { core: this.core, manager: this.manager });
     this.metrics = new MetricsServer(this.registry, this.limits.http, this.tls?.serverOptions());
@@ -241,7 +265,7 @@ export class ModelServer {
       await this.stop();
       throw error;
     }
-    this.tls?.followAll([this.http.server, this.metrics.nodeServer]);
+    this.tls?.followAll([this.http.server, this.metrics.nodeServer, this.grpcFront.nodeServer]);
     this.graphite?.start();
     const scheme = this.tls ? (this.tls.mutual ? 'mutual TLS' : 'TLS') : 'plaintext';
     logger.info({ host, ...ports, tls: scheme }, `listening (${scheme}): HTTP ${host}:${ports.http}, gRPC ${host}:${ports.grpc}, metrics ${host}:${ports.metrics}`);
@@ -263,12 +287,9 @@ export class ModelServer {
       throw listenError('--http-port', host, httpPort, error);
     });
     const http = (this.http.server.address() as AddressInfo).port;
-    // Bound through listenGrpc (not bindAsync) for the connection limit grpc-js lacks.
-    const credentials = this.tls?.grpcCredentials() ?? grpc.ServerCredentials.createInsecure();
-    this.grpcListener = await listenGrpc(this.grpc, host, grpcPort, this.limits.grpc, credentials).catch((error: unknown) => {
+    const grpcBound = await this.grpcFront.listen(host, grpcPort).catch((error: unknown) => {
       throw listenError('--grpc-port', host, grpcPort, error);
     });
-    const grpcBound = this.grpcListener.port;
     const metrics = await this.metrics.listen(host, metricsPort).catch((error: unknown) => {
       throw listenError('--metrics-port', host, metricsPort, error);
     });
@@ -280,7 +301,7 @@ export class ModelServer {
     this.readiness.close();
     await this.source?.stop();
     await this.modelList.stop();
-    await Promise.allSettled([this.http.close(), new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve())), this.grpcListener?.close(), this.metrics.close()]);
+    await Promise.allSettled([this.http.close(), this.grpcFront.close(), new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve())), this.metrics.close()]);
     this.tls?.close();
     // The listeners are closed: no request can name a region any more.
     this.sharedMemory.close();

@@ -13,6 +13,7 @@
  * - Both: `INFER_RESPONSE_COMPLETE` when the inference answered.
  */
 import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http2';
 import type { Metadata } from '@grpc/grpc-js';
 import type { RequestTrace, Tracer } from './tracer.js';
 
@@ -45,12 +46,15 @@ export function traceHttpSend(trace: RequestTrace, response: ServerResponse): vo
   response.once('close', () => trace.end());
 }
 
-/** Starts the trace of a gRPC inference request (unary or one message of a stream). */
-export function startGrpcTrace(service: TracedService, model: string, metadata: Metadata): RequestTrace | undefined {
+/**
+ * Starts the trace of a gRPC inference request (unary or one message of a stream): its metadata as
+ * grpc-js hands it, or the request's HTTP/2 headers when the call is answered without grpc-js.
+ */
+export function startGrpcTrace(service: TracedService, model: string, metadata: Metadata | IncomingHttpHeaders): RequestTrace | undefined {
   const tracer = service.tracer;
   if (!tracer?.settings.active) return undefined;
   const trace = tracer.start(model, (name) => {
-    const value = metadata.get(name)[0];
+    const value = isMetadata(metadata) ? metadata.get(name)[0] : metadata[name];
     return typeof value === 'string' ? value : undefined;
   });
   trace?.stamp('GRPC_WAITREAD_END');
@@ -68,4 +72,8 @@ export function traceGrpcSend(trace: RequestTrace | undefined): void {
     trace.stamp('GRPC_SEND_END');
     trace.end();
   });
+}
+
+function isMetadata(value: Metadata | IncomingHttpHeaders): value is Metadata {
+  return typeof (value as Partial<Metadata>).getMap === 'function';
 }

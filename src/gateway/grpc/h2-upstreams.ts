@@ -16,6 +16,7 @@
  */
 import * as http2 from 'node:http2';
 import { clientConnectionOptions, type ClientTlsOptions } from '../../tls/index.js';
+import { forgetListeners, H2_SESSION_WINDOW, H2_SETTINGS, messageLength } from '../../protocols/grpc/index.js';
 import type { AttemptOutcome, Cancellation, Endpoint, FailureKind } from '../routing/index.js';
 
 export interface H2UpstreamsOptions {
@@ -43,11 +44,6 @@ export interface H2Answer {
   /** The grpc-status of the answer (from trailers, or from headers when trailers-only). */
   readonly status: number;
 }
-
-/** HTTP/2 settings of the gateway's connections: windows large enough that big tensors are not throttled by flow control. */
-export const H2_SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, maxHeaderListSize: 1 << 20 };
-/** Connection-level receive window of the gateway's sessions (both sides). */
-export const H2_SESSION_WINDOW = 8 << 20;
 
 const UNAVAILABLE = 14;
 const NOT_FOUND = 5;
@@ -255,24 +251,6 @@ export function grpcMessage(headers: http2.OutgoingHttpHeaders | undefined): str
 }
 
 const ignore = (): void => undefined;
-
-/**
- * Drops a closed stream's listeners. Node keeps a closed HTTP/2 stream's object alive until a full
- * GC (young-generation GCs see it through its native handle), and with it everything its listeners
- * hold — the request's and the answer's buffers, headers, promise callbacks — which young GCs then
- * copy and promote: measurably the largest part of the relay's GC time.
- */
-export function forgetListeners(stream: http2.Http2Stream): void {
-  stream.removeAllListeners();
-  stream.on('error', ignore);
-}
-
-/** The length in the 5-byte prefix of the first gRPC frame held by `chunks` (at least 5 bytes). */
-export function messageLength(chunks: readonly Buffer[]): number {
-  const first = chunks[0];
-  if (first !== undefined && first.length >= 5) return first.readUInt32BE(1);
-  return Buffer.concat(chunks).readUInt32BE(1);
-}
 
 /** What grpc-js, as the gateway's client, answered for an over-sized answer. */
 function tooLargeAnswer(size: number, max: number): H2Answer {

@@ -16,3 +16,7 @@ export type { WireModelRef, WireModelInferRequest, WireModelInferResponse } from
 export { encodeParameter, encodeParameters, decodeParameters } from './oip-parameters.js';
 export { decodeInputTensors, encodeOutputTensors } from './oip-tensors.js';
 export { echoRequestId, streamRequestId, unaryRequestId } from './request-tracking.js';
+export { H2UnaryFront, H2_SETTINGS, H2_SESSION_WINDOW, forgetListeners, messageLength, parseTimeout, relayedHeaders, safely, writeError, writeStatus, GRPC_CONTENT_TYPE } from './h2-unary-front.js';
+export type { FrontCall, FrontHandler, H2UnaryFrontOptions } from './h2-unary-front.js';
+export { fastUnaryHandler, type FastCall, type FastUnaryMethod, type FastUnaryOptions } from './fast-unary.js';
+export { oipFastPaths, type OipFastPathOptions } from './oip-fast-path.js';

@@ -5,6 +5,7 @@
  * `shared-memory/` (CUDA shared memory as Triton without GPUs answers it); `LogSettings` is answered
  * UNIMPLEMENTED when the server has no run-time log settings (`core/log-settings.ts`).
  */
+import type { IncomingHttpHeaders } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { CranberriesError } from '../../core/index.js';
@@ -25,7 +26,8 @@ import type {
 import { decodeLoadOptions, encodeModelIndex } from './oip-repository.js';
 import { createStreamInferHandler } from './oip-stream.js';
 import { logFailure, toServiceError } from './status-mapping.js';
-import { echoRequestId, failedInference, unaryRequestId } from './request-tracking.js';
+import { echoRequestId, failedInference } from './request-tracking.js';
+import { REQUEST_ID_HEADER, resolveRequestId } from '../common/index.js';
 import type { LogSettings } from '../../core/index.js';
 import { handleLogSettings, type WireLogSettings } from './oip-logging.js';
 import {
@@ -124,6 +126,37 @@ function encodeStatistics(stats: ModelStatistics): object {
   };
 }
 
+/** How a ModelInfer call is reached, by grpc-js or by the raw HTTP/2 front (`oip-fast-path.ts`). */
+export interface ModelInferCall {
+  readonly signal: AbortSignal;
+  /** The call's metadata (trace context is read from it). */
+  readonly metadata: grpc.Metadata | IncomingHttpHeaders;
+  /** The `x-request-id` the client sent, if any. */
+  readonly requestIdHeader: unknown;
+  /** Sends the request id back as response metadata (before the answer or the error status). */
+  sendRequestId(id: string): void;
+}
+
+/** One unary ModelInfer: the request id resolved and echoed, the inference run, the answer encoded. */
+export async function modelInfer(service: InferenceService, sharedMemory: SharedMemoryAccess | undefined, message: WireModelInferRequest, call: ModelInferCall): Promise<WireModelInferResponse> {
+  const requestId = resolveRequestId(call.requestIdHeader, message.id);
+  call.sendRequestId(requestId.id);
+  const shm = sharedMemoryUse(sharedMemory, message.model_name);
+  const trace = startGrpcTrace(service, message.model_name, call.metadata);
+  try {
+    const traced: RequestContext = { signal: call.signal, requestId: requestId.id, trace };
+    const response = await service.infer(decodeInferRequest(message, shm), traced);
+    trace?.stamp('INFER_RESPONSE_COMPLETE');
+    shm?.writeOutputs(response.outputs);
+    return encodeInferResponse(response, message.id, shm);
+  } catch (error) {
+    throw failedInference(service, message, error, requestId);
+  } finally {
+    shm?.release();
+    traceGrpcSend(trace);
+  }
+}
+
 /**
  * `sharedMemory`: the system shared-memory regions and how many bytes one request's inputs may read
  * from them; absent, registration is refused and tensors naming a region are refused.
@@ -150,25 +183,14 @@ export function createOipImplementation(service: InferenceService, logger?: Logg
       };
     }),
 
-    ModelInfer: unary<WireModelInferRequest, WireModelInferResponse>('ModelInfer', logger, async (message, call) => {
-      const requestId = unaryRequestId(call.metadata, message.id);
-      echoRequestId(call, requestId.id);
+    ModelInfer: unary<WireModelInferRequest, WireModelInferResponse>('ModelInfer', logger, (message, call) => {
       const context = callContext(call);
-      const shm = sharedMemoryUse(sharedMemory, message.model_name);
-      const trace = startGrpcTrace(service, message.model_name, call.metadata);
-      try {
-        const traced: RequestContext = { signal: context.signal, requestId: requestId.id, trace };
-        const response = await service.infer(decodeInferRequest(message, shm), traced);
-        trace?.stamp('INFER_RESPONSE_COMPLETE');
-        shm?.writeOutputs(response.outputs);
-        return encodeInferResponse(response, message.id, shm);
-      } catch (error) {
-        throw failedInference(service, message, error, requestId);
-      } finally {
-        shm?.release();
-        context.dispose();
-        traceGrpcSend(trace);
-      }
+      return modelInfer(service, sharedMemory, message, {
+        signal: context.signal,
+        metadata: call.metadata,
+        requestIdHeader: call.metadata.get(REQUEST_ID_HEADER)[0],
+        sendRequestId: (id) => echoRequestId(call, id),
+      }).finally(() => context.dispose());
     }),
     ModelStreamInfer: createStreamInferHandler(service, logger, sharedMemory),
 

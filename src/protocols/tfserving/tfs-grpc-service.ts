@@ -17,7 +17,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { CranberriesError, invalidArgument } from '../../core/index.js';
 import { modelConfigListFromMessage } from '../../repository/index.js';
-import type { InferenceService } from '../../serving/index.js';
+import type { InferenceService, RequestContext } from '../../serving/index.js';
 import type { GrpcServiceRegistration } from '../grpc/index.js';
 import { serviceDefinition, tfServingPackageDefinition } from '../grpc/index.js';
 import type { ClassScore } from './example-tensors.js';
@@ -82,6 +82,38 @@ export function tfServingGrpcServices(
   ];
 }
 
+/**
+ * One Predict: inputs decoded against the signature within `maxDecodedBytes`, outputs in the form
+ * the call's `cranberries-tensor-serialization` values ask for, else `serialization`.
+ */
+export async function predict(
+  operations: TfServingOperations,
+  request: WirePredictRequest,
+  context: RequestContext,
+  requestedForm: readonly (string | Buffer)[],
+  serialization: TensorSerialization,
+  maxDecodedBytes: number,
+): Promise<WirePredictResponse> {
+  const ref = refOf(request.model_spec);
+  const form = requestedSerialization(requestedForm, serialization);
+  const wireInputs = request.inputs ?? {};
+  const result = await operations.predict(
+    ref,
+    request.model_spec?.signature_name ?? '',
+    (metadata) => {
+      // Each tensor is checked against its signature input, and expanded lists against one
+      // budget for the whole request, before its data is allocated.
+      const budget = new DecodeBudget(maxDecodedBytes);
+      return Object.entries(wireInputs).map(([name, proto]) => decodeTensorProto(proto, name, { signature: metadata.inputs.find((input) => input.name === name), budget }));
+    },
+    request.output_filter,
+    context,
+  );
+  const outputs: Record<string, WireTensorProto> = {};
+  for (const tensor of result.outputs) outputs[tensor.name] = encodeTensorProto(tensor, form);
+  return { model_spec: specOf(ref.model, result.version, result.signature), outputs };
+}
+
 export function predictionService(
   operations: TfServingOperations,
   logger?: Logger,
@@ -89,26 +121,9 @@ export function predictionService(
   serialization: TensorSerialization = 'proto_field',
 ): grpc.UntypedServiceImplementation {
   return {
-    Predict: unary<WirePredictRequest, WirePredictResponse>('Predict', logger, async (request, context, metadata) => {
-      const ref = refOf(request.model_spec);
-      const form = requestedSerialization(metadata.get(TENSOR_SERIALIZATION_HEADER), serialization);
-      const wireInputs = request.inputs ?? {};
-      const result = await operations.predict(
-        ref,
-        request.model_spec?.signature_name ?? '',
-        (metadata) => {
-          // Each tensor is checked against its signature input, and expanded lists against one
-          // budget for the whole request, before its data is allocated.
-          const budget = new DecodeBudget(maxDecodedBytes);
-          return Object.entries(wireInputs).map(([name, proto]) => decodeTensorProto(proto, name, { signature: metadata.inputs.find((input) => input.name === name), budget }));
-        },
-        request.output_filter,
-        context,
-      );
-      const outputs: Record<string, WireTensorProto> = {};
-      for (const tensor of result.outputs) outputs[tensor.name] = encodeTensorProto(tensor, form);
-      return { model_spec: specOf(ref.model, result.version, result.signature), outputs };
-    }),
+    Predict: unary<WirePredictRequest, WirePredictResponse>('Predict', logger, (request, context, metadata) =>
+      predict(operations, request, context, metadata.get(TENSOR_SERIALIZATION_HEADER), serialization, maxDecodedBytes),
+    ),
 
     GetModelMetadata: unary<WireGetModelMetadataRequest, WireGetModelMetadataResponse>('GetModelMetadata', logger, (request) => {
       const fields = request.metadata_field ?? [];
