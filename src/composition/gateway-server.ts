@@ -7,13 +7,14 @@
  *
  * Relayed inference takes the short way on both protocols: REST through the fast lane ahead of
  * fastify (rest/rest-fast-lane.ts), gRPC through the raw HTTP/2 front (grpc/grpc-front.ts) on the public
- * port, which hands every other gRPC call to the grpc-js server listening on a loopback port.
+ * port, which hands every other gRPC call to the grpc-js server over an in-memory connection (no port).
  *
  * Start order: store, first table read, then the endpoints (so the first request already has a
  * table); stop order is the reverse, closing upstream connections last.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { duplexPair } from 'node:stream';
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
@@ -116,9 +117,8 @@ export class GatewayServer {
   /** A region is one machine's memory and a relayed request may run on another: registration is refused here. */
   private readonly sharedMemory = refusingSharedMemory(GATEWAY_SHM_REFUSAL);
   private readonly http: FastifyInstance;
-  /** The grpc-js server, on a loopback port: answers every gRPC call the front does not relay itself. */
+  /** The grpc-js server, reached over in-memory connections: answers every gRPC call the front does not relay itself. */
   private readonly grpc: grpc.Server;
-  private grpcFallbackPort = 0;
   /** The public gRPC port: relays unary inference to the workers, proxies the rest to `grpc`. */
   private readonly grpcFront: GrpcFront;
   private readonly unsubscribe: (() => void)[] = [];
@@ -230,10 +230,15 @@ export class GatewayServer {
       logger: log.child({ component: 'grpc' }),
       tfsTensorContent: options.enableSerializationAsTensorContent,
     });
+    const injector = this.grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     this.grpcFront = new GrpcFront({
       router: this.router,
       upstreams: this.h2Upstreams,
-      fallbackAddress: () => `127.0.0.1:${this.grpcFallbackPort}`,
+      connectFallback: () => {
+        const [front, server] = duplexPair();
+        injector.injectConnection(server);
+        return front;
+      },
       maxMessageBytes: options.grpcMaxMessageBytes,
       logger: log.child({ component: 'grpc' }),
       limits: limits.grpc,
@@ -281,9 +286,6 @@ export class GatewayServer {
     await this.watcher.start();
     await this.http.listen({ host, port: this.options.httpPort });
     const http = (this.http.server.address() as AddressInfo).port;
-    this.grpcFallbackPort = await new Promise<number>((resolve, reject) =>
-      this.grpc.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
-    );
     const grpcPort = await this.grpcFront.listen(host, this.options.grpcPort);
     const metrics = await this.metricsServer.listen(host, this.options.metricsPort);
     this.tls?.followAll([this.http.server, this.metricsServer.nodeServer, this.grpcFront.nodeServer]);

@@ -5,5 +5,5 @@
  */
 export { TlsConfigError, checkTlsFiles, leafFingerprint, readTlsMaterial, readTlsMaterialSync, type TlsFiles, type TlsMaterial } from './tls-files.js';
 export { TlsWatcher, type TlsWatchOptions } from './tls-watcher.js';
-export { ReloadableServerCredentials, ServerTls, followTlsChanges, serverSecureContext, serverTlsOptions, type ServerTlsConfig, type ServerTlsFiles } from './server-tls.js';
+export { ServerTls, followTlsChanges, serverSecureContext, serverTlsOptions, type ServerTlsConfig, type ServerTlsFiles } from './server-tls.js';
 export { clientConnectionOptions, clientTlsOf, grpcChannelCredentials, type ClientTlsOptions } from './client-tls.js';

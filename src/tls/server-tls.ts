@@ -1,14 +1,12 @@
 /**
  * TLS for every listener of a process, from one `TlsWatcher`: node `https`/`http2` servers get
  * their options at creation and a new secure context (`setSecureContext`) whenever the files
- * change; grpc-js servers get `ReloadableServerCredentials`, which grpc-js applies the same way to
- * the HTTP/2 server it creates. A CA file makes it mutual TLS: clients must present a certificate
+ * change (the gRPC ports are raw `node:http2` servers too, with grpc-js behind them in memory). A CA file makes it mutual TLS: clients must present a certificate
  * signed by it, or the handshake fails. Connections already open keep the context they started
  * with; new connections get the new one.
  */
 import type { Server as NetServer } from 'node:net';
 import { Server as TlsServerClass, type Server as TlsServer, type SecureContextOptions, type TlsOptions } from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { TlsFiles, TlsMaterial } from './tls-files.js';
 import { TlsWatcher } from './tls-watcher.js';
@@ -43,33 +41,6 @@ export function followTlsChanges(server: TlsServer, watcher: TlsWatcher, logger?
       logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'TLS certificate not applied: keeping the current one');
     }
   });
-}
-
-/**
- * grpc-js server credentials that follow a `TlsWatcher`: grpc-js registers a watcher on its
- * credentials for each HTTP/2 server it creates and calls `setSecureContext` on it with each update.
- */
-export class ReloadableServerCredentials extends grpc.ServerCredentials {
-  private readonly unsubscribe: () => void;
-
-  constructor(watcher: TlsWatcher) {
-    const mutual = watcher.current.ca !== undefined;
-    super({ minVersion: MIN_VERSION, requestCert: mutual, rejectUnauthorized: mutual }, grpcContext(watcher.current));
-    this.unsubscribe = watcher.changed.subscribe((material) => this.updateSecureContextOptions(grpcContext(material)));
-  }
-
-  /** Stops following the watcher (servers already bound keep their current context). */
-  detach(): void {
-    this.unsubscribe();
-  }
-
-  _equals(other: grpc.ServerCredentials): boolean {
-    return other === this;
-  }
-}
-
-function grpcContext(material: TlsMaterial): SecureContextOptions {
-  return { cert: material.cert === undefined ? [] : [material.cert], key: material.key === undefined ? [] : [material.key], ...(material.ca ? { ca: material.ca } : {}) };
 }
 
 /** TLS of a server process, as configured (`--tls-*` flags). */
@@ -114,13 +85,6 @@ export class ServerTls {
       if (!(server instanceof TlsServerClass)) throw new TypeError('a listener of a TLS server was created without TLS');
       this.follow(server);
     }
-  }
-
-  /** Credentials for `grpc.Server.bindAsync` that follow the files. */
-  grpcCredentials(): grpc.ServerCredentials {
-    const credentials = new ReloadableServerCredentials(this.watcher);
-    this.detachers.push(() => credentials.detach());
-    return credentials;
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { EndpointHealth, EndpointTable, type WorkerSnapshot, Picker, RequestRouter, RetryBudget } from '../routing/index.js';
@@ -170,7 +170,7 @@ describe('GrpcFront', () => {
     // Ties go to the first replica listed, so tests choose which worker is tried first.
     const router = new RequestRouter({ table: () => table, picker: new Picker(health, { random: () => 0.99 }), health, budget: new RetryBudget() });
     upstreams = new H2Upstreams({ maxMessageBytes: MAX });
-    front = new GrpcFront({ router, upstreams, fallbackAddress: () => fallback.address, maxMessageBytes: MAX });
+    front = new GrpcFront({ router, upstreams, connectFallback: () => connect(Number(fallback.address.split(':')[1]), '127.0.0.1'), maxMessageBytes: MAX });
     address = `127.0.0.1:${await front.listen('127.0.0.1', 0)}`;
   });
 

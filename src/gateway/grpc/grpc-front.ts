@@ -2,8 +2,8 @@
  * The gateway's gRPC front door: a raw `node:http2` server on the public gRPC port that relays the
  * unary inference methods (`RELAYED_UNARY_METHODS`: OIP ModelInfer, TF Serving Predict & co.)
  * straight to a worker, frame bytes in, frame bytes out, and hands every other call to the
- * gateway's grpc-js server (metadata, health, repository, ModelStreamInfer...), which listens on an
- * in-process loopback port, by proxying the HTTP/2 stream as it is (the front itself is
+ * gateway's grpc-js server (metadata, health, repository, ModelStreamInfer...), reached over an
+ * in-memory connection, by proxying the HTTP/2 stream as it is (the front itself is
  * `protocols/grpc`'s `H2UnaryFront`; this file is the relay).
  *
  * Why: relaying through grpc-js as server *and* client cost the gateway about as much CPU per call
@@ -23,7 +23,7 @@
  * rest) stay exactly grpc-js's.
  */
 import type * as http2 from 'node:http2';
-import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { CranberriesError } from '../../core/index.js';
@@ -39,8 +39,8 @@ export { parseTimeout } from '../../protocols/grpc/index.js';
 export interface GrpcFrontOptions {
   readonly router: RequestRouter;
   readonly upstreams: H2Upstreams;
-  /** `host:port` of the gateway's grpc-js server, which answers every call not relayed here. */
-  readonly fallbackAddress: () => string;
+  /** Opens a connection to the gateway's grpc-js server, which answers every call not relayed here. */
+  readonly connectFallback: () => Duplex;
   /** Largest request message relayed; larger ones go to grpc-js, which refuses them. */
   readonly maxMessageBytes: number;
   /** Methods relayed here, by path. Default `RELAYED_UNARY_METHODS`. */
@@ -82,11 +82,7 @@ export class GrpcFront {
     for (const [path, route] of options.methods ?? RELAYED_UNARY_METHODS) handlers.set(path, (call) => this.relay(call, route));
     this.front = new H2UnaryFront({
       handlers,
-      connectFallback: () => {
-        const address = options.fallbackAddress();
-        const colon = address.lastIndexOf(':');
-        return connect(Number(address.slice(colon + 1)), address.slice(0, colon));
-      },
+      connectFallback: options.connectFallback,
       maxMessageBytes: options.maxMessageBytes,
       limits: options.limits,
       admits: options.admits,

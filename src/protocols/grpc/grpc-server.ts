@@ -16,7 +16,6 @@ import { createOipImplementation, OIP_SERVICE_NAME } from './oip-service.js';
 import { oipPackageDefinition, serviceDefinition } from './proto-loader.js';
 import { undecodableMessageInterceptor, withTolerantDeserializers } from './undecodable-messages.js';
 import { DEFAULT_LISTENER_LIMITS, type GrpcListenerLimits } from '../common/index.js';
-import { grpcServerLimitOptions } from './grpc-listener.js';
 import { grpcAccessInterceptor, type AccessPolicy } from '../../access/index.js';
 import { logSettingsOf, type LogSettings } from '../../core/index.js';
 import type { SharedMemoryRegions } from '../../shared-memory/index.js';
@@ -70,4 +69,23 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   server.addService(withTolerantDeserializers(serviceDefinition(definitions, HEALTH_SERVICE_NAME)), createHealthImplementation(service, served));
   for (const extra of extras) server.addService(withTolerantDeserializers(extra.definition), extra.implementation);
   return server;
+}
+
+/**
+ * The grpc-js server options that carry the listener limits grpc-js implements itself (keepalive,
+ * idle and age limits, streams per connection). The public gRPC port is a raw HTTP/2 front
+ * (`h2-unary-front.ts`) that applies the client-facing limits, connection count included.
+ */
+export function grpcServerLimitOptions(limits: GrpcListenerLimits): grpc.ServerOptions {
+  const options: grpc.ServerOptions = {
+    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+  };
+  if (limits.keepaliveTimeMs > 0) options['grpc.keepalive_time_ms'] = limits.keepaliveTimeMs;
+  if (limits.idleTimeoutMs > 0) options['grpc.max_connection_idle_ms'] = limits.idleTimeoutMs;
+  if (limits.maxConnectionAgeMs > 0) {
+    options['grpc.max_connection_age_ms'] = limits.maxConnectionAgeMs;
+    options['grpc.max_connection_age_grace_ms'] = limits.maxConnectionAgeGraceMs;
+  }
+  return options;
 }

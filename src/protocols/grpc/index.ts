@@ -8,8 +8,6 @@ export { grpcStatusOf, toServiceError, logFailure } from './status-mapping.js';
 export { callContext, type CallContext } from './call-context.js';
 export { OIP_SERVICE_NAME } from './oip-service.js';
 export { HEALTH_SERVICE_NAME } from './health-service.js';
-export { listenGrpc } from './grpc-listener.js';
-export type { GrpcListener } from './grpc-listener.js';
 export { applyHttp2SessionLimits, http2SettingsWithLimits } from './http2-session-limits.js';
 export { decodeModelVersion, requireModelName } from './oip-infer-codec.js';
 export type { WireModelRef, WireModelInferRequest, WireModelInferResponse } from './oip-messages.js';
