@@ -6,12 +6,16 @@
  * Ratio = served throughput / bare throughput over all rounds (reported). The target is the CPU
  * each request costs the server process (all its threads) against the bare server's, measured in
  * the same windows: served ≤ 2× bare.
+ *
+ * The same server is also driven, in the same rounds, over REST binary and over gRPC (the load
+ * generator's raw HTTP/2 client): the target is that a tiny gRPC request costs the server no more
+ * CPU than a REST binary one (grpc ÷ rest-binary ≤ 1).
  */
 import { join } from 'node:path';
 import { encodeRestRequest } from '../../src/load-generator/rest-transport.js';
 import { measureLevel } from '../../src/load-generator/bench-runner.js';
 import { startBareReplay } from './bare-server.js';
-import { restTarget, type SuiteContext } from './context.js';
+import { grpcTarget, restTarget, type SuiteContext } from './context.js';
 import { BATCHING, type ModelFiles, writeRepository } from './models.js';
 import { ServerProcess } from './server-process.js';
 import { levelSummary, type CpuMeasuredLevel, type LevelSummary } from './level-summary.js';
@@ -36,7 +40,20 @@ export interface B1Result {
   readonly bareCpuUsPerRequest: number;
   /** served ÷ bare CPU per request; target ≤ B1_MAX_CPU_RATIO. */
   readonly cpuRatio: number;
+  /** The same server over REST binary and over gRPC, same rounds: requests/s and server CPU µs per request. */
+  readonly protocols: readonly ProtocolCost[];
+  /** gRPC ÷ REST binary server CPU per request; target ≤ B1_MAX_GRPC_RATIO. */
+  readonly grpcCpuRatio: number;
 }
+
+export interface ProtocolCost {
+  readonly protocol: 'rest-binary' | 'grpc';
+  readonly requestsPerSecond: number;
+  readonly cpuUsPerRequest: number;
+  readonly level: LevelSummary;
+}
+
+export const B1_MAX_GRPC_RATIO = 1;
 
 export const B1_MAX_CPU_RATIO = 2;
 
@@ -55,6 +72,11 @@ export async function runB1(ctx: SuiteContext, models: ModelFiles): Promise<B1Re
     const bareServer = await startBareReplay(server.httpUrl, request, join(ctx.reposDir, 'b1', 'answer.json'), B1_CONCURRENCY);
     stops.push(() => bareServer.stop());
     const bareSend = bareServer.send;
+    const restBinary = await restTarget(server.httpUrl, 'tiny', { binary: true, connections: B1_CONCURRENCY, serverPid: server.pid });
+    stops.push(() => restBinary.close());
+    const grpc = await grpcTarget(server.grpcAddress, 'tiny', { serverPid: server.pid });
+    stops.push(() => grpc.close());
+    const byProtocol = { 'rest-binary': [] as CpuMeasuredLevel[], grpc: [] as CpuMeasuredLevel[] };
 
     const served: CpuMeasuredLevel[] = [];
     const bare: CpuMeasuredLevel[] = [];
@@ -65,10 +87,19 @@ export async function runB1(ctx: SuiteContext, models: ModelFiles): Promise<B1Re
       const bareCpu = new CpuWindow([bareServer.pid]);
       const bareLevel = await measureLevel({ mode, send: bareSend, rowsPerRequest: 1, warmupSecs: ctx.secs(1), measureSecs: ctx.secs(3), onWindow: bareCpu.onWindow });
       bare.push({ ...bareLevel, serverCpuSeconds: bareCpu.seconds });
+      ctx.log(`B1 round ${round}/${ROUNDS}: the same server over REST binary, then gRPC`);
+      byProtocol['rest-binary'].push(await restBinary.run(B1_CONCURRENCY, ctx.secs(1), ctx.secs(3)));
+      byProtocol.grpc.push(await grpc.run(B1_CONCURRENCY, ctx.secs(1), ctx.secs(3)));
     }
     const total = (levels: readonly CpuMeasuredLevel[]): number => levels.reduce((n, l) => n + l.requestsPerSecond, 0) / levels.length;
     const roundRatios = served.map((s, i) => s.requestsPerSecond / bare[i]!.requestsPerSecond);
     const cpuPerRequest = (levels: readonly CpuMeasuredLevel[]): number => (levels.reduce((n, l) => n + (l.serverCpuSeconds ?? Number.NaN), 0) * 1e6) / levels.reduce((n, l) => n + l.completed, 0);
+    const protocols = (['rest-binary', 'grpc'] as const).map((protocol): ProtocolCost => ({
+      protocol,
+      requestsPerSecond: total(byProtocol[protocol]),
+      cpuUsPerRequest: cpuPerRequest(byProtocol[protocol]),
+      level: levelSummary(byProtocol[protocol][Math.floor(ROUNDS / 2)]!),
+    }));
     const median = [...roundRatios.keys()].sort((a, b) => roundRatios[a]! - roundRatios[b]!)[Math.floor(ROUNDS / 2)]!;
     return {
       model: 'tiny (add/sub, 2 × FP32[1,4])',
@@ -85,6 +116,8 @@ export async function runB1(ctx: SuiteContext, models: ModelFiles): Promise<B1Re
       servedCpuUsPerRequest: cpuPerRequest(served),
       bareCpuUsPerRequest: cpuPerRequest(bare),
       cpuRatio: cpuPerRequest(served) / cpuPerRequest(bare),
+      protocols,
+      grpcCpuRatio: cpuPerRequest(byProtocol.grpc) / cpuPerRequest(byProtocol['rest-binary']),
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);

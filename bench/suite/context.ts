@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { buildInputs } from '../../src/load-generator/bench-inputs.js';
 import { measureLevel } from '../../src/load-generator/bench-runner.js';
 import { RestTransport } from '../../src/load-generator/rest-transport.js';
+import { GrpcTransport } from '../../src/load-generator/grpc-transport.js';
+import type { BenchTransport } from '../../src/load-generator/transport.js';
 import type { Tensor } from '../../src/tensors/tensor.js';
 import type { CpuMeasuredLevel } from './level-summary.js';
 import { CpuWindow } from './process-cpu.js';
@@ -61,9 +63,9 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** A model driven over REST: its metadata read once, its request encoded once. */
-export interface RestTarget {
-  readonly transport: RestTransport;
+/** A model driven over one protocol: its metadata read once, its request encoded once. */
+export interface ModelTarget<T extends BenchTransport = BenchTransport> {
+  readonly transport: T;
   readonly inputs: readonly Tensor[];
   readonly send: () => Promise<void>;
   /** One level; with `serverPid` given at creation, also the server's CPU seconds in the window. */
@@ -71,8 +73,18 @@ export interface RestTarget {
   close(): Promise<void>;
 }
 
-export async function restTarget(url: string, model: string, options: { binary: boolean; connections: number; batchSize?: number; serverPid?: number }): Promise<RestTarget> {
-  const transport = new RestTransport({ url, binary: options.binary, connections: options.connections });
+export type RestTarget = ModelTarget<RestTransport>;
+
+export function restTarget(url: string, model: string, options: { binary: boolean; connections: number; batchSize?: number; serverPid?: number }): Promise<RestTarget> {
+  return modelTarget(new RestTransport({ url, binary: options.binary, connections: options.connections }), model, options);
+}
+
+/** `model` over gRPC (the load generator's raw HTTP/2 client) at `address` (`host:port`). */
+export function grpcTarget(address: string, model: string, options: { batchSize?: number; serverPid?: number }): Promise<ModelTarget<GrpcTransport>> {
+  return modelTarget(new GrpcTransport(address), model, options);
+}
+
+async function modelTarget<T extends BenchTransport>(transport: T, model: string, options: { batchSize?: number; serverPid?: number }): Promise<ModelTarget<T>> {
   const info = await transport.metadata(model);
   const inputs = await buildInputs(info, { inputs: [], shapes: new Map(), batchSize: options.batchSize ?? 1 });
   const send = transport.prepare({ model, inputs });

@@ -5,7 +5,7 @@
  */
 import type { ScaleSuiteResults } from '../scale/suite.js';
 import { fixed, formatTable } from '../../src/load-generator/bench-report.js';
-import { B1_MAX_CPU_RATIO, type B1Result } from './b1-overhead.js';
+import { B1_MAX_CPU_RATIO, B1_MAX_GRPC_RATIO, type B1Result } from './b1-overhead.js';
 import { B2_MIN_LOW_LOAD_GAIN, type B2Model, type B2Result } from './b2-batching.js';
 import type { LevelSummary } from './level-summary.js';
 import { B3_MIN_SERVED_VS_CEILING, type B3Result } from './b3-limit.js';
@@ -78,6 +78,17 @@ export function targetRows(r: SuiteResults): TargetRow[] {
       'reported',
       undefined,
     );
+    // Results written before this row existed have no protocol figures.
+    if (b.protocols !== undefined) {
+      const [rest, grpc] = [b.protocols.find((p) => p.protocol === 'rest-binary'), b.protocols.find((p) => p.protocol === 'grpc')];
+      add(
+        'B1',
+        `server CPU per tiny request, gRPC vs REST binary, same server and rounds, concurrency ${b.concurrency} (${fixed(grpc?.cpuUsPerRequest ?? Number.NaN, 0)} vs ${fixed(rest?.cpuUsPerRequest ?? Number.NaN, 0)} µs)`,
+        `${x(b.grpcCpuRatio)} REST binary's CPU`,
+        `≤ ${B1_MAX_GRPC_RATIO}×`,
+        b.grpcCpuRatio <= B1_MAX_GRPC_RATIO,
+      );
+    }
   }
   if (r.b2) {
     const g = (m: B2Model): string => `${x(m.gainAt32Plus)} (min over concurrency ≥ 32)`;
@@ -295,6 +306,14 @@ export function renderMarkdown(r: SuiteResults): string {
           [
             ['cranberries (OIP REST)', fixed(b.servedRequestsPerSecond, 0), fixed(b.servedCpuUsPerRequest, 0), fixed(b.served.p50Ms, 2), fixed(b.served.p99Ms, 2), String(b.served.failed)],
             ['bare node:http', fixed(b.bareRequestsPerSecond, 0), fixed(b.bareCpuUsPerRequest, 0), fixed(b.bare.p50Ms, 2), fixed(b.bare.p99Ms, 2), String(b.bare.failed)],
+            ...(b.protocols ?? []).map((p) => [
+              `cranberries (${p.protocol})`,
+              fixed(p.requestsPerSecond, 0),
+              fixed(p.cpuUsPerRequest, 0),
+              fixed(p.level.p50Ms, 2),
+              fixed(p.level.p99Ms, 2),
+              String(p.level.failed),
+            ]),
           ],
         ),
       ),
