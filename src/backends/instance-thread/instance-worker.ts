@@ -1,10 +1,10 @@
 /**
  * The worker side of an instance thread: the handshake (load, then `loaded` or `loadFailed`), the
- * dispatch of `run` and `release`, and the helpers every backend's run uses (joining a batch,
+ * dispatch of `run` and `release`, and the helpers a backend's run uses (joining a batch,
  * answering with the buffers transferred, sending large input buffers back for reuse).
  *
- * A run is the backend's own async function, which answers with `sendResult` or `sendRunFailed`
- * itself: wrapping it here would cost every call a second promise.
+ * A run is the backend's own async function, which answers itself (`sendBatchResult`,
+ * `sendResult` or `sendRunFailed`): wrapping it here would cost every call a second promise.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MIN_POOLED_BYTES, concatRows, type ReusedRows } from '../../tensors/index.js';
 import type { Tensor } from '../../tensors/index.js';
-import type { FromInstance, InstanceProtocol, ResultMessage, RunMessage, ToInstance } from './messages.js';
+import { transferableTensors, type FromInstance, type InstanceProtocol, type ResultMessage, type RunMessage, type ToInstance } from './messages.js';
 
 /** What a backend's worker script does; `serveInstance` drives it. */
 export interface InstanceWorker<P extends InstanceProtocol, Model> {
@@ -20,7 +20,7 @@ export interface InstanceWorker<P extends InstanceProtocol, Model> {
   load(data: P['data']): Promise<{ readonly model: Model; readonly loaded: P['loaded'] }>;
   /** The `loadFailed` text of what `load` threw (default: its message). */
   loadFailure?(error: unknown): string;
-  /** Runs one batch and answers it (`sendResult` or `sendRunFailed`); it must not reject. */
+  /** Runs one batch and answers it (`sendBatchResult`, `sendResult` or `sendRunFailed`); it must not reject. */
   run(model: Model, message: RunMessage): Promise<void>;
   /** Releases the model and then calls `done` with the answer for the main thread. */
   release(model: Model, done: (detail: P['released']) => void): void;
@@ -57,6 +57,19 @@ export function sendResult(message: ResultMessage, transfer: readonly ArrayBuffe
   send(message, transfer);
 }
 
+/**
+ * Answers a run with its outputs, each moving with its buffer (an output in a buffer of `reused`, as
+ * an identity graph's may be, leaves as a copy), and sends the requests' large input buffers back for
+ * reuse. `outputStart` (hrtime) is when the run began handling its outputs: that phase is timed up to
+ * the send.
+ */
+export function sendBatchResult(message: RunMessage, outputs: readonly Tensor[], reused: ReusedRows | undefined, computeInputNs: number, computeInferNs: number, outputStart: bigint): void {
+  const { tensors, transfer } = transferableTensors(outputs, reused && ((buffer) => reused.owns(buffer)));
+  const recycled = recyclableInputs(message.requests, transfer);
+  const computeOutputNs = Number(process.hrtime.bigint() - outputStart);
+  send({ kind: 'result', id: message.id, outputs: tensors, computeInputNs, computeInferNs, computeOutputNs, recycled }, [...transfer, ...recycled]);
+}
+
 /** Answers a run that threw. */
 export function sendRunFailed<P extends InstanceProtocol>(id: number, error: P['runError']): void {
   send({ kind: 'runFailed', id, error });
@@ -82,7 +95,7 @@ export function joinBatch(requests: readonly (readonly Tensor[])[], reused?: Reu
 }
 
 /** The large buffers the requests' inputs arrived in, except any leaving as an output. */
-export function recyclableInputs(requests: readonly (readonly Tensor[])[], leaving: readonly ArrayBuffer[]): ArrayBuffer[] {
+function recyclableInputs(requests: readonly (readonly Tensor[])[], leaving: readonly ArrayBuffer[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const inputs of requests) {
     for (const input of inputs) {

@@ -10,7 +10,7 @@ import ort from 'onnxruntime-node';
 import { dataTypeFromOrt, ortTypeOf, ReusedRows } from '../../tensors/index.js';
 import { sessionOptions } from './session-options.js';
 import type { Tensor } from '../../tensors/index.js';
-import { joinBatch, lowerComputePriority, recyclableInputs, sendResult, sendRunFailed, serveInstance, transferableTensors, errorText, type RunMessage } from '../instance-thread/index.js';
+import { joinBatch, lowerComputePriority, sendBatchResult, sendRunFailed, serveInstance, errorText, type RunMessage } from '../instance-thread/index.js';
 import type { RawValueMetadata, SessionProtocol, SessionWorkerData } from './worker-messages.js';
 
 const decoder = new TextDecoder();
@@ -103,8 +103,7 @@ const batchBuffers = new ReusedRows();
 async function run(session: ort.InferenceSession, message: RunMessage): Promise<void> {
   try {
     const t0 = process.hrtime.bigint();
-    const { requests } = message;
-    const inputs = joinBatch(requests, batchBuffers);
+    const inputs = joinBatch(message.requests, batchBuffers);
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of inputs) feeds[input.name] = toOrt(input);
     const t1 = process.hrtime.bigint();
@@ -112,13 +111,7 @@ async function run(session: ort.InferenceSession, message: RunMessage): Promise<
     const t2 = process.hrtime.bigint();
     const outputs = message.outputs.map((name) => fromOrt(name, results[name]!));
     // An output that shares a batch buffer (an identity graph may) leaves with a copy.
-    const { tensors, transfer } = transferableTensors(outputs, (buffer) => batchBuffers.owns(buffer));
-    const recycled = recyclableInputs(requests, transfer);
-    const t3 = process.hrtime.bigint();
-    sendResult({ kind: 'result', id: message.id, outputs: tensors, computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2), recycled }, [
-      ...transfer,
-      ...recycled,
-    ]);
+    sendBatchResult(message, outputs, batchBuffers, Number(t1 - t0), Number(t2 - t1), t2);
   } catch (error) {
     sendRunFailed<SessionProtocol>(message.id, errorText(error));
   }

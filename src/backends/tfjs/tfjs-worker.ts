@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { ReusedRows } from '../../tensors/index.js';
 import type { Tensor } from '../../tensors/index.js';
-import { joinBatch, lowerComputePriority, recyclableInputs, sendResult, sendRunFailed, serveInstance, transferableTensors, errorText, type RunMessage } from '../instance-thread/index.js';
+import { joinBatch, lowerComputePriority, sendBatchResult, sendRunFailed, serveInstance, errorText, type RunMessage } from '../instance-thread/index.js';
 import type { TfjsProtocol, TfjsValueInfo, TfjsWorkerData } from './worker-messages.js';
 
 type Model = { kind: 'graph'; model: tf.GraphModel } | { kind: 'layers'; model: tf.LayersModel };
@@ -175,20 +175,13 @@ async function run(model: Model, message: RunMessage): Promise<void> {
   let results: tf.Tensor[] = [];
   try {
     const t0 = process.hrtime.bigint();
-    const { requests } = message;
-    const inputs = joinBatch(requests, batchBuffers);
+    const inputs = joinBatch(message.requests, batchBuffers);
     const t1 = process.hrtime.bigint();
     results = await predict(model, inputs, message.outputs);
     // dataSync copies out of the wasm heap: the outputs own their buffers.
     const outputs = message.outputs.map((name, i) => fromTf(name, results[i]!));
     const t2 = process.hrtime.bigint();
-    const { tensors, transfer } = transferableTensors(outputs, (buffer) => batchBuffers.owns(buffer));
-    const recycled = recyclableInputs(requests, transfer);
-    const t3 = process.hrtime.bigint();
-    sendResult({ kind: 'result', id: message.id, outputs: tensors, computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2), recycled }, [
-      ...transfer,
-      ...recycled,
-    ]);
+    sendBatchResult(message, outputs, batchBuffers, Number(t1 - t0), Number(t2 - t1), t2);
   } catch (error) {
     sendRunFailed<TfjsProtocol>(message.id, errorText(error));
   } finally {
