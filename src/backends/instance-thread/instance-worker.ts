@@ -17,7 +17,12 @@ import { transferableTensors, type FromInstance, type InstanceProtocol, type Res
 /** What a backend's worker script does; `serveInstance` drives it. */
 export interface InstanceWorker<P extends InstanceProtocol, Model> {
   /** Builds the model from the worker's data; a throw answers the start with `loadFailed`. */
-  load(data: P['data']): Promise<{ readonly model: Model; readonly loaded: P['loaded'] }>;
+  load(data: P['data']): Promise<Model>;
+  /**
+   * What to report once the model is built (after any warm-up). Not a load failure if it throws:
+   * the error is uncaught and the main thread sees the worker crash.
+   */
+  ready(model: Model, data: P['data']): Promise<P['loaded']>;
   /** The `loadFailed` text of what `load` threw (default: its message). */
   loadFailure?(error: unknown): string;
   /** Runs one batch and answers it (`sendBatchResult`, `sendResult` or `sendRunFailed`); it must not reject. */
@@ -37,9 +42,10 @@ function send(message: FromInstance<InstanceProtocol>, transfer?: readonly Array
 export function serveInstance<P extends InstanceProtocol, Model>(script: string, worker: InstanceWorker<P, Model>): void {
   const port = parentPort;
   if (!port) throw new Error(`${script} must run in a worker thread`);
-  void worker.load(workerData as P['data']).then(
-    ({ model, loaded }) => {
-      send({ kind: 'loaded', loaded });
+  const data = workerData as P['data'];
+  void worker.load(data).then(
+    async (model) => {
+      send({ kind: 'loaded', loaded: await worker.ready(model, data) });
       port.on('message', (message: ToInstance) => {
         if (message.kind === 'release') {
           worker.release(model, (detail) => send({ kind: 'released', detail }));

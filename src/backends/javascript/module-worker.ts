@@ -47,14 +47,14 @@ function importPackage(specifier: string): Promise<unknown> {
   return import(specifier) as Promise<unknown>;
 }
 
-async function load(): Promise<{ model: JsModel; loaded: undefined }> {
+async function load(): Promise<JsModel> {
   const imported = (await import(pathToFileURL(options.modulePath).href)) as Partial<JsModel>;
   if (typeof imported.execute !== 'function') throw new Error('model.mjs exports no execute function');
   const model = imported as JsModel;
   if (typeof model.initialize === 'function') {
     await model.initialize({ config: options.config, version: options.version, folder: options.folder, parameters: options.parameters, importPackage });
   }
-  return { model, loaded: undefined };
+  return model;
 }
 
 async function run(model: JsModel, message: RunMessage): Promise<void> {
@@ -132,6 +132,7 @@ function outputTensor(name: string, returned: unknown): Tensor {
 
 serveInstance<ModuleProtocol, JsModel>('module-worker', {
   load,
+  ready: () => Promise.resolve(undefined),
   loadFailure: boundedMessage,
   run,
   release: (model, done) => void finalize(model).then(done),

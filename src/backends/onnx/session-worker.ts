@@ -84,17 +84,20 @@ function zeroArray(type: string): new (n: number) => Exclude<Tensor['data'], Uin
   }
 }
 
-async function load(options: SessionWorkerData): Promise<{ model: ort.InferenceSession; loaded: SessionProtocol['loaded'] }> {
+async function load(options: SessionWorkerData): Promise<ort.InferenceSession> {
   lowerComputePriority();
   const settings = sessionOptions(options.intraOpThreads, options.graphOptimizationLevel);
-  const session = await (options.modelBytes ? ort.InferenceSession.create(options.modelBytes, settings) : ort.InferenceSession.create(options.modelPath, settings));
+  return options.modelBytes ? ort.InferenceSession.create(options.modelBytes, settings) : ort.InferenceSession.create(options.modelPath, settings);
+}
+
+async function ready(session: ort.InferenceSession, options: SessionWorkerData): Promise<SessionProtocol['loaded']> {
   if (options.warmup) {
     const feeds = warmupFeeds(session);
     // A model may reject zeros (e.g. an index input); warm-up is an optimisation, never a failure,
     // so ORT is told not to print its refusal (severity 4 = fatal only) on the server's stderr.
     if (feeds) await session.run(feeds, { logSeverityLevel: 4 }).catch(() => undefined);
   }
-  return { model: session, loaded: { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) } };
+  return { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
 }
 
 /** Batch inputs are joined into buffers kept from run to run (see `concatRows` for why). */
@@ -119,6 +122,7 @@ async function run(session: ort.InferenceSession, message: RunMessage): Promise<
 
 serveInstance<SessionProtocol, ort.InferenceSession>('session-worker', {
   load,
+  ready,
   run,
   release: (session, done) => void session.release().finally(() => done(undefined)),
 });

@@ -143,7 +143,13 @@ async function probeOutputShapes(model: Model, info: { inputs: TfjsValueInfo[]; 
   }
 }
 
-async function load(options: TfjsWorkerData): Promise<{ model: Model; loaded: TfjsProtocol['loaded'] }> {
+/** The model and whether the wasm backend runs its SIMD build. */
+interface Loaded {
+  readonly model: Model;
+  readonly simd: boolean;
+}
+
+async function load(options: TfjsWorkerData): Promise<Loaded> {
   lowerComputePriority();
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   setWasmPaths(options.wasmDir.endsWith('/') ? options.wasmDir : `${options.wasmDir}/`);
@@ -152,6 +158,10 @@ async function load(options: TfjsWorkerData): Promise<{ model: Model; loaded: Tf
   const artifacts = { ...options.extra, modelTopology: options.modelTopology, weightSpecs: options.weightSpecs, weightData: options.weightData } as tf.io.ModelArtifacts;
   const handler: tf.io.IOHandler = { load: () => Promise.resolve(artifacts) };
   const model: Model = options.kind === 'graph' ? { kind: 'graph', model: await tf.loadGraphModel(handler) } : { kind: 'layers', model: await tf.loadLayersModel(handler) };
+  return { model, simd };
+}
+
+async function ready({ model, simd }: Loaded, options: TfjsWorkerData): Promise<TfjsProtocol['loaded']> {
   const info = describe(model);
   if (info.outputs.some((o) => !o.shape)) await probeOutputShapes(model, info);
   if (options.warmup) {
@@ -166,12 +176,12 @@ async function load(options: TfjsWorkerData): Promise<{ model: Model; loaded: Tf
         .then((out) => out.forEach((t) => t.dispose()))
         .catch(() => undefined);
   }
-  return { model, loaded: { ...info, simd } };
+  return { ...info, simd };
 }
 
 const batchBuffers = new ReusedRows();
 
-async function run(model: Model, message: RunMessage): Promise<void> {
+async function run({ model }: Loaded, message: RunMessage): Promise<void> {
   let results: tf.Tensor[] = [];
   try {
     const t0 = process.hrtime.bigint();
@@ -189,10 +199,11 @@ async function run(model: Model, message: RunMessage): Promise<void> {
   }
 }
 
-serveInstance<TfjsProtocol, Model>('tfjs-worker', {
+serveInstance<TfjsProtocol, Loaded>('tfjs-worker', {
   load,
+  ready,
   run,
-  release: (model, done) => {
+  release: ({ model }, done) => {
     model.model.dispose();
     tf.disposeVariables();
     done(tf.memory().numTensors);
