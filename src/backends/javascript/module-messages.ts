@@ -1,8 +1,7 @@
 /**
- * Messages between the main thread and a JavaScript model's worker thread (`module-worker.ts`).
- * Numeric tensor buffers travel in the transfer list, as with ONNX sessions (`transferableTensors`).
+ * What a JavaScript model's worker thread (`module-worker.ts`) is started with and reports, in the
+ * shared instance-thread messages (`../instance-thread`).
  */
-import type { Tensor } from '../../tensors/index.js';
 import type { ModelConfig } from '../../repository/index.js';
 
 export interface ModuleWorkerData {
@@ -16,20 +15,19 @@ export interface ModuleWorkerData {
   readonly parameters: Readonly<Record<string, string>>;
 }
 
-export type ToModule = { readonly kind: 'run'; readonly id: number; readonly requests: readonly (readonly Tensor[])[]; readonly outputs: readonly string[] } | { readonly kind: 'finalize' };
-
 /** An error thrown by the module: its message and, when it names one, its code (see the contract). */
 export interface ModuleError {
   readonly message: string;
   readonly code: 'INVALID_ARGUMENT' | 'INTERNAL';
 }
 
-export type FromModule =
-  | { readonly kind: 'loaded' }
-  | { readonly kind: 'loadFailed'; readonly message: string }
-  | { readonly kind: 'result'; readonly id: number; readonly outputs: readonly Tensor[]; readonly inferNs: number; readonly outputNs: number }
-  | { readonly kind: 'runFailed'; readonly id: number; readonly error: ModuleError }
-  | { readonly kind: 'finalized'; readonly error?: string | undefined };
+export interface ModuleProtocol {
+  readonly data: ModuleWorkerData;
+  readonly loaded: undefined;
+  /** What `finalize` threw, if it threw. */
+  readonly released: string | undefined;
+  readonly runError: ModuleError;
+}
 
 /** Longest module error message passed on to a client (module messages may echo inputs). */
 export const MAX_MODULE_MESSAGE = 1000;

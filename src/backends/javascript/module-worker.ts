@@ -5,14 +5,12 @@
  * large synchronous decode) then holds only its own instance, and a module that crashes takes
  * down only its thread. The contract the module follows is described in `javascript-backend.ts`.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { arrayTypeOf, concatRows, dataTypeFromConfig, elementCount, isDataType, type DataType, type Tensor } from '../../tensors/index.js';
-import { transferableTensors } from '../onnx/worker-messages.js';
-import { boundedMessage, type FromModule, type ModuleError, type ModuleWorkerData, type ToModule } from './module-messages.js';
+import { arrayTypeOf, dataTypeFromConfig, elementCount, isDataType, type DataType, type Tensor } from '../../tensors/index.js';
+import { joinBatch, sendResult, sendRunFailed, serveInstance, transferableTensors, type RunMessage } from '../instance-thread/index.js';
+import { boundedMessage, type ModuleError, type ModuleProtocol, type ModuleWorkerData } from './module-messages.js';
 
-const port = parentPort;
-if (!port) throw new Error('module-worker must run in a worker thread');
 const options = workerData as ModuleWorkerData;
 const encoder = new TextEncoder();
 
@@ -39,10 +37,6 @@ interface JsModel {
   finalize?: () => unknown;
 }
 
-function send(message: FromModule, transfer: ArrayBuffer[] = []): void {
-  port!.postMessage(message, transfer);
-}
-
 const outputTypes = new Map<string, DataType | undefined>(options.config.output.map((o) => [o.name, dataTypeFromConfig(o.data_type)]));
 
 /**
@@ -53,40 +47,20 @@ function importPackage(specifier: string): Promise<unknown> {
   return import(specifier) as Promise<unknown>;
 }
 
-async function main(): Promise<void> {
-  let model: JsModel;
-  try {
-    const imported = (await import(pathToFileURL(options.modulePath).href)) as Partial<JsModel>;
-    if (typeof imported.execute !== 'function') throw new Error('model.mjs exports no execute function');
-    model = imported as JsModel;
-    if (typeof model.initialize === 'function') {
-      await model.initialize({ config: options.config, version: options.version, folder: options.folder, parameters: options.parameters, importPackage });
-    }
-  } catch (error) {
-    send({ kind: 'loadFailed', message: boundedMessage(error) });
-    return;
+async function load(): Promise<JsModel> {
+  const imported = (await import(pathToFileURL(options.modulePath).href)) as Partial<JsModel>;
+  if (typeof imported.execute !== 'function') throw new Error('model.mjs exports no execute function');
+  const model = imported as JsModel;
+  if (typeof model.initialize === 'function') {
+    await model.initialize({ config: options.config, version: options.version, folder: options.folder, parameters: options.parameters, importPackage });
   }
-  send({ kind: 'loaded' });
-  port!.on('message', (message: ToModule) => {
-    if (message.kind === 'finalize') {
-      void (async () => {
-        try {
-          if (typeof model.finalize === 'function') await model.finalize();
-          send({ kind: 'finalized' });
-        } catch (error) {
-          send({ kind: 'finalized', error: boundedMessage(error) });
-        }
-      })();
-      return;
-    }
-    void run(model, message);
-  });
+  return model;
 }
 
-async function run(model: JsModel, message: Extract<ToModule, { kind: 'run' }>): Promise<void> {
+async function run(model: JsModel, message: RunMessage): Promise<void> {
   try {
     const { requests } = message;
-    const joined = requests.length === 1 ? requests[0]! : requests[0]!.map((_, i) => concatRows(requests.map((r) => r[i]!)));
+    const joined = joinBatch(requests);
     const inputs: Record<string, Tensor> = {};
     for (const input of joined) inputs[input.name] = input;
     const batching = options.config.max_batch_size > 0;
@@ -97,9 +71,18 @@ async function run(model: JsModel, message: Extract<ToModule, { kind: 'run' }>):
     const outputs = message.outputs.map((name) => outputTensor(name, returned));
     const { tensors, transfer } = transferableTensors(outputs);
     const t2 = process.hrtime.bigint();
-    send({ kind: 'result', id: message.id, outputs: tensors, inferNs: Number(t1 - t0), outputNs: Number(t2 - t1) }, transfer);
+    sendResult({ kind: 'result', id: message.id, outputs: tensors, computeInputNs: 0, computeInferNs: Number(t1 - t0), computeOutputNs: Number(t2 - t1) }, transfer);
   } catch (error) {
-    send({ kind: 'runFailed', id: message.id, error: moduleError(error) });
+    sendRunFailed<ModuleProtocol>(message.id, moduleError(error));
+  }
+}
+
+async function finalize(model: JsModel): Promise<string | undefined> {
+  try {
+    if (typeof model.finalize === 'function') await model.finalize();
+    return undefined;
+  } catch (error) {
+    return boundedMessage(error);
   }
 }
 
@@ -147,4 +130,10 @@ function outputTensor(name: string, returned: unknown): Tensor {
   return { name, datatype, shape: shape as number[], data };
 }
 
-void main();
+serveInstance<ModuleProtocol, JsModel>('module-worker', {
+  load,
+  ready: () => Promise.resolve(undefined),
+  loadFailure: boundedMessage,
+  run,
+  release: (model, done) => void finalize(model).then(done),
+});

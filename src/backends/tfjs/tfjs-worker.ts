@@ -7,24 +7,12 @@
  * are off (the server already runs one worker per instance, and threads need cross-origin isolation
  * machinery Node's wasm backend build does not use).
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
-import { basename } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { MIN_POOLED_BYTES, concatRows, ReusedRows } from '../../tensors/index.js';
+import { ReusedRows } from '../../tensors/index.js';
 import type { Tensor } from '../../tensors/index.js';
-import { transferableTensors } from '../onnx/worker-messages.js';
-import type { FromTfjsWorker, TfjsValueInfo, TfjsWorkerData, ToTfjsWorker } from './worker-messages.js';
-
-const port = parentPort;
-if (!port) throw new Error('tfjs-worker must run in a worker thread');
-const options = workerData as TfjsWorkerData;
-
-function send(message: FromTfjsWorker, transfer: ArrayBuffer[] = []): void {
-  port!.postMessage(message, transfer);
-}
+import { joinBatch, lowerComputePriority, sendBatchResult, sendRunFailed, serveInstance, errorText, type RunMessage } from '../instance-thread/index.js';
+import type { TfjsProtocol, TfjsValueInfo, TfjsWorkerData } from './worker-messages.js';
 
 type Model = { kind: 'graph'; model: tf.GraphModel } | { kind: 'layers'; model: tf.LayersModel };
 
@@ -155,31 +143,25 @@ async function probeOutputShapes(model: Model, info: { inputs: TfjsValueInfo[]; 
   }
 }
 
-/** As in the ONNX workers: compute threads yield to the main thread (Linux only, best effort). */
-function lowerComputePriority(): void {
-  try {
-    setPriority(Number(basename(readlinkSync('/proc/thread-self'))), 5);
-  } catch {
-    // Not Linux, or not allowed: compute at the process's priority.
-  }
+/** The model and whether the wasm backend runs its SIMD build. */
+interface Loaded {
+  readonly model: Model;
+  readonly simd: boolean;
 }
 
-async function main(): Promise<void> {
+async function load(options: TfjsWorkerData): Promise<Loaded> {
   lowerComputePriority();
-  let model: Model;
-  let simd = false;
-  try {
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    setWasmPaths(options.wasmDir.endsWith('/') ? options.wasmDir : `${options.wasmDir}/`);
-    if (!(await tf.setBackend('wasm'))) throw new Error('the TensorFlow.js WebAssembly backend did not start');
-    simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-    const artifacts = { ...options.extra, modelTopology: options.modelTopology, weightSpecs: options.weightSpecs, weightData: options.weightData } as tf.io.ModelArtifacts;
-    const handler: tf.io.IOHandler = { load: () => Promise.resolve(artifacts) };
-    model = options.kind === 'graph' ? { kind: 'graph', model: await tf.loadGraphModel(handler) } : { kind: 'layers', model: await tf.loadLayersModel(handler) };
-  } catch (error) {
-    send({ kind: 'loadFailed', message: error instanceof Error ? error.message : String(error) });
-    return;
-  }
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  setWasmPaths(options.wasmDir.endsWith('/') ? options.wasmDir : `${options.wasmDir}/`);
+  if (!(await tf.setBackend('wasm'))) throw new Error('the TensorFlow.js WebAssembly backend did not start');
+  const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+  const artifacts = { ...options.extra, modelTopology: options.modelTopology, weightSpecs: options.weightSpecs, weightData: options.weightData } as tf.io.ModelArtifacts;
+  const handler: tf.io.IOHandler = { load: () => Promise.resolve(artifacts) };
+  const model: Model = options.kind === 'graph' ? { kind: 'graph', model: await tf.loadGraphModel(handler) } : { kind: 'layers', model: await tf.loadLayersModel(handler) };
+  return { model, simd };
+}
+
+async function ready({ model, simd }: Loaded, options: TfjsWorkerData): Promise<TfjsProtocol['loaded']> {
   const info = describe(model);
   if (info.outputs.some((o) => !o.shape)) await probeOutputShapes(model, info);
   if (options.warmup) {
@@ -194,63 +176,36 @@ async function main(): Promise<void> {
         .then((out) => out.forEach((t) => t.dispose()))
         .catch(() => undefined);
   }
-  send({ kind: 'loaded', ...info, simd });
-  port!.on('message', (message: ToTfjsWorker) => {
-    if (message.kind === 'release') {
-      model.model.dispose();
-      tf.disposeVariables();
-      send({ kind: 'released', numTensors: tf.memory().numTensors });
-      return;
-    }
-    void run(model, message);
-  });
+  return { ...info, simd };
 }
 
 const batchBuffers = new ReusedRows();
 
-async function run(model: Model, message: Extract<ToTfjsWorker, { kind: 'run' }>): Promise<void> {
+async function run({ model }: Loaded, message: RunMessage): Promise<void> {
   let results: tf.Tensor[] = [];
   try {
     const t0 = process.hrtime.bigint();
-    const { requests } = message;
-    const inputs =
-      requests.length === 1
-        ? requests[0]!
-        : requests[0]!.map((input, i) =>
-            concatRows(
-              requests.map((r) => r[i]!),
-              batchBuffers.allocator(input.name),
-            ),
-          );
+    const inputs = joinBatch(message.requests, batchBuffers);
     const t1 = process.hrtime.bigint();
     results = await predict(model, inputs, message.outputs);
     // dataSync copies out of the wasm heap: the outputs own their buffers.
     const outputs = message.outputs.map((name, i) => fromTf(name, results[i]!));
     const t2 = process.hrtime.bigint();
-    const { tensors, transfer } = transferableTensors(outputs, (buffer) => batchBuffers.owns(buffer));
-    const recycled = recyclable(requests, transfer);
-    const t3 = process.hrtime.bigint();
-    send({ kind: 'result', id: message.id, outputs: tensors, computeInputNs: Number(t1 - t0), computeInferNs: Number(t2 - t1), computeOutputNs: Number(t3 - t2), recycled }, [
-      ...transfer,
-      ...recycled,
-    ]);
+    sendBatchResult(message, outputs, batchBuffers, Number(t1 - t0), Number(t2 - t1), t2);
   } catch (error) {
-    send({ kind: 'runFailed', id: message.id, message: error instanceof Error ? error.message : String(error) });
+    sendRunFailed<TfjsProtocol>(message.id, errorText(error));
   } finally {
     for (const t of results) t.dispose();
   }
 }
 
-function recyclable(requests: readonly (readonly Tensor[])[], leaving: readonly ArrayBuffer[]): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>();
-  for (const inputs of requests) {
-    for (const input of inputs) {
-      const data = input.data;
-      if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && data.buffer.byteLength >= MIN_POOLED_BYTES) buffers.add(data.buffer);
-    }
-  }
-  for (const buffer of leaving) buffers.delete(buffer);
-  return [...buffers];
-}
-
-void main();
+serveInstance<TfjsProtocol, Loaded>('tfjs-worker', {
+  load,
+  ready,
+  run,
+  release: ({ model }, done) => {
+    model.model.dispose();
+    tf.disposeVariables();
+    done(tf.memory().numTensors);
+  },
+});

@@ -1,9 +1,7 @@
 /**
- * Messages between the main thread and a TensorFlow.js worker (one per model instance). Tensor
- * buffers travel in the transfer list, as for the ONNX workers.
+ * What a TensorFlow.js worker (one per model instance) is started with and reports, in the shared
+ * instance-thread messages (`../instance-thread`).
  */
-import type { Tensor } from '../../tensors/index.js';
-
 export type TfjsModelKind = 'graph' | 'layers';
 
 /** What a worker needs to build its model: the artifacts read from the version folder. */
@@ -27,20 +25,18 @@ export interface TfjsValueInfo {
   readonly shape: readonly number[] | undefined;
 }
 
-export type ToTfjsWorker = { readonly kind: 'run'; readonly id: number; readonly requests: readonly (readonly Tensor[])[]; readonly outputs: readonly string[] } | { readonly kind: 'release' };
+export interface TfjsMetadata {
+  readonly inputs: readonly TfjsValueInfo[];
+  readonly outputs: readonly TfjsValueInfo[];
+  /** Whether the wasm backend runs its SIMD build. */
+  readonly simd: boolean;
+}
 
-export type FromTfjsWorker =
-  | { readonly kind: 'loaded'; readonly inputs: readonly TfjsValueInfo[]; readonly outputs: readonly TfjsValueInfo[]; readonly simd: boolean }
-  | { readonly kind: 'loadFailed'; readonly message: string }
-  | {
-      readonly kind: 'result';
-      readonly id: number;
-      readonly outputs: readonly Tensor[];
-      readonly computeInputNs: number;
-      readonly computeInferNs: number;
-      readonly computeOutputNs: number;
-      readonly recycled: readonly ArrayBuffer[];
-    }
-  | { readonly kind: 'runFailed'; readonly id: number; readonly message: string }
-  /** `numTensors`: tensors tfjs still held after the model was disposed (0 unless something leaks). */
-  | { readonly kind: 'released'; readonly numTensors: number };
+export interface TfjsProtocol {
+  readonly data: TfjsWorkerData;
+  readonly loaded: TfjsMetadata;
+  /** Tensors tfjs still held after the model was disposed (0 unless something leaks). */
+  readonly released: number;
+  /** tfjs's message. */
+  readonly runError: string;
+}

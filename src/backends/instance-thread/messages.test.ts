@@ -3,7 +3,7 @@ import { MessageChannel } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import { markExclusive } from '../../tensors/exclusive-buffers.js';
 import type { Tensor } from '../../tensors/tensor.js';
-import { transferableTensors } from './worker-messages.js';
+import { transferableTensors } from './messages.js';
 
 const tensor = (data: Float32Array): Tensor => ({ name: 'x', datatype: 'FP32', shape: [data.length], data });
 
