@@ -17,6 +17,12 @@ export interface StoreNode {
   readonly data: Uint8Array;
   /** Incremented by every set; pass it back to `set`/`remove` for compare-and-set. */
   readonly version: number;
+  /**
+   * Names the node's last create or set, store-wide: it changes with every set and, unlike the
+   * version (0 again), when the node is removed and created again at the same path. Equal
+   * modifications, equal data. ZooKeeper's `mzxid`; the embedded store's own counter.
+   */
+  readonly modification: string;
 }
 
 /**

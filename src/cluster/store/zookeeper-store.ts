@@ -150,7 +150,7 @@ export class ZooKeeperStore implements CoordinationStore {
     return this.run<StoreNode | undefined>('get', path, (client, full, done) =>
       client.getData(full, (error, data, stat) => {
         if (zooKeeperErrorCode(error) === Exception.NO_NODE) return done(null, undefined);
-        done(error, error ? undefined : { data: new Uint8Array(data ?? new Uint8Array(0)), version: stat.version });
+        done(error, error ? undefined : { data: new Uint8Array(data ?? new Uint8Array(0)), version: stat.version, modification: stat.mzxid.toString('hex') });
       }),
     );
   }
