@@ -23,7 +23,7 @@ import { CranberriesError, asCranberriesError, unavailable } from '../../core/in
 import type { Logger } from '../../core/index.js';
 import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
 import { childPath, pathPrefixes, validatePath } from './store-paths.js';
-import { abandonClient, closeClient, tuneReconnects } from './zookeeper-client-tuning.js';
+import { abandonClient, closeClient, parseResponsesInLinearTime, tuneReconnects } from './zookeeper-client-tuning.js';
 import { fromZooKeeperError, parseZooKeeperAddress, zooKeeperErrorCode, type ZooKeeperAddress } from './zookeeper-address.js';
 import { clusterAcls, openAcls, type ZooKeeperAuth } from './zookeeper-auth.js';
 
@@ -249,6 +249,7 @@ export class ZooKeeperStore implements CoordinationStore {
       maxMs: Math.max(this.options.backoffInitialMs, Math.min(this.options.backoffMaxMs, Math.floor(this.options.sessionTimeoutMs / 3))),
       handshakeMs: Math.max(1000, Math.min(5000, Math.floor(this.options.sessionTimeoutMs / 2))),
     });
+    parseResponsesInLinearTime(client);
     client.on('state', (state: State) => {
       if (generation !== this.generation || this.stopped) return;
       if (state === State.SYNC_CONNECTED) void this.onConnected(client, generation);
