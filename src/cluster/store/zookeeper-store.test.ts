@@ -86,6 +86,35 @@ describe('zookeeper store: connection life', () => {
     await raw.stop();
   });
 
+  it('6,000 requests at once (reads and watches) are all answered, at most 1,000 of them in flight in the client at a time', async () => {
+    const store = openStore(`${zk.connectionString}/in-flight`, { operationTimeoutMs: 30_000 });
+    await store.start();
+    await store.ensurePath('/f');
+    await Promise.all(Array.from({ length: 200 }, (_, i) => store.create(`/f/n${i}`, new Uint8Array([i]), 'persistent')));
+    // The library's queue of sent, unanswered requests (its internals: a plain array).
+    const client = (store as unknown as { client: { connectionManager: { pendingQueue: unknown[] } } }).client;
+    const pending = client.connectionManager.pendingQueue;
+    let peak = 0;
+    const push = pending.push.bind(pending);
+    pending.push = (...items: unknown[]) => {
+      const length = push(...items);
+      peak = Math.max(peak, length);
+      return length;
+    };
+    let fired = 0;
+    const unwatch = Array.from({ length: 2000 }, (_, i) => store.watch(`/f/n${i % 200}`, () => fired++));
+    const reads = await Promise.all(Array.from({ length: 4000 }, (_, i) => store.get(`/f/n${i % 200}`)));
+    assert.deepEqual(
+      reads.map((node) => node?.data[0]),
+      Array.from({ length: 4000 }, (_, i) => i % 200),
+    );
+    await store.set('/f/n7', new Uint8Array([70]));
+    await eventually(() => fired >= 10, 10_000, 'the ten watches of /f/n7 to fire');
+    assert.ok(peak > 0 && peak <= 1000, `peak of requests in flight: ${peak}`);
+    for (const stop of unwatch) stop();
+    await store.stop();
+  });
+
   it('start() fails with UNAVAILABLE within its timeout when nothing listens', async () => {
     const started = Date.now();
     const store = openStore('127.0.0.1:1', { connectTimeoutMs: 800 });

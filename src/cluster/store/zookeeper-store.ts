@@ -23,6 +23,7 @@ import { CranberriesError, asCranberriesError, unavailable } from '../../core/in
 import type { Logger } from '../../core/index.js';
 import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
 import { childPath, pathPrefixes, validatePath } from './store-paths.js';
+import { InFlightLimit } from './in-flight-limit.js';
 import { abandonClient, closeClient, parseResponsesInLinearTime, tuneReconnects } from './zookeeper-client-tuning.js';
 import { fromZooKeeperError, parseZooKeeperAddress, zooKeeperErrorCode, type ZooKeeperAddress } from './zookeeper-address.js';
 import { clusterAcls, openAcls, type ZooKeeperAuth } from './zookeeper-auth.js';
@@ -50,6 +51,9 @@ export interface ZooKeeperStoreOptions {
 
 const DEFAULTS = { sessionTimeoutMs: 10_000, operationTimeoutMs: 5_000, connectTimeoutMs: 15_000, backoffInitialMs: 100, backoffMaxMs: 5_000 };
 
+/** Requests one client has in flight at most; see `InFlightLimit`. */
+const MAX_IN_FLIGHT = 1000;
+
 const CREATE_MODES: Record<CreateMode, number> = {
   persistent: ZkCreateMode.PERSISTENT,
   ephemeral: ZkCreateMode.EPHEMERAL,
@@ -74,6 +78,8 @@ export class ZooKeeperStore implements CoordinationStore {
   private readonly address: ZooKeeperAddress;
   private readonly options: typeof DEFAULTS;
   private client: Client | undefined;
+  /** The client's requests in flight (one limit per client: a dropped client's unanswered requests hold no slot of the next). */
+  private limit = new InFlightLimit(MAX_IN_FLIGHT);
   /** Bumped for every new client, so events of a replaced client are ignored. */
   private generation = 0;
   private state: SessionState = 'disconnected';
@@ -242,6 +248,7 @@ export class ZooKeeperStore implements CoordinationStore {
     // Sent with every (re)connection's handshake, so a new session is authenticated before its first operation.
     if (this.config.auth) client.addAuthInfo('digest', Buffer.from(`${this.config.auth.user}:${this.config.auth.password}`));
     this.client = client;
+    this.limit = new InFlightLimit(MAX_IN_FLIGHT);
     tuneReconnects(client, {
       initialMs: this.options.backoffInitialMs,
       // Waiting longer than a third of the session timeout between attempts would lose a session
@@ -320,6 +327,7 @@ export class ZooKeeperStore implements CoordinationStore {
         return reject(unavailable(`ZooKeeper is not connected (${this.config.connectionString}): cannot ${what} '${path}'`));
       }
       let settled = false;
+      // The timeout counts from the call, waiting for a slot included.
       const timer = setTimeout(() => {
         settled = true;
         reject(unavailable(`ZooKeeper did not answer ${what} '${path}' within ${this.options.operationTimeoutMs} ms`));
@@ -331,11 +339,22 @@ export class ZooKeeperStore implements CoordinationStore {
         if (error) reject(fromZooKeeperError(error, what, path));
         else resolve(value as T);
       };
-      try {
-        call(client, this.full(path), done);
-      } catch (error) {
-        done(new CranberriesError('INVALID_ARGUMENT', `ZooKeeper ${what} '${path}': ${String(error)}`));
-      }
+      this.limit.run((release) => {
+        if (settled) return release(); // timed out while waiting
+        if (client !== this.client || this.state !== 'connected') {
+          release();
+          return done(unavailable(`ZooKeeper is not connected (${this.config.connectionString}): cannot ${what} '${path}'`));
+        }
+        try {
+          call(client, this.full(path), (error, value) => {
+            release();
+            done(error, value);
+          });
+        } catch (error) {
+          release();
+          done(new CranberriesError('INVALID_ARGUMENT', `ZooKeeper ${what} '${path}': ${String(error)}`));
+        }
+      });
     });
   }
 
@@ -376,19 +395,31 @@ export class ZooKeeperStore implements CoordinationStore {
       watch.fingerprint = fingerprint;
       if (notifyOnChange) this.notify(watch);
     };
-    try {
+    const limit = this.limit;
+    const call = (request: (release: () => void) => void): void =>
+      limit.run((release) => {
+        if (!watch.active || client !== this.client) return release(); // stopped, or a new client arms it again
+        try {
+          request(release);
+        } catch {
+          release(); // Only a malformed path throws, and watch() validated it.
+        }
+      });
+    call((release) =>
       client.exists(full, watch.onEvent, (error, stat) => {
+        release();
         if (error || !watch.active) return; // connection trouble: re-armed and notified on reconnect
         if (!stat) return settle('absent');
         // Read after the data watcher is set: any later data change fires it again.
-        client.getChildren(full, watch.onEvent, (childError, _children, childStat) => {
-          if (zooKeeperErrorCode(childError) === Exception.NO_NODE) return settle('absent');
-          if (!childError) settle(identity(childStat));
-        });
-      });
-    } catch {
-      // Only a malformed path throws, and watch() validated it.
-    }
+        call((releaseChildren) =>
+          client.getChildren(full, watch.onEvent, (childError, _children, childStat) => {
+            releaseChildren();
+            if (zooKeeperErrorCode(childError) === Exception.NO_NODE) return settle('absent');
+            if (!childError) settle(identity(childStat));
+          }),
+        );
+      }),
+    );
   }
 
   private notify(watch: Watch): void {
