@@ -189,10 +189,14 @@ export class FolderCache<T> {
           this.dirty.add(name);
           this.childWatches.set(
             name,
-            this.store.watch(`${this.parent}/${name}`, () => {
-              this.dirty.add(name);
-              this.onChange();
-            }),
+            this.store.watch(
+              `${this.parent}/${name}`,
+              () => {
+                this.dirty.add(name);
+                this.onChange();
+              },
+              { children: false }, // a child's data is what is cached; its own children are not
+            ),
           );
         });
       } catch (error) {

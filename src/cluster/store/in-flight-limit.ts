@@ -4,7 +4,9 @@
  * request with `shift()`; once that array holds more than ~16,000 entries V8 keeps it in its
  * large-object space, where `shift()` moves every element, so each answer costs time proportional to
  * the requests still pending. A controller arming 20,000 watches (two requests each) at once spent
- * most of its time there. A thousand in flight keeps the pipe full on any network.
+ * most of its time there. The bound also bounds one turn of the event loop: a socket chunk holds at
+ * most that many answers, each of which may start the next waiting request (256 in flight keep
+ * the pipe full on any network).
  */
 export class InFlightLimit {
   private inFlight = 0;

@@ -256,6 +256,7 @@ export class MemoryStore implements CoordinationStore {
     });
   }
 
+  /** `options.children` is not needed here: a watch costs nothing to arm in process. */
   watch(path: string, onChange: () => void): () => void {
     validatePath(path);
     const watch: Watch = {

@@ -86,7 +86,7 @@ describe('zookeeper store: connection life', () => {
     await raw.stop();
   });
 
-  it('6,000 requests at once (reads and watches) are all answered, at most 1,000 of them in flight in the client at a time', async () => {
+  it('6,000 requests at once (reads and watches) are all answered, at most 256 of them in flight in the client at a time', async () => {
     const store = openStore(`${zk.connectionString}/in-flight`, { operationTimeoutMs: 30_000 });
     await store.start();
     await store.ensurePath('/f');
@@ -110,8 +110,29 @@ describe('zookeeper store: connection life', () => {
     );
     await store.set('/f/n7', new Uint8Array([70]));
     await eventually(() => fired >= 10, 10_000, 'the ten watches of /f/n7 to fire');
-    assert.ok(peak > 0 && peak <= 1000, `peak of requests in flight: ${peak}`);
+    assert.ok(peak > 0 && peak <= 256, `peak of requests in flight: ${peak}`);
     for (const stop of unwatch) stop();
+    await store.stop();
+  });
+
+  it('a data-only watch ({ children: false }) fires on a set and on a removal, and sets no children watcher', async () => {
+    const store = openStore(`${zk.connectionString}/data-only`);
+    await store.start();
+    await store.ensurePath('/leaf');
+    let fired = 0;
+    const stop = store.watch('/leaf', () => fired++, { children: false });
+    const watchers = (store as unknown as { client: { connectionManager: { watcherManager: { childWatchers: Record<string, unknown>; dataWatchers: Record<string, unknown> } } } }).client
+      .connectionManager.watcherManager;
+    await eventually(() => Object.keys(watchers.dataWatchers).some((p) => p.endsWith('/leaf')), 5000, 'the data watcher');
+    assert.deepEqual(
+      Object.keys(watchers.childWatchers).filter((p) => p.endsWith('/leaf')),
+      [],
+    );
+    await store.set('/leaf', new Uint8Array([1]));
+    await eventually(() => fired === 1, 5000, 'the watch to fire on a set');
+    await store.remove('/leaf');
+    await eventually(() => fired === 2, 5000, 'the watch to fire on a removal');
+    stop();
     await store.stop();
   });
 

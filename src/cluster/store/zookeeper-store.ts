@@ -21,7 +21,7 @@
 import { CreateMode as ZkCreateMode, Exception, State, createClient, type Client, type Stat } from 'node-zookeeper-client';
 import { CranberriesError, asCranberriesError, unavailable } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
-import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
+import type { CoordinationStore, CreateMode, SessionState, StoreNode, WatchOptions } from './coordination-store.js';
 import { childPath, pathPrefixes, validatePath } from './store-paths.js';
 import { InFlightLimit } from './in-flight-limit.js';
 import { abandonClient, closeClient, parseResponsesInLinearTime, tuneReconnects } from './zookeeper-client-tuning.js';
@@ -52,7 +52,7 @@ export interface ZooKeeperStoreOptions {
 const DEFAULTS = { sessionTimeoutMs: 10_000, operationTimeoutMs: 5_000, connectTimeoutMs: 15_000, backoffInitialMs: 100, backoffMaxMs: 5_000 };
 
 /** Requests one client has in flight at most; see `InFlightLimit`. */
-const MAX_IN_FLIGHT = 1000;
+const MAX_IN_FLIGHT = 256;
 
 const CREATE_MODES: Record<CreateMode, number> = {
   persistent: ZkCreateMode.PERSISTENT,
@@ -64,6 +64,8 @@ const CREATE_MODES: Record<CreateMode, number> = {
 interface Watch {
   readonly path: string;
   readonly onChange: () => void;
+  /** Children changes matter too: armed with a children watcher as well. */
+  readonly children: boolean;
   /** Stable function: the library ignores a watcher already registered on a path. */
   readonly onEvent: () => void;
   active: boolean;
@@ -210,11 +212,12 @@ export class ZooKeeperStore implements CoordinationStore {
     for (const prefix of pathPrefixes(path)) await this.createIfMissing(this.full(prefix), prefix);
   }
 
-  watch(path: string, onChange: () => void): () => void {
+  watch(path: string, onChange: () => void, options?: WatchOptions): () => void {
     validatePath(path);
     const watch: Watch = {
       path,
       onChange,
+      children: options?.children ?? true,
       active: true,
       pending: false,
       fingerprint: undefined,
@@ -410,6 +413,7 @@ export class ZooKeeperStore implements CoordinationStore {
         release();
         if (error || !watch.active) return; // connection trouble: re-armed and notified on reconnect
         if (!stat) return settle('absent');
+        if (!watch.children) return settle(dataIdentity(stat));
         // Read after the data watcher is set: any later data change fires it again.
         call((releaseChildren) =>
           client.getChildren(full, watch.onEvent, (childError, _children, childStat) => {
@@ -447,6 +451,11 @@ export class ZooKeeperStore implements CoordinationStore {
     if (!chroot || !full.startsWith(chroot)) return full;
     return full.length === chroot.length ? '/' : full.slice(chroot.length);
   }
+}
+
+/** A node's identity for a data-only watch: creation and last data change. */
+function dataIdentity(stat: Stat): string {
+  return `${stat.czxid.toString('hex')}:${stat.mzxid.toString('hex')}`;
 }
 
 function identity(stat: Stat): string {
