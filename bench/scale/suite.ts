@@ -13,8 +13,10 @@ export interface ScaleSuiteOptions {
   readonly loadTimeScale?: number | undefined;
   /** Writes a CPU profile of each phase to this folder. */
   readonly cpuProfileDir?: string | undefined;
-  /** Controller, gateway table watcher and simulated workers each in their own process (ZooKeeper only; processes.ts). */
+  /** Only the rows with controller, gateway table watcher and simulated workers each in their own process (ZooKeeper; processes.ts). */
   readonly processes?: boolean | undefined;
+  /** Largest size run in separate processes (ZooKeeper), after the one-process rows; 0: none. */
+  readonly processesMaxWorkers: number;
   /** With `processes`: child processes the simulated workers are spread over (default 1). */
   readonly workerProcesses?: number | undefined;
 }
@@ -28,6 +30,7 @@ export const DEFAULT_SCALE_OPTIONS: ScaleSuiteOptions = {
   ],
   stores: ['memory', 'zookeeper'],
   zookeeperMaxWorkers: 300,
+  processesMaxWorkers: 300,
 };
 
 export interface ScaleSuiteResults {
@@ -35,23 +38,27 @@ export interface ScaleSuiteResults {
   readonly errors: string[];
 }
 
+const NO_ZOOKEEPER = 'ZooKeeper rows skipped: Debian zookeeper is not installed';
+
 export async function runScaleSuite(options: ScaleSuiteOptions, log: (line: string) => void): Promise<ScaleSuiteResults> {
   const runs: ScaleResult[] = [];
   const errors: string[] = [];
   for (const size of options.sizes) {
     if (options.maxWorkers !== undefined && size.workers > options.maxWorkers) continue;
-    for (const store of options.stores) {
-      if (options.processes && store !== 'zookeeper') continue; // the embedded store lives in one process
-      if (store === 'zookeeper' && size.workers > options.zookeeperMaxWorkers) continue;
+    // One process per row (each store), then, on ZooKeeper, each loop in its own process.
+    const modes: { store: StoreKind; processes: boolean }[] = options.processes ? [] : options.stores.map((store) => ({ store, processes: false }));
+    if (options.stores.includes('zookeeper') && size.workers <= options.processesMaxWorkers) modes.push({ store: 'zookeeper', processes: true });
+    for (const { store, processes } of modes) {
+      if (!processes && store === 'zookeeper' && size.workers > options.zookeeperMaxWorkers) continue;
       if (store === 'zookeeper' && !existsSync('/usr/share/java/zookeeper.jar')) {
-        errors.push('ZooKeeper rows skipped: Debian zookeeper is not installed');
+        if (!errors.includes(NO_ZOOKEEPER)) errors.push(NO_ZOOKEEPER);
         continue;
       }
       try {
         const run = { ...size, store, workerSessions: options.workerSessions, loadTimeScale: options.loadTimeScale, cpuProfileDir: options.cpuProfileDir, log };
-        runs.push(options.processes ? await runScaleInProcesses({ ...run, workerProcesses: options.workerProcesses }) : await runScale(run));
+        runs.push(processes ? await runScaleInProcesses({ ...run, workerProcesses: options.workerProcesses }) : await runScale(run));
       } catch (error) {
-        errors.push(`${store} ${size.workers}×${size.models}: ${error instanceof Error ? error.message : String(error)}`);
+        errors.push(`${store}${processes ? ' (processes)' : ''} ${size.workers}×${size.models}: ${error instanceof Error ? error.message : String(error)}`);
         log(errors.at(-1)!);
       }
     }
@@ -139,6 +146,7 @@ export function parseScaleFlags(args: readonly string[], prefix = ''): ScaleSuit
     loadTimeScale: number('load-time-scale'),
     cpuProfileDir: flag(args, named('cpu-prof-dir')),
     processes: args.includes(named('processes')),
+    processesMaxWorkers: flag(args, named('processes-max-workers')) === '0' ? 0 : (number('processes-max-workers') ?? DEFAULT_SCALE_OPTIONS.processesMaxWorkers),
     workerProcesses: number('worker-processes'),
   };
 }

@@ -5,8 +5,8 @@
  * large-object space, where `shift()` moves every element, so each answer costs time proportional to
  * the requests still pending. A controller arming 20,000 watches (two requests each) at once spent
  * most of its time there. The bound also bounds one turn of the event loop: a socket chunk holds at
- * most that many answers, each of which may start the next waiting request (256 in flight keep
- * the pipe full on any network).
+ * most that many answers, each of which may start the next waiting request. The store uses 64:
+ * at 1,000 workers × 10,000 models its controller's loop p99 went from 28 ms (256) to 14 ms.
  */
 export class InFlightLimit {
   private inFlight = 0;

@@ -52,7 +52,7 @@ export interface ZooKeeperStoreOptions {
 const DEFAULTS = { sessionTimeoutMs: 10_000, operationTimeoutMs: 5_000, connectTimeoutMs: 15_000, backoffInitialMs: 100, backoffMaxMs: 5_000 };
 
 /** Requests one client has in flight at most; see `InFlightLimit`. */
-const MAX_IN_FLIGHT = 256;
+const MAX_IN_FLIGHT = 64;
 
 const CREATE_MODES: Record<CreateMode, number> = {
   persistent: ZkCreateMode.PERSISTENT,
