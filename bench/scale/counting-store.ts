@@ -3,7 +3,7 @@
  * bytes, reads and their bytes, and watch notifications delivered. One per component, so each
  * figure says who did it. Everything is delegated unchanged.
  */
-import type { CoordinationStore, CreateMode, SessionState, StoreNode } from '../../src/cluster/index.js';
+import type { CoordinationStore, CreateMode, SessionState, StoreNode, WatchOptions } from '../../src/cluster/index.js';
 
 export interface StoreCounts {
   writes: number;
@@ -102,12 +102,16 @@ export class CountingStore implements CoordinationStore {
     return this.inner.ensurePath(path);
   }
 
-  watch(path: string, onChange: () => void): () => void {
+  watch(path: string, onChange: () => void, options?: WatchOptions): () => void {
     this.counts.watches++;
-    const unwatch = this.inner.watch(path, () => {
-      this.counts.watchEvents++;
-      onChange();
-    });
+    const unwatch = this.inner.watch(
+      path,
+      () => {
+        this.counts.watchEvents++;
+        onChange();
+      },
+      options,
+    );
     let active = true;
     return () => {
       if (active) this.counts.watches--;

@@ -9,6 +9,11 @@
  *   --load-time-scale F    multiplies simulated load times (default 0.25)
  *   --json FILE            also write the results as JSON
  *   --cpu-prof-dir DIR     a V8 CPU profile of each phase (read them with profile-slices.js)
+ *   --processes-max-workers N   largest size also run with the controller, the gateway table watcher and
+ *                          the simulated workers each in their own process over ZooKeeper, each reporting
+ *                          its own event-loop delay, CPU, heap and GC (default 300; 0: none)
+ *   --processes            only those rows (no one-process rows; --zk-max-workers does not apply)
+ *   --worker-processes N   with --processes: processes the simulated workers are spread over (default 1)
  */
 import { writeFile } from 'node:fs/promises';
 import { flag, parseScaleFlags, renderScaleMarkdown, runScaleSuite } from './suite.js';

@@ -20,25 +20,23 @@ import {
   Controller,
   MemoryStore,
   MemoryStoreServer,
-  NodeAssignment,
   ZooKeeperStore,
   clusterPaths,
-  decodeJson,
   encodeJson,
   ensureLayout,
   startZooKeeperProcess,
   type ClusterPaths,
   type CoordinationStore,
-  type ModelDeployment,
-  type NodeInfo,
-  type NodeStatus,
   type PlacementResult,
   type ZooKeeperProcess,
 } from '../../src/cluster/index.js';
 import { createLogger } from '../../src/core/index.js';
-import { EndpointTable, TableWatcher, type TableInput } from '../../src/gateway/routing/index.js';
+import { TableWatcher } from '../../src/gateway/routing/index.js';
 import { CountingStore, diffCounts, sumCounts, type StoreCounts } from './counting-store.js';
 import { syntheticModels, syntheticWorkers } from './synthetic.js';
+import { SimulatedWorker, allReady } from './simulated-worker.js';
+import { timeTableBuilds } from './table-timing.js';
+import type { ProcessFigures } from './process-protocol.js';
 
 export type StoreKind = 'memory' | 'zookeeper';
 
@@ -78,8 +76,10 @@ export interface PhaseFigures {
   readonly tableRebuilds: number;
   readonly tableRebuildMaxMs: number;
   readonly tableRebuildMeanMs: number;
-  /** Event-loop delay of the process (controller, gateway table and simulated workers share it). */
+  /** Event-loop delay of the process (one-process mode: controller, gateway table and simulated workers share it; `--processes`: the controller's). */
   readonly loopDelay: LoopDelay;
+  /** `--processes` only: each process's own figures (workers: the process with the highest p99). */
+  readonly processes?: { readonly controller: ProcessFigures; readonly gateway: ProcessFigures; readonly workers: ProcessFigures } | undefined;
 }
 
 export interface ScaleResult {
@@ -88,6 +88,8 @@ export interface ScaleResult {
   readonly replicas: number;
   readonly store: StoreKind;
   readonly workerSessions: number;
+  /** `--processes` only: child processes the simulated workers ran in. */
+  readonly workerProcesses?: number | undefined;
   readonly cold: PhaseFigures;
   readonly loss: PhaseFigures;
   readonly rejoin: PhaseFigures;
@@ -99,135 +101,14 @@ export interface ScaleResult {
   readonly tableEndpoints: number;
 }
 
-const MiB = 2 ** 20;
 const QUIET_MS = 400;
-
-class SimulatedWorker {
-  readonly status: NodeStatus = { models: {} };
-  private unwatch: (() => void) | undefined;
-  private assigned = new Set<string>();
-  private readonly queue: string[] = [];
-  private loading = 0;
-  private writing: Promise<void> | undefined;
-  private writeAgain = false;
-  private writeTimer: NodeJS.Timeout | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  alive = false;
-
-  constructor(
-    readonly node: NodeInfo,
-    private readonly store: CoordinationStore,
-    private readonly paths: ClusterPaths,
-    private readonly deployments: ReadonlyMap<string, ModelDeployment>,
-    private readonly loadTimeScale: number,
-  ) {}
-
-  async join(): Promise<void> {
-    this.alive = true;
-    this.status.models = {};
-    this.assigned = new Set();
-    await this.store.create(this.paths.node(this.node.id), encodeJson(this.node), 'ephemeral');
-    await this.store.create(this.paths.nodeStatus(this.node.id), encodeJson(this.status), 'ephemeral');
-    this.unwatch = this.store.watch(this.paths.assignment(this.node.id), () => void this.readAssignment());
-    await this.readAssignment();
-  }
-
-  /** Dies: stops everything; the caller removes the ephemerals (or closes the session). */
-  die(): void {
-    this.alive = false;
-    this.unwatch?.();
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    clearTimeout(this.writeTimer);
-    this.writeTimer = undefined;
-    this.queue.length = 0;
-    this.loading = 0;
-  }
-
-  private async readAssignment(): Promise<void> {
-    if (!this.alive) return;
-    const node = await this.store.get(this.paths.assignment(this.node.id)).catch(() => undefined);
-    const models = decodeJson(NodeAssignment, node?.data)?.models ?? [];
-    const next = new Set(models);
-    let changed = false;
-    for (const model of this.assigned) {
-      if (next.has(model)) continue;
-      delete this.status.models[model];
-      changed = true;
-    }
-    for (const model of next) {
-      if (this.assigned.has(model)) continue;
-      this.status.models[model] = { versions: { '1': { state: 'LOADING' } } };
-      this.queue.push(model);
-      changed = true;
-    }
-    this.assigned = next;
-    this.pump();
-    if (changed) this.publishSoon();
-  }
-
-  private pump(): void {
-    while (this.loading < 2 && this.queue.length > 0) {
-      const model = this.queue.shift()!;
-      if (!this.assigned.has(model)) continue;
-      this.loading++;
-      const memory = this.deployments.get(model)?.memoryBytes ?? 0;
-      const timer = setTimeout(
-        () => {
-          this.timers.delete(timer);
-          this.loading--;
-          if (this.alive && this.assigned.has(model)) {
-            this.status.models[model] = { versions: { '1': { state: 'READY' } }, memoryBytes: memory };
-            this.publishSoon();
-          }
-          this.pump();
-        },
-        (200 + (3 * memory) / MiB) * this.loadTimeScale,
-      );
-      this.timers.add(timer);
-    }
-  }
-
-  private publishSoon(): void {
-    if (this.writeTimer || !this.alive) return;
-    this.writeTimer = setTimeout(() => {
-      this.writeTimer = undefined;
-      void this.publish();
-    }, 100);
-  }
-
-  private publish(): Promise<void> {
-    if (this.writing) {
-      this.writeAgain = true;
-      return this.writing;
-    }
-    this.writing = (async () => {
-      do {
-        this.writeAgain = false;
-        if (!this.alive) return;
-        await this.store.set(this.paths.nodeStatus(this.node.id), encodeJson(this.status)).catch(() => undefined);
-      } while (this.writeAgain);
-    })().finally(() => (this.writing = undefined));
-    return this.writing;
-  }
-}
-
-/** Every replica READY in the gateway's fresh tier (a dead worker's retained entries do not count). */
-function allReady(table: EndpointTable, deployments: readonly ModelDeployment[], liveWorkers: number, dead: ReadonlySet<string>): boolean {
-  for (const d of deployments) {
-    const want = Math.min(d.replicas, liveWorkers);
-    // A replica on a dead worker the table still shows (not refreshed yet) does not count.
-    if (want > 0 && table.replicas(d.name, 1).fresh.filter((e) => !dead.has(e.nodeId)).length < want) return false;
-  }
-  return true;
-}
 
 function delayOf(h: ReturnType<typeof monitorEventLoopDelay>): LoopDelay {
   const ms = (ns: number): number => Number((ns / 1e6).toFixed(1));
   return { p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) };
 }
 
-async function fourLetterWord(port: number, word: string): Promise<string> {
+export async function fourLetterWord(port: number, word: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     let text = '';
@@ -240,7 +121,7 @@ async function fourLetterWord(port: number, word: string): Promise<string> {
 }
 
 /** Znode count, data bytes and the largest node per layout folder, by walking the tree. */
-async function walk(store: CoordinationStore, paths: ClusterPaths): Promise<{ znodes: number; dataBytes: number; largest: Record<string, number> }> {
+export async function walk(store: CoordinationStore, paths: ClusterPaths): Promise<{ znodes: number; dataBytes: number; largest: Record<string, number> }> {
   let znodes = 0;
   let dataBytes = 0;
   const largest: Record<string, number> = {};
@@ -291,35 +172,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     return store;
   };
 
-  // Table rebuilds: the real build and update steps, timed (their synchronous time, summed over
-  // the slices the watcher runs them in), wherever the watcher calls them.
-  const rebuilds: number[] = [];
-  let lastTableInput: TableInput | undefined;
-  const build = EndpointTable.build.bind(EndpointTable);
-  const buildSteps = EndpointTable.buildSteps.bind(EndpointTable);
-  const updateSteps = EndpointTable.updateSteps.bind(EndpointTable);
-  const mutable = EndpointTable as unknown as { buildSteps: typeof buildSteps; updateSteps: typeof updateSteps };
-  function* timed(steps: Generator<void, EndpointTable, void>): Generator<void, EndpointTable, void> {
-    let spent = 0;
-    for (;;) {
-      const t0 = performance.now();
-      const step = steps.next();
-      spent += performance.now() - t0;
-      if (step.done) {
-        rebuilds.push(spent);
-        return step.value;
-      }
-      yield;
-    }
-  }
-  mutable.buildSteps = (input) => {
-    lastTableInput = input;
-    return timed(buildSteps(input));
-  };
-  mutable.updateSteps = (previous, input, changed) => {
-    lastTableInput = input;
-    return timed(updateSteps(previous, input, changed));
-  };
+  // Table rebuilds: the real build and update steps, timed wherever the watcher calls them.
+  const tableTiming = timeTableBuilds();
+  const rebuilds = tableTiming.rebuilds;
 
   try {
     const admin = await open();
@@ -463,10 +318,11 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     // Heap held by one table built from the last input (needs --expose-gc).
     let tableHeapBytes: number | undefined;
     const gc = (globalThis as { gc?: () => void }).gc;
+    const lastTableInput = tableTiming.lastInput();
     if (gc && lastTableInput) {
       gc();
       const before = process.memoryUsage().heapUsed;
-      const table = build(lastTableInput);
+      const table = tableTiming.build(lastTableInput);
       gc();
       tableHeapBytes = process.memoryUsage().heapUsed - before;
       if (table.endpoints.length < 0) log('unreachable');
@@ -488,8 +344,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       tableEndpoints: watcher.current.endpoints.length,
     };
   } finally {
-    mutable.buildSteps = buildSteps;
-    mutable.updateSteps = updateSteps;
+    tableTiming.restore();
     for (const close of closers) await close().catch(() => undefined);
     await zookeeper?.close();
   }

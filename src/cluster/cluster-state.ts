@@ -133,8 +133,13 @@ export function coalesce(fn: () => void, ms: number): { (): void; cancel(): void
  * After a reconnect the store fires every watch, so everything is re-read once (changes may have
  * been missed). Malformed JSON is treated as absent, as `readChildren` does.
  */
+/** A cached child: what `read()` hands out, and the store's modification it was decoded from. */
+interface CachedEntry<T> extends Versioned<T> {
+  readonly modification: string;
+}
+
 export class FolderCache<T> {
-  private readonly entries = new Map<string, Versioned<T>>();
+  private readonly entries = new Map<string, CachedEntry<T>>();
   private readonly dirty = new Set<string>();
   private listDirty = true;
   private readonly childWatches = new Map<string, () => void>();
@@ -184,10 +189,14 @@ export class FolderCache<T> {
           this.dirty.add(name);
           this.childWatches.set(
             name,
-            this.store.watch(`${this.parent}/${name}`, () => {
-              this.dirty.add(name);
-              this.onChange();
-            }),
+            this.store.watch(
+              `${this.parent}/${name}`,
+              () => {
+                this.dirty.add(name);
+                this.onChange();
+              },
+              { children: false }, // a child's data is what is cached; its own children are not
+            ),
           );
         });
       } catch (error) {
@@ -219,16 +228,18 @@ export class FolderCache<T> {
   private take(name: string, node: StoreNode | undefined): void {
     const path = `${this.parent}/${name}`;
     const before = this.entries.get(name);
-    if (node && before?.version === node.version && this.childWatches.has(name)) return; // same version, same data: decoded already
-    let value: Versioned<T> | undefined;
+    // Same modification, same data: decoded already. Not the version: a node removed and created
+    // again between two reads is back at version 0 with other data (a worker registering again).
+    if (node && before?.modification === node.modification && this.childWatches.has(name)) return;
+    let value: CachedEntry<T> | undefined;
     if (node) {
       const decoded = decodeJson(this.schema, node.data);
       if (decoded === undefined) this.onMalformed?.(path);
-      else value = { value: decoded, version: node.version };
+      else value = { value: decoded, version: node.version, modification: node.modification };
     }
     if (value && this.childWatches.has(name)) {
-      if (before?.version !== value.version) this.changes++;
-      this.entries.set(name, before?.version === value.version ? before : value);
+      this.changes++;
+      this.entries.set(name, value);
     } else if (this.entries.delete(name)) this.changes++;
   }
 

@@ -17,6 +17,12 @@ export interface StoreNode {
   readonly data: Uint8Array;
   /** Incremented by every set; pass it back to `set`/`remove` for compare-and-set. */
   readonly version: number;
+  /**
+   * Names the node's last create or set, store-wide: it changes with every set and, unlike the
+   * version (0 again), when the node is removed and created again at the same path. Equal
+   * modifications, equal data. ZooKeeper's `mzxid`; the embedded store's own counter.
+   */
+  readonly modification: string;
 }
 
 /**
@@ -24,6 +30,15 @@ export interface StoreNode {
  * ephemeral node this store created) is gone; the store then opens a new session by itself and
  * reports `connected` again, after which owners must recreate their ephemeral nodes.
  */
+export interface WatchOptions {
+  /**
+   * Whether changes to the node's children matter (default true). `false` for a leaf whose data is
+   * all that matters: on ZooKeeper each (re-)arm is then one request, not two (a watch on each of
+   * 10,000 children). A store may still call the listener on a children change (the embedded one does).
+   */
+  readonly children?: boolean;
+}
+
 export type SessionState = 'connected' | 'disconnected' | 'expired';
 
 export interface CoordinationStore extends Lifecycle {
@@ -43,7 +58,7 @@ export interface CoordinationStore extends Lifecycle {
    * reconnect, since changes may have been missed). Watches are re-armed internally; the returned
    * function stops watching.
    */
-  watch(path: string, onChange: () => void): () => void;
+  watch(path: string, onChange: () => void, options?: WatchOptions): () => void;
   /** Session state changes; returns an unsubscribe function. */
   onSessionState(listener: (state: SessionState) => void): () => void;
   readonly sessionState: SessionState;

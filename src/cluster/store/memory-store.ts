@@ -20,6 +20,8 @@ import { baseName, childPath, parentPath, pathPrefixes, sequenceSuffix, validate
 interface TreeNode {
   data: Uint8Array;
   version: number;
+  /** The store-wide count of creates and sets at this node's last one (ZooKeeper's mzxid). */
+  modification: number;
   /** The session that owns an ephemeral node; undefined for persistent nodes. */
   owner: number | undefined;
   readonly children: Set<string>;
@@ -35,6 +37,8 @@ export class MemoryStoreServer {
   private readonly watchers = new Map<string, Set<WatchListener>>();
   private nextSessionId = 1;
   private readonly sessions = new Set<number>();
+  /** Creates and sets so far, store-wide: each node's `modification` (ZooKeeper's zxid, for data changes). */
+  private modifications = 0;
 
   /** Opens a session and returns its id. */
   openSession(): number {
@@ -57,7 +61,7 @@ export class MemoryStoreServer {
   get(path: string): StoreNode | undefined {
     validatePath(path);
     const node = this.tree.get(path);
-    return node ? { data: node.data.slice(), version: node.version } : undefined;
+    return node ? { data: node.data.slice(), version: node.version, modification: String(node.modification) } : undefined;
   }
 
   create(session: number, path: string, data: Uint8Array, mode: CreateMode): string {
@@ -71,7 +75,7 @@ export class MemoryStoreServer {
     const created = sequential ? `${path}${sequenceSuffix(parent.sequence++)}` : path;
     if (this.tree.has(created)) throw new CranberriesError('ALREADY_EXISTS', `node '${created}' already exists`);
     const ephemeral = mode === 'ephemeral' || mode === 'ephemeral-sequential';
-    this.tree.set(created, newNode(data.slice(), ephemeral ? session : undefined));
+    this.tree.set(created, { ...newNode(data.slice(), ephemeral ? session : undefined), modification: ++this.modifications });
     parent.children.add(baseName(created));
     this.notify(created, parentName);
     return created;
@@ -86,6 +90,7 @@ export class MemoryStoreServer {
     }
     node.data = data.slice();
     node.version++;
+    node.modification = ++this.modifications;
     this.notify(path);
     return node.version;
   }
@@ -144,7 +149,7 @@ export class MemoryStoreServer {
 }
 
 function newNode(data: Uint8Array, owner: number | undefined): TreeNode {
-  return { data, version: 0, owner, children: new Set(), sequence: 0 };
+  return { data, version: 0, modification: 0, owner, children: new Set(), sequence: 0 };
 }
 
 interface Watch {
@@ -251,6 +256,7 @@ export class MemoryStore implements CoordinationStore {
     });
   }
 
+  /** `options.children` is not needed here: a watch costs nothing to arm in process. */
   watch(path: string, onChange: () => void): () => void {
     validatePath(path);
     const watch: Watch = {

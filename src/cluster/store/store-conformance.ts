@@ -90,6 +90,23 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       await a.remove(path); // a missing node is not an error
     });
 
+    test('a node removed and created again has a new modification though its version is 0 again; a set changes it, a read does not', async () => {
+      const path = `${root}/m`;
+      await a.create(path, bytes('one'), 'ephemeral');
+      const first = await b.get(path);
+      assert.equal(typeof first?.modification, 'string');
+      assert.equal((await a.get(path))?.modification, first?.modification, 'two reads of an unchanged node, two sessions: one modification');
+      await a.remove(path);
+      await a.create(path, bytes('two'), 'ephemeral');
+      const again = await b.get(path);
+      assert.equal(again?.version, 0);
+      assert.notEqual(again?.modification, first?.modification);
+      await a.set(path, bytes('three'));
+      const set = await b.get(path);
+      assert.notEqual(set?.modification, again?.modification);
+      assert.notEqual(set?.modification, first?.modification);
+    });
+
     test('binary data round-trips unchanged', async () => {
       const data = Uint8Array.from({ length: 256 }, (_, i) => i);
       await a.create(`${root}/bin`, data, 'persistent');

@@ -86,6 +86,56 @@ describe('zookeeper store: connection life', () => {
     await raw.stop();
   });
 
+  it('6,000 requests at once (reads and watches) are all answered, at most 64 of them in flight in the client at a time', async () => {
+    const store = openStore(`${zk.connectionString}/in-flight`, { operationTimeoutMs: 30_000 });
+    await store.start();
+    await store.ensurePath('/f');
+    await Promise.all(Array.from({ length: 200 }, (_, i) => store.create(`/f/n${i}`, new Uint8Array([i]), 'persistent')));
+    // The library's queue of sent, unanswered requests (its internals: a plain array).
+    const client = (store as unknown as { client: { connectionManager: { pendingQueue: unknown[] } } }).client;
+    const pending = client.connectionManager.pendingQueue;
+    let peak = 0;
+    const push = pending.push.bind(pending);
+    pending.push = (...items: unknown[]) => {
+      const length = push(...items);
+      peak = Math.max(peak, length);
+      return length;
+    };
+    let fired = 0;
+    const unwatch = Array.from({ length: 2000 }, (_, i) => store.watch(`/f/n${i % 200}`, () => fired++));
+    const reads = await Promise.all(Array.from({ length: 4000 }, (_, i) => store.get(`/f/n${i % 200}`)));
+    assert.deepEqual(
+      reads.map((node) => node?.data[0]),
+      Array.from({ length: 4000 }, (_, i) => i % 200),
+    );
+    await store.set('/f/n7', new Uint8Array([70]));
+    await eventually(() => fired >= 10, 10_000, 'the ten watches of /f/n7 to fire');
+    assert.ok(peak > 0 && peak <= 64, `peak of requests in flight: ${peak}`);
+    for (const stop of unwatch) stop();
+    await store.stop();
+  });
+
+  it('a data-only watch ({ children: false }) fires on a set and on a removal, and sets no children watcher', async () => {
+    const store = openStore(`${zk.connectionString}/data-only`);
+    await store.start();
+    await store.ensurePath('/leaf');
+    let fired = 0;
+    const stop = store.watch('/leaf', () => fired++, { children: false });
+    const watchers = (store as unknown as { client: { connectionManager: { watcherManager: { childWatchers: Record<string, unknown>; dataWatchers: Record<string, unknown> } } } }).client
+      .connectionManager.watcherManager;
+    await eventually(() => Object.keys(watchers.dataWatchers).some((p) => p.endsWith('/leaf')), 5000, 'the data watcher');
+    assert.deepEqual(
+      Object.keys(watchers.childWatchers).filter((p) => p.endsWith('/leaf')),
+      [],
+    );
+    await store.set('/leaf', new Uint8Array([1]));
+    await eventually(() => fired === 1, 5000, 'the watch to fire on a set');
+    await store.remove('/leaf');
+    await eventually(() => fired === 2, 5000, 'the watch to fire on a removal');
+    stop();
+    await store.stop();
+  });
+
   it('start() fails with UNAVAILABLE within its timeout when nothing listens', async () => {
     const started = Date.now();
     const store = openStore('127.0.0.1:1', { connectTimeoutMs: 800 });

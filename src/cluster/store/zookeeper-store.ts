@@ -21,9 +21,10 @@
 import { CreateMode as ZkCreateMode, Exception, State, createClient, type Client, type Stat } from 'node-zookeeper-client';
 import { CranberriesError, asCranberriesError, unavailable } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
-import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
+import type { CoordinationStore, CreateMode, SessionState, StoreNode, WatchOptions } from './coordination-store.js';
 import { childPath, pathPrefixes, validatePath } from './store-paths.js';
-import { abandonClient, closeClient, tuneReconnects } from './zookeeper-client-tuning.js';
+import { InFlightLimit } from './in-flight-limit.js';
+import { abandonClient, closeClient, parseResponsesInLinearTime, tuneReconnects } from './zookeeper-client-tuning.js';
 import { fromZooKeeperError, parseZooKeeperAddress, zooKeeperErrorCode, type ZooKeeperAddress } from './zookeeper-address.js';
 import { clusterAcls, openAcls, type ZooKeeperAuth } from './zookeeper-auth.js';
 
@@ -50,6 +51,9 @@ export interface ZooKeeperStoreOptions {
 
 const DEFAULTS = { sessionTimeoutMs: 10_000, operationTimeoutMs: 5_000, connectTimeoutMs: 15_000, backoffInitialMs: 100, backoffMaxMs: 5_000 };
 
+/** Requests one client has in flight at most; see `InFlightLimit`. */
+const MAX_IN_FLIGHT = 64;
+
 const CREATE_MODES: Record<CreateMode, number> = {
   persistent: ZkCreateMode.PERSISTENT,
   ephemeral: ZkCreateMode.EPHEMERAL,
@@ -60,6 +64,8 @@ const CREATE_MODES: Record<CreateMode, number> = {
 interface Watch {
   readonly path: string;
   readonly onChange: () => void;
+  /** Children changes matter too: armed with a children watcher as well. */
+  readonly children: boolean;
   /** Stable function: the library ignores a watcher already registered on a path. */
   readonly onEvent: () => void;
   active: boolean;
@@ -74,6 +80,8 @@ export class ZooKeeperStore implements CoordinationStore {
   private readonly address: ZooKeeperAddress;
   private readonly options: typeof DEFAULTS;
   private client: Client | undefined;
+  /** The client's requests in flight (one limit per client: a dropped client's unanswered requests hold no slot of the next). */
+  private limit = new InFlightLimit(MAX_IN_FLIGHT);
   /** Bumped for every new client, so events of a replaced client are ignored. */
   private generation = 0;
   private state: SessionState = 'disconnected';
@@ -150,7 +158,7 @@ export class ZooKeeperStore implements CoordinationStore {
     return this.run<StoreNode | undefined>('get', path, (client, full, done) =>
       client.getData(full, (error, data, stat) => {
         if (zooKeeperErrorCode(error) === Exception.NO_NODE) return done(null, undefined);
-        done(error, error ? undefined : { data: new Uint8Array(data ?? new Uint8Array(0)), version: stat.version });
+        done(error, error ? undefined : { data: new Uint8Array(data ?? new Uint8Array(0)), version: stat.version, modification: stat.mzxid.toString('hex') });
       }),
     );
   }
@@ -204,11 +212,12 @@ export class ZooKeeperStore implements CoordinationStore {
     for (const prefix of pathPrefixes(path)) await this.createIfMissing(this.full(prefix), prefix);
   }
 
-  watch(path: string, onChange: () => void): () => void {
+  watch(path: string, onChange: () => void, options?: WatchOptions): () => void {
     validatePath(path);
     const watch: Watch = {
       path,
       onChange,
+      children: options?.children ?? true,
       active: true,
       pending: false,
       fingerprint: undefined,
@@ -242,6 +251,7 @@ export class ZooKeeperStore implements CoordinationStore {
     // Sent with every (re)connection's handshake, so a new session is authenticated before its first operation.
     if (this.config.auth) client.addAuthInfo('digest', Buffer.from(`${this.config.auth.user}:${this.config.auth.password}`));
     this.client = client;
+    this.limit = new InFlightLimit(MAX_IN_FLIGHT);
     tuneReconnects(client, {
       initialMs: this.options.backoffInitialMs,
       // Waiting longer than a third of the session timeout between attempts would lose a session
@@ -249,6 +259,7 @@ export class ZooKeeperStore implements CoordinationStore {
       maxMs: Math.max(this.options.backoffInitialMs, Math.min(this.options.backoffMaxMs, Math.floor(this.options.sessionTimeoutMs / 3))),
       handshakeMs: Math.max(1000, Math.min(5000, Math.floor(this.options.sessionTimeoutMs / 2))),
     });
+    parseResponsesInLinearTime(client);
     client.on('state', (state: State) => {
       if (generation !== this.generation || this.stopped) return;
       if (state === State.SYNC_CONNECTED) void this.onConnected(client, generation);
@@ -319,6 +330,7 @@ export class ZooKeeperStore implements CoordinationStore {
         return reject(unavailable(`ZooKeeper is not connected (${this.config.connectionString}): cannot ${what} '${path}'`));
       }
       let settled = false;
+      // The timeout counts from the call, waiting for a slot included.
       const timer = setTimeout(() => {
         settled = true;
         reject(unavailable(`ZooKeeper did not answer ${what} '${path}' within ${this.options.operationTimeoutMs} ms`));
@@ -330,11 +342,22 @@ export class ZooKeeperStore implements CoordinationStore {
         if (error) reject(fromZooKeeperError(error, what, path));
         else resolve(value as T);
       };
-      try {
-        call(client, this.full(path), done);
-      } catch (error) {
-        done(new CranberriesError('INVALID_ARGUMENT', `ZooKeeper ${what} '${path}': ${String(error)}`));
-      }
+      this.limit.run((release) => {
+        if (settled) return release(); // timed out while waiting
+        if (client !== this.client || this.state !== 'connected') {
+          release();
+          return done(unavailable(`ZooKeeper is not connected (${this.config.connectionString}): cannot ${what} '${path}'`));
+        }
+        try {
+          call(client, this.full(path), (error, value) => {
+            release();
+            done(error, value);
+          });
+        } catch (error) {
+          release();
+          done(new CranberriesError('INVALID_ARGUMENT', `ZooKeeper ${what} '${path}': ${String(error)}`));
+        }
+      });
     });
   }
 
@@ -375,19 +398,32 @@ export class ZooKeeperStore implements CoordinationStore {
       watch.fingerprint = fingerprint;
       if (notifyOnChange) this.notify(watch);
     };
-    try {
+    const limit = this.limit;
+    const call = (request: (release: () => void) => void): void =>
+      limit.run((release) => {
+        if (!watch.active || client !== this.client) return release(); // stopped, or a new client arms it again
+        try {
+          request(release);
+        } catch {
+          release(); // Only a malformed path throws, and watch() validated it.
+        }
+      });
+    call((release) =>
       client.exists(full, watch.onEvent, (error, stat) => {
+        release();
         if (error || !watch.active) return; // connection trouble: re-armed and notified on reconnect
         if (!stat) return settle('absent');
+        if (!watch.children) return settle(dataIdentity(stat));
         // Read after the data watcher is set: any later data change fires it again.
-        client.getChildren(full, watch.onEvent, (childError, _children, childStat) => {
-          if (zooKeeperErrorCode(childError) === Exception.NO_NODE) return settle('absent');
-          if (!childError) settle(identity(childStat));
-        });
-      });
-    } catch {
-      // Only a malformed path throws, and watch() validated it.
-    }
+        call((releaseChildren) =>
+          client.getChildren(full, watch.onEvent, (childError, _children, childStat) => {
+            releaseChildren();
+            if (zooKeeperErrorCode(childError) === Exception.NO_NODE) return settle('absent');
+            if (!childError) settle(identity(childStat));
+          }),
+        );
+      }),
+    );
   }
 
   private notify(watch: Watch): void {
@@ -415,6 +451,11 @@ export class ZooKeeperStore implements CoordinationStore {
     if (!chroot || !full.startsWith(chroot)) return full;
     return full.length === chroot.length ? '/' : full.slice(chroot.length);
   }
+}
+
+/** A node's identity for a data-only watch: creation and last data change. */
+function dataIdentity(stat: Stat): string {
+  return `${stat.czxid.toString('hex')}:${stat.mzxid.toString('hex')}`;
 }
 
 function identity(stat: Stat): string {
