@@ -2,7 +2,7 @@
 // The whole test suite, as README and CI run it: system packages, lint, boundaries, format, type-check + build, tests.
 // Usage: npm test [-- <file or folder filter> ...]   e.g. `npm test -- tensors` runs matching test files only.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ensureSystemPackages } from './system-packages.mjs';
 
@@ -20,12 +20,24 @@ function run(label, command, args, options = {}) {
   process.stdout.write(`== ${label}: ok in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
+/**
+ * The compiled tests under `dir` whose TypeScript source still exists. tsc never deletes what it
+ * compiled before, so a test moved or removed since the last build would otherwise run on from an
+ * existing dist/; such leftovers are deleted here (a fresh clone has none).
+ */
 function findTests(dir) {
   const found = [];
   for (const entry of readdirSync(dir)) {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) found.push(...findTests(path));
-    else if (entry.endsWith('.test.js')) found.push(path);
+    else if (entry.endsWith('.test.js')) {
+      const source = join(root, relative(join(root, 'dist'), path)).replace(/\.js$/, '.ts');
+      if (existsSync(source)) found.push(path);
+      else {
+        console.log(`(removing ${relative(root, path)}: its source ${relative(root, source)} is gone)`);
+        rmSync(path);
+      }
+    }
   }
   return found;
 }
