@@ -3,7 +3,7 @@
  * bytes, reads and their bytes, and watch notifications delivered. One per component, so each
  * figure says who did it. Everything is delegated unchanged.
  */
-import type { CoordinationStore, CreateMode, SessionState, StoreNode, WatchOptions } from '../../src/cluster/index.js';
+import type { CoordinationStore, CreateMode, SessionState, StoreNode, StoreWrite, StoreWriteOutcome, WatchOptions } from '../../src/cluster/index.js';
 
 export interface StoreCounts {
   writes: number;
@@ -96,6 +96,14 @@ export class CountingStore implements CoordinationStore {
   remove(path: string, options?: { expectedVersion?: number; recursive?: boolean }): Promise<void> {
     this.counts.writes++;
     return this.inner.remove(path, options);
+  }
+
+  writeEach(writes: readonly StoreWrite[]): Promise<StoreWriteOutcome[]> {
+    for (const write of writes) {
+      this.counts.writes++;
+      if (write.kind !== 'remove') this.counts.bytesWritten += write.data.byteLength;
+    }
+    return this.inner.writeEach(writes);
   }
 
   ensurePath(path: string): Promise<void> {

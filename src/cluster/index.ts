@@ -2,7 +2,7 @@
  * The cluster's public surface: coordination stores, the shared layout, placement, the controller,
  * the worker agent and the admin API. Other folders import from here.
  */
-export type { CoordinationStore, CreateMode, SessionState, StoreNode, WatchOptions } from './store/coordination-store.js';
+export type { CoordinationStore, CreateMode, SessionState, StoreNode, WatchOptions, StoreWrite, StoreWriteOutcome } from './store/coordination-store.js';
 export { MemoryStore, MemoryStoreServer } from './store/memory-store.js';
 export { ZooKeeperStore, type ZooKeeperStoreOptions } from './store/zookeeper-store.js';
 export { parseZooKeeperAddress, type ZooKeeperAddress } from './store/zookeeper-address.js';

@@ -9,7 +9,7 @@
  * `CranberriesError`s: NOT_FOUND (no such node), ALREADY_EXISTS (create on an existing path),
  * FAILED_PRECONDITION (version mismatch on a conditional set/delete), UNAVAILABLE (no connection).
  */
-import type { Lifecycle } from '../../core/index.js';
+import type { CranberriesError, Lifecycle } from '../../core/index.js';
 
 export type CreateMode = 'persistent' | 'ephemeral' | 'persistent-sequential' | 'ephemeral-sequential';
 
@@ -41,7 +41,21 @@ export interface WatchOptions {
 
 export type SessionState = 'connected' | 'disconnected' | 'expired';
 
+/** One write of `writeEach`: what `create`, `set` or (non-recursive) `remove` would do alone. */
+export type StoreWrite =
+  | { readonly kind: 'create'; readonly path: string; readonly data: Uint8Array; readonly mode: CreateMode }
+  | { readonly kind: 'set'; readonly path: string; readonly data: Uint8Array; readonly expectedVersion?: number }
+  | { readonly kind: 'remove'; readonly path: string; readonly expectedVersion?: number };
+
+/** What one write of `writeEach` did: the node's version after it (a create: 0; a remove: -1), or the error the call alone would have thrown. */
+export type StoreWriteOutcome = { readonly version: number; readonly error?: undefined } | { readonly version?: undefined; readonly error: CranberriesError };
+
 export interface CoordinationStore extends Lifecycle {
+  /**
+   * The node as this session sees it: after its own writes, and after another session's write once
+   * this one has been notified of it (ZooKeeper's model: a session sees a watched node's change
+   * event before its new data; a store may answer a watched node from what it last read).
+   */
   get(path: string): Promise<StoreNode | undefined>;
   /** Returns the created path (with the sequence suffix for sequential modes). */
   create(path: string, data: Uint8Array, mode: CreateMode): Promise<string>;
@@ -51,6 +65,14 @@ export interface CoordinationStore extends Lifecycle {
   remove(path: string, options?: { expectedVersion?: number; recursive?: boolean }): Promise<void>;
   /** Child names (not paths), sorted; empty for a missing node. */
   children(path: string): Promise<readonly string[]>;
+  /**
+   * Many independent writes, each applied or refused on its own exactly as the single call would be
+   * (not a transaction: one refused write leaves the others as they are); outcomes in the order of
+   * `writes`. A network store sends them together (ZooKeeper: `multi` requests of many operations,
+   * one round trip and one log entry each), so a controller writing 10,000 statuses sends a few
+   * dozen requests.
+   */
+  writeEach(writes: readonly StoreWrite[]): Promise<StoreWriteOutcome[]>;
   /** Creates the node and its missing parents as empty persistent nodes. */
   ensurePath(path: string): Promise<void>;
   /**

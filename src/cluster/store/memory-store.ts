@@ -14,7 +14,8 @@
  * be expired (`expireSession()`: its ephemerals vanish, it reports `expired` then `connected`).
  */
 import { CranberriesError, unavailable } from '../../core/index.js';
-import type { CoordinationStore, CreateMode, SessionState, StoreNode } from './coordination-store.js';
+import type { CoordinationStore, CreateMode, SessionState, StoreNode, StoreWrite, StoreWriteOutcome } from './coordination-store.js';
+import { writeOneByOne } from './write-each.js';
 import { baseName, childPath, parentPath, pathPrefixes, sequenceSuffix, validatePath } from './store-paths.js';
 
 interface TreeNode {
@@ -241,6 +242,11 @@ export class MemoryStore implements CoordinationStore {
 
   remove(path: string, options?: { expectedVersion?: number; recursive?: boolean }): Promise<void> {
     return this.op(() => this.server.remove(path, options));
+  }
+
+  /** One by one: in process there is no round trip to save. */
+  writeEach(writes: readonly StoreWrite[]): Promise<StoreWriteOutcome[]> {
+    return writeOneByOne(this, writes);
   }
 
   children(path: string): Promise<readonly string[]> {

@@ -275,6 +275,68 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       assert.equal(first, f);
       stopSecond();
     });
+
+    test("a node under a data-only watch reads as it is: right after its own write, and after another client's once notified", async () => {
+      const path = `${root}/watched`;
+      await a.create(path, bytes('v0'), 'persistent');
+      let calls = 0;
+      const unwatch = a.watch(path, () => calls++, { children: false });
+      assert.equal(text((await a.get(path))?.data), 'v0');
+      await a.set(path, bytes('v1'));
+      assert.equal(text((await a.get(path))?.data), 'v1', "a read after the reader's own write sees it");
+      await settle(); // the notification of the reader's own write
+      const before = calls;
+      await b.set(path, bytes('v2'));
+      await eventually(() => calls > before, waitMs, "the notification of the other client's write");
+      assert.equal(text((await a.get(path))?.data), 'v2');
+      await b.remove(path);
+      await eventually(async () => (await a.get(path)) === undefined, waitMs, 'the removal to be seen');
+      unwatch();
+      await b.create(path, bytes('v3'), 'persistent');
+      assert.equal(text((await a.get(path))?.data), 'v3', 'an unwatched node is read from the store');
+    });
+
+    test('writeEach: each write applied or refused on its own, outcomes in order', async () => {
+      await a.create(`${root}/x`, bytes('x0'), 'persistent');
+      await a.create(`${root}/y`, bytes('y0'), 'persistent');
+      await a.set(`${root}/y`, bytes('y1'));
+      await a.create(`${root}/z`, bytes('z0'), 'persistent');
+      const outcomes = await a.writeEach([
+        { kind: 'create', path: `${root}/new`, data: bytes('n'), mode: 'persistent' },
+        { kind: 'set', path: `${root}/x`, data: bytes('x1'), expectedVersion: 0 }, // compare-and-set against the first version
+        { kind: 'set', path: `${root}/y`, data: bytes('stale'), expectedVersion: 0 }, // y is at version 1
+        { kind: 'create', path: `${root}/x`, data: bytes('dup'), mode: 'persistent' },
+        { kind: 'set', path: `${root}/missing`, data: bytes('m') },
+        { kind: 'remove', path: `${root}/z`, expectedVersion: 3 },
+        { kind: 'remove', path: `${root}/gone` }, // a missing node is not an error, as for remove()
+        { kind: 'set', path: `${root}/x`, data: bytes('x2') }, // after the first set of x, which it follows
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) => (o.error ? o.error.code : o.version)),
+        [0, 1, 'FAILED_PRECONDITION', 'ALREADY_EXISTS', 'NOT_FOUND', 'FAILED_PRECONDITION', -1, 2],
+      );
+      assert.equal(text((await b.get(`${root}/new`))?.data), 'n');
+      assert.equal(text((await b.get(`${root}/x`))?.data), 'x2');
+      assert.deepEqual([text((await b.get(`${root}/y`))?.data), (await b.get(`${root}/y`))?.version], ['y1', 1]);
+      assert.equal(text((await b.get(`${root}/z`))?.data), 'z0');
+      assert.deepEqual(await a.writeEach([]), []);
+    });
+
+    test('writeEach: 450 creates, then 450 compare-and-sets at version 0, all applied', async () => {
+      const names = Array.from({ length: 450 }, (_, i) => `n${String(i).padStart(3, '0')}`);
+      const created = await a.writeEach(names.map((n) => ({ kind: 'create', path: `${root}/${n}`, data: bytes(n), mode: 'persistent' })));
+      assert.ok(created.every((o) => o.version === 0));
+      const set = await a.writeEach(names.map((n) => ({ kind: 'set', path: `${root}/${n}`, data: bytes(`${n}!`), expectedVersion: 0 })));
+      assert.ok(set.every((o) => o.version === 1));
+      // Expected version 0 is a real condition, not "any version": both are at version 1 now.
+      const stale = await a.writeEach(names.slice(0, 2).map((n) => ({ kind: 'set', path: `${root}/${n}`, data: bytes('stale'), expectedVersion: 0 })));
+      assert.deepEqual(
+        stale.map((o) => o.error?.code),
+        ['FAILED_PRECONDITION', 'FAILED_PRECONDITION'],
+      );
+      assert.deepEqual(await b.children(root), names);
+      assert.equal(text((await b.get(`${root}/n449`))?.data), 'n449!');
+    });
   });
 }
 

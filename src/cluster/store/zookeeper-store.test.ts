@@ -18,6 +18,18 @@ function openStore(connectionString: string, extra: Partial<ConstructorParameter
   return new ZooKeeperStore({ connectionString, sessionTimeoutMs: SESSION_MS, operationTimeoutMs: 2000, connectTimeoutMs: 10_000, ...extra });
 }
 
+/** Counts the requests the store's client sends from now on (the library's queue of sent requests; pings and auth excluded). */
+function countRequests(store: ZooKeeperStore): { sent(): number } {
+  const pending = (store as unknown as { client: { connectionManager: { pendingQueue: unknown[] } } }).client.connectionManager.pendingQueue;
+  let sent = 0;
+  const push = pending.push.bind(pending);
+  pending.push = (...items: unknown[]) => {
+    sent += items.length;
+    return push(...items);
+  };
+  return { sent: () => sent };
+}
+
 async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -133,6 +145,68 @@ describe('zookeeper store: connection life', () => {
     await store.remove('/leaf');
     await eventually(() => fired === 2, 5000, 'the watch to fire on a removal');
     stop();
+    await store.stop();
+  });
+
+  it("a get of a node under a data-only watch is answered from the watch's own read: 200 nodes watched and read with 200 requests", async () => {
+    const store = openStore(`${zk.connectionString}/watch-read`);
+    await store.start();
+    await store.ensurePath('/f');
+    await Promise.all(Array.from({ length: 200 }, (_, i) => store.create(`/f/n${i}`, new Uint8Array([i]), 'persistent')));
+    const requests = countRequests(store);
+    const unwatch = Array.from({ length: 200 }, (_, i) => store.watch(`/f/n${i}`, () => {}, { children: false }));
+    const nodes = await Promise.all(Array.from({ length: 200 }, (_, i) => store.get(`/f/n${i}`)));
+    assert.deepEqual(
+      nodes.map((n) => n?.data[0]),
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+    assert.equal(requests.sent(), 200, 'one getData per node, which arms the watch and reads the node');
+    // The reader's own write: its event arrives before the write's answer and clears what was read.
+    await store.set('/f/n7', new Uint8Array([70]));
+    assert.equal((await store.get('/f/n7'))?.data[0], 70);
+    for (const stop of unwatch) stop();
+    const before = requests.sent();
+    assert.equal((await store.get('/f/n8'))?.data[0], 8);
+    assert.equal(requests.sent(), before + 1, 'no watch, no stored read: a request');
+    await store.stop();
+  });
+
+  it('writeEach sends 450 writes as 3 multi requests; a multi that one write refuses is applied write by write', async () => {
+    const store = openStore(`${zk.connectionString}/write-each`);
+    await store.start();
+    await store.ensurePath('/w');
+    const requests = countRequests(store);
+    const names = Array.from({ length: 450 }, (_, i) => `n${i}`);
+    const created = await store.writeEach(names.map((n) => ({ kind: 'create', path: `/w/${n}`, data: new Uint8Array([1]), mode: 'persistent' })));
+    assert.ok(created.every((o) => o.version === 0));
+    assert.equal(requests.sent(), 3);
+    // One stale compare-and-set among ten: the multi is refused as a whole, then each write goes alone.
+    const outcomes = await store.writeEach(names.slice(0, 10).map((n, i) => ({ kind: 'set', path: `/w/${n}`, data: new Uint8Array([2]), expectedVersion: i === 4 ? 3 : 0 })));
+    assert.deepEqual(
+      outcomes.map((o) => o.error?.code ?? o.version),
+      [1, 1, 1, 1, 'FAILED_PRECONDITION', 1, 1, 1, 1, 1],
+    );
+    assert.equal(requests.sent(), 3 + 1 + 10);
+    await store.stop();
+  });
+
+  it('requests started in one turn of the event loop leave in one socket write', async () => {
+    const store = openStore(`${zk.connectionString}/batched-writes`);
+    await store.start();
+    const socket = (store as unknown as { client: { connectionManager: { socket: { _write: unknown; _writev: unknown } } } }).client.connectionManager.socket;
+    let writes = 0;
+    for (const method of ['_write', '_writev'] as const) {
+      const original = socket[method] as (...args: unknown[]) => unknown;
+      socket[method] = function (this: unknown, ...args: unknown[]) {
+        writes++;
+        return original.apply(this, args);
+      };
+    }
+    const requests = countRequests(store);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.get(`/absent-${i}`)));
+    assert.equal(requests.sent(), 50);
+    // One write for the 50 (a keep-alive ping may add its own).
+    assert.ok(writes >= 1 && writes <= 2, `${writes} socket writes for 50 requests`);
     await store.stop();
   });
 
