@@ -34,7 +34,8 @@ export class SimulatedWorker {
     this.assigned = new Set();
     await this.store.create(this.paths.node(this.node.id), encodeJson(this.node), 'ephemeral');
     await this.store.create(this.paths.nodeStatus(this.node.id), encodeJson(this.status), 'ephemeral');
-    this.unwatch = this.store.watch(this.paths.assignment(this.node.id), () => void this.readAssignment());
+    // As the real worker agent watches it: data only.
+    this.unwatch = this.store.watch(this.paths.assignment(this.node.id), () => void this.readAssignment(), { children: false });
     await this.readAssignment();
   }
 

@@ -204,24 +204,21 @@ export class FolderCache<T> {
         throw error;
       }
     }
-    const changed = [...this.dirty];
-    this.dirty.clear();
-    try {
-      for (let i = 0; i < changed.length; i += FETCH_CHUNK) {
-        const chunk = changed.slice(i, i + FETCH_CHUNK);
-        const nodes = await Promise.all(chunk.map((name) => this.store.get(`${this.parent}/${name}`)));
-        // Decoding in slices: thousands of JSON documents (an embedded store answers without ever
-        // returning to the event loop) would otherwise be one long synchronous stretch.
-        await forEachInSlices(chunk.keys(), (j) => this.take(chunk[j]!, nodes[j]));
-      }
-    } catch (error) {
-      for (const name of changed) this.dirty.add(name); // fetched again on the next read
-      throw error;
-    }
+    await fetchChildren(this.store, this.parent, this.dirty, (name, node) => this.take(name, node));
     // A copy, so callers keep a consistent view while the cache moves on; the same copy while
     // nothing changed (at 10,000 models a copy per read is a millisecond of a busy loop).
     if (this.lastRead?.generation !== this.changes) this.lastRead = { generation: this.changes, entries: new Map(this.entries) };
     return this.lastRead.entries;
+  }
+
+  /**
+   * This process wrote `value` at `name` (now at `version`): handed out from the next read on,
+   * before the child's watch reports the write (then fetched and decoded once more).
+   */
+  wrote(name: string, value: T, version: number): void {
+    if (!this.childWatches.has(name)) return; // not (or no longer) a child this cache follows
+    this.entries.set(name, { value, version, modification: '' });
+    this.changes++;
   }
 
   /** One fetched child: decoded into the entries (absent or malformed: removed). */
@@ -258,21 +255,104 @@ export class FolderCache<T> {
 /** Reads in flight at once when a folder cache fetches many children. */
 const FETCH_CHUNK = 500;
 
-/** The five folders of a snapshot, each cached (see `FolderCache`); `onChange` fires on any change but to placements. */
+/**
+ * Fetches the children of `parent` named in `pending` (emptying it), `FETCH_CHUNK` at a time, and
+ * hands each to `take` in slices: decoding thousands of JSON documents (an embedded store answers
+ * without ever returning to the event loop) would otherwise be one long synchronous stretch. On a
+ * failure every name goes back to `pending`, to be fetched on the next read.
+ */
+async function fetchChildren(store: CoordinationStore, parent: string, pending: Set<string>, take: (name: string, node: StoreNode | undefined) => void): Promise<void> {
+  const names = [...pending];
+  pending.clear();
+  try {
+    for (let i = 0; i < names.length; i += FETCH_CHUNK) {
+      const chunk = names.slice(i, i + FETCH_CHUNK);
+      const nodes = await Promise.all(chunk.map((name) => store.get(`${parent}/${name}`)));
+      await forEachInSlices(chunk.keys(), (j) => take(chunk[j]!, nodes[j]));
+    }
+  } catch (error) {
+    for (const name of names) pending.add(name);
+    throw error;
+  }
+}
+
+/**
+ * A folder that only the leading controller writes (placement statuses, assignments): read in full
+ * once per leadership, then kept from the leader's own writes instead of watched. Watching it would
+ * make the leader read back everything it just wrote — at 10,000 models a re-armed watch and a fetch
+ * per status, 20,000 requests in a cold round — and start a round for each of its own writes.
+ * A predecessor's writes are in the first read: the store orders them before the end of its session,
+ * which comes before this leader's election. Any other writer shows up as a compare-and-set conflict
+ * on the leader's next write there: the caller marks the child `stale`, and the next read fetches it.
+ */
+export class WrittenFolder<T> {
+  private readonly entries = new Map<string, Versioned<T>>();
+  private readonly stale = new Set<string>();
+  private loaded = false;
+  private changes = 0;
+  private lastRead: { generation: number; entries: ReadonlyMap<string, Versioned<T>> } | undefined;
+
+  constructor(
+    private readonly store: CoordinationStore,
+    private readonly parent: string,
+    private readonly schema: z.ZodType<T>,
+    private readonly onMalformed?: (path: string) => void,
+  ) {}
+
+  /** The folder as of the last writes; the first read lists and fetches every child, later ones only the stale. */
+  async read(): Promise<ReadonlyMap<string, Versioned<T>>> {
+    if (this.store.sessionState !== 'connected') throw new CranberriesError('UNAVAILABLE', `cannot read '${this.parent}': the coordination store is not connected`);
+    if (!this.loaded) {
+      for (const name of await this.store.children(this.parent)) this.stale.add(name);
+      this.loaded = true;
+    }
+    await fetchChildren(this.store, this.parent, this.stale, (name, node) => this.take(name, node));
+    if (this.lastRead?.generation !== this.changes) this.lastRead = { generation: this.changes, entries: new Map(this.entries) };
+    return this.lastRead.entries;
+  }
+
+  /** This process wrote `value` at `name`, which is now at `version`. */
+  wrote(name: string, value: T, version: number): void {
+    this.entries.set(name, { value, version });
+    this.changes++;
+  }
+
+  /** This process removed `name`. */
+  removed(name: string): void {
+    if (this.entries.delete(name)) this.changes++;
+  }
+
+  /** Someone else wrote `name` (a compare-and-set conflict): fetched again on the next read. */
+  markStale(name: string): void {
+    this.stale.add(name);
+  }
+
+  private take(name: string, node: StoreNode | undefined): void {
+    const value = node && decodeJson(this.schema, node.data);
+    if (node && value === undefined) this.onMalformed?.(`${this.parent}/${name}`);
+    if (node && value !== undefined) this.wrote(name, value, node.version);
+    else this.removed(name);
+  }
+}
+
+/**
+ * The five folders of a snapshot, for the leading controller: its inputs watched and cached (see
+ * `FolderCache`; `onChange` fires on any change to them), its own output (assignments, placement
+ * statuses) kept from its writes (see `WrittenFolder`; the controller reports each write).
+ */
 export class SnapshotCache {
-  private readonly deployments: FolderCache<ModelDeployment>;
+  readonly deployments: FolderCache<ModelDeployment>;
   private readonly nodes: FolderCache<NodeInfo>;
-  private readonly assignments: FolderCache<NodeAssignment>;
   private readonly statuses: FolderCache<NodeStatus>;
-  private readonly placements: FolderCache<PlacementStatus>;
+  readonly assignments: WrittenFolder<NodeAssignment>;
+  readonly placements: WrittenFolder<PlacementStatus>;
 
   constructor(store: CoordinationStore, paths: ClusterPaths, onChange: () => void, onMalformed?: (path: string) => void) {
     this.deployments = new FolderCache(store, paths.models, ModelDeployment, onChange, onMalformed);
     this.nodes = new FolderCache(store, paths.nodes, NodeInfo, onChange, onMalformed);
-    this.assignments = new FolderCache(store, paths.assignments, NodeAssignment, onChange, onMalformed);
     this.statuses = new FolderCache(store, paths.status, NodeStatus, onChange, onMalformed);
-    // The leader's own output: kept current for compare-and-set, but a change to it starts no round.
-    this.placements = new FolderCache(store, paths.placement, PlacementStatus, () => {}, onMalformed);
+    this.assignments = new WrittenFolder(store, paths.assignments, NodeAssignment, onMalformed);
+    this.placements = new WrittenFolder(store, paths.placement, PlacementStatus, onMalformed);
   }
 
   async read(): Promise<ClusterSnapshot> {
@@ -293,6 +373,6 @@ export class SnapshotCache {
   }
 
   stop(): void {
-    for (const cache of [this.deployments, this.nodes, this.assignments, this.statuses, this.placements]) cache.stop();
+    for (const cache of [this.deployments, this.nodes, this.statuses]) cache.stop();
   }
 }

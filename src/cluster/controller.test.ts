@@ -126,6 +126,43 @@ describe('controller', () => {
     for (const s of [w1.store, w2.store, store]) await s.stop();
   });
 
+  it('keeps its own output from its writes instead of reading it back; a conflicting write by another is read and overwritten', async () => {
+    const server = new MemoryStoreServer();
+    const reads: string[] = [];
+    const store = new (class extends MemoryStore {
+      override get(path: string) {
+        reads.push(path);
+        return super.get(path);
+      }
+    })(server);
+    await store.start();
+    const controller = new Controller({ store, defaultReplicas: 1, logger: capturingLogger().logger, coalesceMs: 10 });
+    await controller.start();
+    const w1 = await fakeWorker(server, 'w1', 1024 * MiB);
+    const names = Array.from({ length: 30 }, (_, i) => `m${i}`);
+    for (const name of names) await store.create(paths.model(name), encodeJson({ name, replicas: 1, memoryBytes: MiB, memoryMeasured: false }), 'persistent');
+    await eventually(async () => (await read(w1.store, paths.assignment('w1'), NodeAssignment))?.models.length === 30, 'all 30 assigned');
+    await w1.report({ models: Object.fromEntries(names.map((n) => [n, { versions: { '1': { state: 'READY' as const } } }])) });
+    await eventually(async () => (await read(w1.store, paths.modelPlacement('m29'), PlacementStatus))?.state === 'PLACED', 'm29 PLACED');
+    const ownOutput = (path: string): boolean => path.startsWith(`${paths.placement}/`) || path.startsWith(`${paths.assignments}/`);
+    assert.deepEqual(reads.filter(ownOutput), [], 'no placement status or assignment read back');
+
+    // Someone else writes m3's status (as a deposed leader's late write would); the next change to
+    // m3 is refused by compare-and-set, m3 is read again and written as it should be.
+    const other = new MemoryStore(server);
+    await other.start();
+    await other.set(paths.modelPlacement('m3'), encodeJson({ state: 'PENDING', nodes: [], reason: 'written by another' }));
+    await other.set(paths.model('m3'), encodeJson({ name: 'm3', replicas: 2, memoryBytes: MiB, memoryMeasured: false }));
+    const fixed = await eventually(async () => {
+      const p = await read(other, paths.modelPlacement('m3'), PlacementStatus);
+      return p?.reason !== 'written by another' && p?.state === 'PARTIAL' ? p : undefined;
+    }, 'm3 written again by the leader');
+    assert.deepEqual(fixed.nodes, ['w1']);
+    assert.deepEqual(reads.filter(ownOutput), [paths.modelPlacement('m3')], 'only the conflicting node read back');
+    await controller.stop();
+    for (const s of [w1.store, other, store]) await s.stop();
+  });
+
   it('a standby controller takes over placement when the leader dies', async () => {
     const server = new MemoryStoreServer();
     const storeA = new MemoryStore(server);

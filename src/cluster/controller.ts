@@ -17,16 +17,16 @@
 import { hostname } from 'node:os';
 import { EventChannel } from '../core/index.js';
 import type { Lifecycle, Logger } from '../core/index.js';
-import { SnapshotCache, coalesce, ensureLayout, isConflict, readSnapshot, type ClusterSnapshot } from './cluster-state.js';
+import { SnapshotCache, coalesce, ensureLayout, isConflict, readSnapshot, type ClusterSnapshot, type WrittenFolder } from './cluster-state.js';
 import { LeaderElection } from './leader-election.js';
 import { colocateEnsembleSteps } from './ensemble-colocation.js';
-import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDeployment, type PlacementStatus } from './layout.js';
+import { DEFAULT_ROOT, clusterPaths, encodeJson, type ClusterPaths, type ModelDeployment, type NodeAssignment, type PlacementStatus } from './layout.js';
 import { formatBytes } from './memory-size.js';
 import { placeInSlices, type PlacementResult } from './placement.js';
-import { forEachInSlices, yieldToEventLoop } from './event-loop-slices.js';
+import { forEachInSlices } from './event-loop-slices.js';
 import { deploymentsFromRepository } from './repository-deployments.js';
 import type { VersionFolderNames } from '../repository/index.js';
-import type { CoordinationStore } from './store/coordination-store.js';
+import type { CoordinationStore, StoreWrite, StoreWriteOutcome } from './store/coordination-store.js';
 
 export interface ControllerOptions {
   readonly store: CoordinationStore;
@@ -113,7 +113,7 @@ export class Controller implements Lifecycle {
     this.cache = new SnapshotCache(store, this.paths, this.schedule, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
     this.resync = setInterval(this.schedule, this.options.resyncMs ?? 30_000);
     this.resync.unref();
-    this.schedule();
+    void this.reconcile(); // at once: there is nothing to coalesce with yet
   }
 
   private follow(): void {
@@ -164,9 +164,10 @@ export class Controller implements Lifecycle {
 
   private async round(): Promise<void> {
     const { store } = this.options;
-    const snapshot = this.cache ? await this.cache.read() : await readSnapshot(store, this.paths, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
+    const cache = this.cache;
+    const snapshot = cache ? await cache.read() : await readSnapshot(store, this.paths, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
     if (this.isLeader) this.logMembership(snapshot);
-    const deployments = await this.adoptMeasuredMemory(snapshot);
+    const deployments = await this.adoptMeasuredMemory(snapshot, cache);
     const current = new Map([...snapshot.assignments].map(([id, a]) => [id, a.value.models]));
     // In slices: at 1,000 workers × 10,000 models a placement takes a few hundred ms. The snapshot
     // is this round's own copy; a change meanwhile schedules another round, and the writes below
@@ -184,8 +185,8 @@ export class Controller implements Lifecycle {
     });
     // Placement statuses first: once assignments are written, thousands of workers start loading
     // and reporting, and the status writes (one per model) would queue behind all of that.
-    let conflicts = await this.writePlacements(snapshot, result);
-    conflicts += await this.writeAssignments(snapshot, result);
+    let conflicts = await this.writePlacements(snapshot, result, cache);
+    conflicts += await this.writeAssignments(snapshot, result, cache);
     if (conflicts > 0) this.schedule();
     this.reconciled.publish(result);
   }
@@ -208,7 +209,7 @@ export class Controller implements Lifecycle {
   }
 
   /** A worker's measured memory replaces the estimate once (the first measurement wins). */
-  private async adoptMeasuredMemory(snapshot: ClusterSnapshot): Promise<ModelDeployment[]> {
+  private async adoptMeasuredMemory(snapshot: ClusterSnapshot, cache: SnapshotCache | undefined): Promise<ModelDeployment[]> {
     // The largest report per model from live workers, in one pass over the statuses.
     const reported = new Map<string, number>();
     await forEachInSlices(snapshot.statuses, ([id, status]) => {
@@ -219,90 +220,115 @@ export class Controller implements Lifecycle {
     });
     const deployments: ModelDeployment[] = [];
     const adopt: { name: string; value: ModelDeployment; version: number; measured: ModelDeployment }[] = [];
-    for (const [name, { value, version }] of snapshot.deployments) {
+    await forEachInSlices(snapshot.deployments, ([name, { value, version }]) => {
       const bytes = reported.get(name);
       if (value.memoryMeasured || bytes === undefined) deployments.push(value);
       else adopt.push({ name, value, version, measured: { ...value, memoryBytes: bytes, memoryMeasured: true } });
-    }
-    await inChunks(adopt, async ({ name, value, version, measured }) => {
-      try {
-        await this.options.store.set(this.paths.model(name), encodeJson(measured), version);
-        this.log.info(
-          { model: name, estimate: value.memoryBytes, measured: measured.memoryBytes },
-          `memory of '${name}': measured ${formatBytes(measured.memoryBytes)} replaces the estimate ${formatBytes(value.memoryBytes)}`,
-        );
-        deployments.push(measured);
-      } catch (error) {
-        if (!isConflict(error)) throw error;
+    });
+    const outcomes = await this.options.store.writeEach(
+      await mapInSlices(adopt, ({ name, measured, version }) => ({ kind: 'set', path: this.paths.model(name), data: encodeJson(measured), expectedVersion: version })),
+    );
+    await forEachInSlices(adopt.keys(), (i) => {
+      const { name, value, measured } = adopt[i]!;
+      const outcome = outcomes[i]!;
+      if (outcome.error && !isConflict(outcome.error)) throw outcome.error;
+      if (outcome.error) {
         this.schedule(); // changed meanwhile (e.g. by the admin API): next round
         deployments.push(value);
+        return;
       }
+      this.log.info(
+        { model: name, estimate: value.memoryBytes, measured: measured.memoryBytes },
+        `memory of '${name}': measured ${formatBytes(measured.memoryBytes)} replaces the estimate ${formatBytes(value.memoryBytes)}`,
+      );
+      // Known now, not once this write's watch event has come back: a round starting before that
+      // would otherwise see the old version and write again, only to be refused.
+      cache?.deployments.wrote(name, measured, outcome.version);
+      deployments.push(measured);
     });
     return deployments;
   }
 
-  private async writeAssignments(snapshot: ClusterSnapshot, result: PlacementResult): Promise<number> {
-    const { store } = this.options;
-    let conflicts = 0;
-    const changed = [...result.assignments].filter(([id, models]) => {
+  /** Writes each changed assignment with compare-and-set, telling `cache` what it wrote; returns the conflicts. */
+  private async writeAssignments(snapshot: ClusterSnapshot, result: PlacementResult, cache: SnapshotCache | undefined): Promise<number> {
+    const changed = await filterInSlices([...result.assignments], ([id, models]) => {
       const current = snapshot.assignments.get(id);
       return !(current && sameList(current.value.models, models)) && (current !== undefined || models.length > 0);
     });
-    await inChunks(changed, async ([id, models]) => {
+    const writes = changed.map(([id, models]): OwnWrite<NodeAssignment> => {
       const current = snapshot.assignments.get(id);
       const path = this.paths.assignment(id);
-      try {
-        if (current && models.length === 0 && !snapshot.nodes.has(id)) await store.remove(path, { expectedVersion: current.version });
-        else if (current) await store.set(path, encodeJson({ models }), current.version);
-        else await store.create(path, encodeJson({ models }), 'persistent');
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-        conflicts++;
-      }
+      if (current && models.length === 0 && !snapshot.nodes.has(id)) return { name: id, write: { kind: 'remove', path, expectedVersion: current.version } };
+      const assignment = { models: [...models] };
+      const data = encodeJson(assignment);
+      return { name: id, value: assignment, write: current ? { kind: 'set', path, data, expectedVersion: current.version } : { kind: 'create', path, data, mode: 'persistent' } };
     });
-    return conflicts;
+    return recordWrites(cache?.assignments, writes, await this.options.store.writeEach(writes.map((w) => w.write)));
   }
 
-  private async writePlacements(snapshot: ClusterSnapshot, result: PlacementResult): Promise<number> {
-    const { store } = this.options;
-    let conflicts = 0;
-    const changed = [...result.placement].filter(([model, status]) => {
+  /** Writes each model's changed placement status (and removes those of removed models), telling `cache`; returns the conflicts. */
+  private async writePlacements(snapshot: ClusterSnapshot, result: PlacementResult, cache: SnapshotCache | undefined): Promise<number> {
+    const changed = await filterInSlices([...result.placement], ([model, status]) => {
       const current = snapshot.placements.get(model);
       return !(current && samePlacement(current.value, status));
     });
-    await inChunks(changed, async ([model, status]) => {
+    const writes = await mapInSlices(changed, ([model, status]): OwnWrite<PlacementStatus> => {
       const current = snapshot.placements.get(model);
       if (!current || current.value.state !== status.state || current.value.reason !== status.reason) {
         const where = status.nodes.length > 0 ? ` on ${status.nodes.join(', ')}` : '';
         this.log.info({ model, state: status.state, nodes: status.nodes, reason: status.reason }, `placement: '${model}' is ${status.state}${where}${status.reason ? `: ${status.reason}` : ''}`);
       }
-      try {
-        if (current) await store.set(this.paths.modelPlacement(model), encodeJson(status), current.version);
-        else await store.create(this.paths.modelPlacement(model), encodeJson(status), 'persistent');
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-        conflicts++;
-      }
+      const path = this.paths.modelPlacement(model);
+      const data = encodeJson(status);
+      return { name: model, value: status, write: current ? { kind: 'set', path, data, expectedVersion: current.version } : { kind: 'create', path, data, mode: 'persistent' } };
     });
     for (const [model, current] of snapshot.placements) {
-      if (result.placement.has(model)) continue;
-      await store.remove(this.paths.modelPlacement(model), { expectedVersion: current.version }).catch((error: unknown) => {
-        if (!isConflict(error)) throw error;
-      });
+      if (!result.placement.has(model)) writes.push({ name: model, write: { kind: 'remove', path: this.paths.modelPlacement(model), expectedVersion: current.version } });
     }
-    return conflicts;
+    return recordWrites(cache?.placements, writes, await this.options.store.writeEach(writes.map((w) => w.write)));
   }
 }
 
-/** Writes in flight at once: ZooKeeper pipelines them on one session, so a round of thousands is not thousands of round trips. */
-const WRITE_CHUNK = 256;
+/** A write of the leader's own output: `value` written at child `name` (none: removed). */
+interface OwnWrite<T> {
+  readonly name: string;
+  readonly value?: T;
+  readonly write: StoreWrite;
+}
 
-/** Between chunks the event loop runs: an embedded store answers at once, so thousands of writes would otherwise never yield. */
-async function inChunks<T>(items: readonly T[], write: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += WRITE_CHUNK) {
-    if (i > 0) await yieldToEventLoop();
-    await Promise.all(items.slice(i, i + WRITE_CHUNK).map(write));
-  }
+/**
+ * Tells `folder` what each write did, in slices; returns the compare-and-set conflicts (someone else
+ * wrote there first: the child is read again, and another round decides). Other failures throw.
+ */
+async function recordWrites<T>(folder: WrittenFolder<T> | undefined, writes: readonly OwnWrite<T>[], outcomes: readonly StoreWriteOutcome[]): Promise<number> {
+  let conflicts = 0;
+  await forEachInSlices(writes.keys(), (i) => {
+    const { name, value } = writes[i]!;
+    const outcome = outcomes[i]!;
+    if (outcome.error) {
+      if (!isConflict(outcome.error)) throw outcome.error;
+      folder?.markStale(name);
+      conflicts++;
+    } else if (value === undefined) folder?.removed(name);
+    else folder?.wrote(name, value, outcome.version);
+  });
+  return conflicts;
+}
+
+/** `items.filter(keep)` in slices. */
+async function filterInSlices<T>(items: readonly T[], keep: (item: T) => boolean): Promise<T[]> {
+  const kept: T[] = [];
+  await forEachInSlices(items, (item) => {
+    if (keep(item)) kept.push(item);
+  });
+  return kept;
+}
+
+/** `items.map(fn)` in slices (encoding 10,000 statuses is tens of milliseconds of one event-loop turn otherwise). */
+async function mapInSlices<T, R>(items: readonly T[], fn: (item: T) => R): Promise<R[]> {
+  const mapped: R[] = [];
+  await forEachInSlices(items, (item) => mapped.push(fn(item)));
+  return mapped;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

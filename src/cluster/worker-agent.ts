@@ -133,7 +133,8 @@ export class WorkerAgent {
         this.publishSoon();
       }),
       store.onSessionState((state) => this.onSessionState(state)),
-      store.watch(this.paths.assignment(nodeId), () => void this.followAssignment()),
+      // Data only (an assignment has no children): the store can then answer the read that follows from the watch's own.
+      store.watch(this.paths.assignment(nodeId), () => void this.followAssignment(), { children: false }),
     ];
     await store.ensurePath(this.paths.nodes).catch(() => {});
     await store.ensurePath(this.paths.status).catch(() => {});
