@@ -171,7 +171,7 @@ describe('zookeeper store: connection life', () => {
     await store.stop();
   });
 
-  it('writeEach sends 450 writes as 3 multi requests; a multi that one write refuses is applied write by write', async () => {
+  it('writeEach sends 450 writes as 5 multi requests of at most 100; a multi that one write refuses is applied write by write', async () => {
     const store = openStore(`${zk.connectionString}/write-each`);
     await store.start();
     await store.ensurePath('/w');
@@ -179,14 +179,14 @@ describe('zookeeper store: connection life', () => {
     const names = Array.from({ length: 450 }, (_, i) => `n${i}`);
     const created = await store.writeEach(names.map((n) => ({ kind: 'create', path: `/w/${n}`, data: new Uint8Array([1]), mode: 'persistent' })));
     assert.ok(created.every((o) => o.version === 0));
-    assert.equal(requests.sent(), 3);
+    assert.equal(requests.sent(), 5);
     // One stale compare-and-set among ten: the multi is refused as a whole, then each write goes alone.
     const outcomes = await store.writeEach(names.slice(0, 10).map((n, i) => ({ kind: 'set', path: `/w/${n}`, data: new Uint8Array([2]), expectedVersion: i === 4 ? 3 : 0 })));
     assert.deepEqual(
       outcomes.map((o) => o.error?.code ?? o.version),
       [1, 1, 1, 1, 'FAILED_PRECONDITION', 1, 1, 1, 1, 1],
     );
-    assert.equal(requests.sent(), 3 + 1 + 10);
+    assert.equal(requests.sent(), 5 + 1 + 10);
     await store.stop();
   });
 
