@@ -40,6 +40,9 @@ export interface ZooKeeperLink {
   readonly connectionString: string;
   cut(): void;
   restore(): void;
+  /** Holds back the server's answers, connections up (a server that stopped answering); `speak()` lets them through. */
+  silence(): void;
+  speak(): void;
   /** Cuts the link, waits until the server must have expired a session of `sessionTimeoutMs`, restores it. */
   expireSessions(sessionTimeoutMs: number, tickTimeMs: number): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +50,8 @@ export interface ZooKeeperLink {
 
 export async function startZooKeeperLink(targetPort: number): Promise<ZooKeeperLink> {
   const sockets = new Set<Socket>();
+  /** Each connection's server side and the client it answers. */
+  const pipes = new Map<Socket, Socket>();
   let blocked = false;
   const server = createServer((client) => {
     if (blocked) {
@@ -64,8 +69,12 @@ export async function startZooKeeperLink(targetPort: number): Promise<ZooKeeperL
     }
     client.pipe(upstream);
     upstream.pipe(client);
+    pipes.set(upstream, client);
     client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    upstream.on('close', () => {
+      pipes.delete(upstream);
+      client.destroy();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -80,6 +89,12 @@ export async function startZooKeeperLink(targetPort: number): Promise<ZooKeeperL
     cut,
     restore: () => {
       blocked = false;
+    },
+    silence: () => {
+      for (const [upstream, client] of pipes) upstream.unpipe(client).pause();
+    },
+    speak: () => {
+      for (const [upstream, client] of pipes) upstream.pipe(client);
     },
     expireSessions: async (sessionTimeoutMs, tickTimeMs) => {
       cut();

@@ -171,6 +171,23 @@ describe('zookeeper store: connection life', () => {
     await store.stop();
   });
 
+  it("a get waiting for a watch's arm is bounded by the operation timeout when the server stops answering", async () => {
+    const link = await startZooKeeperLink(zk.port);
+    const store = openStore(`${link.connectionString}/silent`, { operationTimeoutMs: 800 });
+    await store.start();
+    await store.ensurePath('/n');
+    link.silence();
+    const unwatch = store.watch('/n', () => {}, { children: false }); // its arm gets no answer
+    const started = Date.now();
+    await assert.rejects(store.get('/n'), (e: unknown) => e instanceof CranberriesError && e.code === 'UNAVAILABLE' && /within 800 ms/.test(e.message));
+    assert.ok(Date.now() - started < 3000, `rejected after ${Date.now() - started} ms`);
+    link.speak();
+    await eventually(async () => (await store.get('/n').catch(() => 'failed')) !== 'failed', 5000, 'reads to work once answers flow again');
+    unwatch();
+    await store.stop();
+    await link.close();
+  });
+
   it('writeEach sends 450 writes as 5 multi requests of at most 100; a multi that one write refuses is applied write by write', async () => {
     const store = openStore(`${zk.connectionString}/write-each`);
     await store.start();

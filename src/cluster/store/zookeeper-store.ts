@@ -189,7 +189,11 @@ export class ZooKeeperStore implements CoordinationStore {
    * nodes sends 10,000 requests instead of 20,000.
    */
   private async cachedGet(watch: Watch): Promise<StoreNode | undefined> {
-    await watch.armed;
+    // Bounded like any get: an arm that gets no answer must not hold the read forever.
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([watch.armed.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.operationTimeoutMs)))]);
+    clearTimeout(timer);
+    if (!answered) throw unavailable(`ZooKeeper did not answer get '${watch.path}' within ${this.options.operationTimeoutMs} ms`);
     const node = watch.node;
     if (!watch.active || node === undefined || this.state !== 'connected') return this.read(watch.path);
     // Handed out once: the reader keeps what it needs, and 10,000 watched nodes' data is not held
