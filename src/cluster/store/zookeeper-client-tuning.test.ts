@@ -67,4 +67,20 @@ describe('zookeeper client tuning: response parsing', () => {
     assert.deepEqual(tuned.paths, expected);
     assert.ok(tuned.copied <= 2 * stream.length, `copied ${tuned.copied} bytes for a ${stream.length}-byte stream`);
   });
+
+  it('at most 200 responses of a chunk are parsed per turn of the event loop; the socket pauses until the rest is parsed', async () => {
+    const client = createClient('127.0.0.1:1');
+    parseResponsesInLinearTime(client);
+    const manager = (client as unknown as { connectionManager: Manager & { socket?: unknown } }).connectionManager;
+    const paths: string[] = [];
+    manager.watcherManager.emit = (event) => void paths.push(event.path);
+    const calls: string[] = [];
+    manager.socket = { destroy() {}, pause: () => calls.push('pause'), resume: () => calls.push('resume') };
+    manager.onSocketData(stream);
+    assert.ok(paths.length > 0 && paths.length <= 201, `${paths.length} parsed in the first turn`);
+    assert.equal(calls[0], 'pause');
+    for (let turn = 0; turn < 20 && paths.length < expected.length; turn++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(paths, expected, 'all parsed, in order');
+    assert.equal(calls.filter((c) => c === 'pause').length, calls.filter((c) => c === 'resume').length);
+  });
 });
