@@ -5,11 +5,13 @@
  * The leader:
  * 1. seeds the desired state from its model repository — only models without a deployment node
  *    are added, so desired state in the store (changed through the admin API) wins afterwards;
- * 2. watches deployments, nodes, assignments and status, and on every change (coalesced) reads a
- *    snapshot, adopts memory measured by workers in place of estimates, runs the pure placement
- *    rules (`placeInSlices`: `place()` returning to the event loop every few ms, so a round over
- *    thousands of workers never stalls the process), and writes each changed assignment with
- *    compare-and-set (a conflict just means another round) and each model's placement status;
+ * 2. watches deployments, nodes and status (its own output, assignments and placement statuses,
+ *    it keeps from its writes: `WrittenFolder`), and on every change (coalesced) reads a snapshot,
+ *    adopts memory measured by workers in place of estimates, runs the pure placement rules
+ *    (`placeInSlices`: `place()` returning to the event loop every few ms, so a round over
+ *    thousands of workers never stalls the process), and writes each changed assignment and each
+ *    model's placement status with compare-and-set (a conflict just means another round), many
+ *    per store request (`writeEach`);
  * 3. logs every placement decision, one line each, and every worker it sees join or leave.
  *
  * It never talks to workers or gateways; everything goes through the store.
