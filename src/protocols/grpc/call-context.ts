@@ -39,8 +39,11 @@ export function callContext(call: SurfaceCall): CallContext {
   };
   call.on('cancelled', onCancelled);
   const remainingMs = deadlineMs - Date.now();
-  // Node timers cannot wait longer than 2^31-1 ms; a deadline that far away is no deadline.
-  const timer = remainingMs < MAX_TIMER_MS ? setTimeout(deadlineExceeded, Math.max(0, remainingMs)) : undefined;
+  // Node timers cannot wait longer than 2^31-1 ms; a deadline that far away is no deadline. The
+  // slack lets grpc-js's own deadline timer, set when the call arrived, always fire first: it
+  // answers "Deadline exceeded" and reports 'cancelled' (which aborts the work above); were this
+  // timer first, the client would read this module's message instead, depending on timing.
+  const timer = remainingMs < MAX_TIMER_MS ? setTimeout(deadlineExceeded, Math.max(0, remainingMs) + DEADLINE_SLACK_MS) : undefined;
   return {
     signal: controller.signal,
     dispose(): void {
