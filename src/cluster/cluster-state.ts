@@ -288,7 +288,8 @@ async function fetchChildren(store: CoordinationStore, parent: string, pending: 
 export class WrittenFolder<T> {
   private readonly entries = new Map<string, Versioned<T>>();
   private readonly stale = new Set<string>();
-  private loaded = false;
+  /** The next read lists the folder: children that came or went without the leader's writes. */
+  private listPending = true;
   private changes = 0;
   private lastRead: { generation: number; entries: ReadonlyMap<string, Versioned<T>> } | undefined;
 
@@ -299,12 +300,17 @@ export class WrittenFolder<T> {
     private readonly onMalformed?: (path: string) => void,
   ) {}
 
-  /** The folder as of the last writes; the first read lists and fetches every child, later ones only the stale. */
+  /**
+   * The folder as of the last writes. The first read lists and fetches every child; later ones fetch
+   * the stale, and after `relist()` also the children that appeared, dropping those that vanished.
+   */
   async read(): Promise<ReadonlyMap<string, Versioned<T>>> {
     if (this.store.sessionState !== 'connected') throw new CranberriesError('UNAVAILABLE', `cannot read '${this.parent}': the coordination store is not connected`);
-    if (!this.loaded) {
-      for (const name of await this.store.children(this.parent)) this.stale.add(name);
-      this.loaded = true;
+    if (this.listPending) {
+      const names = new Set(await this.store.children(this.parent));
+      this.listPending = false;
+      for (const name of this.entries.keys()) if (!names.has(name)) this.removed(name);
+      for (const name of names) if (!this.entries.has(name)) this.stale.add(name);
     }
     await fetchChildren(this.store, this.parent, this.stale, (name, node) => this.take(name, node));
     if (this.lastRead?.generation !== this.changes) this.lastRead = { generation: this.changes, entries: new Map(this.entries) };
@@ -320,6 +326,14 @@ export class WrittenFolder<T> {
   /** This process removed `name`. */
   removed(name: string): void {
     if (this.entries.delete(name)) this.changes++;
+  }
+
+  /**
+   * The next read lists the folder again (one request): the safety net for a child created or
+   * removed by hand, which no write of the leader's would run into.
+   */
+  relist(): void {
+    this.listPending = true;
   }
 
   /** Someone else wrote `name` (a compare-and-set conflict): fetched again on the next read. */
@@ -353,6 +367,12 @@ export class SnapshotCache {
     this.statuses = new FolderCache(store, paths.status, NodeStatus, onChange, onMalformed);
     this.assignments = new WrittenFolder(store, paths.assignments, NodeAssignment, onMalformed);
     this.placements = new WrittenFolder(store, paths.placement, PlacementStatus, onMalformed);
+  }
+
+  /** The leader's own output is listed again on the next read (its periodic full round). */
+  relistOwnOutput(): void {
+    this.assignments.relist();
+    this.placements.relist();
   }
 
   async read(): Promise<ClusterSnapshot> {

@@ -163,6 +163,23 @@ describe('controller', () => {
     for (const s of [w1.store, other, store]) await s.stop();
   });
 
+  it('an assignment removed by hand is written again by the periodic full round', async () => {
+    const server = new MemoryStoreServer();
+    const store = new MemoryStore(server);
+    await store.start();
+    const controller = new Controller({ store, defaultReplicas: 1, logger: capturingLogger().logger, coalesceMs: 10, resyncMs: 200 });
+    await controller.start();
+    const w1 = await fakeWorker(server, 'w1', 1024 * MiB);
+    await store.create(paths.model('m1'), encodeJson({ name: 'm1', replicas: 1, memoryBytes: MiB, memoryMeasured: false }), 'persistent');
+    await eventually(async () => (await read(w1.store, paths.assignment('w1'), NodeAssignment))?.models.includes('m1'), 'm1 assigned');
+    const operator = new MemoryStore(server);
+    await operator.start();
+    await operator.remove(paths.assignment('w1'));
+    await eventually(async () => (await read(operator, paths.assignment('w1'), NodeAssignment))?.models.includes('m1'), 'm1 assigned again', 3000);
+    await controller.stop();
+    for (const s of [w1.store, operator, store]) await s.stop();
+  });
+
   it('a standby controller takes over placement when the leader dies', async () => {
     const server = new MemoryStoreServer();
     const storeA = new MemoryStore(server);

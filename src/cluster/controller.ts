@@ -113,7 +113,10 @@ export class Controller implements Lifecycle {
     const { store } = this.options;
     this.follow(); // leadership may have flapped during the seed: arm the watches once
     this.cache = new SnapshotCache(store, this.paths, this.schedule, (path) => this.log.warn({ path }, 'ignoring malformed JSON in the coordination store'));
-    this.resync = setInterval(this.schedule, this.options.resyncMs ?? 30_000);
+    this.resync = setInterval(() => {
+      this.cache?.relistOwnOutput();
+      this.schedule();
+    }, this.options.resyncMs ?? 30_000);
     this.resync.unref();
     void this.reconcile(); // at once: there is nothing to coalesce with yet
   }
