@@ -35,7 +35,7 @@ import {
   streamRequestId,
   unaryRequestId,
 } from '../../protocols/grpc/index.js';
-import type { WireModelRef } from '../../protocols/grpc/index.js';
+import { pumpStream, type WireModelRef } from '../../protocols/grpc/index.js';
 import type { ModelConfig } from '../../repository/index.js';
 import type { ModelMetadata, ModelStatistics } from '../../serving/index.js';
 import { Cancellation, type RequestRouter, type RouteTarget, SequenceOrder } from '../routing/index.js';
@@ -217,26 +217,7 @@ function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCa
   return (call) => {
     const cancel = new Cancellation();
     const callOpts = callOptions(call);
-    let inFlight = 0;
-    let paused = false;
-    let clientDone = false;
-    let closed = false;
     const sequenceOrder = new SequenceOrder();
-
-    const finishIfDone = (): void => {
-      if (clientDone && inFlight === 0 && !closed) {
-        closed = true;
-        call.end();
-      }
-    };
-    const settle = (): void => {
-      inFlight--;
-      if (paused && inFlight < MAX_STREAM_IN_FLIGHT) {
-        paused = false;
-        call.resume();
-      }
-      finishIfDone();
-    };
 
     const answer = async (raw: Buffer): Promise<Buffer> => {
       let route = { model: '', version: '', id: '' };
@@ -260,37 +241,13 @@ function relayStream(options: GrpcForwardingOptions): grpc.handleBidiStreamingCa
       }
     };
 
-    call.on('data', (raw: Buffer) => {
-      inFlight++;
-      if (inFlight >= MAX_STREAM_IN_FLIGHT && !paused) {
-        paused = true;
-        call.pause();
-      }
-      void answer(raw).then((response) => {
-        if (closed || call.cancelled) {
-          settle();
-          return;
-        }
-        let settled = false;
-        call.write(response, () => {
-          if (settled) return;
-          settled = true;
-          settle();
-        });
-      });
-    });
-    call.on('end', () => {
-      clientDone = true;
-      finishIfDone();
-    });
-    call.on('cancelled', () => {
-      closed = true;
-      cancel.abort(new CranberriesError('CANCELLED', 'the client cancelled the stream'));
-    });
-    call.on('error', (error: Error) => {
-      options.logger?.debug({ err: error, rpc: 'ModelStreamInfer' }, 'stream error');
-      closed = true;
-      cancel.abort(new CranberriesError('CANCELLED', `the stream failed: ${error.message}`));
+    pumpStream(call, answer, {
+      maxInFlight: MAX_STREAM_IN_FLIGHT,
+      logger: options.logger,
+      onClosed: (how) => {
+        if (how === 'cancelled') cancel.abort(new CranberriesError('CANCELLED', 'the client cancelled the stream'));
+        else if (how instanceof Error) cancel.abort(new CranberriesError('CANCELLED', `the stream failed: ${how.message}`));
+      },
     });
   };
 }

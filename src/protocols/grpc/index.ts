@@ -18,3 +18,4 @@ export { H2UnaryFront, H2_SETTINGS, H2_SESSION_WINDOW, forgetListeners, messageL
 export type { FrontCall, FrontHandler, H2UnaryFrontOptions } from './h2-unary-front.js';
 export { fastUnaryHandler, type FastCall, type FastUnaryMethod, type FastUnaryOptions } from './fast-unary.js';
 export { oipFastPaths, type OipFastPathOptions } from './oip-fast-path.js';
+export { pumpStream, type StreamPumpOptions } from './stream-pump.js';

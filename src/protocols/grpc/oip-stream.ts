@@ -3,15 +3,14 @@
  * ModelStreamInferResponse (grpc_service.proto). Requests run concurrently and may complete out
  * of order; responses carry the request `id` so clients can match them. A failed request is
  * answered with `error_message` (plus model name, version and id) and the stream stays open. Once
- * the client half-closes and every response is written, the stream ends with OK.
- *
- * Backpressure: at most MAX_IN_FLIGHT requests are being inferred or written at once; beyond that
- * the stream stops reading, which lets HTTP/2 flow control slow the client down.
+ * the client half-closes and every response is written, the stream ends with OK. The loop and its
+ * backpressure are `pumpStream`'s (at most MAX_IN_FLIGHT requests inferred or written at once).
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { InferenceRequest, InferenceService, RequestContext } from '../../serving/index.js';
 import { callContext } from './call-context.js';
+import { pumpStream } from './stream-pump.js';
 import type { WireModelInferRequest, WireModelStreamInferResponse } from './oip-messages.js';
 import { decodeInferRequest, encodeInferResponse } from './oip-infer-codec.js';
 import { startGrpcTrace, traceGrpcSend } from '../../tracing/index.js';
@@ -34,31 +33,6 @@ export function createStreamInferHandler(
 ): grpc.handleBidiStreamingCall<WireModelInferRequest, WireModelStreamInferResponse> {
   return (call: StreamCall) => {
     const context = callContext(call);
-    let inFlight = 0;
-    let paused = false;
-    let clientDone = false;
-    let closed = false;
-
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      context.dispose();
-    };
-    const finishIfDone = (): void => {
-      if (clientDone && inFlight === 0 && !closed) {
-        close();
-        call.end();
-      }
-    };
-    const settle = (): void => {
-      inFlight--;
-      if (paused && inFlight < MAX_IN_FLIGHT) {
-        paused = false;
-        call.resume();
-      }
-      finishIfDone();
-    };
-
     const answer = async (message: WireModelInferRequest): Promise<WireModelStreamInferResponse> => {
       const requestId = streamRequestId(call.metadata, message.id);
       const shm = sharedMemoryUse(sharedMemory, message.model_name);
@@ -84,36 +58,7 @@ export function createStreamInferHandler(
       }
     };
 
-    call.on('data', (message: WireModelInferRequest) => {
-      inFlight++;
-      if (inFlight >= MAX_IN_FLIGHT && !paused) {
-        paused = true;
-        call.pause();
-      }
-      void answer(message).then((response) => {
-        if (closed || call.cancelled) {
-          settle();
-          return;
-        }
-        let settled = false;
-        // The callback fires once the message is handed to HTTP/2 (or the stream failed): only
-        // then does the slot free up, so a slow reader cannot make us buffer without bound.
-        call.write(response, () => {
-          if (settled) return;
-          settled = true;
-          settle();
-        });
-      });
-    });
-    call.on('end', () => {
-      clientDone = true;
-      finishIfDone();
-    });
-    call.on('cancelled', close);
-    call.on('error', (error: Error) => {
-      logger?.debug({ err: error, rpc: 'ModelStreamInfer' }, 'stream error');
-      close();
-    });
+    pumpStream(call, answer, { maxInFlight: MAX_IN_FLIGHT, logger, onClosed: () => context.dispose() });
   };
 }
 
