@@ -118,7 +118,9 @@ export class Controller implements Lifecycle {
       this.schedule();
     }, this.options.resyncMs ?? 30_000);
     this.resync.unref();
-    void this.reconcile(); // at once: there is nothing to coalesce with yet
+    // Not at once: the watches just set up must be armed before the first read, or a change landing
+    // between that read and their arming would go unnoticed (a worker registering at that moment).
+    this.schedule();
   }
 
   private follow(): void {
