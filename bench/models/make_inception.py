@@ -11,37 +11,15 @@ Input `input` FP32 [batch, 3, 299, 299] (NCHW), output `output` FP32 [batch, 100
 axis, opset 17. Weights are seeded, so every run writes the same model. The file (~95 MB) is
 generated, never committed (bench/models/ is git-ignored except the scripts).
 """
-import os
-import sys
-
-import torch
 import torchvision
 
-
-def main() -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    target = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "inception_v3.onnx")
-    torch.manual_seed(0)
-    torch.set_num_threads(2)
-    # init_weights=False: PyTorch's default initialisation (torchvision's own draws truncated normals
-    # through scipy, slowly); the values do not change the cost of a run.
-    model = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False).eval()
-    example = torch.randn(1, 3, 299, 299)
-    partial = target + ".partial"
-    with torch.no_grad():
-        torch.onnx.export(
-            model,
-            example,
-            partial,
-            input_names=["input"],
-            output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-            opset_version=17,
-            do_constant_folding=True,
-        )
-    os.replace(partial, target)  # appears complete or not at all
-    print(f"wrote {target} ({os.path.getsize(target) / 1e6:.1f} MB)")
-
+from onnx_export import export_model
 
 if __name__ == "__main__":
-    main()
+    # init_weights=False: PyTorch's default initialisation (torchvision's own draws truncated normals
+    # through scipy, slowly); the values do not change the cost of a run.
+    export_model(
+        "inception_v3.onnx",
+        lambda: torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False),
+        (1, 3, 299, 299),
+    )
