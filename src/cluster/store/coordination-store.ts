@@ -69,8 +69,8 @@ export interface CoordinationStore extends Lifecycle {
    * Many independent writes, each applied or refused on its own exactly as the single call would be
    * (not a transaction: one refused write leaves the others as they are); outcomes in the order of
    * `writes`. A network store sends them together (ZooKeeper: `multi` requests of many operations,
-   * one round trip and one log entry each), so a controller writing 10,000 statuses sends a few
-   * dozen requests.
+   * one round trip and one log entry each), so a controller writing 10,000 statuses sends about a
+   * hundred requests, not 10,000.
    */
   writeEach(writes: readonly StoreWrite[]): Promise<StoreWriteOutcome[]>;
   /** Creates the node and its missing parents as empty persistent nodes. */
