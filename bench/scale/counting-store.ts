@@ -74,6 +74,14 @@ export class CountingStore implements CoordinationStore {
     return node;
   }
 
+  /** Counted per node read, as `get`: the figure says what was read, not in how many requests. */
+  async getMany(paths: readonly string[]): Promise<(StoreNode | undefined)[]> {
+    const nodes = await this.inner.getMany(paths);
+    this.counts.reads += paths.length;
+    for (const node of nodes) this.counts.bytesRead += node?.data.byteLength ?? 0;
+    return nodes;
+  }
+
   async children(path: string): Promise<readonly string[]> {
     const names = await this.inner.children(path);
     this.counts.reads++;
@@ -120,6 +128,19 @@ export class CountingStore implements CoordinationStore {
       },
       options,
     );
+    return this.countedStop(unwatch);
+  }
+
+  watchFolder(parent: string, onChange: (name: string | undefined) => void): () => void {
+    this.counts.watches++;
+    const unwatch = this.inner.watchFolder(parent, (name) => {
+      this.counts.watchEvents++;
+      onChange(name);
+    });
+    return this.countedStop(unwatch);
+  }
+
+  private countedStop(unwatch: () => void): () => void {
     let active = true;
     return () => {
       if (active) this.counts.watches--;

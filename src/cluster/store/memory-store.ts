@@ -31,11 +31,14 @@ interface TreeNode {
 }
 
 type WatchListener = () => void;
+type FolderListener = (name: string) => void;
 
 /** The shared tree: what a ZooKeeper ensemble is to its clients. */
 export class MemoryStoreServer {
   private readonly tree = new Map<string, TreeNode>([['/', newNode(new Uint8Array(0), undefined)]]);
   private readonly watchers = new Map<string, Set<WatchListener>>();
+  /** Folder watchers by folder: told the name of each child created, removed or set. */
+  private readonly folderWatchers = new Map<string, Set<FolderListener>>();
   private nextSessionId = 1;
   private readonly sessions = new Set<number>();
   /** Creates and sets so far, store-wide: each node's `modification` (ZooKeeper's zxid, for data changes). */
@@ -119,13 +122,7 @@ export class MemoryStoreServer {
   /** Registers a watcher of one path; returns its removal. */
   addWatcher(path: string, listener: WatchListener): () => void {
     validatePath(path);
-    let set = this.watchers.get(path);
-    if (!set) this.watchers.set(path, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0 && this.watchers.get(path) === set) this.watchers.delete(path);
-    };
+    return addListener(this.watchers, path, listener);
   }
 
   /** Removes a node and its subtree, children first (as a recursive ZooKeeper delete does). */
@@ -139,14 +136,39 @@ export class MemoryStoreServer {
     this.notify(path, parentName);
   }
 
-  private notify(...paths: string[]): void {
-    const listeners = paths.flatMap((p) => [...(this.watchers.get(p) ?? [])]);
-    if (listeners.length === 0) return;
+  /** Registers a watcher of a folder's children; returns its removal. */
+  addFolderWatcher(parent: string, listener: FolderListener): () => void {
+    validatePath(parent);
+    return addListener(this.folderWatchers, parent, listener);
+  }
+
+  /** `changed` was created, set or removed; `also` are nodes whose children changed with it. */
+  private notify(changed: string, ...also: string[]): void {
+    const listeners = [changed, ...also].flatMap((p) => [...(this.watchers.get(p) ?? [])]);
+    // Every folder above `changed` hears of its child on the way down (as a recursive watch does).
+    const folderCalls: (() => void)[] = [];
+    for (let path = changed, parent = parentPath(path); parent !== undefined; path = parent, parent = parentPath(path)) {
+      const name = baseName(path);
+      for (const listener of this.folderWatchers.get(parent) ?? []) folderCalls.push(() => listener(name));
+    }
+    if (listeners.length === 0 && folderCalls.length === 0) return;
     // Delivered after the mutating call returns, as a network store's notification would be.
     setImmediate(() => {
       for (const listener of listeners) listener();
+      for (const call of folderCalls) call();
     });
   }
+}
+
+/** Adds `listener` to the set at `key`; returns its removal, which drops the set once empty. */
+function addListener<L>(sets: Map<string, Set<L>>, key: string, listener: L): () => void {
+  let set = sets.get(key);
+  if (!set) sets.set(key, (set = new Set()));
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0 && sets.get(key) === set) sets.delete(key);
+  };
 }
 
 function newNode(data: Uint8Array, owner: number | undefined): TreeNode {
@@ -249,6 +271,10 @@ export class MemoryStore implements CoordinationStore {
     return writeOneByOne(this, writes);
   }
 
+  getMany(paths: readonly string[]): Promise<(StoreNode | undefined)[]> {
+    return this.op(() => paths.map((path) => this.server.get(path)));
+  }
+
   children(path: string): Promise<readonly string[]> {
     return this.op(() => this.server.children(path));
   }
@@ -271,6 +297,21 @@ export class MemoryStore implements CoordinationStore {
       removeWatcher: this.server.addWatcher(path, () => {
         // A cut-off client hears nothing; it catches up with one call per watch on reconnect.
         if (!this.cutOff && this.watches.has(watch)) onChange();
+      }),
+    };
+    this.watches.add(watch);
+    return () => {
+      watch.removeWatcher();
+      this.watches.delete(watch);
+    };
+  }
+
+  watchFolder(parent: string, onChange: (name: string | undefined) => void): () => void {
+    const watch: Watch = {
+      path: parent,
+      onChange: () => onChange(undefined),
+      removeWatcher: this.server.addFolderWatcher(parent, (name) => {
+        if (!this.cutOff && this.watches.has(watch)) onChange(name);
       }),
     };
     this.watches.add(watch);

@@ -190,6 +190,8 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       await other.create(`${root}/eph`, bytes('e'), 'ephemeral');
       let watchCalls = 0;
       const unwatch = other.watch(`${root}/watched`, () => watchCalls++);
+      const folderCalls: (string | undefined)[] = [];
+      const unwatchFolder = other.watchFolder(root, (name) => folderCalls.push(name));
       await harness.expire(other);
       await eventually(() => states.includes('expired') && other.sessionState === 'connected', waitMs, 'expired then connected');
       assert.ok(states.indexOf('expired') < states.lastIndexOf('connected'), `states: ${states.join(', ')}`);
@@ -202,6 +204,11 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       const before = watchCalls;
       await a.create(`${root}/watched`, bytes(''), 'persistent');
       await eventually(() => watchCalls > before, waitMs, 'the watch to fire on the new session');
+      // So do folder watches: told that anything may have changed, then of each change again.
+      assert.ok(folderCalls.includes(undefined), `folder calls: ${folderCalls.join(', ')}`);
+      await a.set(`${root}/watched`, bytes('x'));
+      await eventually(() => folderCalls.lastIndexOf('watched') > folderCalls.indexOf(undefined), waitMs, 'the folder watch to fire on the new session');
+      unwatchFolder();
       unwatch();
       unsubscribe();
       await other.stop();
@@ -294,6 +301,65 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       unwatch();
       await b.create(path, bytes('v3'), 'persistent');
       assert.equal(text((await a.get(path))?.data), 'v3', 'an unwatched node is read from the store');
+    });
+
+    test('getMany: 250 nodes and missing ones, in the order asked, as get reads each', async () => {
+      const names = Array.from({ length: 250 }, (_, i) => `m${String(i).padStart(3, '0')}`);
+      await a.writeEach(names.map((n) => ({ kind: 'create', path: `${root}/${n}`, data: bytes(n), mode: 'persistent' })));
+      await a.set(`${root}/m007`, bytes('changed'));
+      const paths = [`${root}/absent`, ...names.map((n) => `${root}/${n}`).reverse(), `${root}/m000/below`];
+      const nodes = await b.getMany(paths);
+      assert.equal(nodes.length, paths.length);
+      assert.equal(nodes[0], undefined);
+      assert.equal(nodes[paths.length - 1], undefined);
+      assert.deepEqual(
+        nodes.slice(1, -1).map((node) => text(node?.data)),
+        names.map((n) => (n === 'm007' ? 'changed' : n)).reverse(),
+      );
+      const single = await b.get(`${root}/m007`);
+      const many = nodes[paths.indexOf(`${root}/m007`)];
+      assert.deepEqual([many?.version, many?.modification], [single?.version, single?.modification]);
+      assert.deepEqual(await b.getMany([]), []);
+      await rejectsWith(b.getMany([`${root}/ok`, 'not-absolute']), 'INVALID_ARGUMENT');
+    });
+
+    test('watchFolder: each child created, set or removed is named, a change deeper names its child; stopping ends it', async () => {
+      await a.create(`${root}/old`, bytes(''), 'persistent');
+      const heard: (string | undefined)[] = [];
+      const unwatch = b.watchFolder(root, (name) => heard.push(name));
+      const other = await harness.open();
+      await a.create(`${root}/new`, bytes('1'), 'persistent');
+      await a.set(`${root}/old`, bytes('2'));
+      await other.create(`${root}/eph`, bytes(''), 'ephemeral');
+      await a.create(`${root}/old/deeper`, bytes(''), 'persistent');
+      await a.remove(`${root}/new`);
+      await eventually(() => heard.filter((n) => n === 'new').length >= 2 && heard.includes('eph') && heard.filter((n) => n === 'old').length >= 2, waitMs, 'every change to be heard');
+      const beforeEnd = heard.length;
+      await other.stop();
+      await eventually(() => heard.slice(beforeEnd).includes('eph'), waitMs, "the ended session's ephemeral child to be heard");
+      assert.ok(!heard.includes(undefined), `heard: ${heard.join(', ')}`);
+      await a.set(root, bytes('the folder itself')); // not a child
+      unwatch();
+      await a.create(`${root}/after`, bytes(''), 'persistent');
+      await settle();
+      assert.ok(!heard.includes('after'), 'nothing after stopping');
+      assert.ok(!heard.includes(root.slice(root.lastIndexOf('/') + 1)), 'the folder does not report itself');
+    });
+
+    test('watchFolder: several watches of one folder are independent; watch, then read: nothing slips between', async () => {
+      const first: (string | undefined)[] = [];
+      const second: (string | undefined)[] = [];
+      const stopFirst = b.watchFolder(root, (name) => first.push(name));
+      const stopSecond = b.watchFolder(root, (name) => second.push(name));
+      assert.deepEqual(await b.children(root), []);
+      await a.create(`${root}/x`, bytes(''), 'persistent');
+      await eventually(() => first.includes('x') && second.includes('x'), waitMs, 'both to hear x');
+      stopFirst();
+      await a.create(`${root}/y`, bytes(''), 'persistent');
+      await eventually(() => second.includes('y'), waitMs, 'the remaining watch to hear y');
+      await settle();
+      assert.ok(!first.includes('y'));
+      stopSecond();
     });
 
     test('writeEach: each write applied or refused on its own, outcomes in order', async () => {

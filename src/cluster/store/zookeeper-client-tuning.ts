@@ -10,10 +10,6 @@
  *   socket while starting up and never answers the session request would hang it forever.
  * - Abandon: closing a client that is between attempts makes its next attempt open a new
  *   session; instead we stop the loop for good.
- * - Response parsing in linear time: the library parses one response per call and calls itself
- *   again for the rest, and each call copies the remaining bytes (`Buffer.concat` of the rest and
- *   an empty buffer): a 64 KiB socket chunk of 1,000 small responses copied ~32 MiB, the largest
- *   single cost of a controller or gateway reading a 10,000-node folder.
  * - Requests written in batches: the library writes each request with its own `socket.write`, one
  *   system call each; we cork the socket for the rest of the turn of the event loop in which a
  *   request is queued, so the requests queued together leave in one `writev`.
@@ -29,11 +25,9 @@ const CLOSED = -2;
 
 interface ConnectionManager extends EventEmitter {
   spinDelay: number;
-  pendingBuffer?: Buffer | null;
-  onSocketData: (this: ConnectionManager, buffer: Buffer) => void;
   /** The library's queue of requests to send; it emits `readable` for each request pushed. */
   packetQueue?: unknown;
-  socket?: { destroy(): void; cork?(): void; uncork?(): void; pause?(): void; resume?(): void } | undefined;
+  socket?: { destroy(): void; cork?(): void; uncork?(): void } | undefined;
   connectTimeoutHandler?: NodeJS.Timeout | null;
   connect(): void;
   onSocketConnected(): void;
@@ -73,49 +67,6 @@ export function tuneReconnects(client: Client, tuning: ReconnectTuning): void {
     manager.spinDelay = Math.min(tuning.maxMs, tuning.initialMs * 2 ** Math.min(failures, 20));
   });
 }
-
-/**
- * Hands the library's parser the bytes left over from the previous response as they are, instead
- * of a copy: the library's own `onSocketData` concatenates its pending bytes with the new chunk,
- * and for its recursive call on the rest the new chunk is empty, so the copy buys nothing. With
- * nothing pending the library uses the given buffer directly (a view; slicing copies nothing).
- * And parses at most `MAX_RESPONSES_PER_TURN` responses per turn of the event loop.
- * Must run before `client.connect()`: the socket's listener is bound to the method then.
- */
-export function parseResponsesInLinearTime(client: Client): void {
-  const manager = connectionManager(client);
-  if (!manager || typeof manager.onSocketData !== 'function' || !('pendingBuffer' in manager)) return;
-  const parse = manager.onSocketData;
-  let parsedThisTurn = 0;
-  manager.onSocketData = function (this: ConnectionManager, buffer: Buffer) {
-    if (parsedThisTurn++ === 0) setImmediate(() => (parsedThisTurn = 0));
-    const pending = this.pendingBuffer;
-    if (pending && buffer.length === 0) {
-      const socket = this.socket;
-      if (parsedThisTurn > MAX_RESPONSES_PER_TURN && socket?.pause && socket.resume) {
-        // Enough for one turn: the rest after other work has run (timers, other sockets). No new
-        // chunk may be parsed before it, so the socket pauses meanwhile.
-        socket.pause();
-        setImmediate(() => {
-          if (this.socket !== socket) return; // closed meanwhile: the library dropped the connection's bytes
-          socket.resume?.();
-          this.onSocketData(Buffer.alloc(0));
-        });
-        return;
-      }
-      this.pendingBuffer = null;
-      parse.call(this, pending);
-      return;
-    }
-    parse.call(this, buffer);
-  };
-}
-
-/**
- * Responses parsed in one turn of the event loop at most: a chunk of 1,500 notifications (a
- * controller's 10,000 watched models all changing) is otherwise one 20–30 ms turn.
- */
-const MAX_RESPONSES_PER_TURN = 200;
 
 /**
  * Corks the client's socket when the first request of a turn of the event loop is queued and

@@ -148,43 +148,56 @@ describe('zookeeper store: connection life', () => {
     await store.stop();
   });
 
-  it("a get of a node under a data-only watch is answered from the watch's own read: 200 nodes watched and read with 200 requests", async () => {
-    const store = openStore(`${zk.connectionString}/watch-read`);
+  it('getMany reads 1,000 nodes with 10 requests, and is bounded by the operation timeout when the server stops answering', async () => {
+    const link = await startZooKeeperLink(zk.port);
+    const store = openStore(`${link.connectionString}/get-many`, { operationTimeoutMs: 800 });
     await store.start();
     await store.ensurePath('/f');
-    await Promise.all(Array.from({ length: 200 }, (_, i) => store.create(`/f/n${i}`, new Uint8Array([i]), 'persistent')));
+    const names = Array.from({ length: 1000 }, (_, i) => `n${i}`);
+    await store.writeEach(names.map((n, i) => ({ kind: 'create', path: `/f/${n}`, data: new Uint8Array([i % 256]), mode: 'persistent' })));
     const requests = countRequests(store);
-    const unwatch = Array.from({ length: 200 }, (_, i) => store.watch(`/f/n${i}`, () => {}, { children: false }));
-    const nodes = await Promise.all(Array.from({ length: 200 }, (_, i) => store.get(`/f/n${i}`)));
+    const nodes = await store.getMany(names.map((n) => `/f/${n}`));
     assert.deepEqual(
       nodes.map((n) => n?.data[0]),
-      Array.from({ length: 200 }, (_, i) => i),
+      names.map((_, i) => i % 256),
     );
-    assert.equal(requests.sent(), 200, 'one getData per node, which arms the watch and reads the node');
-    // The reader's own write: its event arrives before the write's answer and clears what was read.
-    await store.set('/f/n7', new Uint8Array([70]));
-    assert.equal((await store.get('/f/n7'))?.data[0], 70);
-    for (const stop of unwatch) stop();
-    const before = requests.sent();
-    assert.equal((await store.get('/f/n8'))?.data[0], 8);
-    assert.equal(requests.sent(), before + 1, 'no watch, no stored read: a request');
-    await store.stop();
-  });
-
-  it("a get waiting for a watch's arm is bounded by the operation timeout when the server stops answering", async () => {
-    const link = await startZooKeeperLink(zk.port);
-    const store = openStore(`${link.connectionString}/silent`, { operationTimeoutMs: 800 });
-    await store.start();
-    await store.ensurePath('/n');
+    assert.equal(requests.sent(), 10);
     link.silence();
-    const unwatch = store.watch('/n', () => {}, { children: false }); // its arm gets no answer
     const started = Date.now();
-    await assert.rejects(store.get('/n'), (e: unknown) => e instanceof CranberriesError && e.code === 'UNAVAILABLE' && /within 800 ms/.test(e.message));
+    await assert.rejects(store.getMany(['/f/n1']), (e: unknown) => e instanceof CranberriesError && e.code === 'UNAVAILABLE' && /within 800 ms/.test(e.message));
     assert.ok(Date.now() - started < 3000, `rejected after ${Date.now() - started} ms`);
     link.speak();
-    await eventually(async () => (await store.get('/n').catch(() => 'failed')) !== 'failed', 5000, 'reads to work once answers flow again');
-    unwatch();
+    await eventually(async () => (await store.getMany(['/f/n1']).catch(() => 'failed')) !== 'failed', 5000, 'reads to work once answers flow again');
     await store.stop();
+    await link.close();
+  });
+
+  it('watchFolder follows 500 children with one request, and is added again after a reconnect', async () => {
+    const link = await startZooKeeperLink(zk.port);
+    const store = openStore(`${link.connectionString}/watch-folder`);
+    const writer = openStore(`${zk.connectionString}/watch-folder`);
+    await Promise.all([store.start(), writer.start()]);
+    await writer.ensurePath('/f');
+    const names = Array.from({ length: 500 }, (_, i) => `n${i}`);
+    await writer.writeEach(names.map((n) => ({ kind: 'create', path: `/f/${n}`, data: new Uint8Array([0]), mode: 'persistent' })));
+    const requests = countRequests(store);
+    const heard = new Set<string | undefined>();
+    const unwatch = store.watchFolder('/f', (name) => heard.add(name));
+    assert.equal((await store.children('/f')).length, 500); // watch, then read: what the read saw, the watch follows
+    await writer.writeEach(names.map((n) => ({ kind: 'set', path: `/f/${n}`, data: new Uint8Array([1]) })));
+    await eventually(() => heard.size === 500, 10_000, 'all 500 changes to be heard');
+    assert.equal(requests.sent(), 2, 'one addWatch and the read, nothing re-armed');
+    // Cut and restored within the session: the connection's watches are gone, and come back.
+    link.cut();
+    await eventually(() => store.sessionState === 'disconnected', 5000, 'the store to see the cut');
+    link.restore();
+    await eventually(() => store.sessionState === 'connected', 10_000, 'the store to reconnect');
+    await eventually(() => heard.has(undefined), 5000, 'the watch to report that anything may have changed');
+    heard.clear();
+    await writer.set('/f/n7', new Uint8Array([2]));
+    await eventually(() => heard.has('n7'), 5000, 'a change after the reconnect to be heard');
+    unwatch();
+    await Promise.all([store.stop(), writer.stop()]);
     await link.close();
   });
 

@@ -24,9 +24,10 @@ import { CranberriesError, asCranberriesError, unavailable } from '../../core/in
 import type { Logger } from '../../core/index.js';
 import type { CoordinationStore, CreateMode, SessionState, StoreNode, StoreWrite, StoreWriteOutcome, WatchOptions } from './coordination-store.js';
 import { writeOne } from './write-each.js';
-import { childPath, pathPrefixes, validatePath } from './store-paths.js';
+import { baseName, childPath, parentPath, pathPrefixes, validatePath } from './store-paths.js';
 import { InFlightLimit } from './in-flight-limit.js';
-import { abandonClient, closeClient, parseResponsesInLinearTime, tuneReconnects, writeRequestsInBatches } from './zookeeper-client-tuning.js';
+import { abandonClient, closeClient, tuneReconnects, writeRequestsInBatches } from './zookeeper-client-tuning.js';
+import { NODE_CREATED, NODE_DATA_CHANGED, NODE_DELETED, addRecursiveWatch, installRequests, multiRead, removeRecursiveWatch, type ReadOutcome } from './zookeeper-requests.js';
 import { fromZooKeeperError, parseZooKeeperAddress, zooKeeperErrorCode, type ZooKeeperAddress } from './zookeeper-address.js';
 import { clusterAcls, openAcls, type ZooKeeperAuth } from './zookeeper-auth.js';
 
@@ -63,6 +64,14 @@ const MULTI_BYTES = 256 * 1024;
 /** `multi` requests of one `writeEach` in flight at once: enough to keep the server busy. */
 const MULTIS_IN_FLIGHT = 4;
 
+/**
+ * Nodes per `multiRead` request of `getMany`, and such requests of one `getMany` in flight at once:
+ * decoding an answer is one synchronous stretch of the event loop, and a socket chunk then holds a
+ * few answers, not dozens.
+ */
+const MULTI_READ_NODES = 100;
+const MULTI_READS_IN_FLIGHT = 2;
+
 /** Requests one client has in flight at most; see `InFlightLimit`. */
 const MAX_IN_FLIGHT = 64;
 
@@ -84,13 +93,12 @@ interface Watch {
   pending: boolean;
   /** The node's identity when last armed (creation, data and children zxids, or `absent`). */
   fingerprint: string | undefined;
-  /**
-   * A data-only watch's node as its arm read it (null: absent), while no event has fired since and
-   * the connection has held: `get` answers from it (see `cachedGet`). Undefined: not known.
-   */
-  node: StoreNode | null | undefined;
-  /** Settles when the arm in flight (if any) has its answer. */
-  armed: Promise<void>;
+}
+
+/** One `watchFolder` call. */
+interface FolderWatch {
+  readonly onChange: (name: string | undefined) => void;
+  active: boolean;
 }
 
 type Callback<T> = (error: unknown, value?: T) => void;
@@ -107,8 +115,8 @@ export class ZooKeeperStore implements CoordinationStore {
   private everConnected = false;
   private stopped = true;
   private readonly watches = new Set<Watch>();
-  /** The data-only watch of each path that has one (the latest registered), whose arm `get` can answer from. */
-  private readonly dataWatches = new Map<string, Watch>();
+  /** Folder watches by folder: one persistent recursive ZooKeeper watch per folder serves them all. */
+  private readonly folderWatches = new Map<string, Set<FolderWatch>>();
   private readonly stateListeners = new Set<(state: SessionState) => void>();
   private firstConnect: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** ACL of every node created. */
@@ -160,7 +168,8 @@ export class ZooKeeperStore implements CoordinationStore {
     this.stopped = true;
     for (const watch of this.watches) watch.active = false;
     this.watches.clear();
-    this.dataWatches.clear();
+    for (const watches of this.folderWatches.values()) for (const watch of watches) watch.active = false;
+    this.folderWatches.clear();
     const client = this.client;
     this.client = undefined;
     this.generation++;
@@ -177,38 +186,42 @@ export class ZooKeeperStore implements CoordinationStore {
   }
 
   get(path: string): Promise<StoreNode | undefined> {
-    const watch = this.dataWatches.get(path);
-    return watch ? this.cachedGet(watch) : this.read(path);
-  }
-
-  /**
-   * A get of a node under a data-only watch, answered once from what the watch's first arm read (a
-   * `getData` that set the watcher) when nothing has changed since: ZooKeeper sends a watcher's
-   * event before any later answer on the session, our own writes' answers included, and the event
-   * clears the node here at once. A controller or gateway that starts watching and reading 10,000
-   * nodes sends 10,000 requests instead of 20,000.
-   */
-  private async cachedGet(watch: Watch): Promise<StoreNode | undefined> {
-    // Bounded like any get: an arm that gets no answer must not hold the read forever.
-    let timer: NodeJS.Timeout | undefined;
-    const answered = await Promise.race([watch.armed.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.operationTimeoutMs)))]);
-    clearTimeout(timer);
-    if (!answered) throw unavailable(`ZooKeeper did not answer get '${watch.path}' within ${this.options.operationTimeoutMs} ms`);
-    const node = watch.node;
-    if (!watch.active || node === undefined || this.state !== 'connected') return this.read(watch.path);
-    // Handed out once: the reader keeps what it needs, and 10,000 watched nodes' data is not held
-    // twice (a later get asks the server, as one without a watch would).
-    watch.node = undefined;
-    return node ?? undefined;
-  }
-
-  private read(path: string): Promise<StoreNode | undefined> {
     return this.run<StoreNode | undefined>('get', path, (client, full, done) =>
       client.getData(full, (error, data, stat) => {
         if (zooKeeperErrorCode(error) === Exception.NO_NODE) return done(null, undefined);
         done(error, error ? undefined : storeNode(data, stat));
       }),
     );
+  }
+
+  /**
+   * In `multiRead` requests of up to `MULTI_READ_NODES` nodes, `MULTI_READS_IN_FLIGHT` at once. They
+   * ask the server, like a `get` of a node nobody watches.
+   */
+  async getMany(paths: readonly string[]): Promise<(StoreNode | undefined)[]> {
+    for (const path of paths) validatePath(path);
+    const nodes = new Array<StoreNode | undefined>(paths.length);
+    let next = 0;
+    const reader = async (): Promise<void> => {
+      while (next < paths.length) {
+        const from = next;
+        next = Math.min(paths.length, from + MULTI_READ_NODES);
+        const group = paths.slice(from, next);
+        const outcomes = await this.run<ReadOutcome[]>('get', group[0]!, (client, _full, done) =>
+          multiRead(
+            client,
+            group.map((path) => this.full(path)),
+            done,
+          ),
+        );
+        outcomes.forEach((outcome, i) => {
+          if (typeof outcome !== 'number') nodes[from + i] = { data: outcome.data, version: outcome.version, modification: outcome.modified };
+          else if (outcome !== Exception.NO_NODE) throw fromZooKeeperError({ code: outcome, name: `error ${outcome}` }, 'get', group[i]!);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(MULTI_READS_IN_FLIGHT, Math.ceil(paths.length / MULTI_READ_NODES)) }, reader));
+    return nodes;
   }
 
   create(path: string, data: Uint8Array, mode: CreateMode): Promise<string> {
@@ -338,28 +351,79 @@ export class ZooKeeperStore implements CoordinationStore {
       active: true,
       pending: false,
       fingerprint: undefined,
-      node: undefined,
-      armed: Promise.resolve(),
       onEvent: () => {
-        watch.node = undefined; // changed: `get` asks the server until the re-arm has read it
         if (watch.active) this.arm(watch, true);
       },
     };
     this.watches.add(watch);
-    if (!watch.children) this.dataWatches.set(path, watch);
     this.arm(watch, false);
     return () => {
       // The library cannot unregister a watcher; an inactive one is ignored when it fires.
       watch.active = false;
-      watch.node = undefined;
       this.watches.delete(watch);
-      if (this.dataWatches.get(path) === watch) this.dataWatches.delete(path);
+    };
+  }
+
+  /**
+   * One persistent recursive ZooKeeper watch per folder (ZooKeeper 3.6 or newer), shared by every
+   * `watchFolder` of it, added again on every reconnect: the server drops a connection's watches
+   * with it, and the library re-sets only its own one-shot ones.
+   */
+  watchFolder(parent: string, onChange: (name: string | undefined) => void): () => void {
+    validatePath(parent);
+    const watch: FolderWatch = { onChange, active: true };
+    let watches = this.folderWatches.get(parent);
+    if (!watches) {
+      this.folderWatches.set(parent, (watches = new Set()));
+      this.armFolder(parent);
+    }
+    watches.add(watch);
+    return () => {
+      watch.active = false;
+      if (!watches.delete(watch) || watches.size > 0 || this.folderWatches.get(parent) !== watches) return;
+      this.folderWatches.delete(parent);
+      if (this.state !== 'connected') return; // the connection's watches are gone with it, or go with it
+      void this.run<void>('unwatch', parent, (client, full, done) => removeRecursiveWatch(client, full, done)).catch(() => {
+        // Only events nobody listens to follow; they end with the connection.
+      });
     };
   }
 
   onSessionState(listener: (state: SessionState) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
+  }
+
+  /** Adds the folder's persistent recursive watch; one refused (not a lost connection) is tried again, loudly. */
+  private armFolder(parent: string): void {
+    if (this.state !== 'connected') return; // added on (re)connect
+    const watches = this.folderWatches.get(parent);
+    this.run<void>('watch', parent, (client, full, done) => addRecursiveWatch(client, full, done)).catch((error: unknown) => {
+      if (this.folderWatches.get(parent) !== watches || this.state !== 'connected') return; // stopped, or added again on reconnect
+      this.config.logger?.error({ err: String(error), path: parent }, 'ZooKeeper refused a persistent recursive watch (ZooKeeper 3.6 or newer is required); retrying in 1 s');
+      setTimeout(() => {
+        if (this.folderWatches.get(parent) === watches) this.armFolder(parent);
+      }, 1000).unref();
+    });
+  }
+
+  /** A notification from the server: the folder watches above the node hear of its child on the way down. */
+  private onWatchEvent(generation: number, type: number, full: string): void {
+    if (generation !== this.generation || this.folderWatches.size === 0) return;
+    if (type !== NODE_CREATED && type !== NODE_DELETED && type !== NODE_DATA_CHANGED) return;
+    for (let path = this.local(full), parent = parentPath(path); parent !== undefined; path = parent, parent = parentPath(path)) {
+      const watches = this.folderWatches.get(parent);
+      if (!watches) continue;
+      const name = baseName(path);
+      for (const watch of watches) {
+        if (!watch.active) continue;
+        try {
+          watch.onChange(name);
+        } catch {
+          // A listener's failure must not break the store.
+        }
+      }
+    }
   }
 
   // ---- connection life ----
@@ -382,7 +446,9 @@ export class ZooKeeperStore implements CoordinationStore {
       maxMs: Math.max(this.options.backoffInitialMs, Math.min(this.options.backoffMaxMs, Math.floor(this.options.sessionTimeoutMs / 3))),
       handshakeMs: Math.max(1000, Math.min(5000, Math.floor(this.options.sessionTimeoutMs / 2))),
     });
-    parseResponsesInLinearTime(client);
+    if (!installRequests(client, (type, path) => this.onWatchEvent(generation, type, path))) {
+      throw new CranberriesError('INTERNAL', 'node-zookeeper-client is not the version this store was written for (1.1.3): cannot send multiRead and addWatch');
+    }
     writeRequestsInBatches(client);
     client.on('state', (state: State) => {
       if (generation !== this.generation || this.stopped) return;
@@ -413,10 +479,15 @@ export class ZooKeeperStore implements CoordinationStore {
       this.arm(watch, false);
       this.notify(watch);
     }
+    for (const [parent, watches] of this.folderWatches) {
+      this.armFolder(parent);
+      setImmediate(() => {
+        for (const watch of watches) if (watch.active) watch.onChange(undefined);
+      });
+    }
   }
 
   private onDisconnected(): void {
-    for (const watch of this.watches) watch.node = undefined; // events may be missed meanwhile
     this.config.logger?.warn({ zookeeper: this.config.connectionString }, 'disconnected from ZooKeeper; reconnecting');
     this.setState('disconnected');
   }
@@ -509,73 +580,47 @@ export class ZooKeeperStore implements CoordinationStore {
   }
 
   /**
-   * Arms the one-shot watchers of a watch (data/existence, and children when the node exists) and
-   * reads the node's identity as it is once armed. A change that landed between a watcher firing
-   * and this re-arm fires nothing itself, but it shows in the identity: so a re-arm after an event
-   * notifies when, and only when, the identity differs from the one seen at the previous arm.
-   * A data-only watch's first arm (and its arm after a reconnect) is a `getData`, which also reads
-   * the node, kept for the `get` that follows (`exists` where the node is absent: `getData` sets no
-   * watcher on a missing node). A re-arm after an event is an `exists`: its reader comes only after
-   * its coalescing delay, and 10,000 nodes' data held that long, surviving young-generation GCs,
-   * raised the controller's and gateway's event-loop p99 by 5–8 ms at 300 workers × 3,000 models.
+   * Arms the one-shot watchers of a watch (data/existence, and children when the node exists and
+   * they matter) and reads the node's identity as it is once armed. A change that landed between a
+   * watcher firing and this re-arm fires nothing itself, but it shows in the identity: so a re-arm
+   * after an event notifies when, and only when, the identity differs from the one seen at the
+   * previous arm.
    */
   private arm(watch: Watch, notifyOnChange: boolean): void {
     const client = this.client;
     if (!client || this.state !== 'connected' || !watch.active) return; // armed again on (re)connect
     const full = this.full(watch.path);
-    let armDone = (): void => {};
-    watch.armed = new Promise<void>((resolve) => (armDone = resolve));
-    const settle = (fingerprint: string, node?: StoreNode | null): void => {
-      armDone();
-      if (!watch.active) return;
-      if (node !== undefined && this.state === 'connected') watch.node = node;
-      if (fingerprint === watch.fingerprint) return;
+    const settle = (fingerprint: string): void => {
+      if (!watch.active || fingerprint === watch.fingerprint) return;
       watch.fingerprint = fingerprint;
       if (notifyOnChange) this.notify(watch);
     };
     const limit = this.limit;
     const call = (request: (release: () => void) => void): void =>
       limit.run((release) => {
-        if (!watch.active || client !== this.client) {
-          armDone();
-          return release(); // stopped, or a new client arms it again
-        }
+        if (!watch.active || client !== this.client) return release(); // stopped, or a new client arms it again
         try {
           request(release);
         } catch {
-          armDone();
           release(); // Only a malformed path throws, and watch() validated it.
         }
       });
-    const armExists = (): void =>
-      call((release) =>
-        client.exists(full, watch.onEvent, (error, stat) => {
-          release();
-          if (error || !watch.active) return armDone(); // connection trouble: re-armed and notified on reconnect
-          if (!stat) return settle('absent', null);
-          if (!watch.children) return notifyOnChange ? settle(dataIdentity(stat)) : armData(); // created meanwhile: read it (the exists watcher is set too)
-          // Read after the data watcher is set: any later data change fires it again.
-          call((releaseChildren) =>
-            client.getChildren(full, watch.onEvent, (childError, _children, childStat) => {
-              releaseChildren();
-              if (zooKeeperErrorCode(childError) === Exception.NO_NODE) return settle('absent');
-              if (childError) return armDone();
-              settle(identity(childStat));
-            }),
-          );
-        }),
-      );
-    const armData = (): void =>
-      call((release) =>
-        client.getData(full, watch.onEvent, (error, data, stat) => {
-          release();
-          if (zooKeeperErrorCode(error) === Exception.NO_NODE) return armExists();
-          if (error || !watch.active) return armDone();
-          settle(dataIdentity(stat), storeNode(data, stat));
-        }),
-      );
-    if (watch.children || notifyOnChange) armExists();
-    else armData();
+    call((release) =>
+      client.exists(full, watch.onEvent, (error, stat) => {
+        release();
+        if (error || !watch.active) return; // connection trouble: re-armed and notified on reconnect
+        if (!stat) return settle('absent');
+        if (!watch.children) return settle(dataIdentity(stat));
+        // Read after the data watcher is set: any later data change fires it again.
+        call((releaseChildren) =>
+          client.getChildren(full, watch.onEvent, (childError, _children, childStat) => {
+            releaseChildren();
+            if (zooKeeperErrorCode(childError) === Exception.NO_NODE) return settle('absent');
+            if (!childError) settle(identity(childStat));
+          }),
+        );
+      }),
+    );
   }
 
   private notify(watch: Watch): void {
