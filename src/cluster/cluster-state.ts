@@ -39,10 +39,12 @@ export async function readJson<T>(store: CoordinationStore, path: string, schema
 
 /** Reads every child of `parent` as JSON, keyed by child name. Children that vanish meanwhile are skipped. */
 export async function readChildren<T>(store: CoordinationStore, parent: string, schema: z.ZodType<T>, onMalformed?: (path: string) => void): Promise<Map<string, Versioned<T>>> {
-  const names = await store.children(parent);
-  const entries = await Promise.all(names.map(async (name) => [name, await readJson(store, `${parent}/${name}`, schema, onMalformed)] as const));
   const result = new Map<string, Versioned<T>>();
-  for (const [name, value] of entries) if (value) result.set(name, value);
+  await fetchChildren(store, parent, new Set(await store.children(parent)), (name, node) => {
+    const value = node && decodeJson(schema, node.data);
+    if (node && value === undefined) onMalformed?.(`${parent}/${name}`);
+    if (node && value !== undefined) result.set(name, { value, version: node.version });
+  });
   return result;
 }
 
@@ -68,35 +70,9 @@ export async function ensureLayout(store: CoordinationStore, paths: ClusterPaths
   for (const path of [paths.models, paths.nodes, paths.assignments, paths.status, paths.placement, paths.election]) await store.ensurePath(path);
 }
 
-/**
- * Calls `onChange` when `parent`'s children change or any child's data changes. Child watches
- * follow the children: added for new ones, dropped for vanished ones. Returns the stop function.
- */
+/** Calls `onChange` when `parent`'s children change or any child's data changes. Returns the stop function. */
 export function watchChildren(store: CoordinationStore, parent: string, onChange: () => void): () => void {
-  const childWatches = new Map<string, () => void>();
-  let stopped = false;
-  const sync = async (): Promise<void> => {
-    const names = await store.children(parent).catch(() => undefined);
-    if (!names || stopped) return; // unreachable: the store calls every watch again on reconnect
-    for (const [name, unwatch] of childWatches) {
-      if (!names.includes(name)) {
-        unwatch();
-        childWatches.delete(name);
-      }
-    }
-    for (const name of names) if (!childWatches.has(name)) childWatches.set(name, store.watch(`${parent}/${name}`, onChange));
-  };
-  const unwatchParent = store.watch(parent, () => {
-    void sync();
-    onChange();
-  });
-  void sync();
-  return () => {
-    stopped = true;
-    unwatchParent();
-    for (const unwatch of childWatches.values()) unwatch();
-    childWatches.clear();
-  };
+  return store.watchFolder(parent, () => onChange());
 }
 
 /** Is this a compare-and-set conflict (someone else wrote first)? */
@@ -125,13 +101,13 @@ export function coalesce(fn: () => void, ms: number): { (): void; cancel(): void
 }
 
 /**
- * One folder of the layout kept in memory and re-read incrementally: a watch on the folder and on
- * each child marks what changed, and `read()` fetches only those — the folder's child list when
- * children came or went, and the children whose data changed — instead of every child. At 10,000
- * models a round then reads what changed since the last round, not 10,000 nodes.
+ * One folder of the layout kept in memory and re-read incrementally: one watch on the folder
+ * (`watchFolder`) names each child created, removed or changed, and `read()` fetches only those
+ * instead of every child. At 10,000 models a round then reads what changed since the last round,
+ * not 10,000 nodes, and following the folder costs one watch, not one per child.
  *
- * After a reconnect the store fires every watch, so everything is re-read once (changes may have
- * been missed). Malformed JSON is treated as absent, as `readChildren` does.
+ * After a reconnect the watch reports that anything may have changed, so the folder is listed and
+ * every child fetched once again. Malformed JSON is treated as absent, as `readChildren` does.
  */
 /** A cached child: what `read()` hands out, and the store's modification it was decoded from. */
 interface CachedEntry<T> extends Versioned<T> {
@@ -141,9 +117,9 @@ interface CachedEntry<T> extends Versioned<T> {
 export class FolderCache<T> {
   private readonly entries = new Map<string, CachedEntry<T>>();
   private readonly dirty = new Set<string>();
-  private listDirty = true;
-  private readonly childWatches = new Map<string, () => void>();
-  private unwatchParent: (() => void) | undefined;
+  /** The next read lists the folder and fetches every child: first, and after anything may have been missed. */
+  private everythingDirty = true;
+  private unwatch: (() => void) | undefined;
   private changes = 0;
   /** What `read()` returned last and the generation it shows: handed out again while nothing changed. */
   private lastRead: { generation: number; entries: ReadonlyMap<string, Versioned<T>> } | undefined;
@@ -157,11 +133,13 @@ export class FolderCache<T> {
     private readonly store: CoordinationStore,
     private readonly parent: string,
     private readonly schema: z.ZodType<T>,
-    private readonly onChange: () => void,
+    onChange: () => void,
     private readonly onMalformed?: (path: string) => void,
   ) {
-    this.unwatchParent = store.watch(parent, () => {
-      this.listDirty = true;
+    // Watched before the first read lists the folder: nothing changed between them goes unseen.
+    this.unwatch = store.watchFolder(parent, (name) => {
+      if (name === undefined) this.everythingDirty = true;
+      else this.dirty.add(name);
       onChange();
     });
   }
@@ -171,36 +149,14 @@ export class FolderCache<T> {
     // A full re-read would fail while cut off; so does this one, even with nothing to fetch, so
     // callers keep treating what they have as possibly stale.
     if (this.store.sessionState !== 'connected') throw new CranberriesError('UNAVAILABLE', `cannot read '${this.parent}': the coordination store is not connected`);
-    if (this.listDirty) {
-      this.listDirty = false;
+    if (this.everythingDirty) {
+      this.everythingDirty = false;
       try {
         const names = new Set(await this.store.children(this.parent));
-        for (const [name, unwatch] of this.childWatches) {
-          if (names.has(name)) continue;
-          unwatch();
-          this.childWatches.delete(name);
-          this.entries.delete(name);
-          this.dirty.delete(name);
-          this.changes++;
-        }
-        // In slices: the first read of a folder of 10,000 children sets 10,000 watches.
-        await forEachInSlices(names, (name) => {
-          if (this.childWatches.has(name) || this.unwatchParent === undefined) return; // stopped meanwhile: no new watches
-          this.dirty.add(name);
-          this.childWatches.set(
-            name,
-            this.store.watch(
-              `${this.parent}/${name}`,
-              () => {
-                this.dirty.add(name);
-                this.onChange();
-              },
-              { children: false }, // a child's data is what is cached; its own children are not
-            ),
-          );
-        });
+        for (const name of this.entries.keys()) if (!names.has(name)) this.dirty.add(name); // gone: the fetch finds it absent
+        for (const name of names) this.dirty.add(name);
       } catch (error) {
-        this.listDirty = true;
+        this.everythingDirty = true;
         throw error;
       }
     }
@@ -213,62 +169,65 @@ export class FolderCache<T> {
 
   /**
    * This process wrote `value` at `name` (now at `version`): handed out from the next read on,
-   * before the child's watch reports the write (then fetched and decoded once more).
+   * before the watch reports the write (then fetched and decoded once more).
    */
   wrote(name: string, value: T, version: number): void {
-    if (!this.childWatches.has(name)) return; // not (or no longer) a child this cache follows
+    if (!this.entries.has(name) || this.unwatch === undefined) return; // not (or no longer) a child this cache holds
     this.entries.set(name, { value, version, modification: '' });
     this.changes++;
   }
 
   /** One fetched child: decoded into the entries (absent or malformed: removed). */
   private take(name: string, node: StoreNode | undefined): void {
+    if (this.unwatch === undefined) return; // stopped meanwhile
     const path = `${this.parent}/${name}`;
     const before = this.entries.get(name);
     // Same modification, same data: decoded already. Not the version: a node removed and created
     // again between two reads is back at version 0 with other data (a worker registering again).
-    if (node && before?.modification === node.modification && this.childWatches.has(name)) return;
+    if (node && before?.modification === node.modification) return;
     let value: CachedEntry<T> | undefined;
     if (node) {
       const decoded = decodeJson(this.schema, node.data);
       if (decoded === undefined) this.onMalformed?.(path);
       else value = { value: decoded, version: node.version, modification: node.modification };
     }
-    if (value && this.childWatches.has(name)) {
+    if (value) {
       this.changes++;
       this.entries.set(name, value);
     } else if (this.entries.delete(name)) this.changes++;
   }
 
   stop(): void {
-    this.unwatchParent?.();
-    this.unwatchParent = undefined;
-    for (const unwatch of this.childWatches.values()) unwatch();
-    this.childWatches.clear();
+    this.unwatch?.();
+    this.unwatch = undefined;
     this.entries.clear();
     this.dirty.clear();
-    this.listDirty = true;
+    this.everythingDirty = true;
     this.lastRead = undefined;
   }
 }
 
-/** Reads in flight at once when a folder cache fetches many children. */
+/** Children fetched per `getMany` when a folder cache fetches many. */
 const FETCH_CHUNK = 500;
 
 /**
- * Fetches the children of `parent` named in `pending` (emptying it), `FETCH_CHUNK` at a time, and
- * hands each to `take` in slices: decoding thousands of JSON documents (an embedded store answers
- * without ever returning to the event loop) would otherwise be one long synchronous stretch. On a
- * failure every name goes back to `pending`, to be fetched on the next read.
+ * Fetches the children of `parent` named in `pending` (emptying it), `FETCH_CHUNK` at a time with
+ * the next chunk in flight while one is decoded, and hands each to `take` in slices: decoding
+ * thousands of JSON documents (an embedded store answers without ever returning to the event loop)
+ * would otherwise be one long synchronous stretch. On a failure every name goes back to `pending`,
+ * to be fetched on the next read.
  */
 async function fetchChildren(store: CoordinationStore, parent: string, pending: Set<string>, take: (name: string, node: StoreNode | undefined) => void): Promise<void> {
   const names = [...pending];
   pending.clear();
+  const fetch = (from: number): Promise<(StoreNode | undefined)[]> => store.getMany(names.slice(from, from + FETCH_CHUNK).map((name) => `${parent}/${name}`));
   try {
-    for (let i = 0; i < names.length; i += FETCH_CHUNK) {
-      const chunk = names.slice(i, i + FETCH_CHUNK);
-      const nodes = await Promise.all(chunk.map((name) => store.get(`${parent}/${name}`)));
-      await forEachInSlices(chunk.keys(), (j) => take(chunk[j]!, nodes[j]));
+    let next = names.length > 0 ? fetch(0) : undefined;
+    for (let from = 0; next; from += FETCH_CHUNK) {
+      const nodes = await next;
+      next = from + FETCH_CHUNK < names.length ? fetch(from + FETCH_CHUNK) : undefined;
+      next?.catch(() => {}); // awaited on the next pass; a failure meanwhile must not go unhandled
+      await forEachInSlices(nodes.keys(), (i) => take(names[from + i]!, nodes[i]));
     }
   } catch (error) {
     for (const name of names) pending.add(name);

@@ -134,6 +134,10 @@ describe('controller', () => {
         reads.push(path);
         return super.get(path);
       }
+      override getMany(paths: readonly string[]) {
+        reads.push(...paths);
+        return super.getMany(paths);
+      }
     })(server);
     await store.start();
     const controller = new Controller({ store, defaultReplicas: 1, logger: capturingLogger().logger, coalesceMs: 10 });
