@@ -35,26 +35,29 @@ describe('controller: a large round returns to the event loop', () => {
 
     const store = new MemoryStore(server);
     await store.start();
-    // No round of its own accord: only the one this test starts.
+    // One round: the one it runs at once on becoming the leader (no coalesced or periodic ones).
     const controller = new Controller({ store, defaultReplicas: 1, logger: pino({ level: 'silent' }), coalesceMs: 600_000, resyncMs: 600_000 });
     const rounds: PlacementResult[] = [];
-    controller.reconciled.subscribe((result) => rounds.push(result));
+    const firstRound = new Promise<void>((resolve) =>
+      controller.reconciled.subscribe((result) => {
+        rounds.push(result);
+        resolve();
+      }),
+    );
+    // Count turns of the event loop while the round runs: an embedded store answers at once, so a
+    // round that never yields would finish without a single turn.
+    let turns = 0;
+    let spinning = true;
+    const spin = (): void => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
     await controller.start();
     try {
-      for (let i = 0; i < 100 && !controller.isLeader; i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(controller.isLeader, 'the only controller leads');
-
-      // Count turns of the event loop while the round runs: an embedded store answers at once, so a
-      // round that never yields would finish without a single turn.
-      let turns = 0;
-      let spinning = true;
-      const spin = (): void => {
-        turns++;
-        if (spinning) setImmediate(spin);
-      };
       setImmediate(spin);
       const before = turns;
-      await controller.reconcileNow();
+      await firstRound;
       spinning = false;
       const during = turns - before;
 

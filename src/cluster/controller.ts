@@ -118,9 +118,9 @@ export class Controller implements Lifecycle {
       this.schedule();
     }, this.options.resyncMs ?? 30_000);
     this.resync.unref();
-    // Not at once: the watches just set up must be armed before the first read, or a change landing
-    // between that read and their arming would go unnoticed (a worker registering at that moment).
-    this.schedule();
+    // At once: nothing to coalesce with yet, and the cache's folder watches were set up before any
+    // read it makes, so a change its first read does not see is reported (watch, then read).
+    void this.reconcile();
   }
 
   private follow(): void {
