@@ -4,6 +4,7 @@ import { clusterPaths, encodeJson, type ModelDeployment, type NodeInfo, type Nod
 import { MemoryStore, MemoryStoreServer } from '../../cluster/store/memory-store.js';
 import type { EndpointTable } from './endpoint-table.js';
 import { TableWatcher } from './table-watcher.js';
+import { slowReads } from '../../../test/helpers/slow-reads.js';
 
 const paths = clusterPaths('/cranberries');
 
@@ -54,6 +55,30 @@ function tableWhere(watcher: TableWatcher, check: (table: EndpointTable) => bool
 const readyOn = (table: EndpointTable, model: string, version: number): string[] => table.replicas(model, version).fresh.map((e) => e.nodeId);
 
 describe('TableWatcher', () => {
+  it('under a stream of changes, the next round waits as long as the last one took', async () => {
+    const { server, admin } = await setup();
+    const slow = slowReads(server, 60);
+    await slow.store.start();
+    const watcher = new TableWatcher({ store: slow.store, paths, coalesceMs: 5 });
+    watcher.updated.subscribe(() => slow.roundEnded());
+    await register(admin, 'w1', 9000, { m: { '1': 'LOADING' } });
+    await watcher.start();
+    for (let i = 0; i < 60; i++) {
+      await admin.set(paths.nodeStatus('w1'), encodeJson(status({ m: { '1': i % 2 === 0 ? 'READY' : 'LOADING' } })));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await watcher.stop();
+    const { rounds } = slow;
+    assert.ok(rounds.length >= 4, `${rounds.length} rounds`);
+    // From the second round on: the first one ran before the stream of changes began.
+    for (let i = 2; i < rounds.length; i++) {
+      const took = rounds[i - 1]![1] - rounds[i - 1]![0];
+      const waited = rounds[i]![0] - rounds[i - 1]![1];
+      assert.ok(waited >= took - 5, `round ${i} began ${waited.toFixed(0)} ms after one that took ${took.toFixed(0)} ms`);
+    }
+    await Promise.all([admin.stop(), slow.store.stop()]);
+  });
+
   it('builds the table from nodes, status and models, and follows every change', async () => {
     const { admin, watcher } = await setup();
     const w1 = new MemoryStore(admin.server);

@@ -12,6 +12,7 @@
  * them to re-register, and requests must not fail meanwhile. Health tracking keeps a truly dead
  * retained worker out of rotation.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { EventChannel } from '../../core/index.js';
 import type { Lifecycle } from '../../core/index.js';
@@ -129,11 +130,16 @@ export class TableWatcher implements Lifecycle {
     do {
       this.dirty = false;
       try {
+        const began = performance.now();
         if (!(await this.readOnce())) return;
         if (this.failures > 0) this.options.logger?.info('coordination store reachable again: endpoint table refreshed');
         this.failures = 0;
         clearTimeout(this.retryTimer);
         await this.rebuild();
+        // Changes that came meanwhile wait as long as this round took (at least a coalescing window):
+        // under a long burst (a thousand workers loading) the table keeps up at half of one core at
+        // most, instead of re-reading back to back and starving the process's other work.
+        if (this.dirty && !this.stopped) await sleep(Math.max(this.options.coalesceMs ?? 25, performance.now() - began));
       } catch (error) {
         this.failures++;
         if (this.failures === 1) {
