@@ -8,6 +8,7 @@ import type { ZodType } from 'zod';
 import { Controller } from './controller.js';
 import { clusterPaths, decodeJson, encodeJson, ModelDeployment, NodeAssignment, PlacementStatus, type NodeInfo, type NodeStatus } from './layout.js';
 import { MemoryStore, MemoryStoreServer } from './store/memory-store.js';
+import { slowReads } from '../../test/helpers/slow-reads.js';
 
 const MiB = 2 ** 20;
 const paths = clusterPaths();
@@ -165,6 +166,31 @@ describe('controller', () => {
     assert.deepEqual(reads.filter(ownOutput), [paths.modelPlacement('m3')], 'only the conflicting node read back');
     await controller.stop();
     for (const s of [w1.store, other, store]) await s.stop();
+  });
+
+  it('under a stream of changes, the next round waits as long as the last one took', async () => {
+    const server = new MemoryStoreServer();
+    const slow = slowReads(server, 60);
+    await slow.store.start();
+    const controller = new Controller({ store: slow.store, defaultReplicas: 1, logger: capturingLogger().logger, coalesceMs: 5 });
+    controller.reconciled.subscribe(() => slow.roundEnded());
+    await controller.start();
+    const w1 = await fakeWorker(server, 'w1', 1024 * MiB);
+    await slow.store.create(paths.model('m'), encodeJson({ name: 'm', replicas: 1, memoryBytes: MiB, memoryMeasured: false }), 'persistent');
+    for (let i = 0; i < 60; i++) {
+      await w1.report({ models: { m: { versions: { '1': { state: i % 2 === 0 ? 'READY' : 'LOADING' } } } } });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await controller.stop();
+    const { rounds } = slow;
+    assert.ok(rounds.length >= 4, `${rounds.length} rounds`);
+    // From the second round on: the first one ran before the stream of changes began.
+    for (let i = 2; i < rounds.length; i++) {
+      const took = rounds[i - 1]![1] - rounds[i - 1]![0];
+      const waited = rounds[i]![0] - rounds[i - 1]![1];
+      assert.ok(waited >= took - 5, `round ${i} began ${waited.toFixed(0)} ms after one that took ${took.toFixed(0)} ms`);
+    }
+    for (const s of [w1.store, slow.store]) await s.stop();
   });
 
   it('an assignment removed by hand is written again by the periodic full round', async () => {
