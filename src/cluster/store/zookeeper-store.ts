@@ -12,6 +12,8 @@
  *   notifying, so no change slips between notification and the caller's read), survives
  *   reconnects and new sessions, and its listener runs once after every reconnect because changes
  *   may have been missed while cut off. Notifications are coalesced per watch.
+ * - **Folders followed whole.** `watchFolder` is one persistent recursive watch and `getMany` reads
+ *   in `multiRead` requests (ZooKeeper 3.6 requests the library lacks: `zookeeper-requests.ts`).
  * - **Session expiry.** The client learns of it only when it reconnects (`expired`); the store
  *   then drops that client, opens a new session with a fresh client and reports `expired` →
  *   `connected`, after which owners recreate their ephemeral nodes.

@@ -1,10 +1,9 @@
 /**
- * Keeps the gateway's EndpointTable in step with the coordination store. It watches `nodes/`,
- * `status/` and `models/` (the folders and each child, since a child's data changes are not child
- * events), and on any change re-reads what changed (a folder's child list, or the children whose watch fired: `FolderCache`) and swaps in a new table. Bursts of
- * events coalesce into one re-read; a re-read that fails (the store is unreachable) keeps the last
- * table and is retried with backoff — the gateway never empties its table because ZooKeeper is
- * down.
+ * Keeps the gateway's EndpointTable in step with the coordination store. It follows `nodes/`,
+ * `status/` and `models/` (one folder watch each), and on any change re-reads the children that
+ * changed (`FolderCache`) and swaps in a new table. Bursts of events coalesce into one re-read; a
+ * re-read that fails (the store is unreachable) keeps the last table and is retried with backoff —
+ * the gateway never empties its table because ZooKeeper is down.
  *
  * A worker that vanishes from the store (its node or its status node is gone) is retained for
  * `retainVanishedMs` as a fallback tier of the table: when ZooKeeper comes back after an outage
@@ -44,7 +43,7 @@ export class TableWatcher implements Lifecycle {
   /** Published after every swap. */
   readonly updated = new EventChannel<EndpointTable>();
   private table: EndpointTable = EndpointTable.EMPTY;
-  /** The three folders, re-read incrementally: only the children whose watch fired are fetched again. */
+  /** The three folders, re-read incrementally: only the children reported changed are fetched again. */
   private folders: { nodes: FolderCache<NodeInfo>; statuses: FolderCache<NodeStatus>; models: FolderCache<ModelDeployment> } | undefined;
   private workers = new Map<string, WorkerSnapshot>();
   /** Each worker's snapshot with what it was made from: unchanged store nodes keep the same snapshot object. */
