@@ -4,6 +4,7 @@
  * down, reconnect within the session, and a new session after expiry.
  */
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CranberriesError } from '../../core/errors.js';
 import { startZooKeeper, startZooKeeperLink, type TestZooKeeper, type ZooKeeperLink } from '../../../test/helpers/zookeeper.js';
@@ -72,6 +73,63 @@ describe('zookeeper connection strings', () => {
     assert.throws(() => parseZooKeeperAddress('h:99999'), /'h:99999' is not host:port/);
     assert.throws(() => parseZooKeeperAddress('h:1,,h:2'), /expected host:port/);
     assert.throws(() => parseZooKeeperAddress('h:1/a//b'), /invalid chroot/);
+  });
+});
+
+/**
+ * A server that speaks ZooKeeper's handshake and answers every request with UNIMPLEMENTED (-6),
+ * as a server before 3.6 answers `multiRead`, and pings with OK.
+ */
+async function startPre36Server(): Promise<{ connectionString: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let pending = Buffer.alloc(0);
+    let connected = false;
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+        const frame = pending.subarray(4, 4 + pending.readInt32BE(0));
+        pending = pending.subarray(4 + frame.length);
+        const reply = Buffer.alloc(connected ? 16 : 37);
+        if (!connected) {
+          connected = true;
+          reply.writeInt32BE(0, 0); // protocol version
+          reply.writeInt32BE(4000, 4); // session timeout
+          reply.writeBigInt64BE(1n, 8); // session id
+          reply.writeInt32BE(16, 16); // password: 16 bytes (zeros); read-only flag: 0
+        } else {
+          const xid = frame.readInt32BE(0);
+          reply.writeInt32BE(xid, 0); // zxid 0
+          reply.writeInt32BE(xid === -2 ? 0 : -6, 12); // a ping is answered OK, anything else UNIMPLEMENTED
+        }
+        const framed = Buffer.alloc(4 + reply.length);
+        framed.writeInt32BE(reply.length, 0);
+        reply.copy(framed, 4);
+        socket.write(framed);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    connectionString: `127.0.0.1:${port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('zookeeper store: server version', () => {
+  it('start() fails with one clear sentence on a server before 3.6 (no multiRead, no persistent watches)', async () => {
+    const old = await startPre36Server();
+    const store = openStore(old.connectionString, { connectTimeoutMs: 5000 });
+    await assert.rejects(store.start(), (e: unknown) => e instanceof CranberriesError && e.code === 'FAILED_PRECONDITION' && /needs ZooKeeper 3\.6 or newer/.test(e.message));
+    await store.stop();
+    await old.close();
   });
 });
 

@@ -462,6 +462,15 @@ export class ZooKeeperStore implements CoordinationStore {
   }
 
   private async onConnected(client: Client, generation: number): Promise<void> {
+    if (!this.everConnected) {
+      // Before anything else: on a server that cannot follow folders the cluster would be blind.
+      const unsupported = await this.requestsUnsupported(client);
+      if (generation !== this.generation) return;
+      if (unsupported) {
+        this.firstConnect?.reject(unsupported);
+        return;
+      }
+    }
     if (!this.everConnected && this.address.chroot) {
       // The chroot must exist before anything else happens under it.
       try {
@@ -567,6 +576,24 @@ export class ZooKeeperStore implements CoordinationStore {
     return this.run<void>('create', path, (client, _full, done) =>
       client.create(full, this.acls, CREATE_MODES.persistent, (error) => done(zooKeeperErrorCode(error) === Exception.NODE_EXISTS ? null : error)),
     );
+  }
+
+  /**
+   * Whether the server lacks the ZooKeeper 3.6 requests the store relies on (`multiRead`,
+   * `addWatch`): a server before 3.6 answers an empty `multiRead` with UNIMPLEMENTED. Any other
+   * outcome, even none within the operation timeout, is left to the requests that follow.
+   */
+  private requestsUnsupported(client: Client): Promise<CranberriesError | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), this.options.operationTimeoutMs);
+      multiRead(client, [], (error) => {
+        clearTimeout(timer);
+        if (zooKeeperErrorCode(error) !== Exception.UNIMPLEMENTED) return resolve(undefined);
+        resolve(
+          new CranberriesError('FAILED_PRECONDITION', `ZooKeeper at ${this.config.connectionString} does not implement multiRead and persistent watches: Cranberries needs ZooKeeper 3.6 or newer`),
+        );
+      });
+    });
   }
 
   /** Creates a raw (un-chrooted) path on a given client, before the store reports `connected`. */
