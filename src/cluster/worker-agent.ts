@@ -133,7 +133,7 @@ export class WorkerAgent {
         this.publishSoon();
       }),
       store.onSessionState((state) => this.onSessionState(state)),
-      // Data only (an assignment has no children): the store can then answer the read that follows from the watch's own.
+      // Data only (an assignment has no children): one request per re-arm on ZooKeeper, not two.
       store.watch(this.paths.assignment(nodeId), () => void this.followAssignment(), { children: false }),
     ];
     await store.ensurePath(this.paths.nodes).catch(() => {});

@@ -124,6 +124,20 @@ describe('zookeeper requests: response framing', () => {
     assert.equal(calls.filter((c) => c === 'pause').length, calls.filter((c) => c === 'resume').length);
   });
 
+  it('a length no ZooKeeper answer has (an HTTP server answering: "HTTP" is 1.2 GB) drops the connection, buffering nothing', () => {
+    const { manager, library } = tunedClient();
+    let destroyed = 0;
+    manager.socket = {
+      destroy() {
+        destroyed++;
+        (this as { destroyed?: boolean }).destroyed = true;
+      },
+    };
+    manager.onSocketData(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    assert.equal(destroyed, 1);
+    assert.deepEqual(library, []);
+  });
+
   it("an answer to one of our requests goes to it (not to the library's parser), in order with the library's", () => {
     const { manager, library } = tunedClient();
     const client = { connectionManager: manager } as unknown as Parameters<typeof multiRead>[0];
@@ -146,7 +160,7 @@ describe('zookeeper requests: response framing', () => {
     assert.deepEqual(library, ['/before', '/after']);
     assert.equal(manager.pendingQueue.length, 0);
     assert.equal(manager.zxid.readBigInt64BE(0), 9n, 'the last zxid seen, as the library tracks it for reconnects');
-    assert.deepEqual(answers, [[{ data: new Uint8Array(Buffer.from('hi')), version: 5, created: '0000000000000011', modified: '0000000000000022' }, -101]]);
+    assert.deepEqual(answers, [[{ data: new Uint8Array(Buffer.from('hi')), version: 5, modified: '0000000000000022' }, -101]]);
   });
 });
 

@@ -38,6 +38,12 @@ export const NODE_DELETED = 2;
 export const NODE_DATA_CHANGED = 3;
 const NODE_CHILDREN_CHANGED = 4;
 
+/**
+ * The largest answer accepted: a `multiRead` of 100 nodes at ZooKeeper's 1 MB node limit, with
+ * room to spare. A length beyond it is not ZooKeeper's.
+ */
+const MAX_FRAME_BYTES = 128 * 1024 * 1024;
+
 /** Answers (and notifications) framed per turn of the event loop at most; the rest after other work. */
 const MAX_FRAMES_PER_TURN = 200;
 
@@ -100,11 +106,6 @@ function connectionManager(client: Client): ConnectionManager | undefined {
   return undefined;
 }
 
-/** Whether `installRequests` could hook this client (the library's internals are as expected). */
-export function supportsRequests(client: Client): boolean {
-  return connectionManager(client) !== undefined;
-}
-
 /**
  * Takes over the framing of the client's socket bytes and watches its notifications; `onEvent`
  * sees every notification (type and full path), the library's watchers see those it knows after.
@@ -129,8 +130,12 @@ export function installRequests(client: Client, onEvent: (type: number, path: st
     while (bytes >= 4 && !paused) {
       if (chunks[0]!.length < 4) chunks = [Buffer.concat(chunks)];
       const size = chunks[0]!.readInt32BE(0);
-      if (size < 0) {
-        socket?.destroy(); // not a ZooKeeper stream; the library reconnects
+      if (size < 0 || size > MAX_FRAME_BYTES) {
+        // Not a ZooKeeper stream (an HTTP server's "HTTP" reads as 1.2 GB): nothing is buffered
+        // towards it; the library reconnects.
+        chunks = [];
+        bytes = 0;
+        socket?.destroy();
         return;
       }
       if (bytes < 4 + size) return; // more is coming
@@ -222,8 +227,7 @@ function send(client: Client, type: number, body: Buffer, callback: RawCallback)
 export interface ReadNode {
   readonly data: Uint8Array;
   readonly version: number;
-  /** `czxid` and `mzxid` as hex: creation and last change. */
-  readonly created: string;
+  /** `mzxid` as hex: the node's last create or set. */
   readonly modified: string;
 }
 
@@ -288,7 +292,7 @@ export function parseMultiRead(body: Buffer): ReadOutcome[] {
       const data = new Uint8Array(body.subarray(at, at + size));
       at += size;
       // Stat: czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, dataLength, numChildren, pzxid.
-      outcomes.push({ data, version: body.readInt32BE(at + 32), created: body.toString('hex', at, at + 8), modified: body.toString('hex', at + 8, at + 16) });
+      outcomes.push({ data, version: body.readInt32BE(at + 32), modified: body.toString('hex', at + 8, at + 16) });
       at += 68;
     } else {
       throw new Error(`multiRead: unexpected result type ${type}`);
