@@ -1,7 +1,7 @@
 /**
  * TLS all the way through a cluster: a gateway serving mutual TLS (REST with the admin API, gRPC,
  * metrics) in front of in-process workers that themselves require mutual TLS, with the gateway's
- * upstream connections (undici for REST, node:http2 for relayed gRPC, grpc-js for the rest)
+ * upstream connections (its own HTTP/1.1 pools for REST, node:http2 for relayed gRPC, grpc-js for the rest)
  * presenting the gateway's client certificate. A gateway without upstream TLS cannot reach
  * those workers, which shows the relayed answers really came over TLS.
  */

@@ -1,14 +1,14 @@
 /**
- * REST connections from the gateway to the workers: one undici `Pool` of keep-alive connections
- * per worker, created on first use and closed when the worker leaves the table. `send` forwards a
- * buffered request and buffers the answer, classifying transport failures for the retry policy
+ * REST connections from the gateway to the workers: one pool of keep-alive connections per worker
+ * (`WorkerPool`), created on first use and closed when the worker leaves the table. `send` forwards
+ * a buffered request and buffers the answer, classifying transport failures for the retry policy
  * (routing/request-router.ts): a request is retryable until the whole answer has arrived, which is why both
  * directions are buffered — a worker killed mid-answer is retried, not half-relayed.
  */
-import { Pool, type Dispatcher } from 'undici';
 import { relayedHeaders } from './forwarded-headers.js';
+import { WorkerPool } from './worker-pool.js';
 import { clientConnectionOptions, type ClientTlsOptions } from '../../tls/index.js';
-import type { AttemptOutcome, Cancellation, Endpoint, FailureKind } from '../routing/index.js';
+import { Cancellation, type AttemptOutcome, type Endpoint, type FailureKind } from '../routing/index.js';
 
 export interface UpstreamRequest {
   readonly method: string;
@@ -34,10 +34,10 @@ export interface HttpUpstreamsOptions {
   readonly tls?: ClientTlsOptions | undefined;
 }
 
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN']);
-const BROKEN_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ETIMEDOUT', 'ECONNABORTED']);
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN']);
+const BROKEN_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED', 'ETIMEDOUT', 'ECONNABORTED']);
 
-/** Transport failure → retry classification; undefined for anything else (aborts, bugs). */
+/** Transport failure → retry classification; undefined for anything else (aborts, bugs, a malformed answer). */
 export function classifyHttpError(error: unknown): FailureKind | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return undefined;
@@ -47,7 +47,7 @@ export function classifyHttpError(error: unknown): FailureKind | undefined {
 }
 
 export class HttpUpstreams {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, WorkerPool>();
   private readonly connections: number;
   private readonly connectTimeoutMs: number;
   private tls: ClientTlsOptions | undefined;
@@ -64,15 +64,15 @@ export class HttpUpstreams {
     this.retainOnly([]);
   }
 
-  pool(endpoint: Endpoint): Pool {
+  pool(endpoint: Endpoint): WorkerPool {
     let pool = this.pools.get(endpoint.httpAddress);
     if (!pool) {
       const tls = this.tls;
-      pool = new Pool(`${tls ? 'https' : 'http'}://${endpoint.httpAddress}`, {
-        connections: this.connections,
-        pipelining: 1,
-        keepAliveTimeout: 30_000,
-        connect: { timeout: this.connectTimeoutMs, ...(tls ? clientConnectionOptions(tls) : {}) },
+      pool = new WorkerPool({
+        address: endpoint.httpAddress,
+        maxConnections: this.connections,
+        connectTimeoutMs: this.connectTimeoutMs,
+        tls: tls ? clientConnectionOptions(tls) : undefined,
       });
       this.pools.set(endpoint.httpAddress, pool);
     }
@@ -85,78 +85,47 @@ export class HttpUpstreams {
     for (const [address, pool] of this.pools) {
       if (keep.has(address)) continue;
       this.pools.delete(address);
-      pool.close().catch(() => undefined);
+      pool.close();
     }
   }
 
-  async close(): Promise<void> {
-    const pools = [...this.pools.values()];
+  /** Closes every connection now (requests in flight fail). */
+  close(): Promise<void> {
+    for (const pool of this.pools.values()) pool.destroy();
     this.pools.clear();
-    await Promise.allSettled(pools.map((pool) => pool.destroy()));
+    return Promise.resolve();
   }
 
   /**
    * One attempt: the whole answer, or a classified failure. A 503 is `unavailable` (the version is
    * unloading on that worker) and carries the answer for when no retry is possible.
-   *
-   * Uses undici's `dispatch` with a handler rather than `request`: no body stream, async iterator
-   * or per-request listeners on the hot path, only callbacks collecting the answer's chunks.
    */
-  send(endpoint: Endpoint, request: UpstreamRequest, cancel?: Cancellation): Promise<AttemptOutcome<UpstreamResponse>> {
-    return new Promise((resolve, reject) => {
-      if (cancel?.reason) {
-        reject(cancel.reason);
-        return;
-      }
-      let controller: Dispatcher.DispatchController | undefined;
-      let statusCode = 0;
-      let headers: Record<string, string | string[]> = {};
-      const chunks: Buffer[] = [];
-      let length = 0;
-      const settle = cancel?.onAbort(() => controller?.abort(cancel.reason ?? new Error('cancelled')));
-      this.pool(endpoint).dispatch(
-        { method: request.method, path: request.path, headers: request.headers, body: request.body ?? null },
-        {
-          onRequestStart(requestController) {
-            controller = requestController;
-            if (cancel?.reason) requestController.abort(cancel.reason);
-          },
-          onResponseStart(_controller, status, responseHeaders) {
-            statusCode = status;
-            headers = relayedHeaders(responseHeaders);
-          },
-          onResponseData(_controller, chunk) {
-            chunks.push(chunk);
-            length += chunk.length;
-          },
-          onResponseEnd() {
-            settle?.();
-            const response: UpstreamResponse = { statusCode, headers, body: chunks, length };
-            if (statusCode === 503) resolve({ ok: false, kind: 'unavailable', detail: 'the worker answered 503', answer: response });
-            // The table routed here because it lists the version READY on this worker: a 404 means the
-            // worker has just unloaded it and the table is behind, so another replica may serve it.
-            else if (statusCode === 404) resolve({ ok: false, kind: 'unavailable', detail: 'the worker does not serve the model (routing table behind)', answer: response });
-            else resolve({ ok: true, value: response });
-          },
-          onResponseError(_controller, error) {
-            settle?.();
-            const kind = cancel?.aborted ? undefined : classifyHttpError(error);
-            if (kind === undefined) reject(cancel?.reason ?? error);
-            else resolve({ ok: false, kind, detail: describe(error) });
-          },
-        },
-      );
-    });
+  async send(endpoint: Endpoint, request: UpstreamRequest, cancel?: Cancellation): Promise<AttemptOutcome<UpstreamResponse>> {
+    if (cancel?.reason) throw cancel.reason;
+    let settle: (() => void) | undefined;
+    try {
+      const answer = await this.pool(endpoint).send(request, (abort) => {
+        settle = cancel?.onAbort(() => abort(cancel.reason ?? new Error('cancelled')));
+      });
+      const response: UpstreamResponse = { statusCode: answer.statusCode, headers: relayedHeaders(answer.headers), body: answer.body, length: answer.length };
+      if (response.statusCode === 503) return { ok: false, kind: 'unavailable', detail: 'the worker answered 503', answer: response };
+      // The table routed here because it lists the version READY on this worker: a 404 means the
+      // worker has just unloaded it and the table is behind, so another replica may serve it.
+      if (response.statusCode === 404) return { ok: false, kind: 'unavailable', detail: 'the worker does not serve the model (routing table behind)', answer: response };
+      return { ok: true, value: response };
+    } catch (error) {
+      const kind = cancel?.aborted ? undefined : classifyHttpError(error);
+      if (kind === undefined) throw cancel?.reason ?? error;
+      return { ok: false, kind, detail: describe(error) };
+    } finally {
+      settle?.();
+    }
   }
 
   /** GET a JSON document from a worker; error answers come back with their status. */
-  getJson(endpoint: Endpoint, path: string, signal?: AbortSignal): Promise<{ status: number; json: unknown }> {
-    return this.json(endpoint, { method: 'GET', path, signal });
-  }
-
-  private async json(endpoint: Endpoint, options: Dispatcher.RequestOptions): Promise<{ status: number; json: unknown }> {
-    const { statusCode, body } = await this.pool(endpoint).request(options);
-    const text = await body.text();
+  async getJson(endpoint: Endpoint, path: string, signal?: AbortSignal): Promise<{ status: number; json: unknown }> {
+    const { statusCode, body } = await this.get(endpoint, path, signal);
+    const text = Buffer.concat(body).toString('utf8');
     try {
       return { status: statusCode, json: text === '' ? undefined : JSON.parse(text) };
     } catch {
@@ -167,11 +136,22 @@ export class HttpUpstreams {
   /** The worker's liveness (`GET /v2/health/live` = 200), within `timeoutMs`. */
   async live(endpoint: Endpoint, timeoutMs = 1000): Promise<boolean> {
     try {
-      const { statusCode, body } = await this.pool(endpoint).request({ method: 'GET', path: '/v2/health/live', signal: AbortSignal.timeout(timeoutMs) });
-      await body.dump();
-      return statusCode === 200;
+      return (await this.get(endpoint, '/v2/health/live', AbortSignal.timeout(timeoutMs))).statusCode === 200;
     } catch {
       return false;
+    }
+  }
+
+  private async get(endpoint: Endpoint, path: string, signal: AbortSignal | undefined): Promise<{ statusCode: number; body: readonly Buffer[] }> {
+    const cancel = Cancellation.fromSignal(signal);
+    if (cancel?.reason) throw cancel.reason;
+    let settle: (() => void) | undefined;
+    try {
+      return await this.pool(endpoint).send({ method: 'GET', path, headers: {}, body: undefined }, (abort) => {
+        settle = cancel?.onAbort(() => abort(cancel.reason));
+      });
+    } finally {
+      settle?.();
     }
   }
 }
