@@ -22,14 +22,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { EndpointHealth, HttpUpstreams, installRestFastLane, Picker, RequestRouter, RetryBudget } from '../src/gateway/index.js';
 import { EndpointTable } from '../src/gateway/routing/endpoint-table.js';
 import { WorkerPool } from '../src/gateway/rest/worker-pool.js';
-import { ensurePeerBinaries, startPeer, type Peer } from './suite/peers.js';
+import { ensurePeerBinaries, freePort, startPeer, type Peer } from './suite/peers.js';
 import { processCpuSeconds } from './suite/process-cpu.js';
 
 const BODY = Buffer.alloc(96, 7);
@@ -227,17 +227,6 @@ async function load(address: string, pid: number, concurrency: number, secs: num
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitListening(port: number): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {

@@ -148,7 +148,8 @@ backend grpc_worker
 `;
 }
 
-function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 now (bound and released). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

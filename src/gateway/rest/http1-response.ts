@@ -76,14 +76,9 @@ export class Http1ResponseParser {
           this.readHead(joined.toString('latin1', 0, end));
           break;
         }
-        case 'length': {
-          const take = Math.min(this.remaining, data.length);
-          this.append(data.subarray(0, take));
-          this.remaining -= take;
-          data = data.subarray(take);
-          if (this.remaining === 0) this.state = 'done';
+        case 'length':
+          data = this.counted(data, 'done');
           break;
-        }
         case 'until-close':
           this.append(data);
           return undefined;
@@ -99,14 +94,9 @@ export class Http1ResponseParser {
           }
           break;
         }
-        case 'chunk-data': {
-          const take = Math.min(this.remaining, data.length);
-          this.append(data.subarray(0, take));
-          this.remaining -= take;
-          data = data.subarray(take);
-          if (this.remaining === 0) this.state = 'chunk-end';
+        case 'chunk-data':
+          data = this.counted(data, 'chunk-end');
           break;
-        }
         case 'chunk-end': {
           const line = this.line(data);
           if (line === undefined) return undefined;
@@ -205,6 +195,15 @@ export class Http1ResponseParser {
       this.keepAlive = false;
       this.state = 'until-close';
     }
+  }
+
+  /** Takes up to `remaining` body bytes from `data`, moving to `next` once they are all in; returns the rest. */
+  private counted(data: Buffer, next: State): Buffer {
+    const take = Math.min(this.remaining, data.length);
+    this.append(data.subarray(0, take));
+    this.remaining -= take;
+    if (this.remaining === 0) this.state = next;
+    return data.subarray(take);
   }
 
   private append(chunk: Buffer): void {
