@@ -118,7 +118,6 @@ export class Http1ResponseParser {
           data = data.subarray(data.length);
           break;
       }
-      if (this.state === 'done' && data.length === 0) break;
     }
     return this.state === 'done' ? this.result() : undefined;
   }
@@ -130,11 +129,6 @@ export class Http1ResponseParser {
       return this.result();
     }
     return undefined;
-  }
-
-  /** Whether any byte of the response has arrived. */
-  get started(): boolean {
-    return this.state !== 'head' || this.pending !== undefined;
   }
 
   private result(): Http1Response {

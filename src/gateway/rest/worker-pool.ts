@@ -50,6 +50,7 @@ const COPY_BODY_BELOW = 16 * 1024;
 /** Closed this long before the worker's announced keep-alive timeout (half of it, when shorter). */
 const KEEP_ALIVE_MARGIN_MS = 1000;
 const FORBIDDEN_IN_HEAD = /[\r\n]/;
+const FORBIDDEN_IN_PATH = /[\r\n ]/;
 const METHOD = /^[A-Z]{1,20}$/;
 
 /** One request and its answer's promise; settles once. */
@@ -176,7 +177,7 @@ export class WorkerPool {
 
   /** The request line and headers, with the body behind them when small; a failure for a request that would split. */
   private head(request: WorkerRequest): Buffer | ConnectionFailure {
-    if (FORBIDDEN_IN_HEAD.test(request.path) || request.path[0] !== '/' || request.path.includes(' ') || !METHOD.test(request.method)) {
+    if (request.path[0] !== '/' || FORBIDDEN_IN_PATH.test(request.path) || !METHOD.test(request.method)) {
       return new ConnectionFailure('INVALID_REQUEST', 'a request line the gateway will not write');
     }
     let text = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${this.options.address}\r\n`;
@@ -204,7 +205,6 @@ class Connection {
   private gone = false;
   /** One timer for the connection's life, refreshed at each release (cheaper than a timer per idle spell). */
   private idleTimer: NodeJS.Timeout | undefined;
-  private idleSince = 0;
   private idleTimeoutMs: number;
   private readonly responseTimeoutMs: number;
 
@@ -293,19 +293,15 @@ class Connection {
       this.destroy();
       return;
     }
-    this.idleSince = performance.now();
     if (this.idleTimer === undefined) this.idleTimer = setTimeout(() => this.idleCheck(), this.idleTimeoutMs).unref();
     else this.idleTimer.refresh();
     this.released(this, true);
   }
 
+  /** Every release restarts the timer, so an idle connection it finds has been idle the whole time. */
   private idleCheck(): void {
-    if (this.gone) return;
-    const idleFor = performance.now() - this.idleSince;
-    // Busy now: the next release re-arms the timer.
-    if (this.exchange !== undefined) return;
-    if (idleFor >= this.idleTimeoutMs - 1) this.destroy();
-    else this.idleTimer?.refresh();
+    // Busy now: the next release restarts the timer.
+    if (!this.gone && this.exchange === undefined) this.destroy();
   }
 
   /** The connection is over; its exchange in flight (if any) fails with `error`. */
